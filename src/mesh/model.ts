@@ -1,0 +1,90 @@
+// The merged multi-cluster mesh: what every discovery source contributes to, and all translation reads.
+// Plain immutable data; rules on it live in sibling modules (readiness, export, hosts).
+
+export interface GatewayAddress {
+  address: string;
+  port: number;
+}
+
+export interface MeshCluster {
+  name: string;
+  region: string;
+  zone: string;
+  /** East-west gateway as other clusters reach it; absent when the cluster takes no remote traffic. */
+  gateway?: GatewayAddress;
+}
+
+export type PortProtocol = 'http' | 'http2' | 'grpc';
+
+export interface ServicePort {
+  name: string;
+  port: number;
+  protocol: PortProtocol;
+}
+
+/** Outlier detection knobs a service may tune; anything unset takes Spillway's defaults. */
+export interface OutlierTuning {
+  consecutive5xx?: number;
+  intervalMs?: number;
+  baseEjectionTimeMs?: number;
+  maxEjectionPercent?: number;
+}
+
+export type FailoverMode = 'cluster' | 'region';
+
+export interface CanaryConfig {
+  stable: string;
+  canary: string;
+  /** Percent of requests (that do not match the header) sent to the canary-with-fallback cluster. */
+  weight: number;
+  header?: { name: string; exact: string };
+  order: 'version-first' | 'locality-first';
+  /** Envoy overprovisioning factor in percent: how sharply traffic leaves a half-healthy priority. */
+  overprovisioningPercent?: number;
+}
+
+export interface MeshService {
+  name: string;
+  namespace: string;
+  ports: ServicePort[];
+  /** Only exported services cross clusters. */
+  exported: boolean;
+  /** Endpoint label whose values name the subsets. */
+  subsetLabel: string;
+  canary?: CanaryConfig;
+  outlier?: OutlierTuning;
+  failover: FailoverMode;
+}
+
+export interface MeshEndpoint {
+  /** Mesh cluster the endpoint runs in. */
+  cluster: string;
+  address: string;
+  /** Port number per service port name. */
+  ports: Record<string, number>;
+  zone?: string;
+  labels: Record<string, string>;
+  ready: boolean;
+  terminating?: boolean;
+}
+
+export interface ServiceEntry {
+  service: MeshService;
+  endpoints: MeshEndpoint[];
+}
+
+export interface MeshModel {
+  clusters: ReadonlyMap<string, MeshCluster>;
+  /** Keyed by service host (`name.namespace.svc.cluster.local`). */
+  services: ReadonlyMap<string, ServiceEntry>;
+}
+
+export const CLUSTER_DOMAIN = 'cluster.local';
+
+export function serviceHost(service: Pick<MeshService, 'name' | 'namespace'>): string {
+  return `${service.name}.${service.namespace}.svc.${CLUSTER_DOMAIN}`;
+}
+
+export function emptyModel(): MeshModel {
+  return { clusters: new Map(), services: new Map() };
+}

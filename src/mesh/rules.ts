@@ -1,0 +1,48 @@
+// Rules on the mesh model that translation and visibility share.
+import { MeshEndpoint, MeshModel, MeshService, ServiceEntry, ServicePort } from './model';
+
+/** An endpoint receives traffic only when ready and not terminating. */
+export function isRoutable(endpoint: MeshEndpoint): boolean {
+  return endpoint.ready && !endpoint.terminating;
+}
+
+export function portOf(endpoint: MeshEndpoint, port: ServicePort): number | undefined {
+  return endpoint.ports[port.name];
+}
+
+/** Endpoints of a subset (undefined subset = all) that serve this port. */
+export function endpointsFor(entry: ServiceEntry, port: ServicePort, subset?: string): MeshEndpoint[] {
+  return entry.endpoints.filter(
+    (endpoint) => portOf(endpoint, port) !== undefined && (subset === undefined || endpoint.labels[entry.service.subsetLabel] === subset),
+  );
+}
+
+/**
+ * A client in `cluster` sees a service when it runs there, or when it is exported from elsewhere.
+ * An unexported service stays inside the clusters that run it.
+ */
+export function isVisibleFrom(entry: ServiceEntry, cluster: string): boolean {
+  return entry.service.exported || entry.endpoints.some((endpoint) => endpoint.cluster === cluster);
+}
+
+/** Subset values present on the service's endpoints, sorted. */
+export function subsetsOf(entry: ServiceEntry): string[] {
+  const values = new Set<string>();
+  for (const endpoint of entry.endpoints) {
+    const value = endpoint.labels[entry.service.subsetLabel];
+    if (value) values.add(value);
+  }
+  if (entry.service.canary) {
+    values.add(entry.service.canary.stable);
+    values.add(entry.service.canary.canary);
+  }
+  return [...values].sort();
+}
+
+export function sortedServices(model: MeshModel): ServiceEntry[] {
+  return [...model.services.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, entry]) => entry);
+}
+
+export function describeService(service: MeshService): string {
+  return `${service.namespace}/${service.name}`;
+}

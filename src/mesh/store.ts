@@ -1,0 +1,84 @@
+// The merged mesh model. Each source owns shards (e.g. "file", or "kubernetes/east") and replaces them
+// whole; the store merges shards into one model and tells listeners once per debounced burst.
+import { DebounceOptions, DEFAULT_DEBOUNCE, Debouncer } from './debounce';
+import { MeshCluster, MeshModel, ServiceEntry, emptyModel, serviceHost } from './model';
+
+export type ModelListener = (model: MeshModel) => void;
+
+export class MeshStore {
+  private readonly shards = new Map<string, MeshModel>();
+  private model: MeshModel = emptyModel();
+  private readonly listeners = new Set<ModelListener>();
+  private readonly debouncer: Debouncer;
+  private generation = 0;
+
+  constructor(debounce: DebounceOptions = DEFAULT_DEBOUNCE) {
+    this.debouncer = new Debouncer(debounce, () => this.publish());
+  }
+
+  current(): MeshModel {
+    return this.model;
+  }
+
+  /** How many times a merged model was published (for tests and metrics). */
+  get version(): number {
+    return this.generation;
+  }
+
+  /** Replaces one source's shard. The merged model is rebuilt at once; listeners hear after the debounce. */
+  setShard(shardId: string, shard: MeshModel): void {
+    this.shards.set(shardId, shard);
+    this.model = mergeShards(this.shards);
+    this.debouncer.poke();
+  }
+
+  removeShard(shardId: string): void {
+    if (!this.shards.delete(shardId)) return;
+    this.model = mergeShards(this.shards);
+    this.debouncer.poke();
+  }
+
+  onChange(listener: ModelListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Publishes a pending change now (shutdown, tests). */
+  flush(): void {
+    this.debouncer.flush();
+  }
+
+  close(): void {
+    this.debouncer.cancel();
+  }
+
+  private publish(): void {
+    this.generation++;
+    for (const listener of this.listeners) listener(this.model);
+  }
+}
+
+/**
+ * Merges shards in shard-id order: clusters by name (first wins), services by host (first definition
+ * wins, exported if any shard exports it), endpoints of every shard together.
+ */
+export function mergeShards(shards: ReadonlyMap<string, MeshModel>): MeshModel {
+  if (shards.size === 1) return [...shards.values()][0] as MeshModel;
+  const clusters = new Map<string, MeshCluster>();
+  const services = new Map<string, ServiceEntry>();
+  for (const id of [...shards.keys()].sort()) {
+    const shard = shards.get(id) as MeshModel;
+    for (const [name, cluster] of shard.clusters) if (!clusters.has(name)) clusters.set(name, cluster);
+    for (const entry of shard.services.values()) {
+      const host = serviceHost(entry.service);
+      const existing = services.get(host);
+      if (!existing) {
+        services.set(host, { service: entry.service, endpoints: [...entry.endpoints] });
+      } else {
+        const exported = existing.service.exported || entry.service.exported;
+        services.set(host, { service: { ...existing.service, exported }, endpoints: [...existing.endpoints, ...entry.endpoints] });
+      }
+    }
+  }
+  return { clusters, services };
+}

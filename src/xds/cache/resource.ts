@@ -1,0 +1,68 @@
+// A resource encoded once: its bytes are reused in every response to every client of its view.
+import { createHash } from 'crypto';
+import * as protobuf from 'protobufjs';
+import { messageType } from '../protos';
+import { XdsTypeUrl, messageNameOf } from '../resource-types';
+
+export interface EncodedResource {
+  readonly typeUrl: XdsTypeUrl;
+  readonly name: string;
+  /** Content hash: the same content gets the same version in every process, after every restart. */
+  readonly version: string;
+  /** `resources` entry of a DiscoveryResponse (field 2, google.protobuf.Any), tag and length included. */
+  readonly sotwField: Uint8Array;
+  /** `resources` entry of a DeltaDiscoveryResponse (field 2, Resource{name, version, resource}). */
+  readonly deltaField: Uint8Array;
+  /** False for resources served only when named (proxyless API listeners are not for Envoy's wildcard LDS). */
+  readonly inWildcard: boolean;
+  /** The message as built, kept for debug endpoints and golden tests. */
+  readonly message: object;
+}
+
+export interface EncodeOptions {
+  inWildcard?: boolean;
+}
+
+const VERSION_HEX_CHARS = 16;
+
+export function contentHash(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, VERSION_HEX_CHARS);
+}
+
+/** Encodes an Any{type_url, value} message. */
+function encodeAny(typeUrl: string, value: Uint8Array): Uint8Array {
+  return protobuf.Writer.create().uint32((1 << 3) | 2).string(typeUrl).uint32((2 << 3) | 2).bytes(value).finish();
+}
+
+/** Wraps bytes as a length-delimited field with the given number. */
+export function lengthDelimitedField(fieldNumber: number, bytes: Uint8Array): Uint8Array {
+  return protobuf.Writer.create().uint32((fieldNumber << 3) | 2).bytes(bytes).finish();
+}
+
+/**
+ * Encodes a resource message (proto field names, snake_case). Throws if the message does not fit the
+ * type: builders are ours, so that is a programming error, and callers report it per resource.
+ */
+export function encodeResource(typeUrl: XdsTypeUrl, name: string, message: object, options: EncodeOptions = {}): EncodedResource {
+  const type = messageType(messageNameOf(typeUrl));
+  const built = type.fromObject(message);
+  const problem = type.verify(built);
+  if (problem) throw new Error(`${name}: ${problem}`);
+  const value = type.encode(built).finish();
+  const any = encodeAny(typeUrl, value);
+  const version = contentHash(any);
+  const deltaResource = protobuf.Writer.create()
+    .uint32((3 << 3) | 2).string(name)
+    .uint32((1 << 3) | 2).string(version)
+    .uint32((2 << 3) | 2).bytes(any)
+    .finish();
+  return {
+    typeUrl,
+    name,
+    version,
+    sotwField: lengthDelimitedField(2, any),
+    deltaField: lengthDelimitedField(2, deltaResource),
+    inWildcard: options.inWildcard ?? true,
+    message,
+  };
+}

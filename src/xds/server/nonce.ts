@@ -1,0 +1,13 @@
+// Nonces are unique per process and across restarts (random prefix), so a stale nonce from an earlier
+// server can never be mistaken for a current one.
+import { randomBytes } from 'crypto';
+
+export class NonceSource {
+  private counter = 0;
+  private readonly prefix = randomBytes(4).toString('hex');
+
+  next(): string {
+    this.counter++;
+    return `${this.prefix}-${this.counter.toString(36)}`;
+  }
+}

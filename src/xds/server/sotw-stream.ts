@@ -1,0 +1,79 @@
+// State-of-the-world xDS on one stream (ADS or a per-type service): each response carries the full set
+// of subscribed resources of one type, with a version derived from their content.
+import { EncodedResource } from '../cache/resource';
+import { Snapshot, versionOfSet } from '../cache/snapshot';
+import { CLUSTER_TYPE, XdsTypeUrl } from '../resource-types';
+import { StreamBase, TypeStateBase } from './stream-base';
+import { Subscription } from './subscription';
+import { SotwRequest, encodeSotwResponse } from './wire';
+
+interface SotwTypeState extends TypeStateBase {
+  /** What the client was last sent (shared, immutable resources: no copies per client). */
+  sent: EncodedResource[];
+}
+
+export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
+  protected newState(): SotwTypeState {
+    return { sub: new Subscription(), awaitingAck: false, cacheChanged: false, namesChanged: false, responded: false, deferred: false, sent: [] };
+  }
+
+  protected handle(typeUrl: XdsTypeUrl, request: SotwRequest, state: SotwTypeState, isFirstOfType: boolean): void {
+    const nonce = request.responseNonce;
+    if (nonce && nonce === state.lastNonce) {
+      state.awaitingAck = false;
+      if (request.errorDetail) this.recordNack(typeUrl, state.sentVersion ?? '', nonce, request.errorDetail.message);
+      else this.recordAck(typeUrl, request.versionInfo);
+    } else if (nonce && state.lastNonce) {
+      // A stale nonce: the client has not seen our newest response yet. Its ACK/NACK is ignored, but the
+      // names it lists are its current wishes and are honoured below.
+      this.log.debug({ nonce, latest: state.lastNonce }, 'stale nonce ignored');
+    }
+
+    const change = state.sub.applySotw(request.resourceNames);
+    const subscriptionChanged = change.added.length > 0 || change.removed.length > 0 || change.wildcardChanged;
+
+    if (isFirstOfType) {
+      // A reconnecting client tells us the version it holds: if that is exactly what we would send, it
+      // already has it, and sending it again would only cost both sides.
+      const snapshot = this.ctx.watcher.snapshot(this.view as string);
+      const resources = this.selectResources(typeUrl, state.sub, snapshot);
+      const version = versionOfSet(resources);
+      if (request.versionInfo !== '' && request.versionInfo === version) {
+        state.sent = resources;
+        state.sentVersion = version;
+        state.responded = true;
+        this.log.info({ type: typeUrl, version }, 'client already holds the current version; nothing resent');
+        return;
+      }
+      state.namesChanged = true;
+      return;
+    }
+    if (subscriptionChanged) state.namesChanged = true;
+    // A NACK or ACK with pending cache changes is handled by flush(); an ACK with nothing new sends nothing.
+  }
+
+  protected respond(typeUrl: XdsTypeUrl, state: SotwTypeState, snapshot: Snapshot): boolean {
+    let resources = this.selectResources(typeUrl, state.sub, snapshot);
+    if (typeUrl === CLUSTER_TYPE) resources = this.keepRemovedClustersWhileRoutesSettle(resources, state);
+    const version = versionOfSet(resources);
+    const sameAsSent = version === state.sentVersion && state.responded;
+    if (sameAsSent) return false;
+    this.sendResponse(typeUrl, state, version, (nonce) => encodeSotwResponse(typeUrl, version, nonce, resources));
+    state.sent = resources;
+    state.sentVersion = version;
+    return true;
+  }
+
+  /**
+   * Make before break: a cluster that disappears stays in the CDS set until listeners and routes that may
+   * still point at it are settled; then CDS is sent again without it.
+   */
+  private keepRemovedClustersWhileRoutesSettle(resources: EncodedResource[], state: SotwTypeState): EncodedResource[] {
+    if (!this.routesUnsettled()) return resources;
+    const present = new Set(resources.map((r) => r.name));
+    const removed = state.sent.filter((r) => !present.has(r.name));
+    if (removed.length === 0) return resources;
+    state.deferred = true; // come back once routes are settled
+    return [...resources, ...removed].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+}

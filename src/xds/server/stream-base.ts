@@ -1,0 +1,288 @@
+// What SotW and delta streams share: resolving the client's view from its first request, watching the
+// cache, writing with backpressure, ordering pushes, and closing with a clear status.
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { ConfigWatcher, ViewKey } from '../cache/snapshot-cache';
+import { EncodedResource } from '../cache/resource';
+import { Snapshot } from '../cache/snapshot';
+import {
+  CLUSTER_TYPE,
+  ENDPOINT_TYPE,
+  LISTENER_TYPE,
+  PUSH_ORDER,
+  ROUTE_TYPE,
+  SUPPORTED_TYPES_TEXT,
+  XdsTypeUrl,
+  isXdsTypeUrl,
+  shortTypeName,
+} from '../resource-types';
+import { ClientInfo, ClientRegistry, StreamMode } from './client-registry';
+import { ViewResolver } from './client-view';
+import { NonceSource } from './nonce';
+import { Subscription, SubscriptionLimitError } from './subscription';
+import { NodeInfo } from './wire';
+import { emptyResourceFor } from './empty-resources';
+
+export interface StreamContext {
+  watcher: ConfigWatcher;
+  resolveView: ViewResolver;
+  registry: ClientRegistry;
+  logger: Logger;
+  nonces: NonceSource;
+  nextStreamId: () => number;
+}
+
+export interface TypeStateBase {
+  readonly sub: Subscription;
+  lastNonce?: string;
+  /** A response is out and neither ACKed nor NACKed: cache changes wait (the client gets the newest later). */
+  awaitingAck: boolean;
+  /** The cache changed since the last response of this type. */
+  cacheChanged: boolean;
+  /** The client changed what it subscribes to: answer even while a response is out. */
+  namesChanged: boolean;
+  /** Whether any response of this type was sent on this stream. */
+  responded: boolean;
+  /** Some content (a cluster removal) was held back until listeners and routes settle. */
+  deferred: boolean;
+  /** Version of the last response sent on this stream. */
+  sentVersion?: string;
+}
+
+export class StreamClosedError extends Error {
+  constructor(readonly code: grpc.status, message: string) {
+    super(message);
+  }
+}
+
+type DuplexCall<Req> = grpc.ServerDuplexStream<Req, Buffer>;
+
+export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string }, State extends TypeStateBase> {
+  protected readonly states = new Map<XdsTypeUrl, State>();
+  protected view?: ViewKey;
+  protected client?: ClientInfo;
+  protected log: Logger;
+  private cancelWatch?: () => void;
+  private blocked = false;
+  private closed = false;
+  private readonly streamId: number;
+
+  constructor(
+    protected readonly call: DuplexCall<Req>,
+    protected readonly ctx: StreamContext,
+    private readonly mode: StreamMode,
+    private readonly serviceName: string,
+    /** Types this service may carry: all four on ADS, one on a per-type service. */
+    private readonly allowedTypes: readonly XdsTypeUrl[],
+  ) {
+    this.streamId = ctx.nextStreamId();
+    this.log = ctx.logger.child({ stream: this.streamId, mode, service: serviceName });
+    call.on('data', (request: Req) => this.onRequest(request));
+    call.on('end', () => this.close());
+    call.on('error', (error: Error) => {
+      this.log.debug({ err: error.message }, 'stream error');
+      this.cleanup();
+    });
+    call.on('cancelled', () => this.cleanup());
+    call.on('close', () => this.cleanup());
+  }
+
+  /** Handles one request of this stream's kind; may throw StreamClosedError to end the stream. */
+  protected abstract handle(typeUrl: XdsTypeUrl, request: Req, state: State, isFirstOfType: boolean): void;
+  protected abstract newState(): State;
+  /** Sends one response of this type if there is anything to send; returns whether it sent. */
+  protected abstract respond(typeUrl: XdsTypeUrl, state: State, snapshot: Snapshot): boolean;
+
+  private onRequest(request: Req): void {
+    if (this.closed) return;
+    try {
+      if (!this.client) this.start(request.node);
+      const typeUrl = request.typeUrl;
+      if (!isXdsTypeUrl(typeUrl) || !this.allowedTypes.includes(typeUrl)) {
+        const served = this.allowedTypes.length === PUSH_ORDER.length ? SUPPORTED_TYPES_TEXT : this.allowedTypes.map(shortTypeName).join(', ');
+        throw new StreamClosedError(
+          grpc.status.INVALID_ARGUMENT,
+          `unsupported type_url "${typeUrl.slice(0, 200)}" on ${this.serviceName}; this server serves ${served}`,
+        );
+      }
+      let state = this.states.get(typeUrl);
+      const isFirstOfType = !state;
+      if (!state) {
+        state = this.newState();
+        this.states.set(typeUrl, state);
+      }
+      this.handle(typeUrl, request, state, isFirstOfType);
+      this.flush();
+    } catch (error) {
+      if (error instanceof StreamClosedError) this.fail(error.code, error.message);
+      else if (error instanceof SubscriptionLimitError) this.fail(grpc.status.RESOURCE_EXHAUSTED, error.message);
+      else {
+        this.log.error({ err: error instanceof Error ? error.stack : String(error) }, 'unexpected error handling a discovery request');
+        this.fail(grpc.status.INTERNAL, `internal error: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+
+  private start(node: NodeInfo | undefined): void {
+    if (!node || !node.id) {
+      throw new StreamClosedError(grpc.status.INVALID_ARGUMENT, 'the first discovery request must carry a node with an id (set node.id in the bootstrap)');
+    }
+    const resolution = this.ctx.resolveView(node);
+    this.log = this.log.child({ node: node.id });
+    if (!resolution.ok) {
+      this.ctx.registry.recordRejectedStream();
+      this.log.warn({ reason: resolution.message }, 'refusing xDS client');
+      throw new StreamClosedError(resolution.code, resolution.message);
+    }
+    this.view = resolution.view;
+    this.client = {
+      streamId: this.streamId,
+      nodeId: node.id,
+      clusterId: resolution.clusterId,
+      role: resolution.role,
+      view: resolution.view,
+      userAgent: [node.userAgentName, node.userAgentVersion].filter(Boolean).join('/'),
+      mode: this.mode,
+      service: this.serviceName,
+      peer: safePeer(this.call),
+      connectedAtMs: Date.now(),
+      types: {},
+    };
+    this.ctx.registry.add(this.client);
+    this.log = this.log.child({ cluster: resolution.clusterId, role: resolution.role });
+    this.log.info({ view: resolution.view, userAgent: this.client.userAgent, peer: this.client.peer }, 'xDS client connected');
+    this.cancelWatch = this.ctx.watcher.watch(resolution.view, (changed) => {
+      for (const typeUrl of changed) {
+        const state = this.states.get(typeUrl);
+        if (state) state.cacheChanged = true;
+      }
+      this.flush();
+    });
+  }
+
+  /** Sends what is due, in make-before-break order, respecting ACK gating and transport backpressure. */
+  protected flush(): void {
+    if (this.closed || this.blocked || this.view === undefined) return;
+    const snapshot = this.ctx.watcher.snapshot(this.view);
+    for (const typeUrl of PUSH_ORDER) {
+      const state = this.states.get(typeUrl);
+      if (!state) continue;
+      const deferredDue = state.deferred && !this.routesUnsettled();
+      if (!(state.cacheChanged || state.namesChanged || deferredDue)) continue;
+      if (state.awaitingAck && !state.namesChanged) continue;
+      if (this.mustWaitForClusters(typeUrl)) continue;
+      state.cacheChanged = false;
+      state.namesChanged = false;
+      state.deferred = false;
+      this.respond(typeUrl, state, snapshot);
+      if (this.blocked) return;
+    }
+  }
+
+  /**
+   * On ADS, listeners and routes wait until clusters and endpoints are settled, so a route never points at
+   * a cluster the client does not have yet.
+   */
+  private mustWaitForClusters(typeUrl: XdsTypeUrl): boolean {
+    if (typeUrl !== LISTENER_TYPE && typeUrl !== ROUTE_TYPE) return false;
+    return ([CLUSTER_TYPE, ENDPOINT_TYPE] as const).some((dependency) => {
+      const state = this.states.get(dependency);
+      return state !== undefined && state.responded && (state.awaitingAck || state.cacheChanged || state.namesChanged);
+    });
+  }
+
+  /** Whether listeners or routes still have something to send or confirm (cluster removals wait for them). */
+  protected routesUnsettled(): boolean {
+    return ([LISTENER_TYPE, ROUTE_TYPE] as const).some((typeUrl) => {
+      const state = this.states.get(typeUrl);
+      return state !== undefined && (state.awaitingAck || state.cacheChanged || state.namesChanged);
+    });
+  }
+
+  /** Resources of a type that this subscription covers, sorted by name; missing EDS names get an empty assignment. */
+  protected selectResources(typeUrl: XdsTypeUrl, sub: Subscription, snapshot: Snapshot): EncodedResource[] {
+    const selected: EncodedResource[] = [];
+    const all = snapshot.resources(typeUrl);
+    if (sub.isWildcard) {
+      for (const resource of all.values()) if (resource.inWildcard) selected.push(resource);
+    }
+    for (const name of sub.names) {
+      const resource = all.get(name);
+      if (resource) {
+        if (!(resource.inWildcard && sub.isWildcard)) selected.push(resource);
+      } else {
+        const empty = emptyResourceFor(typeUrl, name);
+        if (empty) selected.push(empty);
+      }
+    }
+    selected.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return selected;
+  }
+
+  /** Encodes a response with a fresh nonce, sends it and records it as awaiting ACK. */
+  protected sendResponse(typeUrl: XdsTypeUrl, state: State, version: string, encode: (nonce: string) => Buffer): void {
+    const nonce = this.ctx.nonces.next();
+    const bytes = encode(nonce);
+    state.lastNonce = nonce;
+    state.awaitingAck = true;
+    state.responded = true;
+    state.sentVersion = version;
+    if (this.client) this.ctx.registry.recordSent(this.client, shortTypeName(typeUrl), version, nonce);
+    this.log.debug({ type: shortTypeName(typeUrl), version, nonce, bytes: bytes.length }, 'response sent');
+    this.send(bytes);
+  }
+
+  private send(bytes: Buffer): void {
+    if (this.closed) return;
+    const accepted = this.call.write(bytes);
+    if (!accepted) {
+      // The client reads slowly: stop pushing until it drains. Changes meanwhile only mark types dirty,
+      // so it later receives the newest state once, never a queue of stale ones.
+      this.blocked = true;
+      this.call.once('drain', () => {
+        this.blocked = false;
+        this.flush();
+      });
+    }
+  }
+
+  protected recordAck(typeUrl: XdsTypeUrl, version: string): void {
+    if (this.client) this.ctx.registry.recordAck(this.client, shortTypeName(typeUrl), version);
+    this.log.debug({ type: shortTypeName(typeUrl), version }, 'ACK');
+  }
+
+  protected recordNack(typeUrl: XdsTypeUrl, version: string, nonce: string, message: string): void {
+    if (this.client) this.ctx.registry.recordNack(this.client, shortTypeName(typeUrl), { version, nonce, message, atMs: Date.now() });
+    this.log.warn({ type: shortTypeName(typeUrl), version, nonce, error: message }, 'NACK: the client rejected the config and keeps its previous one');
+  }
+
+  private fail(code: grpc.status, message: string): void {
+    if (this.closed) return;
+    this.log.warn({ code: grpc.status[code], message }, 'closing xDS stream');
+    this.call.emit('error', { code, details: message, message, name: 'StreamClosedError' } as grpc.ServiceError);
+    this.cleanup();
+  }
+
+  private close(): void {
+    if (!this.closed) this.call.end();
+    this.cleanup();
+  }
+
+  private cleanup(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.cancelWatch?.();
+    if (this.client) {
+      this.ctx.registry.remove(this.client.streamId);
+      this.log.info('xDS client disconnected');
+    }
+  }
+}
+
+function safePeer(call: { getPeer(): string }): string {
+  try {
+    return call.getPeer();
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,196 @@
+// Decoding of discovery requests and hand-assembled encoding of responses. A response is its few header
+// fields followed by resource fields that were encoded once in the cache (protobuf concatenation appends
+// repeated fields), so serving a client costs no re-encoding.
+import * as protobuf from 'protobufjs';
+import { messageType } from '../protos';
+import { EncodedResource } from '../cache/resource';
+
+export interface NodeLocality {
+  region?: string;
+  zone?: string;
+  sub_zone?: string;
+}
+
+export interface NodeInfo {
+  id: string;
+  cluster: string;
+  metadata: Record<string, unknown>;
+  locality?: NodeLocality;
+  userAgentName: string;
+  userAgentVersion: string;
+}
+
+export interface ErrorDetail {
+  code: number;
+  message: string;
+}
+
+export interface SotwRequest {
+  versionInfo: string;
+  node?: NodeInfo;
+  resourceNames: string[];
+  typeUrl: string;
+  responseNonce: string;
+  errorDetail?: ErrorDetail;
+}
+
+export interface DeltaRequest {
+  node?: NodeInfo;
+  typeUrl: string;
+  subscribe: string[];
+  unsubscribe: string[];
+  initialVersions: Map<string, string>;
+  responseNonce: string;
+  errorDetail?: ErrorDetail;
+}
+
+const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: false, arrays: true, objects: true };
+
+// protobufjs bundles google.protobuf.Struct/Value with camelCase field names, while Envoy's own
+// protos are loaded with snake_case; accept both.
+type ProtoValue = {
+  nullValue?: unknown;
+  numberValue?: number;
+  stringValue?: string;
+  boolValue?: boolean;
+  structValue?: { fields?: Record<string, ProtoValue> };
+  listValue?: { values?: ProtoValue[] };
+  number_value?: number;
+  string_value?: string;
+  bool_value?: boolean;
+  struct_value?: { fields?: Record<string, ProtoValue> };
+  list_value?: { values?: ProtoValue[] };
+};
+
+function valueToPlain(value: ProtoValue): unknown {
+  const text = value.stringValue ?? value.string_value;
+  if (text !== undefined) return text;
+  const number = value.numberValue ?? value.number_value;
+  if (number !== undefined) return number;
+  const bool = value.boolValue ?? value.bool_value;
+  if (bool !== undefined) return bool;
+  const struct = value.structValue ?? value.struct_value;
+  if (struct !== undefined) return structToPlain(struct);
+  const list = value.listValue ?? value.list_value;
+  if (list !== undefined) return (list.values ?? []).map(valueToPlain);
+  return null;
+}
+
+export function structToPlain(struct: { fields?: Record<string, ProtoValue> } | undefined): Record<string, unknown> {
+  const plain: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(struct?.fields ?? {})) plain[key] = valueToPlain(value);
+  return plain;
+}
+
+interface RawNode {
+  id?: string;
+  cluster?: string;
+  metadata?: { fields?: Record<string, ProtoValue> };
+  locality?: NodeLocality;
+  user_agent_name?: string;
+  user_agent_version?: string;
+}
+
+function toNodeInfo(raw: RawNode | undefined): NodeInfo | undefined {
+  if (!raw) return undefined;
+  return {
+    id: raw.id ?? '',
+    cluster: raw.cluster ?? '',
+    metadata: structToPlain(raw.metadata),
+    locality: raw.locality,
+    userAgentName: raw.user_agent_name ?? '',
+    userAgentVersion: raw.user_agent_version ?? '',
+  };
+}
+
+function toErrorDetail(raw: { code?: number; message?: string } | undefined): ErrorDetail | undefined {
+  if (!raw) return undefined;
+  return { code: raw.code ?? 0, message: raw.message ?? '' };
+}
+
+interface RawSotwRequest {
+  version_info?: string;
+  node?: RawNode;
+  resource_names?: string[];
+  type_url?: string;
+  response_nonce?: string;
+  error_detail?: { code?: number; message?: string };
+}
+
+interface RawDeltaRequest {
+  node?: RawNode;
+  type_url?: string;
+  resource_names_subscribe?: string[];
+  resource_names_unsubscribe?: string[];
+  initial_resource_versions?: Record<string, string>;
+  response_nonce?: string;
+  error_detail?: { code?: number; message?: string };
+}
+
+export function decodeSotwRequest(bytes: Buffer): SotwRequest {
+  const type = messageType('envoy.service.discovery.v3.DiscoveryRequest');
+  const raw = type.toObject(type.decode(bytes), TO_OBJECT) as RawSotwRequest;
+  return {
+    versionInfo: raw.version_info ?? '',
+    node: toNodeInfo(raw.node),
+    resourceNames: raw.resource_names ?? [],
+    typeUrl: raw.type_url ?? '',
+    responseNonce: raw.response_nonce ?? '',
+    errorDetail: toErrorDetail(raw.error_detail),
+  };
+}
+
+export function decodeDeltaRequest(bytes: Buffer): DeltaRequest {
+  const type = messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
+  const raw = type.toObject(type.decode(bytes), TO_OBJECT) as RawDeltaRequest;
+  return {
+    node: toNodeInfo(raw.node),
+    typeUrl: raw.type_url ?? '',
+    subscribe: raw.resource_names_subscribe ?? [],
+    unsubscribe: raw.resource_names_unsubscribe ?? [],
+    initialVersions: new Map(Object.entries(raw.initial_resource_versions ?? {})),
+    responseNonce: raw.response_nonce ?? '',
+    errorDetail: toErrorDetail(raw.error_detail),
+  };
+}
+
+/** ControlPlane{identifier} so clients can tell which server (and replica) answered. */
+let controlPlaneIdentifier = 'spillway';
+export function setControlPlaneIdentifier(identifier: string): void {
+  controlPlaneIdentifier = identifier;
+}
+
+export function encodeSotwResponse(typeUrl: string, versionInfo: string, nonce: string, resources: readonly EncodedResource[]): Buffer {
+  const writer = protobuf.Writer.create()
+    .uint32((1 << 3) | 2).string(versionInfo)
+    .uint32((4 << 3) | 2).string(typeUrl)
+    .uint32((5 << 3) | 2).string(nonce)
+    .uint32((6 << 3) | 2).fork().uint32((1 << 3) | 2).string(controlPlaneIdentifier).ldelim();
+  return concat(writer.finish(), resources.map((r) => r.sotwField));
+}
+
+export function encodeDeltaResponse(
+  typeUrl: string,
+  systemVersion: string,
+  nonce: string,
+  resources: readonly EncodedResource[],
+  removed: readonly string[],
+): Buffer {
+  const writer = protobuf.Writer.create()
+    .uint32((1 << 3) | 2).string(systemVersion)
+    .uint32((4 << 3) | 2).string(typeUrl)
+    .uint32((5 << 3) | 2).string(nonce)
+    .uint32((7 << 3) | 2).fork().uint32((1 << 3) | 2).string(controlPlaneIdentifier).ldelim();
+  for (const name of removed) writer.uint32((6 << 3) | 2).string(name);
+  return concat(writer.finish(), resources.map((r) => r.deltaField));
+}
+
+function concat(head: Uint8Array, parts: Uint8Array[]): Buffer {
+  return Buffer.concat([head, ...parts]);
+}
+
+/** Decoders used by tests and tools that act as xDS clients. */
+export function decodeSotwResponse(bytes: Uint8Array): Record<string, unknown> {
+  const type = messageType('envoy.service.discovery.v3.DiscoveryResponse');
+  return type.toObject(type.decode(bytes), TO_OBJECT);
+}

@@ -1,0 +1,95 @@
+// The gRPC front of the xDS server: binds the port and hands every stream to a SotW or delta stream
+// object. All protocol work lives in those siblings.
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { ConfigWatcher } from '../cache/snapshot-cache';
+import { ClientRegistry } from './client-registry';
+import { ViewResolver } from './client-view';
+import { DeltaStream } from './delta-stream';
+import { NonceSource } from './nonce';
+import { DISCOVERY_SERVICES } from './services';
+import { SotwStream } from './sotw-stream';
+import { StreamContext } from './stream-base';
+import { DeltaRequest, SotwRequest } from './wire';
+
+/** Big enough for a delta reconnect that lists tens of thousands of initial_resource_versions. */
+export const MAX_RECEIVE_MESSAGE_BYTES = 64 * 1024 * 1024;
+export const KEEPALIVE_TIME_MS = 30_000;
+export const KEEPALIVE_TIMEOUT_MS = 10_000;
+/** Envoy pings every few seconds when told to; allow it rather than answering with GOAWAY. */
+export const MIN_CLIENT_PING_INTERVAL_MS = 1_000;
+
+export interface XdsServerOptions {
+  watcher: ConfigWatcher;
+  resolveView: ViewResolver;
+  logger: Logger;
+  registry?: ClientRegistry;
+}
+
+export class XdsServer {
+  readonly registry: ClientRegistry;
+  private readonly server: grpc.Server;
+  private readonly context: StreamContext;
+  private streamCounter = 0;
+
+  constructor(options: XdsServerOptions) {
+    this.registry = options.registry ?? new ClientRegistry();
+    this.context = {
+      watcher: options.watcher,
+      resolveView: options.resolveView,
+      registry: this.registry,
+      logger: options.logger,
+      nonces: new NonceSource(),
+      nextStreamId: () => ++this.streamCounter,
+    };
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
+      'grpc.max_send_message_length': -1,
+      'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+      'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': MIN_CLIENT_PING_INTERVAL_MS,
+      'grpc.http2.max_ping_strikes': 0,
+    });
+    for (const spec of DISCOVERY_SERVICES) {
+      const service = spec.service;
+      this.server.addService(spec.definition, {
+        [spec.sotwMethod]: (call: grpc.ServerDuplexStream<SotwRequest, Buffer>) => {
+          new SotwStream(call, this.context, 'sotw', service, spec.types);
+        },
+        [spec.deltaMethod]: (call: grpc.ServerDuplexStream<DeltaRequest, Buffer>) => {
+          new DeltaStream(call, this.context, 'delta', service, spec.types);
+        },
+      });
+    }
+  }
+
+  /** Binds host:port (port 0 picks a free one) and returns the bound port. */
+  listen(address: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
+        if (error) reject(new Error(`cannot listen for xDS on ${address}: ${error.message} (is another server using the port? pick one with --xds)`));
+        else resolve(port);
+      });
+    });
+  }
+
+  /** Stops accepting streams; open streams get `graceMs` to finish, then are cut. */
+  stop(graceMs = 1_000): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Cuts every stream at once (clients reconnect elsewhere). */
+  forceStop(): void {
+    this.server.forceShutdown();
+  }
+}

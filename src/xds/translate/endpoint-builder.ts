@@ -1,0 +1,156 @@
+// EDS: local endpoints at priority 0, other clusters' east-west gateways behind them, each gateway
+// weighted by how many ready endpoints it fronts (so "one gateway hides n replicas" no longer skews load).
+import { MeshCluster, MeshModel, ServiceEntry, ServicePort } from '../../mesh/model';
+import { endpointsFor, isRoutable, portOf } from '../../mesh/rules';
+import { ClusterLoadAssignment, LbEndpoint, Locality, LocalityLbEndpoints } from './envoy-types';
+
+export interface EndpointSelection {
+  entry: ServiceEntry;
+  port: ServicePort;
+  /** Subset value, or undefined for the whole service. */
+  subset?: string;
+}
+
+interface Tier {
+  localities: LocalityLbEndpoints[];
+  /** Same region as the client (used by the region failover ladder). */
+  sameRegion: boolean;
+}
+
+function lbEndpoint(address: string, port: number, weight: number): LbEndpoint {
+  return {
+    endpoint: { address: { socket_address: { address, port_value: port } } },
+    health_status: 'HEALTHY',
+    load_balancing_weight: { value: weight },
+  };
+}
+
+function byName<T>(key: (item: T) => string): (a: T, b: T) => number {
+  return (a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+}
+
+/** The client cluster's own ready endpoints, grouped by zone; every locality weighted by its endpoint count. */
+function localLocalities(client: MeshCluster, selection: EndpointSelection): LocalityLbEndpoints[] {
+  const byZone = new Map<string, LbEndpoint[]>();
+  for (const endpoint of endpointsFor(selection.entry, selection.port, selection.subset)) {
+    if (endpoint.cluster !== client.name || !isRoutable(endpoint)) continue;
+    const zone = endpoint.zone ?? client.zone;
+    const list = byZone.get(zone) ?? [];
+    list.push(lbEndpoint(endpoint.address, portOf(endpoint, selection.port) as number, 1));
+    byZone.set(zone, list);
+  }
+  return [...byZone.entries()].sort(byName(([zone]) => zone)).map(([zone, lbEndpoints]) => ({
+    locality: { region: client.region, zone, sub_zone: client.name },
+    lb_endpoints: lbEndpoints.sort(byName(addressKey)),
+    load_balancing_weight: { value: lbEndpoints.length },
+    priority: 0,
+  }));
+}
+
+/** Ready endpoints of the selection in `cluster`. */
+export function readyCount(selection: EndpointSelection, cluster: string): number {
+  return endpointsFor(selection.entry, selection.port, selection.subset).filter((e) => e.cluster === cluster && isRoutable(e)).length;
+}
+
+function remoteTiers(model: MeshModel, client: MeshCluster, selection: EndpointSelection): Tier[] {
+  if (!selection.entry.service.exported) return [];
+  const tiers: Tier[] = [];
+  const remotes = [...model.clusters.values()].filter((c) => c.name !== client.name && c.gateway).sort(byName((c) => c.name));
+  for (const remote of remotes) {
+    const count = readyCount(selection, remote.name);
+    if (count === 0 || !remote.gateway) continue;
+    const locality: Locality = { region: remote.region, zone: remote.zone, sub_zone: remote.name };
+    tiers.push({
+      sameRegion: remote.region === client.region,
+      localities: [
+        {
+          locality,
+          lb_endpoints: [lbEndpoint(remote.gateway.address, remote.gateway.port, count)],
+          load_balancing_weight: { value: count },
+          priority: 0,
+        },
+      ],
+    });
+  }
+  return tiers;
+}
+
+/**
+ * Gives priorities with no gap: local at 0 when present; remotes next, split by region when the service
+ * asks for the region ladder.
+ */
+function assignPriorities(local: LocalityLbEndpoints[], remotes: Tier[], regionLadder: boolean): LocalityLbEndpoints[] {
+  const result: LocalityLbEndpoints[] = [];
+  let next = 0;
+  if (local.length > 0) {
+    for (const l of local) result.push({ ...l, priority: 0 });
+    next = 1;
+  }
+  const groups = regionLadder ? [remotes.filter((t) => t.sameRegion), remotes.filter((t) => !t.sameRegion)] : [remotes];
+  for (const group of groups) {
+    if (group.length === 0) continue;
+    for (const tier of group) for (const l of tier.localities) result.push({ ...l, priority: next });
+    next++;
+  }
+  return mergeDuplicateAddresses(result);
+}
+
+function addressKey(endpoint: LbEndpoint): string {
+  const socket = endpoint.endpoint.address.socket_address;
+  return `${socket.address}:${socket.port_value}`;
+}
+
+const weightOf = (endpoint: LbEndpoint): number => endpoint.load_balancing_weight?.value ?? 1;
+
+/**
+ * One address appears once per assignment (gRPC rejects duplicates): a later copy adds its weight to the
+ * first. Locality weights are then the sum of their endpoints' weights.
+ */
+function mergeDuplicateAddresses(localities: LocalityLbEndpoints[]): LocalityLbEndpoints[] {
+  const firstByAddress = new Map<string, LbEndpoint>();
+  const result: LocalityLbEndpoints[] = [];
+  for (const locality of localities) {
+    const kept: LbEndpoint[] = [];
+    for (const endpoint of locality.lb_endpoints) {
+      const first = firstByAddress.get(addressKey(endpoint));
+      if (first) {
+        first.load_balancing_weight = { value: weightOf(first) + weightOf(endpoint) };
+        continue;
+      }
+      const copy = { ...endpoint };
+      firstByAddress.set(addressKey(endpoint), copy);
+      kept.push(copy);
+    }
+    if (kept.length > 0) result.push({ ...locality, lb_endpoints: kept });
+  }
+  for (const locality of result) {
+    locality.load_balancing_weight = { value: locality.lb_endpoints.reduce((sum, e) => sum + weightOf(e), 0) };
+  }
+  return renumberPriorities(result);
+}
+
+/** Dropping an emptied locality may leave a gap; close it. */
+function renumberPriorities(localities: LocalityLbEndpoints[]): LocalityLbEndpoints[] {
+  const used = [...new Set(localities.map((l) => l.priority))].sort((a, b) => a - b);
+  const rank = new Map(used.map((p, index) => [p, index]));
+  return localities.map((l) => ({ ...l, priority: rank.get(l.priority) as number }));
+}
+
+/** EDS for a sidecar (or proxyless client) in `client`. */
+export function sidecarLoadAssignment(name: string, model: MeshModel, client: MeshCluster, selection: EndpointSelection): ClusterLoadAssignment {
+  const local = localLocalities(client, selection);
+  const remotes = remoteTiers(model, client, selection);
+  const endpoints = assignPriorities(local, remotes, selection.entry.service.failover === 'region');
+  return withPolicy({ cluster_name: name, endpoints }, selection);
+}
+
+/** EDS for the gateway of `gatewayCluster`: its own ready endpoints only, so gateways never chain. */
+export function gatewayLoadAssignment(name: string, gatewayCluster: MeshCluster, selection: EndpointSelection): ClusterLoadAssignment {
+  return withPolicy({ cluster_name: name, endpoints: localLocalities(gatewayCluster, selection) }, selection);
+}
+
+function withPolicy(assignment: ClusterLoadAssignment, selection: EndpointSelection): ClusterLoadAssignment {
+  const factor = selection.entry.service.canary?.overprovisioningPercent;
+  if (factor !== undefined) assignment.policy = { overprovisioning_factor: { value: factor } };
+  return assignment;
+}

@@ -1,0 +1,42 @@
+// An east-west gateway's view: one listener on the gateway address; routes only to EXPORTED services,
+// only to endpoints inside the gateway's own cluster (no gateway-to-gateway chains, so no loops).
+// Any other Host gets 404 from Envoy: nothing unexported is reachable, whatever a caller crafts.
+import { MeshModel, serviceHost } from '../../mesh/model';
+import { sortedServices } from '../../mesh/rules';
+import { EncodedResource, encodeResource } from '../cache/resource';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../resource-types';
+import { ClientView } from './client-view';
+import { edsCluster } from './cluster-builder';
+import { gatewayLoadAssignment } from './endpoint-builder';
+import { httpListener } from './listener-builder';
+import { GATEWAY_LISTENER, GATEWAY_ROUTE, inboundGatewayClusterName } from './names';
+import { RouteTarget, clusterRoute, outboundRouteConfiguration } from './route-builder';
+import { ViewTranslation } from './sidecar-translator';
+import { TranslationIssue } from './translation-issues';
+
+export function translateGatewayView(model: MeshModel, view: ClientView): ViewTranslation {
+  const cluster = model.clusters.get(view.clusterId);
+  const resources: EncodedResource[] = [];
+  const issues: TranslationIssue[] = [];
+  if (!cluster || !cluster.gateway) return { resources, issues: [{ service: '*', message: `cluster "${view.clusterId}" has no gateway` }] };
+  const routeTargets: RouteTarget[] = [];
+  for (const entry of sortedServices(model)) {
+    if (!entry.service.exported) continue;
+    try {
+      const host = serviceHost(entry.service);
+      for (const port of entry.service.ports) {
+        const name = inboundGatewayClusterName(port.port, host);
+        resources.push(encodeResource(CLUSTER_TYPE, name, edsCluster(name, entry.service, port)));
+        resources.push(encodeResource(ENDPOINT_TYPE, name, gatewayLoadAssignment(name, cluster, { entry, port })));
+        routeTargets.push({ entry, port, routes: [clusterRoute(name)] });
+      }
+    } catch (error) {
+      issues.push({ service: serviceHost(entry.service), message: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  resources.push(encodeResource(ROUTE_TYPE, GATEWAY_ROUTE, outboundRouteConfiguration(GATEWAY_ROUTE, routeTargets)));
+  resources.push(
+    encodeResource(LISTENER_TYPE, GATEWAY_LISTENER, httpListener(GATEWAY_LISTENER, cluster.gateway.address, cluster.gateway.port, GATEWAY_ROUTE, 'gateway')),
+  );
+  return { resources, issues };
+}

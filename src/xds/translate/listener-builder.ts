@@ -1,0 +1,42 @@
+// LDS: a sidecar's outbound HTTP listener (routes over RDS), API listeners for proxyless gRPC clients
+// (route table inline, served only by name), and a gateway's listener.
+import { Listener, RouteConfiguration, TypedConfig } from './envoy-types';
+
+const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+
+function routerFilter(): { name: string; typed_config: TypedConfig } {
+  return { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } };
+}
+
+function httpConnectionManager(statPrefix: string, routes: { rdsName: string } | { inline: RouteConfiguration }): TypedConfig {
+  const routing =
+    'rdsName' in routes
+      ? { rds: { route_config_name: routes.rdsName, config_source: { ads: {}, resource_api_version: 'V3' } } }
+      : { route_config: routes.inline };
+  return {
+    '@type': HCM_TYPE,
+    stat_prefix: statPrefix,
+    codec_type: 'AUTO',
+    ...routing,
+    http_filters: [routerFilter()],
+  };
+}
+
+/** An HTTP listener on address:port whose routes come over RDS. */
+export function httpListener(name: string, address: string, port: number, rdsName: string, statPrefix: string): Listener {
+  return {
+    name,
+    address: { socket_address: { address, port_value: port } },
+    filter_chains: [
+      {
+        filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: httpConnectionManager(statPrefix, { rdsName }) }],
+      },
+    ],
+  };
+}
+
+/** What a proxyless gRPC client gets for `xds:///<host>:<port>`. */
+export function apiListener(name: string, routes: RouteConfiguration): Listener {
+  return { name, api_listener: { api_listener: httpConnectionManager(name, { inline: routes }) } };
+}

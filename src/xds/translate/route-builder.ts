@@ -1,0 +1,71 @@
+// RDS: a sidecar's outbound route table. A service is found by Host/:authority in every usual form:
+// `checkout`, `checkout.shop`, `checkout.shop.svc`, `checkout.shop.svc.cluster.local`, with or without port.
+import { ServiceEntry, ServicePort, serviceHost } from '../../mesh/model';
+import { Route, RouteAction, RouteConfiguration, VirtualHost } from './envoy-types';
+
+export const ROUTE_TIMEOUT_MS = 15_000;
+/** Retries steer a failed request to another host, and to the next priority when the first is failing. */
+export const RETRY_ATTEMPTS = 2;
+
+export interface RouteTarget {
+  entry: ServiceEntry;
+  port: ServicePort;
+  /** Routes of the service (default route last). */
+  routes: Route[];
+}
+
+/** Every host form of a service, most specific first; the portless forms go to the service's first port. */
+export function hostForms(entry: ServiceEntry, port: ServicePort): string[] {
+  const { name, namespace } = entry.service;
+  const bases = [serviceHost(entry.service), `${name}.${namespace}.svc`, `${name}.${namespace}`, name];
+  const firstPort = [...entry.service.ports].sort((a, b) => a.port - b.port)[0];
+  const forms = bases.map((base) => `${base}:${port.port}`);
+  if (firstPort && firstPort.port === port.port) forms.push(...bases);
+  return forms;
+}
+
+export function retryPolicy(): Record<string, unknown> {
+  return {
+    retry_on: 'connect-failure,refused-stream,reset,unavailable,gateway-error',
+    num_retries: { value: RETRY_ATTEMPTS },
+    retry_host_predicate: [
+      {
+        name: 'envoy.retry_host_predicates.previous_hosts',
+        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' },
+      },
+    ],
+    host_selection_retry_max_attempts: 5,
+    retry_priority: {
+      name: 'envoy.retry_priorities.previous_priorities',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
+        update_frequency: 2,
+      },
+    },
+  };
+}
+
+export function clusterRoute(cluster: string): Route {
+  const action: RouteAction = {
+    cluster,
+    timeout: { seconds: ROUTE_TIMEOUT_MS / 1000 },
+    retry_policy: retryPolicy(),
+  };
+  return { match: { prefix: '/' }, route: action };
+}
+
+/**
+ * Builds the route table; a domain already taken (e.g. the short name of two services in different
+ * namespaces) is left out for the later service, since Envoy rejects duplicate domains.
+ */
+export function outboundRouteConfiguration(name: string, targets: RouteTarget[]): RouteConfiguration {
+  const taken = new Set<string>();
+  const virtualHosts: VirtualHost[] = [];
+  for (const target of targets) {
+    const domains = hostForms(target.entry, target.port).filter((domain) => !taken.has(domain));
+    if (domains.length === 0) continue;
+    for (const domain of domains) taken.add(domain);
+    virtualHosts.push({ name: `${serviceHost(target.entry.service)}:${target.port.port}`, domains, routes: target.routes });
+  }
+  return { name, virtual_hosts: virtualHosts, validate_clusters: { value: false } };
+}

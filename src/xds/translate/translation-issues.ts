@@ -1,0 +1,5 @@
+// A problem found while translating one service: reported and skipped, never blocking the rest of the mesh.
+export interface TranslationIssue {
+  service: string;
+  message: string;
+}

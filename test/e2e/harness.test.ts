@@ -105,6 +105,22 @@ describe('Envoy with ADS bootstrap and no control plane', () => {
   });
 });
 
+describe('waitFor', () => {
+  test('names what it waited for and the last error on timeout', async () => {
+    let attempts = 0;
+    const failing = waitFor(
+      async () => {
+        attempts += 1;
+        throw new Error(`not yet #${attempts}`);
+      },
+      { timeoutMs: 200, intervalMs: 50, what: 'the impossible' },
+    );
+    await expect(failing).rejects.toThrow(/waiting for the impossible; last seen: error not yet #\d+/);
+    expect(attempts).toBeGreaterThan(1);
+    await expect(waitFor(async () => 0, { timeoutMs: 100, what: 'zero' })).resolves.toBe(0);
+  });
+});
+
 describe('gRPC fixtures', () => {
   test('Echo backend answers a plain gRPC client with its id', async () => {
     const backend = await startGrpcBackend({ id: 'grpc-east-1' });

@@ -58,7 +58,8 @@ class BackendProcess implements Backend {
   }
 
   async start(): Promise<void> {
-    const args = [fixturePath(FIXTURE_BY_KIND[this.kind]), '--host', this.host, '--port', String(this.port), '--id', this.id];
+    const script = fixturePath(FIXTURE_BY_KIND[this.kind]);
+    const args = [script, '--host', this.host, '--port', String(this.port), '--id', this.id];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     trackChild(child);
     this.child = child;

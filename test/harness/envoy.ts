@@ -229,7 +229,12 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
   const logFile = `${base}.log`;
   const adminAddressFile = `${base}.admin-address`;
 
-  const bootstrap = buildBootstrap({ ...options, metadata: options.metadata ?? {}, adminHost: ADMIN_HOST, adminPort: options.adminPort ?? 0 });
+  const bootstrap = buildBootstrap({
+    ...options,
+    metadata: options.metadata ?? {},
+    adminHost: ADMIN_HOST,
+    adminPort: options.adminPort ?? 0,
+  });
   fs.writeFileSync(bootstrapFile, YAML.stringify(bootstrap, { aliasDuplicateObjects: false }));
   fs.rmSync(adminAddressFile, { force: true });
 

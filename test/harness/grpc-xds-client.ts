@@ -2,7 +2,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CONFIG_ENV_VAR, GrpcXdsClientConfig, parseClientLine } from '../fixtures/grpc-client-protocol';
+import { CONFIG_ENV_VAR, GrpcXdsClientConfig, parseClientLine, STARTED_LINE } from '../fixtures/grpc-client-protocol';
 import { StreamTail, onLines, terminate, trackChild, waitForLine } from './child-processes';
 import { Locality, NODE_CLUSTER, XdsEndpoint } from './envoy-bootstrap';
 import { fileSafe } from './output';
@@ -94,7 +94,12 @@ export async function startGrpcXdsClient(options: GrpcXdsClientOptions): Promise
   const config = fullConfig(options);
   const child = spawn(process.execPath, [fixturePath('grpc-xds-client')], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, GRPC_XDS_BOOTSTRAP: options.bootstrapPath, [CONFIG_ENV_VAR]: JSON.stringify(config), ...options.env },
+    env: {
+      ...process.env,
+      GRPC_XDS_BOOTSTRAP: options.bootstrapPath,
+      [CONFIG_ENV_VAR]: JSON.stringify(config),
+      ...options.env,
+    },
   });
   const exited = trackChild(child);
   const stderr = new StreamTail(child.stderr);
@@ -152,7 +157,7 @@ export async function startGrpcXdsClient(options: GrpcXdsClientOptions): Promise
   void exited.then(() => runningClients.delete(handle));
 
   try {
-    await waitForLine(child, /^STARTED$/, CLIENT_START_TIMEOUT_MS, describe);
+    await waitForLine(child, new RegExp(`^${STARTED_LINE}$`), CLIENT_START_TIMEOUT_MS, describe);
   } catch (err) {
     await terminate(child, 'SIGKILL');
     throw err;

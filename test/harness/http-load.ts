@@ -24,7 +24,12 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 2000;
 /** Stand-in id for a 2xx response without the identity header (not from a fixture backend). */
 export const UNKNOWN_BACKEND_ID = '(no x-backend-id)';
 
-function sendOne(url: string, agent: http.Agent, headers: Record<string, string>, timeoutMs: number): Promise<http.IncomingMessage> {
+function sendOne(
+  url: string,
+  agent: http.Agent,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<http.IncomingMessage> {
   return new Promise((resolve, reject) => {
     const request = http.get(url, { agent, headers, timeout: timeoutMs }, (response) => {
       response.resume();

@@ -1,0 +1,24 @@
+# `make demo` runs Spillway on the embedded example mesh; `make test` runs the whole suite against real
+# Envoy and real gRPC clients. Both install what is missing first (scripts/setup.sh).
+.PHONY: setup build demo test unit bench clean
+
+setup:
+	bash scripts/setup.sh
+
+build:
+	npx tsc -p tsconfig.json
+
+demo: setup
+	node dist/src/cli/main.js serve
+
+test: setup
+	npx jest --runInBand --ci
+
+unit: setup
+	npx jest --runInBand --ci dist/test/unit
+
+bench: setup
+	npm run bench
+
+clean:
+	rm -rf dist test-output

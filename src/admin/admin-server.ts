@@ -1,0 +1,57 @@
+// The admin HTTP server: health, readiness and debug JSON. Read-only (GET/HEAD), loopback by default.
+import * as http from 'http';
+import type { Logger } from 'pino';
+
+export type AdminHandler = (url: URL) => { status: number; contentType: string; body: string } | undefined;
+
+export interface AdminServerOptions {
+  logger: Logger;
+  handlers: Map<string, AdminHandler>;
+}
+
+export class AdminServer {
+  private readonly server: http.Server;
+
+  constructor(private readonly options: AdminServerOptions) {
+    this.server = http.createServer((req, res) => this.handle(req, res));
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', (error) => reject(new Error(`cannot listen for admin on ${host}:${port}: ${error.message} (pick another with --admin)`)));
+      this.server.listen(port, host, () => {
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' });
+      res.end('the admin server is read-only: use GET or HEAD\n');
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://admin.local');
+    const handler = this.options.handlers.get(url.pathname);
+    const result = handler?.(url);
+    if (!result) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end(`no such admin path ${url.pathname}; try ${[...this.options.handlers.keys()].join(', ')}\n`);
+      return;
+    }
+    res.writeHead(result.status, { 'content-type': result.contentType, 'cache-control': 'no-store' });
+    res.end(req.method === 'HEAD' ? undefined : result.body);
+  }
+}
+
+export function json(body: unknown, status = 200): { status: number; contentType: string; body: string } {
+  return { status, contentType: 'application/json', body: JSON.stringify(body, null, 2) + '\n' };
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// `spillway serve | validate`: the command line front. Parses flags, wires the pipeline, handles signals.
+import { AdminServer } from '../admin/admin-server';
+import { debugRoutes } from '../admin/debug-routes';
+import { EMBEDDED_MESH_YAML } from '../discovery/embedded-mesh';
+import { MeshFileSource } from '../discovery/file/file-source';
+import { formatMeshErrors, loadMeshFile, parseMeshText } from '../discovery/file/mesh-file';
+import { LogLevel, createLogger } from '../log';
+import { MeshStore } from '../mesh/store';
+import { Spillway } from '../spillway';
+import { FlagSpec, flagHelp, parseFlags, parseHostPort } from './args';
+
+const SERVE_FLAGS: FlagSpec[] = [
+  { name: 'mesh', value: 'FILE', help: 'mesh file (YAML or JSON), hot-reloaded on change; without it the embedded example mesh is served' },
+  { name: 'xds', value: 'HOST:PORT', help: 'where the xDS (ADS, SotW and delta) gRPC server listens', default: '0.0.0.0:15010' },
+  { name: 'admin', value: 'HOST:PORT', help: 'admin HTTP server: /healthz /readyz /debug/*', default: '127.0.0.1:15014' },
+  { name: 'log-level', value: 'LEVEL', help: 'fatal|error|warn|info|debug|trace', default: 'info' },
+  { name: 'debounce-ms', value: 'MS', help: 'quiet period that coalesces bursts of mesh changes', default: '50' },
+  { name: 'max-delay-ms', value: 'MS', help: 'longest a change waits while a burst goes on', default: '500' },
+];
+
+const USAGE = `Spillway: an Envoy xDS control plane for transparent multi-cluster failover.
+
+Usage:
+  spillway serve [flags]        serve xDS to Envoy sidecars, gateways and proxyless gRPC clients
+  spillway validate FILE        check a mesh file; exits 1 and lists every error with its line
+  spillway --help
+
+Flags of serve:
+${flagHelp(SERVE_FLAGS)}
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`spillway: ${message}\n`);
+  process.exit(2);
+}
+
+function validate(args: string[]): void {
+  const file = args[0];
+  if (!file) fail('validate needs a FILE (spillway validate mesh.yaml)');
+  const result = loadMeshFile(file);
+  if (!result.ok) {
+    process.stderr.write(formatMeshErrors(file, result.errors) + '\n');
+    process.stderr.write(`${file}: ${result.errors.length} error(s)\n`);
+    process.exit(1);
+  }
+  const { clusters, services, endpoints } = result.summary;
+  process.stdout.write(`${file}: ok (${clusters} clusters, ${services} services, ${endpoints} endpoints)\n`);
+}
+
+async function serve(args: string[]): Promise<void> {
+  const parsed = parseFlags(args, SERVE_FLAGS);
+  if (!parsed.ok) fail(parsed.error);
+  if (parsed.flags.has('help')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const flag = (name: string): string => parsed.flags.get(name) as string;
+  const xds = parseHostPort(flag('xds'));
+  if (!xds) fail(`--xds "${flag('xds')}" is not HOST:PORT`);
+  const admin = parseHostPort(flag('admin'));
+  if (!admin) fail(`--admin "${flag('admin')}" is not HOST:PORT`);
+  const logger = createLogger(flag('log-level') as LogLevel);
+  const store = new MeshStore({ quietMs: Number(flag('debounce-ms')), maxDelayMs: Number(flag('max-delay-ms')) });
+
+  const meshPath = parsed.flags.get('mesh');
+  let fileSource: MeshFileSource | undefined;
+  if (meshPath) {
+    fileSource = new MeshFileSource({ path: meshPath, store, logger: logger.child({ component: 'mesh-file' }) });
+    const first = fileSource.start();
+    if (!first.ok) {
+      process.stderr.write(formatMeshErrors(meshPath, first.errors) + '\n');
+      fail(`${meshPath} is not a valid mesh file; fix it (spillway validate ${meshPath}) and start again`);
+    }
+  } else {
+    const embedded = parseMeshText(EMBEDDED_MESH_YAML);
+    if (!embedded.ok) fail('the embedded mesh is invalid (a bug): ' + formatMeshErrors('embedded', embedded.errors));
+    store.setShard('file', embedded.model);
+    logger.info(embedded.summary, 'serving the embedded example mesh (use --mesh FILE for yours)');
+  }
+  store.flush();
+
+  const spillway = new Spillway({ store, logger, xdsAddress: `${xds.host.includes(':') ? `[${xds.host}]` : xds.host}:${xds.port}` });
+  await spillway.start();
+  const adminServer = new AdminServer({
+    logger,
+    handlers: debugRoutes({ spillway, currentModel: () => store.current(), isReady: () => store.version > 0 }),
+  });
+  const adminPort = await adminServer.listen(admin.host, admin.port);
+  logger.info({ admin: `http://${admin.host}:${adminPort}/` }, 'admin server listening');
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: closing streams (clients reconnect to another replica)');
+    fileSource?.stop();
+    await Promise.all([spillway.stop(1_000), adminServer.close()]);
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'validate':
+      return validate(rest);
+    case undefined:
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE);
+      return;
+    default:
+      fail(`unknown command "${command}" (see spillway --help)`);
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`spillway: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,66 @@
+// A real proxyless gRPC client (@grpc/grpc-js-xds, `xds:///` target) configured only by Spillway makes
+// real RPCs to real gRPC backend processes.
+import { MeshModel, ServiceEntry, serviceHost } from '../../src/mesh/model';
+import { Backend, runGrpcXdsClient, startGrpcBackend, stopEverything, testOutputDir, writeGrpcBootstrap } from '../harness';
+import { InProcessSpillway, startInProcess } from '../harness/in-process';
+import { endpoint, httpService, sampleMesh } from '../harness/sample-mesh';
+
+const OUTPUT = testOutputDir('grpc-xds');
+const ECHO_PORT = 50051;
+const TARGET = `xds:///echo.shop.svc.cluster.local:${ECHO_PORT}`;
+
+function meshWithEcho(backends: { backend: Backend; cluster: string }[]): MeshModel {
+  const echo: ServiceEntry = {
+    service: httpService('echo', 'shop', ECHO_PORT, { ports: [{ name: 'grpc', port: ECHO_PORT, protocol: 'grpc' }] }),
+    endpoints: backends.map(({ backend, cluster }) => endpoint(cluster, backend.port, { ports: { grpc: backend.port } })),
+  };
+  const base = sampleMesh();
+  return { ...base, services: new Map([...base.services, [serviceHost(echo.service), echo]]) };
+}
+
+describe('proxyless gRPC client (grpc-js-xds)', () => {
+  let server: InProcessSpillway;
+  let backends: Backend[];
+
+  beforeAll(async () => {
+    backends = await Promise.all(['grpc-east-1', 'grpc-east-2', 'grpc-west-1'].map((id) => startGrpcBackend({ id })));
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await stopEverything();
+  });
+
+  test.each(['east', 'west'] as const)('a client in %s resolves xds:/// through Spillway and calls its local backends', async (cluster) => {
+    const [e1, e2, w1] = backends as [Backend, Backend, Backend];
+    await server?.stop();
+    server = await startInProcess(
+      meshWithEcho([
+        { backend: e1, cluster: 'east' },
+        { backend: e2, cluster: 'east' },
+        { backend: w1, cluster: 'west' },
+      ]),
+    );
+    const bootstrapPath = writeGrpcBootstrap({
+      dir: OUTPUT,
+      xds: { host: '127.0.0.1', port: server.port },
+      nodeId: `grpc-client-${cluster}`,
+      metadata: { CLUSTER_ID: cluster },
+      locality: { region: 'europe-west1', zone: cluster === 'east' ? 'europe-west1-b' : 'europe-west1-c' },
+    });
+    const tally = await runGrpcXdsClient({ bootstrapPath, target: TARGET, count: 30, intervalMs: 5, deadlineMs: 5_000 });
+    expect(tally.failures).toBe(0);
+    const expected = cluster === 'east' ? ['grpc-east-1', 'grpc-east-2'] : ['grpc-west-1'];
+    expect(Object.keys(tally.byId).sort()).toEqual(expected);
+    if (cluster === 'east') {
+      // Round robin over both local backends.
+      expect(tally.byId['grpc-east-1']).toBeGreaterThanOrEqual(10);
+      expect(tally.byId['grpc-east-2']).toBeGreaterThanOrEqual(10);
+    }
+    const client = server.spillway.server.registry.list().find((c) => c.nodeId === `grpc-client-${cluster}`);
+    // It ACKed every type it asked for: nothing we built was rejected by the gRPC client.
+    for (const type of ['LDS', 'CDS', 'EDS']) {
+      expect(client?.types[type]?.nacks ?? 0).toBe(0);
+      expect(client?.types[type]?.ackedVersion).toBe(client?.types[type]?.sentVersion);
+    }
+  });
+});

@@ -2,6 +2,7 @@
 import { MeshService, ServicePort } from '../../mesh/model';
 import { Cluster, TypedConfig } from './envoy-types';
 import { outlierDetection } from './outlier-detection';
+import { subsetHeaderProtocolOptions } from './subset-header';
 
 export const CONNECT_TIMEOUT_MS = 1_000;
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -10,14 +11,6 @@ export function usesHttp2(port: ServicePort): boolean {
   return port.protocol === 'grpc' || port.protocol === 'http2';
 }
 
-function http2Options(): Record<string, TypedConfig> {
-  return {
-    [HTTP_PROTOCOL_OPTIONS]: {
-      '@type': `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`,
-      explicit_http_config: { http2_protocol_options: {} },
-    },
-  };
-}
 
 export function edsCluster(name: string, service: MeshService, port: ServicePort): Cluster {
   const cluster: Cluster = {
@@ -30,4 +23,55 @@ export function edsCluster(name: string, service: MeshService, port: ServicePort
   };
   if (usesHttp2(port)) cluster.typed_extension_protocol_options = http2Options();
   return cluster;
+}
+
+function http2Options(): Record<string, TypedConfig> {
+  return {
+    [HTTP_PROTOCOL_OPTIONS]: {
+      '@type': `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`,
+      explicit_http_config: { http2_protocol_options: {} },
+    },
+  };
+}
+
+/** A sidecar cluster also tells gateways which subset it picked (see subset-header.ts). */
+export function withSubsetHeader(cluster: Cluster, port: ServicePort): Cluster {
+  return { ...cluster, typed_extension_protocol_options: subsetHeaderProtocolOptions(usesHttp2(port)) };
+}
+
+const AGGREGATE_CONFIG_TYPE = 'type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig';
+
+/**
+ * An aggregate cluster: Envoy walks its children's priorities in order, so [canary, stable] means canary
+ * local, canary remote, stable local, stable remote. The LB setting is a policy list, because Envoy needs
+ * cluster-provided LB while grpc-js-xds takes the first policy it knows (round robin) — one resource fits
+ * both. Outlier detection etc. live on the children: Envoy ignores them on an aggregate.
+ */
+export function aggregateCluster(name: string, children: string[]): Cluster {
+  return {
+    name,
+    connect_timeout: { seconds: Math.floor(CONNECT_TIMEOUT_MS / 1000), nanos: (CONNECT_TIMEOUT_MS % 1000) * 1_000_000 },
+    cluster_type: { name: 'envoy.clusters.aggregate', typed_config: { '@type': AGGREGATE_CONFIG_TYPE, clusters: children } },
+    load_balancing_policy: {
+      policies: [
+        {
+          typed_extension_config: {
+            name: 'envoy.load_balancing_policies.cluster_provided',
+            typed_config: { '@type': 'type.googleapis.com/envoy.extensions.load_balancing_policies.cluster_provided.v3.ClusterProvided' },
+          },
+        },
+        {
+          typed_extension_config: {
+            name: 'envoy.load_balancing_policies.round_robin',
+            typed_config: { '@type': 'type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin' },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** A child of a canary aggregate: never panic-route to ejected hosts while the next child has healthy ones. */
+export function fallbackChild(cluster: Cluster): Cluster {
+  return { ...cluster, common_lb_config: { healthy_panic_threshold: { value: 0 } } };
 }

@@ -3,12 +3,15 @@
 import { MeshCluster, MeshModel, ServiceEntry, ServicePort } from '../../mesh/model';
 import { endpointsFor, isRoutable, portOf } from '../../mesh/rules';
 import { ClusterLoadAssignment, LbEndpoint, Locality, LocalityLbEndpoints } from './envoy-types';
+import { subsetMetadata } from './subset-header';
 
 export interface EndpointSelection {
   entry: ServiceEntry;
   port: ServicePort;
   /** Subset value, or undefined for the whole service. */
   subset?: string;
+  /** Only the local or only the remote part (children of a locality-first fallback); default both. */
+  tier?: 'local' | 'remote';
 }
 
 interface Tier {
@@ -17,12 +20,14 @@ interface Tier {
   sameRegion: boolean;
 }
 
-function lbEndpoint(address: string, port: number, weight: number): LbEndpoint {
-  return {
+function lbEndpoint(address: string, port: number, weight: number, subset?: string): LbEndpoint {
+  const endpoint: LbEndpoint = {
     endpoint: { address: { socket_address: { address, port_value: port } } },
     health_status: 'HEALTHY',
     load_balancing_weight: { value: weight },
   };
+  if (subset !== undefined) endpoint.metadata = subsetMetadata(subset);
+  return endpoint;
 }
 
 function byName<T>(key: (item: T) => string): (a: T, b: T) => number {
@@ -36,7 +41,7 @@ function localLocalities(client: MeshCluster, selection: EndpointSelection): Loc
     if (endpoint.cluster !== client.name || !isRoutable(endpoint)) continue;
     const zone = endpoint.zone ?? client.zone;
     const list = byZone.get(zone) ?? [];
-    list.push(lbEndpoint(endpoint.address, portOf(endpoint, selection.port) as number, 1));
+    list.push(lbEndpoint(endpoint.address, portOf(endpoint, selection.port) as number, 1, selection.subset));
     byZone.set(zone, list);
   }
   return [...byZone.entries()].sort(byName(([zone]) => zone)).map(([zone, lbEndpoints]) => ({
@@ -65,7 +70,7 @@ function remoteTiers(model: MeshModel, client: MeshCluster, selection: EndpointS
       localities: [
         {
           locality,
-          lb_endpoints: [lbEndpoint(remote.gateway.address, remote.gateway.port, count)],
+          lb_endpoints: [lbEndpoint(remote.gateway.address, remote.gateway.port, count, selection.subset)],
           load_balancing_weight: { value: count },
           priority: 0,
         },
@@ -138,8 +143,8 @@ function renumberPriorities(localities: LocalityLbEndpoints[]): LocalityLbEndpoi
 
 /** EDS for a sidecar (or proxyless client) in `client`. */
 export function sidecarLoadAssignment(name: string, model: MeshModel, client: MeshCluster, selection: EndpointSelection): ClusterLoadAssignment {
-  const local = localLocalities(client, selection);
-  const remotes = remoteTiers(model, client, selection);
+  const local = selection.tier === 'remote' ? [] : localLocalities(client, selection);
+  const remotes = selection.tier === 'local' ? [] : remoteTiers(model, client, selection);
   const endpoints = assignPriorities(local, remotes, selection.entry.service.failover === 'region');
   return withPolicy({ cluster_name: name, endpoints }, selection);
 }

@@ -110,6 +110,8 @@ export interface Route {
   name?: string;
   match: { prefix?: string; headers?: Record<string, unknown>[]; runtime_fraction?: Record<string, unknown> };
   route?: RouteAction;
+  request_headers_to_add?: Record<string, unknown>[];
+  request_headers_to_remove?: string[];
   direct_response?: { status: number; body?: { inline_string: string } };
 }
 

@@ -2,7 +2,9 @@
 // only to endpoints inside the gateway's own cluster (no gateway-to-gateway chains, so no loops).
 // Any other Host gets 404 from Envoy: nothing unexported is reachable, whatever a caller crafts.
 import { MeshModel, serviceHost } from '../../mesh/model';
-import { sortedServices } from '../../mesh/rules';
+import { sortedServices, subsetsOf } from '../../mesh/rules';
+import { Route } from './envoy-types';
+import { SUBSET_HEADER } from './subset-header';
 import { EncodedResource, encodeResource } from '../cache/resource';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../resource-types';
 import { ClientView } from './client-view';
@@ -25,10 +27,20 @@ export function translateGatewayView(model: MeshModel, view: ClientView): ViewTr
     try {
       const host = serviceHost(entry.service);
       for (const port of entry.service.ports) {
+        const routes: Route[] = [];
+        // The subset the caller asked for arrives as a header (see subset-header.ts); without one, any.
+        for (const subset of subsetsOf(entry)) {
+          const name = inboundGatewayClusterName(port.port, host, subset);
+          resources.push(encodeResource(CLUSTER_TYPE, name, edsCluster(name, entry.service, port)));
+          resources.push(encodeResource(ENDPOINT_TYPE, name, gatewayLoadAssignment(name, cluster, { entry, port, subset })));
+          const route = clusterRoute(name);
+          routes.push({ ...route, name: `subset-${subset}`, match: { ...route.match, headers: [{ name: SUBSET_HEADER, string_match: { exact: subset } }] } });
+        }
         const name = inboundGatewayClusterName(port.port, host);
         resources.push(encodeResource(CLUSTER_TYPE, name, edsCluster(name, entry.service, port)));
         resources.push(encodeResource(ENDPOINT_TYPE, name, gatewayLoadAssignment(name, cluster, { entry, port })));
-        routeTargets.push({ entry, port, routes: [clusterRoute(name)] });
+        routes.push(clusterRoute(name));
+        routeTargets.push({ entry, port, routes });
       }
     } catch (error) {
       issues.push({ service: serviceHost(entry.service), message: error instanceof Error ? error.message : String(error) });

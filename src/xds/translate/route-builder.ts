@@ -69,3 +69,38 @@ export function outboundRouteConfiguration(name: string, targets: RouteTarget[])
   }
   return { name, virtual_hosts: virtualHosts, validate_clusters: { value: false } };
 }
+
+/**
+ * Routes of a service: with a canary, requests matching the header go to the fallback cluster, and
+ * `weight`% of the rest too; everything else goes to the stable cluster.
+ */
+export function serviceRoutes(entry: ServiceEntry, defaultCluster: string, fallbackCluster: string | undefined, action: (cluster: string) => Route): Route[] {
+  const canary = entry.service.canary;
+  if (!canary || !fallbackCluster) return [action(defaultCluster)];
+  const routes: Route[] = [];
+  if (canary.header) {
+    const byHeader = action(fallbackCluster);
+    const headers = [{ name: canary.header.name, string_match: { exact: canary.header.exact } }];
+    routes.push({ ...byHeader, name: 'canary-by-header', match: { ...byHeader.match, headers } });
+  }
+  if (canary.weight >= 100) routes.push({ ...action(fallbackCluster), name: 'canary-by-weight' });
+  else if (canary.weight <= 0) routes.push({ ...action(defaultCluster), name: 'stable' });
+  else {
+    const base = action(defaultCluster);
+    const { cluster: _unused, ...rest } = base.route as RouteAction;
+    routes.push({
+      name: 'canary-by-weight',
+      match: base.match,
+      route: {
+        ...rest,
+        weighted_clusters: {
+          clusters: [
+            { name: fallbackCluster, weight: { value: canary.weight } },
+            { name: defaultCluster, weight: { value: 100 - canary.weight } },
+          ],
+        },
+      },
+    });
+  }
+  return routes;
+}

@@ -3,13 +3,13 @@
 import { MeshModel, ServiceEntry, serviceHost } from '../../mesh/model';
 import { isVisibleFrom, sortedServices } from '../../mesh/rules';
 import { EncodedResource, encodeResource } from '../cache/resource';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../resource-types';
+import { LISTENER_TYPE, ROUTE_TYPE } from '../resource-types';
 import { ClientView } from './client-view';
-import { edsCluster } from './cluster-builder';
-import { sidecarLoadAssignment } from './endpoint-builder';
 import { apiListener, httpListener } from './listener-builder';
-import { SIDECAR_OUTBOUND_LISTENER, SIDECAR_OUTBOUND_ROUTE, apiListenerName, outboundClusterName } from './names';
-import { RouteTarget, clusterRoute, outboundRouteConfiguration } from './route-builder';
+import { SIDECAR_OUTBOUND_LISTENER, SIDECAR_OUTBOUND_ROUTE, apiListenerName } from './names';
+import { Route } from './envoy-types';
+import { portClusters } from './service-clusters';
+import { RouteTarget, clusterRoute, outboundRouteConfiguration, serviceRoutes } from './route-builder';
 import { TranslationIssue } from './translation-issues';
 
 export interface ViewTranslation {
@@ -22,6 +22,11 @@ interface ServiceResources {
   routeTargets: RouteTarget[];
 }
 
+/** A route for proxyless gRPC clients: they match on an empty prefix and retry by their own policy. */
+function grpcRoute(cluster: string): Route {
+  return { match: { prefix: '' }, route: { cluster } };
+}
+
 /** Everything one service contributes; throws on a bad service (the caller skips it and reports why). */
 function translateService(model: MeshModel, view: ClientView, entry: ServiceEntry): ServiceResources {
   const client = model.clusters.get(view.clusterId);
@@ -30,15 +35,13 @@ function translateService(model: MeshModel, view: ClientView, entry: ServiceEntr
   const resources: EncodedResource[] = [];
   const routeTargets: RouteTarget[] = [];
   for (const port of entry.service.ports) {
-    const name = outboundClusterName(port.port, host);
-    resources.push(encodeResource(CLUSTER_TYPE, name, edsCluster(name, entry.service, port)));
-    resources.push(encodeResource(ENDPOINT_TYPE, name, sidecarLoadAssignment(name, model, client, { entry, port })));
-    const routes = [clusterRoute(name)];
-    routeTargets.push({ entry, port, routes });
+    const clusters = portClusters(model, client, entry, port);
+    resources.push(...clusters.resources);
+    routeTargets.push({ entry, port, routes: serviceRoutes(entry, clusters.defaultCluster, clusters.fallbackCluster, clusterRoute) });
     const listenerName = apiListenerName(host, port.port);
     const inlineRoutes = {
       name: listenerName,
-      virtual_hosts: [{ name: listenerName, domains: ['*'], routes: [{ match: { prefix: '' }, route: { cluster: name } }] }],
+      virtual_hosts: [{ name: listenerName, domains: ['*'], routes: serviceRoutes(entry, clusters.defaultCluster, clusters.fallbackCluster, grpcRoute) }],
     };
     resources.push(encodeResource(LISTENER_TYPE, listenerName, apiListener(listenerName, inlineRoutes), { inWildcard: false }));
   }

@@ -12,6 +12,8 @@ export const DEFAULT_FILE_SHARD_ID = 'file';
 export const DEFAULT_POLL_INTERVAL_MS = 1_000;
 /** Editors save in steps (truncate, write, rename): let the burst settle before reading. */
 export const DEFAULT_RELOAD_DEBOUNCE_MS = 100;
+/** A directory that never goes quiet (logs written next to the file) must not postpone a reload forever. */
+const RELOAD_MAX_DELAY_MS = 1_000;
 export const KEEP_SERVING_HINT = 'the last good mesh keeps being served; fix the file and save again';
 
 export interface MeshFileSourceOptions {
@@ -58,6 +60,7 @@ export class MeshFileSource {
   private watcher?: FSWatcher;
   private pollTimer?: NodeJS.Timeout;
   private debounceTimer?: NodeJS.Timeout;
+  private burstStartedAtMs?: number;
   /** Content hash of the version last read, good or bad: an unchanged file is not parsed again. */
   private lastContentHash?: string;
   /** What the poll compares: mtime, size and inode when the file was last read. */
@@ -92,7 +95,7 @@ export class MeshFileSource {
     this.watcher = undefined;
     clearInterval(this.pollTimer);
     clearTimeout(this.debounceTimer);
-    this.pollTimer = this.debounceTimer = undefined;
+    this.pollTimer = this.debounceTimer = this.burstStartedAtMs = undefined;
   }
 
   /** Hears every reload attempt after start, accepted or rejected. Returns the unsubscribe function. */
@@ -102,7 +105,7 @@ export class MeshFileSource {
   }
 
   private reload(): void {
-    this.debounceTimer = undefined;
+    this.debounceTimer = this.burstStartedAtMs = undefined;
     const content = this.read();
     if (content.hash === this.lastContentHash) return;
     const result = this.parse(content);
@@ -173,7 +176,8 @@ export class MeshFileSource {
   }
 
   private pollStat(): void {
-    if (this.statSignature() !== this.lastStatSignature) this.scheduleReload();
+    // The signature only updates when the file is read: while a read is pending, do not postpone it.
+    if (this.debounceTimer === undefined && this.statSignature() !== this.lastStatSignature) this.scheduleReload();
   }
 
   private statSignature(): string {
@@ -186,8 +190,11 @@ export class MeshFileSource {
   }
 
   private scheduleReload(): void {
+    const nowMs = Date.now();
+    this.burstStartedAtMs ??= nowMs;
+    const latestMs = this.burstStartedAtMs + Math.max(this.debounceMs, RELOAD_MAX_DELAY_MS);
     clearTimeout(this.debounceTimer);
-    this.debounceTimer = setTimeout(() => this.reload(), this.debounceMs);
+    this.debounceTimer = setTimeout(() => this.reload(), Math.max(0, Math.min(this.debounceMs, latestMs - nowMs)));
     this.debounceTimer.unref();
   }
 }

@@ -82,7 +82,9 @@ export function loadMeshFile(path: string): MeshParseResult {
 
 /** The error for a mesh file that cannot be read (missing, deleted, no permission). */
 export function unreadableFileError(error: unknown): MeshFileError {
-  return { path: '', message: `cannot read the mesh file: ${error instanceof Error ? error.message : String(error)}` };
+  // Duck-typed: an Error from another realm (jest's VM, worker threads) fails `instanceof Error`.
+  const message = typeof (error as { message?: unknown } | null)?.message === 'string' ? (error as { message: string }).message : String(error);
+  return { path: '', message: `cannot read the mesh file: ${message}` };
 }
 
 /** One line per error, `FILE:LINE: PATH: MESSAGE`, the form editors and terminals turn into links. */
@@ -435,7 +437,13 @@ function isLabelKey(key: string): boolean {
 
 /** The fields of one mapping, after unknown keys were reported. */
 class Fields {
-  constructor(private readonly checker: Checker, private readonly owner: At, private readonly values: Map<string, At>) {}
+  constructor(
+    private readonly checker: Checker,
+    private readonly owner: At,
+    private readonly values: Map<string, At>,
+    /** Keys an unknown key was reported as a likely typo of: their absence is that same error. */
+    private readonly misspelled: ReadonlySet<string>,
+  ) {}
 
   /** The field, or undefined when absent or explicitly empty (`key:` or `key: null`). */
   optional(key: string): At | undefined {
@@ -446,6 +454,7 @@ class Fields {
   /** The field, reporting it when absent or empty. */
   required(key: string): At | undefined {
     const at = this.values.get(key);
+    if (!at && this.misspelled.has(key)) return undefined;
     if (!at) return this.checker.report({ path: childPath(this.owner.path, key), line: this.owner.line }, `missing required key "${key}"`);
     if (at.node === null) return this.checker.report(at, 'needs a value');
     return at;
@@ -493,12 +502,15 @@ class Checker {
     if (!isMap(at.node)) return this.report(at, `must be a mapping with keys ${known.join(', ')}; got ${describe(at.node)}`);
     const entries = this.entries(at);
     if (!entries) return undefined;
+    const misspelled = new Set<string>();
     for (const [key, value] of entries) {
       if (known.includes(key)) continue;
-      this.report(value, `unknown key "${key}"${didYouMean(key, known) || ` (allowed: ${known.join(', ')})`}`);
+      const suggestion = closest(key, known);
+      if (suggestion !== undefined) misspelled.add(suggestion);
+      this.report(value, `unknown key "${key}"${suggestion !== undefined ? ` (did you mean "${suggestion}"?)` : ` (allowed: ${known.join(', ')})`}`);
       entries.delete(key);
     }
-    return new Fields(this, at, entries);
+    return new Fields(this, at, entries, misspelled);
   }
 
   /** The items of a list; undefined (no error) when `at` is undefined, since the caller reported absence. */
@@ -599,7 +611,13 @@ function describe(node: unknown): string {
 }
 
 /** ` (did you mean "x"?)` when a close candidate exists, else empty. */
-export function didYouMean(word: string, candidates: readonly string[]): string {
+function didYouMean(word: string, candidates: readonly string[]): string {
+  const suggestion = closest(word, candidates);
+  return suggestion !== undefined ? ` (did you mean "${suggestion}"?)` : '';
+}
+
+/** The candidate a typo most likely meant: same letters in another case, or a few edits away. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
@@ -610,7 +628,7 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
     }
   }
   const close = Math.max(1, Math.floor(word.length / 3));
-  return best !== undefined && bestDistance <= close ? ` (did you mean "${best}"?)` : '';
+  return bestDistance <= close ? best : undefined;
 }
 
 function editDistance(a: string, b: string): number {

@@ -92,7 +92,7 @@ describe('cross-cluster failover through east-west gateways (real Envoy)', () =>
     );
     expect(Object.keys(settled.byId).every((id) => id.startsWith('west') || id.startsWith('south'))).toBe(true);
     // Retries to the next priority hide most of the transition from callers.
-    expect(transition.failures).toBeLessThanOrEqual(4);
+    expect(transition.failures).toBeLessThanOrEqual(2);
 
     await Promise.all(backends.east.map((b) => b.restart()));
     await waitFor(

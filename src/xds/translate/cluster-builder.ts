@@ -20,9 +20,28 @@ export function edsCluster(name: string, service: MeshService, port: ServicePort
     connect_timeout: { seconds: Math.floor(CONNECT_TIMEOUT_MS / 1000), nanos: (CONNECT_TIMEOUT_MS % 1000) * 1_000_000 },
     lb_policy: 'ROUND_ROBIN',
     outlier_detection: outlierDetection(service.outlier),
+    circuit_breakers: circuitBreakers(),
   };
   if (usesHttp2(port)) cluster.typed_extension_protocol_options = http2Options();
   return cluster;
+}
+
+/**
+ * Envoy allows only 3 concurrent retries per cluster by default: during a failover every in-flight
+ * request retries at once, and the overflow would fail. A budget scales retries with traffic instead.
+ */
+export const RETRY_BUDGET_PERCENT = 25;
+export const MIN_RETRY_CONCURRENCY = 32;
+
+function circuitBreakers(): { thresholds: Record<string, unknown>[] } {
+  return {
+    thresholds: [
+      {
+        priority: 'DEFAULT',
+        retry_budget: { budget_percent: { value: RETRY_BUDGET_PERCENT }, min_retry_concurrency: { value: MIN_RETRY_CONCURRENCY } },
+      },
+    ],
+  };
 }
 
 function http2Options(): Record<string, TypedConfig> {

@@ -6,6 +6,13 @@ import { SnapshotCache, ViewKey } from './xds/cache/snapshot-cache';
 import { Snapshot } from './xds/cache/snapshot';
 import { makeViewResolver } from './xds/translate/client-view';
 import { translateView } from './xds/translate/translator';
+import { ViewTranslation } from './xds/translate/sidecar-translator';
+import { ResourceCollector } from './xds/translate/resource-collector';
+import { EncodeMemo } from './xds/cache/encode-memo';
+import { ENDPOINT_TYPE, XdsTypeUrl } from './xds/resource-types';
+import { structureKey } from './mesh/structure';
+
+const ENDPOINTS_ONLY: ReadonlySet<XdsTypeUrl> = new Set([ENDPOINT_TYPE]);
 import { TranslationIssue } from './xds/translate/translation-issues';
 import { XdsServer } from './xds/server/xds-server';
 import { ViewResolver } from './xds/server/client-view';
@@ -26,6 +33,10 @@ export class Spillway {
   /** Latest translation issues per view, for logs, metrics and debug endpoints. */
   readonly issues = new Map<ViewKey, TranslationIssue[]>();
   xdsPort = 0;
+  readonly stats = { rebuilds: 0, endpointOnlyRebuilds: 0, lastRebuildMs: 0 };
+  /** Shared by all views: a resource identical in many views is encoded once. */
+  readonly memo = new EncodeMemo();
+  private lastStructure?: string;
   private unsubscribe?: () => void;
 
   constructor(private readonly options: SpillwayOptions) {
@@ -45,12 +56,25 @@ export class Spillway {
     return this.xdsPort;
   }
 
-  /** Rebuilds every watched view from the current model (also used by tests after changing resources). */
+  /**
+   * Rebuilds every watched view from the current model. When only endpoints changed, only EDS is
+   * rebuilt and every other resource of each view is reused as is.
+   */
   rebuild(): void {
     const started = process.hrtime.bigint();
-    const changed = this.cache.rebuildAll();
+    const model = this.options.store.current();
+    const structure = structureKey(model);
+    const endpointsOnly = !this.options.buildSnapshot && structure === this.lastStructure;
+    this.lastStructure = structure;
+    this.memo.nextGeneration();
+    const changed = endpointsOnly
+      ? this.cache.rebuildAll((view, previous) => new Snapshot([...previous.allExcept(ENDPOINT_TYPE), ...this.translate(view, ENDPOINTS_ONLY).resources]))
+      : this.cache.rebuildAll();
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-    this.options.logger.debug({ views: this.cache.viewKeys().length, changedViews: changed, elapsedMs }, 'views rebuilt');
+    this.stats.rebuilds++;
+    if (endpointsOnly) this.stats.endpointOnlyRebuilds++;
+    this.stats.lastRebuildMs = elapsedMs;
+    this.options.logger.debug({ views: this.cache.viewKeys().length, changedViews: changed, endpointsOnly, elapsedMs }, 'views rebuilt');
   }
 
   async stop(graceMs = 1_000): Promise<void> {
@@ -59,8 +83,13 @@ export class Spillway {
     await this.server.stop(graceMs);
   }
 
+  private translate(view: ViewKey, onlyTypes?: ReadonlySet<XdsTypeUrl>): ViewTranslation {
+    const collector = new ResourceCollector((...args) => this.memo.encode(...args), onlyTypes);
+    return translateView(this.options.store.current(), view, collector);
+  }
+
   private build(view: ViewKey): Snapshot {
-    const translation = translateView(this.options.store.current(), view);
+    const translation = this.translate(view);
     const previous = this.issues.get(view) ?? [];
     if (translation.issues.length > 0 && JSON.stringify(previous) !== JSON.stringify(translation.issues)) {
       for (const issue of translation.issues) this.options.logger.error({ view, service: issue.service, error: issue.message }, 'service skipped: translation failed');

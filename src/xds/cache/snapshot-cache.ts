@@ -48,13 +48,13 @@ export class SnapshotCache implements ConfigWatcher {
   }
 
   /**
-   * Rebuilds every live view from the model and notifies the watchers of views that changed.
-   * Returns the number of views whose content changed.
+   * Rebuilds every live view from the model (or with `rebuild`, e.g. a fast path that reuses parts of the
+   * previous snapshot) and notifies the watchers of views that changed. Returns how many views changed.
    */
-  rebuildAll(): number {
+  rebuildAll(rebuild: (view: ViewKey, previous: Snapshot) => Snapshot = (view) => this.build(view)): number {
     let changedViews = 0;
     for (const [view, entry] of this.views) {
-      if (this.replace(view, entry, this.build(view))) changedViews++;
+      if (this.replace(view, entry, rebuild(view, entry.snapshot))) changedViews++;
     }
     return changedViews;
   }

@@ -5,7 +5,7 @@ import { MeshModel, serviceHost } from '../../mesh/model';
 import { sortedServices, subsetsOf } from '../../mesh/rules';
 import { Route } from './envoy-types';
 import { SUBSET_HEADER } from './subset-header';
-import { EncodedResource, encodeResource } from '../cache/resource';
+import { ResourceCollector } from './resource-collector';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../resource-types';
 import { ClientView } from './client-view';
 import { edsCluster } from './cluster-builder';
@@ -16,39 +16,40 @@ import { RouteTarget, clusterRoute, outboundRouteConfiguration } from './route-b
 import { ViewTranslation } from './sidecar-translator';
 import { TranslationIssue } from './translation-issues';
 
-export function translateGatewayView(model: MeshModel, view: ClientView): ViewTranslation {
+export function translateGatewayView(model: MeshModel, view: ClientView, out: ResourceCollector = new ResourceCollector()): ViewTranslation {
   const cluster = model.clusters.get(view.clusterId);
-  const resources: EncodedResource[] = [];
   const issues: TranslationIssue[] = [];
-  if (!cluster || !cluster.gateway) return { resources, issues: [{ service: '*', message: `cluster "${view.clusterId}" has no gateway` }] };
+  if (!cluster || !cluster.gateway) return { resources: [], issues: [{ service: '*', message: `cluster "${view.clusterId}" has no gateway` }] };
   const routeTargets: RouteTarget[] = [];
   for (const entry of sortedServices(model)) {
     if (!entry.service.exported) continue;
+    const scratch = out.scratch();
     try {
       const host = serviceHost(entry.service);
+      const targets: RouteTarget[] = [];
       for (const port of entry.service.ports) {
         const routes: Route[] = [];
         // The subset the caller asked for arrives as a header (see subset-header.ts); without one, any.
         for (const subset of subsetsOf(entry)) {
           const name = inboundGatewayClusterName(port.port, host, subset);
-          resources.push(encodeResource(CLUSTER_TYPE, name, edsCluster(name, entry.service, port)));
-          resources.push(encodeResource(ENDPOINT_TYPE, name, gatewayLoadAssignment(name, cluster, { entry, port, subset })));
+          scratch.add(CLUSTER_TYPE, name, edsCluster(name, entry.service, port));
+          scratch.add(ENDPOINT_TYPE, name, gatewayLoadAssignment(name, cluster, { entry, port, subset }));
           const route = clusterRoute(name);
           routes.push({ ...route, name: `subset-${subset}`, match: { ...route.match, headers: [{ name: SUBSET_HEADER, string_match: { exact: subset } }] } });
         }
         const name = inboundGatewayClusterName(port.port, host);
-        resources.push(encodeResource(CLUSTER_TYPE, name, edsCluster(name, entry.service, port)));
-        resources.push(encodeResource(ENDPOINT_TYPE, name, gatewayLoadAssignment(name, cluster, { entry, port })));
+        scratch.add(CLUSTER_TYPE, name, edsCluster(name, entry.service, port));
+        scratch.add(ENDPOINT_TYPE, name, gatewayLoadAssignment(name, cluster, { entry, port }));
         routes.push(clusterRoute(name));
-        routeTargets.push({ entry, port, routes });
+        targets.push({ entry, port, routes });
       }
+      out.absorb(scratch);
+      routeTargets.push(...targets);
     } catch (error) {
       issues.push({ service: serviceHost(entry.service), message: error instanceof Error ? error.message : String(error) });
     }
   }
-  resources.push(encodeResource(ROUTE_TYPE, GATEWAY_ROUTE, outboundRouteConfiguration(GATEWAY_ROUTE, routeTargets)));
-  resources.push(
-    encodeResource(LISTENER_TYPE, GATEWAY_LISTENER, httpListener(GATEWAY_LISTENER, cluster.gateway.address, cluster.gateway.port, GATEWAY_ROUTE, 'gateway')),
-  );
-  return { resources, issues };
+  out.add(ROUTE_TYPE, GATEWAY_ROUTE, outboundRouteConfiguration(GATEWAY_ROUTE, routeTargets));
+  out.add(LISTENER_TYPE, GATEWAY_LISTENER, httpListener(GATEWAY_LISTENER, cluster.gateway.address, cluster.gateway.port, GATEWAY_ROUTE, 'gateway'));
+  return { resources: out.resources, issues };
 }

@@ -2,7 +2,7 @@
 // subset, and for a canary the aggregate that falls back from canary to stable in the configured order.
 import { MeshCluster, MeshModel, ServiceEntry, ServicePort, serviceHost } from '../../mesh/model';
 import { subsetsOf } from '../../mesh/rules';
-import { EncodedResource, encodeResource } from '../cache/resource';
+import { ResourceCollector } from './resource-collector';
 import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../resource-types';
 import { aggregateCluster, edsCluster, fallbackChild, withSubsetHeader } from './cluster-builder';
 import { EndpointSelection, sidecarLoadAssignment } from './endpoint-builder';
@@ -10,15 +10,15 @@ import { Cluster } from './envoy-types';
 import { fallbackClusterName, outboundClusterName } from './names';
 
 export interface PortClusters {
-  resources: EncodedResource[];
   /** The cluster plain traffic goes to: the stable subset for a canary service, else the whole service. */
   defaultCluster: string;
   /** The canary-with-fallback aggregate, when the service has a canary. */
   fallbackCluster?: string;
 }
 
-function edsPair(name: string, cluster: Cluster, model: MeshModel, client: MeshCluster, selection: EndpointSelection): EncodedResource[] {
-  return [encodeResource(CLUSTER_TYPE, name, cluster), encodeResource(ENDPOINT_TYPE, name, sidecarLoadAssignment(name, model, client, selection))];
+function addEdsPair(out: ResourceCollector, name: string, cluster: Cluster, model: MeshModel, client: MeshCluster, selection: EndpointSelection): void {
+  out.add(CLUSTER_TYPE, name, cluster);
+  out.add(ENDPOINT_TYPE, name, sidecarLoadAssignment(name, model, client, selection));
 }
 
 function subsetCluster(name: string, entry: ServiceEntry, port: ServicePort, child: boolean): Cluster {
@@ -26,17 +26,18 @@ function subsetCluster(name: string, entry: ServiceEntry, port: ServicePort, chi
   return child ? fallbackChild(cluster) : cluster;
 }
 
-export function portClusters(model: MeshModel, client: MeshCluster, entry: ServiceEntry, port: ServicePort): PortClusters {
+/** Adds the clusters and endpoints of one service port to `out`; returns where its routes point. */
+export function portClusters(out: ResourceCollector, model: MeshModel, client: MeshCluster, entry: ServiceEntry, port: ServicePort): PortClusters {
   const host = serviceHost(entry.service);
   const plainName = outboundClusterName(port.port, host);
-  const resources = edsPair(plainName, withSubsetHeader(edsCluster(plainName, entry.service, port), port), model, client, { entry, port });
+  addEdsPair(out, plainName, withSubsetHeader(edsCluster(plainName, entry.service, port), port), model, client, { entry, port });
   const canary = entry.service.canary;
   for (const subset of subsetsOf(entry)) {
     const name = outboundClusterName(port.port, host, subset);
     const isChild = canary !== undefined && (subset === canary.canary || subset === canary.stable) && canary.order === 'version-first';
-    resources.push(...edsPair(name, subsetCluster(name, entry, port, isChild), model, client, { entry, port, subset }));
+    addEdsPair(out, name, subsetCluster(name, entry, port, isChild), model, client, { entry, port, subset });
   }
-  if (!canary) return { resources, defaultCluster: plainName };
+  if (!canary) return { defaultCluster: plainName };
 
   const fallbackName = fallbackClusterName(port.port, host, canary.canary, canary.stable);
   let children: string[];
@@ -49,10 +50,10 @@ export function portClusters(model: MeshModel, client: MeshCluster, entry: Servi
       for (const subset of [canary.canary, canary.stable]) {
         const name = outboundClusterName(port.port, host, `${subset}~${tier}`);
         children.push(name);
-        resources.push(...edsPair(name, subsetCluster(name, entry, port, true), model, client, { entry, port, subset, tier }));
+        addEdsPair(out, name, subsetCluster(name, entry, port, true), model, client, { entry, port, subset, tier });
       }
     }
   }
-  resources.push(encodeResource(CLUSTER_TYPE, fallbackName, withSubsetHeader(aggregateCluster(fallbackName, children), port)));
-  return { resources, defaultCluster: outboundClusterName(port.port, host, canary.stable), fallbackCluster: fallbackName };
+  out.add(CLUSTER_TYPE, fallbackName, withSubsetHeader(aggregateCluster(fallbackName, children), port));
+  return { defaultCluster: outboundClusterName(port.port, host, canary.stable), fallbackCluster: fallbackName };
 }

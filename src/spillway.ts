@@ -11,7 +11,12 @@ import { ResourceCollector } from './xds/translate/resource-collector';
 import { EncodeMemo } from './xds/cache/encode-memo';
 import { ENDPOINT_TYPE, XdsTypeUrl } from './xds/resource-types';
 import { structureKey } from './mesh/structure';
+import { LoadReportStore } from './lrs/load-report-store';
+import { lrsHandlers, lrsServiceDefinition } from './lrs/lrs-server';
+import { NodeInfo } from './xds/server/wire';
+import { FailoverTracker } from './visibility/failover-tracker';
 
+const FAILOVER_EVALUATION_INTERVAL_MS = 1_000;
 const ENDPOINTS_ONLY: ReadonlySet<XdsTypeUrl> = new Set([ENDPOINT_TYPE]);
 import { TranslationIssue } from './xds/translate/translation-issues';
 import { XdsServer } from './xds/server/xds-server';
@@ -47,11 +52,25 @@ export class Spillway {
       resolveView: options.resolveView ?? makeViewResolver(() => options.store.current()),
       logger: log.child({ component: 'xds' }),
     });
+    const clusterOfNode = (node: Pick<NodeInfo, 'id' | 'metadata'>) => {
+      const id = node.metadata.CLUSTER_ID;
+      return typeof id === 'string' && options.store.current().clusters.has(id) ? id : undefined;
+    };
+    this.server.addService(lrsServiceDefinition(), lrsHandlers(this.loads, clusterOfNode, log.child({ component: 'lrs' })));
+    this.tracker = new FailoverTracker(() => options.store.current(), this.loads, log.child({ component: 'failover' }));
   }
+
+  /** Where load reports land (LRS); read by the failover view and metrics. */
+  readonly loads = new LoadReportStore();
+  readonly tracker: FailoverTracker;
+  private trackerTimer?: NodeJS.Timeout;
 
   async start(): Promise<number> {
     this.xdsPort = await this.server.listen(this.options.xdsAddress);
-    this.unsubscribe = this.options.store.onChange(() => this.rebuild());
+    this.unsubscribe = this.options.store.onChange((_model, changeSeenAtMs) => this.rebuild(changeSeenAtMs));
+    // Evaluated on a timer too, so failover transitions are logged when they happen, not when looked at.
+    this.trackerTimer = setInterval(() => this.tracker.entries(), FAILOVER_EVALUATION_INTERVAL_MS);
+    this.trackerTimer.unref();
     this.options.logger.info({ xds: this.options.xdsAddress.replace(/:0$/, `:${this.xdsPort}`) }, 'xDS server listening');
     return this.xdsPort;
   }
@@ -60,7 +79,7 @@ export class Spillway {
    * Rebuilds every watched view from the current model. When only endpoints changed, only EDS is
    * rebuilt and every other resource of each view is reused as is.
    */
-  rebuild(): void {
+  rebuild(changeSeenAtMs = Date.now()): void {
     const started = process.hrtime.bigint();
     const model = this.options.store.current();
     const structure = structureKey(model);
@@ -68,8 +87,8 @@ export class Spillway {
     this.lastStructure = structure;
     this.memo.nextGeneration();
     const changed = endpointsOnly
-      ? this.cache.rebuildAll((view, previous) => new Snapshot([...previous.allExcept(ENDPOINT_TYPE), ...this.translate(view, ENDPOINTS_ONLY).resources]))
-      : this.cache.rebuildAll();
+      ? this.cache.rebuildAll((view, previous) => new Snapshot([...previous.allExcept(ENDPOINT_TYPE), ...this.translate(view, ENDPOINTS_ONLY).resources]), changeSeenAtMs)
+      : this.cache.rebuildAll(undefined, changeSeenAtMs);
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
     this.stats.rebuilds++;
     if (endpointsOnly) this.stats.endpointOnlyRebuilds++;
@@ -79,6 +98,7 @@ export class Spillway {
 
   async stop(graceMs = 1_000): Promise<void> {
     this.unsubscribe?.();
+    clearInterval(this.trackerTimer);
     this.options.store.close();
     await this.server.stop(graceMs);
   }

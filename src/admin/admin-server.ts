@@ -2,7 +2,13 @@
 import * as http from 'http';
 import type { Logger } from 'pino';
 
-export type AdminHandler = (url: URL) => { status: number; contentType: string; body: string } | undefined;
+export interface AdminResponse {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+export type AdminHandler = (url: URL) => AdminResponse | undefined | Promise<AdminResponse | undefined>;
 
 export interface AdminServerOptions {
   logger: Logger;
@@ -34,6 +40,14 @@ export class AdminServer {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.respond(req, res).catch((error: unknown) => {
+      this.options.logger.error({ err: error instanceof Error ? error.message : String(error), url: req.url }, 'admin request failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('internal error; see the spillway log\n');
+    });
+  }
+
+  private async respond(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' });
       res.end('the admin server is read-only: use GET or HEAD\n');
@@ -41,7 +55,7 @@ export class AdminServer {
     }
     const url = new URL(req.url ?? '/', 'http://admin.local');
     const handler = this.options.handlers.get(url.pathname);
-    const result = handler?.(url);
+    const result = await handler?.(url);
     if (!result) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end(`no such admin path ${url.pathname}; try ${[...this.options.handlers.keys()].join(', ')}\n`);
@@ -52,6 +66,6 @@ export class AdminServer {
   }
 }
 
-export function json(body: unknown, status = 200): { status: number; contentType: string; body: string } {
+export function json(body: unknown, status = 200): AdminResponse {
   return { status, contentType: 'application/json', body: JSON.stringify(body, null, 2) + '\n' };
 }

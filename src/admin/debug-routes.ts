@@ -3,6 +3,7 @@ import { MeshModel } from '../mesh/model';
 import { Spillway } from '../spillway';
 import { PUSH_ORDER, shortTypeName } from '../xds/resource-types';
 import { AdminHandler, json } from './admin-server';
+import { SpillwayMetrics } from '../visibility/metrics';
 
 function meshJson(model: MeshModel): unknown {
   return {
@@ -15,6 +16,7 @@ export interface DebugSources {
   spillway: Spillway;
   currentModel: () => MeshModel;
   isReady: () => boolean;
+  metrics: SpillwayMetrics;
 }
 
 export function debugRoutes(sources: DebugSources): Map<string, AdminHandler> {
@@ -25,6 +27,8 @@ export function debugRoutes(sources: DebugSources): Map<string, AdminHandler> {
     ['/debug/mesh', () => json(meshJson(sources.currentModel()))],
     ['/debug/clients', () => json({ totals: spillway.server.registry.totals, clients: spillway.server.registry.list() })],
     ['/debug/issues', () => json(Object.fromEntries(spillway.issues))],
+    ['/debug/failover', () => json({ generatedAtMs: Date.now(), entries: spillway.tracker.entries() })],
+    ['/metrics', async () => ({ status: 200, contentType: sources.metrics.registry.contentType, body: await sources.metrics.text() })],
     [
       '/debug/config',
       (url) => {

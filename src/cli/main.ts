@@ -5,16 +5,18 @@ import { debugRoutes } from '../admin/debug-routes';
 import { EMBEDDED_MESH_YAML } from '../discovery/embedded-mesh';
 import { MeshFileSource } from '../discovery/file/file-source';
 import { formatMeshErrors, loadMeshFile, parseMeshText } from '../discovery/file/mesh-file';
-import { LogLevel, createLogger } from '../log';
+import { LOG_LEVELS, LogFormat, LogLevel, createLogger } from '../log';
 import { MeshStore } from '../mesh/store';
 import { Spillway } from '../spillway';
+import { SpillwayMetrics } from '../visibility/metrics';
 import { FlagSpec, flagHelp, parseFlags, parseHostPort } from './args';
 
 const SERVE_FLAGS: FlagSpec[] = [
   { name: 'mesh', value: 'FILE', help: 'mesh file (YAML or JSON), hot-reloaded on change; without it the embedded example mesh is served' },
   { name: 'xds', value: 'HOST:PORT', help: 'where the xDS (ADS, SotW and delta) gRPC server listens', default: '0.0.0.0:15010' },
   { name: 'admin', value: 'HOST:PORT', help: 'admin HTTP server: /healthz /readyz /debug/*', default: '127.0.0.1:15014' },
-  { name: 'log-level', value: 'LEVEL', help: 'fatal|error|warn|info|debug|trace', default: 'info' },
+  { name: 'log-level', value: 'LEVEL', help: 'fatal|error|warn|info|debug|trace|silent', default: 'info' },
+  { name: 'log-format', value: 'FORMAT', help: 'json | pretty | auto (pretty in a terminal, JSON otherwise)', default: 'auto' },
   { name: 'debounce-ms', value: 'MS', help: 'quiet period that coalesces bursts of mesh changes', default: '50' },
   { name: 'max-delay-ms', value: 'MS', help: 'longest a change waits while a burst goes on', default: '500' },
 ];
@@ -60,7 +62,9 @@ async function serve(args: string[]): Promise<void> {
   if (!xds) fail(`--xds "${flag('xds')}" is not HOST:PORT`);
   const admin = parseHostPort(flag('admin'));
   if (!admin) fail(`--admin "${flag('admin')}" is not HOST:PORT`);
-  const logger = createLogger(flag('log-level') as LogLevel);
+  if (!LOG_LEVELS.includes(flag('log-level') as LogLevel)) fail(`--log-level "${flag('log-level')}" is not one of ${LOG_LEVELS.join(', ')}`);
+  if (!['auto', 'json', 'pretty'].includes(flag('log-format'))) fail(`--log-format "${flag('log-format')}" is not json, pretty or auto`);
+  const logger = createLogger(flag('log-level') as LogLevel, flag('log-format') as LogFormat);
   const store = new MeshStore({ quietMs: Number(flag('debounce-ms')), maxDelayMs: Number(flag('max-delay-ms')) });
 
   const meshPath = parsed.flags.get('mesh');
@@ -82,9 +86,16 @@ async function serve(args: string[]): Promise<void> {
 
   const spillway = new Spillway({ store, logger, xdsAddress: `${xds.host.includes(':') ? `[${xds.host}]` : xds.host}:${xds.port}` });
   await spillway.start();
+  const metrics = new SpillwayMetrics({
+    registry: spillway.server.registry,
+    tracker: spillway.tracker,
+    loads: spillway.loads,
+    sources: () => (fileSource ? [{ name: 'file', ...fileSource.stats }] : [{ name: 'embedded', reloads: 0, rejected: 0, lastGoodAtMs: Date.now() }]),
+    rebuilds: () => spillway.stats,
+  });
   const adminServer = new AdminServer({
     logger,
-    handlers: debugRoutes({ spillway, currentModel: () => store.current(), isReady: () => store.version > 0 }),
+    handlers: debugRoutes({ spillway, currentModel: () => store.current(), isReady: () => store.version > 0, metrics }),
   });
   const adminPort = await adminServer.listen(admin.host, admin.port);
   logger.info({ admin: `http://${admin.host}:${adminPort}/` }, 'admin server listening');

@@ -3,7 +3,8 @@
 import { DebounceOptions, DEFAULT_DEBOUNCE, Debouncer } from './debounce';
 import { MeshCluster, MeshModel, ServiceEntry, emptyModel, serviceHost } from './model';
 
-export type ModelListener = (model: MeshModel) => void;
+/** Called once per debounced burst, with when the burst's first change was seen. */
+export type ModelListener = (model: MeshModel, changeSeenAtMs: number) => void;
 
 export class MeshStore {
   private readonly shards = new Map<string, MeshModel>();
@@ -11,6 +12,7 @@ export class MeshStore {
   private readonly listeners = new Set<ModelListener>();
   private readonly debouncer: Debouncer;
   private generation = 0;
+  private pendingSinceMs?: number;
 
   constructor(debounce: DebounceOptions = DEFAULT_DEBOUNCE) {
     this.debouncer = new Debouncer(debounce, () => this.publish());
@@ -29,12 +31,14 @@ export class MeshStore {
   setShard(shardId: string, shard: MeshModel): void {
     this.shards.set(shardId, shard);
     this.model = mergeShards(this.shards);
+    this.pendingSinceMs ??= Date.now();
     this.debouncer.poke();
   }
 
   removeShard(shardId: string): void {
     if (!this.shards.delete(shardId)) return;
     this.model = mergeShards(this.shards);
+    this.pendingSinceMs ??= Date.now();
     this.debouncer.poke();
   }
 
@@ -54,7 +58,9 @@ export class MeshStore {
 
   private publish(): void {
     this.generation++;
-    for (const listener of this.listeners) listener(this.model);
+    const seenAtMs = this.pendingSinceMs ?? Date.now();
+    this.pendingSinceMs = undefined;
+    for (const listener of this.listeners) listener(this.model, seenAtMs);
   }
 }
 

@@ -84,15 +84,20 @@ describe('canary with fallback to stable (real Envoy sidecar, west gateway)', ()
    */
   async function canaryUntil(expected: (ids: string[]) => boolean, what: string, timeoutMs = 15_000): Promise<{ settled: Tally; transition: Tally }> {
     const transition = emptyTally();
-    const settled = await waitFor(
-      async () => {
-        const tally = await sendCanary(20);
-        mergeTally(transition, tally);
-        return tally.failures === 0 && expected(answeredBy(tally)) ? tally : undefined;
-      },
-      { timeoutMs, intervalMs: 100, what: `${what} (so far: ${describeTally(transition)})` },
-    );
-    return { settled, transition };
+    try {
+      const settled = await waitFor(
+        async () => {
+          const tally = await sendCanary(20);
+          mergeTally(transition, tally);
+          return tally.failures === 0 && expected(answeredBy(tally)) ? tally : undefined;
+        },
+        { timeoutMs, intervalMs: 100, what },
+      );
+      console.log(`${what}: ${describeTally(transition)}`);
+      return { settled, transition };
+    } catch (error) {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\nall batches: ${describeTally(transition)}`);
+    }
   }
 
   beforeAll(async () => {
@@ -105,6 +110,12 @@ describe('canary with fallback to stable (real Envoy sidecar, west gateway)', ()
     };
     topology = await startTopology({ name: 'canary', clusters: CLUSTERS, gatewaysFor: ['west'], mesh: (port) => meshDocument(backends, port, DEFAULT_STATE) });
     sidecar = await startSidecar(topology, EAST, 'sidecar-east-canary');
+  });
+  // A failed test must not leave the next one a dead backend or a changed mesh.
+  afterEach(async () => {
+    const all = [...backends.eastV1, backends.eastV2, backends.westV1, backends.westV2];
+    await Promise.all(all.filter((b) => !b.isRunning()).map((b) => b.restart()));
+    writeMesh({});
   });
   afterAll(async () => {
     await topology?.stop();

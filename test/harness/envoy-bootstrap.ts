@@ -122,5 +122,13 @@ export function buildBootstrap(options: BootstrapOptions): Record<string, unknow
     ...common,
     dynamic_resources: dynamicResources(options.mode),
     static_resources: { clusters: [xdsCluster(options.xds)] },
+    // Load reports go to the same server, for the clusters that name `lrs_server: self`.
+    cluster_manager: {
+      load_stats_config: {
+        api_type: 'GRPC',
+        transport_api_version: 'V3',
+        grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER_NAME } }],
+      },
+    },
   };
 }

@@ -50,6 +50,8 @@ const UNREADABLE_HASH = 'unreadable';
 
 export class MeshFileSource {
   readonly stats: MeshFileStats = { reloads: 0, rejected: 0 };
+  /** Whether what is served is what the file says now (false after a rejected edit). */
+  private servingFileContent = false;
   private readonly path: string;
   private readonly store: MeshStore;
   private readonly logger: Logger;
@@ -146,12 +148,14 @@ export class MeshFileSource {
 
   private accept(result: Extract<MeshParseResult, { ok: true }>, message: string): void {
     this.store.setShard(this.shardId, result.model);
+    this.servingFileContent = true;
     this.stats.lastGoodAtMs = Date.now();
     this.logger.info({ file: this.path, ...result.summary }, message);
   }
 
   private noteRejected(result: Extract<MeshParseResult, { ok: false }>): void {
     this.stats.rejected++;
+    this.servingFileContent = false;
     this.stats.lastError = formatMeshErrors(this.path, result.errors);
     this.stats.lastErrorAtMs = Date.now();
   }
@@ -177,7 +181,10 @@ export class MeshFileSource {
 
   private pollStat(): void {
     // The signature only updates when the file is read: while a read is pending, do not postpone it.
-    if (this.debounceTimer === undefined && this.statSignature() !== this.lastStatSignature) this.scheduleReload();
+    const unchanged = this.statSignature() === this.lastStatSignature;
+    if (this.debounceTimer === undefined && !unchanged) this.scheduleReload();
+    // Staleness: the served mesh is confirmed current while the file is unchanged and was accepted.
+    else if (unchanged && this.servingFileContent) this.stats.lastGoodAtMs = Date.now();
   }
 
   private statSignature(): string {

@@ -6,7 +6,8 @@ import { XdsTypeUrl } from '../resource-types';
 /** Opaque name of a client view; every client with the same key shares its snapshot and bytes. */
 export type ViewKey = string;
 
-export type SnapshotListener = (changedTypes: ReadonlySet<XdsTypeUrl>) => void;
+/** `changeSeenAtMs`: when the change behind this snapshot was first seen (for push latency). */
+export type SnapshotListener = (changedTypes: ReadonlySet<XdsTypeUrl>, changeSeenAtMs: number) => void;
 
 export interface ConfigWatcher {
   /** The view's current snapshot, built on first use. */
@@ -51,10 +52,10 @@ export class SnapshotCache implements ConfigWatcher {
    * Rebuilds every live view from the model (or with `rebuild`, e.g. a fast path that reuses parts of the
    * previous snapshot) and notifies the watchers of views that changed. Returns how many views changed.
    */
-  rebuildAll(rebuild: (view: ViewKey, previous: Snapshot) => Snapshot = (view) => this.build(view)): number {
+  rebuildAll(rebuild: (view: ViewKey, previous: Snapshot) => Snapshot = (view) => this.build(view), changeSeenAtMs = Date.now()): number {
     let changedViews = 0;
     for (const [view, entry] of this.views) {
-      if (this.replace(view, entry, rebuild(view, entry.snapshot))) changedViews++;
+      if (this.replace(view, entry, rebuild(view, entry.snapshot), changeSeenAtMs)) changedViews++;
     }
     return changedViews;
   }
@@ -66,14 +67,14 @@ export class SnapshotCache implements ConfigWatcher {
       this.views.set(view, { snapshot, listeners: new Set() });
       return true;
     }
-    return this.replace(view, entry, snapshot);
+    return this.replace(view, entry, snapshot, Date.now());
   }
 
-  private replace(_view: ViewKey, entry: ViewEntry, next: Snapshot): boolean {
+  private replace(_view: ViewKey, entry: ViewEntry, next: Snapshot, changeSeenAtMs: number): boolean {
     const changed = next.changedTypes(entry.snapshot);
     entry.snapshot = next;
     if (changed.size === 0) return false;
-    for (const listener of [...entry.listeners]) listener(changed);
+    for (const listener of [...entry.listeners]) listener(changed, changeSeenAtMs);
     return true;
   }
 

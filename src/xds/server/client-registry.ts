@@ -45,10 +45,11 @@ export interface RegistryTotals {
 }
 
 type RegistryEvent =
-  | { kind: 'sent'; client: ClientInfo; type: string; version: string; atMs: number }
+  | { kind: 'sent'; client: ClientInfo; type: string; version: string; atMs: number; changeSeenAtMs?: number }
   | { kind: 'ack'; client: ClientInfo; type: string; version: string; atMs: number; sentAtMs?: number }
   | { kind: 'nack'; client: ClientInfo; type: string; nack: NackRecord };
 
+export type { RegistryEvent };
 export type RegistryListener = (event: RegistryEvent) => void;
 
 export class ClientRegistry {
@@ -74,14 +75,14 @@ export class ClientRegistry {
     return () => this.listeners.delete(listener);
   }
 
-  recordSent(client: ClientInfo, type: string, version: string, nonce: string): void {
+  recordSent(client: ClientInfo, type: string, version: string, nonce: string, changeSeenAtMs?: number): void {
     const status = typeStatus(client, type);
     status.sentVersion = version;
     status.sentNonce = nonce;
     status.sentAtMs = Date.now();
     status.responses++;
     this.totals.responses++;
-    this.emit({ kind: 'sent', client, type, version, atMs: status.sentAtMs });
+    this.emit({ kind: 'sent', client, type, version, atMs: status.sentAtMs, changeSeenAtMs });
   }
 
   recordAck(client: ClientInfo, type: string, version: string): void {

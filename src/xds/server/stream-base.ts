@@ -47,6 +47,8 @@ export interface TypeStateBase {
   deferred: boolean;
   /** Version of the last response sent on this stream. */
   sentVersion?: string;
+  /** When the oldest change not yet sent was first seen (for push latency). */
+  changeSeenAtMs?: number;
 }
 
 export class StreamClosedError extends Error {
@@ -151,10 +153,12 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
     this.ctx.registry.add(this.client);
     this.log = this.log.child({ cluster: resolution.clusterId, role: resolution.role });
     this.log.info({ view: resolution.view, userAgent: this.client.userAgent, peer: this.client.peer }, 'xDS client connected');
-    this.cancelWatch = this.ctx.watcher.watch(resolution.view, (changed) => {
+    this.cancelWatch = this.ctx.watcher.watch(resolution.view, (changed, changeSeenAtMs) => {
       for (const typeUrl of changed) {
         const state = this.states.get(typeUrl);
-        if (state) state.cacheChanged = true;
+        if (!state) continue;
+        state.cacheChanged = true;
+        state.changeSeenAtMs ??= changeSeenAtMs;
       }
       this.flush();
     });
@@ -227,7 +231,8 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
     state.awaitingAck = true;
     state.responded = true;
     state.sentVersion = version;
-    if (this.client) this.ctx.registry.recordSent(this.client, shortTypeName(typeUrl), version, nonce);
+    if (this.client) this.ctx.registry.recordSent(this.client, shortTypeName(typeUrl), version, nonce, state.changeSeenAtMs);
+    state.changeSeenAtMs = undefined;
     this.log.debug({ type: shortTypeName(typeUrl), version, nonce, bytes: bytes.length }, 'response sent');
     this.send(bytes);
   }

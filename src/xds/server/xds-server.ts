@@ -64,6 +64,11 @@ export class XdsServer {
     }
   }
 
+  /** Adds a sibling gRPC service (e.g. load reporting) on the same port; call before listen(). */
+  addService(definition: grpc.ServiceDefinition, handlers: grpc.UntypedServiceImplementation): void {
+    this.server.addService(definition, handlers);
+  }
+
   /** Binds host:port (port 0 picks a free one) and returns the bound port. */
   listen(address: string): Promise<number> {
     return new Promise((resolve, reject) => {

@@ -2,6 +2,7 @@
 import { MeshService, ServicePort } from '../../mesh/model';
 import { Cluster, TypedConfig } from './envoy-types';
 import { outlierDetection } from './outlier-detection';
+import { durationFromMs } from '../duration';
 import { subsetHeaderProtocolOptions } from './subset-header';
 
 export const CONNECT_TIMEOUT_MS = 1_000;
@@ -17,10 +18,12 @@ export function edsCluster(name: string, service: MeshService, port: ServicePort
     name,
     type: 'EDS',
     eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } },
-    connect_timeout: { seconds: Math.floor(CONNECT_TIMEOUT_MS / 1000), nanos: (CONNECT_TIMEOUT_MS % 1000) * 1_000_000 },
+    connect_timeout: durationFromMs(CONNECT_TIMEOUT_MS),
     lb_policy: 'ROUND_ROBIN',
     outlier_detection: outlierDetection(service.outlier),
     circuit_breakers: circuitBreakers(),
+    // Clients report their real load per locality to us (LRS), which shows spill the model cannot see.
+    lrs_server: { self: {} },
   };
   if (usesHttp2(port)) cluster.typed_extension_protocol_options = http2Options();
   return cluster;
@@ -69,7 +72,7 @@ const AGGREGATE_CONFIG_TYPE = 'type.googleapis.com/envoy.extensions.clusters.agg
 export function aggregateCluster(name: string, children: string[]): Cluster {
   return {
     name,
-    connect_timeout: { seconds: Math.floor(CONNECT_TIMEOUT_MS / 1000), nanos: (CONNECT_TIMEOUT_MS % 1000) * 1_000_000 },
+    connect_timeout: durationFromMs(CONNECT_TIMEOUT_MS),
     cluster_type: { name: 'envoy.clusters.aggregate', typed_config: { '@type': AGGREGATE_CONFIG_TYPE, clusters: children } },
     load_balancing_policy: {
       policies: [

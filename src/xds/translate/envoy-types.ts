@@ -91,6 +91,7 @@ export interface Cluster {
   common_lb_config?: { healthy_panic_threshold?: { value: number } };
   typed_extension_protocol_options?: Record<string, TypedConfig>;
   circuit_breakers?: { thresholds: Record<string, unknown>[] };
+  lrs_server?: { self: Record<string, never> };
   metadata?: { filter_metadata: Record<string, StructMsg> };
 }
 

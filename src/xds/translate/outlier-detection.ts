@@ -3,6 +3,7 @@
 // proxyless gRPC client crashes when success-rate fields are left unset (see DESIGN.md).
 import { OutlierTuning } from '../../mesh/model';
 import { Duration, OutlierDetection } from './envoy-types';
+import { durationFromMs } from '../duration';
 
 export const DEFAULT_CONSECUTIVE_5XX = 3;
 export const DEFAULT_OUTLIER_INTERVAL_MS = 1_000;
@@ -11,9 +12,7 @@ export const MAX_EJECTION_TIME_MS = 300_000;
 /** 100%: every local host may be ejected, so all traffic can spill to the next priority. */
 export const DEFAULT_MAX_EJECTION_PERCENT = 100;
 
-function duration(ms: number): Duration {
-  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 };
-}
+const duration = (ms: number): Duration => durationFromMs(ms);
 
 const u32 = (value: number) => ({ value });
 

@@ -2,6 +2,7 @@
 // `checkout`, `checkout.shop`, `checkout.shop.svc`, `checkout.shop.svc.cluster.local`, with or without port.
 import { ServiceEntry, ServicePort, serviceHost } from '../../mesh/model';
 import { Route, RouteAction, RouteConfiguration, VirtualHost } from './envoy-types';
+import { durationFromMs } from '../duration';
 
 export const ROUTE_TIMEOUT_MS = 15_000;
 /** Retries steer a failed request to another host, and to the next priority when the first is failing. */
@@ -48,7 +49,7 @@ export function retryPolicy(): Record<string, unknown> {
 export function clusterRoute(cluster: string): Route {
   const action: RouteAction = {
     cluster,
-    timeout: { seconds: ROUTE_TIMEOUT_MS / 1000 },
+    timeout: durationFromMs(ROUTE_TIMEOUT_MS),
     retry_policy: retryPolicy(),
   };
   return { match: { prefix: '/' }, route: action };

@@ -1,0 +1,37 @@
+// Renders one translated view as stable YAML for golden files: resources grouped by type in push order
+// (CDS, EDS, LDS, RDS), sorted by name, each with its version; then the translation issues.
+import { stringify } from 'yaml';
+import { EncodedResource } from '../../src/xds/cache/resource';
+import { PUSH_ORDER, shortTypeName } from '../../src/xds/resource-types';
+import { ViewTranslation } from '../../src/xds/translate/sidecar-translator';
+
+interface RenderedResource {
+  name: string;
+  version: string;
+  /** Only written when false, the exception (resources served only by name). */
+  inWildcard?: false;
+  resource: object;
+}
+
+function byName(a: EncodedResource, b: EncodedResource): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+function renderResource(resource: EncodedResource): RenderedResource {
+  return {
+    name: resource.name,
+    version: resource.version,
+    ...(resource.inWildcard ? {} : { inWildcard: false as const }),
+    resource: resource.message,
+  };
+}
+
+export function renderTranslation(translation: ViewTranslation): string {
+  const document: Record<string, unknown> = {};
+  for (const typeUrl of PUSH_ORDER) {
+    document[shortTypeName(typeUrl)] = translation.resources.filter((r) => r.typeUrl === typeUrl).sort(byName).map(renderResource);
+  }
+  document.issues = translation.issues;
+  // Builder key order is meaningful to a reader (name first); a shared object must not become an alias.
+  return stringify(document, { sortMapEntries: false, aliasDuplicateObjects: false, lineWidth: 0 });
+}

@@ -108,7 +108,7 @@ describe('canary with fallback to stable (real Envoy sidecar, west gateway)', ()
       westV1: await start('west-v1-1'),
       westV2: await start('west-v2-1'),
     };
-    topology = await startTopology({ name: 'canary', clusters: CLUSTERS, gatewaysFor: ['west'], mesh: (port) => meshDocument(backends, port, DEFAULT_STATE) });
+    topology = await startTopology({ name: `canary-${process.pid}`, clusters: CLUSTERS, gatewaysFor: ['west'], mesh: (port) => meshDocument(backends, port, DEFAULT_STATE) });
     sidecar = await startSidecar(topology, EAST, 'sidecar-east-canary');
   });
   // A failed test must not leave the next one a dead backend or a changed mesh.

@@ -187,7 +187,7 @@ function clientRow(c) {
     h('td', null, c.clusterId),
     h('td', null, c.role),
     h('td', null, c.mode),
-    h('td', { class: 'mono small' }, c.userAgent),
+    h('td', { class: 'mono small nowrap' }, c.userAgent),
     h('td', { class: 'small muted', 'data-since-ms': c.connectedAtMs }),
     SYNC_TYPES.map((type) => syncCell(type, (c.types || {})[type])));
 }

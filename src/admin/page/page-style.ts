@@ -27,6 +27,7 @@ tbody tr:hover td{background:#f9fafb}
 .mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px}
 .muted{color:var(--muted)}
 .small{font-size:11px}
+.nowrap{white-space:nowrap}
 .port{color:var(--muted)}
 .badge{display:inline-block;padding:1px 9px;border-radius:999px;font-size:11px;font-weight:600;color:#fff;white-space:nowrap;background:var(--unavailable)}
 .state-local,.sync-in-sync{background:var(--local)}

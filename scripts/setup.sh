@@ -21,5 +21,15 @@ if [ ! -x "$VENV/bin/envoy" ] || ! "$VENV/bin/envoy" --version 2>/dev/null | gre
 fi
 log "envoy: $("$VENV/bin/envoy" --version 2>/dev/null | grep -o 'version: [^ ]*' || echo missing)"
 
+# A real headless browser for the admin page test (Debian's chromium; no browser download).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then
+    log "installing chromium (apt) for the admin page test"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || log "could not install chromium; the admin page test will say so"
+  else
+    log "chromium missing: run 'sudo apt-get install -y chromium' for the admin page test"
+  fi
+fi
+
 log "compiling TypeScript"
 npx tsc -p tsconfig.json

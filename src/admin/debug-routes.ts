@@ -3,6 +3,7 @@ import { MeshModel } from '../mesh/model';
 import { Spillway } from '../spillway';
 import { PUSH_ORDER, shortTypeName } from '../xds/resource-types';
 import { AdminHandler, json } from './admin-server';
+import { pageHandler } from './page/page';
 import { SpillwayMetrics } from '../visibility/metrics';
 
 function meshJson(model: MeshModel): unknown {
@@ -22,6 +23,7 @@ export interface DebugSources {
 export function debugRoutes(sources: DebugSources): Map<string, AdminHandler> {
   const { spillway } = sources;
   return new Map<string, AdminHandler>([
+    ['/', pageHandler],
     ['/healthz', () => ({ status: 200, contentType: 'text/plain', body: 'ok\n' })],
     ['/readyz', () => (sources.isReady() ? { status: 200, contentType: 'text/plain', body: 'ready\n' } : { status: 503, contentType: 'text/plain', body: 'not ready: waiting for the first full sync of every source\n' })],
     ['/debug/mesh', () => json(meshJson(sources.currentModel()))],

@@ -10,6 +10,7 @@ import { MeshStore } from '../mesh/store';
 import { Spillway } from '../spillway';
 import { SpillwayMetrics } from '../visibility/metrics';
 import { FlagSpec, flagHelp, parseFlags, parseHostPort } from './args';
+import { runClients, runStatus } from './status';
 
 const SERVE_FLAGS: FlagSpec[] = [
   { name: 'mesh', value: 'FILE', help: 'mesh file (YAML or JSON), hot-reloaded on change; without it the embedded example mesh is served' },
@@ -26,6 +27,8 @@ const USAGE = `Spillway: an Envoy xDS control plane for transparent multi-cluste
 Usage:
   spillway serve [flags]        serve xDS to Envoy sidecars, gateways and proxyless gRPC clients
   spillway validate FILE        check a mesh file; exits 1 and lists every error with its line
+  spillway status [--admin URL] [--json]    failover state per client cluster, service port and subset
+  spillway clients [--admin URL] [--json]   connected proxies and their per-type sync status
   spillway --help
 
 Flags of serve:
@@ -121,6 +124,12 @@ async function main(argv: string[]): Promise<void> {
       return serve(rest);
     case 'validate':
       return validate(rest);
+    case 'status':
+      process.exitCode = await runStatus(rest);
+      return;
+    case 'clients':
+      process.exitCode = await runClients(rest);
+      return;
     case undefined:
     case '--help':
     case 'help':

@@ -1,6 +1,12 @@
 // Failover made visible, during a real-Envoy failover: /debug/failover (expected vs measured from load
 // reports, state transitions with timestamps), /metrics, and the transition log line.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
 import * as http from 'http';
+import * as path from 'path';
+import { Browser, Page, chromium } from 'playwright-core';
+import { repoRoot } from '../harness/paths';
+import { testOutputDir } from '../harness/output';
 import { Backend, EnvoyProcess, sendRequests, startHttpBackend, stopEverything, waitFor } from '../harness';
 import { ClusterSpec, MeshDocument, Topology, clustersYaml, startSidecar, startTopology } from '../harness/topology';
 
@@ -10,6 +16,14 @@ const CLUSTERS: ClusterSpec[] = [
   { name: 'west', region: 'europe-west1', zone: 'europe-west1-c', gatewayAddress: '127.0.0.3' },
 ];
 const EAST = CLUSTERS[0] as ClusterSpec;
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = testOutputDir('visibility-page');
+const ROW = '[data-testid="failover-row"][data-client-cluster="east"][data-service="checkout.shop.svc.cluster.local"][data-subset=""]';
+
+function spillwayCli(...args: string[]) {
+  const result = spawnSync(process.execPath, [path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
 
 interface Entry {
   clientCluster: string;
@@ -57,6 +71,9 @@ describe('failover visibility (admin API, metrics, load reports)', () => {
   let west: Backend[];
   let topology: Topology;
   let sidecar: { envoy: EnvoyProcess; url: string };
+  let browser: Browser;
+  let page: Page;
+  const rowState = () => page.getAttribute(ROW, 'data-state');
   const send = (count: number) => sendRequests({ url: sidecar.url, hostHeader: HOST, count, concurrency: 4 });
   const entry = async (): Promise<Entry> => {
     const body = await topology.spillway.adminJson<{ entries: Entry[] }>('/debug/failover');
@@ -77,8 +94,13 @@ describe('failover visibility (admin API, metrics, load reports)', () => {
     west = await Promise.all(['west-1'].map((id) => startHttpBackend({ id })));
     topology = await startTopology({ name: 'visibility', clusters: CLUSTERS, gatewaysFor: ['west'], mesh: (port) => mesh(east, west, port) });
     sidecar = await startSidecar(topology, EAST, 'sidecar-east-visible');
+    if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's with "apt-get install -y chromium" (scripts/setup.sh does)`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`${topology.spillway.adminUrl}/`);
   });
   afterAll(async () => {
+    await browser?.close();
     await topology?.stop();
     await stopEverything();
   });
@@ -97,6 +119,8 @@ describe('failover visibility (admin API, metrics, load reports)', () => {
     expect(local.measured?.requests).toBeGreaterThanOrEqual(100);
     expect(local.measured?.requests).toBeLessThanOrEqual(105);
     expect(local.measured?.shares.east).toBe(1);
+    await waitFor(async () => (await rowState()) === 'local', { timeoutMs: 5_000, intervalMs: 200, what: 'page shows local' });
+    await page.screenshot({ path: path.join(SHOTS, '1-local.png'), fullPage: true });
   });
 
   test('outlier ejection: measured spill shows what the model cannot; state goes spilled, then local, with timestamps', async () => {
@@ -113,6 +137,12 @@ describe('failover visibility (admin API, metrics, load reports)', () => {
     expect(spilled.measured?.shares.west ?? 0).toBeGreaterThan(0.95);
     expect(spilled.sinceMs).toBeGreaterThanOrEqual(killedAt);
     expect(spilled.sinceMs).toBeGreaterThan(before);
+    // The live page (never reloaded) shows it too.
+    await waitFor(async () => (await rowState()) === 'spilled', { timeoutMs: 5_000, intervalMs: 200, what: 'page shows spilled' });
+    await page.screenshot({ path: path.join(SHOTS, '2-spilled.png'), fullPage: true });
+    const status = spillwayCli('status', '--admin', topology.spillway.adminUrl);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/east.*checkout.*spilled/);
     const text = await metrics();
     expect(text).toMatch(/spillway_failover_state\{client_cluster="east",service="checkout.shop.svc.cluster.local",port="8080",subset="",state="spilled"\} 1/);
     expect(text).toMatch(/spillway_failover_remote_share\{client_cluster="east",service="checkout.shop.svc.cluster.local",port="8080",subset=""\} (0\.9\d*|1)/);
@@ -125,6 +155,8 @@ describe('failover visibility (admin API, metrics, load reports)', () => {
       return e.state === 'local' ? e : undefined;
     }, { timeoutMs: 30_000, intervalMs: 500, what: 'state local after east recovered' });
     expect(back.sinceMs).toBeGreaterThanOrEqual(restartedAt);
+    await waitFor(async () => (await rowState()) === 'local', { timeoutMs: 5_000, intervalMs: 200, what: 'page shows local again' });
+    await page.screenshot({ path: path.join(SHOTS, '3-local-again.png'), fullPage: true });
     await waitFor(async () => topology.spillway.logTail(200_000).includes('"msg":"failover state changed"'), { timeoutMs: 5_000, what: 'transition logged' });
   });
 
@@ -152,5 +184,14 @@ describe('failover visibility (admin API, metrics, load reports)', () => {
 
   test('the admin server refuses anything but GET/HEAD', async () => {
     expect(await post(`${topology.spillway.adminUrl}/debug/clients`)).toBe(405);
+  });
+
+  test('spillway clients lists the proxies; status fails clearly when the admin server is unreachable', async () => {
+    const clients = spillwayCli('clients', '--admin', topology.spillway.adminUrl);
+    expect(clients.code).toBe(0);
+    expect(clients.stdout).toContain('sidecar-east-visible');
+    const unreachable = spillwayCli('status', '--admin', 'http://127.0.0.1:9');
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toContain('cannot reach the admin server at http://127.0.0.1:9');
   });
 });

@@ -72,6 +72,9 @@ export interface OutlierDetection {
   failure_percentage_minimum_hosts: UInt32Value;
   failure_percentage_request_volume: UInt32Value;
   max_ejection_time: Duration;
+  max_ejection_time_jitter: Duration;
+  successful_active_health_check_uneject_host: { value: boolean };
+  always_eject_one_host: { value: boolean };
 }
 
 export interface ConfigSource {

@@ -42,5 +42,8 @@ export function outlierDetection(tuning: OutlierTuning = {}): OutlierDetection {
     failure_percentage_minimum_hosts: u32(5),
     failure_percentage_request_volume: u32(50),
     max_ejection_time: duration(MAX_EJECTION_TIME_MS),
+    max_ejection_time_jitter: { seconds: 0 },
+    successful_active_health_check_uneject_host: { value: true },
+    always_eject_one_host: { value: false },
   };
 }

@@ -13,19 +13,23 @@ export const DEFAULT_OUTBOUND_ADDRESS = '127.0.0.1';
 export interface ClientView {
   clusterId: string;
   role: ClientRole;
-  /** Where a sidecar's outbound HTTP listener binds (unused for gateways). */
+  /**
+   * Where the client's listener binds: a sidecar's outbound listener, or a gateway's listener (its
+   * mesh gateway address unless node metadata LISTEN_ADDRESS says otherwise, e.g. 0.0.0.0 in a pod
+   * behind a load balancer).
+   */
   outboundAddress: string;
   outboundPort: number;
 }
 
 export function viewKeyOf(view: ClientView): string {
-  if (view.role === 'gateway') return `gateway|${view.clusterId}`;
+  if (view.role === 'gateway') return `gateway|${view.clusterId}|${view.outboundAddress}`;
   return `sidecar|${view.clusterId}|${view.outboundAddress}|${view.outboundPort}`;
 }
 
 export function parseViewKey(key: string): ClientView {
   const [role, clusterId, address, port] = key.split('|');
-  if (role === 'gateway' && clusterId) return { clusterId, role, outboundAddress: DEFAULT_OUTBOUND_ADDRESS, outboundPort: DEFAULT_OUTBOUND_PORT };
+  if (role === 'gateway' && clusterId) return { clusterId, role, outboundAddress: address ?? '', outboundPort: 0 };
   if (role === 'sidecar' && clusterId && address && port) return { clusterId, role, outboundAddress: address, outboundPort: Number(port) };
   throw new Error(`malformed view key "${key}"`);
 }
@@ -65,9 +69,11 @@ export function resolveClientView(node: NodeInfo, model: MeshModel): ViewResolut
   if (!Number.isInteger(outboundPort) || outboundPort < 1 || outboundPort > 65535) {
     return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: `node "${node.id}": metadata OUTBOUND_PORT "${portText}" is not a port number (1-65535)` };
   }
-  const outboundAddress = metadataString(node, 'OUTBOUND_ADDRESS') ?? DEFAULT_OUTBOUND_ADDRESS;
+  const addressKey = role === 'gateway' ? 'LISTEN_ADDRESS' : 'OUTBOUND_ADDRESS';
+  const defaultAddress = role === 'gateway' ? (cluster.gateway?.address ?? '0.0.0.0') : DEFAULT_OUTBOUND_ADDRESS;
+  const outboundAddress = metadataString(node, addressKey) ?? defaultAddress;
   if (!IPV4_OR_6.test(outboundAddress)) {
-    return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: `node "${node.id}": metadata OUTBOUND_ADDRESS "${outboundAddress.slice(0, 100)}" is not an IP address` };
+    return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: `node "${node.id}": metadata ${addressKey} "${outboundAddress.slice(0, 100)}" is not an IP address` };
   }
   const view: ClientView = { clusterId, role, outboundAddress, outboundPort };
   return { ok: true, view: viewKeyOf(view), clusterId, role };

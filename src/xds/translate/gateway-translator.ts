@@ -50,6 +50,6 @@ export function translateGatewayView(model: MeshModel, view: ClientView, out: Re
     }
   }
   out.add(ROUTE_TYPE, GATEWAY_ROUTE, outboundRouteConfiguration(GATEWAY_ROUTE, routeTargets));
-  out.add(LISTENER_TYPE, GATEWAY_LISTENER, httpListener(GATEWAY_LISTENER, cluster.gateway.address, cluster.gateway.port, GATEWAY_ROUTE, 'gateway'));
+  out.add(LISTENER_TYPE, GATEWAY_LISTENER, httpListener(GATEWAY_LISTENER, view.outboundAddress || cluster.gateway.address, cluster.gateway.port, GATEWAY_ROUTE, 'gateway'));
   return { resources: out.resources, issues };
 }

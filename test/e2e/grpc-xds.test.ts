@@ -1,7 +1,7 @@
 // A real proxyless gRPC client (@grpc/grpc-js-xds, `xds:///` target) configured only by Spillway makes
 // real RPCs to real gRPC backend processes.
 import { MeshModel, ServiceEntry, serviceHost } from '../../src/mesh/model';
-import { Backend, runGrpcXdsClient, startGrpcBackend, stopEverything, testOutputDir, writeGrpcBootstrap } from '../harness';
+import { Backend, runGrpcXdsClient, startGrpcBackend, startGrpcXdsClient, stopEverything, testOutputDir, waitFor, writeGrpcBootstrap } from '../harness';
 import { InProcessSpillway, startInProcess } from '../harness/in-process';
 import { endpoint, httpService, sampleMesh } from '../harness/sample-mesh';
 
@@ -61,6 +61,30 @@ describe('proxyless gRPC client (grpc-js-xds)', () => {
     for (const type of ['LDS', 'CDS', 'EDS']) {
       expect(client?.types[type]?.nacks ?? 0).toBe(0);
       expect(client?.types[type]?.ackedVersion).toBe(client?.types[type]?.sentVersion);
+    }
+  });
+
+  test('a proxyless client reports its real load to Spillway (LRS), per locality', async () => {
+    const bootstrapPath = writeGrpcBootstrap({
+      dir: OUTPUT,
+      xds: { host: '127.0.0.1', port: server.port },
+      nodeId: 'grpc-client-lrs',
+      metadata: { CLUSTER_ID: 'east' },
+      locality: { region: 'europe-west1', zone: 'europe-west1-b' },
+    });
+    const client = await startGrpcXdsClient({ bootstrapPath, target: TARGET, count: 40, intervalMs: 25, deadlineMs: 5_000, lingerMs: 3_000 });
+    try {
+      const load = await waitFor(
+        async () => {
+          const measured = server.spillway.loads.measure('east', (name) => name === 'outbound|50051||echo.shop.svc.cluster.local');
+          return measured.requests >= 40 ? measured : undefined;
+        },
+        { timeoutMs: 15_000, intervalMs: 200, what: 'load reports from the gRPC client' },
+      );
+      expect(load.byTarget).toEqual({ east: 40 });
+      expect(load.errors).toBe(0);
+    } finally {
+      await client.stop();
     }
   });
 });

@@ -86,6 +86,7 @@ function fullConfig(options: GrpcXdsClientOptions): GrpcXdsClientConfig {
     deadlineMs: options.deadlineMs ?? DEFAULT_CALL_DEADLINE_MS,
     progressEvery: options.progressEvery ?? 10,
     payload: options.payload ?? 'ping',
+    lingerMs: options.lingerMs ?? 0,
   };
 }
 

@@ -19,7 +19,7 @@ import { FailoverTracker } from './visibility/failover-tracker';
 const FAILOVER_EVALUATION_INTERVAL_MS = 1_000;
 const ENDPOINTS_ONLY: ReadonlySet<XdsTypeUrl> = new Set([ENDPOINT_TYPE]);
 import { TranslationIssue } from './xds/translate/translation-issues';
-import { XdsServer } from './xds/server/xds-server';
+import { XdsServer, XdsServerOptions } from './xds/server/xds-server';
 import { ViewResolver } from './xds/server/client-view';
 
 export interface SpillwayOptions {
@@ -30,6 +30,8 @@ export interface SpillwayOptions {
   /** Replace the snapshot builder (tests that serve hand-made resources). */
   buildSnapshot?: (view: ViewKey) => Snapshot;
   resolveView?: ViewResolver;
+  /** TLS, client identity and abuse limits of the xDS server. */
+  serverOptions?: Pick<XdsServerOptions, 'tls' | 'identity' | 'maxRequestBytes' | 'maxStreamsPerConnection' | 'maxRequestsPerSecond' | 'requestBurst'>;
 }
 
 export class Spillway {
@@ -51,12 +53,16 @@ export class Spillway {
       watcher: this.cache,
       resolveView: options.resolveView ?? makeViewResolver(() => options.store.current()),
       logger: log.child({ component: 'xds' }),
+      ...options.serverOptions,
     });
     const clusterOfNode = (node: Pick<NodeInfo, 'id' | 'metadata'>) => {
       const id = node.metadata.CLUSTER_ID;
       return typeof id === 'string' && options.store.current().clusters.has(id) ? id : undefined;
     };
-    this.server.addService(lrsServiceDefinition(), lrsHandlers(this.loads, clusterOfNode, log.child({ component: 'lrs' })));
+    this.server.addService(
+      lrsServiceDefinition(),
+      lrsHandlers(this.loads, clusterOfNode, log.child({ component: 'lrs' }), options.serverOptions?.identity),
+    );
     this.tracker = new FailoverTracker(() => options.store.current(), this.loads, log.child({ component: 'failover' }));
   }
 

@@ -11,6 +11,11 @@ import { Spillway } from '../spillway';
 import { SpillwayMetrics } from '../visibility/metrics';
 import { FlagSpec, flagHelp, parseFlags, parseHostPort } from './args';
 import { runClients, runStatus } from './status';
+import * as fs from 'fs';
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host.startsWith('127.') || host === '::1';
+}
 
 const SERVE_FLAGS: FlagSpec[] = [
   { name: 'mesh', value: 'FILE', help: 'mesh file (YAML or JSON), hot-reloaded on change; without it the embedded example mesh is served' },
@@ -20,7 +25,29 @@ const SERVE_FLAGS: FlagSpec[] = [
   { name: 'log-format', value: 'FORMAT', help: 'json | pretty | auto (pretty in a terminal, JSON otherwise)', default: 'auto' },
   { name: 'debounce-ms', value: 'MS', help: 'quiet period that coalesces bursts of mesh changes', default: '50' },
   { name: 'max-delay-ms', value: 'MS', help: 'longest a change waits while a burst goes on', default: '500' },
+  { name: 'xds-tls-cert', value: 'FILE', help: 'serve xDS over TLS with this certificate chain (PEM)' },
+  { name: 'xds-tls-key', value: 'FILE', help: 'private key (PEM) for --xds-tls-cert' },
+  { name: 'xds-client-ca', value: 'FILE', help: 'require client certificates from this CA; each must carry the URI SAN spiffe://<trust-domain>/cluster/<CLUSTER_ID>' },
+  { name: 'trust-domain', value: 'NAME', help: 'SPIFFE trust domain of client identities', default: 'spillway' },
+  { name: 'max-request-bytes', value: 'BYTES', help: 'largest discovery request accepted', default: String(64 * 1024 * 1024) },
+  { name: 'max-streams-per-connection', value: 'N', help: 'concurrent gRPC streams per client connection', default: '16' },
+  { name: 'max-requests-per-second', value: 'N', help: 'discovery requests per second per stream before it is cut off', default: '50' },
 ];
+
+function readPem(flagName: string, file: string | undefined): Buffer | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    fail(`--${flagName} ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function positiveInteger(flagName: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) fail(`--${flagName} "${text}" is not a positive whole number`);
+  return value;
+}
 
 const USAGE = `Spillway: an Envoy xDS control plane for transparent multi-cluster failover.
 
@@ -87,7 +114,28 @@ async function serve(args: string[]): Promise<void> {
   }
   store.flush();
 
-  const spillway = new Spillway({ store, logger, xdsAddress: `${xds.host.includes(':') ? `[${xds.host}]` : xds.host}:${xds.port}` });
+  const certChain = readPem('xds-tls-cert', parsed.flags.get('xds-tls-cert'));
+  const privateKey = readPem('xds-tls-key', parsed.flags.get('xds-tls-key'));
+  const clientCa = readPem('xds-client-ca', parsed.flags.get('xds-client-ca'));
+  if ((certChain === undefined) !== (privateKey === undefined)) fail('--xds-tls-cert and --xds-tls-key go together');
+  if (clientCa && !certChain) fail('--xds-client-ca needs --xds-tls-cert and --xds-tls-key (mTLS is on top of TLS)');
+  const maxRequestsPerSecond = positiveInteger('max-requests-per-second', flag('max-requests-per-second'));
+  const spillway = new Spillway({
+    store,
+    logger,
+    xdsAddress: `${xds.host.includes(':') ? `[${xds.host}]` : xds.host}:${xds.port}`,
+    serverOptions: {
+      tls: certChain && privateKey ? { certChain, privateKey, clientCa } : undefined,
+      identity: clientCa ? { trustDomain: flag('trust-domain') } : undefined,
+      maxRequestBytes: positiveInteger('max-request-bytes', flag('max-request-bytes')),
+      maxStreamsPerConnection: positiveInteger('max-streams-per-connection', flag('max-streams-per-connection')),
+      maxRequestsPerSecond,
+      requestBurst: maxRequestsPerSecond * 4,
+    },
+  });
+  if (!certChain && !isLoopback(xds.host)) {
+    logger.warn({ xds: flag('xds') }, 'xDS is served without TLS on a non-loopback address: any client that can connect gets configuration; use --xds-tls-cert/--xds-tls-key/--xds-client-ca in production');
+  }
   await spillway.start();
   const metrics = new SpillwayMetrics({
     registry: spillway.server.registry,

@@ -6,6 +6,7 @@ import { messageType } from '../xds/protos';
 import { durationFromMs } from '../xds/duration';
 import { NodeInfo, structToPlain } from '../xds/server/wire';
 import { LoadReportStore, LoadSample } from './load-report-store';
+import { IdentityPolicy, checkClusterIdentity } from '../xds/server/client-identity';
 
 export const LOAD_REPORTING_INTERVAL_MS = 1_000;
 const SERVICE = 'envoy.service.load_stats.v3.LoadReportingService';
@@ -50,7 +51,7 @@ export function lrsServiceDefinition(): grpc.ServiceDefinition {
   };
 }
 
-export function lrsHandlers(store: LoadReportStore, clusterOfNode: ClusterOfNode, logger: Logger): grpc.UntypedServiceImplementation {
+export function lrsHandlers(store: LoadReportStore, clusterOfNode: ClusterOfNode, logger: Logger, identity?: IdentityPolicy): grpc.UntypedServiceImplementation {
   return {
     StreamLoadStats: (call: grpc.ServerDuplexStream<RawLoadStatsRequest, Buffer>) => {
       let clientCluster: string | undefined;
@@ -65,10 +66,19 @@ export function lrsHandlers(store: LoadReportStore, clusterOfNode: ClusterOfNode
             call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details, message: details, name: 'LrsError' } as grpc.ServiceError);
             return;
           }
+          if (identity) {
+            const check = checkClusterIdentity(identity, call.getAuthContext().sslPeerCertificate, clientCluster);
+            if (!check.ok) {
+              logger.warn({ node: nodeId, reason: check.message }, 'refusing load reports: certificate does not match its cluster');
+              call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: check.message, message: check.message, name: 'LrsError' } as grpc.ServiceError);
+              clientCluster = undefined;
+              return;
+            }
+          }
           logger.info({ node: nodeId, cluster: clientCluster }, 'load reporting stream opened');
           call.write(encodeResponse());
         }
-        store.record(samplesOf(clientCluster, request));
+        if (clientCluster) store.record(samplesOf(clientCluster, request));
       });
       call.on('end', () => call.end());
       call.on('error', () => undefined);

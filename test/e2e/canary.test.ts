@@ -16,6 +16,7 @@ const OUTLIER = { consecutive5xx: 2, intervalMs: 300, baseEjectionTimeMs: 2000 }
 const CANARY_WEIGHT_PERCENT = 20;
 const CANARY_HEADERS = { 'x-canary': 'true' };
 const LOCALITY_FIRST_CHILD = `outbound|8080|v2~local|${HOST}`;
+const FALLBACK_CLUSTER = `outbound|8080|v2-or-v1|${HOST}`;
 
 type Order = 'version-first' | 'locality-first';
 
@@ -100,6 +101,11 @@ describe('canary with fallback to stable (real Envoy sidecar, west gateway)', ()
     }
   }
 
+  /** Retries the sidecar refused for the canary aggregate because its retry circuit breaker was full. */
+  async function retryOverflows(): Promise<number> {
+    return (await sidecar.envoy.stat(`cluster.${FALLBACK_CLUSTER}.upstream_rq_retry_overflow`)) ?? 0;
+  }
+
   beforeAll(async () => {
     const start = (id: string) => startHttpBackend({ id });
     backends = {
@@ -140,13 +146,20 @@ describe('canary with fallback to stable (real Envoy sidecar, west gateway)', ()
   test('every v2 killed: canary traffic falls back to v1 once ejected, and returns when v2 restarts', async () => {
     await Promise.all([backends.eastV2.kill('SIGKILL'), backends.westV2.kill('SIGKILL')]);
     const { transition } = await canaryUntil((ids) => ids.length > 0 && ids.every((id) => !isV2(id)), 'canary traffic on v1 after every v2 died');
-    // Each request gets 3 attempts (retries with previous_hosts + previous_priorities): east v2, then
-    // the west gateway (whose v2 is dead too: 503), then v1. So even before ejection a caller should
-    // rarely see a failure; allow one per concurrent worker for the moment the hosts die under them.
+    // KNOWN BUG (fails on the current src): retries are charged to the route's cluster, here the
+    // aggregate, and aggregateCluster() (cluster-builder.ts) sets no retry budget, so Envoy's default
+    // of 3 concurrent retries applies and failover retries overflow into 503s.
+    expect(await retryOverflows()).toBe(0);
+    // Each request gets 3 attempts, and the first two stay in one priority (retry update_frequency 2):
+    // a request in flight when both v2 hosts die can use all three on dead v2 hosts before they are
+    // ejected (2 consecutive errors each). So at most one failure per concurrent worker.
     expect(transition.failures).toBeLessThanOrEqual(4);
 
     // Beyond the ejection window: the dead hosts come back from ejection (2 s base) and are re-ejected,
     // and retries must hide that from callers. ~3 s of traffic spans at least one un-ejection.
+    // KNOWN DEFECT (fails on the current src even with the budget fixed): with update_frequency 2 the
+    // first two attempts both go to the un-ejected dead local v2, the third to the dead remote v2, so
+    // each un-ejection fails a request; update_frequency 1 (retry_policy in route-builder.ts) gives 0.
     const steady = emptyTally();
     const steadyUntil = Date.now() + 3_000;
     while (Date.now() < steadyUntil) mergeTally(steady, await sendCanary(20));
@@ -191,6 +204,8 @@ describe('canary with fallback to stable (real Envoy sidecar, west gateway)', ()
     // version-first: [v2 local, v2 remote, v1 local, v1 remote].
     await backends.eastV2.kill('SIGKILL');
     const versionFirst = await canaryUntil((ids) => ids.length === 1 && ids[0] === 'west-v2-1', 'version-first: canary traffic on west v2');
+    // KNOWN BUG (see the kill test): without a retry budget on the aggregate, retries overflow here.
+    expect(await retryOverflows()).toBe(0);
     expect(versionFirst.transition.failures).toBeLessThanOrEqual(4);
     expect(versionFirst.transition.byId['west-v1-1']).toBeUndefined();
 

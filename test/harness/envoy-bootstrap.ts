@@ -6,6 +6,8 @@ export type XdsMode = 'sotw' | 'delta';
 export interface XdsEndpoint {
   host: string;
   port: number;
+  /** mTLS to the control plane: the proxy's certificate, key and the CA that signed the server's. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 export interface Locality {
@@ -80,6 +82,21 @@ function xdsCluster(xds: XdsEndpoint): Record<string, unknown> {
       },
     },
     load_assignment: loadAssignment(XDS_CLUSTER_NAME, [xds]),
+    ...(xds.tls ? { transport_socket: xdsTransportSocket(xds.tls) } : {}),
+  };
+}
+
+function xdsTransportSocket(tls: NonNullable<XdsEndpoint['tls']>): Record<string, unknown> {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+      common_tls_context: {
+        alpn_protocols: ['h2'],
+        tls_certificates: [{ certificate_chain: { filename: tls.certFile }, private_key: { filename: tls.keyFile } }],
+        validation_context: { trusted_ca: { filename: tls.caFile } },
+      },
+    },
   };
 }
 

@@ -110,11 +110,21 @@ export class RawAdsClient {
   private readonly queue: RawResponse[] = [];
   private waiters: (() => void)[] = [];
   private ended?: StreamEnd;
-  private readonly client: grpc.Client;
+  readonly client: grpc.Client;
+  private readonly ownsChannel: boolean;
   private readonly call: grpc.ClientDuplexStream<Buffer, Buffer>;
 
-  constructor(address: string, readonly mode: RawMode, service: 'ads' | 'cds' = 'ads') {
-    this.client = new grpc.Client(address, grpc.credentials.createInsecure());
+  constructor(
+    address: string,
+    readonly mode: RawMode,
+    service: 'ads' | 'cds' = 'ads',
+    credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+    channelOptions: grpc.ChannelOptions = {},
+    /** Open this stream on an existing channel (several streams on one HTTP/2 connection). */
+    sharedChannel?: grpc.Client,
+  ) {
+    this.client = sharedChannel ?? new grpc.Client(address, credentials, channelOptions);
+    this.ownsChannel = sharedChannel === undefined;
     const path = (SERVICES[service] as { sotw: string; delta: string })[mode];
     this.call = this.client.makeBidiStreamRequest(
       path,
@@ -209,7 +219,7 @@ export class RawAdsClient {
 
   close(): void {
     this.call.cancel();
-    this.client.close();
+    if (this.ownsChannel) this.client.close();
   }
 
   private wake(): void {

@@ -22,6 +22,8 @@ import { NonceSource } from './nonce';
 import { Subscription, SubscriptionLimitError } from './subscription';
 import { NodeInfo } from './wire';
 import { emptyResourceFor } from './empty-resources';
+import { IdentityPolicy, checkClusterIdentity } from './client-identity';
+import { TokenBucket } from './rate-limit';
 
 export interface StreamContext {
   watcher: ConfigWatcher;
@@ -30,6 +32,14 @@ export interface StreamContext {
   logger: Logger;
   nonces: NonceSource;
   nextStreamId: () => number;
+  /** When set, a client's certificate must name the cluster it claims. */
+  identity?: IdentityPolicy;
+  limits: StreamLimits;
+}
+
+export interface StreamLimits {
+  requestsPerSecond: number;
+  requestBurst: number;
 }
 
 export interface TypeStateBase {
@@ -68,6 +78,7 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
   private blocked = false;
   private closed = false;
   private readonly streamId: number;
+  private readonly requestBudget: TokenBucket;
 
   constructor(
     protected readonly call: DuplexCall<Req>,
@@ -78,6 +89,7 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
     private readonly allowedTypes: readonly XdsTypeUrl[],
   ) {
     this.streamId = ctx.nextStreamId();
+    this.requestBudget = new TokenBucket(ctx.limits.requestsPerSecond, ctx.limits.requestBurst);
     this.log = ctx.logger.child({ stream: this.streamId, mode, service: serviceName });
     call.on('data', (request: Req) => this.onRequest(request));
     call.on('end', () => this.close());
@@ -98,6 +110,12 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
   private onRequest(request: Req): void {
     if (this.closed) return;
     try {
+      if (!this.requestBudget.take()) {
+        throw new StreamClosedError(
+          grpc.status.RESOURCE_EXHAUSTED,
+          `more than ${this.ctx.limits.requestsPerSecond} discovery requests per second (burst ${this.ctx.limits.requestBurst}) on one stream; the client is misbehaving`,
+        );
+      }
       if (!this.client) this.start(request.node);
       const typeUrl = request.typeUrl;
       if (!isXdsTypeUrl(typeUrl) || !this.allowedTypes.includes(typeUrl)) {
@@ -135,6 +153,14 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
       this.ctx.registry.recordRejectedStream();
       this.log.warn({ reason: resolution.message }, 'refusing xDS client');
       throw new StreamClosedError(resolution.code, resolution.message);
+    }
+    if (this.ctx.identity) {
+      const identity = checkClusterIdentity(this.ctx.identity, this.call.getAuthContext().sslPeerCertificate, resolution.clusterId);
+      if (!identity.ok) {
+        this.ctx.registry.recordRejectedStream();
+        this.log.warn({ reason: identity.message }, 'refusing xDS client: certificate does not match its cluster');
+        throw new StreamClosedError(grpc.status.PERMISSION_DENIED, identity.message);
+      }
     }
     this.view = resolution.view;
     this.client = {

@@ -11,6 +11,7 @@ import { DISCOVERY_SERVICES } from './services';
 import { SotwStream } from './sotw-stream';
 import { StreamContext } from './stream-base';
 import { DeltaRequest, SotwRequest } from './wire';
+import { IdentityPolicy } from './client-identity';
 
 /** Big enough for a delta reconnect that lists tens of thousands of initial_resource_versions. */
 export const MAX_RECEIVE_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -19,11 +20,30 @@ export const KEEPALIVE_TIMEOUT_MS = 10_000;
 /** Envoy pings every few seconds when told to; allow it rather than answering with GOAWAY. */
 export const MIN_CLIENT_PING_INTERVAL_MS = 1_000;
 
+/** Defaults sized for real proxies (a few requests per second at most) with room for reconnect bursts. */
+export const DEFAULT_MAX_REQUESTS_PER_SECOND = 50;
+export const DEFAULT_REQUEST_BURST = 200;
+/** ADS needs one stream (LRS a second); more on one connection is a misbehaving client. */
+export const DEFAULT_MAX_STREAMS_PER_CONNECTION = 16;
+
+export interface XdsTlsOptions {
+  certChain: Buffer;
+  privateKey: Buffer;
+  /** Require client certificates issued by this CA (and, with `identity`, naming the claimed cluster). */
+  clientCa?: Buffer;
+}
+
 export interface XdsServerOptions {
   watcher: ConfigWatcher;
   resolveView: ViewResolver;
   logger: Logger;
   registry?: ClientRegistry;
+  tls?: XdsTlsOptions;
+  identity?: IdentityPolicy;
+  maxRequestBytes?: number;
+  maxStreamsPerConnection?: number;
+  maxRequestsPerSecond?: number;
+  requestBurst?: number;
 }
 
 export class XdsServer {
@@ -31,6 +51,7 @@ export class XdsServer {
   private readonly server: grpc.Server;
   private readonly context: StreamContext;
   private streamCounter = 0;
+  private readonly tls?: XdsTlsOptions;
 
   constructor(options: XdsServerOptions) {
     this.registry = options.registry ?? new ClientRegistry();
@@ -41,9 +62,16 @@ export class XdsServer {
       logger: options.logger,
       nonces: new NonceSource(),
       nextStreamId: () => ++this.streamCounter,
+      identity: options.identity,
+      limits: {
+        requestsPerSecond: options.maxRequestsPerSecond ?? DEFAULT_MAX_REQUESTS_PER_SECOND,
+        requestBurst: options.requestBurst ?? DEFAULT_REQUEST_BURST,
+      },
     };
+    this.tls = options.tls;
     this.server = new grpc.Server({
-      'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES,
+      'grpc.max_receive_message_length': options.maxRequestBytes ?? MAX_RECEIVE_MESSAGE_BYTES,
+      'grpc.max_concurrent_streams': options.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS_PER_CONNECTION,
       'grpc.max_send_message_length': -1,
       'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
       'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
@@ -72,7 +100,10 @@ export class XdsServer {
   /** Binds host:port (port 0 picks a free one) and returns the bound port. */
   listen(address: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
+      const credentials = this.tls
+        ? grpc.ServerCredentials.createSsl(this.tls.clientCa ?? null, [{ cert_chain: this.tls.certChain, private_key: this.tls.privateKey }], this.tls.clientCa !== undefined)
+        : grpc.ServerCredentials.createInsecure();
+      this.server.bindAsync(address, credentials, (error, port) => {
         if (error) reject(new Error(`cannot listen for xDS on ${address}: ${error.message} (is another server using the port? pick one with --xds)`));
         else resolve(port);
       });

@@ -1,0 +1,45 @@
+// `spillway demo [flags]`: flags -> runDemo. Returns the exit code, so main.ts only needs one line.
+import { FlagSpec, flagHelp, parseFlags } from '../cli/args';
+import { LOG_LEVELS, LogLevel } from '../log';
+import { DEFAULT_REQUESTS_PER_SECOND, defaultWorkDir, runDemo } from './run-demo';
+import { MAX_REQUESTS_PER_SECOND } from './traffic';
+
+export const DEMO_FLAGS: FlagSpec[] = [
+  { name: 'duration-s', value: 'N', help: 'stop by itself N seconds after everything is up (default: run until Ctrl-C)' },
+  { name: 'rps', value: 'N', help: `requests per second sent through the sidecar, 0 for none (max ${MAX_REQUESTS_PER_SECOND})`, default: String(DEFAULT_REQUESTS_PER_SECOND) },
+  { name: 'work-dir', value: 'DIR', help: 'mesh copy, Envoy bootstraps and logs', default: defaultWorkDir() },
+  { name: 'log-level', value: 'LEVEL', help: 'level of the Spillway log file in the work dir', default: 'info' },
+];
+
+export const DEMO_USAGE = `Usage: spillway demo [flags]
+
+Runs transparent multi-cluster failover live on this machine, on loopback: Spillway on the embedded example
+mesh, a backend process per mesh endpoint, a real Envoy gateway per cluster, a real Envoy sidecar in east on
+127.0.0.1:15001 and a few requests per second through it. Needs Envoy (make setup, or ENVOY_BIN) and the
+fixed ports of the example mesh (15010, 15014, 15001, 15443 on 127.0.0.2-4, 18081-18086).
+
+${flagHelp(DEMO_FLAGS)}
+`;
+
+function usageError(message: string): number {
+  process.stderr.write(`spillway demo: ${message} (see spillway demo --help)\n`);
+  return 2;
+}
+
+export async function runDemoCommand(argv: readonly string[]): Promise<number> {
+  const parsed = parseFlags(argv, DEMO_FLAGS);
+  if (!parsed.ok) return usageError(parsed.error);
+  if (parsed.flags.has('help')) {
+    process.stdout.write(DEMO_USAGE);
+    return 0;
+  }
+  if (parsed.positional.length > 0) return usageError(`unexpected argument "${parsed.positional[0]}"`);
+  const durationText = parsed.flags.get('duration-s');
+  const durationS = durationText === undefined ? undefined : Number(durationText);
+  if (durationS !== undefined && !(Number.isFinite(durationS) && durationS > 0)) return usageError(`--duration-s "${durationText}" is not a positive number of seconds`);
+  const rps = Number(parsed.flags.get('rps'));
+  if (!(Number.isFinite(rps) && rps >= 0 && rps <= MAX_REQUESTS_PER_SECOND)) return usageError(`--rps "${parsed.flags.get('rps')}" is not a number from 0 to ${MAX_REQUESTS_PER_SECOND}`);
+  const logLevel = parsed.flags.get('log-level') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) return usageError(`--log-level "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  return runDemo({ durationS, requestsPerSecond: rps, workDir: parsed.flags.get('work-dir'), logLevel });
+}

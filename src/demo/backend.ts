@@ -55,16 +55,11 @@ function main(): void {
     const address = server.address();
     process.stdout.write(readyLine(typeof address === 'object' && address ? address.port : port));
   });
-  const stop = () => {
-    server.close();
-    server.closeAllConnections();
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  // SIGTERM and SIGINT keep Node's default (die at once), so the parent sees "killed by SIGTERM".
   if (flag('exit-with-parent') === 'yes') {
     // The parent holds our stdin pipe: when it dies (even by SIGKILL), the pipe closes and we follow.
-    process.stdin.on('end', stop).on('error', stop).resume();
+    const exit = () => process.exit(0);
+    process.stdin.on('end', exit).on('error', exit).resume();
   }
 }
 

@@ -15,9 +15,10 @@ function keyOf(entry: FailoverEntry): string {
 }
 
 export function formatTransition(entry: FailoverEntry, from: string): string {
-  const why = entry.measured
-    ? `measured ${formatShares(entry.measured.shares)} of ${entry.measured.requests} requests`
-    : `expected ${formatShares(entry.expected.shares)}, no traffic measured`;
+  let why: string;
+  if (!entry.measured) why = `expected ${formatShares(entry.expected.shares)}, no traffic measured`;
+  else if (formatShares(entry.measured.shares) === '-') why = `none of ${entry.measured.requests} requests answered`;
+  else why = `measured ${formatShares(entry.measured.shares)} of ${entry.measured.requests} requests`;
   return `failover: ${entry.clientCluster} -> ${entryLabel(entry)}: ${from} -> ${entry.state} (${why})`;
 }
 
@@ -28,8 +29,27 @@ export function formatStates(entries: readonly FailoverEntry[]): string {
   return shown.map((e) => `${entryLabel(e)} ${e.state}`).join(', ');
 }
 
+/** What the watch last reported for an entry, and the model's expectation then. */
+interface Reported {
+  state: string;
+  expected: string;
+}
+
+/**
+ * Reports a change when traffic shows a new state, or when the model's expectation changes (a drain).
+ * An entry whose traffic pauses falls back to its expected state in the tracker; with a few requests per
+ * second that would flap on every quiet window, so a state without traffic behind it is not reported.
+ */
+export function nextReport(previous: Reported | undefined, entry: FailoverEntry): { report: boolean; now: Reported } {
+  const expected = entry.expected.state;
+  if (!previous) return { report: false, now: { state: entry.state, expected } };
+  if (entry.measured && entry.state !== previous.state) return { report: true, now: { state: entry.state, expected } };
+  if (!entry.measured && expected !== previous.expected) return { report: entry.state !== previous.state, now: { state: entry.state, expected } };
+  return { report: false, now: { state: previous.state, expected } };
+}
+
 export class FailoverWatch {
-  private readonly states = new Map<string, string>();
+  private readonly reported = new Map<string, Reported>();
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -44,7 +64,7 @@ export class FailoverWatch {
   }
 
   start(): void {
-    for (const entry of this.entries()) this.states.set(keyOf(entry), entry.state);
+    this.check();
     this.timer = setInterval(() => this.check(), WATCH_INTERVAL_MS);
   }
 
@@ -54,9 +74,11 @@ export class FailoverWatch {
 
   private check(): void {
     for (const entry of this.entries()) {
-      const previous = this.states.get(keyOf(entry));
-      this.states.set(keyOf(entry), entry.state);
-      if (previous !== undefined && previous !== entry.state) this.print(formatTransition(entry, previous));
+      const key = keyOf(entry);
+      const previous = this.reported.get(key);
+      const { report, now } = nextReport(previous, entry);
+      this.reported.set(key, now);
+      if (report && previous) this.print(formatTransition(entry, previous.state));
     }
   }
 }

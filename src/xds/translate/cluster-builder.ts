@@ -67,13 +67,15 @@ const AGGREGATE_CONFIG_TYPE = 'type.googleapis.com/envoy.extensions.clusters.agg
  * An aggregate cluster: Envoy walks its children's priorities in order, so [canary, stable] means canary
  * local, canary remote, stable local, stable remote. The LB setting is a policy list, because Envoy needs
  * cluster-provided LB while grpc-js-xds takes the first policy it knows (round robin) — one resource fits
- * both. Outlier detection etc. live on the children: Envoy ignores them on an aggregate.
+ * both. Outlier detection and panic thresholds live on the children: Envoy ignores them on an aggregate.
  */
 export function aggregateCluster(name: string, children: string[]): Cluster {
   return {
     name,
     connect_timeout: durationFromMs(CONNECT_TIMEOUT_MS),
     cluster_type: { name: 'envoy.clusters.aggregate', typed_config: { '@type': AGGREGATE_CONFIG_TYPE, clusters: children } },
+    // The router counts retries against the cluster it routed to: the aggregate needs the budget too.
+    circuit_breakers: circuitBreakers(),
     load_balancing_policy: {
       policies: [
         {

@@ -6,7 +6,7 @@ import { durationFromMs } from '../duration';
 
 export const ROUTE_TIMEOUT_MS = 15_000;
 /** Retries steer a failed request to another host, and to the next priority when the first is failing. */
-export const RETRY_ATTEMPTS = 2;
+export const RETRY_ATTEMPTS = 3;
 
 export interface RouteTarget {
   entry: ServiceEntry;
@@ -40,7 +40,7 @@ export function retryPolicy(): Record<string, unknown> {
       name: 'envoy.retry_priorities.previous_priorities',
       typed_config: {
         '@type': 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
-        update_frequency: 2,
+        update_frequency: 1,
       },
     },
   };

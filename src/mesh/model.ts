@@ -54,6 +54,11 @@ export interface MeshService {
   canary?: CanaryConfig;
   outlier?: OutlierTuning;
   failover: FailoverMode;
+  /**
+   * Mutual TLS end to end: callers' sidecars originate mTLS (SNI `outbound_.<port>_.<subset>_.<host>`)
+   * to the workloads' sidecars, directly or through SNI-passthrough gateways.
+   */
+  mtls?: boolean;
 }
 
 export interface MeshEndpoint {
@@ -66,6 +71,8 @@ export interface MeshEndpoint {
   labels: Record<string, string>;
   ready: boolean;
   terminating?: boolean;
+  /** Port of the workload's sidecar that terminates mTLS (mTLS services only). */
+  sidecarPort?: number;
 }
 
 export interface ServiceEntry {

@@ -10,6 +10,14 @@ export function portOf(endpoint: MeshEndpoint, port: ServicePort): number | unde
   return endpoint.ports[port.name];
 }
 
+/**
+ * Where callers connect to reach this endpoint: the app's port, or for an mTLS service the port where the
+ * workload's sidecar terminates mTLS.
+ */
+export function connectPortOf(service: MeshService, endpoint: MeshEndpoint, port: ServicePort): number | undefined {
+  return service.mtls ? endpoint.sidecarPort : portOf(endpoint, port);
+}
+
 /** Endpoints of a subset (undefined subset = all) that serve this port. */
 export function endpointsFor(entry: ServiceEntry, port: ServicePort, subset?: string): MeshEndpoint[] {
   return entry.endpoints.filter(

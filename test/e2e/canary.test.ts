@@ -134,6 +134,7 @@ describe('canary with fallback to stable (real Envoy sidecar, west gateway)', ()
     expect(answeredBy(byHeader)).toEqual(['east-v2-1']);
 
     const plain = await send(400);
+    console.log(`400 requests without the header: ${describeTally(plain)}`);
     expect(plain.failures).toBe(0);
     const canaryShare = shareWhere(plain, isV2);
     // Expected 20%; binomial sd over 400 requests is 2 points, so +/- 8 points is 4 sd.
@@ -147,20 +148,19 @@ describe('canary with fallback to stable (real Envoy sidecar, west gateway)', ()
     const overflowsBefore = await retryOverflows();
     await Promise.all([backends.eastV2.kill('SIGKILL'), backends.westV2.kill('SIGKILL')]);
     const { transition } = await canaryUntil((ids) => ids.length > 0 && ids.every((id) => !isV2(id)), 'canary traffic on v1 after every v2 died');
-    // KNOWN BUG (fails on the current src): retries are charged to the route's cluster, here the
-    // aggregate, and aggregateCluster() (cluster-builder.ts) sets no retry budget, so Envoy's default
-    // of 3 concurrent retries applies and failover retries overflow into 503s.
+    // Regression guard: the router charges retries to the route's cluster, here the aggregate. Without a
+    // retry budget on it (aggregateCluster in cluster-builder.ts) Envoy allows 3 concurrent retries and
+    // the overflow fails as 503: this was every failure seen before the aggregate got the budget.
     expect((await retryOverflows()) - overflowsBefore).toBe(0);
-    // Each request gets 3 attempts, and the first two stay in one priority (retry update_frequency 2):
-    // a request in flight when both v2 hosts die can use all three on dead v2 hosts before they are
-    // ejected (2 consecutive errors each). So at most one failure per concurrent worker.
+    // Retries move to the next priority (previous_priorities): east v2, the west gateway (503: its v2 is
+    // dead too), then v1. Only a request caught mid-flight by the kill could fail: at most one per
+    // concurrent worker. Observed: 0.
     expect(transition.failures).toBeLessThanOrEqual(4);
 
     // Beyond the ejection window: the dead hosts come back from ejection (2 s base) and are re-ejected,
-    // and retries must hide that from callers. ~3 s of traffic spans at least one un-ejection.
-    // KNOWN DEFECT (fails on the current src even with the budget fixed): with update_frequency 2 the
-    // first two attempts both go to the un-ejected dead local v2, the third to the dead remote v2, so
-    // each un-ejection fails a request; update_frequency 1 (retry_policy in route-builder.ts) gives 0.
+    // and retries must hide that from callers. ~3 s of traffic spans at least one un-ejection. (With
+    // retry update_frequency 2 the first two attempts both hit the un-ejected local v2 and the third the
+    // dead remote v2, so every un-ejection failed a request.)
     const steady = emptyTally();
     const steadyUntil = Date.now() + 3_000;
     while (Date.now() < steadyUntil) mergeTally(steady, await sendCanary(20));
@@ -206,7 +206,7 @@ describe('canary with fallback to stable (real Envoy sidecar, west gateway)', ()
     // version-first: [v2 local, v2 remote, v1 local, v1 remote].
     await backends.eastV2.kill('SIGKILL');
     const { transition } = await canaryUntil((ids) => ids.length === 1 && ids[0] === 'west-v2-1', 'version-first: canary traffic on west v2');
-    // KNOWN BUG (see the kill test): without a retry budget on the aggregate, retries overflow here.
+    // Regression guard (see the kill test): no retry may overflow the aggregate's circuit breaker.
     expect((await retryOverflows()) - overflowsBefore).toBe(0);
     // As in the kill test: only requests in flight before east v2's ejection may fail.
     expect(transition.failures).toBeLessThanOrEqual(4);

@@ -64,18 +64,13 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
   meshFile.write(options.mesh(gatewayPort));
   const spillway = await startSpillwayProcess({ name: options.name, meshPath: meshFile.path });
   const gateways = new Map<string, EnvoyProcess>();
-  for (const cluster of options.clusters) {
-    if (options.gatewaysFor && !options.gatewaysFor.includes(cluster.name)) continue;
-    const gateway = await startEnvoy({
-      nodeId: `router~${cluster.gatewayAddress}~gateway-${cluster.name}`,
-      metadata: { CLUSTER_ID: cluster.name, ROLE: 'gateway' },
-      locality: { region: cluster.region, zone: cluster.zone },
-      xds: { host: '127.0.0.1', port: spillway.xdsPort },
-      mode: options.mode ?? 'sotw',
-      logDir: dir,
-    });
-    await gateway.waitReady();
-    gateways.set(cluster.name, gateway);
+  try {
+    await startGateways(options, spillway, dir, gateways);
+  } catch (error) {
+    // Nothing may outlive a failed start: the caller's afterAll never sees these processes.
+    await Promise.all([...gateways.values()].map((g) => g.stop()));
+    await spillway.stop();
+    throw error;
   }
   return {
     spillway,
@@ -87,6 +82,22 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
       await spillway.stop();
     },
   };
+}
+
+async function startGateways(options: TopologyOptions, spillway: SpillwayProcess, dir: string, gateways: Map<string, EnvoyProcess>): Promise<void> {
+  for (const cluster of options.clusters) {
+    if (options.gatewaysFor && !options.gatewaysFor.includes(cluster.name)) continue;
+    const gateway = await startEnvoy({
+      nodeId: `router~${cluster.gatewayAddress}~gateway-${cluster.name}`,
+      metadata: { CLUSTER_ID: cluster.name, ROLE: 'gateway' },
+      locality: { region: cluster.region, zone: cluster.zone },
+      xds: { host: '127.0.0.1', port: spillway.xdsPort },
+      mode: options.mode ?? 'sotw',
+      logDir: dir,
+    });
+    gateways.set(cluster.name, gateway);
+    await gateway.waitReady();
+  }
 }
 
 /** A sidecar Envoy in `cluster`, with its outbound listener on a free loopback port. */

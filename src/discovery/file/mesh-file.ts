@@ -42,15 +42,15 @@ const MAX_PORT = 65_535;
 const MIN_OVERPROVISIONING_PERCENT = 100;
 const MAX_OVERPROVISIONING_PERCENT = 10_000;
 
-const TOP_KEYS = ['clusters', 'services'] as const;
+const TOP_KEYS = ['clusters', 'services', 'mtls'] as const;
 const CLUSTER_KEYS = ['name', 'region', 'zone', 'gateway'] as const;
-const SERVICE_KEYS = ['name', 'namespace', 'ports', 'export', 'failover', 'outlierDetection', 'subsets', 'canary', 'endpoints'] as const;
+const SERVICE_KEYS = ['name', 'namespace', 'ports', 'export', 'failover', 'outlierDetection', 'subsets', 'canary', 'mtls', 'endpoints'] as const;
 const PORT_KEYS = ['name', 'port', 'protocol'] as const;
 const OUTLIER_KEYS = ['consecutive5xx', 'intervalMs', 'baseEjectionTimeMs', 'maxEjectionPercent'] as const;
 const SUBSETS_KEYS = ['label'] as const;
 const CANARY_KEYS = ['stable', 'canary', 'weight', 'header', 'order', 'overprovisioningPercent'] as const;
 const HEADER_KEYS = ['name', 'exact'] as const;
-const ENDPOINT_KEYS = ['cluster', 'address', 'port', 'ports', 'zone', 'labels', 'ready', 'terminating'] as const;
+const ENDPOINT_KEYS = ['cluster', 'address', 'port', 'ports', 'zone', 'labels', 'ready', 'terminating', 'sidecarPort'] as const;
 const PROTOCOLS: readonly PortProtocol[] = ['http', 'http2', 'grpc'];
 const FAILOVER_MODES: readonly FailoverMode[] = ['cluster', 'region'];
 const CANARY_ORDERS: readonly CanaryConfig['order'][] = ['version-first', 'locality-first'];
@@ -111,7 +111,9 @@ function readMesh(c: Checker, root: At): MeshModel | undefined {
   if (!top) return undefined;
   const clusters = readClusters(c, top.required('clusters'));
   const servicesAt = top.optional('services');
-  const services = servicesAt ? readServices(c, servicesAt, clusters) : new Map<string, ServiceEntry>();
+  // `mtls: true` at the top is the mesh-wide default; a service may override it.
+  const meshMtls = c.optionalBoolean(top.optional('mtls')) ?? false;
+  const services = servicesAt ? readServices(c, servicesAt, clusters, meshMtls) : new Map<string, ServiceEntry>();
   return { clusters: clusters.valid, services };
 }
 
@@ -164,17 +166,17 @@ function splitHostPort(text: string): { host: string; port: string } | undefined
   return { host: text.slice(0, colon), port: text.slice(colon + 1) };
 }
 
-function readServices(c: Checker, at: At, clusters: ClusterSet): Map<string, ServiceEntry> {
+function readServices(c: Checker, at: At, clusters: ClusterSet, meshMtls: boolean): Map<string, ServiceEntry> {
   const services = new Map<string, ServiceEntry>();
   const firstAt = new Map<string, string>();
   for (const item of c.list(at) ?? []) {
-    const entry = readService(c, item, clusters, firstAt);
+    const entry = readService(c, item, clusters, firstAt, meshMtls);
     if (entry) services.set(serviceHost(entry.service), entry);
   }
   return services;
 }
 
-function readService(c: Checker, at: At, clusters: ClusterSet, firstAt: Map<string, string>): ServiceEntry | undefined {
+function readService(c: Checker, at: At, clusters: ClusterSet, firstAt: Map<string, string>, meshMtls: boolean): ServiceEntry | undefined {
   const f = c.fields(at, SERVICE_KEYS);
   if (!f) return undefined;
   const nameAt = f.required('name');
@@ -195,10 +197,11 @@ function readService(c: Checker, at: At, clusters: ClusterSet, firstAt: Map<stri
   const subsetLabel = subsetsAt ? readSubsetLabel(c, subsetsAt) : DEFAULT_SUBSET_LABEL;
   const canaryAt = f.optional('canary');
   const canary = canaryAt ? readCanary(c, canaryAt) : undefined;
+  const mtls = c.optionalBoolean(f.optional('mtls')) ?? meshMtls;
   const endpoints: MeshEndpoint[] = [];
   const seen = new Map<string, string>();
   for (const item of c.list(f.optional('endpoints')) ?? []) {
-    const endpoint = readEndpoint(c, item, { clusters, ports, seen });
+    const endpoint = readEndpoint(c, item, { clusters, ports, seen, mtls });
     if (endpoint) endpoints.push(endpoint);
   }
   if (name === undefined || namespace === undefined || subsetLabel === undefined) return undefined;
@@ -209,6 +212,7 @@ function readService(c: Checker, at: At, clusters: ClusterSet, firstAt: Map<stri
     exported,
     subsetLabel,
     failover,
+    ...(mtls ? { mtls } : {}),
     ...(canary ? { canary } : {}),
     ...(outlier ? { outlier } : {}),
   };
@@ -322,6 +326,8 @@ interface EndpointContext {
   ports: PortSet;
   /** `cluster address:port` -> path of the endpoint that first used it. */
   seen: Map<string, string>;
+  /** An mTLS service's endpoints must say where their sidecar terminates mTLS. */
+  mtls: boolean;
 }
 
 function readEndpoint(c: Checker, at: At, context: EndpointContext): MeshEndpoint | undefined {
@@ -343,6 +349,9 @@ function readEndpoint(c: Checker, at: At, context: EndpointContext): MeshEndpoin
   const labels = labelsAt ? readLabels(c, labelsAt) : {};
   const ready = c.optionalBoolean(f.optional('ready')) ?? true;
   const terminating = c.optionalBoolean(f.optional('terminating'));
+  const sidecarPortAt = f.optional('sidecarPort');
+  const sidecarPort = sidecarPortAt ? c.integer(sidecarPortAt, MIN_PORT, MAX_PORT) : undefined;
+  if (context.mtls && !sidecarPortAt) c.report(at, 'an mTLS service needs `sidecarPort` on every endpoint (where the workload\'s sidecar terminates mTLS)');
   if (cluster === undefined || address === undefined || ports === undefined || labels === undefined || (zoneAt && zone === undefined)) return undefined;
   if (isDuplicate(c, at, cluster, address, ports, context.seen)) return undefined;
   return {
@@ -353,6 +362,7 @@ function readEndpoint(c: Checker, at: At, context: EndpointContext): MeshEndpoin
     ready,
     ...(zone !== undefined ? { zone } : {}),
     ...(terminating !== undefined ? { terminating } : {}),
+    ...(sidecarPort !== undefined ? { sidecarPort } : {}),
   };
 }
 

@@ -20,18 +20,39 @@ export interface ClientView {
    */
   outboundAddress: string;
   outboundPort: number;
+  /** Where the proxy finds cert.pem, key.pem and ca.pem for mTLS (metadata TLS_DIR). */
+  tlsDir?: string;
+  /**
+   * The workload this sidecar fronts, for mTLS services: its address (INSTANCE_IP) and the port where the
+   * sidecar terminates mTLS (INBOUND_PORT, the endpoints' `sidecarPort`), bound on INBOUND_ADDRESS.
+   */
+  inbound?: { instanceIp: string; port: number; bindAddress: string };
 }
 
 export function viewKeyOf(view: ClientView): string {
-  if (view.role === 'gateway') return `gateway|${view.clusterId}|${view.outboundAddress}`;
-  return `sidecar|${view.clusterId}|${view.outboundAddress}|${view.outboundPort}`;
+  const base = view.role === 'gateway' ? `gateway|${view.clusterId}|${view.outboundAddress}` : `sidecar|${view.clusterId}|${view.outboundAddress}|${view.outboundPort}`;
+  const tls = view.tlsDir ? `|tls=${view.tlsDir}` : '';
+  const inbound = view.inbound ? `|in=${view.inbound.instanceIp},${view.inbound.port},${view.inbound.bindAddress}` : '';
+  return base + tls + inbound;
 }
 
 export function parseViewKey(key: string): ClientView {
-  const [role, clusterId, address, port] = key.split('|');
-  if (role === 'gateway' && clusterId) return { clusterId, role, outboundAddress: address ?? '', outboundPort: 0 };
-  if (role === 'sidecar' && clusterId && address && port) return { clusterId, role, outboundAddress: address, outboundPort: Number(port) };
-  throw new Error(`malformed view key "${key}"`);
+  const parts = key.split('|');
+  const optional = parts.filter((p) => p.includes('='));
+  const [role, clusterId, address, port] = parts.filter((p) => !p.includes('='));
+  let view: ClientView;
+  if (role === 'gateway' && clusterId) view = { clusterId, role, outboundAddress: address ?? '', outboundPort: 0 };
+  else if (role === 'sidecar' && clusterId && address && port) view = { clusterId, role, outboundAddress: address, outboundPort: Number(port) };
+  else throw new Error(`malformed view key "${key}"`);
+  for (const part of optional) {
+    const [name, value = ''] = part.split(/=(.*)/s);
+    if (name === 'tls') view.tlsDir = value;
+    if (name === 'in') {
+      const [instanceIp = '', inboundPort = '0', bindAddress = ''] = value.split(',');
+      view.inbound = { instanceIp, port: Number(inboundPort), bindAddress };
+    }
+  }
+  return view;
 }
 
 function metadataString(node: NodeInfo, key: string): string | undefined {
@@ -76,6 +97,24 @@ export function resolveClientView(node: NodeInfo, model: MeshModel): ViewResolut
     return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: `node "${node.id}": metadata ${addressKey} "${outboundAddress.slice(0, 100)}" is not an IP address` };
   }
   const view: ClientView = { clusterId, role, outboundAddress, outboundPort };
+  const tlsDir = metadataString(node, 'TLS_DIR');
+  if (tlsDir !== undefined) {
+    if (tlsDir.includes('|') || tlsDir.length > 512) return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: `node "${node.id}": metadata TLS_DIR is not a usable path` };
+    view.tlsDir = tlsDir;
+  }
+  const inboundText = metadataString(node, 'INBOUND_PORT');
+  if (inboundText !== undefined && role === 'sidecar') {
+    const inboundPort = Number(inboundText);
+    if (!Number.isInteger(inboundPort) || inboundPort < 1 || inboundPort > 65535) {
+      return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: `node "${node.id}": metadata INBOUND_PORT "${inboundText}" is not a port number (1-65535)` };
+    }
+    const instanceIp = metadataString(node, 'INSTANCE_IP') ?? DEFAULT_OUTBOUND_ADDRESS;
+    const bindAddress = metadataString(node, 'INBOUND_ADDRESS') ?? '0.0.0.0';
+    if (!IPV4_OR_6.test(instanceIp) || !IPV4_OR_6.test(bindAddress)) {
+      return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: `node "${node.id}": metadata INSTANCE_IP and INBOUND_ADDRESS must be IP addresses` };
+    }
+    view.inbound = { instanceIp, port: inboundPort, bindAddress };
+  }
   return { ok: true, view: viewKeyOf(view), clusterId, role };
 }
 

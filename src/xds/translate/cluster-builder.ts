@@ -21,6 +21,8 @@ export function edsCluster(name: string, service: MeshService, port: ServicePort
     connect_timeout: durationFromMs(CONNECT_TIMEOUT_MS),
     lb_policy: 'ROUND_ROBIN',
     outlier_detection: outlierDetection(service.outlier),
+    // Envoy batches host health changes for up to 1 s by default; an ejection should act at once.
+    common_lb_config: { update_merge_window: { seconds: 0 } },
     circuit_breakers: circuitBreakers(),
     // Clients report their real load per locality to us (LRS), which shows spill the model cannot see.
     lrs_server: { self: {} },
@@ -97,5 +99,5 @@ export function aggregateCluster(name: string, children: string[]): Cluster {
 
 /** A child of a canary aggregate: never panic-route to ejected hosts while the next child has healthy ones. */
 export function fallbackChild(cluster: Cluster): Cluster {
-  return { ...cluster, common_lb_config: { healthy_panic_threshold: { value: 0 } } };
+  return { ...cluster, common_lb_config: { ...cluster.common_lb_config, healthy_panic_threshold: { value: 0 } } };
 }

@@ -1,7 +1,7 @@
 // EDS: local endpoints at priority 0, other clusters' east-west gateways behind them, each gateway
 // weighted by how many ready endpoints it fronts (so "one gateway hides n replicas" no longer skews load).
 import { MeshCluster, MeshModel, ServiceEntry, ServicePort } from '../../mesh/model';
-import { endpointsFor, isRoutable, portOf } from '../../mesh/rules';
+import { connectPortOf, endpointsFor, isRoutable } from '../../mesh/rules';
 import { ClusterLoadAssignment, LbEndpoint, Locality, LocalityLbEndpoints } from './envoy-types';
 import { subsetMetadata } from './subset-header';
 
@@ -41,7 +41,9 @@ function localLocalities(client: MeshCluster, selection: EndpointSelection): Loc
     if (endpoint.cluster !== client.name || !isRoutable(endpoint)) continue;
     const zone = endpoint.zone ?? client.zone;
     const list = byZone.get(zone) ?? [];
-    list.push(lbEndpoint(endpoint.address, portOf(endpoint, selection.port) as number, 1, selection.subset));
+    const port = connectPortOf(selection.entry.service, endpoint, selection.port);
+    if (port === undefined) continue;
+    list.push(lbEndpoint(endpoint.address, port, 1, selection.subset));
     byZone.set(zone, list);
   }
   return [...byZone.entries()].sort(byName(([zone]) => zone)).map(([zone, lbEndpoints]) => ({

@@ -84,14 +84,16 @@ export interface ConfigSource {
 
 export interface Cluster {
   name: string;
-  type?: 'EDS';
+  type?: 'EDS' | 'STATIC';
+  load_assignment?: ClusterLoadAssignment;
+  transport_socket?: { name: string; typed_config: TypedConfig };
   cluster_type?: TypedExtensionConfig;
   eds_cluster_config?: { eds_config: ConfigSource; service_name?: string };
   connect_timeout: Duration;
   lb_policy?: 'ROUND_ROBIN' | 'CLUSTER_PROVIDED';
   load_balancing_policy?: { policies: { typed_extension_config: TypedExtensionConfig }[] };
   outlier_detection?: OutlierDetection;
-  common_lb_config?: { healthy_panic_threshold?: { value: number } };
+  common_lb_config?: { healthy_panic_threshold?: { value: number }; update_merge_window?: Duration };
   typed_extension_protocol_options?: Record<string, TypedConfig>;
   circuit_breakers?: { thresholds: Record<string, unknown>[] };
   lrs_server?: { self: Record<string, never> };

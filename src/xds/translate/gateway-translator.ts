@@ -1,7 +1,8 @@
 // An east-west gateway's view: one listener on the gateway address; routes only to EXPORTED services,
 // only to endpoints inside the gateway's own cluster (no gateway-to-gateway chains, so no loops).
 // Any other Host gets 404 from Envoy: nothing unexported is reachable, whatever a caller crafts.
-import { MeshModel, serviceHost } from '../../mesh/model';
+import { MeshCluster, MeshModel, ServiceEntry, serviceHost } from '../../mesh/model';
+import { sniFor, tcpProxy, tlsInspector } from './mtls';
 import { sortedServices, subsetsOf } from '../../mesh/rules';
 import { Route } from './envoy-types';
 import { SUBSET_HEADER } from './subset-header';
@@ -21,11 +22,18 @@ export function translateGatewayView(model: MeshModel, view: ClientView, out: Re
   const issues: TranslationIssue[] = [];
   if (!cluster || !cluster.gateway) return { resources: [], issues: [{ service: '*', message: `cluster "${view.clusterId}" has no gateway` }] };
   const routeTargets: RouteTarget[] = [];
+  const passthroughChains: Record<string, unknown>[] = [];
   for (const entry of sortedServices(model)) {
     if (!entry.service.exported) continue;
     const scratch = out.scratch();
     try {
       const host = serviceHost(entry.service);
+      if (entry.service.mtls) {
+        // mTLS services are never routed as plain HTTP here: only passed through, still encrypted.
+        passthroughChains.push(...addPassthrough(scratch, cluster, entry));
+        out.absorb(scratch);
+        continue;
+      }
       const targets: RouteTarget[] = [];
       for (const port of entry.service.ports) {
         const routes: Route[] = [];
@@ -50,6 +58,28 @@ export function translateGatewayView(model: MeshModel, view: ClientView, out: Re
     }
   }
   out.add(ROUTE_TYPE, GATEWAY_ROUTE, outboundRouteConfiguration(GATEWAY_ROUTE, routeTargets));
-  out.add(LISTENER_TYPE, GATEWAY_LISTENER, httpListener(GATEWAY_LISTENER, view.outboundAddress || cluster.gateway.address, cluster.gateway.port, GATEWAY_ROUTE, 'gateway'));
+  const listener = httpListener(GATEWAY_LISTENER, view.outboundAddress || cluster.gateway.address, cluster.gateway.port, GATEWAY_ROUTE, 'gateway');
+  if (passthroughChains.length > 0) {
+    // TLS with a known SNI passes through; plain HTTP goes to the routes; TLS with any other SNI matches
+    // no chain and the connection is closed.
+    listener.listener_filters = [tlsInspector()];
+    listener.filter_chains = [...passthroughChains, ...(listener.filter_chains ?? []).map((chain) => ({ ...chain, filter_chain_match: { transport_protocol: 'raw_buffer' } }))];
+  }
+  out.add(LISTENER_TYPE, GATEWAY_LISTENER, listener);
   return { resources: out.resources, issues };
+}
+
+/** SNI filter chains (and their clusters) that pass mTLS connections through to this cluster's sidecars. */
+function addPassthrough(out: ResourceCollector, cluster: MeshCluster, entry: ServiceEntry): Record<string, unknown>[] {
+  const host = serviceHost(entry.service);
+  const chains: Record<string, unknown>[] = [];
+  for (const port of entry.service.ports) {
+    for (const subset of ['', ...subsetsOf(entry)]) {
+      const sni = sniFor(port.port, host, subset);
+      out.add(CLUSTER_TYPE, sni, { ...edsCluster(sni, entry.service, port), typed_extension_protocol_options: undefined });
+      out.add(ENDPOINT_TYPE, sni, gatewayLoadAssignment(sni, cluster, { entry, port, subset: subset || undefined }));
+      chains.push({ filter_chain_match: { server_names: [sni], transport_protocol: 'tls' }, filters: [tcpProxy(`passthrough_${port.port}`, sni)] });
+    }
+  }
+  return chains;
 }

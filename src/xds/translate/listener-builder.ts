@@ -9,7 +9,7 @@ function routerFilter(): { name: string; typed_config: TypedConfig } {
   return { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } };
 }
 
-function httpConnectionManager(statPrefix: string, routes: { rdsName: string } | { inline: RouteConfiguration }): TypedConfig {
+export function httpConnectionManager(statPrefix: string, routes: { rdsName: string } | { inline: RouteConfiguration }): TypedConfig {
   const routing =
     'rdsName' in routes
       ? { rds: { route_config_name: routes.rdsName, config_source: { ads: {}, resource_api_version: 'V3' } } }

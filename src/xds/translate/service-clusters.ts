@@ -3,6 +3,7 @@
 import { MeshCluster, MeshModel, ServiceEntry, ServicePort, serviceHost } from '../../mesh/model';
 import { subsetsOf } from '../../mesh/rules';
 import { ResourceCollector } from './resource-collector';
+import { DEFAULT_TLS_DIR, sniFor, upstreamTlsSocket } from './mtls';
 import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../resource-types';
 import { aggregateCluster, edsCluster, fallbackChild, withSubsetHeader } from './cluster-builder';
 import { EndpointSelection, sidecarLoadAssignment } from './endpoint-builder';
@@ -16,7 +17,20 @@ export interface PortClusters {
   fallbackCluster?: string;
 }
 
-function addEdsPair(out: ResourceCollector, name: string, cluster: Cluster, model: MeshModel, client: MeshCluster, selection: EndpointSelection): void {
+interface PortContext {
+  model: MeshModel;
+  client: MeshCluster;
+  /** Certificates of the calling proxy (mTLS services only). */
+  tlsDir: string;
+}
+
+function addEdsPair(out: ResourceCollector, name: string, cluster: Cluster, context: PortContext, selection: EndpointSelection): void {
+  const { model, client, tlsDir } = context;
+  if (selection.entry.service.mtls) {
+    // The SNI names the subset the caller wants, so a gateway can pass the connection through unopened.
+    const sni = sniFor(selection.port.port, serviceHost(selection.entry.service), selection.subset);
+    cluster = { ...cluster, transport_socket: upstreamTlsSocket(sni, tlsDir) };
+  }
   out.add(CLUSTER_TYPE, name, cluster);
   out.add(ENDPOINT_TYPE, name, sidecarLoadAssignment(name, model, client, selection));
 }
@@ -27,15 +41,23 @@ function subsetCluster(name: string, entry: ServiceEntry, port: ServicePort, chi
 }
 
 /** Adds the clusters and endpoints of one service port to `out`; returns where its routes point. */
-export function portClusters(out: ResourceCollector, model: MeshModel, client: MeshCluster, entry: ServiceEntry, port: ServicePort): PortClusters {
+export function portClusters(
+  out: ResourceCollector,
+  model: MeshModel,
+  client: MeshCluster,
+  entry: ServiceEntry,
+  port: ServicePort,
+  tlsDir: string = DEFAULT_TLS_DIR,
+): PortClusters {
+  const context: PortContext = { model, client, tlsDir };
   const host = serviceHost(entry.service);
   const plainName = outboundClusterName(port.port, host);
-  addEdsPair(out, plainName, withSubsetHeader(edsCluster(plainName, entry.service, port), port), model, client, { entry, port });
+  addEdsPair(out, plainName, withSubsetHeader(edsCluster(plainName, entry.service, port), port), context, { entry, port });
   const canary = entry.service.canary;
   for (const subset of subsetsOf(entry)) {
     const name = outboundClusterName(port.port, host, subset);
     const isChild = canary !== undefined && (subset === canary.canary || subset === canary.stable) && canary.order === 'version-first';
-    addEdsPair(out, name, subsetCluster(name, entry, port, isChild), model, client, { entry, port, subset });
+    addEdsPair(out, name, subsetCluster(name, entry, port, isChild), context, { entry, port, subset });
   }
   if (!canary) return { defaultCluster: plainName };
 
@@ -50,7 +72,7 @@ export function portClusters(out: ResourceCollector, model: MeshModel, client: M
       for (const subset of [canary.canary, canary.stable]) {
         const name = outboundClusterName(port.port, host, `${subset}~${tier}`);
         children.push(name);
-        addEdsPair(out, name, subsetCluster(name, entry, port, true), model, client, { entry, port, subset, tier });
+        addEdsPair(out, name, subsetCluster(name, entry, port, true), context, { entry, port, subset, tier });
       }
     }
   }

@@ -4,6 +4,7 @@ import { MeshModel, ServiceEntry, serviceHost } from '../../mesh/model';
 import { isVisibleFrom, sortedServices } from '../../mesh/rules';
 import { EncodedResource } from '../cache/resource';
 import { ResourceCollector } from './resource-collector';
+import { addInboundListener } from './inbound-translator';
 import { LISTENER_TYPE, ROUTE_TYPE } from '../resource-types';
 import { ClientView } from './client-view';
 import { apiListener, httpListener } from './listener-builder';
@@ -30,7 +31,7 @@ function translateService(out: ResourceCollector, model: MeshModel, view: Client
   const host = serviceHost(entry.service);
   const routeTargets: RouteTarget[] = [];
   for (const port of entry.service.ports) {
-    const clusters = portClusters(out, model, client, entry, port);
+    const clusters = portClusters(out, model, client, entry, port, view.tlsDir);
     routeTargets.push({ entry, port, routes: serviceRoutes(entry, clusters.defaultCluster, clusters.fallbackCluster, clusterRoute) });
     const listenerName = apiListenerName(host, port.port);
     const inlineRoutes = {
@@ -55,6 +56,7 @@ export function translateSidecarView(model: MeshModel, view: ClientView, out: Re
       issues.push({ service: serviceHost(entry.service), message: error instanceof Error ? error.message : String(error) });
     }
   }
+  addInboundListener(out, model, view);
   out.add(ROUTE_TYPE, SIDECAR_OUTBOUND_ROUTE, outboundRouteConfiguration(SIDECAR_OUTBOUND_ROUTE, routeTargets));
   out.add(LISTENER_TYPE, SIDECAR_OUTBOUND_LISTENER, httpListener(SIDECAR_OUTBOUND_LISTENER, view.outboundAddress, view.outboundPort, SIDECAR_OUTBOUND_ROUTE, 'outbound'));
   return { resources: out.resources, issues };

@@ -1,0 +1,56 @@
+// Mutual TLS across clusters, Istio-compatible: a caller's sidecar originates mTLS with SNI
+// `outbound_.<port>_.<subset>_.<host>`; gateways route on that SNI without terminating TLS (passthrough),
+// and the destination workload's sidecar terminates it, requiring a client certificate from the mesh CA.
+// Certificates are files on each proxy (TLS_DIR: cert.pem, key.pem, ca.pem), rotated by whatever writes them.
+import { TypedConfig } from './envoy-types';
+
+export const DEFAULT_TLS_DIR = '/etc/spillway/certs';
+
+/** The SNI that names (service port, subset), as Istio spells it: `outbound_.8080_.v1_.<host>`, `outbound_.8080_._.<host>`. */
+export function sniFor(port: number, host: string, subset = ''): string {
+  return `outbound_.${port}_.${subset}_.${host}`;
+}
+
+function certificateFiles(tlsDir: string): Record<string, unknown> {
+  return {
+    tls_certificates: [{ certificate_chain: { filename: `${tlsDir}/cert.pem` }, private_key: { filename: `${tlsDir}/key.pem` } }],
+    validation_context: { trusted_ca: { filename: `${tlsDir}/ca.pem` } },
+  };
+}
+
+export function upstreamTlsSocket(sni: string, tlsDir: string): { name: string; typed_config: TypedConfig } {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+      sni,
+      common_tls_context: certificateFiles(tlsDir),
+    },
+  };
+}
+
+/** Terminates mTLS: the caller must present a certificate that chains to the mesh CA. */
+export function downstreamTlsSocket(tlsDir: string): { name: string; typed_config: TypedConfig } {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+      require_client_certificate: { value: true },
+      common_tls_context: certificateFiles(tlsDir),
+    },
+  };
+}
+
+export function tlsInspector(): { name: string; typed_config: TypedConfig } {
+  return {
+    name: 'envoy.filters.listener.tls_inspector',
+    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector' },
+  };
+}
+
+export function tcpProxy(statPrefix: string, cluster: string): { name: string; typed_config: TypedConfig } {
+  return {
+    name: 'envoy.filters.network.tcp_proxy',
+    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: statPrefix, cluster },
+  };
+}

@@ -40,6 +40,7 @@ describe('mTLS across clusters through an SNI-passthrough gateway (real Envoy)',
   let east: Workload;
   let west: Workload;
   let ledger: Workload;
+  let canary: Workload;
   let caller: { envoy: EnvoyProcess; url: string };
   let intruder: { envoy: EnvoyProcess; url: string };
 
@@ -53,9 +54,11 @@ describe('mTLS across clusters through an SNI-passthrough gateway (real Envoy)',
         ports: [{ name: 'http', port: 8080 }],
         export: true,
         outlierDetection: { consecutive5xx: 2, intervalMs: 500, baseEjectionTimeMs: 3000 },
+        canary: { stable: 'v1', canary: 'v2', weight: 0, header: { name: 'x-canary', exact: 'true' } },
         endpoints: [
-          { cluster: 'east', address: '127.0.0.1', port: east.app.port, sidecarPort: east.sidecarPort, ready: eastReady },
-          { cluster: 'west', address: '127.0.0.1', port: west.app.port, sidecarPort: west.sidecarPort },
+          { cluster: 'east', address: '127.0.0.1', port: east.app.port, sidecarPort: east.sidecarPort, ready: eastReady, labels: { version: 'v1' } },
+          { cluster: 'east', address: '127.0.0.1', port: canary.app.port, sidecarPort: canary.sidecarPort, labels: { version: 'v2' } },
+          { cluster: 'west', address: '127.0.0.1', port: west.app.port, sidecarPort: west.sidecarPort, labels: { version: 'v1' } },
         ],
       },
       {
@@ -85,11 +88,13 @@ describe('mTLS across clusters through an SNI-passthrough gateway (real Envoy)',
     east = await workload('east-1');
     west = await workload('west-1');
     ledger = await workload('ledger-west-1');
+    canary = await workload('east-v2-1');
     topology = await startTopology({ name: 'mtls', clusters: CLUSTERS, gatewaysFor: ['west'], mesh: (port) => mesh(port) });
     const identity = (name: string, cluster: string) => issue(meshCa, name, [`URI:spiffe://spillway/cluster/${cluster}/ns/shop/sa/${name}`]);
     east.sidecar = (await sidecar('east-1-sidecar', 'east', tlsDir('east-1', meshCa, identity('east-1', 'east'), meshCa), east.sidecarPort)).envoy;
     west.sidecar = (await sidecar('west-1-sidecar', 'west', tlsDir('west-1', meshCa, identity('west-1', 'west'), meshCa), west.sidecarPort)).envoy;
     ledger.sidecar = (await sidecar('ledger-sidecar', 'west', tlsDir('ledger', meshCa, identity('ledger', 'west'), meshCa), ledger.sidecarPort)).envoy;
+    canary.sidecar = (await sidecar('east-v2-sidecar', 'east', tlsDir('east-v2-1', meshCa, identity('east-v2-1', 'east'), meshCa), canary.sidecarPort)).envoy;
     caller = await sidecar('caller-east', 'east', tlsDir('caller', meshCa, identity('caller', 'east'), meshCa));
     const foreign = issue(foreignCa, 'intruder', ['URI:spiffe://spillway/cluster/east/ns/shop/sa/intruder']);
     intruder = await sidecar('intruder-east', 'east', tlsDir('intruder', foreignCa, foreign, meshCa));
@@ -137,6 +142,18 @@ describe('mTLS across clusters through an SNI-passthrough gateway (real Envoy)',
     await east.app.restart();
     // Repeated ejections lengthen the next one (base x times ejected), hence the longer wait.
     await waitFor(async () => (await send(caller.url, 10)).byId['east-1'] === 10, { timeoutMs: 45_000, intervalMs: 500, what: 'traffic back to east' });
+  });
+
+  test('canary fallback still works: x-canary reaches v2 over mTLS, and v1 when v2 dies', async () => {
+    const canaryCalls = (count: number) => sendRequests({ url: caller.url, hostHeader: HOST, count, concurrency: 2, headers: { 'x-canary': 'true' } });
+    await waitFor(async () => (await canaryCalls(6)).byId['east-v2-1'] === 6, { timeoutMs: 10_000, intervalMs: 300, what: 'canary calls on v2' });
+    await canary.app.kill('SIGKILL');
+    const fallback = await waitFor(async () => {
+      const t = await canaryCalls(10);
+      return t.failures === 0 && (t.byId['east-1'] ?? 0) + (t.byId['west-1'] ?? 0) === 10 ? t : undefined;
+    }, { timeoutMs: 15_000, intervalMs: 300, what: 'canary calls fall back to v1 over mTLS' });
+    expect(fallback.byId['east-v2-1']).toBeUndefined();
+    await canary.app.restart();
   });
 
   test('a caller whose certificate comes from another CA is refused by the destination sidecar', async () => {

@@ -2,7 +2,7 @@
 // backends that answer with their identity, all configured by `spillway serve --mesh FILE`.
 import { Backend, EnvoyProcess, Tally, sendRequests, startHttpBackend, stopEverything, waitFor } from '../harness';
 import { httpGet } from '../harness/http-get';
-import { ClusterSpec, MeshDocument, Topology, clustersYaml, startSidecar, startTopology } from '../harness/topology';
+import { ClusterSpec, MeshDocument, Topology, checkoutService, clustersYaml, startSidecar, startTopology } from '../harness/topology';
 
 const HOST = 'checkout.shop.svc.cluster.local';
 const CLUSTERS: ClusterSpec[] = [
@@ -11,8 +11,6 @@ const CLUSTERS: ClusterSpec[] = [
   { name: 'south', region: 'us-east1', zone: 'us-east1-a', gatewayAddress: '127.0.0.4' },
 ];
 const EAST = CLUSTERS[0] as ClusterSpec;
-/** Fast ejection so the test does not wait Envoy's production defaults. */
-const OUTLIER = { consecutive5xx: 2, intervalMs: 500, baseEjectionTimeMs: 3000 };
 
 interface Backends {
   east: Backend[];
@@ -26,14 +24,7 @@ function meshDocument(backends: Backends, gatewayPort: number, eastReady = true)
   return {
     clusters: clustersYaml(CLUSTERS, gatewayPort),
     services: [
-      {
-        name: 'checkout',
-        namespace: 'shop',
-        ports: [{ name: 'http', port: 8080 }],
-        export: true,
-        outlierDetection: OUTLIER,
-        endpoints: [...endpoints('east', backends.east, eastReady), ...endpoints('west', backends.west), ...endpoints('south', backends.south)],
-      },
+      checkoutService([...endpoints('east', backends.east, eastReady), ...endpoints('west', backends.west), ...endpoints('south', backends.south)]),
       {
         name: 'ledger',
         namespace: 'shop',

@@ -8,7 +8,7 @@ import { Browser, Page, chromium } from 'playwright-core';
 import { repoRoot } from '../harness/paths';
 import { testOutputDir } from '../harness/output';
 import { Backend, EnvoyProcess, sendRequests, startHttpBackend, stopEverything, waitFor } from '../harness';
-import { ClusterSpec, MeshDocument, Topology, clustersYaml, startSidecar, startTopology } from '../harness/topology';
+import { ClusterSpec, MeshDocument, Topology, checkoutService, clustersYaml, startSidecar, startTopology } from '../harness/topology';
 
 const HOST = 'checkout.shop.svc.cluster.local';
 const CLUSTERS: ClusterSpec[] = [
@@ -40,17 +40,10 @@ function mesh(east: Backend[], west: Backend[], gatewayPort: number, eastReady =
   return {
     clusters: clustersYaml(CLUSTERS, gatewayPort),
     services: [
-      {
-        name: 'checkout',
-        namespace: 'shop',
-        ports: [{ name: 'http', port: 8080 }],
-        export: true,
-        outlierDetection: { consecutive5xx: 2, intervalMs: 500, baseEjectionTimeMs: 3000 },
-        endpoints: [
-          ...east.map((b) => ({ cluster: 'east', address: '127.0.0.1', port: b.port, ready: eastReady })),
-          ...west.map((b) => ({ cluster: 'west', address: '127.0.0.1', port: b.port })),
-        ],
-      },
+      checkoutService([
+        ...east.map((b) => ({ cluster: 'east', address: '127.0.0.1', port: b.port, ready: eastReady })),
+        ...west.map((b) => ({ cluster: 'west', address: '127.0.0.1', port: b.port })),
+      ]),
     ],
   };
 }

@@ -22,6 +22,14 @@ export function clustersYaml(clusters: ClusterSpec[], gatewayPort: number): Reco
   return clusters.map((c) => ({ name: c.name, region: c.region, zone: c.zone, gateway: `${c.gatewayAddress}:${gatewayPort}` }));
 }
 
+/** Outlier detection fast enough for tests (production defaults eject after seconds, not milliseconds). */
+export const FAST_OUTLIER = { consecutive5xx: 2, intervalMs: 500, baseEjectionTimeMs: 3000 };
+
+/** The exported checkout service (http 8080) of a test mesh document, with fast outlier detection. */
+export function checkoutService(endpoints: Record<string, unknown>[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name: 'checkout', namespace: 'shop', ports: [{ name: 'http', port: 8080 }], export: true, outlierDetection: FAST_OUTLIER, ...extra, endpoints };
+}
+
 export class MeshFile {
   constructor(readonly path: string) {}
 

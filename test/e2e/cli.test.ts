@@ -43,7 +43,12 @@ describe('spillway CLI', () => {
   test('--help documents every serve flag; unknown flags and bad values are clear errors', () => {
     const help = run('serve', '--help');
     expect(help.code).toBe(0);
-    for (const flag of ['--mesh', '--xds', '--admin', '--log-level', '--debounce-ms', '--max-delay-ms']) expect(help.stdout).toContain(flag);
+    for (const flag of ['--mesh', '--xds', '--admin', '--log-level', '--debounce-ms', '--max-delay-ms', '--xds-tls-cert', '--xds-client-ca', '--max-requests-per-second']) {
+      expect(help.stdout).toContain(flag);
+    }
+    // The admin server binds to loopback unless told otherwise; xDS listens on every interface.
+    expect(help.stdout).toMatch(/--admin HOST:PORT.*\(default 127\.0\.0\.1:15014\)/);
+    expect(help.stdout).toMatch(/--xds HOST:PORT.*\(default 0\.0\.0\.0:15010\)/);
     const unknown = run('serve', '--mesch', 'x');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown flag --mesch');

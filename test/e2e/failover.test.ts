@@ -71,6 +71,15 @@ describe('cross-cluster failover through east-west gateways (real Envoy)', () =>
     expect(Object.keys(tally.byId).sort()).toEqual(['east-1', 'east-2']);
   });
 
+  test('the service is found by Host in every usual form', async () => {
+    for (const host of ['checkout', 'checkout:8080', 'checkout.shop', 'checkout.shop:8080', 'checkout.shop.svc', 'checkout.shop.svc.cluster.local', 'checkout.shop.svc.cluster.local:8080']) {
+      const tally = await send(4, host);
+      expect(tally.failures).toBe(0);
+      expect(Object.keys(tally.byId).every((id) => id.startsWith('east'))).toBe(true);
+    }
+    expect((await send(2, 'checkout:9999')).statuses['404']).toBe(2);
+  });
+
   test('east backends killed: outlier detection moves traffic to the remote gateways, and back when they recover', async () => {
     await Promise.all(backends.east.map((b) => b.kill('SIGKILL')));
     const transition = await send(40);

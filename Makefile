@@ -1,4 +1,4 @@
-# `make demo` runs Spillway on the embedded example mesh; `make test` runs the whole suite against real
+# `make demo` runs a live failover demo on loopback; `make test` runs the whole suite against real
 # Envoy and real gRPC clients. Both install what is missing first (scripts/setup.sh).
 .PHONY: setup build demo test unit bench clean
 
@@ -9,7 +9,7 @@ build:
 	npx tsc -p tsconfig.json
 
 demo: setup
-	node dist/src/cli/main.js serve
+	node dist/src/cli/main.js demo
 
 test: setup
 	npx jest --runInBand --ci

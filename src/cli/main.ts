@@ -1,21 +1,12 @@
 #!/usr/bin/env node
 // `spillway serve | validate`: the command line front. Parses flags, wires the pipeline, handles signals.
-import { AdminServer } from '../admin/admin-server';
-import { debugRoutes } from '../admin/debug-routes';
-import { EMBEDDED_MESH_YAML } from '../discovery/embedded-mesh';
-import { MeshFileSource } from '../discovery/file/file-source';
-import { formatMeshErrors, loadMeshFile, parseMeshText } from '../discovery/file/mesh-file';
+import { formatMeshErrors, loadMeshFile } from '../discovery/file/mesh-file';
+import { runDemoCommand } from '../demo/demo-command';
+import { RunningSpillwayServer, ServerStartError, startSpillwayServer } from '../spillway-server';
 import { LOG_LEVELS, LogFormat, LogLevel, createLogger } from '../log';
-import { MeshStore } from '../mesh/store';
-import { Spillway } from '../spillway';
-import { SpillwayMetrics } from '../visibility/metrics';
 import { FlagSpec, flagHelp, parseFlags, parseHostPort } from './args';
 import { runClients, runStatus } from './status';
 import * as fs from 'fs';
-
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host.startsWith('127.') || host === '::1';
-}
 
 const SERVE_FLAGS: FlagSpec[] = [
   { name: 'mesh', value: 'FILE', help: 'mesh file (YAML or JSON), hot-reloaded on change; without it the embedded example mesh is served' },
@@ -56,6 +47,7 @@ Usage:
   spillway validate FILE        check a mesh file; exits 1 and lists every error with its line
   spillway status [--admin URL] [--json]    failover state per client cluster, service port and subset
   spillway clients [--admin URL] [--json]   connected proxies and their per-type sync status
+  spillway demo [--duration-s N]            live failover on loopback: Spillway, real Envoys, backends (docs/DEMO.md)
   spillway --help
 
 Flags of serve:
@@ -95,69 +87,40 @@ async function serve(args: string[]): Promise<void> {
   if (!LOG_LEVELS.includes(flag('log-level') as LogLevel)) fail(`--log-level "${flag('log-level')}" is not one of ${LOG_LEVELS.join(', ')}`);
   if (!['auto', 'json', 'pretty'].includes(flag('log-format'))) fail(`--log-format "${flag('log-format')}" is not json, pretty or auto`);
   const logger = createLogger(flag('log-level') as LogLevel, flag('log-format') as LogFormat);
-  const store = new MeshStore({ quietMs: Number(flag('debounce-ms')), maxDelayMs: Number(flag('max-delay-ms')) });
-
-  const meshPath = parsed.flags.get('mesh');
-  let fileSource: MeshFileSource | undefined;
-  if (meshPath) {
-    fileSource = new MeshFileSource({ path: meshPath, store, logger: logger.child({ component: 'mesh-file' }) });
-    const first = fileSource.start();
-    if (!first.ok) {
-      process.stderr.write(formatMeshErrors(meshPath, first.errors) + '\n');
-      fail(`${meshPath} is not a valid mesh file; fix it (spillway validate ${meshPath}) and start again`);
-    }
-  } else {
-    const embedded = parseMeshText(EMBEDDED_MESH_YAML);
-    if (!embedded.ok) fail('the embedded mesh is invalid (a bug): ' + formatMeshErrors('embedded', embedded.errors));
-    store.setShard('file', embedded.model);
-    logger.info(embedded.summary, 'serving the embedded example mesh (use --mesh FILE for yours)');
-  }
-  store.flush();
-
   const certChain = readPem('xds-tls-cert', parsed.flags.get('xds-tls-cert'));
   const privateKey = readPem('xds-tls-key', parsed.flags.get('xds-tls-key'));
   const clientCa = readPem('xds-client-ca', parsed.flags.get('xds-client-ca'));
   if ((certChain === undefined) !== (privateKey === undefined)) fail('--xds-tls-cert and --xds-tls-key go together');
   if (clientCa && !certChain) fail('--xds-client-ca needs --xds-tls-cert and --xds-tls-key (mTLS is on top of TLS)');
   const maxRequestsPerSecond = positiveInteger('max-requests-per-second', flag('max-requests-per-second'));
-  const spillway = new Spillway({
-    store,
-    logger,
-    xdsAddress: `${xds.host.includes(':') ? `[${xds.host}]` : xds.host}:${xds.port}`,
-    serverOptions: {
-      tls: certChain && privateKey ? { certChain, privateKey, clientCa } : undefined,
-      identity: clientCa ? { trustDomain: flag('trust-domain') } : undefined,
-      maxRequestBytes: positiveInteger('max-request-bytes', flag('max-request-bytes')),
-      maxStreamsPerConnection: positiveInteger('max-streams-per-connection', flag('max-streams-per-connection')),
-      maxRequestsPerSecond,
-      requestBurst: maxRequestsPerSecond * 4,
-    },
-  });
-  if (!certChain && !isLoopback(xds.host)) {
-    logger.warn({ xds: flag('xds') }, 'xDS is served without TLS on a non-loopback address: any client that can connect gets configuration; use --xds-tls-cert/--xds-tls-key/--xds-client-ca in production');
+  let server: RunningSpillwayServer;
+  try {
+    server = await startSpillwayServer({
+      logger,
+      meshPath: parsed.flags.get('mesh'),
+      xds,
+      admin,
+      debounce: { quietMs: Number(flag('debounce-ms')), maxDelayMs: Number(flag('max-delay-ms')) },
+      serverOptions: {
+        tls: certChain && privateKey ? { certChain, privateKey, clientCa } : undefined,
+        identity: clientCa ? { trustDomain: flag('trust-domain') } : undefined,
+        maxRequestBytes: positiveInteger('max-request-bytes', flag('max-request-bytes')),
+        maxStreamsPerConnection: positiveInteger('max-streams-per-connection', flag('max-streams-per-connection')),
+        maxRequestsPerSecond,
+        requestBurst: maxRequestsPerSecond * 4,
+      },
+    });
+  } catch (error) {
+    if (error instanceof ServerStartError) fail(error.message);
+    throw error;
   }
-  await spillway.start();
-  const metrics = new SpillwayMetrics({
-    registry: spillway.server.registry,
-    tracker: spillway.tracker,
-    loads: spillway.loads,
-    sources: () => (fileSource ? [{ name: 'file', ...fileSource.stats }] : [{ name: 'embedded', reloads: 0, rejected: 0, lastGoodAtMs: Date.now() }]),
-    rebuilds: () => spillway.stats,
-  });
-  const adminServer = new AdminServer({
-    logger,
-    handlers: debugRoutes({ spillway, currentModel: () => store.current(), isReady: () => store.version > 0, metrics }),
-  });
-  const adminPort = await adminServer.listen(admin.host, admin.port);
-  logger.info({ admin: `http://${admin.host}:${adminPort}/` }, 'admin server listening');
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: closing streams (clients reconnect to another replica)');
-    fileSource?.stop();
-    await Promise.all([spillway.stop(1_000), adminServer.close()]);
+    await server.stop(1_000);
     logger.info('stopped');
     process.exit(0);
   };
@@ -177,6 +140,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'clients':
       process.exitCode = await runClients(rest);
+      return;
+    case 'demo':
+      process.exitCode = await runDemoCommand(rest);
       return;
     case undefined:
     case '--help':

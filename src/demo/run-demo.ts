@@ -22,7 +22,7 @@ import { KeyAction, KeyboardControls, keyHelp, listenForKeys } from './keyboard'
 import { setClusterReadinessInFile } from './mesh-readiness';
 import { findUnavailable, formatUnavailable } from './port-check';
 import { ExitInfo, ManagedProcess, ProcessGroup, describeExit } from './processes';
-import { RunningSpillwayServer, startSpillwayServer } from './spillway-server';
+import { RunningSpillwayServer, startSpillwayServer } from '../spillway-server';
 import { TrafficGenerator, formatTrafficWindow } from './traffic';
 
 export interface DemoOptions {
@@ -38,6 +38,8 @@ export interface DemoOptions {
   envoyBinary?: string;
   /** Where progress and instructions go (default stdout). */
   out?: NodeJS.WritableStream;
+  /** Where a failure to start is reported (default stderr). */
+  errors?: NodeJS.WritableStream;
   /** Keys are read from here when it is a terminal (default stdin). */
   input?: NodeJS.ReadStream;
   /** Handle SIGINT/SIGTERM (default true; off when the caller handles signals). */
@@ -118,7 +120,7 @@ class Demo {
       }
     } catch (error) {
       exitCode = 1;
-      this.say(`\nspillway demo: ${error instanceof Error ? error.message : String(error)}`);
+      (this.options.errors ?? process.stderr).write(`\nspillway demo: ${error instanceof Error ? error.message : String(error)}\n`);
     } finally {
       await this.shutdown(startup);
       removeSignals();
@@ -133,8 +135,6 @@ class Demo {
     this.say(`Spillway demo: transparent multi-cluster failover on the embedded example mesh, all on loopback`);
     this.say(`  work dir ${this.workDir} (mesh.yaml, logs)`);
 
-    fs.mkdirSync(this.workDir, { recursive: true });
-    fs.writeFileSync(this.meshFile, EMBEDDED_MESH_YAML);
     const parsed = parseMeshText(EMBEDDED_MESH_YAML);
     if (!parsed.ok) throw new Error('the embedded mesh is invalid (a bug): ' + formatMeshErrors('embedded', parsed.errors));
     const plan = planDemo(parsed.model);
@@ -146,8 +146,14 @@ class Demo {
     if (missingEnvoy) throw new Error(missingEnvoy);
     this.step(1, `checking ${plan.addresses.length} fixed addresses`);
     const unavailable = await findUnavailable(plan.addresses);
-    if (unavailable.length > 0) throw new Error(formatUnavailable(unavailable));
+    if (unavailable.length > 0) {
+      // Envoys outlive only a demo killed with SIGKILL; their command lines name this work dir.
+      throw new Error(`${formatUnavailable(unavailable)}\nhint: Envoys left by an earlier demo that was killed outright: pgrep -af 'envoy -c ${this.workDir}'`);
+    }
     this.detail('all free');
+    // Written only now: a second demo started by mistake must not reset the running one's mesh edits.
+    fs.mkdirSync(this.workDir, { recursive: true });
+    fs.writeFileSync(this.meshFile, EMBEDDED_MESH_YAML);
 
     this.step(2, 'starting Spillway');
     this.server = await this.startServer();
@@ -304,7 +310,8 @@ class Demo {
   }
 
   private onUnexpectedExit(child: ManagedProcess, exit: ExitInfo): void {
-    if (this.stopReason || !this.live) return;
+    // A terminal's Ctrl-C reaches the whole process group: the children's SIGINT is the stop itself.
+    if (this.stopReason || !this.live || exit.signal === 'SIGINT') return;
     const slot = this.backends.find((s) => s.process === child);
     if (slot) {
       const restart = this.keyboard ? ' (press r to restart it)' : '';

@@ -65,7 +65,7 @@ build() { # build <package> <destination>
   if [ -x "$destination" ]; then return 0; fi
   started=$(date +%s)
   log "building $(basename "$destination") from the Go module proxy (first time on this machine; takes minutes)"
-  (cd "$TOOL_DIR" && GOFLAGS=-mod=mod nice -n 10 go build -trimpath -ldflags "$LDFLAGS" \
+  (cd "$TOOL_DIR" && GOFLAGS="-mod=mod -buildvcs=false" nice -n 10 go build -trimpath -ldflags "$LDFLAGS" \
     -o "$destination.partial" "$package")
   mv -f "$destination.partial" "$destination" # atomic: a reader never sees half a binary
   log "built $(basename "$destination") in $(( $(date +%s) - started ))s ($(du -h "$destination" | cut -f1))"

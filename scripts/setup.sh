@@ -31,5 +31,9 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# A real kube-apiserver + etcd for the Kubernetes tests, compiled from the Go module proxy once per machine.
+log "kube-apiserver for the Kubernetes tests (first build takes minutes; cached in \${SPILLWAY_CACHE:-~/.cache/spillway}/bin)"
+bash scripts/kube-apiserver.sh
+
 log "compiling TypeScript"
 npx tsc -p tsconfig.json

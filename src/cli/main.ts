@@ -6,6 +6,7 @@ import { RunningSpillwayServer, ServerStartError, startSpillwayServer } from '..
 import { LOG_LEVELS, LogFormat, LogLevel, createLogger } from '../log';
 import { FlagSpec, flagHelp, parseFlags, parseHostPort } from './args';
 import { runClients, runStatus } from './status';
+import { kubernetesSourceStarter, parseNamespaceList } from '../discovery/kubernetes/kubernetes-discovery';
 import * as fs from 'fs';
 
 const SERVE_FLAGS: FlagSpec[] = [
@@ -16,6 +17,8 @@ const SERVE_FLAGS: FlagSpec[] = [
   { name: 'log-format', value: 'FORMAT', help: 'json | pretty | auto (pretty in a terminal, JSON otherwise)', default: 'auto' },
   { name: 'debounce-ms', value: 'MS', help: 'quiet period that coalesces bursts of mesh changes', default: '50' },
   { name: 'max-delay-ms', value: 'MS', help: 'longest a change waits while a burst goes on', default: '500' },
+  { name: 'kube-clusters', value: 'FILE', help: 'Kubernetes clusters file: discover Services/EndpointSlices/ServiceExports of every cluster listed' },
+  { name: 'kube-namespaces', value: 'NS,NS', help: 'watch only these namespaces in every cluster (overrides the clusters file)' },
   { name: 'xds-tls-cert', value: 'FILE', help: 'serve xDS over TLS with this certificate chain (PEM)' },
   { name: 'xds-tls-key', value: 'FILE', help: 'private key (PEM) for --xds-tls-cert' },
   { name: 'xds-client-ca', value: 'FILE', help: 'require client certificates from this CA; each must carry the URI SAN spiffe://<trust-domain>/cluster/<CLUSTER_ID>' },
@@ -93,6 +96,9 @@ async function serve(args: string[]): Promise<void> {
   if ((certChain === undefined) !== (privateKey === undefined)) fail('--xds-tls-cert and --xds-tls-key go together');
   if (clientCa && !certChain) fail('--xds-client-ca needs --xds-tls-cert and --xds-tls-key (mTLS is on top of TLS)');
   const maxRequestsPerSecond = positiveInteger('max-requests-per-second', flag('max-requests-per-second'));
+  const kubeClusters = parsed.flags.get('kube-clusters');
+  const namespaces = parsed.flags.has('kube-namespaces') ? parseNamespaceList(flag('kube-namespaces')) : undefined;
+  if (namespaces && !Array.isArray(namespaces)) fail(`--kube-namespaces: ${namespaces.error}`);
   let server: RunningSpillwayServer;
   try {
     server = await startSpillwayServer({
@@ -100,6 +106,7 @@ async function serve(args: string[]): Promise<void> {
       meshPath: parsed.flags.get('mesh'),
       xds,
       admin,
+      extraSources: kubeClusters ? [kubernetesSourceStarter({ clustersFile: kubeClusters, namespaces, invalidConfig: (message) => new ServerStartError(message) })] : [],
       debounce: { quietMs: Number(flag('debounce-ms')), maxDelayMs: Number(flag('max-delay-ms')) },
       serverOptions: {
         tls: certChain && privateKey ? { certChain, privateKey, clientCa } : undefined,

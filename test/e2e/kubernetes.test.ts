@@ -20,6 +20,7 @@ const WAIT_MS = 15_000;
 /** Short watches and backoffs so reconnects happen within a test. */
 const TIMING = { watchTimeoutMinSeconds: 5, watchTimeoutMaxSeconds: 8, backoffMinMs: 200, backoffMaxMs: 1_000, absentRecheckMs: 2_000 };
 const CHECKOUT = 'checkout.shop.svc.cluster.local';
+const LATE_KUBECONFIG = () => path.join(testOutputDir('kubernetes-e2e'), 'late.kubeconfig');
 
 interface LogLine {
   level: number;
@@ -45,8 +46,10 @@ beforeAll(async () => {
   for (const server of [east, west]) {
     for (const namespace of ['shop', 'other']) await kubeCall(target(server), 'POST', '/api/v1/namespaces', { metadata: { name: namespace } });
   }
+  await kubeCall(target(west), 'POST', '/api/v1/namespaces', { metadata: { name: 'late' } });
 
   const dir = testOutputDir('kubernetes-e2e');
+  fs.rmSync(LATE_KUBECONFIG(), { force: true });
   const tokenFile = path.join(dir, 'west.token');
   fs.writeFileSync(tokenFile, west.token);
   const badTokenFile = path.join(dir, 'bad.token');
@@ -81,6 +84,12 @@ beforeAll(async () => {
     `    apiServer: ${west.url}`,
     '    tokenFile: nobody.token',
     `    caFile: ${west.caFile}`,
+    // A kubeconfig that does not exist yet: reported, retried, and used once it is written.
+    '  - name: late',
+    '    region: europe-west1',
+    '    zone: europe-west1-d',
+    `    kubeconfig: ${LATE_KUBECONFIG()}`,
+    '    namespaces: [late]',
     '',
   ].join('\n');
   const parsed = parseClustersText(clustersYaml, dir);
@@ -96,7 +105,7 @@ beforeAll(async () => {
       fs.appendFileSync(logFile, line);
     },
   });
-  source = new KubernetesSource({ clusters, store, logger, timing: TIMING, rebuildDelayMs: 20 });
+  source = new KubernetesSource({ clusters, store, logger, timing: TIMING, rebuildDelayMs: 20, accessRetryMs: 300 });
   source.start();
   await waitFor(async () => stats('east').synced && stats('west').synced, { timeoutMs: WAIT_MS, what: 'east and west to sync' });
 }, 120_000);
@@ -264,6 +273,7 @@ describe('Kubernetes discovery against real API servers', () => {
     await until('the wrong annotation logged', () => logs.some((line) => line.msg.includes('spillway.io/canary-weight: "lots"') && line.msg.includes('keeping its last good settings')));
     expect(service(CHECKOUT)?.service.canary?.weight).toBe(10);
     expect(stats('east').issues).toBe(1);
+    expect(stats('east').rejected).toBeGreaterThanOrEqual(1);
 
     await kubeCall(api, 'PATCH', servicePath, { metadata: { annotations: { 'spillway.io/canary-weight': '25' } } });
     await until('the fixed weight', () => service(CHECKOUT)?.service.canary?.weight === 25);
@@ -279,11 +289,24 @@ describe('Kubernetes discovery against real API servers', () => {
     expect(forbidden.lastError?.problem).toBe('forbidden');
     expect(forbidden.lastError?.hint).toMatch(/grant get, list and watch on \S+ in all namespaces/);
     expect(store.current().clusters.has('rejected')).toBe(true);
+    const statuses = new Map(source.sourceStatuses().map((status) => [status.name, status]));
+    expect(statuses.get('kubernetes/rejected')?.lastGoodAtMs).toBeUndefined(); // never good: no staleness to report
+    expect(statuses.get('kubernetes/east')?.reloads).toBeGreaterThan(0);
     expect(source.allSynced()).toBe(false);
-    expect(source.unsyncedClusters().sort()).toEqual(['forbidden', 'rejected']);
+    expect(source.unsyncedClusters()).toEqual(expect.arrayContaining(['forbidden', 'rejected']));
     const errorLines = logs.filter((line) => line.level >= 50 && line.cluster === 'forbidden');
     expect(errorLines.length).toBeGreaterThan(0);
     expect(errorLines[0]?.msg).toMatch(/HTTP 403.*grant get, list and watch.*keeping the last good state and retrying/);
+  });
+
+  test('an unreadable kubeconfig is reported and picked up once it is written', async () => {
+    expect(stats('late')).toMatchObject({ synced: false, lastError: { resource: 'access', problem: 'config' } });
+    expect(stats('late').lastError?.message).toMatch(/cannot read kubeconfig .*late\.kubeconfig/);
+    expect(logs.some((line) => line.cluster === 'late' && line.level >= 50 && /fix the access settings of cluster late/.test(line.msg))).toBe(true);
+    await kubeCall(target(west), 'POST', SERVICES('late'), kubeService('tardy', [{ name: 'http', port: 80 }]));
+    fs.copyFileSync(west.kubeconfigPath, LATE_KUBECONFIG());
+    await waitFor(async () => stats('late').synced, { timeoutMs: WAIT_MS, what: 'cluster late to sync' });
+    await until('late/tardy in cluster late', () => service('tardy.late.svc.cluster.local') !== undefined);
   });
 
   test('API server down: the last good state stays, staleness shows, and discovery recovers after the restart', async () => {
@@ -297,7 +320,10 @@ describe('Kubernetes discovery against real API servers', () => {
     const staleSince = down.lastSyncAtMs as number;
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(stats('east').lastSyncAtMs).toBe(staleSince); // not refreshed while down
-    expect(logs.some((line) => line.cluster === 'east' && line.level >= 50 && /ECONNREFUSED/.test(line.msg))).toBe(true);
+    // One error line for the whole cluster, not one per watched resource.
+    const downLines = logs.filter((line) => line.cluster === 'east' && line.level >= 50 && /is up and reachable from here/.test(line.msg));
+    expect(downLines.length).toBeGreaterThanOrEqual(1);
+    expect(downLines.length).toBeLessThan(stats('east').errors);
 
     await east.startApiServer();
     await waitFor(async () => stats('east').connected, { timeoutMs: WAIT_MS, what: 'east to reconnect' });

@@ -10,7 +10,8 @@ export type ApiProblem =
   | 'not-found' // 404: the resource type is not served (CRD absent)
   | 'gone' // 410: the resource version is too old; re-list
   | 'timeout' // no answer in time
-  | 'server' // 5xx, 429 or any other status
+  | 'busy' // 429 or 503: the server is starting or shedding load; it says to try again
+  | 'server' // any other 5xx or unexpected status
   | 'bad-response' // not the JSON the API promises
   | 'credentials'; // our own token file cannot be read
 
@@ -49,6 +50,7 @@ export function problemOfStatus(status: number): ApiProblem {
   if (status === 403) return 'forbidden';
   if (status === 404) return 'not-found';
   if (status === 410) return 'gone';
+  if (status === 429 || status === 503) return 'busy';
   return 'server';
 }
 
@@ -80,10 +82,12 @@ export function hintFor(error: KubeApiError, context: HintContext): string {
       return `the API server in ${context.origin} is slow or the network drops packets`;
     case 'credentials':
       return `fix the token file named in ${context.origin} (missing or unreadable)`;
+    case 'busy':
+      return 'the API server is starting up or overloaded';
     case 'gone':
       return 'the watch fell too far behind; listing again';
     case 'server':
     case 'bad-response':
-      return `see the API server's logs; retrying`;
+      return `see the API server's logs`;
   }
 }

@@ -27,7 +27,8 @@ export interface WatchHandlers {
 export interface WatchHandle {
   /** Resolves when the server ends the stream (its timeout); rejects on any failure or abort. */
   done: Promise<void>;
-  abort: (reason: string) => void;
+  /** Ends the watch; `done` rejects with this error. */
+  abort: (error: KubeApiError) => void;
 }
 
 export class KubeClient {
@@ -57,7 +58,7 @@ export class KubeClient {
     try {
       return JSON.parse(body) as unknown;
     } catch {
-      throw new KubeApiError('bad-response', `GET ${path}: the response is not JSON: ${body.slice(0, MAX_ERROR_BODY_CHARS)}`);
+      throw new KubeApiError('bad-response', `GET ${withoutQuery(path)}: the response is not JSON: ${body.slice(0, MAX_ERROR_BODY_CHARS)}`);
     }
   }
 
@@ -78,13 +79,13 @@ export class KubeClient {
         if (error) reject(error);
         else resolve();
       };
-      const idle = setTimeout(() => settle(new KubeApiError('timeout', `watch ${path}: no data for ${idleTimeoutMs}ms`)), idleTimeoutMs);
+      const idle = setTimeout(() => settle(new KubeApiError('timeout', `watch ${withoutQuery(path)}: no data for ${idleTimeoutMs}ms`)), idleTimeoutMs);
       request.on('error', (error) => settle(toApiError(error)));
       request.on('response', (response) => {
         idle.refresh();
         if (response.statusCode !== 200) {
           readBody(response, this.connectTimeoutMs).then(
-            (body) => settle(statusError(`watch ${path}`, response.statusCode ?? 0, body)),
+            (body) => settle(statusError(`watch ${withoutQuery(path)}`, response.statusCode ?? 0, body)),
             (error: unknown) => settle(toApiError(error)),
           );
           return;
@@ -100,7 +101,7 @@ export class KubeClient {
             try {
               event = JSON.parse(line) as unknown;
             } catch {
-              settle(new KubeApiError('bad-response', `watch ${path}: an event is not JSON: ${line.slice(0, MAX_ERROR_BODY_CHARS)}`));
+              settle(new KubeApiError('bad-response', `watch ${withoutQuery(path)}: an event is not JSON: ${line.slice(0, MAX_ERROR_BODY_CHARS)}`));
               return;
             }
             handlers.onEvent(event);
@@ -108,11 +109,11 @@ export class KubeClient {
         });
         response.on('error', (error) => settle(toApiError(error)));
         // A stream cut by a dying server ends as 'aborted'/'close' without 'end' on some versions.
-        response.on('close', () => settle(response.complete ? undefined : new KubeApiError('unreachable', `watch ${path}: the connection was closed`)));
+        response.on('close', () => settle(response.complete ? undefined : new KubeApiError('unreachable', `watch ${withoutQuery(path)}: the connection was closed`)));
       });
       request.end();
     });
-    return { done, abort: (reason: string) => settle(new KubeApiError('timeout', reason)) };
+    return { done, abort: (error: KubeApiError) => settle(error) };
   }
 
   close(): void {
@@ -122,7 +123,7 @@ export class KubeClient {
   private open(path: string, accept: string, timeoutMs: number): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
       const request = this.request(path, accept);
-      const timer = setTimeout(() => request.destroy(new KubeApiError('timeout', `GET ${path}: no answer within ${timeoutMs}ms`)), timeoutMs);
+      const timer = setTimeout(() => request.destroy(new KubeApiError('timeout', `GET ${withoutQuery(path)}: no answer within ${timeoutMs}ms`)), timeoutMs);
       request.on('error', (error) => {
         clearTimeout(timer);
         reject(toApiError(error));
@@ -134,7 +135,7 @@ export class KubeClient {
           return;
         }
         readBody(response, timeoutMs).then(
-          (body) => reject(statusError(`GET ${path}`, response.statusCode ?? 0, body)),
+          (body) => reject(statusError(`GET ${withoutQuery(path)}`, response.statusCode ?? 0, body)),
           (error: unknown) => reject(toApiError(error)),
         );
       });
@@ -202,4 +203,10 @@ function statusError(what: string, status: number, body: string): KubeApiError {
     // Not a Status object: quote the text.
   }
   return new KubeApiError(problemOfStatus(status), `${what}: HTTP ${status}: ${message}`, status);
+}
+
+/** Paths in messages lose their query (timeouts, continue tokens): the same failure reads the same. */
+function withoutQuery(path: string): string {
+  const question = path.indexOf('?');
+  return question < 0 ? path : path.slice(0, question);
 }

@@ -150,7 +150,8 @@ export function readServiceExport(object: unknown): ReadResult<KubeServiceExport
 export function readPodLabels(object: unknown): ReadResult<KubePodLabels> {
   const r = new JsonReader();
   const meta = readMeta(r, r.object(object, 'Pod'));
-  return finish(r, meta && { meta });
+  // Annotations are dropped: every Pod is held in memory, and only its labels are ever read.
+  return finish(r, meta && { meta: { ...meta, annotations: {} } });
 }
 
 function readMeta(r: JsonReader, root: JsonObject | undefined): ObjectMeta | undefined {

@@ -1,0 +1,261 @@
+// Watches one Kubernetes cluster (Services, EndpointSlices, ServiceExports, Pod labels) and keeps its
+// shard of the mesh store, `kubernetes/<cluster>`, equal to what the cluster says. Nothing is published
+// until every resource has been listed once (a half-listed cluster would look like lost endpoints);
+// after that every change is published, and failures leave the last good shard in place.
+import type { Logger } from 'pino';
+import { MeshModel } from '../../mesh/model';
+import { MeshStore } from '../../mesh/store';
+import { ApiServerAccess, resolveAccess } from './api-access';
+import { KubeClusterConfig } from './clusters-file';
+import { KubeClient } from './kube-client';
+import { KubeEndpointSlice, KubePodLabels, KubeService, KubeServiceExport } from './kube-objects';
+import { ENDPOINT_SLICES, POD_LABELS, ResourceKind, SERVICES, SERVICE_EXPORTS } from './kube-resources';
+import { ProblemLog } from './problem-log';
+import { Reflector, ReflectorTiming } from './reflector';
+import { ServiceSettings } from './service-annotations';
+import { mapClusterObjects } from './service-mapper';
+
+export const KUBERNETES_SHARD_PREFIX = 'kubernetes/';
+/** Coalesces a burst of watch events (a rollout touches many objects) into one mapping. */
+export const DEFAULT_REBUILD_DELAY_MS = 50;
+/** How often to try again to load a kubeconfig (or token/CA files) that could not be read. */
+export const DEFAULT_ACCESS_RETRY_MS = 10_000;
+
+export interface ClusterWatchOptions {
+  config: KubeClusterConfig;
+  store: MeshStore;
+  logger: Logger;
+  timing?: Partial<ReflectorTiming>;
+  rebuildDelayMs?: number;
+  accessRetryMs?: number;
+}
+
+export interface ClusterErrorInfo {
+  /** Which resource failed, e.g. `endpointslices.discovery.k8s.io`, or `access` for the kubeconfig. */
+  resource: string;
+  problem: string;
+  message: string;
+  hint: string;
+  atMs: number;
+}
+
+export interface ClusterStats {
+  cluster: string;
+  /** Every resource was listed at least once and the shard was published: ready to serve this cluster. */
+  synced: boolean;
+  /** Every watch is open now. */
+  connected: boolean;
+  /** When the shard was last confirmed current (now, while connected). */
+  lastSyncAtMs?: number;
+  /** Failed requests since start. */
+  errors: number;
+  lastError?: ClusterErrorInfo;
+  services: number;
+  endpoints: number;
+  /** Whether the API server serves MCS ServiceExports; `absent`: export by annotation only. */
+  serviceExports: 'served' | 'absent' | 'unknown';
+  /** Objects with wrong annotations in the last mapping. */
+  issues: number;
+  /** Shard updates given to the store since start. */
+  updates: number;
+  /** Malformed objects and wrong annotations seen since start (each kept at its last good state). */
+  rejected: number;
+}
+
+export class ClusterWatch {
+  readonly shardId: string;
+  private readonly name: string;
+  private readonly logger: Logger;
+  private client?: KubeClient;
+  private services: Reflector<KubeService>[] = [];
+  private slices: Reflector<KubeEndpointSlice>[] = [];
+  private exports: Reflector<KubeServiceExport>[] = [];
+  private pods: Reflector<KubePodLabels>[] = [];
+  private rebuildTimer?: NodeJS.Timeout;
+  private accessTimer?: NodeJS.Timeout;
+  private accessError?: ClusterErrorInfo;
+  private accessFailures = 0;
+  private readonly problems = new ProblemLog();
+  private stopped = true;
+  private published = false;
+  private fingerprint = '';
+  private current: MeshModel;
+  private lastGood = new Map<string, ServiceSettings>();
+  /** Issue lines already logged: each wrong annotation is logged once, not at every mapping. */
+  private loggedIssues = new Set<string>();
+  private updates = 0;
+  /** Distinct wrong-annotation lines seen since start. */
+  private rejectedIssues = 0;
+
+  constructor(private readonly options: ClusterWatchOptions) {
+    this.name = options.config.cluster.name;
+    this.shardId = KUBERNETES_SHARD_PREFIX + this.name;
+    this.logger = options.logger.child({ cluster: this.name });
+    this.current = { clusters: new Map([[this.name, options.config.cluster]]), services: new Map() };
+  }
+
+  /** Makes the cluster known at once (no services yet), then connects. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.options.store.setShard(this.shardId, this.current);
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.rebuildTimer);
+    clearTimeout(this.accessTimer);
+    const stopped = this.allReflectors().map((reflector) => reflector.stop());
+    this.client?.close(); // aborts requests in flight, so stopping never waits for a slow list
+    await Promise.all(stopped);
+  }
+
+  stats(): ClusterStats {
+    const reflectors = this.allReflectors();
+    const watched = reflectors.filter((reflector) => !reflector.state.absent);
+    const connected = watched.length > 0 && watched.every((reflector) => reflector.state.connected);
+    const confirmations = watched.map((reflector) => reflector.state.lastSyncAtMs);
+    const oldest = confirmations.includes(undefined) ? undefined : Math.min(...(confirmations as number[]));
+    let endpoints = 0;
+    for (const entry of this.current.services.values()) endpoints += entry.endpoints.length;
+    const exportStates = this.exports.map((reflector) => reflector.state);
+    const lastError = this.lastError();
+    return {
+      cluster: this.name,
+      synced: this.published,
+      connected,
+      ...(connected ? { lastSyncAtMs: Date.now() } : oldest !== undefined && this.published ? { lastSyncAtMs: oldest } : {}),
+      errors: reflectors.reduce((sum, reflector) => sum + reflector.state.errors, this.accessFailures),
+      ...(lastError ? { lastError } : {}),
+      services: this.current.services.size,
+      endpoints,
+      serviceExports: exportStates.length > 0 && exportStates.every((state) => state.synced) ? (exportStates.some((state) => state.absent) ? 'absent' : 'served') : 'unknown',
+      issues: this.loggedIssues.size,
+      updates: this.updates,
+      rejected: this.rejectedIssues + reflectors.reduce((sum, reflector) => sum + reflector.state.malformed, 0),
+    };
+  }
+
+  /** The cluster's current shard (what was last given to the store). */
+  shard(): MeshModel {
+    return this.current;
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const result = resolveAccess(this.options.config.access);
+    if (!result.ok) {
+      this.accessFailures++;
+      const hint = `fix the access settings of cluster ${this.name} in the clusters file; retrying every ${(this.options.accessRetryMs ?? DEFAULT_ACCESS_RETRY_MS) / 1000}s`;
+      if (this.accessError?.message !== result.error) this.logger.error({ hint }, `cluster ${this.name}: ${result.error}; ${hint}`);
+      this.accessError = { resource: 'access', problem: 'config', message: result.error, hint, atMs: Date.now() };
+      this.accessTimer = setTimeout(() => this.connect(), this.options.accessRetryMs ?? DEFAULT_ACCESS_RETRY_MS);
+      this.accessTimer.unref();
+      return;
+    }
+    this.accessError = undefined;
+    this.startReflectors(result.access);
+  }
+
+  private startReflectors(access: ApiServerAccess): void {
+    this.client = new KubeClient(access);
+    this.logger.info({ server: access.server, origin: access.origin, namespaces: this.options.config.namespaces ?? 'all' }, `cluster ${this.name}: watching ${access.server}`);
+    this.services = this.reflectorsFor(SERVICES);
+    this.slices = this.reflectorsFor(ENDPOINT_SLICES);
+    this.exports = this.reflectorsFor(SERVICE_EXPORTS);
+    this.pods = this.reflectorsFor(POD_LABELS);
+    for (const reflector of this.allReflectors()) reflector.start();
+  }
+
+  /** One reflector per watched namespace, or one for all namespaces. */
+  private reflectorsFor<T>(kind: ResourceKind<T>): Reflector<T>[] {
+    const namespaces: (string | undefined)[] = this.options.config.namespaces ?? [undefined];
+    return namespaces.map(
+      (namespace) =>
+        new Reflector<T>({
+          client: this.client as KubeClient,
+          kind,
+          ...(namespace !== undefined ? { namespace } : {}),
+          cluster: this.name,
+          logger: this.logger,
+          ...(this.options.timing ? { timing: this.options.timing } : {}),
+          onChange: () => this.scheduleRebuild(),
+          problems: this.problems,
+        }),
+    );
+  }
+
+  private allReflectors(): Reflector<unknown>[] {
+    return [...this.services, ...this.slices, ...this.exports, ...this.pods] as Reflector<unknown>[];
+  }
+
+  private scheduleRebuild(): void {
+    if (this.rebuildTimer !== undefined || this.stopped) return;
+    this.rebuildTimer = setTimeout(() => {
+      this.rebuildTimer = undefined;
+      this.rebuild();
+    }, this.options.rebuildDelayMs ?? DEFAULT_REBUILD_DELAY_MS);
+    this.rebuildTimer.unref();
+  }
+
+  private rebuild(): void {
+    if (this.stopped || !this.allReflectors().every((reflector) => reflector.state.synced)) return;
+    const mapped = mapClusterObjects(
+      this.options.config.cluster,
+      {
+        services: this.values(this.services),
+        slices: this.values(this.slices),
+        exports: new Set(this.values(this.exports).map((serviceExport) => `${serviceExport.meta.namespace}/${serviceExport.meta.name}`)),
+        podLabels: new Map(this.values(this.pods).map((pod) => [`${pod.meta.namespace}/${pod.meta.name}`, pod.meta.labels])),
+      },
+      this.lastGood,
+    );
+    this.lastGood = mapped.settings;
+    this.logIssues(mapped.issues);
+    const fingerprint = fingerprintOf(mapped.model);
+    if (this.published && fingerprint === this.fingerprint) return; // pod churn that changes nothing routable
+    this.fingerprint = fingerprint;
+    this.current = mapped.model;
+    this.options.store.setShard(this.shardId, mapped.model);
+    this.updates++;
+    this.logger.debug({ services: mapped.model.services.size }, `cluster ${this.name}: shard updated`);
+    if (!this.published) {
+      this.published = true;
+      const services = [...mapped.model.services.values()];
+      this.logger.info(
+        { services: services.length, exported: services.filter((entry) => entry.service.exported).length, endpoints: services.reduce((sum, entry) => sum + entry.endpoints.length, 0) },
+        `cluster ${this.name}: synced`,
+      );
+    }
+  }
+
+  private values<T>(reflectors: readonly Reflector<T>[]): T[] {
+    return reflectors.flatMap((reflector) => [...reflector.items.values()]);
+  }
+
+  private logIssues(issues: readonly { object: string; message: string }[]): void {
+    const now = new Set(issues.map((issue) => `${issue.object}: ${issue.message}`));
+    for (const line of now) {
+      if (this.loggedIssues.has(line)) continue;
+      this.rejectedIssues++;
+      this.logger.warn({ hint: 'fix the annotation on the Service' }, `cluster ${this.name}: Service ${line}`);
+    }
+    this.loggedIssues = now;
+  }
+
+  private lastError(): ClusterErrorInfo | undefined {
+    let latest: ClusterErrorInfo | undefined = this.accessError;
+    for (const reflector of this.allReflectors()) {
+      const error = reflector.state.lastError;
+      if (error && (!latest || error.atMs > latest.atMs)) latest = { resource: reflector.resource, ...error };
+    }
+    return latest;
+  }
+}
+
+/** Stable text of a shard's services (endpoints are already sorted), to skip publishing no-op changes. */
+function fingerprintOf(model: MeshModel): string {
+  const hosts = [...model.services.keys()].sort();
+  return JSON.stringify(hosts.map((host) => model.services.get(host)));
+}

@@ -1,0 +1,142 @@
+// Pure mapping of one cluster's Kubernetes objects into that cluster's shard of the mesh model:
+// Services (+ annotations, + ServiceExports) become mesh services; EndpointSlices (+ Pod labels) their
+// endpoints. Wrong annotations are reported and the Service keeps its last good settings.
+import { isIP } from 'net';
+import { MeshCluster, MeshEndpoint, MeshModel, MeshService, ServiceEntry, ServicePort, serviceHost } from '../../mesh/model';
+import { KubeEndpointSlice, KubeService, objectKey } from './kube-objects';
+import { meshPortName, protocolOf } from './port-protocol';
+import { ServiceSettings, readServiceSettings } from './service-annotations';
+
+export interface ClusterObjects {
+  services: Iterable<KubeService>;
+  slices: Iterable<KubeEndpointSlice>;
+  /** `namespace/name` of every ServiceExport. */
+  exports: ReadonlySet<string>;
+  /** Pod labels by `namespace/name`. */
+  podLabels: ReadonlyMap<string, Readonly<Record<string, string>>>;
+}
+
+export interface MappingIssue {
+  /** `namespace/name` of the Service. */
+  object: string;
+  message: string;
+}
+
+export interface MappedShard {
+  model: MeshModel;
+  issues: MappingIssue[];
+  /** Settings now in force per Service, to pass back as `lastGood` next time. */
+  settings: Map<string, ServiceSettings>;
+}
+
+export function mapClusterObjects(
+  cluster: MeshCluster,
+  objects: ClusterObjects,
+  lastGood: ReadonlyMap<string, ServiceSettings> = new Map(),
+): MappedShard {
+  const issues: MappingIssue[] = [];
+  const settingsNow = new Map<string, ServiceSettings>();
+  const slicesByService = groupSlices(objects.slices);
+  const services = new Map<string, ServiceEntry>();
+
+  for (const kubeService of objects.services) {
+    const key = objectKey(kubeService.meta);
+    if (kubeService.type === 'ExternalName') continue; // a DNS alias: no endpoints to route to
+    const ports = meshPorts(kubeService);
+    if (ports.length === 0) continue; // nothing Spillway routes (e.g. only TCP/UDP ports)
+
+    const read = readServiceSettings(kubeService.meta.annotations);
+    let settings = read.settings;
+    const previous = lastGood.get(key);
+    if (read.errors.length > 0) {
+      if (previous) settings = previous;
+      const outcome = previous ? 'keeping its last good settings' : 'using defaults for the wrong annotations';
+      for (const error of read.errors) issues.push({ object: key, message: `${error}; ${outcome} until it is fixed` });
+    }
+    // Only settings read without errors become "last good" (or stay it).
+    if (read.errors.length === 0 || previous) settingsNow.set(key, settings);
+
+    const service: MeshService = {
+      name: kubeService.meta.name,
+      namespace: kubeService.meta.namespace,
+      ports: ports.map(({ mesh }) => mesh),
+      exported: settings.exportAnnotation || objects.exports.has(key),
+      subsetLabel: settings.subsetLabel,
+      failover: settings.failover,
+      ...(settings.canary ? { canary: settings.canary } : {}),
+    };
+    const endpoints = mapEndpoints(cluster.name, ports, slicesByService.get(key) ?? [], objects.podLabels);
+    services.set(serviceHost(service), { service, endpoints });
+  }
+  return { model: { clusters: new Map([[cluster.name, cluster]]), services }, issues, settings: settingsNow };
+}
+
+interface PortPair {
+  /** The Service port's own name ('' when unnamed): EndpointSlice ports carry the same name. */
+  kubeName: string;
+  mesh: ServicePort;
+}
+
+function meshPorts(service: KubeService): PortPair[] {
+  const pairs: PortPair[] = [];
+  for (const port of service.ports) {
+    const decision = protocolOf(port);
+    if ('skip' in decision) continue;
+    pairs.push({ kubeName: port.name, mesh: { name: meshPortName(port.name, port.port), port: port.port, protocol: decision.protocol } });
+  }
+  return pairs;
+}
+
+function groupSlices(slices: Iterable<KubeEndpointSlice>): Map<string, KubeEndpointSlice[]> {
+  const byService = new Map<string, KubeEndpointSlice[]>();
+  for (const slice of slices) {
+    const key = objectKey({ namespace: slice.meta.namespace, name: slice.serviceName });
+    const list = byService.get(key) ?? [];
+    list.push(slice);
+    byService.set(key, list);
+  }
+  return byService;
+}
+
+/**
+ * One mesh endpoint per address. An address listed twice (two slices during a hand-over) is merged:
+ * it is ready when any listing says so; clients reject duplicate addresses.
+ */
+function mapEndpoints(
+  clusterName: string,
+  ports: readonly PortPair[],
+  slices: readonly KubeEndpointSlice[],
+  podLabels: ReadonlyMap<string, Readonly<Record<string, string>>>,
+): MeshEndpoint[] {
+  const byAddress = new Map<string, MeshEndpoint>();
+  for (const slice of [...slices].sort((a, b) => (a.meta.name < b.meta.name ? -1 : 1))) {
+    if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') continue; // FQDN slices name no address
+    const endpointPorts: Record<string, number> = {};
+    for (const { kubeName, mesh } of ports) {
+      const match = slice.ports.find((port) => port.name === kubeName && port.transport === 'TCP');
+      if (match) endpointPorts[mesh.name] = match.port;
+    }
+    if (Object.keys(endpointPorts).length === 0) continue;
+    for (const endpoint of slice.endpoints) {
+      if (isIP(endpoint.address) === 0) continue;
+      const labels = endpoint.podName ? podLabels.get(objectKey({ namespace: slice.meta.namespace, name: endpoint.podName })) : undefined;
+      const mapped: MeshEndpoint = {
+        cluster: clusterName,
+        address: endpoint.address,
+        ports: { ...endpointPorts },
+        labels: { ...(labels ?? {}) },
+        ready: endpoint.ready,
+        ...(endpoint.terminating ? { terminating: true } : {}),
+        ...(endpoint.zone ? { zone: endpoint.zone } : {}),
+      };
+      const existing = byAddress.get(endpoint.address);
+      byAddress.set(endpoint.address, existing ? mergeEndpoints(existing, mapped) : mapped);
+    }
+  }
+  return [...byAddress.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+}
+
+function mergeEndpoints(first: MeshEndpoint, second: MeshEndpoint): MeshEndpoint {
+  const preferred = second.ready && !first.ready ? second : first;
+  return { ...preferred, ports: { ...second.ports, ...first.ports, ...preferred.ports } };
+}

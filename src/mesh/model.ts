@@ -49,6 +49,11 @@ export interface MeshService {
   ports: ServicePort[];
   /** Only exported services cross clusters. */
   exported: boolean;
+  /**
+   * When sources disagree (Kubernetes: each cluster exports its own Service or not), the clusters whose
+   * endpoints are exported; absent means `exported` holds for every cluster.
+   */
+  exportedFrom?: string[];
   /** Endpoint label whose values name the subsets. */
   subsetLabel: string;
   canary?: CanaryConfig;

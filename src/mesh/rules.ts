@@ -33,6 +33,12 @@ export function isVisibleFrom(entry: ServiceEntry, cluster: string): boolean {
   return entry.service.exported || entry.endpoints.some((endpoint) => endpoint.cluster === cluster);
 }
 
+/** Whether the service's endpoints in `cluster` may be reached from other clusters (through its gateway). */
+export function isExportedFrom(entry: ServiceEntry, cluster: string): boolean {
+  if (!entry.service.exported) return false;
+  return entry.service.exportedFrom === undefined || entry.service.exportedFrom.includes(cluster);
+}
+
 /** Subset values present on the service's endpoints, sorted. */
 export function subsetsOf(entry: ServiceEntry): string[] {
   const values = new Set<string>();

@@ -66,25 +66,43 @@ export class MeshStore {
 
 /**
  * Merges shards in shard-id order: clusters by name (first wins), services by host (first definition
- * wins, exported if any shard exports it), endpoints of every shard together.
+ * wins), endpoints of every shard together. Export is per cluster: a shard speaks for its clusters, and a
+ * service is exported from exactly the clusters whose shard exports it.
  */
 export function mergeShards(shards: ReadonlyMap<string, MeshModel>): MeshModel {
   if (shards.size === 1) return [...shards.values()][0] as MeshModel;
   const clusters = new Map<string, MeshCluster>();
   const services = new Map<string, ServiceEntry>();
+  // Per service: the clusters each shard speaks for, and those whose shard exports the service.
+  const exportedFrom = new Map<string, Set<string>>();
+  const spokenFor = new Map<string, Set<string>>();
   for (const id of [...shards.keys()].sort()) {
     const shard = shards.get(id) as MeshModel;
     for (const [name, cluster] of shard.clusters) if (!clusters.has(name)) clusters.set(name, cluster);
     for (const entry of shard.services.values()) {
       const host = serviceHost(entry.service);
+      const shardClusters = new Set([...shard.clusters.keys(), ...entry.endpoints.map((e) => e.cluster)]);
+      addAll(spokenFor, host, shardClusters);
+      if (entry.service.exported) addAll(exportedFrom, host, shardClusters);
       const existing = services.get(host);
-      if (!existing) {
-        services.set(host, { service: entry.service, endpoints: [...entry.endpoints] });
-      } else {
-        const exported = existing.service.exported || entry.service.exported;
-        services.set(host, { service: { ...existing.service, exported }, endpoints: [...existing.endpoints, ...entry.endpoints] });
-      }
+      if (!existing) services.set(host, { service: entry.service, endpoints: [...entry.endpoints] });
+      else services.set(host, { service: existing.service, endpoints: [...existing.endpoints, ...entry.endpoints] });
     }
   }
+  for (const [host, entry] of services) {
+    const exporting = exportedFrom.get(host) ?? new Set<string>();
+    const all = spokenFor.get(host) ?? new Set<string>();
+    const service = { ...entry.service, exported: exporting.size > 0 };
+    // Only when some cluster does not export it does the per-cluster list matter.
+    if (exporting.size > 0 && [...all].some((c) => !exporting.has(c))) service.exportedFrom = [...exporting].sort();
+    else delete service.exportedFrom;
+    services.set(host, { service, endpoints: entry.endpoints });
+  }
   return { clusters, services };
+}
+
+function addAll(map: Map<string, Set<string>>, key: string, values: Iterable<string>): void {
+  const set = map.get(key) ?? new Set<string>();
+  for (const value of values) set.add(value);
+  map.set(key, set);
 }

@@ -1,7 +1,7 @@
 // EDS: local endpoints at priority 0, other clusters' east-west gateways behind them, each gateway
 // weighted by how many ready endpoints it fronts (so "one gateway hides n replicas" no longer skews load).
 import { MeshCluster, MeshModel, ServiceEntry, ServicePort } from '../../mesh/model';
-import { connectPortOf, endpointsFor, isRoutable } from '../../mesh/rules';
+import { connectPortOf, endpointsFor, isExportedFrom, isRoutable } from '../../mesh/rules';
 import { ClusterLoadAssignment, LbEndpoint, Locality, LocalityLbEndpoints } from './envoy-types';
 import { subsetMetadata } from './subset-header';
 
@@ -64,6 +64,7 @@ function remoteTiers(model: MeshModel, client: MeshCluster, selection: EndpointS
   const tiers: Tier[] = [];
   const remotes = [...model.clusters.values()].filter((c) => c.name !== client.name && c.gateway).sort(byName((c) => c.name));
   for (const remote of remotes) {
+    if (!isExportedFrom(selection.entry, remote.name)) continue;
     const count = readyCount(selection, remote.name);
     if (count === 0 || !remote.gateway) continue;
     const locality: Locality = { region: remote.region, zone: remote.zone, sub_zone: remote.name };

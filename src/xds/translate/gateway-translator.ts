@@ -3,7 +3,7 @@
 // Any other Host gets 404 from Envoy: nothing unexported is reachable, whatever a caller crafts.
 import { MeshCluster, MeshModel, ServiceEntry, serviceHost } from '../../mesh/model';
 import { sniFor, tcpProxy, tlsInspector } from './mtls';
-import { sortedServices, subsetsOf } from '../../mesh/rules';
+import { isExportedFrom, sortedServices, subsetsOf } from '../../mesh/rules';
 import { Route } from './envoy-types';
 import { SUBSET_HEADER } from './subset-header';
 import { ResourceCollector } from './resource-collector';
@@ -24,7 +24,7 @@ export function translateGatewayView(model: MeshModel, view: ClientView, out: Re
   const routeTargets: RouteTarget[] = [];
   const passthroughChains: Record<string, unknown>[] = [];
   for (const entry of sortedServices(model)) {
-    if (!entry.service.exported) continue;
+    if (!isExportedFrom(entry, view.clusterId)) continue;
     const scratch = out.scratch();
     try {
       const host = serviceHost(entry.service);

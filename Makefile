@@ -1,6 +1,6 @@
 # `make demo` runs a live failover demo on loopback; `make test` runs the whole suite against real
 # Envoy and real gRPC clients. Both install what is missing first (scripts/setup.sh).
-.PHONY: setup build demo test unit bench clean
+.PHONY: setup build demo demo-once test unit bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -10,6 +10,10 @@ build:
 
 demo: setup
 	node dist/src/cli/main.js demo
+
+# The story once, non-interactively: exits 0 only if every step was observed.
+demo-once: setup
+	DEMO_ONCE=1 node dist/src/cli/main.js demo
 
 test: setup
 	npx jest --runInBand --ci

@@ -9,7 +9,11 @@ export const DEMO_FLAGS: FlagSpec[] = [
   { name: 'rps', value: 'N', help: `requests per second sent through the sidecar, 0 for none (max ${MAX_REQUESTS_PER_SECOND})`, default: String(DEFAULT_REQUESTS_PER_SECOND) },
   { name: 'work-dir', value: 'DIR', help: 'mesh copy, Envoy bootstraps and logs', default: defaultWorkDir() },
   { name: 'log-level', value: 'LEVEL', help: 'level of the Spillway log file in the work dir', default: 'info' },
+  { name: 'story', value: 'yes|no', help: 'tell the failover story (kill, spill, recover, canary) once everything is up', default: 'yes' },
 ];
+
+/** A bare switch (no value): `--once`, or DEMO_ONCE=1 in the environment. */
+const ONCE_SWITCH = '--once';
 
 export const DEMO_USAGE = `Usage: spillway demo [flags]
 
@@ -19,6 +23,8 @@ mesh, a backend process per mesh endpoint, a real Envoy gateway per cluster, a r
 fixed ports of the example mesh (15010, 15014, 15001, 15443 on 127.0.0.2-4, 18081-18086).
 
 ${flagHelp(DEMO_FLAGS)}
+  --once                        tell the story once and stop; exit 0 only if every step was observed
+                                (the same as DEMO_ONCE=1; non-zero names the failed step)
 `;
 
 function usageError(message: string): number {
@@ -26,8 +32,14 @@ function usageError(message: string): number {
   return 2;
 }
 
-export async function runDemoCommand(argv: readonly string[]): Promise<number> {
-  const parsed = parseFlags(argv, DEMO_FLAGS);
+/** DEMO_ONCE=1 (or true/yes) in the environment, as `make demo DEMO_ONCE=1` passes it. */
+export function onceFromEnvironment(env: NodeJS.ProcessEnv = process.env): boolean {
+  return ['1', 'true', 'yes'].includes((env.DEMO_ONCE ?? '').toLowerCase());
+}
+
+export async function runDemoCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const once = argv.includes(ONCE_SWITCH) || onceFromEnvironment(env);
+  const parsed = parseFlags(argv.filter((arg) => arg !== ONCE_SWITCH), DEMO_FLAGS);
   if (!parsed.ok) return usageError(parsed.error);
   if (parsed.flags.has('help')) {
     process.stdout.write(DEMO_USAGE);
@@ -41,5 +53,8 @@ export async function runDemoCommand(argv: readonly string[]): Promise<number> {
   if (!(Number.isFinite(rps) && rps >= 0 && rps <= MAX_REQUESTS_PER_SECOND)) return usageError(`--rps "${parsed.flags.get('rps')}" is not a number from 0 to ${MAX_REQUESTS_PER_SECOND}`);
   const logLevel = parsed.flags.get('log-level') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) return usageError(`--log-level "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
-  return runDemo({ durationS, requestsPerSecond: rps, workDir: parsed.flags.get('work-dir'), logLevel });
+  const storyText = parsed.flags.get('story');
+  if (storyText !== 'yes' && storyText !== 'no') return usageError(`--story "${storyText}" is not yes or no`);
+  if (once && storyText === 'no') return usageError('--once (DEMO_ONCE) tells the story: it cannot go with --story no');
+  return runDemo({ durationS, requestsPerSecond: rps, workDir: parsed.flags.get('work-dir'), logLevel, story: storyText === 'yes', once });
 }

@@ -1,7 +1,9 @@
 // `spillway demo`: transparent failover, live, on loopback. Spillway in-process on the embedded example mesh
 // (served from a file copy, so readiness edits hot-reload), one backend process per mesh endpoint, a real
 // Envoy gateway per cluster, a real Envoy sidecar in east on 127.0.0.1:15001 and a light request stream
-// through it. Ctrl-C, SIGTERM, `q` or --duration-s stop everything; no process outlives the demo.
+// through it. Once up it tells the story (src/demo/story.ts), observed with counted requests; with `once`
+// it then stops and exits 0 only if every step was seen. Ctrl-C, SIGTERM, `q` or --duration-s stop
+// everything; no process outlives the demo.
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -24,6 +26,8 @@ import { findUnavailable, formatUnavailable } from './port-check';
 import { ExitInfo, ManagedProcess, ProcessGroup, describeExit } from './processes';
 import { RunningSpillwayServer, startSpillwayServer } from '../spillway-server';
 import { TrafficGenerator, formatTrafficWindow } from './traffic';
+import { StoryCast, StoryDriver, StoryResult, castStory, runStory } from './story';
+import { CountedRequests } from './story-requests';
 
 export interface DemoOptions {
   /** Stop by itself this many seconds after everything is up (tests); default: run until stopped. */
@@ -44,6 +48,10 @@ export interface DemoOptions {
   input?: NodeJS.ReadStream;
   /** Handle SIGINT/SIGTERM (default true; off when the caller handles signals). */
   handleSignals?: boolean;
+  /** Tell the story once everything is up (default true). */
+  story?: boolean;
+  /** Tell the story, then stop: exit 0 only if every step was observed (DEMO_ONCE=1, --once). */
+  once?: boolean;
 }
 
 const STEPS = 6;
@@ -96,6 +104,10 @@ class Demo {
   private readonly timers: NodeJS.Timeout[] = [];
   private flushLog?: () => void;
   private live = false;
+  private cast?: StoryCast;
+  private counted?: CountedRequests;
+  private storyFailure?: string;
+  private storyPassed = false;
   private stopReason?: string;
   private resolveStop: (reason: string) => void = () => {};
   private readonly stopRequested = new Promise<string>((resolve) => {
@@ -117,6 +129,12 @@ class Demo {
       if (outcome === 'started') {
         this.goLive();
         await this.stopRequested;
+        // Once means "prove it": anything short of every step observed (a failure, a stop) is an error.
+        if (this.options.once && !this.storyPassed) {
+          exitCode = 1;
+          const why = this.storyFailure ?? `stopped (${this.stopReason}) before every step of the story was observed`;
+          (this.options.errors ?? process.stderr).write(`\nspillway demo: ${why}\n`);
+        }
       }
     } catch (error) {
       exitCode = 1;
@@ -139,6 +157,7 @@ class Demo {
     if (!parsed.ok) throw new Error('the embedded mesh is invalid (a bug): ' + formatMeshErrors('embedded', parsed.errors));
     const plan = planDemo(parsed.model);
     this.plan = plan;
+    this.cast = castStory(parsed.model, plan);
     this.backends.push(...plan.backends.map((planned) => ({ planned })));
 
     const binary = this.options.envoyBinary ?? envoyBinary(repoRoot());
@@ -231,9 +250,62 @@ class Demo {
     }
     this.watch = new FailoverWatch(() => server.spillway.tracker.entries(), plan.client.name, (line) => this.say(line));
     this.watch.start();
-    if (this.traffic) {
+    if (this.options.durationS !== undefined) {
+      this.timers.push(setTimeout(() => this.requestStop(`--duration-s ${this.options.durationS} elapsed`), this.options.durationS * 1000));
+    }
+    if (this.options.once || this.options.story !== false) void this.tellStory();
+    else this.goInteractive();
+  }
+
+  /** Runs the story; then stops (once) or hands over to the keys and instructions. */
+  private async tellStory(): Promise<void> {
+    const server = this.server as RunningSpillwayServer;
+    this.counted = new CountedRequests(this.sidecarUrl(), DEMO_SERVICE_HOST);
+    this.say('');
+    this.say(`The story, observed with requests counted through the sidecar (watch it live on ${server.adminUrl}):`);
+    let result: StoryResult;
+    try {
+      result = await runStory(this.cast as StoryCast, this.storyDriver());
+    } catch (error) {
+      result = { passed: false, failedStep: 'the story itself', reason: error instanceof Error ? error.message : String(error) };
+    }
+    this.storyPassed = result.passed;
+    if (this.stopReason) return;
+    if (result.passed) this.say(`story complete: every step observed (page: ${server.adminUrl})`);
+    else if (!('stopped' in result)) this.say(`story stopped at ${result.failedStep}; logs in ${this.workDir}`);
+    if (this.options.once) {
+      if (!result.passed && !('stopped' in result)) this.storyFailure = `story failed at ${result.failedStep}: ${result.reason}`;
+      this.requestStop('the story is over (once)');
+      return;
+    }
+    // Leave the mesh whole for the user: everything the story killed runs again.
+    for (const restarted of await this.restartStopped()) this.say(`restarted ${restarted}`);
+    this.goInteractive();
+  }
+
+  private storyDriver(): StoryDriver {
+    const counted = this.counted as CountedRequests;
+    return {
+      send: (count, headers) => counted.send(count, headers),
+      kill: (versions) => this.killClientBackends(versions),
+      restart: () => this.restartStopped(),
+      // Lines from a story still unwinding after Ctrl-C would only confuse the stop messages.
+      print: (line) => {
+        if (!this.stopReason) this.say(line);
+      },
+      stopping: () => this.stopReason !== undefined,
+    };
+  }
+
+  /** Keys, instructions and the periodic traffic line: the demo as a playground. */
+  private goInteractive(): void {
+    if (this.stopReason) return;
+    const plan = this.plan as DemoPlan;
+    const server = this.server as RunningSpillwayServer;
+    if (this.traffic && this.watch) {
       const traffic = this.traffic;
       const watch = this.watch;
+      traffic.takeWindow(); // the story's own requests are not in it, but its minutes are: start afresh
       this.timers.push(setInterval(() => this.say(`${formatTrafficWindow(traffic.takeWindow())} | spillway: ${formatStates(watch.entries())}`), TRAFFIC_SUMMARY_INTERVAL_MS));
     }
     const actions = this.keyActions(plan);
@@ -253,9 +325,6 @@ class Demo {
         durationS: this.options.durationS,
       }),
     );
-    if (this.options.durationS !== undefined) {
-      this.timers.push(setTimeout(() => this.requestStop(`--duration-s ${this.options.durationS} elapsed`), this.options.durationS * 1000));
-    }
   }
 
   /** The client cluster's backends of the demo service: the ones whose death shows failover. */
@@ -268,33 +337,47 @@ class Demo {
   private keyActions(plan: DemoPlan): KeyAction[] {
     const client = plan.client.name;
     return [
-      { key: 'k', help: `kill ${client}'s backends`, run: () => void this.killClientBackends() },
-      { key: 'r', help: 'restart stopped backends', run: () => void this.restartStoppedBackends() },
+      { key: 'k', help: `kill ${client}'s backends`, run: () => void this.killFromKey() },
+      { key: 'r', help: 'restart stopped backends', run: () => void this.restartFromKey() },
       { key: 'd', help: `drain ${client} (ready: false)`, run: () => this.setClientReadiness(false) },
       { key: 'u', help: `undrain ${client}`, run: () => this.setClientReadiness(true) },
       { key: 's', help: 'status table', run: () => this.printStatus() },
     ];
   }
 
-  private async killClientBackends(): Promise<void> {
+  /** SIGKILLs (a crash) the client cluster's running backends with these versions; returns what it killed. */
+  private async killClientBackends(versions?: readonly string[]): Promise<string[]> {
+    const killed: string[] = [];
     for (const slot of this.clientBackends()) {
-      if (!slot.process?.running) continue;
+      if (!slot.process?.running || (versions && !versions.includes(slot.planned.identity.version))) continue;
       await slot.process.stop('SIGKILL');
-      this.say(`killed ${describeBackend(slot.planned)} (pid ${slot.process.pid}, SIGKILL): Envoy ejects it after a few failed requests and traffic fails over`);
+      killed.push(`${describeBackend(slot.planned)} (pid ${slot.process.pid}, SIGKILL)`);
     }
+    return killed;
   }
 
-  private async restartStoppedBackends(): Promise<void> {
-    const stopped = this.backends.filter((slot) => !slot.process?.running);
-    if (stopped.length === 0) this.say('every backend is running');
-    for (const slot of stopped) {
+  /** Starts every stopped backend again on its port; returns what it restarted (failures are said). */
+  private async restartStopped(): Promise<string[]> {
+    const restarted: string[] = [];
+    for (const slot of this.backends.filter((s) => !s.process?.running)) {
       try {
         await this.startBackendSlot(slot);
-        this.say(`restarted ${describeBackend(slot.planned)} (pid ${slot.process?.pid}): traffic returns once Envoy's ejection ends (about 10s)`);
+        restarted.push(`${describeBackend(slot.planned)} (pid ${slot.process?.pid})`);
       } catch (error) {
         this.say(`could not restart ${describeBackend(slot.planned)}: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
+    return restarted;
+  }
+
+  private async killFromKey(): Promise<void> {
+    for (const killed of await this.killClientBackends()) this.say(`killed ${killed}: Envoy ejects it after a few failed requests and traffic fails over`);
+  }
+
+  private async restartFromKey(): Promise<void> {
+    const restarted = await this.restartStopped();
+    if (restarted.length === 0) this.say('every backend is running');
+    for (const line of restarted) this.say(`restarted ${line}: traffic returns once Envoy's ejection ends (about 10s)`);
   }
 
   private setClientReadiness(ready: boolean): void {
@@ -355,6 +438,7 @@ class Demo {
     const stopped = this.group.processes.length;
     if (stopped > 0 || this.server) this.say(`stopping: traffic, ${stopped} processes (Envoys, backends), Spillway`);
     await this.traffic?.stop();
+    this.counted?.close();
     await this.group.close();
     // A start still in flight fails fast now (its processes are gone); then catch anything it left.
     await startup.catch(() => undefined);

@@ -1,7 +1,8 @@
 // `spillway demo` as a user runs it: a child process on the example mesh's fixed loopback ports, real
-// Envoys and backend processes. Requests through the sidecar reach east, fail over when east's backends
-// die, the admin server answers, and after --duration-s or SIGTERM nothing the demo started is left.
-import { ChildProcess, spawn, spawnSync } from 'child_process';
+// Envoys and backend processes. DEMO_ONCE=1 tells the whole story (kill, spill 2:1, recover, canary share,
+// canary fallback) and exits 0 only when every step was observed; without the story, requests through the
+// sidecar reach east and the admin server answers; a stop (SIGTERM, also mid-story) leaves nothing behind.
+import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseMeshText } from '../../src/discovery/file/mesh-file';
@@ -20,17 +21,16 @@ const ADMIN_URL = 'http://127.0.0.1:15014';
 const HOST = 'checkout.shop.svc.cluster.local';
 const READY_TIMEOUT_MS = 60_000;
 const EXIT_TIMEOUT_MS = 30_000;
-
-/** `spillway demo` once main.ts has the command; until then the same function through a tiny script. */
-function demoCommand(): string[] {
-  const help = spawnSync(process.execPath, [CLI, 'demo', '--help'], { encoding: 'utf8', timeout: 10_000 });
-  if (help.status === 0 && help.stdout.includes('spillway demo')) return [CLI, 'demo'];
-  const script = path.join(OUTPUT, 'run-demo.js');
-  const command = path.join(repoRoot(), 'dist', 'src', 'demo', 'demo-command.js');
-  // Like main.ts: set the exit code and let the process end by itself, so a leaked handle shows as a hang.
-  fs.writeFileSync(script, `require(${JSON.stringify(command)}).runDemoCommand(process.argv.slice(2)).then((code) => { process.exitCode = code; });\n`);
-  return [script];
-}
+/** Startup (~2 s) plus the story (~15 s, most of it Envoy's 10 s ejection), with room for a slow machine. */
+const ONCE_TIMEOUT_MS = 75_000;
+/** Every step's verdict line. */
+const STORY_STEPS = [
+  /PASS step 1\/5: every request answered in east/,
+  /PASS step 2\/5: traffic spilled to west and south in proportion to their replicas/,
+  /PASS step 3\/5: east answers every request again/,
+  /PASS step 4\/5: about 10% of requests, and every x-canary: true request, reach the canary/,
+  /PASS step 5\/5: canary traffic falls back to v1, without errors/,
+];
 
 interface RunningDemo {
   child: ChildProcess;
@@ -38,9 +38,9 @@ interface RunningDemo {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-function startDemo(name: string, extraArgs: string[]): RunningDemo {
+function startDemo(name: string, extraArgs: string[], env: NodeJS.ProcessEnv = {}): RunningDemo {
   const workDir = path.join(OUTPUT, name);
-  const child = spawn(process.execPath, [...demoCommand(), '--work-dir', workDir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'demo', '--work-dir', workDir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEMO_ONCE: '', ...env } });
   let text = '';
   child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
   child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
@@ -132,14 +132,30 @@ describe('spillway demo (real Envoys and backends on the example mesh ports)', (
     if (busy.length > 0) throw new Error(`cannot run the demo test: ${formatUnavailable(busy)}`);
   });
 
-  test('traffic reaches east through the sidecar, fails over when east dies, and --duration-s stops everything', async () => {
-    const demo = startDemo('duration', ['--duration-s', '25']);
+  test('DEMO_ONCE=1 tells the whole story, observes every step, exits 0 and leaves nothing behind', async () => {
+    const demo = startDemo('once', [], { DEMO_ONCE: '1' });
+    try {
+      const exit = await exitWithin(demo, ONCE_TIMEOUT_MS);
+      const output = demo.output();
+      if (exit === 'timeout' || exit.code !== 0) throw new Error(`the story did not pass (${JSON.stringify(exit)}):\n${output}`);
+      for (const step of STORY_STEPS) expect(output).toMatch(step);
+      expect(output).toMatch(/east 0% \| west \d+% \| south \d+% of 60 requests, 0 failed \(expected 2:1 by replicas: west 67% south 33%\)/);
+      expect(output).toContain('story complete: every step observed (page: http://127.0.0.1:15014/)');
+      expect(output).not.toContain('FAIL');
+      expect(output).toContain('stopped; logs stay in');
+      await expectNothingLeft('once', printedPids(output));
+    } finally {
+      demo.child.kill('SIGKILL');
+    }
+  }, ONCE_TIMEOUT_MS + 20_000);
+
+  test('without the story: traffic reaches east and its canary, the admin page answers, SIGTERM stops everything', async () => {
+    const demo = startDemo('no-story', ['--story', 'no', '--rps', '2']);
     try {
       await waitReady(demo);
       const first = await Promise.all(Array.from({ length: 20 }, () => callSidecar()));
       for (const answer of first) expect(answer).toMatchObject({ cluster: 'east', service: 'checkout.shop' });
       expect(await callSidecar({ 'x-canary': 'true' })).toMatchObject({ cluster: 'east', version: 'v2', port: 18085 });
-
       const failover = await httpGet(`${ADMIN_URL}/debug/failover`);
       expect(failover.status).toBe(200);
       const report = JSON.parse(failover.body) as { entries: { clientCluster: string; service: string }[] };
@@ -147,44 +163,31 @@ describe('spillway demo (real Envoys and backends on the example mesh ports)', (
       const page = await httpGet(`${ADMIN_URL}/`);
       expect(page.status).toBe(200);
       expect(page.body).toContain('<html');
-
-      // The printed `kill` line names east's backends: the user's way to trigger failover.
-      const killLine = /^\s*kill ([\d ]+)$/m.exec(demo.output());
-      expect(killLine).not.toBeNull();
-      for (const pid of (killLine?.[1] ?? '').trim().split(/\s+/).map(Number)) process.kill(pid, 'SIGKILL');
-      await waitFor(
-        async () => {
-          const answers = await Promise.all(Array.from({ length: 10 }, () => callSidecar()));
-          return answers.every((a) => typeof a !== 'string' && a.cluster !== 'east') ? answers : undefined;
-        },
-        { timeoutMs: 15_000, intervalMs: 300, what: 'requests through the sidecar to be answered by west or south after east died' },
-      );
-      await waitFor(async () => /failover: east -> checkout\.shop:8080 v1: \S+ -> (partial|spilled)/.test(demo.output()), {
-        timeoutMs: 15_000,
-        what: 'the demo to print the failover transition',
-      });
-
-      const exit = await exitWithin(demo, EXIT_TIMEOUT_MS + 25_000);
-      expect(exit).toEqual({ code: 0, signal: null });
-      expect(demo.output()).toContain('stopped; logs stay in');
-      await expectNothingLeft('duration', printedPids(demo.output()));
-    } finally {
-      demo.child.kill('SIGKILL');
-    }
-  }, 150_000);
-
-  test('SIGTERM stops every Envoy and backend and exits 0', async () => {
-    const demo = startDemo('sigterm', ['--rps', '2']);
-    try {
-      await waitReady(demo);
-      expect(await callSidecar()).toMatchObject({ cluster: 'east' });
+      // The instructions name east's backends in a kill line: the user's way to trigger failover.
+      await waitFor(async () => /^\s*kill [\d ]+$/m.test(demo.output()), { timeoutMs: 5_000, what: 'the printed kill line' });
+      expect(demo.output()).not.toContain('[step 1/5]');
       const pids = printedPids(demo.output());
       demo.child.kill('SIGTERM');
       const exit = await exitWithin(demo, EXIT_TIMEOUT_MS);
       expect(exit).toEqual({ code: 0, signal: null });
+      await expectNothingLeft('no-story', pids);
+    } finally {
+      demo.child.kill('SIGKILL');
+    }
+  }, 60_000);
+
+  test('SIGTERM in the middle of the story stops every Envoy and backend, and a cut-short --once exits non-zero', async () => {
+    const demo = startDemo('sigterm', ['--once', '--rps', '2']);
+    try {
+      await waitFor(async () => demo.output().includes('[step 3/5]'), { timeoutMs: READY_TIMEOUT_MS, what: 'the story to reach step 3 (east recovers)' });
+      const pids = printedPids(demo.output());
+      demo.child.kill('SIGTERM');
+      const exit = await exitWithin(demo, EXIT_TIMEOUT_MS);
+      expect(exit).toEqual({ code: 1, signal: null });
+      expect(demo.output()).toContain('before every step of the story was observed');
       await expectNothingLeft('sigterm', pids);
     } finally {
       demo.child.kill('SIGKILL');
     }
-  }, 120_000);
+  }, 90_000);
 });

@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tls from 'tls';
-import { Backend, EnvoyProcess, freePort, sendRequests, startEnvoy, startHttpBackend, stopEverything, waitFor } from '../harness';
+import { Backend, EnvoyProcess, freePort, runGrpcXdsClient, sendRequests, startEnvoy, startGrpcBackend, startHttpBackend, stopEverything, waitFor, writeGrpcBootstrap } from '../harness';
 import { Ca, CertFiles, createCa, issue } from '../harness/certs';
 import { testOutputDir } from '../harness/output';
 import { ClusterSpec, MeshDocument, Topology, clustersYaml, startTopology } from '../harness/topology';
@@ -41,6 +41,8 @@ describe('mTLS across clusters through an SNI-passthrough gateway (real Envoy)',
   let west: Workload;
   let ledger: Workload;
   let canary: Workload;
+  let echo: Workload;
+  let callerTlsDir: string;
   let caller: { envoy: EnvoyProcess; url: string };
   let intruder: { envoy: EnvoyProcess; url: string };
 
@@ -60,6 +62,13 @@ describe('mTLS across clusters through an SNI-passthrough gateway (real Envoy)',
           { cluster: 'east', address: '127.0.0.1', port: canary.app.port, sidecarPort: canary.sidecarPort, labels: { version: 'v2' } },
           { cluster: 'west', address: '127.0.0.1', port: west.app.port, sidecarPort: west.sidecarPort, labels: { version: 'v1' } },
         ],
+      },
+      {
+        name: 'echo',
+        namespace: 'shop',
+        ports: [{ name: 'grpc', port: 50051 }],
+        export: true,
+        endpoints: [{ cluster: 'east', address: '127.0.0.1', port: echo.app.port, sidecarPort: echo.sidecarPort }],
       },
       {
         name: 'ledger',
@@ -89,13 +98,16 @@ describe('mTLS across clusters through an SNI-passthrough gateway (real Envoy)',
     west = await workload('west-1');
     ledger = await workload('ledger-west-1');
     canary = await workload('east-v2-1');
+    echo = { app: await startGrpcBackend({ id: 'grpc-east-1' }), sidecarPort: await freePort() };
     topology = await startTopology({ name: 'mtls', clusters: CLUSTERS, gatewaysFor: ['west'], mesh: (port) => mesh(port) });
     const identity = (name: string, cluster: string) => issue(meshCa, name, [`URI:spiffe://spillway/cluster/${cluster}/ns/shop/sa/${name}`]);
     east.sidecar = (await sidecar('east-1-sidecar', 'east', tlsDir('east-1', meshCa, identity('east-1', 'east'), meshCa), east.sidecarPort)).envoy;
     west.sidecar = (await sidecar('west-1-sidecar', 'west', tlsDir('west-1', meshCa, identity('west-1', 'west'), meshCa), west.sidecarPort)).envoy;
     ledger.sidecar = (await sidecar('ledger-sidecar', 'west', tlsDir('ledger', meshCa, identity('ledger', 'west'), meshCa), ledger.sidecarPort)).envoy;
     canary.sidecar = (await sidecar('east-v2-sidecar', 'east', tlsDir('east-v2-1', meshCa, identity('east-v2-1', 'east'), meshCa), canary.sidecarPort)).envoy;
-    caller = await sidecar('caller-east', 'east', tlsDir('caller', meshCa, identity('caller', 'east'), meshCa));
+    echo.sidecar = (await sidecar('echo-sidecar', 'east', tlsDir('echo', meshCa, identity('echo', 'east'), meshCa), echo.sidecarPort)).envoy;
+    callerTlsDir = tlsDir('caller', meshCa, identity('caller', 'east'), meshCa);
+    caller = await sidecar('caller-east', 'east', callerTlsDir);
     const foreign = issue(foreignCa, 'intruder', ['URI:spiffe://spillway/cluster/east/ns/shop/sa/intruder']);
     intruder = await sidecar('intruder-east', 'east', tlsDir('intruder', foreignCa, foreign, meshCa));
   });
@@ -156,6 +168,24 @@ describe('mTLS across clusters through an SNI-passthrough gateway (real Envoy)',
     await canary.app.restart();
   });
 
+  test('a proxyless gRPC client speaks mTLS to the workload sidecar with xDS-provided security (A29)', async () => {
+    const bootstrapPath = writeGrpcBootstrap({
+      dir: DIR,
+      xds: { host: '127.0.0.1', port: topology.spillway.xdsPort },
+      nodeId: 'grpc-mtls-east',
+      metadata: { CLUSTER_ID: 'east' },
+      locality: { region: 'europe-west1', zone: 'europe-west1-b' },
+      certificateProviders: {
+        spillway: { certificate_file: path.join(callerTlsDir, 'cert.pem'), private_key_file: path.join(callerTlsDir, 'key.pem'), ca_certificate_file: path.join(callerTlsDir, 'ca.pem') },
+      },
+    });
+    const handshakesBefore = await sslHandshakes(echo.sidecar);
+    const tally = await runGrpcXdsClient({ bootstrapPath, target: 'xds:///echo.shop.svc.cluster.local:50051', count: 10, intervalMs: 10, deadlineMs: 5_000, xdsCredentials: true });
+    expect(tally.failures).toBe(0);
+    expect(tally.byId['grpc-east-1']).toBe(10);
+    expect(await sslHandshakes(echo.sidecar)).toBeGreaterThan(handshakesBefore);
+  });
+
   test('a caller whose certificate comes from another CA is refused by the destination sidecar', async () => {
     const tally = await send(intruder.url, 6);
     expect(successes(tally)).toBe(0);
@@ -187,6 +217,11 @@ describe('mTLS across clusters through an SNI-passthrough gateway (real Envoy)',
     expect(plain.statuses['404']).toBe(3);
   });
 });
+
+async function sslHandshakes(envoy: EnvoyProcess | undefined): Promise<number> {
+  const stats = await envoy?.stats();
+  return [...(stats?.entries() ?? [])].filter(([name]) => name.startsWith('listener.') && name.endsWith('.ssl.handshake')).reduce((a, [, v]) => a + v, 0);
+}
 
 function successes(tally: { byId: Record<string, number> }): number {
   return Object.values(tally.byId).reduce((a, b) => a + b, 0);

@@ -19,6 +19,8 @@ export interface GrpcBootstrapOptions {
   cluster?: string;
   /** Defaults to ['xds_v3']; grpc-js-xds only acts on 'ignore_resource_deletion'. */
   serverFeatures?: string[];
+  /** file_watcher certificate providers by instance name (gRFC A29), e.g. {spillway: {certificate_file, ...}}. */
+  certificateProviders?: Record<string, { certificate_file: string; private_key_file: string; ca_certificate_file: string }>;
 }
 
 /** Writes a grpc-js-xds bootstrap JSON file and returns its path (for GRPC_XDS_BOOTSTRAP). */
@@ -35,6 +37,13 @@ export function writeGrpcBootstrap(options: GrpcBootstrapOptions): string {
         server_features: options.serverFeatures ?? ['xds_v3'],
       },
     ],
+    ...(options.certificateProviders
+      ? {
+          certificate_providers: Object.fromEntries(
+            Object.entries(options.certificateProviders).map(([name, config]) => [name, { plugin_name: 'file_watcher', config: { ...config, refresh_interval: '60s' } }]),
+          ),
+        }
+      : {}),
     node: {
       id: options.nodeId,
       cluster: options.cluster ?? NODE_CLUSTER,
@@ -87,6 +96,7 @@ function fullConfig(options: GrpcXdsClientOptions): GrpcXdsClientConfig {
     progressEvery: options.progressEvery ?? 10,
     payload: options.payload ?? 'ping',
     lingerMs: options.lingerMs ?? 0,
+    xdsCredentials: options.xdsCredentials ?? false,
   };
 }
 

@@ -27,13 +27,19 @@ export interface ClientView {
    * sidecar terminates mTLS (INBOUND_PORT, the endpoints' `sidecarPort`), bound on INBOUND_ADDRESS.
    */
   inbound?: { instanceIp: string; port: number; bindAddress: string };
+  /**
+   * Proxyless gRPC clients read TLS settings in another form than Envoy (certificate provider
+   * instances, gRFC A29), so they get a view of their own when it matters.
+   */
+  proxyless?: boolean;
 }
 
 export function viewKeyOf(view: ClientView): string {
   const base = view.role === 'gateway' ? `gateway|${view.clusterId}|${view.outboundAddress}` : `sidecar|${view.clusterId}|${view.outboundAddress}|${view.outboundPort}`;
   const tls = view.tlsDir ? `|tls=${view.tlsDir}` : '';
   const inbound = view.inbound ? `|in=${view.inbound.instanceIp},${view.inbound.port},${view.inbound.bindAddress}` : '';
-  return base + tls + inbound;
+  const kind = view.proxyless ? '|kind=grpc' : '';
+  return base + tls + inbound + kind;
 }
 
 export function parseViewKey(key: string): ClientView {
@@ -47,6 +53,7 @@ export function parseViewKey(key: string): ClientView {
   for (const part of optional) {
     const [name, value = ''] = part.split(/=(.*)/s);
     if (name === 'tls') view.tlsDir = value;
+    if (name === 'kind') view.proxyless = value === 'grpc';
     if (name === 'in') {
       const [instanceIp = '', inboundPort = '0', bindAddress = ''] = value.split(',');
       view.inbound = { instanceIp, port: Number(inboundPort), bindAddress };
@@ -97,6 +104,7 @@ export function resolveClientView(node: NodeInfo, model: MeshModel): ViewResolut
     return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: `node "${node.id}": metadata ${addressKey} "${outboundAddress.slice(0, 100)}" is not an IP address` };
   }
   const view: ClientView = { clusterId, role, outboundAddress, outboundPort };
+  if (/grpc/i.test(node.userAgentName)) view.proxyless = true;
   const tlsDir = metadataString(node, 'TLS_DIR');
   if (tlsDir !== undefined) {
     if (tlsDir.includes('|') || tlsDir.length > 512) return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: `node "${node.id}": metadata TLS_DIR is not a usable path` };

@@ -3,6 +3,7 @@
 // Any other Host gets 404 from Envoy: nothing unexported is reachable, whatever a caller crafts.
 import { MeshCluster, MeshModel, ServiceEntry, serviceHost } from '../../mesh/model';
 import { sniFor, tcpProxy, tlsInspector } from './mtls';
+import { firstPort } from './inbound-translator';
 import { isExportedFrom, sortedServices, subsetsOf } from '../../mesh/rules';
 import { Route } from './envoy-types';
 import { SUBSET_HEADER } from './subset-header';
@@ -78,7 +79,9 @@ function addPassthrough(out: ResourceCollector, cluster: MeshCluster, entry: Ser
       const sni = sniFor(port.port, host, subset);
       out.add(CLUSTER_TYPE, sni, { ...edsCluster(sni, entry.service, port), typed_extension_protocol_options: undefined });
       out.add(ENDPOINT_TYPE, sni, gatewayLoadAssignment(sni, cluster, { entry, port, subset: subset || undefined }));
-      chains.push({ filter_chain_match: { server_names: [sni], transport_protocol: 'tls' }, filters: [tcpProxy(`passthrough_${port.port}`, sni)] });
+      // Proxyless gRPC clients send the bare host as SNI (no port, no subset): the first port's service.
+      const serverNames = subset === '' && port === firstPort(entry.service.ports) ? [sni, host] : [sni];
+      chains.push({ filter_chain_match: { server_names: serverNames, transport_protocol: 'tls' }, filters: [tcpProxy(`passthrough_${port.port}`, sni)] });
     }
   }
   return chains;

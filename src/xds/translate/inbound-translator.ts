@@ -15,6 +15,10 @@ import { durationFromMs } from '../duration';
 
 export const INBOUND_LISTENER = 'inbound';
 
+export function firstPort<T extends { port: number }>(ports: readonly T[]): T | undefined {
+  return [...ports].sort((a, b) => a.port - b.port)[0];
+}
+
 function staticCluster(name: string, address: string, port: number, http2: boolean): Cluster {
   const cluster: Cluster = {
     name,
@@ -59,8 +63,11 @@ export function addInboundListener(out: ResourceCollector, model: MeshModel, vie
           name: `inbound|${key}`,
           virtual_hosts: [{ name: key, domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: clusterName } }] }],
         };
+        const serverNames = ['', ...subsetsOf(entry)].map((subset) => sniFor(port.port, host, subset));
+        // Proxyless gRPC clients send the service host itself as SNI: it selects the service's first port.
+        if (port === firstPort(entry.service.ports)) serverNames.push(host);
         chains.push({
-          filter_chain_match: { server_names: ['', ...subsetsOf(entry)].map((subset) => sniFor(port.port, host, subset)) },
+          filter_chain_match: { server_names: serverNames },
           transport_socket: downstreamTlsSocket(tlsDir),
           filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: httpConnectionManager(`inbound_${port.port}`, { inline: routes }) }],
         });

@@ -29,6 +29,29 @@ export function upstreamTlsSocket(sni: string, tlsDir: string): { name: string; 
   };
 }
 
+/** The certificate provider instance a proxyless gRPC client's bootstrap must define (gRFC A29). */
+export const GRPC_CERTIFICATE_PROVIDER = 'spillway';
+
+/**
+ * mTLS for a proxyless gRPC client: certificates come from its bootstrap's certificate provider, and the
+ * server is checked by its SPIFFE identity (not by host name, which a workload certificate does not carry).
+ */
+export function grpcUpstreamTlsSocket(): { name: string; typed_config: TypedConfig } {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+      common_tls_context: {
+        tls_certificate_provider_instance: { instance_name: GRPC_CERTIFICATE_PROVIDER },
+        validation_context: {
+          ca_certificate_provider_instance: { instance_name: GRPC_CERTIFICATE_PROVIDER },
+          match_subject_alt_names: [{ prefix: 'spiffe://' }],
+        },
+      },
+    },
+  };
+}
+
 /** Terminates mTLS: the caller must present a certificate that chains to the mesh CA. */
 export function downstreamTlsSocket(tlsDir: string): { name: string; typed_config: TypedConfig } {
   return {

@@ -3,7 +3,7 @@
 import { MeshCluster, MeshModel, ServiceEntry, ServicePort, serviceHost } from '../../mesh/model';
 import { subsetsOf } from '../../mesh/rules';
 import { ResourceCollector } from './resource-collector';
-import { DEFAULT_TLS_DIR, sniFor, upstreamTlsSocket } from './mtls';
+import { DEFAULT_TLS_DIR, grpcUpstreamTlsSocket, sniFor, upstreamTlsSocket } from './mtls';
 import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../resource-types';
 import { aggregateCluster, edsCluster, fallbackChild, withSubsetHeader } from './cluster-builder';
 import { EndpointSelection, sidecarLoadAssignment } from './endpoint-builder';
@@ -22,6 +22,7 @@ interface PortContext {
   client: MeshCluster;
   /** Certificates of the calling proxy (mTLS services only). */
   tlsDir: string;
+  proxyless: boolean;
 }
 
 function addEdsPair(out: ResourceCollector, name: string, cluster: Cluster, context: PortContext, selection: EndpointSelection): void {
@@ -29,7 +30,7 @@ function addEdsPair(out: ResourceCollector, name: string, cluster: Cluster, cont
   if (selection.entry.service.mtls) {
     // The SNI names the subset the caller wants, so a gateway can pass the connection through unopened.
     const sni = sniFor(selection.port.port, serviceHost(selection.entry.service), selection.subset);
-    cluster = { ...cluster, transport_socket: upstreamTlsSocket(sni, tlsDir) };
+    cluster = { ...cluster, transport_socket: context.proxyless ? grpcUpstreamTlsSocket() : upstreamTlsSocket(sni, tlsDir) };
   }
   out.add(CLUSTER_TYPE, name, cluster);
   out.add(ENDPOINT_TYPE, name, sidecarLoadAssignment(name, model, client, selection));
@@ -48,8 +49,9 @@ export function portClusters(
   entry: ServiceEntry,
   port: ServicePort,
   tlsDir: string = DEFAULT_TLS_DIR,
+  proxyless = false,
 ): PortClusters {
-  const context: PortContext = { model, client, tlsDir };
+  const context: PortContext = { model, client, tlsDir, proxyless };
   const host = serviceHost(entry.service);
   const plainName = outboundClusterName(port.port, host);
   addEdsPair(out, plainName, withSubsetHeader(edsCluster(plainName, entry.service, port), port), context, { entry, port });

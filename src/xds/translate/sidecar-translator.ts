@@ -31,7 +31,7 @@ function translateService(out: ResourceCollector, model: MeshModel, view: Client
   const host = serviceHost(entry.service);
   const routeTargets: RouteTarget[] = [];
   for (const port of entry.service.ports) {
-    const clusters = portClusters(out, model, client, entry, port, view.tlsDir);
+    const clusters = portClusters(out, model, client, entry, port, view.tlsDir, view.proxyless);
     routeTargets.push({ entry, port, routes: serviceRoutes(entry, clusters.defaultCluster, clusters.fallbackCluster, clusterRoute) });
     const listenerName = apiListenerName(host, port.port);
     const inlineRoutes = {

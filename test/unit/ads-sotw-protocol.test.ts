@@ -73,7 +73,7 @@ describe('SotW ADS protocol', () => {
     expect(assignment.endpoints).toHaveLength(1);
   });
 
-  test('newly named resources are sent even if unchanged, and a name dropped is dropped', async () => {
+  test('EDS by name: a newly named resource is sent (only it: the client keeps what it holds), a dropped name needs nothing', async () => {
     server.setModel(withPayments());
     const client = connect();
     client.sendSotw({ typeUrl: ENDPOINT_TYPE, node: EAST, resourceNames: [CHECKOUT] });
@@ -81,10 +81,25 @@ describe('SotW ADS protocol', () => {
     expect(first.resources.map((r) => r.name)).toEqual([CHECKOUT]);
     client.sendSotw({ typeUrl: ENDPOINT_TYPE, node: EAST, resourceNames: [CHECKOUT, PAYMENTS], versionInfo: first.versionInfo, responseNonce: first.nonce });
     const second = await client.next();
-    expect(second.resources.map((r) => r.name)).toEqual([CHECKOUT, PAYMENTS]);
+    expect(second.resources.map((r) => r.name)).toEqual([PAYMENTS]);
+    expect(second.versionInfo).not.toBe(first.versionInfo);
     client.sendSotw({ typeUrl: ENDPOINT_TYPE, node: EAST, resourceNames: [PAYMENTS], versionInfo: second.versionInfo, responseNonce: second.nonce });
-    const third = await client.next();
-    expect(third.resources.map((r) => r.name)).toEqual([PAYMENTS]);
+    await client.expectNothing();
+    // A name dropped and named again is sent again, unchanged as it is.
+    client.sendSotw({ typeUrl: ENDPOINT_TYPE, node: EAST, resourceNames: [CHECKOUT, PAYMENTS], versionInfo: second.versionInfo, responseNonce: second.nonce });
+    expect((await client.next()).resources.map((r) => r.name)).toEqual([CHECKOUT]);
+  });
+
+  test('EDS: an endpoint change sends only the assignment that changed', async () => {
+    server.setModel(withPayments());
+    const client = connect();
+    client.sendSotw({ typeUrl: ENDPOINT_TYPE, node: EAST, resourceNames: [CHECKOUT, PAYMENTS] });
+    const first = await client.next();
+    expect(first.resources.map((r) => r.name)).toEqual([CHECKOUT, PAYMENTS]);
+    client.ackSotw(first, EAST, [CHECKOUT, PAYMENTS]);
+    server.setModel(sampleMesh({ extraServices: [{ service: httpService('payments', 'shop', 9090), endpoints: [endpoint('east', 19092)] }] }));
+    const update = await client.next();
+    expect(update.resources.map((r) => r.name)).toEqual([PAYMENTS]);
   });
 
   test('a stale nonce is ignored as ACK/NACK but its subscription change is honoured', async () => {
@@ -98,7 +113,7 @@ describe('SotW ADS protocol', () => {
     // The client answers the OLD nonce with a NACK and a new name: the NACK is stale (ignored), the name is not.
     client.sendSotw({ typeUrl: ENDPOINT_TYPE, resourceNames: [CHECKOUT, PAYMENTS], versionInfo: first.versionInfo, responseNonce: first.nonce, errorMessage: 'stale complaint' });
     const third = await client.next();
-    expect(third.resources.map((r) => r.name)).toEqual([CHECKOUT, PAYMENTS]);
+    expect(third.resources.map((r) => r.name)).toEqual([PAYMENTS]); // it already holds the new CHECKOUT
     expect(third.nonce).not.toBe(second.nonce);
     const record = server.spillway.server.registry.list()[0];
     expect(record?.types.EDS?.nacks ?? 0).toBe(0);

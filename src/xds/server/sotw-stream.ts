@@ -1,8 +1,10 @@
-// State-of-the-world xDS on one stream (ADS or a per-type service): each response carries the full set
-// of subscribed resources of one type, with a version derived from their content.
+// State-of-the-world xDS on one stream (ADS or a per-type service). A CDS or LDS response carries the
+// full set of subscribed resources; EDS and RDS responses carry only what the client does not hold yet
+// (the protocol groups those types per resource, as in delta), so one endpoint change costs one
+// assignment, not every assignment the client watches. Versions derive from content.
 import { EncodedResource } from '../cache/resource';
 import { Snapshot, versionOfSet } from '../cache/snapshot';
-import { CLUSTER_TYPE, XdsTypeUrl } from '../resource-types';
+import { CLUSTER_TYPE, XdsTypeUrl, isCompleteSetType } from '../resource-types';
 import { StreamBase, TypeStateBase } from './stream-base';
 import { Subscription } from './subscription';
 import { SotwRequest, encodeSotwResponse } from './wire';
@@ -58,7 +60,15 @@ export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
     const version = versionOfSet(resources);
     const sameAsSent = version === state.sentVersion && state.responded;
     if (sameAsSent) return false;
-    this.sendResponse(typeUrl, state, version, (nonce) => encodeSotwResponse(typeUrl, version, nonce, resources));
+    const fullSet = isCompleteSetType(typeUrl) || !state.responded;
+    const toSend = fullSet ? resources : notYetHeld(resources, state.sent);
+    if (!fullSet && toSend.length === 0) {
+      // Only names the client dropped: it forgets them itself, nothing to send.
+      state.sent = resources;
+      state.sentVersion = version;
+      return false;
+    }
+    this.sendResponse(typeUrl, state, version, (nonce) => encodeSotwResponse(typeUrl, version, nonce, toSend));
     state.sent = resources;
     state.sentVersion = version;
     return true;
@@ -76,4 +86,10 @@ export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
     state.deferred = true; // come back once routes are settled
     return [...resources, ...removed].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
+}
+
+/** Resources whose name the client does not hold at this version. */
+function notYetHeld(resources: readonly EncodedResource[], held: readonly EncodedResource[]): EncodedResource[] {
+  const heldVersions = new Map(held.map((r) => [r.name, r.version]));
+  return resources.filter((r) => heldVersions.get(r.name) !== r.version);
 }

@@ -24,6 +24,8 @@ const PLURALS: Record<string, string> = {
   ServiceAccount: 'serviceaccounts',
   ClusterRole: 'clusterroles',
   ClusterRoleBinding: 'clusterrolebindings',
+  Role: 'roles',
+  RoleBinding: 'rolebindings',
   ConfigMap: 'configmaps',
   Deployment: 'deployments',
   Service: 'services',

@@ -9,7 +9,7 @@ import { MeshCluster, ServiceEntry } from '../../src/mesh/model';
 const EAST: MeshCluster = { name: 'east', region: 'r1', zone: 'r1-a' };
 
 function service(name: string, ports: KubeService['ports'], annotations: Record<string, string> = {}, type = 'ClusterIP'): KubeService {
-  return { meta: { name, namespace: 'shop', labels: {}, annotations }, type, ports };
+  return { meta: { name, namespace: 'shop', labels: {}, annotations }, type, ports, loadBalancerIPs: [], externalIPs: [] };
 }
 
 function slice(name: string, serviceName: string, ports: KubeEndpointSlice['ports'], endpoints: KubeEndpointSlice['endpoints'], addressType = 'IPv4'): KubeEndpointSlice {
@@ -31,7 +31,7 @@ const HTTP = { name: 'http', port: 80, transport: 'TCP' };
 describe('object readers', () => {
   test('a Service: defaults and every malformed field with its path', () => {
     const ok = readService({ metadata: { name: 'a', namespace: 'shop' }, spec: { ports: [{ port: 80 }] } });
-    expect(ok).toEqual({ ok: true, value: { meta: { name: 'a', namespace: 'shop', labels: {}, annotations: {} }, type: 'ClusterIP', ports: [{ name: '', port: 80, transport: 'TCP' }] } });
+    expect(ok).toEqual({ ok: true, value: { meta: { name: 'a', namespace: 'shop', labels: {}, annotations: {} }, type: 'ClusterIP', ports: [{ name: '', port: 80, transport: 'TCP' }], loadBalancerIPs: [], externalIPs: [] } });
     const bad = readService({ metadata: { name: 'a', annotations: { x: 1 } }, spec: { ports: [{ port: 'eighty' }, { port: 70000 }] } });
     expect(bad).toEqual({
       ok: false,

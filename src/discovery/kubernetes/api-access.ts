@@ -26,7 +26,9 @@ export interface ApiServerAccess {
 export type AccessSettings =
   | { kind: 'kubeconfig'; path: string; context?: string }
   | { kind: 'direct'; apiServer: string; tokenFile?: string; caFile?: string; insecureSkipTlsVerify: boolean }
-  | { kind: 'in-cluster' };
+  | { kind: 'in-cluster' }
+  /** A kubeconfig held in memory (a remote-cluster Secret); `origin` names where it came from. */
+  | { kind: 'kubeconfig-text'; text: string; origin: string };
 
 export type AccessResult = { ok: true; access: ApiServerAccess } | { ok: false; error: string };
 
@@ -52,6 +54,8 @@ export function resolveAccess(settings: AccessSettings): AccessResult {
         };
       case 'in-cluster':
         return inClusterAccess();
+      case 'kubeconfig-text':
+        return parseKubeconfig(settings.text, settings.origin, process.cwd());
     }
   } catch (error) {
     return { ok: false, error: errorText(error) };
@@ -90,9 +94,21 @@ function inClusterAccess(): AccessResult {
  * exec and auth-provider plugins are refused with a hint instead of failing later with a 401.
  */
 export function loadKubeconfig(path: string, contextName?: string): AccessResult {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    return { ok: false, error: `cannot read kubeconfig ${path}: ${errorText(error)}` };
+  }
+  return parseKubeconfig(text, path, dirname(path), contextName);
+}
+
+/** `name` (a path, or "Secret ns/name") is quoted in errors; `base` resolves relative file references. */
+export function parseKubeconfig(text: string, name: string, base: string, contextName?: string): AccessResult {
+  const path = name;
   let document: unknown;
   try {
-    document = parseYaml(readFileSync(path, 'utf8'));
+    document = parseYaml(text);
   } catch (error) {
     return { ok: false, error: `cannot read kubeconfig ${path}: ${errorText(error)}` };
   }
@@ -108,7 +124,6 @@ export function loadKubeconfig(path: string, contextName?: string): AccessResult
   const user = userName ? namedEntry(r, root, 'users', 'user', userName) : {};
   if (!cluster || !user) return { ok: false, error: `kubeconfig ${path}: ${r.errors.join('; ')}` };
 
-  const base = dirname(path);
   const file = (value: unknown, field: string): Buffer | undefined => {
     const name = r.optionalString(value, field);
     return name ? readFileSync(isAbsolute(name) ? name : resolve(base, name)) : undefined;

@@ -8,8 +8,8 @@ import { MeshStore } from '../../mesh/store';
 import { ApiServerAccess, resolveAccess } from './api-access';
 import { KubeClusterConfig } from './clusters-file';
 import { KubeClient } from './kube-client';
-import { KubeEndpointSlice, KubePodLabels, KubeService, KubeServiceExport } from './kube-objects';
-import { ENDPOINT_SLICES, POD_LABELS, ResourceKind, SERVICES, SERVICE_EXPORTS } from './kube-resources';
+import { KubeEndpointSlice, KubeNodeLabels, KubePodLabels, KubeService, KubeServiceExport } from './kube-objects';
+import { ENDPOINT_SLICES, NODE_LABELS, POD_LABELS, ResourceKind, SERVICES, SERVICE_EXPORTS } from './kube-resources';
 import { ProblemLog } from './problem-log';
 import { Reflector, ReflectorTiming } from './reflector';
 import { ServiceSettings } from './service-annotations';
@@ -20,6 +20,8 @@ export const KUBERNETES_SHARD_PREFIX = 'kubernetes/';
 export const DEFAULT_REBUILD_DELAY_MS = 50;
 /** How often to try again to load a kubeconfig (or token/CA files) that could not be read. */
 export const DEFAULT_ACCESS_RETRY_MS = 10_000;
+/** The Node label that places an endpoint whose EndpointSlice entry names no zone. */
+export const NODE_ZONE_LABEL = 'topology.kubernetes.io/zone';
 
 export interface ClusterWatchOptions {
   config: KubeClusterConfig;
@@ -28,6 +30,8 @@ export interface ClusterWatchOptions {
   timing?: Partial<ReflectorTiming>;
   rebuildDelayMs?: number;
   accessRetryMs?: number;
+  /** The shard to keep serving until this watch has synced (a restarted watch of the same cluster). */
+  initialShard?: MeshModel;
 }
 
 export interface ClusterErrorInfo {
@@ -47,6 +51,10 @@ export interface ClusterStats {
   connected: boolean;
   /** When the shard was last confirmed current (now, while connected). */
   lastSyncAtMs?: number;
+  /** Synced once but not connected now: the last known shard is still served. */
+  stale: boolean;
+  /** Since when the served shard is unconfirmed (set while stale). */
+  staleSinceMs?: number;
   /** Failed requests since start. */
   errors: number;
   lastError?: ClusterErrorInfo;
@@ -71,6 +79,7 @@ export class ClusterWatch {
   private slices: Reflector<KubeEndpointSlice>[] = [];
   private exports: Reflector<KubeServiceExport>[] = [];
   private pods: Reflector<KubePodLabels>[] = [];
+  private nodes: Reflector<KubeNodeLabels>[] = [];
   private rebuildTimer?: NodeJS.Timeout;
   private accessTimer?: NodeJS.Timeout;
   private accessError?: ClusterErrorInfo;
@@ -91,7 +100,7 @@ export class ClusterWatch {
     this.name = options.config.cluster.name;
     this.shardId = KUBERNETES_SHARD_PREFIX + this.name;
     this.logger = options.logger.child({ cluster: this.name });
-    this.current = { clusters: new Map([[this.name, options.config.cluster]]), services: new Map() };
+    this.current = options.initialShard ?? { clusters: new Map([[this.name, options.config.cluster]]), services: new Map() };
   }
 
   /** Makes the cluster known at once (no services yet), then connects. */
@@ -111,6 +120,12 @@ export class ClusterWatch {
     await Promise.all(stopped);
   }
 
+  /** Stops watching and takes the cluster out of the store (its remote Secret was deleted). */
+  async remove(): Promise<void> {
+    await this.stop();
+    this.options.store.removeShard(this.shardId);
+  }
+
   stats(): ClusterStats {
     const reflectors = this.allReflectors();
     const watched = reflectors.filter((reflector) => !reflector.state.absent);
@@ -121,11 +136,14 @@ export class ClusterWatch {
     for (const entry of this.current.services.values()) endpoints += entry.endpoints.length;
     const exportStates = this.exports.map((reflector) => reflector.state);
     const lastError = this.lastError();
+    const stale = this.published && !connected;
     return {
       cluster: this.name,
       synced: this.published,
       connected,
       ...(connected ? { lastSyncAtMs: Date.now() } : oldest !== undefined && this.published ? { lastSyncAtMs: oldest } : {}),
+      stale,
+      ...(stale && oldest !== undefined ? { staleSinceMs: oldest } : {}),
       errors: reflectors.reduce((sum, reflector) => sum + reflector.state.errors, this.accessFailures),
       ...(lastError ? { lastError } : {}),
       services: this.current.services.size,
@@ -165,29 +183,31 @@ export class ClusterWatch {
     this.slices = this.reflectorsFor(ENDPOINT_SLICES);
     this.exports = this.reflectorsFor(SERVICE_EXPORTS);
     this.pods = this.reflectorsFor(POD_LABELS);
+    this.nodes = [this.reflector(NODE_LABELS, undefined)];
     for (const reflector of this.allReflectors()) reflector.start();
   }
 
   /** One reflector per watched namespace, or one for all namespaces. */
   private reflectorsFor<T>(kind: ResourceKind<T>): Reflector<T>[] {
     const namespaces: (string | undefined)[] = this.options.config.namespaces ?? [undefined];
-    return namespaces.map(
-      (namespace) =>
-        new Reflector<T>({
-          client: this.client as KubeClient,
-          kind,
-          ...(namespace !== undefined ? { namespace } : {}),
-          cluster: this.name,
-          logger: this.logger,
-          ...(this.options.timing ? { timing: this.options.timing } : {}),
-          onChange: () => this.scheduleRebuild(),
-          problems: this.problems,
-        }),
-    );
+    return namespaces.map((namespace) => this.reflector(kind, namespace));
+  }
+
+  private reflector<T>(kind: ResourceKind<T>, namespace: string | undefined): Reflector<T> {
+    return new Reflector<T>({
+      client: this.client as KubeClient,
+      kind,
+      ...(namespace !== undefined ? { namespace } : {}),
+      cluster: this.name,
+      logger: this.logger,
+      ...(this.options.timing ? { timing: this.options.timing } : {}),
+      onChange: () => this.scheduleRebuild(),
+      problems: this.problems,
+    });
   }
 
   private allReflectors(): Reflector<unknown>[] {
-    return [...this.services, ...this.slices, ...this.exports, ...this.pods] as Reflector<unknown>[];
+    return [...this.services, ...this.slices, ...this.exports, ...this.pods, ...this.nodes] as Reflector<unknown>[];
   }
 
   private scheduleRebuild(): void {
@@ -208,6 +228,7 @@ export class ClusterWatch {
         slices: this.values(this.slices),
         exports: new Set(this.values(this.exports).map((serviceExport) => `${serviceExport.meta.namespace}/${serviceExport.meta.name}`)),
         podLabels: new Map(this.values(this.pods).map((pod) => [`${pod.meta.namespace}/${pod.meta.name}`, pod.meta.labels])),
+        nodeZones: this.nodeZones(),
       },
       this.lastGood,
     );
@@ -228,6 +249,15 @@ export class ClusterWatch {
         `cluster ${this.name}: synced`,
       );
     }
+  }
+
+  private nodeZones(): Map<string, string> {
+    const zones = new Map<string, string>();
+    for (const node of this.values(this.nodes)) {
+      const zone = node.meta.labels[NODE_ZONE_LABEL];
+      if (zone) zones.set(node.meta.name, zone);
+    }
+    return zones;
   }
 
   private values<T>(reflectors: readonly Reflector<T>[]): T[] {
@@ -254,8 +284,8 @@ export class ClusterWatch {
   }
 }
 
-/** Stable text of a shard's services (endpoints are already sorted), to skip publishing no-op changes. */
+/** Stable text of a shard (cluster with its gateway, services; endpoints are sorted), to skip no-op changes. */
 function fingerprintOf(model: MeshModel): string {
   const hosts = [...model.services.keys()].sort();
-  return JSON.stringify(hosts.map((host) => model.services.get(host)));
+  return JSON.stringify([[...model.clusters.values()], hosts.map((host) => model.services.get(host))]);
 }

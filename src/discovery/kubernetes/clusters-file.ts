@@ -18,6 +18,9 @@
 //       region: us-east1
 //       zone: us-east1-a
 //       inCluster: true                   # the cluster Spillway runs in (its service account)
+//   remoteSecrets:                        # optional: more clusters from Secrets (see remote-secrets.ts)
+//     cluster: local                      # the listed cluster whose API holds the Secrets
+//     namespace: spillway-system
 import { readFileSync } from 'fs';
 import { isIP } from 'net';
 import { dirname, isAbsolute, resolve } from 'path';
@@ -33,9 +36,17 @@ export interface KubeClusterConfig {
   namespaces?: string[];
 }
 
-export type ClustersParseResult = { ok: true; clusters: KubeClusterConfig[] } | { ok: false; errors: MeshFileError[] };
+/** Where remote-cluster Secrets live: a namespace in the API server of one listed cluster. */
+export interface RemoteSecretsConfig {
+  /** Name of a cluster of the clusters file (usually the one Spillway runs in). */
+  cluster: string;
+  namespace: string;
+}
 
-const TOP_KEYS = ['clusters', 'namespaces'];
+export type ClustersParseResult = { ok: true; clusters: KubeClusterConfig[]; remoteSecrets?: RemoteSecretsConfig } | { ok: false; errors: MeshFileError[] };
+
+const TOP_KEYS = ['clusters', 'namespaces', 'remoteSecrets'];
+const REMOTE_SECRETS_KEYS = ['cluster', 'namespace'];
 const CLUSTER_KEYS = ['name', 'region', 'zone', 'gateway', 'kubeconfig', 'context', 'apiServer', 'tokenFile', 'caFile', 'insecureSkipTlsVerify', 'inCluster', 'namespaces'];
 const ACCESS_KEYS = ['kubeconfig', 'apiServer', 'inCluster'];
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -97,8 +108,21 @@ export function parseClustersText(text: string, baseDir: string): ClustersParseR
     const config = readCluster(check, item, ['clusters', index], baseDir, defaultNamespaces);
     if (config) clusters.push(config);
   });
+  const remoteSecrets = top.remoteSecrets === undefined ? undefined : readRemoteSecrets(check, top.remoteSecrets, [...seen.keys()]);
   if (errors.length > 0) return { ok: false, errors: errors.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)) };
-  return { ok: true, clusters };
+  return { ok: true, clusters, ...(remoteSecrets ? { remoteSecrets } : {}) };
+}
+
+function readRemoteSecrets(check: Checks, value: unknown, clusterNames: string[]): RemoteSecretsConfig | undefined {
+  const at = ['remoteSecrets'];
+  const fields = check.mapping(value, at, REMOTE_SECRETS_KEYS);
+  if (!fields) return undefined;
+  const cluster = check.dnsLabel(fields.cluster, [...at, 'cluster']);
+  const namespace = check.dnsLabel(fields.namespace, [...at, 'namespace']);
+  if (cluster !== undefined && !clusterNames.includes(cluster)) {
+    return check.report([...at, 'cluster'], `"${cluster}" is not a cluster of this file (${clusterNames.join(', ') || 'none'}); name the cluster whose API server holds the Secrets`);
+  }
+  return cluster !== undefined && namespace !== undefined ? { cluster, namespace } : undefined;
 }
 
 function readCluster(check: Checks, item: unknown, at: Segment[], baseDir: string, defaultNamespaces: string[] | undefined): KubeClusterConfig | undefined {

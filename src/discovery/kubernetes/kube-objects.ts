@@ -23,6 +23,10 @@ export interface KubeService {
   /** ClusterIP, NodePort, LoadBalancer or ExternalName. */
   type: string;
   ports: KubeServicePort[];
+  /** `status.loadBalancer.ingress[*].ip`: how a LoadBalancer Service is reached from outside. */
+  loadBalancerIPs: string[];
+  /** `spec.externalIPs`. */
+  externalIPs: string[];
 }
 
 export interface KubeSlicePort {
@@ -38,6 +42,8 @@ export interface KubeSliceEndpoint {
   zone?: string;
   /** The Pod behind the endpoint, whose labels name its subset. */
   podName?: string;
+  /** The Node it runs on: its topology labels give the zone when the endpoint has none. */
+  nodeName?: string;
 }
 
 export interface KubeEndpointSlice {
@@ -57,6 +63,17 @@ export interface KubeServiceExport {
 /** Only a Pod's labels matter (they carry the subset); the Pod is watched as metadata only. */
 export interface KubePodLabels {
   meta: ObjectMeta;
+}
+
+/** A Node's labels (topology.kubernetes.io/zone, .../region); the Node is watched as metadata only. */
+export interface KubeNodeLabels {
+  meta: ObjectMeta;
+}
+
+/** A Secret: `data` values are still base64, as the API sends them. */
+export interface KubeSecret {
+  meta: ObjectMeta;
+  data: Record<string, string>;
 }
 
 export type ReadResult<T> = { ok: true; value: T } | { ok: false; errors: string[] };
@@ -95,7 +112,15 @@ export function readService(object: unknown): ReadResult<KubeService> {
     const transport = r.optionalString(port.protocol, `${path}.protocol`) ?? 'TCP';
     if (number !== undefined) ports.push({ name, port: number, transport, ...(appProtocol ? { appProtocol } : {}) });
   });
-  return finish(r, meta && { meta, type, ports });
+  const externalIPs = r.list(spec?.externalIPs, 'spec.externalIPs').filter((ip): ip is string => typeof ip === 'string');
+  const status = r.object(root?.status, 'status', true);
+  const loadBalancer = r.object(status?.loadBalancer, 'status.loadBalancer', true);
+  const loadBalancerIPs: string[] = [];
+  for (const ingress of r.list(loadBalancer?.ingress, 'status.loadBalancer.ingress')) {
+    const ip = r.isObject(ingress) ? ingress.ip : undefined;
+    if (typeof ip === 'string' && ip !== '') loadBalancerIPs.push(ip);
+  }
+  return finish(r, meta && { meta, type, ports, loadBalancerIPs, externalIPs });
 }
 
 export function readEndpointSlice(object: unknown): ReadResult<KubeEndpointSlice> {
@@ -137,8 +162,9 @@ function readSliceEndpoint(r: JsonReader, item: unknown, path: string): KubeSlic
   const zone = r.optionalString(endpoint.zone, `${path}.zone`) ?? topology[TOPOLOGY_ZONE_LABEL];
   const targetRef = r.object(endpoint.targetRef, `${path}.targetRef`, true);
   const podName = targetRef?.kind === 'Pod' ? r.optionalString(targetRef.name, `${path}.targetRef.name`) : undefined;
+  const nodeName = r.optionalString(endpoint.nodeName, `${path}.nodeName`);
   if (address === undefined) return undefined;
-  return { address, ready, terminating, ...(zone ? { zone } : {}), ...(podName ? { podName } : {}) };
+  return { address, ready, terminating, ...(zone ? { zone } : {}), ...(podName ? { podName } : {}), ...(nodeName ? { nodeName } : {}) };
 }
 
 export function readServiceExport(object: unknown): ReadResult<KubeServiceExport> {
@@ -154,15 +180,30 @@ export function readPodLabels(object: unknown): ReadResult<KubePodLabels> {
   return finish(r, meta && { meta: { ...meta, annotations: {} } });
 }
 
-function readMeta(r: JsonReader, root: JsonObject | undefined): ObjectMeta | undefined {
+export function readNodeLabels(object: unknown): ReadResult<KubeNodeLabels> {
+  const r = new JsonReader();
+  const meta = readMeta(r, r.object(object, 'Node'), true);
+  return finish(r, meta && { meta: { ...meta, annotations: {} } });
+}
+
+export function readSecret(object: unknown): ReadResult<KubeSecret> {
+  const r = new JsonReader();
+  const root = r.object(object, 'Secret');
+  const meta = readMeta(r, root);
+  const data = r.stringMap(root?.data, 'data');
+  return finish(r, meta && { meta, data });
+}
+
+/** Nodes are cluster-scoped: their namespace is ''. */
+function readMeta(r: JsonReader, root: JsonObject | undefined, clusterScoped = false): ObjectMeta | undefined {
   if (!root) return undefined;
   const metadata = r.object(root.metadata, 'metadata');
   if (!metadata) return undefined;
   const name = r.string(metadata.name, 'metadata.name');
-  const namespace = r.string(metadata.namespace, 'metadata.namespace');
+  const namespace = clusterScoped ? '' : r.string(metadata.namespace, 'metadata.namespace');
   const labels = r.stringMap(metadata.labels, 'metadata.labels');
   const annotations = r.stringMap(metadata.annotations, 'metadata.annotations');
-  return name && namespace ? { name, namespace, labels, annotations } : undefined;
+  return name && (namespace || clusterScoped) ? { name, namespace: namespace ?? '', labels, annotations } : undefined;
 }
 
 function finish<T>(r: JsonReader, value: T | undefined): ReadResult<T> {

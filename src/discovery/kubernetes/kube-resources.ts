@@ -1,12 +1,16 @@
 // The resources discovery watches: where they live in the API, and how each object is read.
 import {
   KubeEndpointSlice,
+  KubeNodeLabels,
   KubePodLabels,
+  KubeSecret,
   KubeService,
   KubeServiceExport,
   ReadResult,
   readEndpointSlice,
+  readNodeLabels,
   readPodLabels,
+  readSecret,
   readService,
   readServiceExport,
 } from './kube-objects';
@@ -23,6 +27,8 @@ export interface ResourceKind<T> {
    * now and then, and means "no objects".
    */
   optional?: boolean;
+  /** A 403 means "go without it" (looked for again like an absent CRD); the text says what is lost and how to grant it. */
+  forbiddenMeans?: string;
   /** Ask for metadata only (PartialObjectMetadata): the rest of the object is large and never used. */
   metadataOnly?: boolean;
 }
@@ -45,6 +51,20 @@ export const SERVICE_EXPORTS: ResourceKind<KubeServiceExport> = {
 };
 
 export const POD_LABELS: ResourceKind<KubePodLabels> = { plural: 'pods', group: '', version: 'v1', read: readPodLabels, metadataOnly: true };
+
+/** Cluster-scoped: watched once per cluster, whatever namespaces are watched. */
+export const NODE_LABELS: ResourceKind<KubeNodeLabels> = {
+  plural: 'nodes',
+  group: '',
+  version: 'v1',
+  read: readNodeLabels,
+  metadataOnly: true,
+  // A namespaced Role cannot grant Nodes: do not hold the whole cluster back for a nicety.
+  forbiddenMeans: 'endpoints whose EndpointSlice names no zone get the cluster zone; grant get, list and watch on nodes (a ClusterRole) to place them by their Node',
+};
+
+/** Remote-cluster Secrets, in Spillway's own namespace of its home cluster. */
+export const SECRETS: ResourceKind<KubeSecret> = { plural: 'secrets', group: '', version: 'v1', read: readSecret };
 
 /** `/api/v1/services`, `/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices`, ... */
 export function collectionPath(kind: ResourceKind<unknown>, namespace?: string): string {

@@ -24,6 +24,7 @@ export function startKubernetesDiscovery(options: KubernetesDiscoveryOptions): S
   if (!parsed.ok) return { ok: false, errors: formatMeshErrors(options.clustersFile, parsed.errors) };
   const source = new KubernetesSource({
     clusters: parsed.clusters,
+    ...(parsed.remoteSecrets ? { remoteSecrets: parsed.remoteSecrets } : {}),
     store: options.store,
     logger: options.logger.child({ component: 'kubernetes' }),
     ...(options.namespaces ? { namespaces: options.namespaces } : {}),

@@ -53,6 +53,8 @@ export interface ReflectorOptions<T> {
   client: KubeClient;
   kind: ResourceKind<T>;
   namespace?: string;
+  /** Only objects with these labels, e.g. `spillway.io/cluster` (a label selector). */
+  labelSelector?: string;
   cluster: string;
   logger: Logger;
   timing?: Partial<ReflectorTiming>;
@@ -125,8 +127,9 @@ export class Reflector<T> {
           if (this.consecutiveGone++ > 0) await this.sleep(this.backoffMs(this.consecutiveGone));
           continue;
         }
-        if (error.problem === 'not-found' && this.options.kind.optional) {
-          this.markAbsent();
+        const { optional, forbiddenMeans } = this.options.kind;
+        if ((error.problem === 'not-found' && optional) || (error.problem === 'forbidden' && forbiddenMeans !== undefined)) {
+          this.markAbsent(error.problem === 'forbidden' ? `${describeKind(this.options.kind)}: not allowed (403): ${forbiddenMeans}` : undefined);
           await this.sleep(this.timing.absentRecheckMs);
           continue;
         }
@@ -145,6 +148,7 @@ export class Reflector<T> {
     let resourceVersion: string | undefined;
     do {
       const query = new URLSearchParams({ limit: String(this.timing.pageSize) });
+      if (this.options.labelSelector) query.set('labelSelector', this.options.labelSelector);
       if (continueToken) query.set('continue', continueToken);
       const page = await this.options.client.getJson(`${this.path}?${query}`, accept);
       const { items: listedItems, metadata } = page as { items?: unknown; metadata?: { resourceVersion?: unknown; continue?: unknown } };
@@ -182,6 +186,7 @@ export class Reflector<T> {
       allowWatchBookmarks: 'true',
       timeoutSeconds: String(timeoutSeconds),
     });
+    if (this.options.labelSelector) query.set('labelSelector', this.options.labelSelector);
     const accept = this.options.kind.metadataOnly ? METADATA_WATCH_ACCEPT : JSON_ACCEPT;
     const idleMs = timeoutSeconds * 1000 + this.timing.idleSlackMs;
     this.currentWatch = this.options.client.watch(`${this.path}?${query}`, accept, idleMs, {
@@ -255,11 +260,12 @@ export class Reflector<T> {
     this.state.lastSyncAtMs = Date.now();
   }
 
-  private markAbsent(): void {
+  /** `forbidden`: why it is missing when it is a 403 (a warning); else the resource is not served (a CRD). */
+  private markAbsent(forbidden?: string): void {
     if (!this.state.absent) {
-      this.logger.info(
-        `${describeKind(this.options.kind)} is not served by this API server (CRD not installed); exporting by annotation only, looking again every ${this.timing.absentRecheckMs / 1000}s`,
-      );
+      const again = `looking again every ${this.timing.absentRecheckMs / 1000}s`;
+      if (forbidden) this.logger.warn(`cluster ${this.options.cluster}: ${forbidden}; ${again}`);
+      else this.logger.info(`${describeKind(this.options.kind)} is not served by this API server (CRD not installed); exporting by annotation only, ${again}`);
     }
     const hadItems = this.items.size > 0;
     this.items.clear();

@@ -12,6 +12,8 @@ export const STABLE_SUBSET_ANNOTATION = 'spillway.io/stable-subset';
 export const CANARY_WEIGHT_ANNOTATION = 'spillway.io/canary-weight';
 export const CANARY_HEADER_ANNOTATION = 'spillway.io/canary-header';
 export const CANARY_ORDER_ANNOTATION = 'spillway.io/canary-order';
+/** On a Service: `"true"` makes it the cluster's east-west gateway (see gateway-service.ts). */
+export const GATEWAY_ANNOTATION = 'spillway.io/gateway';
 
 const KNOWN_ANNOTATIONS = [
   EXPORT_ANNOTATION,
@@ -22,6 +24,7 @@ const KNOWN_ANNOTATIONS = [
   CANARY_WEIGHT_ANNOTATION,
   CANARY_HEADER_ANNOTATION,
   CANARY_ORDER_ANNOTATION,
+  GATEWAY_ANNOTATION,
 ];
 const FAILOVER_MODES: readonly FailoverMode[] = ['cluster', 'region'];
 const CANARY_ORDERS: readonly CanaryConfig['order'][] = ['version-first', 'locality-first'];

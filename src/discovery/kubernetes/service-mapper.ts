@@ -3,6 +3,7 @@
 // endpoints. Wrong annotations are reported and the Service keeps its last good settings.
 import { isIP } from 'net';
 import { MeshCluster, MeshEndpoint, MeshModel, MeshService, ServiceEntry, ServicePort, serviceHost } from '../../mesh/model';
+import { findGatewayService } from './gateway-service';
 import { KubeEndpointSlice, KubeService, objectKey } from './kube-objects';
 import { meshPortName, protocolOf } from './port-protocol';
 import { ServiceSettings, readServiceSettings } from './service-annotations';
@@ -14,6 +15,8 @@ export interface ClusterObjects {
   exports: ReadonlySet<string>;
   /** Pod labels by `namespace/name`. */
   podLabels: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** `topology.kubernetes.io/zone` per Node name: the zone of endpoints whose slice gives none. */
+  nodeZones?: ReadonlyMap<string, string>;
 }
 
 export interface MappingIssue {
@@ -38,8 +41,9 @@ export function mapClusterObjects(
   const settingsNow = new Map<string, ServiceSettings>();
   const slicesByService = groupSlices(objects.slices);
   const services = new Map<string, ServiceEntry>();
+  const kubeServices = [...objects.services];
 
-  for (const kubeService of objects.services) {
+  for (const kubeService of kubeServices) {
     const key = objectKey(kubeService.meta);
     if (kubeService.type === 'ExternalName') continue; // a DNS alias: no endpoints to route to
     const ports = meshPorts(kubeService);
@@ -65,10 +69,18 @@ export function mapClusterObjects(
       failover: settings.failover,
       ...(settings.canary ? { canary: settings.canary } : {}),
     };
-    const endpoints = mapEndpoints(cluster.name, ports, slicesByService.get(key) ?? [], objects.podLabels);
+    const endpoints = mapEndpoints(cluster.name, ports, slicesByService.get(key) ?? [], objects.podLabels, objects.nodeZones ?? new Map());
     services.set(serviceHost(service), { service, endpoints });
   }
-  return { model: { clusters: new Map([[cluster.name, cluster]]), services }, issues, settings: settingsNow };
+  return { model: { clusters: new Map([[cluster.name, withGateway(cluster, kubeServices, issues)]]), services }, issues, settings: settingsNow };
+}
+
+/** A gateway given in config wins; else the annotated gateway Service's address, if any. */
+function withGateway(cluster: MeshCluster, services: readonly KubeService[], issues: MappingIssue[]): MeshCluster {
+  if (cluster.gateway) return cluster;
+  const lookup = findGatewayService(services);
+  if (lookup.problem) issues.push({ object: lookup.service ?? '?', message: lookup.problem });
+  return lookup.found ? { ...cluster, gateway: lookup.found } : cluster;
 }
 
 interface PortPair {
@@ -107,6 +119,7 @@ function mapEndpoints(
   ports: readonly PortPair[],
   slices: readonly KubeEndpointSlice[],
   podLabels: ReadonlyMap<string, Readonly<Record<string, string>>>,
+  nodeZones: ReadonlyMap<string, string>,
 ): MeshEndpoint[] {
   const byAddress = new Map<string, MeshEndpoint>();
   for (const slice of [...slices].sort((a, b) => (a.meta.name < b.meta.name ? -1 : 1))) {
@@ -119,6 +132,7 @@ function mapEndpoints(
     if (Object.keys(endpointPorts).length === 0) continue;
     for (const endpoint of slice.endpoints) {
       if (isIP(endpoint.address) === 0) continue;
+      const zone = endpoint.zone ?? (endpoint.nodeName ? nodeZones.get(endpoint.nodeName) : undefined);
       const labels = endpoint.podName ? podLabels.get(objectKey({ namespace: slice.meta.namespace, name: endpoint.podName })) : undefined;
       const mapped: MeshEndpoint = {
         cluster: clusterName,
@@ -127,7 +141,7 @@ function mapEndpoints(
         labels: { ...(labels ?? {}) },
         ready: endpoint.ready,
         ...(endpoint.terminating ? { terminating: true } : {}),
-        ...(endpoint.zone ? { zone: endpoint.zone } : {}),
+        ...(zone ? { zone } : {}),
       };
       const existing = byAddress.get(endpoint.address);
       byAddress.set(endpoint.address, existing ? mergeEndpoints(existing, mapped) : mapped);

@@ -1,0 +1,279 @@
+// One Envoy-like ADS client: CDS and LDS as wildcards, EDS for the clusters CDS announces, RDS for the
+// routes LDS names, every response ACKed. It decodes only names (see discovery-messages.ts), and results
+// of that decoding are shared by all clients that receive the same response.
+import * as grpc from '@grpc/grpc-js';
+import * as protobuf from 'protobufjs';
+import { messageType } from '../../src/xds/protos';
+import {
+  CLUSTER_TYPE,
+  ENDPOINT_TYPE,
+  LISTENER_TYPE,
+  ROUTE_TYPE,
+  ResponseHeader,
+  assignmentNameOf,
+  edsNameOf,
+  readDeltaResponse,
+  readSotwResponse,
+  routeNamesOf,
+} from './discovery-messages';
+import { BenchNode, HeldCounts, StreamMode } from './protocol';
+
+const ADS_SOTW = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
+const ADS_DELTA = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';
+/** Envoy retries a refused stream with backoff; so do these clients, a few times, before giving up. */
+const MAX_RECONNECTS = 5;
+const RECONNECT_DELAY_MS = 250;
+
+export interface ClientEvents {
+  synced(client: BenchClient): void;
+  /** An EDS response arrived; `receivedNs` was taken before any parsing. */
+  endpoints(client: BenchClient, receivedNs: bigint, names: ReadonlySet<string>): void;
+  failed(client: BenchClient, message: string): void;
+}
+
+/** Names found in one distinct response, shared by every client that gets the same bytes. */
+const namesMemo = new Map<string, ReadonlySet<string>>();
+const MAX_MEMO_ENTRIES = 1_000;
+
+function memoKey(header: ResponseHeader, length: number): string {
+  return `${header.typeUrl}|${header.versionInfo}|${length}|${header.resources.length}`;
+}
+
+function namesIn(header: ResponseHeader, length: number, extract: (resource: Uint8Array) => string[]): ReadonlySet<string> {
+  const key = memoKey(header, length);
+  let names = namesMemo.get(key);
+  if (!names) {
+    const found = new Set<string>();
+    for (const resource of header.resources) for (const name of extract(resource)) found.add(name);
+    if (namesMemo.size >= MAX_MEMO_ENTRIES) namesMemo.clear();
+    names = found;
+    namesMemo.set(key, names);
+  }
+  return names;
+}
+
+function encodeNode(node: BenchNode): Uint8Array {
+  const type = messageType('envoy.config.core.v3.Node');
+  const fields: Record<string, { stringValue: string }> = {};
+  for (const [key, value] of Object.entries(node.metadata)) fields[key] = { stringValue: value };
+  return type
+    .encode(type.fromObject({ id: node.id, cluster: 'bench', metadata: { fields }, locality: node.locality, user_agent_name: 'envoy', user_agent_version: 'bench' }))
+    .finish();
+}
+
+function sameNames(a: readonly string[], b: ReadonlySet<string>): boolean {
+  return a.length === b.size && a.every((name) => b.has(name));
+}
+
+export class BenchClient {
+  bytesReceived = 0;
+  syncedAtNs?: bigint;
+  readonly held: HeldCounts = { clusters: 0, endpoints: 0, listeners: 0, routes: 0 };
+  private readonly client: grpc.Client;
+  private call: grpc.ClientDuplexStream<Buffer, Buffer>;
+  /** Streams refused or dropped before the initial sync, and opened again. */
+  reconnects = 0;
+  private readonly nodeBytes: Uint8Array;
+  private nodeSent = false;
+  private edsNames: string[] = [];
+  private rdsNames: string[] = [];
+  private listenersRequested = false;
+  private edsSinceSubscription = false;
+  private rdsSinceSubscription = false;
+  private gotClusters = false;
+  private gotListeners = false;
+  private closed = false;
+  private readonly lastSotw = new Map<string, { version: string; nonce: string }>();
+
+  constructor(address: string, node: BenchNode, private readonly mode: StreamMode, private readonly events: ClientEvents) {
+    this.nodeBytes = encodeNode(node);
+    // A connection of its own per client (as separate Envoys would have), not one shared subchannel.
+    this.client = new grpc.Client(address, grpc.credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+      'grpc.max_receive_message_length': -1,
+      'grpc.keepalive_time_ms': 300_000,
+    });
+    this.call = this.open();
+    this.requestWildcard(CLUSTER_TYPE);
+  }
+
+  /** Opens the ADS stream (the caller then asks for clusters); a stream refused before the sync is retried, as Envoy would. */
+  private open(): grpc.ClientDuplexStream<Buffer, Buffer> {
+    const call = this.client.makeBidiStreamRequest(this.mode === 'sotw' ? ADS_SOTW : ADS_DELTA, (bytes: Buffer) => bytes, (bytes: Buffer) => bytes);
+    call.on('data', (bytes: Buffer) => {
+      if (call === this.call) this.onResponse(process.hrtime.bigint(), bytes);
+    });
+    call.on('status', (status: grpc.StatusObject) => {
+      if (this.closed || call !== this.call) return;
+      const message = `stream ended: ${grpc.status[status.code]} ${status.details}`;
+      if (this.syncedAtNs === undefined && this.reconnects < MAX_RECONNECTS) {
+        this.reconnects++;
+        setTimeout(() => this.reopen(), RECONNECT_DELAY_MS * this.reconnects * (1 + Math.random()));
+      } else this.events.failed(this, message);
+    });
+    call.on('error', () => {
+      /* reported through 'status' */
+    });
+    this.resetProtocolState();
+    return call;
+  }
+
+  private reopen(): void {
+    if (this.closed) return;
+    this.call = this.open();
+    this.requestWildcard(CLUSTER_TYPE);
+  }
+
+  private resetProtocolState(): void {
+    this.nodeSent = false;
+    this.edsNames = [];
+    this.rdsNames = [];
+    this.listenersRequested = false;
+    this.edsSinceSubscription = false;
+    this.rdsSinceSubscription = false;
+    this.gotClusters = false;
+    this.gotListeners = false;
+    this.lastSotw.clear();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.call.cancel();
+    this.client.close();
+  }
+
+  private onResponse(receivedNs: bigint, bytes: Buffer): void {
+    if (this.closed) return;
+    this.bytesReceived += bytes.length;
+    const header = this.mode === 'sotw' ? readSotwResponse(bytes) : readDeltaResponse(bytes);
+    this.lastSotw.set(header.typeUrl, { version: header.versionInfo, nonce: header.nonce });
+    switch (header.typeUrl) {
+      case CLUSTER_TYPE: {
+        const eds = namesIn(header, bytes.length, (cluster) => {
+          const name = edsNameOf(cluster);
+          return name === undefined ? [] : [name];
+        });
+        this.held.clusters = header.resources.length;
+        this.gotClusters = true;
+        this.ack(header);
+        const wantedEds = this.withHeld(this.edsNames, eds);
+        if (!sameNames(this.edsNames, wantedEds)) {
+          const previous = this.edsNames;
+          this.edsNames = [...wantedEds].sort();
+          this.edsSinceSubscription = this.edsNames.length === 0;
+          this.subscribe(ENDPOINT_TYPE, previous, this.edsNames);
+        }
+        if (this.edsNames.length === 0) this.requestListenersOnce();
+        break;
+      }
+      case ENDPOINT_TYPE: {
+        const names = namesIn(header, bytes.length, (assignment) => [assignmentNameOf(assignment)]);
+        this.held.endpoints = this.edsNames.length;
+        this.edsSinceSubscription = true;
+        this.ack(header);
+        this.requestListenersOnce();
+        this.events.endpoints(this, receivedNs, names);
+        break;
+      }
+      case LISTENER_TYPE: {
+        const routes = namesIn(header, bytes.length, routeNamesOf);
+        this.held.listeners = header.resources.length;
+        this.gotListeners = true;
+        this.ack(header);
+        const wantedRoutes = this.withHeld(this.rdsNames, routes);
+        if (!sameNames(this.rdsNames, wantedRoutes)) {
+          const previous = this.rdsNames;
+          this.rdsNames = [...wantedRoutes].sort();
+          this.rdsSinceSubscription = this.rdsNames.length === 0;
+          this.subscribe(ROUTE_TYPE, previous, this.rdsNames);
+        }
+        break;
+      }
+      case ROUTE_TYPE:
+        this.held.routes = this.rdsNames.length;
+        this.rdsSinceSubscription = true;
+        this.ack(header);
+        break;
+      default:
+        this.events.failed(this, `unexpected type ${header.typeUrl}`);
+        return;
+    }
+    this.checkSynced(receivedNs);
+  }
+
+  /** SotW responses are complete sets; a delta response adds to what the client already holds. */
+  private withHeld(held: readonly string[], found: ReadonlySet<string>): ReadonlySet<string> {
+    if (this.mode === 'sotw') return found;
+    return new Set([...held, ...found]);
+  }
+
+  private checkSynced(nowNs: bigint): void {
+    if (this.syncedAtNs !== undefined) return;
+    if (this.gotClusters && this.edsSinceSubscription && this.gotListeners && this.rdsSinceSubscription) {
+      this.syncedAtNs = nowNs;
+      this.events.synced(this);
+    }
+  }
+
+  private requestListenersOnce(): void {
+    if (this.listenersRequested) return;
+    this.listenersRequested = true;
+    this.requestWildcard(LISTENER_TYPE);
+  }
+
+  private names(typeUrl: string): string[] {
+    if (typeUrl === ENDPOINT_TYPE) return this.edsNames;
+    if (typeUrl === ROUTE_TYPE) return this.rdsNames;
+    return [];
+  }
+
+  private ack(header: ResponseHeader): void {
+    if (this.mode === 'sotw') this.writeSotw(header.typeUrl, header.versionInfo, header.nonce, this.names(header.typeUrl));
+    else this.writeDelta(header.typeUrl, header.nonce, [], []);
+  }
+
+  /** The first request of a wildcard type (CDS, LDS): no names, in either mode. */
+  private requestWildcard(typeUrl: string): void {
+    if (this.mode === 'sotw') this.writeSotw(typeUrl, '', '', []);
+    else this.writeDelta(typeUrl, '', [], []);
+  }
+
+  private subscribe(typeUrl: string, previous: readonly string[], next: readonly string[]): void {
+    if (this.mode === 'sotw') {
+      const last = this.lastSotw.get(typeUrl);
+      this.writeSotw(typeUrl, last?.version ?? '', last?.nonce ?? '', [...next]);
+      return;
+    }
+    const before = new Set(previous);
+    const after = new Set(next);
+    this.writeDelta(typeUrl, '', next.filter((n) => !before.has(n)), previous.filter((n) => !after.has(n)));
+  }
+
+  /** DiscoveryRequest: version_info 1, node 2, resource_names 3, type_url 4, response_nonce 5. */
+  private writeSotw(typeUrl: string, version: string, nonce: string, names: readonly string[]): void {
+    const writer = protobuf.Writer.create();
+    if (version) writer.uint32((1 << 3) | 2).string(version);
+    if (!this.nodeSent) writer.uint32((2 << 3) | 2).bytes(this.nodeBytes);
+    for (const name of names) writer.uint32((3 << 3) | 2).string(name);
+    writer.uint32((4 << 3) | 2).string(typeUrl);
+    if (nonce) writer.uint32((5 << 3) | 2).string(nonce);
+    this.nodeSent = true;
+    this.write(writer.finish());
+  }
+
+  /** DeltaDiscoveryRequest: node 1, type_url 2, subscribe 3, unsubscribe 4, response_nonce 6. */
+  private writeDelta(typeUrl: string, nonce: string, subscribe: readonly string[], unsubscribe: readonly string[]): void {
+    const writer = protobuf.Writer.create();
+    if (!this.nodeSent) writer.uint32((1 << 3) | 2).bytes(this.nodeBytes);
+    writer.uint32((2 << 3) | 2).string(typeUrl);
+    for (const name of subscribe) writer.uint32((3 << 3) | 2).string(name);
+    for (const name of unsubscribe) writer.uint32((4 << 3) | 2).string(name);
+    if (nonce) writer.uint32((6 << 3) | 2).string(nonce);
+    this.nodeSent = true;
+    this.write(writer.finish());
+  }
+
+  private write(bytes: Uint8Array): void {
+    if (!this.closed) this.call.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+}

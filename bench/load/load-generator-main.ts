@@ -1,0 +1,82 @@
+// The load-generator child process: holds many ADS streams for the harness, in a process of its own so
+// that client work is not counted as the server's (the server's CPU and memory are what is measured).
+import { BenchClient, ClientEvents } from './bench-client';
+import { FromLoadGenerator, HeldCounts, ToLoadGenerator } from './protocol';
+
+interface Group {
+  clients: BenchClient[];
+  startedNs: bigint;
+  synced: number;
+  reported: boolean;
+  /** While armed: the EDS name that must show up, and each client's arrival time. */
+  armed?: { edsName: string; arrivals: Map<BenchClient, bigint> };
+}
+
+const groups = new Map<string, Group>();
+
+function send(message: FromLoadGenerator): void {
+  process.send?.(message);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? 0 : (sorted[Math.floor((sorted.length - 1) / 2)] as number);
+}
+
+function groupEvents(name: string, group: Group): ClientEvents {
+  return {
+    synced: () => {
+      group.synced++;
+      if (group.synced === group.clients.length && !group.reported) {
+        group.reported = true;
+        const first = group.clients[0] as BenchClient;
+        const held: HeldCounts = { ...first.held };
+        send({
+          kind: 'synced',
+          group: name,
+          syncMs: group.clients.map((c) => Number((c.syncedAtNs as bigint) - group.startedNs) / 1e6),
+          bytesPerClient: median(group.clients.map((c) => c.bytesReceived)),
+          held,
+          reconnects: group.clients.reduce((sum, c) => sum + c.reconnects, 0),
+        });
+      }
+    },
+    endpoints: (client, receivedNs, names) => {
+      const armed = group.armed;
+      if (!armed || armed.arrivals.has(client) || !names.has(armed.edsName)) return;
+      armed.arrivals.set(client, receivedNs);
+      if (armed.arrivals.size === group.clients.length) {
+        group.armed = undefined;
+        send({ kind: 'updated', group: name, arrivalsNs: [...armed.arrivals.values()].map(String) });
+      }
+    },
+    failed: (_client, message) => send({ kind: 'failed', group: name, message }),
+  };
+}
+
+function handle(message: ToLoadGenerator): void {
+  switch (message.kind) {
+    case 'connect': {
+      const group: Group = { clients: [], startedNs: process.hrtime.bigint(), synced: 0, reported: false };
+      groups.set(message.group, group);
+      const events = groupEvents(message.group, group);
+      for (const node of message.nodes) group.clients.push(new BenchClient(message.address, node, message.mode, events));
+      return;
+    }
+    case 'arm': {
+      const group = groups.get(message.group);
+      if (!group) return send({ kind: 'failed', group: message.group, message: 'no such group' });
+      group.armed = { edsName: message.edsName, arrivals: new Map() };
+      return send({ kind: 'armed', group: message.group });
+    }
+    case 'close': {
+      const group = groups.get(message.group);
+      for (const client of group?.clients ?? []) client.close();
+      groups.delete(message.group);
+      return send({ kind: 'closed', group: message.group });
+    }
+  }
+}
+
+process.on('message', (message: ToLoadGenerator) => handle(message));
+process.on('disconnect', () => process.exit(0));

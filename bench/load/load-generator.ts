@@ -1,0 +1,124 @@
+// The harness side of the load generator: forks the child and turns its messages into promises.
+import { ChildProcess, fork } from 'child_process';
+import * as path from 'path';
+import { BenchNode, FromLoadGenerator, HeldCounts, StreamMode, ToLoadGenerator } from './protocol';
+
+export interface SyncResult {
+  syncMs: number[];
+  bytesPerClient: number;
+  held: HeldCounts;
+  reconnects: number;
+}
+
+type Waiter = { group: string; accept: (message: FromLoadGenerator) => boolean; resolve: (message: FromLoadGenerator) => void; reject: (error: Error) => void };
+
+/** Client memory grows with responses held in flight; give the child room so it never limits a server. */
+const LOAD_GENERATOR_HEAP_MB = 4_096;
+
+export class LoadGenerator {
+  private readonly waiters = new Set<Waiter>();
+  private readonly failures: string[] = [];
+
+  private constructor(private readonly child: ChildProcess) {
+    child.on('message', (message: FromLoadGenerator) => this.deliver(message));
+    child.on('exit', (code) => {
+      for (const waiter of this.waiters) waiter.reject(new Error(`load generator exited (${code})`));
+      this.waiters.clear();
+    });
+  }
+
+  static start(): LoadGenerator {
+    const child = fork(path.join(__dirname, 'load-generator-main.js'), [], {
+      execArgv: [`--max-old-space-size=${LOAD_GENERATOR_HEAP_MB}`],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    return new LoadGenerator(child);
+  }
+
+  get pid(): number {
+    return this.child.pid as number;
+  }
+
+  async connect(group: string, address: string, nodes: BenchNode[], mode: StreamMode, timeoutMs: number): Promise<SyncResult> {
+    const reply = this.expect((m) => m.kind === 'synced' && m.group === group, group, timeoutMs, `${nodes.length} clients to sync`);
+    this.send({ kind: 'connect', group, address, nodes, mode });
+    const message = await reply;
+    if (message.kind !== 'synced') throw new Error('unexpected reply');
+    return { syncMs: message.syncMs, bytesPerClient: message.bytesPerClient, held: message.held, reconnects: message.reconnects };
+  }
+
+  /** Arms the group; the returned promise resolves with every client's arrival time (hrtime ns). */
+  async arm(group: string, edsName: string, timeoutMs: number): Promise<{ arrivals: Promise<bigint[]> }> {
+    const armed = this.expect((m) => m.kind === 'armed' && m.group === group, group, 5_000, 'arming');
+    const updated = this.expect((m) => m.kind === 'updated' && m.group === group, group, timeoutMs, `an EDS update naming ${edsName}`);
+    updated.catch(() => undefined); // observed by the caller; avoid an unhandled rejection meanwhile
+    this.send({ kind: 'arm', group, edsName });
+    await armed;
+    return {
+      arrivals: updated.then((message) => (message.kind === 'updated' ? message.arrivalsNs.map((ns) => BigInt(ns)) : [])),
+    };
+  }
+
+  async close(group: string): Promise<void> {
+    const reply = this.expect((m) => m.kind === 'closed' && m.group === group, group, 10_000, 'closing');
+    this.send({ kind: 'close', group });
+    await reply;
+  }
+
+  /** Stream failures reported so far (a server that refuses or drops clients). */
+  takeFailures(): string[] {
+    return this.failures.splice(0);
+  }
+
+  stop(): void {
+    this.child.disconnect();
+    this.child.kill();
+  }
+
+  private send(message: ToLoadGenerator): void {
+    this.child.send(message);
+  }
+
+  private deliver(message: FromLoadGenerator): void {
+    if (message.kind === 'failed') {
+      // A client gave up (after its retries): whatever its group waits for will not come.
+      if (this.failures.length < 20) this.failures.push(`${message.group}: ${message.message}`);
+      for (const waiter of this.waiters) {
+        if (waiter.group !== message.group) continue;
+        this.waiters.delete(waiter);
+        waiter.reject(new Error(`${message.group}: a client failed: ${message.message}`));
+      }
+      return;
+    }
+    for (const waiter of this.waiters) {
+      if (waiter.accept(message)) {
+        this.waiters.delete(waiter);
+        waiter.resolve(message);
+        return;
+      }
+    }
+  }
+
+  private expect(accept: (message: FromLoadGenerator) => boolean, group: string, timeoutMs: number, what: string): Promise<FromLoadGenerator> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        const failures = this.failures.length > 0 ? ` (stream failures: ${this.failures.slice(0, 3).join('; ')})` : '';
+        reject(new Error(`${group}: no ${what} within ${timeoutMs} ms${failures}`));
+      }, timeoutMs);
+      const waiter: Waiter = {
+        group,
+        accept,
+        resolve: (message) => {
+          clearTimeout(timer);
+          resolve(message);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.waiters.add(waiter);
+    });
+  }
+}

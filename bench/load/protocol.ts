@@ -1,0 +1,42 @@
+// Messages between the harness and the load-generator child process (over the fork IPC channel).
+
+export interface BenchNode {
+  id: string;
+  /** String metadata (CLUSTER_ID, ...), as an Envoy bootstrap would set it. */
+  metadata: Record<string, string>;
+  locality?: { region: string; zone: string };
+}
+
+export type StreamMode = 'sotw' | 'delta';
+
+export type ToLoadGenerator =
+  | { kind: 'connect'; group: string; address: string; nodes: BenchNode[]; mode: StreamMode }
+  /** From now on, report when every client of the group has an EDS response naming `edsName`. */
+  | { kind: 'arm'; group: string; edsName: string }
+  | { kind: 'close'; group: string };
+
+/** Resource counts one client holds after its initial sync. */
+export interface HeldCounts {
+  clusters: number;
+  endpoints: number;
+  listeners: number;
+  routes: number;
+}
+
+export type FromLoadGenerator =
+  | {
+      kind: 'synced';
+      group: string;
+      /** Per client: ms from the start of the connect to its complete initial sync. */
+      syncMs: number[];
+      /** Median bytes a client received until synced. */
+      bytesPerClient: number;
+      held: HeldCounts;
+      /** Streams the server refused or dropped before they synced, opened again by their client. */
+      reconnects: number;
+    }
+  | { kind: 'armed'; group: string }
+  /** process.hrtime.bigint() of each client's arrival, as decimal strings (the clock is system-wide). */
+  | { kind: 'updated'; group: string; arrivalsNs: string[] }
+  | { kind: 'closed'; group: string }
+  | { kind: 'failed'; group: string; message: string };

@@ -1,0 +1,50 @@
+// Spillway's resources for every sidecar view of a mesh, as the go-control-plane peer loads them: so the
+// peer serves byte-for-byte what Spillway serves and only the serving machinery is compared.
+import * as protobuf from 'protobufjs';
+import { MeshModel } from '../../src/mesh/model';
+import { EncodedResource } from '../../src/xds/cache/resource';
+import { translateView } from '../../src/xds/translate/translator';
+import { viewKeyOf, DEFAULT_OUTBOUND_ADDRESS, DEFAULT_OUTBOUND_PORT } from '../../src/xds/translate/client-view';
+import { MeshSize, clusterName } from './generate-mesh';
+
+export interface ResourceLine {
+  /** Snapshot key: the CLUSTER_ID of the clients that get it. */
+  view: string;
+  type: string;
+  name: string;
+  /** google.protobuf.Any bytes, base64. */
+  any: string;
+}
+
+/** Resource versions per (view, type, name), to send the peer only what changed. */
+export type SentVersions = Map<string, string>;
+
+/** The Any inside a pre-encoded `resources` field (tag, length, Any). */
+function anyBytes(resource: EncodedResource): Uint8Array {
+  const reader = protobuf.Reader.create(resource.sotwField);
+  reader.uint32();
+  return reader.bytes();
+}
+
+/**
+ * Lines for the resources that differ from `sent` (all of them the first time), and records them as sent.
+ * Only resources an Envoy's wildcard requests would get are included (named-only proxyless listeners are
+ * not: go-control-plane has no such notion and the benchmark's clients are Envoy-like).
+ */
+export function changedResourceLines(model: MeshModel, size: MeshSize, sent: SentVersions): ResourceLine[] {
+  const lines: ResourceLine[] = [];
+  for (let c = 0; c < size.clusters; c++) {
+    const view = clusterName(c);
+    const key = viewKeyOf({ clusterId: view, role: 'sidecar', outboundAddress: DEFAULT_OUTBOUND_ADDRESS, outboundPort: DEFAULT_OUTBOUND_PORT });
+    const translation = translateView(model, key);
+    if (translation.issues.length > 0) throw new Error(`translation issues in ${key}: ${JSON.stringify(translation.issues.slice(0, 3))}`);
+    for (const resource of translation.resources) {
+      if (!resource.inWildcard) continue;
+      const id = `${view}\u0000${resource.typeUrl}\u0000${resource.name}`;
+      if (sent.get(id) === resource.version) continue;
+      sent.set(id, resource.version);
+      lines.push({ view, type: resource.typeUrl, name: resource.name, any: Buffer.from(anyBytes(resource)).toString('base64') });
+    }
+  }
+  return lines;
+}

@@ -1,0 +1,95 @@
+// Command-line options of `npm run bench`.
+import { StreamMode } from './load/protocol';
+import { ServerName } from './servers/server-under-test';
+
+export interface BenchOptions {
+  quick: boolean;
+  services: number[];
+  clients: number[];
+  clusters: number;
+  endpointsPerCluster: number;
+  repetitions: number;
+  flips: number;
+  servers: ServerName[];
+  mode: StreamMode;
+  /** Where the report goes; the quick check writes beside the build output, never over the real figures. */
+  output: string;
+}
+
+const ALL_SERVERS: readonly ServerName[] = ['spillway', 'go-control-plane', 'istiod'];
+
+export const USAGE = `npm run bench -- [--quick] [--services 50,200,1000] [--clients 100,500] [--clusters 3]
+  [--endpoints 3] [--reps 3] [--flips 4] [--servers spillway,go-control-plane,istiod] [--mode sotw|delta]
+  [--out docs/BENCHMARKS.md]
+--quick: one small mesh, 100 clients, one repetition (a check that everything runs; < 2 min).`;
+
+function numbers(text: string, flag: string): number[] {
+  const values = text.split(',').map((part) => Number(part.trim()));
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v <= 0)) throw new Error(`${flag} wants positive integers, got "${text}"`);
+  return values;
+}
+
+function positive(text: string, flag: string): number {
+  return numbers(text, flag)[0] as number;
+}
+
+export function parseOptions(argv: readonly string[]): BenchOptions {
+  const quick = argv.includes('--quick');
+  const options: BenchOptions = {
+    quick,
+    services: quick ? [50] : [50, 200, 1000],
+    clients: quick ? [100] : [100, 500],
+    clusters: 3,
+    endpointsPerCluster: 3,
+    repetitions: quick ? 1 : 3,
+    flips: quick ? 3 : 4,
+    servers: [...ALL_SERVERS],
+    mode: 'sotw',
+    output: quick ? 'dist/bench/BENCHMARKS-quick.md' : 'docs/BENCHMARKS.md',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i] as string;
+    if (flag === '--quick') continue;
+    if (flag === '--help' || flag === '-h') throw new Error(USAGE);
+    const value = argv[i + 1];
+    if (value === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
+    i++;
+    switch (flag) {
+      case '--services':
+        options.services = numbers(value, flag);
+        break;
+      case '--clients':
+        options.clients = numbers(value, flag);
+        break;
+      case '--clusters':
+        options.clusters = positive(value, flag);
+        break;
+      case '--endpoints':
+        options.endpointsPerCluster = positive(value, flag);
+        break;
+      case '--reps':
+        options.repetitions = positive(value, flag);
+        break;
+      case '--flips':
+        options.flips = positive(value, flag);
+        break;
+      case '--servers': {
+        const names = value.split(',').map((name) => name.trim());
+        const unknown = names.filter((name) => !ALL_SERVERS.includes(name as ServerName));
+        if (unknown.length > 0) throw new Error(`unknown server(s) ${unknown.join(', ')}; known: ${ALL_SERVERS.join(', ')}`);
+        options.servers = names as ServerName[];
+        break;
+      }
+      case '--mode':
+        if (value !== 'sotw' && value !== 'delta') throw new Error('--mode is sotw or delta');
+        options.mode = value;
+        break;
+      case '--out':
+        options.output = value;
+        break;
+      default:
+        throw new Error(`unknown option ${flag}\n${USAGE}`);
+    }
+  }
+  return options;
+}

@@ -1,0 +1,158 @@
+// Writes docs/BENCHMARKS.md: the hand-written intro above the marker is kept, everything below it is
+// rewritten from this run's figures.
+import * as fs from 'fs';
+import { BenchOptions } from '../options';
+import { ServerName } from '../servers/server-under-test';
+import { ISTIOD_FILE_WATCH_DEBOUNCE, ISTIOD_MAX_REQUESTS_PER_SECOND } from '../servers/istiod-server';
+import { DEFAULT_DEBOUNCE } from '../../src/mesh/debounce';
+import { MachineFacts } from './machine';
+import { Cell, Figures, ratio } from './summary';
+
+export const GENERATED_MARKER = '<!-- Everything below this line is written by `npm run bench`; edit above it. -->';
+
+const DEFAULT_INTRO = `# Benchmarks
+
+Speed and memory are measured here, by \`npm run bench\`, not by timed tests. Every figure of Spillway
+is set against peers measured in the same run on the same machine, because the machine is shared and
+noisy: read the ratios, not the absolute numbers.
+`;
+
+export interface Report {
+  options: BenchOptions;
+  machine: MachineFacts;
+  cells: Cell[];
+  /** Servers that could not run, with the reason. */
+  skipped: Map<ServerName, string>;
+  elapsedMs: number;
+}
+
+const fixed = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const kib = (bytes: number) => fixed(bytes / 1024, bytes < 10 * 1024 ? 1 : 0);
+const mib = (bytes: number) => fixed(bytes / 2 ** 20, 0);
+const times = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a');
+
+function figureOf(cell: Cell, server: ServerName): Figures | undefined {
+  return cell.figures.find((f) => f.server === server);
+}
+
+function ratiosTable(report: Report, peers: ServerName[]): string[] {
+  if (peers.length === 0) return ['(No peer ran, so there are no ratios.)'];
+  const lines: string[] = [];
+  const metrics: [string, (f: Figures) => number][] = [
+    ['initial sync', (f) => f.syncAllMs],
+    ['push to all', (f) => f.pushAllMs],
+    ['CPU per push', (f) => f.cpuPerPushMs],
+    ['RSS per client', (f) => f.rssPerClientBytes],
+  ];
+  const header = ['services', 'clients', ...peers.flatMap((peer) => metrics.map(([name]) => `${name} vs ${peer}`))];
+  lines.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
+  for (const cell of report.cells) {
+    const spillway = figureOf(cell, 'spillway');
+    const values = peers.flatMap((peer) => {
+      const other = figureOf(cell, peer);
+      return metrics.map(([, pick]) => (spillway && other ? times(ratio(pick(spillway), pick(other))) : 'n/a'));
+    });
+    lines.push(`| ${cell.services} | ${cell.clients} | ${values.join(' | ')} |`);
+  }
+  return lines;
+}
+
+function sizeTable(cells: Cell[], servers: ServerName[]): string[] {
+  const lines = [`| clients | figure | ${servers.join(' | ')} |`, `|---|---|${servers.map(() => '---:').join('|')}|`];
+  const rows: [string, (f: Figures) => string][] = [
+    ['initial sync of all clients (ms)', (f) => fixed(f.syncAllMs)],
+    ['endpoint change → last client has it (ms)', (f) => fixed(f.pushAllMs)],
+    ['endpoint change → half the clients have it (ms)', (f) => fixed(f.pushHalfMs)],
+    ['server CPU per push (ms)', (f) => fixed(f.cpuPerPushMs, 1)],
+    ['server RSS per connected client (KiB)', (f) => kib(f.rssPerClientBytes)],
+    ['server RSS before the clients (MiB)', (f) => mib(f.rssBaselineBytes)],
+    ['bytes a client receives to sync (KiB)', (f) => kib(f.bytesPerClient)],
+    ['resources a client holds (CDS/EDS/LDS/RDS)', (f) => `${f.held.clusters}/${f.held.endpoints}/${f.held.listeners}/${f.held.routes}`],
+    ['streams refused before sync, retried (all runs)', (f) => String(f.reconnects)],
+    ['runs', (f) => String(f.runs)],
+  ];
+  for (const cell of cells) {
+    for (const [label, show] of rows) {
+      const values = servers.map((server) => {
+        const figures = figureOf(cell, server);
+        return figures ? show(figures) : 'failed';
+      });
+      lines.push(`| ${cell.clients} | ${label} | ${values.join(' | ')} |`);
+    }
+  }
+  return lines;
+}
+
+function methodSection(options: BenchOptions): string[] {
+  return [
+    '### Method',
+    '',
+    `- **Mesh**: S services (one HTTP port each) with ${options.endpointsPerCluster} endpoints in each of ${options.clusters} clusters, all exported. ` +
+      'Every server is given the same services and endpoints in its own input format (below).',
+    '- **Clients**: raw ADS streams (one HTTP/2 connection each, like separate Envoys) held by a load-generator process of its own, ' +
+      'so client work is not counted as the server\'s. Each behaves like Envoy: CDS and LDS as wildcards, EDS for the EDS clusters CDS announces, ' +
+      'RDS for the routes the listeners name, every response ACKed. Clients are spread evenly over the mesh clusters (Spillway views). ' +
+      `Stream mode: ${options.mode === 'sotw' ? 'state of the world (SotW) ADS' : 'incremental (delta) ADS'}.`,
+    '- **Each run** starts a fresh server, connects one anchor client per view (so views exist), reads the server\'s RSS, opens N streams at once ' +
+      'and times until the last one holds all four types (**initial sync**). After a settle period it reads RSS again: ' +
+      '**RSS per client** = (RSS with N clients − RSS before them) / N. Then it flips endpoints to not ready, one flip at a time: ' +
+      '**push to all** is the time from handing the change to the server until the last client has an EDS response with the changed service; ' +
+      '**CPU per push** is the server\'s CPU time (all threads, /proc schedstat) from the change until 300 ms after the last client has it ' +
+      '(ACKs included), minus what the server burns idle over as long.',
+    `- Figures are medians over ${options.repetitions} run(s) (sync, RSS) or over all flips of all runs (push, CPU). ` +
+      'Sizes and servers are interleaved within each repetition, so drift in machine load affects all of them alike.',
+    '- **Spillway**: the real pipeline (mesh store with its default debounce ' +
+      `${DEFAULT_DEBOUNCE.quietMs} ms quiet / ${DEFAULT_DEBOUNCE.maxDelayMs} ms max, translation, snapshot cache, xDS server) in a Node process, ` +
+      'fed the way a discovery source feeds it: a whole shard replaced per change (bench/servers/spillway-main.ts). Log level info (to a file).',
+    '- **go-control-plane**: bench/peers/go-control-plane, a small ADS server over go-control-plane\'s `SnapshotCache` (ADS mode, one snapshot per ' +
+      'mesh cluster). It serves exactly Spillway\'s resources (the harness translates with Spillway\'s translator and hands them over as encoded ' +
+      '`Any`s), so both push identical bytes. A change hands over only the changed resources; the peer builds new snapshots with a new version for ' +
+      'the changed type only. It has no debounce, and translation is not part of its time or CPU (go-control-plane is a library without it): ' +
+      'its figures are the floor of "push the bytes", not a whole control plane.',
+    '- **istiod**: `pilot-discovery` built from the Go module proxy by scripts/bench-peers.sh, with two small patches (bench/peers/istiod/patches): ' +
+      'one lets its ServiceEntry registry start without Kubernetes (upstream dereferences a missing multicluster controller), one makes the file ' +
+      `watcher's fixed 250 ms wait a parameter, set to ${ISTIOD_FILE_WATCH_DEBOUNCE} here (Kubernetes informers, its usual source, have no such wait). ` +
+      'It reads one ServiceEntry file per service (MESH_INTERNAL, STATIC, endpoints with localities) from `--configDir`; a change rewrites the ' +
+      'changed service\'s file by atomic rename. An endpoint that is not ready is left out (ServiceEntry endpoints have no readiness). ' +
+      `Its push debounce is set to Spillway's (PILOT_DEBOUNCE_AFTER=${DEFAULT_DEBOUNCE.quietMs}ms, PILOT_DEBOUNCE_MAX=${DEFAULT_DEBOUNCE.maxDelayMs}ms) ` +
+      `and its admission limit for new streams is lifted (PILOT_MAX_REQUESTS_PER_SECOND=${ISTIOD_MAX_REQUESTS_PER_SECOND}; its default admits a few ` +
+      'streams per second and turns the rest away with RESOURCE_EXHAUSTED). Its CPU per push includes re-reading all config files on each change ' +
+      '(its file source does that). Its sidecars get Istio\'s own config (extra passthrough/blackhole clusters and listeners, all endpoints in one ' +
+      'assignment with localities), so the bytes differ from Spillway\'s: see the "bytes" and "resources" rows.',
+  ];
+}
+
+export function renderReport(report: Report, intro: string): string {
+  const { options, machine } = report;
+  const servers = options.servers.filter((server) => !report.skipped.has(server));
+  const peers = servers.filter((server) => server !== 'spillway');
+  const lines: string[] = [intro.trimEnd(), '', GENERATED_MARKER, '', '## Latest run', ''];
+  lines.push(
+    `Run ${machine.date}, ${(report.elapsedMs / 60_000).toFixed(1)} min, ${options.quick ? 'quick check (--quick)' : 'full run'}.`,
+    '',
+    `- Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.kernel}; load average at start ${machine.loadAverage} (shared machine).`,
+    `- Software: Node ${machine.node}; Go ${machine.go}; ${machine.goControlPlane}; ${machine.istio} (pilot-discovery, patched: see Method).`,
+    `- Meshes: ${options.services.join(' / ')} services × ${options.endpointsPerCluster} endpoints × ${options.clusters} clusters; ` +
+      `${options.clients.join(' / ')} clients; ${options.repetitions} repetition(s), ${options.flips} endpoint flips per run; ${options.mode === 'sotw' ? 'SotW' : 'delta'} ADS.`,
+  );
+  for (const [server, reason] of report.skipped) lines.push(`- **${server} did not run**: ${reason}`);
+  lines.push('', '### Spillway / peer (below 1: Spillway is faster or lighter)', '', ...ratiosTable(report, peers), '');
+  for (const services of options.services) {
+    const cells = report.cells.filter((cell) => cell.services === services);
+    if (cells.length === 0) continue;
+    const endpoints = services * options.endpointsPerCluster * options.clusters;
+    lines.push(`### ${services} services (${endpoints} endpoints in ${options.clusters} clusters)`, '', ...sizeTable(cells, servers), '');
+    const errors = cells.flatMap((cell) => cell.errors.map((error) => `${cell.clients} clients: ${error}`));
+    if (errors.length > 0) lines.push('Failed runs:', '', ...errors.map((error) => `- ${error}`), '');
+  }
+  lines.push(...methodSection(options), '');
+  return lines.join('\n');
+}
+
+/** The intro to keep: what the file has above the marker, or a default for a new file. */
+export function existingIntro(path: string): string {
+  if (!fs.existsSync(path)) return DEFAULT_INTRO;
+  const text = fs.readFileSync(path, 'utf8');
+  const at = text.indexOf(GENERATED_MARKER);
+  return at >= 0 ? text.slice(0, at) : text;
+}

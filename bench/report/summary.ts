@@ -1,0 +1,54 @@
+// Folds the runs of one (mesh size, client count, server) into the figures the report shows.
+import { HeldCounts } from '../load/protocol';
+import { median } from '../measure/statistics';
+import { RunResult } from '../scenario';
+import { ServerName } from '../servers/server-under-test';
+
+export interface Figures {
+  server: ServerName;
+  runs: number;
+  /** Initial sync of all N clients (ms, median of runs). */
+  syncAllMs: number;
+  /** An endpoint change until the last of N clients has it (ms, median of all flips). */
+  pushAllMs: number;
+  /** ... until half of them have it. */
+  pushHalfMs: number;
+  /** Server CPU per push (ms, median of all flips). */
+  cpuPerPushMs: number;
+  rssPerClientBytes: number;
+  rssBaselineBytes: number;
+  bytesPerClient: number;
+  held: HeldCounts;
+  /** Streams refused before their sync and retried, over all runs. */
+  reconnects: number;
+}
+
+export interface Cell {
+  services: number;
+  clients: number;
+  figures: Figures[];
+  errors: string[];
+}
+
+export function figuresOf(server: ServerName, runs: readonly RunResult[]): Figures | undefined {
+  if (runs.length === 0) return undefined;
+  const flips = runs.flatMap((run) => run.flips);
+  return {
+    server,
+    runs: runs.length,
+    syncAllMs: median(runs.map((r) => r.syncAllMs)),
+    pushAllMs: median(flips.map((f) => f.allMs)),
+    pushHalfMs: median(flips.map((f) => f.medianMs)),
+    cpuPerPushMs: median(flips.map((f) => f.cpuMs)),
+    rssPerClientBytes: median(runs.map((r) => r.rssPerClientBytes)),
+    rssBaselineBytes: median(runs.map((r) => r.rssBaselineBytes)),
+    bytesPerClient: median(runs.map((r) => r.bytesPerClient)),
+    held: (runs[0] as RunResult).held,
+    reconnects: runs.reduce((sum, run) => sum + run.reconnects, 0),
+  };
+}
+
+/** Spillway's figure divided by the peer's: below 1 means Spillway is faster or lighter. */
+export function ratio(spillway: number, peer: number): number {
+  return peer > 0 && Number.isFinite(spillway) && Number.isFinite(peer) ? spillway / peer : Number.NaN;
+}

@@ -1,0 +1,111 @@
+// `npm run bench`: Spillway side by side with go-control-plane and istiod on generated meshes, all in
+// the same run, then docs/BENCHMARKS.md rewritten below its hand-written intro. See docs/BENCHMARKS.md
+// (Method) for what is measured and how.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { BenchOptions, parseOptions } from './options';
+import { REPO_ROOT, preparePeers } from './peer-binaries';
+import { RunResult, measureRun } from './scenario';
+import { ServerFactory, ServerName } from './servers/server-under-test';
+import { spillwayFactory } from './servers/spillway-server';
+import { goControlPlaneFactory } from './servers/go-control-plane-server';
+import { istiodFactory } from './servers/istiod-server';
+import { machineFacts } from './report/machine';
+import { Cell, figuresOf } from './report/summary';
+import { existingIntro, renderReport } from './report/markdown';
+
+const FACTORIES: Record<ServerName, ServerFactory> = {
+  spillway: spillwayFactory,
+  'go-control-plane': goControlPlaneFactory,
+  istiod: istiodFactory,
+};
+
+const started = Date.now();
+function progress(line: string): void {
+  const seconds = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
+  process.stdout.write(`[bench ${seconds}s] ${line}\n`);
+}
+
+/** Rotates the server order by repetition, so no server always runs first (or last) in a round. */
+function rotated<T>(items: readonly T[], by: number): T[] {
+  const shift = by % Math.max(1, items.length);
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+async function main(options: BenchOptions): Promise<void> {
+  progress('checking the peers (scripts/bench-peers.sh builds what is missing)');
+  preparePeers();
+  const skipped = new Map<ServerName, string>();
+  const factories: ServerFactory[] = [];
+  for (const name of options.servers) {
+    const factory = FACTORIES[name];
+    const reason = factory.unavailable();
+    if (reason) {
+      skipped.set(name, reason);
+      progress(`${name}: skipped (${reason})`);
+    } else factories.push(factory);
+  }
+  const machine = machineFacts();
+  const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'spillway-bench-'));
+  const results = new Map<string, RunResult[]>();
+  const errors = new Map<string, string[]>();
+  const key = (services: number, clients: number, server: string) => `${services}|${clients}|${server}`;
+  let runIndex = 0;
+  const totalRuns = options.repetitions * options.services.length * options.clients.length * factories.length;
+
+  for (let rep = 0; rep < options.repetitions; rep++) {
+    for (const services of options.services) {
+      for (const clients of options.clients) {
+        for (const factory of rotated(factories, rep)) {
+          runIndex++;
+          const label = `run ${runIndex}/${totalRuns}: ${factory.name}, ${services} services, ${clients} clients (repetition ${rep + 1})`;
+          progress(label);
+          const workDir = fs.mkdtempSync(path.join(workRoot, `${factory.name}-`));
+          const size = { services, endpointsPerCluster: options.endpointsPerCluster, clusters: options.clusters };
+          try {
+            const result = await measureRun(factory, { size, clients, flips: options.flips, mode: options.mode, workDir }, (line) => progress(`  ${line}`));
+            const runs = results.get(key(services, clients, factory.name)) ?? [];
+            runs.push(result);
+            results.set(key(services, clients, factory.name), runs);
+            fs.rmSync(workDir, { recursive: true, force: true });
+          } catch (error) {
+            const message = `${factory.name}: ${error instanceof Error ? error.message : String(error)}`;
+            progress(`  FAILED ${message} (logs kept in ${workDir})`);
+            const list = errors.get(key(services, clients, 'all')) ?? [];
+            list.push(message);
+            errors.set(key(services, clients, 'all'), list);
+          }
+        }
+      }
+    }
+  }
+
+  const cells: Cell[] = [];
+  for (const services of options.services) {
+    for (const clients of options.clients) {
+      const figures = factories.flatMap((factory) => figuresOf(factory.name, results.get(key(services, clients, factory.name)) ?? []) ?? []);
+      cells.push({ services, clients, figures, errors: errors.get(key(services, clients, 'all')) ?? [] });
+    }
+  }
+  const output = path.resolve(REPO_ROOT, options.output);
+  const text = renderReport({ options, machine, cells, skipped, elapsedMs: Date.now() - started }, existingIntro(output));
+  fs.mkdirSync(path.dirname(output), { recursive: true });
+  fs.writeFileSync(output, text);
+  if ([...errors.values()].every((list) => list.length === 0)) fs.rmSync(workRoot, { recursive: true, force: true });
+  const summaryStart = text.indexOf('### Spillway / peer');
+  process.stdout.write('\n' + text.slice(summaryStart, text.indexOf('\n### ', summaryStart + 5)) + '\n');
+  progress(`report written to ${path.relative(REPO_ROOT, output)}`);
+}
+
+let options: BenchOptions;
+try {
+  options = parseOptions(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(2);
+}
+main(options).catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

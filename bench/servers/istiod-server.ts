@@ -1,0 +1,161 @@
+// istiod (pilot-discovery built by scripts/bench-peers.sh, patched to run without Kubernetes) reading the
+// mesh as ServiceEntry files from --configDir. A change rewrites the changed services' files (atomic
+// rename); istiod's file watcher delay is set small (PILOT_FILE_WATCH_DEBOUNCE, a bench patch) because
+// Kubernetes informers, its usual source, have no such wait. Its push debounce is set to Spillway's.
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import { serviceHost } from '../../src/mesh/model';
+import { DEFAULT_DEBOUNCE } from '../../src/mesh/debounce';
+import { BenchNode } from '../load/protocol';
+import { BENCH_NAMESPACE, MeshSize, NotReady, SERVICE_PORT, serviceName } from '../mesh/generate-mesh';
+import { meshConfigYaml, serviceEntryYaml } from '../mesh/istio-config';
+import { peerBinary } from '../peer-binaries';
+import { freePort, stopProcess, waitUntil } from './child-process';
+import { ServerFactory, ServerUnderTest } from './server-under-test';
+import { outboundName } from './sidecar-nodes';
+
+const START_TIMEOUT_MS = 120_000;
+export const ISTIOD_FILE_WATCH_DEBOUNCE = '10ms';
+export const ISTIOD_MAX_REQUESTS_PER_SECOND = '100000';
+/** Istio's own cluster ID when it has no Kubernetes registry. */
+const ISTIO_CLUSTER_ID = 'Kubernetes';
+
+/**
+ * Whether the xDS port accepts connections. (istiod's /ready also waits for the sidecar injector and
+ * config validation, which never get ready without Kubernetes; it opens the xDS port only after its
+ * caches, the config files included, are synced.)
+ */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Writes each service's file where its content differs from `written`; returns the changed services. */
+function stageServiceEntries(size: MeshSize, notReady: NotReady, written: ReadonlyMap<number, string>, stagingDir: string, counter: { next: number }) {
+  const changed: { service: number; staged: string; text: string }[] = [];
+  for (let s = 0; s < size.services; s++) {
+    const text = serviceEntryYaml(size, s, notReady);
+    if (written.get(s) === text) continue;
+    const staged = path.join(stagingDir, `${++counter.next}.yaml`);
+    fs.writeFileSync(staged, text);
+    changed.push({ service: s, staged, text });
+  }
+  return changed;
+}
+
+/** Moves staged files into the watched directory: one rename each, so istiod never reads half a file. */
+function publishServiceEntries(changed: ReturnType<typeof stageServiceEntries>, configDir: string, written: Map<number, string>): void {
+  for (const { service, staged, text } of changed) {
+    fs.renameSync(staged, path.join(configDir, `${serviceName(service)}.yaml`));
+    written.set(service, text);
+  }
+}
+
+class IstiodServer implements ServerUnderTest {
+  readonly name = 'istiod';
+  private readonly staged = { next: 0 };
+
+  constructor(
+    private readonly child: ChildProcess,
+    readonly xdsAddress: string,
+    private readonly size: MeshSize,
+    private readonly configDir: string,
+    private readonly stagingDir: string,
+    private readonly written: Map<number, string>,
+  ) {}
+
+  get pid(): number {
+    return this.child.pid as number;
+  }
+
+  /** Istio's sidecar node id: sidecar~IP~POD.NAMESPACE~NAMESPACE.svc.DOMAIN; IPs match no workload. */
+  node(group: string, index: number): BenchNode {
+    const id = `sidecar~127.200.${(index >> 8) & 255}.${index & 255}~${group}-${index}.${BENCH_NAMESPACE}~${BENCH_NAMESPACE}.svc.cluster.local`;
+    return { id, metadata: { CLUSTER_ID: ISTIO_CLUSTER_ID, NAMESPACE: BENCH_NAMESPACE, ISTIO_VERSION: '1.31.0' } };
+  }
+
+  /** istiod builds one push context for all proxies; a single anchor warms it. */
+  anchorNodes(): BenchNode[] {
+    return [this.node('anchor', 0)];
+  }
+
+  edsNameOf(service: number): string {
+    return outboundName(serviceHost({ name: serviceName(service), namespace: BENCH_NAMESPACE }), SERVICE_PORT);
+  }
+
+  async apply(notReady: NotReady): Promise<bigint> {
+    const changed = stageServiceEntries(this.size, notReady, this.written, this.stagingDir, this.staged);
+    const startedNs = process.hrtime.bigint();
+    publishServiceEntries(changed, this.configDir, this.written);
+    return startedNs;
+  }
+
+  async stop(): Promise<void> {
+    await stopProcess(this.child, 5_000);
+  }
+}
+
+export const istiodFactory: ServerFactory = {
+  name: 'istiod',
+  unavailable: () => (peerBinary('istiod') ? undefined : 'pilot-discovery is not built (scripts/bench-peers.sh says why)'),
+  async start(size: MeshSize, workDir: string): Promise<ServerUnderTest> {
+    const binary = peerBinary('istiod') as string;
+    const configDir = path.join(workDir, 'istio-config');
+    const stagingDir = path.join(workDir, 'istio-staging');
+    fs.mkdirSync(configDir, { recursive: true });
+    fs.mkdirSync(stagingDir, { recursive: true });
+    const [grpcPort, httpPort, httpsPort, monitoringPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const xdsAddress = `127.0.0.1:${grpcPort}`;
+    fs.writeFileSync(path.join(workDir, 'mesh.yaml'), meshConfigYaml(xdsAddress));
+    fs.writeFileSync(path.join(workDir, 'networks.yaml'), '{}\n');
+    const log = fs.openSync(path.join(workDir, 'istiod.log'), 'w');
+    const args = [
+      'discovery',
+      `--configDir=${configDir}`,
+      '--registries=',
+      `--meshConfig=${path.join(workDir, 'mesh.yaml')}`,
+      `--networksConfig=${path.join(workDir, 'networks.yaml')}`,
+      `--grpcAddr=${xdsAddress}`,
+      `--httpAddr=127.0.0.1:${httpPort}`,
+      `--httpsAddr=127.0.0.1:${httpsPort}`,
+      `--monitoringAddr=127.0.0.1:${monitoringPort}`,
+      '--secureGRPCAddr=',
+      '--ctrlz_port=0',
+      `--domain=cluster.local`,
+    ];
+    const env = {
+      ...process.env,
+      ENABLE_CA_SERVER: 'false',
+      PILOT_FILE_WATCH_DEBOUNCE: ISTIOD_FILE_WATCH_DEBOUNCE,
+      PILOT_DEBOUNCE_AFTER: `${DEFAULT_DEBOUNCE.quietMs}ms`,
+      PILOT_DEBOUNCE_MAX: `${DEFAULT_DEBOUNCE.maxDelayMs}ms`,
+      // Its default admits a few new streams per second per core (a guard for real fleets); the others
+      // have no such limit, and the benchmark times how fast each can serve a burst of clients.
+      PILOT_MAX_REQUESTS_PER_SECOND: ISTIOD_MAX_REQUESTS_PER_SECOND,
+    };
+    const written = new Map<number, string>();
+    publishServiceEntries(stageServiceEntries(size, new Set(), written, stagingDir, { next: 0 }), configDir, written);
+    const child = spawn(binary, args, { stdio: ['ignore', log, log], cwd: workDir, env });
+    fs.closeSync(log);
+    const server = new IstiodServer(child, xdsAddress, size, configDir, stagingDir, written);
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    await waitUntil(
+      async () => {
+        if (exited) throw new Error(`istiod exited at start (see ${workDir}/istiod.log)`);
+        return accepts(grpcPort);
+      },
+      START_TIMEOUT_MS,
+      `istiod (see ${workDir}/istiod.log)`,
+    );
+    return server;
+  },
+};

@@ -1,0 +1,34 @@
+// Spillway as a server under test: the real pipeline (mesh store with its default debounce, translation,
+// snapshot cache, xDS server), fed by the harness the way a discovery source feeds it: a whole shard
+// replaced at each change. Runs in a process of its own so its CPU and memory can be measured alone.
+import { createLogger } from '../../src/log';
+import { MeshStore } from '../../src/mesh/store';
+import { Spillway } from '../../src/spillway';
+import { MeshSize, generateMesh } from '../mesh/generate-mesh';
+
+export type ToSpillway = { kind: 'apply'; notReady: string[] };
+export type FromSpillway = { kind: 'ready'; port: number } | { kind: 'applied' };
+
+const SHARD = 'bench';
+
+async function main(): Promise<void> {
+  const size = JSON.parse(process.argv[2] as string) as MeshSize;
+  const store = new MeshStore();
+  store.setShard(SHARD, generateMesh(size));
+  store.flush();
+  // Production default level; the harness sends the output to a log file.
+  const spillway = new Spillway({ store, logger: createLogger('info', 'json'), xdsAddress: '127.0.0.1:0' });
+  const port = await spillway.start();
+  process.on('message', (message: ToSpillway) => {
+    if (message.kind !== 'apply') return;
+    store.setShard(SHARD, generateMesh(size, new Set(message.notReady)));
+    process.send?.({ kind: 'applied' } satisfies FromSpillway);
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send?.({ kind: 'ready', port } satisfies FromSpillway);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`spillway bench server: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

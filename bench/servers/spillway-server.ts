@@ -1,0 +1,75 @@
+// Starts bench/servers/spillway-main.ts as a child process and drives it over IPC.
+import { ChildProcess, fork } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { MeshSize, NotReady, SERVICE_PORT, serviceName, BENCH_NAMESPACE } from '../mesh/generate-mesh';
+import { serviceHost } from '../../src/mesh/model';
+import { BenchNode } from '../load/protocol';
+import { ServerFactory, ServerUnderTest } from './server-under-test';
+import { outboundName, sidecarAnchors, sidecarNode } from './sidecar-nodes';
+import { stopProcess } from './child-process';
+import type { FromSpillway, ToSpillway } from './spillway-main';
+
+const START_TIMEOUT_MS = 60_000;
+
+class SpillwayServer implements ServerUnderTest {
+  readonly name = 'spillway';
+
+  constructor(private readonly child: ChildProcess, readonly xdsAddress: string, private readonly size: MeshSize) {}
+
+  get pid(): number {
+    return this.child.pid as number;
+  }
+
+  node(group: string, index: number): BenchNode {
+    return sidecarNode(this.size, `sidecar-${group}-${index}`, index);
+  }
+
+  anchorNodes(): BenchNode[] {
+    return sidecarAnchors(this.size);
+  }
+
+  edsNameOf(service: number): string {
+    return outboundName(serviceHost({ name: serviceName(service), namespace: BENCH_NAMESPACE }), SERVICE_PORT);
+  }
+
+  async apply(notReady: NotReady): Promise<bigint> {
+    const applied = new Promise<void>((resolve) => {
+      const onMessage = (message: FromSpillway) => {
+        if (message.kind !== 'applied') return;
+        this.child.off('message', onMessage);
+        resolve();
+      };
+      this.child.on('message', onMessage);
+    });
+    const startedNs = process.hrtime.bigint();
+    this.child.send({ kind: 'apply', notReady: [...notReady] } satisfies ToSpillway);
+    await applied;
+    return startedNs;
+  }
+
+  async stop(): Promise<void> {
+    await stopProcess(this.child);
+  }
+}
+
+export const spillwayFactory: ServerFactory = {
+  name: 'spillway',
+  unavailable: () => undefined,
+  async start(size: MeshSize, workDir: string): Promise<ServerUnderTest> {
+    const log = fs.openSync(path.join(workDir, 'spillway.log'), 'w');
+    const child = fork(path.join(__dirname, 'spillway-main.js'), [JSON.stringify(size)], { stdio: ['ignore', log, log, 'ipc'] });
+    fs.closeSync(log);
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`spillway did not start within ${START_TIMEOUT_MS} ms (see ${workDir}/spillway.log)`)), START_TIMEOUT_MS);
+      child.once('exit', (code) => reject(new Error(`spillway exited (${code}) at start (see ${workDir}/spillway.log)`)));
+      child.on('message', (message: FromSpillway) => {
+        if (message.kind === 'ready') {
+          clearTimeout(timer);
+          resolve(message.port);
+        }
+      });
+    });
+    return new SpillwayServer(child, `127.0.0.1:${port}`, size);
+  },
+};

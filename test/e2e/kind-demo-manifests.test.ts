@@ -4,6 +4,7 @@
 // kube-apiserver, the Envoy bootstraps pass `envoy --mode validate`, the clusters file parses with
 // Spillway's own parser and agrees with the remote Secret and the volume it is projected into, and the
 // scripts are shellcheck-clean.
+import { pluralOf } from '../harness/kube-plurals';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -33,18 +34,6 @@ interface KubeObject {
   [key: string]: Json;
 }
 
-const PLURALS: Record<string, string> = {
-  Namespace: 'namespaces',
-  ServiceAccount: 'serviceaccounts',
-  ClusterRole: 'clusterroles',
-  ClusterRoleBinding: 'clusterrolebindings',
-  Role: 'roles',
-  RoleBinding: 'rolebindings',
-  ConfigMap: 'configmaps',
-  Secret: 'secrets',
-  Deployment: 'deployments',
-  Service: 'services',
-};
 
 /** values.env: KEY=VALUE lines, as up.sh sources them. */
 function values(): Record<string, string> {
@@ -131,8 +120,7 @@ function find(cluster: ClusterName, kind: string, name: string): KubeObject {
 }
 
 function collectionPath(object: KubeObject): string {
-  const plural = PLURALS[object.kind];
-  if (!plural) throw new Error(`add the plural of ${object.kind} to PLURALS`);
+  const plural = pluralOf(object.kind);
   const root = object.apiVersion.includes('/') ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`;
   return object.metadata.namespace ? `${root}/namespaces/${object.metadata.namespace}/${plural}` : `${root}/${plural}`;
 }

@@ -1,6 +1,7 @@
 // deploy/kubernetes against a REAL kube-apiserver: every object is created as a server-side dry run with
 // strict field validation (the API server's own schemas reject unknown or misplaced fields), and the RBAC
 // is applied for real and asked, through SubjectAccessReviews, what Spillway's service account may do.
+import { pluralOf } from '../harness/kube-plurals';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
@@ -19,18 +20,6 @@ interface KubeObject {
   metadata: { name: string; namespace?: string };
 }
 
-const PLURALS: Record<string, string> = {
-  Namespace: 'namespaces',
-  ServiceAccount: 'serviceaccounts',
-  ClusterRole: 'clusterroles',
-  ClusterRoleBinding: 'clusterrolebindings',
-  Role: 'roles',
-  RoleBinding: 'rolebindings',
-  ConfigMap: 'configmaps',
-  Deployment: 'deployments',
-  Service: 'services',
-  PodDisruptionBudget: 'poddisruptionbudgets',
-};
 
 function manifests(): { file: string; object: KubeObject }[] {
   return fs
@@ -45,8 +34,7 @@ function manifests(): { file: string; object: KubeObject }[] {
 }
 
 function collectionPath(object: KubeObject): string {
-  const plural = PLURALS[object.kind];
-  if (!plural) throw new Error(`add the plural of ${object.kind} to PLURALS`);
+  const plural = pluralOf(object.kind);
   const root = object.apiVersion.includes('/') ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`;
   return object.metadata.namespace ? `${root}/namespaces/${object.metadata.namespace}/${plural}` : `${root}/${plural}`;
 }

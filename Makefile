@@ -15,7 +15,10 @@ demo: setup
 demo-once: setup
 	DEMO_ONCE=1 node dist/src/cli/main.js demo
 
+# The quick bench is a smoke run of the harness (no timing assertions; peers only if already built).
+# The benchmark harness runs first as a quick smoke check (no timing assertions), so jest's summary closes the output.
 test: setup
+	npm run bench -- --quick
 	npx jest --runInBand --ci
 
 unit: setup

@@ -10,8 +10,9 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 let found: Map<string, string> | undefined;
 
 /** Builds missing peers (progress on stderr) and records their paths. */
-export function preparePeers(): void {
-  const result = spawnSync('bash', [path.join(REPO_ROOT, 'scripts', 'bench-peers.sh'), '--print-paths'], {
+export function preparePeers(cachedOnly = false): void {
+  const args = [path.join(REPO_ROOT, 'scripts', 'bench-peers.sh'), '--print-paths', ...(cachedOnly ? ['--cached-only'] : [])];
+  const result = spawnSync('bash', args, {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',

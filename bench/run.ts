@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BenchOptions, parseOptions } from './options';
+import { BenchOptions, clientSets, parseOptions } from './options';
 import { REPO_ROOT, preparePeers } from './peer-binaries';
 import { RunResult, measureRun } from './scenario';
 import { ServerFactory, ServerName } from './servers/server-under-test';
@@ -14,6 +14,7 @@ import { istiodFactory } from './servers/istiod-server';
 import { machineFacts } from './report/machine';
 import { Cell, figuresOf } from './report/summary';
 import { existingIntro, renderReport } from './report/markdown';
+import { renderPlot } from './report/plot';
 
 const FACTORIES: Record<ServerName, ServerFactory> = {
   spillway: spillwayFactory,
@@ -35,7 +36,7 @@ function rotated<T>(items: readonly T[], by: number): T[] {
 
 async function main(options: BenchOptions): Promise<void> {
   progress('checking the peers (scripts/bench-peers.sh builds what is missing)');
-  preparePeers();
+  preparePeers(options.cachedPeersOnly);
   const skipped = new Map<ServerName, string>();
   const factories: ServerFactory[] = [];
   for (const name of options.servers) {
@@ -50,31 +51,39 @@ async function main(options: BenchOptions): Promise<void> {
   const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'spillway-bench-'));
   const results = new Map<string, RunResult[]>();
   const errors = new Map<string, string[]>();
-  const key = (services: number, clients: number, server: string) => `${services}|${clients}|${server}`;
+  const key = (services: number, clients: number, kind: string, server: string) => `${services}|${clients}|${kind}|${server}`;
   let runIndex = 0;
-  const totalRuns = options.repetitions * options.services.length * options.clients.length * factories.length;
+  const sets = clientSets(options);
+  const totalRuns = options.repetitions * options.services.length * sets.length * factories.length;
+  let spillwayFailed = false;
 
   for (let rep = 0; rep < options.repetitions; rep++) {
     for (const services of options.services) {
-      for (const clients of options.clients) {
+      for (const { clients, kind } of sets) {
         for (const factory of rotated(factories, rep)) {
           runIndex++;
-          const label = `run ${runIndex}/${totalRuns}: ${factory.name}, ${services} services, ${clients} clients (repetition ${rep + 1})`;
+          if (kind === 'grpc' && factory.name === 'go-control-plane') {
+            // The peer serves only what an Envoy's wildcard requests get (no `<host>:<port>` API listeners).
+            if (rep === 0) progress(`run ${runIndex}/${totalRuns}: go-control-plane, ${clients} gRPC-like clients: not run (the peer has no proxyless API listeners)`);
+            continue;
+          }
+          const label = `run ${runIndex}/${totalRuns}: ${factory.name}, ${services} services, ${clients} ${kind === 'grpc' ? 'gRPC-like' : 'Envoy-like'} clients (repetition ${rep + 1})`;
           progress(label);
           const workDir = fs.mkdtempSync(path.join(workRoot, `${factory.name}-`));
           const size = { services, endpointsPerCluster: options.endpointsPerCluster, clusters: options.clusters };
           try {
-            const result = await measureRun(factory, { size, clients, flips: options.flips, mode: options.mode, workDir }, (line) => progress(`  ${line}`));
-            const runs = results.get(key(services, clients, factory.name)) ?? [];
+            const result = await measureRun(factory, { size, clients, flips: options.flips, mode: options.mode, kind, workDir }, (line) => progress(`  ${line}`));
+            const runs = results.get(key(services, clients, kind, factory.name)) ?? [];
             runs.push(result);
-            results.set(key(services, clients, factory.name), runs);
+            results.set(key(services, clients, kind, factory.name), runs);
             fs.rmSync(workDir, { recursive: true, force: true });
           } catch (error) {
             const message = `${factory.name}: ${error instanceof Error ? error.message : String(error)}`;
             progress(`  FAILED ${message} (logs kept in ${workDir})`);
-            const list = errors.get(key(services, clients, 'all')) ?? [];
+            if (factory.name === 'spillway') spillwayFailed = true;
+            const list = errors.get(key(services, clients, kind, 'all')) ?? [];
             list.push(message);
-            errors.set(key(services, clients, 'all'), list);
+            errors.set(key(services, clients, kind, 'all'), list);
           }
         }
       }
@@ -83,19 +92,27 @@ async function main(options: BenchOptions): Promise<void> {
 
   const cells: Cell[] = [];
   for (const services of options.services) {
-    for (const clients of options.clients) {
-      const figures = factories.flatMap((factory) => figuresOf(factory.name, results.get(key(services, clients, factory.name)) ?? []) ?? []);
-      cells.push({ services, clients, figures, errors: errors.get(key(services, clients, 'all')) ?? [] });
+    for (const { clients, kind } of sets) {
+      const figures = factories.flatMap((factory) => figuresOf(factory.name, results.get(key(services, clients, kind, factory.name)) ?? []) ?? []);
+      cells.push({ services, clients, kind, figures, errors: errors.get(key(services, clients, kind, 'all')) ?? [] });
     }
   }
   const output = path.resolve(REPO_ROOT, options.output);
   const text = renderReport({ options, machine, cells, skipped, elapsedMs: Date.now() - started }, existingIntro(output));
   fs.mkdirSync(path.dirname(output), { recursive: true });
   fs.writeFileSync(output, text);
+  const plot = path.resolve(REPO_ROOT, options.plot);
+  fs.mkdirSync(path.dirname(plot), { recursive: true });
+  fs.writeFileSync(plot, renderPlot(cells, factories.map((f) => f.name)));
   if ([...errors.values()].every((list) => list.length === 0)) fs.rmSync(workRoot, { recursive: true, force: true });
   const summaryStart = text.indexOf('### Spillway / peer');
   process.stdout.write('\n' + text.slice(summaryStart, text.indexOf('\n### ', summaryStart + 5)) + '\n');
-  progress(`report written to ${path.relative(REPO_ROOT, output)}`);
+  progress(`report written to ${path.relative(REPO_ROOT, output)}, plot to ${path.relative(REPO_ROOT, plot)}`);
+  if (spillwayFailed) {
+    // Peers failing is reported, not fatal; Spillway's own run failing means the harness (or Spillway) is broken.
+    progress('FAILED: a Spillway run failed (see above)');
+    process.exitCode = 1;
+  }
 }
 
 let options: BenchOptions;

@@ -1,10 +1,11 @@
 // One measured run: a fresh server with one mesh, N clients in a separate load-generator process, then a
 // few endpoint flips. Everything that is timed is timed from outside the server.
-import { HeldCounts, StreamMode } from './load/protocol';
+import { BenchNode, ClientKind, HeldCounts, StreamMode } from './load/protocol';
 import { LoadGenerator } from './load/load-generator';
-import { MeshSize, endpointKey } from './mesh/generate-mesh';
+import { BENCH_NAMESPACE, MeshSize, SERVICE_PORT, endpointKey, serviceName } from './mesh/generate-mesh';
+import { serviceHost } from '../src/mesh/model';
 import { cpuNs, rssBytes } from './measure/proc-stats';
-import { max, median, sleep } from './measure/statistics';
+import { max, median, percentile, sleep } from './measure/statistics';
 import { ServerFactory, ServerName, ServerUnderTest } from './servers/server-under-test';
 
 export interface RunPlan {
@@ -12,6 +13,7 @@ export interface RunPlan {
   clients: number;
   flips: number;
   mode: StreamMode;
+  kind: ClientKind;
   workDir: string;
 }
 
@@ -22,10 +24,18 @@ export interface FlipResult {
   medianMs: number;
   /** Server CPU for the push (all clients, ACKs included), less what it burns idle in the same time. */
   cpuMs: number;
+  /** Change → ACK written, across clients: p50, p99, max (ms). */
+  ackP50Ms: number;
+  ackP99Ms: number;
+  ackMaxMs: number;
+  /** Bytes all clients received for this change (from arming until 300 ms after the last had it). */
+  bytes: number;
+  responses: number;
 }
 
 export interface RunResult {
   server: ServerName;
+  kind: ClientKind;
   size: MeshSize;
   clients: number;
   /** ms from opening N streams until the last client held CDS, EDS, LDS and RDS. */
@@ -48,16 +58,30 @@ const AFTER_PUSH_MS = 300;
 
 const nsToMs = (ns: bigint) => Number(ns) / 1e6;
 
+/** A gRPC-like client's channels: the services the flips change (so every client sees every flip) and one of its own. */
+export function grpcTargets(size: MeshSize, flips: number, index: number): string[] {
+  const services = new Set<number>();
+  for (let k = 0; k < Math.min(flips, size.services); k++) services.add(k);
+  services.add(index % size.services);
+  return [...services].map((s) => `${serviceHost({ name: serviceName(s), namespace: BENCH_NAMESPACE })}:${SERVICE_PORT}`);
+}
+
 export async function measureRun(factory: ServerFactory, plan: RunPlan, progress: (line: string) => void): Promise<RunResult> {
-  const load = LoadGenerator.start();
+  const load = LoadGenerator.start(plan.clients);
   let server: ServerUnderTest | undefined;
   try {
     server = await factory.start(plan.size, plan.workDir);
-    await load.connect('anchors', server.xdsAddress, server.anchorNodes(), plan.mode, SYNC_TIMEOUT_MS);
+    const grpcNode = server.grpcNode?.bind(server);
+    if (plan.kind === 'grpc' && !grpcNode) throw new Error(`${factory.name} has no proxyless gRPC clients in this harness`);
+    const nodeOf = (group: string, i: number): BenchNode =>
+      plan.kind === 'grpc' && grpcNode ? grpcNode(group, i, grpcTargets(plan.size, plan.flips, i)) : (server as ServerUnderTest).node(group, i);
+    const anchors = plan.kind === 'grpc' ? Array.from({ length: plan.size.clusters }, (_, i) => nodeOf('anchor', i)) : server.anchorNodes();
+    await load.connect('anchors', server.xdsAddress, anchors, plan.mode, SYNC_TIMEOUT_MS);
     await sleep(SETTLE_MS);
     const rssBaselineBytes = rssBytes(server.pid);
+    const active = Math.min(load.processCount, plan.clients);
 
-    const nodes = Array.from({ length: plan.clients }, (_, i) => (server as ServerUnderTest).node('bench', i));
+    const nodes = Array.from({ length: plan.clients }, (_, i) => nodeOf('bench', i));
     const sync = await load.connect('clients', server.xdsAddress, nodes, plan.mode, SYNC_TIMEOUT_MS);
     const syncAllMs = max(sync.syncMs);
     progress(`synced ${plan.clients} clients in ${syncAllMs.toFixed(0)} ms${sync.reconnects > 0 ? ` (${sync.reconnects} streams refused and retried)` : ''}`);
@@ -74,19 +98,36 @@ export async function measureRun(factory: ServerFactory, plan: RunPlan, progress
     for (let k = 0; k < plan.flips; k++) {
       const service = k % plan.size.services;
       notReady.add(endpointKey(service, 0, 0));
-      const { arrivals } = await load.arm('clients', server.edsNameOf(service), PUSH_TIMEOUT_MS);
+      const before = await load.stats('clients', active);
+      const { arrivals } = await load.arm('clients', server.edsNameOf(service), PUSH_TIMEOUT_MS, active);
       const cpuBefore = cpuNs(server.pid);
       const windowStartNs = process.hrtime.bigint();
       const changedAtNs = await server.apply(new Set(notReady));
-      const latencies = (await arrivals).map((ns) => nsToMs(ns - changedAtNs));
+      const arrived = await arrivals;
+      const latencies = arrived.receivedNs.map((ns) => nsToMs(ns - changedAtNs));
+      const acks = arrived.ackedNs.map((ns) => nsToMs(ns - changedAtNs));
       await sleep(AFTER_PUSH_MS);
       const windowMs = nsToMs(process.hrtime.bigint() - windowStartNs);
       const cpuMs = Math.max(0, (cpuNs(server.pid) - cpuBefore) / 1e6 - (idleCpuPerMs * windowMs) / 1e6);
-      flips.push({ allMs: max(latencies), medianMs: median(latencies), cpuMs });
+      const after = await load.stats('clients', active);
+      flips.push({
+        allMs: max(latencies),
+        medianMs: median(latencies),
+        cpuMs,
+        ackP50Ms: percentile(acks, 50),
+        ackP99Ms: percentile(acks, 99),
+        ackMaxMs: max(acks),
+        bytes: after.bytes - before.bytes,
+        responses: after.responses - before.responses,
+      });
     }
-    progress(`pushes to all: ${flips.map((f) => f.allMs.toFixed(0)).join(', ')} ms; cpu ${flips.map((f) => f.cpuMs.toFixed(1)).join(', ')} ms`);
+    progress(
+      `change → all ACKed (p99 of clients): ${flips.map((f) => f.ackP99Ms.toFixed(0)).join(', ')} ms; cpu ${flips.map((f) => f.cpuMs.toFixed(1)).join(', ')} ms; ` +
+        `${(median(flips.map((f) => f.bytes)) / plan.clients).toFixed(0)} B/client per change`,
+    );
     return {
       server: factory.name,
+      kind: plan.kind,
       size: plan.size,
       clients: plan.clients,
       syncAllMs,

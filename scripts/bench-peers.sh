@@ -4,7 +4,8 @@
 #   go-control-plane  bench/peers/go-control-plane (a small ADS server over go-control-plane's cache)
 #   istiod            pilot-discovery from istio.io/istio, patched to run without Kubernetes
 # Binary names carry a hash of their inputs, so a changed peer source or patch is rebuilt.
-# Usage: scripts/bench-peers.sh [--print-paths] [--only go-control-plane|istiod]
+# Usage: scripts/bench-peers.sh [--print-paths] [--cached-only] [--only go-control-plane|istiod]
+# --cached-only: report what is already built, build nothing (the quick check in CI stays bounded).
 # With --print-paths the last lines are NAME=PATH for each peer that is ready.
 # Exit status 0 even when a peer cannot be built: the benchmark runs with what there is and says why.
 set -uo pipefail
@@ -18,12 +19,14 @@ BUILD="$CACHE/build"
 ISTIO_VERSION="$(cat bench/peers/istiod/ISTIO_VERSION)"
 
 print_paths=0
+cached_only=0
 only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --print-paths) print_paths=1 ;;
+    --cached-only) cached_only=1 ;;
     --only) only="$2"; shift ;;
-    *) echo "usage: $0 [--print-paths] [--only go-control-plane|istiod]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--print-paths] [--cached-only] [--only go-control-plane|istiod]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -44,6 +47,9 @@ build_go_control_plane() {
   local out="$BIN/go-control-plane-peer-$(hash_of "$src/go.mod" "$src/go.sum" "$src/main.go")"
   if [ -x "$out" ]; then
     log "go-control-plane peer: cached ($out)"
+  elif [ "$cached_only" = 1 ]; then
+    log "go-control-plane peer: not built (--cached-only; run scripts/bench-peers.sh to build it)"
+    return
   else
     log "go-control-plane peer: building $(grep 'envoyproxy/go-control-plane ' "$src/go.mod" | xargs) (about a minute the first time)"
     if ! (cd "$src" && go build -trimpath -o "$out.tmp" .) >&2; then
@@ -62,6 +68,10 @@ build_istiod() {
   if [ -x "$out" ]; then
     log "istiod: cached ($out)"
     results+=("istiod=$out")
+    return
+  fi
+  if [ "$cached_only" = 1 ]; then
+    log "istiod: not built (--cached-only; run scripts/bench-peers.sh to build it)"
     return
   fi
   local failed="$out.failed"

@@ -10,7 +10,10 @@ import {
   LISTENER_TYPE,
   ROUTE_TYPE,
   ResponseHeader,
+  apiListenerOf,
   assignmentNameOf,
+  resourceNameOf,
+  routeClustersOf,
   edsNameOf,
   readDeltaResponse,
   readSotwResponse,
@@ -26,8 +29,8 @@ const RECONNECT_DELAY_MS = 250;
 
 export interface ClientEvents {
   synced(client: BenchClient): void;
-  /** An EDS response arrived; `receivedNs` was taken before any parsing. */
-  endpoints(client: BenchClient, receivedNs: bigint, names: ReadonlySet<string>): void;
+  /** An EDS response arrived; `receivedNs` was taken before any parsing, `ackedNs` once its ACK was written. */
+  endpoints(client: BenchClient, receivedNs: bigint, ackedNs: bigint, names: ReadonlySet<string>): void;
   failed(client: BenchClient, message: string): void;
 }
 
@@ -57,7 +60,7 @@ function encodeNode(node: BenchNode): Uint8Array {
   const fields: Record<string, { stringValue: string }> = {};
   for (const [key, value] of Object.entries(node.metadata)) fields[key] = { stringValue: value };
   return type
-    .encode(type.fromObject({ id: node.id, cluster: 'bench', metadata: { fields }, locality: node.locality, user_agent_name: 'envoy', user_agent_version: 'bench' }))
+    .encode(type.fromObject({ id: node.id, cluster: 'bench', metadata: { fields }, locality: node.locality, user_agent_name: node.kind === 'grpc' ? 'grpc-node-js' : 'envoy', user_agent_version: 'bench' }))
     .finish();
 }
 
@@ -67,6 +70,7 @@ function sameNames(a: readonly string[], b: ReadonlySet<string>): boolean {
 
 export class BenchClient {
   bytesReceived = 0;
+  responses = 0;
   syncedAtNs?: bigint;
   readonly held: HeldCounts = { clusters: 0, endpoints: 0, listeners: 0, routes: 0 };
   private readonly client: grpc.Client;
@@ -84,9 +88,17 @@ export class BenchClient {
   private gotListeners = false;
   private closed = false;
   private readonly lastSotw = new Map<string, { version: string; nonce: string }>();
+  /** gRPC-like clients: listeners they target, clusters they need (per listener or route), and CDS state. */
+  private readonly grpc: boolean;
+  private readonly targets: string[];
+  private readonly clustersBy = new Map<string, string[]>();
+  private cdsNames: string[] = [];
+  private cdsSinceSubscription = false;
 
   constructor(address: string, node: BenchNode, private readonly mode: StreamMode, private readonly events: ClientEvents) {
     this.nodeBytes = encodeNode(node);
+    this.grpc = node.kind === 'grpc';
+    this.targets = [...(node.targets ?? [])].sort();
     // A connection of its own per client (as separate Envoys would have), not one shared subchannel.
     this.client = new grpc.Client(address, grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,
@@ -94,7 +106,13 @@ export class BenchClient {
       'grpc.keepalive_time_ms': 300_000,
     });
     this.call = this.open();
-    this.requestWildcard(CLUSTER_TYPE);
+    this.firstRequest();
+  }
+
+  /** Envoy starts with CDS (wildcard); a gRPC client with LDS for the listeners its channels target. */
+  private firstRequest(): void {
+    if (this.grpc) this.subscribe(LISTENER_TYPE, [], this.targets);
+    else this.requestWildcard(CLUSTER_TYPE);
   }
 
   /** Opens the ADS stream (the caller then asks for clusters); a stream refused before the sync is retried, as Envoy would. */
@@ -121,7 +139,7 @@ export class BenchClient {
   private reopen(): void {
     if (this.closed) return;
     this.call = this.open();
-    this.requestWildcard(CLUSTER_TYPE);
+    this.firstRequest();
   }
 
   private resetProtocolState(): void {
@@ -134,6 +152,9 @@ export class BenchClient {
     this.gotClusters = false;
     this.gotListeners = false;
     this.lastSotw.clear();
+    this.clustersBy.clear();
+    this.cdsNames = [];
+    this.cdsSinceSubscription = false;
   }
 
   close(): void {
@@ -145,8 +166,10 @@ export class BenchClient {
   private onResponse(receivedNs: bigint, bytes: Buffer): void {
     if (this.closed) return;
     this.bytesReceived += bytes.length;
+    this.responses++;
     const header = this.mode === 'sotw' ? readSotwResponse(bytes) : readDeltaResponse(bytes);
     this.lastSotw.set(header.typeUrl, { version: header.versionInfo, nonce: header.nonce });
+    if (this.grpc) return this.onGrpcResponse(receivedNs, header, bytes.length);
     switch (header.typeUrl) {
       case CLUSTER_TYPE: {
         const eds = namesIn(header, bytes.length, (cluster) => {
@@ -172,7 +195,7 @@ export class BenchClient {
         this.edsSinceSubscription = true;
         this.ack(header);
         this.requestListenersOnce();
-        this.events.endpoints(this, receivedNs, names);
+        this.events.endpoints(this, receivedNs, process.hrtime.bigint(), names);
         break;
       }
       case LISTENER_TYPE: {
@@ -201,6 +224,80 @@ export class BenchClient {
     this.checkSynced(receivedNs);
   }
 
+  /** grpc-js-xds's order: LDS by name → RDS by name (or inline routes) → CDS by name → EDS by name. */
+  private onGrpcResponse(receivedNs: bigint, header: ResponseHeader, length: number): void {
+    switch (header.typeUrl) {
+      case LISTENER_TYPE: {
+        for (const resource of header.resources) {
+          const facts = apiListenerOf(resource);
+          this.clustersBy.set(`L|${facts.name}`, facts.inlineClusters);
+          this.clustersBy.set(`LR|${facts.name}`, facts.rdsNames);
+        }
+        this.held.listeners = header.resources.length;
+        this.gotListeners = true;
+        this.ack(header);
+        const routes = new Set<string>();
+        for (const [key, names] of this.clustersBy) if (key.startsWith('LR|')) for (const name of names) routes.add(name);
+        if (!sameNames(this.rdsNames, routes)) {
+          const previous = this.rdsNames;
+          this.rdsNames = [...routes].sort();
+          this.rdsSinceSubscription = this.rdsNames.length === 0;
+          this.subscribe(ROUTE_TYPE, previous, this.rdsNames);
+        }
+        this.rdsSinceSubscription ||= this.rdsNames.length === 0;
+        break;
+      }
+      case ROUTE_TYPE:
+        for (const resource of header.resources) this.clustersBy.set(`R|${resourceNameOf(resource)}`, routeClustersOf(resource));
+        this.held.routes = this.rdsNames.length;
+        this.rdsSinceSubscription = true;
+        this.ack(header);
+        break;
+      case CLUSTER_TYPE: {
+        const eds = namesIn(header, length, (cluster) => {
+          const name = edsNameOf(cluster);
+          return name === undefined ? [] : [name];
+        });
+        this.held.clusters = header.resources.length;
+        this.cdsSinceSubscription = true;
+        this.ack(header);
+        const wantedEds = this.withHeld(this.edsNames, eds);
+        if (!sameNames(this.edsNames, wantedEds)) {
+          const previous = this.edsNames;
+          this.edsNames = [...wantedEds].sort();
+          this.edsSinceSubscription = this.edsNames.length === 0;
+          this.subscribe(ENDPOINT_TYPE, previous, this.edsNames);
+        }
+        break;
+      }
+      case ENDPOINT_TYPE: {
+        const names = namesIn(header, length, (assignment) => [assignmentNameOf(assignment)]);
+        this.held.endpoints = this.edsNames.length;
+        this.edsSinceSubscription = true;
+        this.ack(header);
+        this.events.endpoints(this, receivedNs, process.hrtime.bigint(), names);
+        break;
+      }
+      default:
+        this.events.failed(this, `unexpected type ${header.typeUrl}`);
+        return;
+    }
+    if (header.typeUrl === LISTENER_TYPE || header.typeUrl === ROUTE_TYPE) {
+      const clusters = new Set<string>();
+      for (const [key, names] of this.clustersBy) if (!key.startsWith('LR|')) for (const name of names) clusters.add(name);
+      if (this.rdsSinceSubscription && !sameNames(this.cdsNames, clusters)) {
+        const previous = this.cdsNames;
+        this.cdsNames = [...clusters].sort();
+        this.cdsSinceSubscription = this.cdsNames.length === 0;
+        this.subscribe(CLUSTER_TYPE, previous, this.cdsNames);
+      }
+    }
+    if (this.syncedAtNs === undefined && this.gotListeners && this.rdsSinceSubscription && this.cdsNames.length > 0 && this.cdsSinceSubscription && this.edsSinceSubscription) {
+      this.syncedAtNs = receivedNs;
+      this.events.synced(this);
+    }
+  }
+
   /** SotW responses are complete sets; a delta response adds to what the client already holds. */
   private withHeld(held: readonly string[], found: ReadonlySet<string>): ReadonlySet<string> {
     if (this.mode === 'sotw') return found;
@@ -224,6 +321,8 @@ export class BenchClient {
   private names(typeUrl: string): string[] {
     if (typeUrl === ENDPOINT_TYPE) return this.edsNames;
     if (typeUrl === ROUTE_TYPE) return this.rdsNames;
+    if (this.grpc && typeUrl === LISTENER_TYPE) return this.targets;
+    if (this.grpc && typeUrl === CLUSTER_TYPE) return this.cdsNames;
     return [];
   }
 

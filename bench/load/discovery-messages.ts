@@ -116,3 +116,63 @@ export function routeNamesOf(listener: Uint8Array): string[] {
 export function assignmentNameOf(assignment: Uint8Array): string {
   return stringField(assignment, 1) ?? '';
 }
+
+/** RouteConfiguration: name 1. */
+export function resourceNameOf(resource: Uint8Array): string {
+  return stringField(resource, 1) ?? '';
+}
+
+/**
+ * The clusters a RouteConfiguration routes to: virtual_hosts 2 → routes 3 → route 2 (RouteAction:
+ * cluster 1, weighted_clusters 3 → clusters 1 → name 1), as grpc-js-xds collects them.
+ */
+export function routeClustersOf(routeConfiguration: Uint8Array): string[] {
+  const clusters: string[] = [];
+  forEachBytesField(routeConfiguration, (field, virtualHost) => {
+    if (field !== 2) return;
+    forEachBytesField(virtualHost, (vhField, route) => {
+      if (vhField !== 3) return;
+      forEachBytesField(route, (routeField, action) => {
+        if (routeField !== 2) return;
+        forEachBytesField(action, (actionField, value) => {
+          if (actionField === 1) clusters.push(utf8(value));
+          else if (actionField === 3) {
+            forEachBytesField(value, (wcField, weighted) => {
+              if (wcField !== 1) return;
+              const name = stringField(weighted, 1);
+              if (name) clusters.push(name);
+            });
+          }
+        });
+      });
+    });
+  });
+  return clusters;
+}
+
+/** What a gRPC client reads from an API listener: its name, and RDS names or the inline routes' clusters. */
+export interface ApiListenerFacts {
+  name: string;
+  rdsNames: string[];
+  inlineClusters: string[];
+}
+
+/** Listener: name 1, api_listener 19 (api_listener 1: Any of HCM: rds 3 (route_config_name 2), route_config 4). */
+export function apiListenerOf(listener: Uint8Array): ApiListenerFacts {
+  const facts: ApiListenerFacts = { name: '', rdsNames: [], inlineClusters: [] };
+  forEachBytesField(listener, (field, value) => {
+    if (field === 1) facts.name = utf8(value);
+    else if (field === 19) {
+      forEachBytesField(value, (inner, any) => {
+        if (inner !== 1 || stringField(any, 1) !== HCM_TYPE) return;
+        forEachBytesField(anyValue(any), (hcmField, hcmValue) => {
+          if (hcmField === 3) {
+            const name = stringField(hcmValue, 2);
+            if (name) facts.rdsNames.push(name);
+          } else if (hcmField === 4) facts.inlineClusters.push(...routeClustersOf(hcmValue));
+        });
+      });
+    }
+  });
+  return facts;
+}

@@ -9,7 +9,7 @@ interface Group {
   synced: number;
   reported: boolean;
   /** While armed: the EDS name that must show up, and each client's arrival time. */
-  armed?: { edsName: string; arrivals: Map<BenchClient, bigint> };
+  armed?: { edsName: string; arrivals: Map<BenchClient, bigint>; acked: Map<BenchClient, bigint> };
 }
 
 const groups = new Map<string, Group>();
@@ -41,13 +41,20 @@ function groupEvents(name: string, group: Group): ClientEvents {
         });
       }
     },
-    endpoints: (client, receivedNs, names) => {
+    endpoints: (client, receivedNs, ackedNs, names) => {
       const armed = group.armed;
       if (!armed || armed.arrivals.has(client) || !names.has(armed.edsName)) return;
       armed.arrivals.set(client, receivedNs);
+      armed.acked.set(client, ackedNs);
       if (armed.arrivals.size === group.clients.length) {
         group.armed = undefined;
-        send({ kind: 'updated', group: name, arrivalsNs: [...armed.arrivals.values()].map(String) });
+        const clients = [...armed.arrivals.keys()];
+        send({
+          kind: 'updated',
+          group: name,
+          arrivalsNs: clients.map((c) => String(armed.arrivals.get(c))),
+          ackedNs: clients.map((c) => String(armed.acked.get(c))),
+        });
       }
     },
     failed: (_client, message) => send({ kind: 'failed', group: name, message }),
@@ -66,8 +73,17 @@ function handle(message: ToLoadGenerator): void {
     case 'arm': {
       const group = groups.get(message.group);
       if (!group) return send({ kind: 'failed', group: message.group, message: 'no such group' });
-      group.armed = { edsName: message.edsName, arrivals: new Map() };
+      group.armed = { edsName: message.edsName, arrivals: new Map(), acked: new Map() };
       return send({ kind: 'armed', group: message.group });
+    }
+    case 'stats': {
+      const clients = groups.get(message.group)?.clients ?? [];
+      return send({
+        kind: 'stats',
+        group: message.group,
+        bytes: clients.reduce((sum, c) => sum + c.bytesReceived, 0),
+        responses: clients.reduce((sum, c) => sum + c.responses, 0),
+      });
     }
     case 'close': {
       const group = groups.get(message.group);

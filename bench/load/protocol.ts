@@ -5,7 +5,13 @@ export interface BenchNode {
   /** String metadata (CLUSTER_ID, ...), as an Envoy bootstrap would set it. */
   metadata: Record<string, string>;
   locality?: { region: string; zone: string };
+  /** Envoy-like (the default) or gRPC-like (proxyless: named LDS for `targets`, then RDS/CDS/EDS by name). */
+  kind?: ClientKind;
+  /** gRPC-like clients: the `<host>:<port>` listener names their channels target. */
+  targets?: string[];
 }
+
+export type ClientKind = 'envoy' | 'grpc';
 
 export type StreamMode = 'sotw' | 'delta';
 
@@ -13,7 +19,9 @@ export type ToLoadGenerator =
   | { kind: 'connect'; group: string; address: string; nodes: BenchNode[]; mode: StreamMode }
   /** From now on, report when every client of the group has an EDS response naming `edsName`. */
   | { kind: 'arm'; group: string; edsName: string }
-  | { kind: 'close'; group: string };
+  | { kind: 'close'; group: string }
+  /** Totals of the group so far (bytes and responses received by all its clients). */
+  | { kind: 'stats'; group: string };
 
 /** Resource counts one client holds after its initial sync. */
 export interface HeldCounts {
@@ -37,6 +45,7 @@ export type FromLoadGenerator =
     }
   | { kind: 'armed'; group: string }
   /** process.hrtime.bigint() of each client's arrival, as decimal strings (the clock is system-wide). */
-  | { kind: 'updated'; group: string; arrivalsNs: string[] }
+  | { kind: 'updated'; group: string; arrivalsNs: string[]; ackedNs: string[] }
+  | { kind: 'stats'; group: string; bytes: number; responses: number }
   | { kind: 'closed'; group: string }
   | { kind: 'failed'; group: string; message: string };

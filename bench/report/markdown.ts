@@ -6,7 +6,7 @@ import { ServerName } from '../servers/server-under-test';
 import { ISTIOD_FILE_WATCH_DEBOUNCE, ISTIOD_MAX_REQUESTS_PER_SECOND } from '../servers/istiod-server';
 import { DEFAULT_DEBOUNCE } from '../../src/mesh/debounce';
 import { MachineFacts } from './machine';
-import { Cell, Figures, ratio } from './summary';
+import { Cell, Figures, Spread, ratio } from './summary';
 
 export const GENERATED_MARKER = '<!-- Everything below this line is written by `npm run bench`; edit above it. -->';
 
@@ -29,6 +29,8 @@ export interface Report {
 const fixed = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 const kib = (bytes: number) => fixed(bytes / 1024, bytes < 10 * 1024 ? 1 : 0);
 const mib = (bytes: number) => fixed(bytes / 2 ** 20, 0);
+const spreadText = (s: Spread) => `${fixed(s.median)} (${fixed(s.min)}–${fixed(s.p99)})`;
+const clientsLabel = (cell: Cell) => `${cell.clients}${cell.kind === 'grpc' ? ' gRPC' : ''}`;
 const times = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a');
 
 function figureOf(cell: Cell, server: ServerName): Figures | undefined {
@@ -41,6 +43,7 @@ function ratiosTable(report: Report, peers: ServerName[]): string[] {
   const metrics: [string, (f: Figures) => number][] = [
     ['initial sync', (f) => f.syncAllMs],
     ['push to all', (f) => f.pushAllMs],
+    ['p99 change→ACK', (f) => f.ackP99.median],
     ['CPU per push', (f) => f.cpuPerPushMs],
     ['RSS per client', (f) => f.rssPerClientBytes],
   ];
@@ -52,7 +55,7 @@ function ratiosTable(report: Report, peers: ServerName[]): string[] {
       const other = figureOf(cell, peer);
       return metrics.map(([, pick]) => (spillway && other ? times(ratio(pick(spillway), pick(other))) : 'n/a'));
     });
-    lines.push(`| ${cell.services} | ${cell.clients} | ${values.join(' | ')} |`);
+    lines.push(`| ${cell.services} | ${clientsLabel(cell)} | ${values.join(' | ')} |`);
   }
   return lines;
 }
@@ -63,7 +66,13 @@ function sizeTable(cells: Cell[], servers: ServerName[]): string[] {
     ['initial sync of all clients (ms)', (f) => fixed(f.syncAllMs)],
     ['endpoint change → last client has it (ms)', (f) => fixed(f.pushAllMs)],
     ['endpoint change → half the clients have it (ms)', (f) => fixed(f.pushHalfMs)],
+    ['change → ACKed, p50 of clients (ms): median (min–p99) of flips', (f) => spreadText(f.ackP50)],
+    ['change → ACKed, p99 of clients (ms): median (min–p99) of flips', (f) => spreadText(f.ackP99)],
+    ['change → ACKed, max of clients (ms): median (min–p99) of flips', (f) => spreadText(f.ackMax)],
     ['server CPU per push (ms)', (f) => fixed(f.cpuPerPushMs, 1)],
+    ['server CPU per push per client (µs)', (f) => fixed((f.cpuPerPushMs * 1000) / f.clientsCount, 0)],
+    ['bytes all clients receive per change (KiB)', (f) => kib(f.bytesPerChange)],
+    ['bytes per client per change (B) / responses per change', (f) => `${fixed(f.bytesPerChangePerClient)} / ${fixed(f.responsesPerChange)}`],
     ['server RSS per connected client (KiB)', (f) => kib(f.rssPerClientBytes)],
     ['server RSS before the clients (MiB)', (f) => mib(f.rssBaselineBytes)],
     ['bytes a client receives to sync (KiB)', (f) => kib(f.bytesPerClient)],
@@ -75,11 +84,25 @@ function sizeTable(cells: Cell[], servers: ServerName[]): string[] {
     for (const [label, show] of rows) {
       const values = servers.map((server) => {
         const figures = figureOf(cell, server);
-        return figures ? show(figures) : 'failed';
+        return figures ? show(figures) : cell.kind === 'grpc' && server === 'go-control-plane' ? 'not run' : 'failed';
       });
-      lines.push(`| ${cell.clients} | ${label} | ${values.join(' | ')} |`);
+      lines.push(`| ${clientsLabel(cell)} | ${label} | ${values.join(' | ')} |`);
     }
   }
+  return lines;
+}
+
+/** The issue's targets, against Spillway's figures at the largest N of this run (Envoy-like clients). */
+function targetsSection(report: Report): string[] {
+  const envoy = report.cells.filter((c) => c.kind === 'envoy' && figureOf(c, 'spillway'));
+  if (envoy.length === 0) return [];
+  const n = Math.max(...envoy.map((c) => c.clients));
+  const lines = ['### Targets (Spillway, largest N of this run)', '', '| services | N | p99 change→ACK (target < 1 s at 10k) | RSS per client (target < 30 KB) | all N (re)connect and sync (target < 20 s at 10k) |', '|---|---|---|---|---|'];
+  for (const cell of envoy.filter((c) => c.clients === n)) {
+    const f = figureOf(cell, 'spillway') as Figures;
+    lines.push(`| ${cell.services} | ${n} | ${fixed(f.ackP99.median)} ms | ${kib(f.rssPerClientBytes)} KiB | ${fixed(f.syncAllMs / 1000, 1)} s |`);
+  }
+  if (n < 10_000) lines.push('', `N = 10000 was not run here (largest: ${n}); the targets are stated for 10k clients.`);
   return lines;
 }
 
@@ -145,6 +168,7 @@ export function renderReport(report: Report, intro: string): string {
     const errors = cells.flatMap((cell) => cell.errors.map((error) => `${cell.clients} clients: ${error}`));
     if (errors.length > 0) lines.push('Failed runs:', '', ...errors.map((error) => `- ${error}`), '');
   }
+  lines.push(...targetsSection(report), '');
   lines.push(...methodSection(options), '');
   return lines.join('\n');
 }

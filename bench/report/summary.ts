@@ -1,11 +1,23 @@
 // Folds the runs of one (mesh size, client count, server) into the figures the report shows.
-import { HeldCounts } from '../load/protocol';
-import { median } from '../measure/statistics';
+import { ClientKind, HeldCounts } from '../load/protocol';
+import { median, min, percentile } from '../measure/statistics';
 import { RunResult } from '../scenario';
 import { ServerName } from '../servers/server-under-test';
 
+/** A figure over repetitions (flips of all runs): min, median, p99. */
+export interface Spread {
+  min: number;
+  median: number;
+  p99: number;
+}
+
+export function spread(values: readonly number[]): Spread {
+  return { min: min(values), median: median(values), p99: percentile(values, 99) };
+}
+
 export interface Figures {
   server: ServerName;
+  kind: ClientKind;
   runs: number;
   /** Initial sync of all N clients (ms, median of runs). */
   syncAllMs: number;
@@ -21,11 +33,21 @@ export interface Figures {
   held: HeldCounts;
   /** Streams refused before their sync and retried, over all runs. */
   reconnects: number;
+  /** Change → ACK written, p50 / p99 / max across clients, each spread over flips. */
+  ackP50: Spread;
+  ackP99: Spread;
+  ackMax: Spread;
+  /** Bytes all clients received per change (median of flips), and per client. */
+  bytesPerChange: number;
+  bytesPerChangePerClient: number;
+  responsesPerChange: number;
+  clientsCount: number;
 }
 
 export interface Cell {
   services: number;
   clients: number;
+  kind: ClientKind;
   figures: Figures[];
   errors: string[];
 }
@@ -35,6 +57,7 @@ export function figuresOf(server: ServerName, runs: readonly RunResult[]): Figur
   const flips = runs.flatMap((run) => run.flips);
   return {
     server,
+    kind: (runs[0] as RunResult).kind,
     runs: runs.length,
     syncAllMs: median(runs.map((r) => r.syncAllMs)),
     pushAllMs: median(flips.map((f) => f.allMs)),
@@ -45,6 +68,13 @@ export function figuresOf(server: ServerName, runs: readonly RunResult[]): Figur
     bytesPerClient: median(runs.map((r) => r.bytesPerClient)),
     held: (runs[0] as RunResult).held,
     reconnects: runs.reduce((sum, run) => sum + run.reconnects, 0),
+    ackP50: spread(flips.map((f) => f.ackP50Ms)),
+    ackP99: spread(flips.map((f) => f.ackP99Ms)),
+    ackMax: spread(flips.map((f) => f.ackMaxMs)),
+    bytesPerChange: median(flips.map((f) => f.bytes)),
+    bytesPerChangePerClient: median(flips.map((f) => f.bytes)) / (runs[0] as RunResult).clients,
+    responsesPerChange: median(flips.map((f) => f.responses)),
+    clientsCount: (runs[0] as RunResult).clients,
   };
 }
 

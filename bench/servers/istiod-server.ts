@@ -82,6 +82,12 @@ class IstiodServer implements ServerUnderTest {
     return { id, metadata: { CLUSTER_ID: ISTIO_CLUSTER_ID, NAMESPACE: BENCH_NAMESPACE, ISTIO_VERSION: '1.31.0' } };
   }
 
+  /** Proxyless gRPC as istiod knows it: the "grpc" generator, asked for by node metadata. */
+  grpcNode(group: string, index: number, targets: string[]): BenchNode {
+    const node = this.node(`grpc-${group}`, index);
+    return { ...node, metadata: { ...node.metadata, GENERATOR: 'grpc' }, kind: 'grpc', targets };
+  }
+
   /** istiod builds one push context for all proxies; a single anchor warms it. */
   anchorNodes(): BenchNode[] {
     return [this.node('anchor', 0)];

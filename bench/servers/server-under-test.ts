@@ -11,6 +11,11 @@ export interface ServerUnderTest {
   readonly xdsAddress: string;
   /** Node of measured client `index` of `group`; clients are spread over the mesh clusters. */
   node(group: string, index: number): BenchNode;
+  /**
+   * Node of a gRPC-like (proxyless) client whose channels target `targets` (`<host>:<port>`), or
+   * undefined when the server has no notion of proxyless clients.
+   */
+  grpcNode?(group: string, index: number, targets: string[]): BenchNode;
   /** One client per client view, connected before the measured ones so views already exist. */
   anchorNodes(): BenchNode[];
   /** EDS resource that changes when an endpoint of `service` changes. */

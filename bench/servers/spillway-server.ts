@@ -25,6 +25,11 @@ class SpillwayServer implements ServerUnderTest {
     return sidecarNode(this.size, `sidecar-${group}-${index}`, index);
   }
 
+  /** Proxyless: Spillway recognizes gRPC by the user agent and serves `<host>:<port>` API listeners. */
+  grpcNode(group: string, index: number, targets: string[]): BenchNode {
+    return { ...sidecarNode(this.size, `grpc-${group}-${index}`, index), kind: 'grpc', targets };
+  }
+
   anchorNodes(): BenchNode[] {
     return sidecarAnchors(this.size);
   }

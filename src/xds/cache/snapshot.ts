@@ -7,6 +7,7 @@ const EMPTY: ReadonlyMap<string, EncodedResource> = new Map();
 export class Snapshot {
   private readonly byType = new Map<XdsTypeUrl, Map<string, EncodedResource>>();
   private readonly typeVersions = new Map<XdsTypeUrl, string>();
+  private readonly wildcardSets = new Map<XdsTypeUrl, readonly EncodedResource[]>();
 
   constructor(resources: Iterable<EncodedResource>) {
     for (const resource of resources) {
@@ -28,6 +29,19 @@ export class Snapshot {
     return this.byType.get(typeUrl)?.get(name);
   }
 
+  /**
+   * The resources a wildcard subscription gets, sorted by name: one shared array per snapshot, so every
+   * wildcard client of a view reuses it (and its memoised version) instead of rebuilding and re-hashing.
+   */
+  wildcardResources(typeUrl: XdsTypeUrl): readonly EncodedResource[] {
+    let set = this.wildcardSets.get(typeUrl);
+    if (!set) {
+      set = [...this.resources(typeUrl).values()].filter((r) => r.inWildcard).sort(byName);
+      this.wildcardSets.set(typeUrl, set);
+    }
+    return set;
+  }
+
   /** Every resource except those of `typeUrl` (to combine with freshly built ones of that type). */
   allExcept(typeUrl: XdsTypeUrl): EncodedResource[] {
     const kept: EncodedResource[] = [];
@@ -39,7 +53,7 @@ export class Snapshot {
   typeVersion(typeUrl: XdsTypeUrl): string {
     let version = this.typeVersions.get(typeUrl);
     if (version === undefined) {
-      version = versionOfSet(this.resources(typeUrl).values());
+      version = computeVersionOfSet(this.resources(typeUrl).values());
       this.typeVersions.set(typeUrl, version);
     }
     return version;
@@ -55,8 +69,23 @@ export class Snapshot {
   }
 }
 
-/** Version of a set of resources, independent of order. */
-export function versionOfSet(resources: Iterable<EncodedResource>): string {
+export function byName(a: EncodedResource, b: EncodedResource): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+const setVersions = new WeakMap<readonly EncodedResource[], string>();
+
+/** Version of a set of resources, independent of order; memoised for shared (readonly) arrays. */
+export function versionOfSet(resources: readonly EncodedResource[]): string {
+  let version = setVersions.get(resources);
+  if (version === undefined) {
+    version = computeVersionOfSet(resources);
+    setVersions.set(resources, version);
+  }
+  return version;
+}
+
+function computeVersionOfSet(resources: Iterable<EncodedResource>): string {
   const parts: string[] = [];
   for (const resource of resources) parts.push(`${resource.name}\u0000${resource.version}`);
   if (parts.length === 0) return 'empty';

@@ -3,7 +3,7 @@
 // (the protocol groups those types per resource, as in delta), so one endpoint change costs one
 // assignment, not every assignment the client watches. Versions derive from content.
 import { EncodedResource } from '../cache/resource';
-import { Snapshot, versionOfSet } from '../cache/snapshot';
+import { Snapshot, byName, versionOfSet } from '../cache/snapshot';
 import { CLUSTER_TYPE, XdsTypeUrl, isCompleteSetType } from '../resource-types';
 import { StreamBase, TypeStateBase } from './stream-base';
 import { Subscription } from './subscription';
@@ -11,7 +11,7 @@ import { SotwRequest, encodeSotwResponse } from './wire';
 
 interface SotwTypeState extends TypeStateBase {
   /** What the client was last sent (shared, immutable resources: no copies per client). */
-  sent: EncodedResource[];
+  sent: readonly EncodedResource[];
 }
 
 export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
@@ -78,13 +78,13 @@ export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
    * Make before break: a cluster that disappears stays in the CDS set until listeners and routes that may
    * still point at it are settled; then CDS is sent again without it.
    */
-  private keepRemovedClustersWhileRoutesSettle(resources: EncodedResource[], state: SotwTypeState): EncodedResource[] {
+  private keepRemovedClustersWhileRoutesSettle(resources: readonly EncodedResource[], state: SotwTypeState): readonly EncodedResource[] {
     if (!this.routesUnsettled()) return resources;
     const present = new Set(resources.map((r) => r.name));
     const removed = state.sent.filter((r) => !present.has(r.name));
     if (removed.length === 0) return resources;
     state.deferred = true; // come back once routes are settled
-    return [...resources, ...removed].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return [...resources, ...removed].sort(byName);
   }
 }
 

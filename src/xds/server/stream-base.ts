@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ConfigWatcher, ViewKey } from '../cache/snapshot-cache';
 import { EncodedResource } from '../cache/resource';
-import { Snapshot } from '../cache/snapshot';
+import { Snapshot, byName } from '../cache/snapshot';
 import {
   CLUSTER_TYPE,
   ENDPOINT_TYPE,
@@ -230,12 +230,11 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
   }
 
   /** Resources of a type that this subscription covers, sorted by name; missing EDS names get an empty assignment. */
-  protected selectResources(typeUrl: XdsTypeUrl, sub: Subscription, snapshot: Snapshot): EncodedResource[] {
-    const selected: EncodedResource[] = [];
+  protected selectResources(typeUrl: XdsTypeUrl, sub: Subscription, snapshot: Snapshot): readonly EncodedResource[] {
+    // The common case (Envoy's CDS and LDS) shares one sorted array per snapshot across all clients.
+    if (sub.isWildcard && sub.names.size === 0) return snapshot.wildcardResources(typeUrl);
+    const selected: EncodedResource[] = sub.isWildcard ? [...snapshot.wildcardResources(typeUrl)] : [];
     const all = snapshot.resources(typeUrl);
-    if (sub.isWildcard) {
-      for (const resource of all.values()) if (resource.inWildcard) selected.push(resource);
-    }
     for (const name of sub.names) {
       const resource = all.get(name);
       if (resource) {
@@ -245,7 +244,7 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
         if (empty) selected.push(empty);
       }
     }
-    selected.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    selected.sort(byName);
     return selected;
   }
 

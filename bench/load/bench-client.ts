@@ -172,20 +172,8 @@ export class BenchClient {
     if (this.grpc) return this.onGrpcResponse(receivedNs, header, bytes.length);
     switch (header.typeUrl) {
       case CLUSTER_TYPE: {
-        const eds = namesIn(header, bytes.length, (cluster) => {
-          const name = edsNameOf(cluster);
-          return name === undefined ? [] : [name];
-        });
-        this.held.clusters = header.resources.length;
         this.gotClusters = true;
-        this.ack(header);
-        const wantedEds = this.withHeld(this.edsNames, eds);
-        if (!sameNames(this.edsNames, wantedEds)) {
-          const previous = this.edsNames;
-          this.edsNames = [...wantedEds].sort();
-          this.edsSinceSubscription = this.edsNames.length === 0;
-          this.subscribe(ENDPOINT_TYPE, previous, this.edsNames);
-        }
+        this.takeClusters(header, bytes.length);
         if (this.edsNames.length === 0) this.requestListenersOnce();
         break;
       }
@@ -254,20 +242,8 @@ export class BenchClient {
         this.ack(header);
         break;
       case CLUSTER_TYPE: {
-        const eds = namesIn(header, length, (cluster) => {
-          const name = edsNameOf(cluster);
-          return name === undefined ? [] : [name];
-        });
-        this.held.clusters = header.resources.length;
         this.cdsSinceSubscription = true;
-        this.ack(header);
-        const wantedEds = this.withHeld(this.edsNames, eds);
-        if (!sameNames(this.edsNames, wantedEds)) {
-          const previous = this.edsNames;
-          this.edsNames = [...wantedEds].sort();
-          this.edsSinceSubscription = this.edsNames.length === 0;
-          this.subscribe(ENDPOINT_TYPE, previous, this.edsNames);
-        }
+        this.takeClusters(header, length);
         break;
       }
       case ENDPOINT_TYPE: {
@@ -299,6 +275,23 @@ export class BenchClient {
   }
 
   /** SotW responses are complete sets; a delta response adds to what the client already holds. */
+  /** Both client kinds: count the clusters, ACK, and (re)subscribe to the EDS names they reference. */
+  private takeClusters(header: ResponseHeader, length: number): void {
+    const eds = namesIn(header, length, (cluster) => {
+      const name = edsNameOf(cluster);
+      return name === undefined ? [] : [name];
+    });
+    this.held.clusters = header.resources.length;
+    this.ack(header);
+    const wantedEds = this.withHeld(this.edsNames, eds);
+    if (!sameNames(this.edsNames, wantedEds)) {
+      const previous = this.edsNames;
+      this.edsNames = [...wantedEds].sort();
+      this.edsSinceSubscription = this.edsNames.length === 0;
+      this.subscribe(ENDPOINT_TYPE, previous, this.edsNames);
+    }
+  }
+
   private withHeld(held: readonly string[], found: ReadonlySet<string>): ReadonlySet<string> {
     if (this.mode === 'sotw') return found;
     return new Set([...held, ...found]);

@@ -10,6 +10,21 @@ const ADMIN_ADDRESS_TIMEOUT_MS = 15_000;
 const LIVE_TIMEOUT_MS = 30_000;
 const LOG_TAIL_CHARS = 2_000;
 
+/**
+ * How Spillway runs a local Envoy (demo and tests alike): one worker, no hot-restart shared memory (so
+ * several run side by side), a short drain, and the admin address written to a file (admin port 0).
+ */
+export function envoyArgs(bootstrapFile: string, adminAddressFile: string, logLevel = 'info', drainTimeS = 1): string[] {
+  return [
+    '-c', bootstrapFile,
+    '--disable-hot-restart',
+    '--concurrency', '1',
+    '--log-level', logLevel,
+    '--drain-time-s', String(drainTimeS),
+    '--admin-address-path', adminAddressFile,
+  ];
+}
+
 export interface DemoEnvoy {
   readonly name: string;
   readonly process: ManagedProcess;
@@ -57,14 +72,7 @@ export async function startDemoEnvoy(options: StartEnvoyOptions): Promise<DemoEn
   fs.rmSync(adminAddressFile, { force: true });
 
   const logFd = fs.openSync(logFile, 'w');
-  const args = [
-    '-c', bootstrapFile,
-    '--disable-hot-restart',
-    '--concurrency', '1',
-    '--log-level', 'info',
-    '--drain-time-s', '1',
-    '--admin-address-path', adminAddressFile,
-  ];
+  const args = envoyArgs(bootstrapFile, adminAddressFile);
   // The log goes straight to a file descriptor: Envoy never blocks on a pipe we forgot to read.
   const managed = options.group.spawn(`envoy ${options.name}`, options.binary, args, { stdio: ['ignore', logFd, logFd] });
   fs.closeSync(logFd);

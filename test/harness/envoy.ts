@@ -1,4 +1,5 @@
 // Starts a real Envoy for end-to-end tests and reads its state through the admin API.
+import { envoyArgs } from '../../src/demo/envoy-process';
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -239,14 +240,7 @@ export async function startEnvoy(options: EnvoyOptions): Promise<EnvoyProcess> {
   fs.rmSync(adminAddressFile, { force: true });
 
   const logFd = fs.openSync(logFile, 'w');
-  const args = [
-    '-c', bootstrapFile,
-    '--disable-hot-restart',
-    '--concurrency', '1',
-    '--log-level', options.logLevel ?? 'info',
-    '--drain-time-s', String(DRAIN_TIME_S),
-    '--admin-address-path', adminAddressFile,
-  ];
+  const args = envoyArgs(bootstrapFile, adminAddressFile, options.logLevel ?? 'info', DRAIN_TIME_S);
   // The log file descriptor goes straight to Envoy so its log keeps flowing even if this process stalls.
   const child = spawn(envoyBinaryPath(), args, { stdio: ['ignore', logFd, logFd] });
   fs.closeSync(logFd);

@@ -6,8 +6,8 @@ import { MeshStore } from '../../src/mesh/store';
 import { Spillway } from '../../src/spillway';
 import { MeshSize, generateMesh } from '../mesh/generate-mesh';
 
-export type ToSpillway = { kind: 'apply'; notReady: string[] };
-export type FromSpillway = { kind: 'ready'; port: number } | { kind: 'applied' };
+export type ToSpillway = { kind: 'apply'; notReady: string[] } | { kind: 'memory' };
+export type FromSpillway = { kind: 'ready'; port: number } | { kind: 'applied' } | { kind: 'memory'; usage: NodeJS.MemoryUsage };
 
 const SHARD = 'bench';
 
@@ -20,11 +20,18 @@ async function main(): Promise<void> {
   const spillway = new Spillway({ store, logger: createLogger('info', 'json'), xdsAddress: '127.0.0.1:0' });
   const port = await spillway.start();
   process.on('message', (message: ToSpillway) => {
+    if (message.kind === 'memory') {
+      // Where the memory is (JS heap, buffers, native), for profiling; the report itself uses RSS.
+      process.send?.({ kind: 'memory', usage: process.memoryUsage() } satisfies FromSpillway);
+      return;
+    }
     if (message.kind !== 'apply') return;
     store.setShard(SHARD, generateMesh(size, new Set(message.notReady)));
     process.send?.({ kind: 'applied' } satisfies FromSpillway);
   });
   process.on('disconnect', () => process.exit(0));
+  // A clean exit on SIGTERM, so --cpu-prof / --heap-prof write their profiles.
+  process.on('SIGTERM', () => process.exit(0));
   process.send?.({ kind: 'ready', port } satisfies FromSpillway);
 }
 

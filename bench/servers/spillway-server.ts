@@ -12,7 +12,7 @@ import type { FromSpillway, ToSpillway } from './spillway-main';
 
 const START_TIMEOUT_MS = 60_000;
 
-class SpillwayServer implements ServerUnderTest {
+export class SpillwayServer implements ServerUnderTest {
   readonly name = 'spillway';
 
   constructor(private readonly child: ChildProcess, readonly xdsAddress: string, private readonly size: MeshSize) {}
@@ -53,17 +53,29 @@ class SpillwayServer implements ServerUnderTest {
     return startedNs;
   }
 
-  async stop(): Promise<void> {
-    await stopProcess(this.child);
+  /** The server's own view of its memory (JS heap, buffers, native), for profiling. */
+  async memory(): Promise<NodeJS.MemoryUsage> {
+    return new Promise((resolve) => {
+      const onMessage = (message: FromSpillway) => {
+        if (message.kind !== 'memory') return;
+        this.child.off('message', onMessage);
+        resolve(message.usage);
+      };
+      this.child.on('message', onMessage);
+      this.child.send({ kind: 'memory' } satisfies ToSpillway);
+    });
+  }
+
+  /** `graceMs`: longer when the process writes a profile on its way out. */
+  async stop(graceMs?: number): Promise<void> {
+    await stopProcess(this.child, graceMs);
   }
 }
 
-export const spillwayFactory: ServerFactory = {
-  name: 'spillway',
-  unavailable: () => undefined,
-  async start(size: MeshSize, workDir: string): Promise<ServerUnderTest> {
+/** Starts Spillway with extra Node flags (profiling: --cpu-prof, --heap-prof, ...). */
+export async function startSpillway(size: MeshSize, workDir: string, execArgv: string[] = []): Promise<SpillwayServer> {
     const log = fs.openSync(path.join(workDir, 'spillway.log'), 'w');
-    const child = fork(path.join(__dirname, 'spillway-main.js'), [JSON.stringify(size)], { stdio: ['ignore', log, log, 'ipc'] });
+    const child = fork(path.join(__dirname, 'spillway-main.js'), [JSON.stringify(size)], { stdio: ['ignore', log, log, 'ipc'], execArgv });
     fs.closeSync(log);
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`spillway did not start within ${START_TIMEOUT_MS} ms (see ${workDir}/spillway.log)`)), START_TIMEOUT_MS);
@@ -76,5 +88,10 @@ export const spillwayFactory: ServerFactory = {
       });
     });
     return new SpillwayServer(child, `127.0.0.1:${port}`, size);
-  },
+}
+
+export const spillwayFactory: ServerFactory = {
+  name: 'spillway',
+  unavailable: () => undefined,
+  start: (size: MeshSize, workDir: string): Promise<ServerUnderTest> => startSpillway(size, workDir),
 };

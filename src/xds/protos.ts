@@ -73,8 +73,16 @@ export function envoyRoot(): protobuf.Root {
 }
 
 /** Look up a message type by full name (without leading dot); throws on a programming error. */
+const typesByName = new Map<string, protobuf.Type>();
+
 export function messageType(fullName: string): protobuf.Type {
-  return envoyRoot().lookupType(fullName);
+  // Looked up on every request decode; the root never changes once loaded, so remember the answer.
+  let type = typesByName.get(fullName);
+  if (!type) {
+    type = envoyRoot().lookupType(fullName);
+    typesByName.set(fullName, type);
+  }
+  return type;
 }
 
 /** Extra proto files (our own, under proto/) loaded into the same root, e.g. for test services. */

@@ -8,6 +8,7 @@ export class Snapshot {
   private readonly byType = new Map<XdsTypeUrl, Map<string, EncodedResource>>();
   private readonly typeVersions = new Map<XdsTypeUrl, string>();
   private readonly wildcardSets = new Map<XdsTypeUrl, readonly EncodedResource[]>();
+  private readonly selections = new Map<string, WeakMap<object, readonly EncodedResource[]>>();
 
   constructor(resources: Iterable<EncodedResource>) {
     for (const resource of resources) {
@@ -40,6 +41,26 @@ export class Snapshot {
       this.wildcardSets.set(typeUrl, set);
     }
     return set;
+  }
+
+  /**
+   * A subscription's resources, built once per snapshot for each distinct subscription: `names` is an
+   * interned (shared, immutable) name set, so every client asking for the same names gets the same array,
+   * and with it the memoised version and encoded response body.
+   */
+  selection(typeUrl: XdsTypeUrl, wildcard: boolean, names: object, select: () => readonly EncodedResource[]): readonly EncodedResource[] {
+    const memoKey = `${typeUrl}|${wildcard}`;
+    let memo = this.selections.get(memoKey);
+    if (!memo) {
+      memo = new WeakMap();
+      this.selections.set(memoKey, memo);
+    }
+    let selected = memo.get(names);
+    if (!selected) {
+      selected = select();
+      memo.set(names, selected);
+    }
+    return selected;
   }
 
   /** Every resource except those of `typeUrl` (to combine with freshly built ones of that type). */

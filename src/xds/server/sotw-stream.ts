@@ -88,8 +88,22 @@ export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
   }
 }
 
+// Clients of a view mostly hold the same (shared) array and move to the same next one, so the difference
+// is computed once and shared too, which lets its encoded body be shared (wire.ts).
+const differences = new WeakMap<readonly EncodedResource[], WeakMap<readonly EncodedResource[], readonly EncodedResource[]>>();
+
 /** Resources whose name the client does not hold at this version. */
-function notYetHeld(resources: readonly EncodedResource[], held: readonly EncodedResource[]): EncodedResource[] {
-  const heldVersions = new Map(held.map((r) => [r.name, r.version]));
-  return resources.filter((r) => heldVersions.get(r.name) !== r.version);
+function notYetHeld(resources: readonly EncodedResource[], held: readonly EncodedResource[]): readonly EncodedResource[] {
+  let byHeld = differences.get(resources);
+  if (!byHeld) {
+    byHeld = new WeakMap();
+    differences.set(resources, byHeld);
+  }
+  let difference = byHeld.get(held);
+  if (!difference) {
+    const heldVersions = new Map(held.map((r) => [r.name, r.version]));
+    difference = resources.filter((r) => heldVersions.get(r.name) !== r.version);
+    byHeld.set(held, difference);
+  }
+  return difference;
 }

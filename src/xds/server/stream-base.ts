@@ -73,7 +73,7 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
   protected readonly states = new Map<XdsTypeUrl, State>();
   protected view?: ViewKey;
   protected client?: ClientInfo;
-  protected log: Logger;
+  private logger?: Logger;
   private cancelWatch?: () => void;
   private blocked = false;
   private closed = false;
@@ -90,7 +90,6 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
   ) {
     this.streamId = ctx.nextStreamId();
     this.requestBudget = new TokenBucket(ctx.limits.requestsPerSecond, ctx.limits.requestBurst);
-    this.log = ctx.logger.child({ stream: this.streamId, mode, service: serviceName });
     call.on('data', (request: Req) => this.onRequest(request));
     call.on('end', () => this.close());
     call.on('error', (error: Error) => {
@@ -99,6 +98,15 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
     });
     call.on('cancelled', () => this.cleanup());
     call.on('close', () => this.cleanup());
+  }
+
+  /**
+   * This stream's logger: one pino child per stream (made when first needed, or when the client is known),
+   * because thousands of streams connect at once and every child costs time and memory.
+   */
+  protected get log(): Logger {
+    this.logger ??= this.ctx.logger.child({ stream: this.streamId, mode: this.mode, service: this.serviceName });
+    return this.logger;
   }
 
   /** Handles one request of this stream's kind; may throw StreamClosedError to end the stream. */
@@ -148,17 +156,16 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
       throw new StreamClosedError(grpc.status.INVALID_ARGUMENT, 'the first discovery request must carry a node with an id (set node.id in the bootstrap)');
     }
     const resolution = this.ctx.resolveView(node);
-    this.log = this.log.child({ node: node.id });
     if (!resolution.ok) {
       this.ctx.registry.recordRejectedStream();
-      this.log.warn({ reason: resolution.message }, 'refusing xDS client');
+      this.log.warn({ node: node.id, reason: resolution.message }, 'refusing xDS client');
       throw new StreamClosedError(resolution.code, resolution.message);
     }
     if (this.ctx.identity) {
       const identity = checkClusterIdentity(this.ctx.identity, this.call.getAuthContext().sslPeerCertificate, resolution.clusterId);
       if (!identity.ok) {
         this.ctx.registry.recordRejectedStream();
-        this.log.warn({ reason: identity.message }, 'refusing xDS client: certificate does not match its cluster');
+        this.log.warn({ node: node.id, reason: identity.message }, 'refusing xDS client: certificate does not match its cluster');
         throw new StreamClosedError(grpc.status.PERMISSION_DENIED, identity.message);
       }
     }
@@ -177,7 +184,14 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
       types: {},
     };
     this.ctx.registry.add(this.client);
-    this.log = this.log.child({ cluster: resolution.clusterId, role: resolution.role });
+    this.logger = this.ctx.logger.child({
+      stream: this.streamId,
+      mode: this.mode,
+      service: this.serviceName,
+      node: node.id,
+      cluster: resolution.clusterId,
+      role: resolution.role,
+    });
     this.log.info({ view: resolution.view, userAgent: this.client.userAgent, peer: this.client.peer }, 'xDS client connected');
     this.cancelWatch = this.ctx.watcher.watch(resolution.view, (changed, changeSeenAtMs) => {
       for (const typeUrl of changed) {
@@ -233,19 +247,20 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
   protected selectResources(typeUrl: XdsTypeUrl, sub: Subscription, snapshot: Snapshot): readonly EncodedResource[] {
     // The common case (Envoy's CDS and LDS) shares one sorted array per snapshot across all clients.
     if (sub.isWildcard && sub.names.size === 0) return snapshot.wildcardResources(typeUrl);
-    const selected: EncodedResource[] = sub.isWildcard ? [...snapshot.wildcardResources(typeUrl)] : [];
-    const all = snapshot.resources(typeUrl);
-    for (const name of sub.names) {
-      const resource = all.get(name);
-      if (resource) {
-        if (!(resource.inWildcard && sub.isWildcard)) selected.push(resource);
-      } else {
-        const empty = emptyResourceFor(typeUrl, name);
-        if (empty) selected.push(empty);
+    return snapshot.selection(typeUrl, sub.isWildcard, sub.nameSet, () => {
+      const selected: EncodedResource[] = sub.isWildcard ? [...snapshot.wildcardResources(typeUrl)] : [];
+      const all = snapshot.resources(typeUrl);
+      for (const name of sub.names) {
+        const resource = all.get(name);
+        if (resource) {
+          if (!(resource.inWildcard && sub.isWildcard)) selected.push(resource);
+        } else {
+          const empty = emptyResourceFor(typeUrl, name);
+          if (empty) selected.push(empty);
+        }
       }
-    }
-    selected.sort(byName);
-    return selected;
+      return selected.sort(byName);
+    });
   }
 
   /** Encodes a response with a fresh nonce, sends it and records it as awaiting ACK. */

@@ -1,6 +1,8 @@
 // What one client asked for, for one type: wildcard and/or named resources. Shared by SotW and delta
 // streams. Follows the xDS rules for legacy wildcard (first request names nothing), explicit "*" and
-// unsubscribing by sending an empty list after names.
+// unsubscribing by sending an empty list after names. The named part is an interned NameSet, shared with
+// every other client that asked for the same names.
+import { NO_NAMES, NameSet, internNames } from './name-set';
 
 /** Bounds so one client cannot grow the server's memory without limit. */
 export const MAX_NAMES_PER_TYPE = 20_000;
@@ -18,13 +20,18 @@ export class Subscription {
   private started = false;
   private legacyWildcard = false;
   private explicitWildcard = false;
-  private readonly named = new Set<string>();
+  private named: NameSet = NO_NAMES;
 
   get isWildcard(): boolean {
     return this.legacyWildcard || this.explicitWildcard;
   }
 
   get names(): ReadonlySet<string> {
+    return this.named.names;
+  }
+
+  /** The shared, immutable set of names (identity is equal for equal sets: usable as a memo key). */
+  get nameSet(): NameSet {
     return this.named;
   }
 
@@ -47,12 +54,15 @@ export class Subscription {
     }
     this.legacyWildcard = false;
     this.explicitWildcard = names.includes('*');
-    const next = new Set(names.filter((name) => name !== '*'));
+    if (!this.explicitWildcard && this.named.isSortedList(names)) return { added: [], removed: [], wildcardChanged: wasWildcard !== this.isWildcard };
+    const next = new Set(names);
+    next.delete('*');
+    // The common case: an ACK repeating the same names.
+    if (this.named.sameAs(next)) return { added: [], removed: [], wildcardChanged: wasWildcard !== this.isWildcard };
     checkLimits(next);
     const added = [...next].filter((name) => !this.named.has(name));
-    const removed = [...this.named].filter((name) => !next.has(name));
-    for (const name of removed) this.named.delete(name);
-    for (const name of added) this.named.add(name);
+    const removed = [...this.named.names].filter((name) => !next.has(name));
+    this.named = internNames(next);
     return { added, removed, wildcardChanged: wasWildcard !== this.isWildcard };
   }
 
@@ -68,12 +78,14 @@ export class Subscription {
       // Naming resources ends a legacy wildcard; a client that wants both says "*".
       this.legacyWildcard = false;
     }
+    let next: Set<string> | undefined; // copy on write: the current set is shared
     for (const name of subscribe) {
       if (name === '*') this.explicitWildcard = true;
-      else if (!this.named.has(name)) {
-        if (this.named.size >= MAX_NAMES_PER_TYPE) throw new SubscriptionLimitError(`more than ${MAX_NAMES_PER_TYPE} resource names`);
+      else if (!(next ?? this.named.names).has(name)) {
+        next ??= new Set(this.named.names);
+        if (next.size >= MAX_NAMES_PER_TYPE) throw new SubscriptionLimitError(`more than ${MAX_NAMES_PER_TYPE} resource names`);
         checkName(name);
-        this.named.add(name);
+        next.add(name);
         added.push(name);
       }
     }
@@ -81,8 +93,13 @@ export class Subscription {
       if (name === '*') {
         this.explicitWildcard = false;
         this.legacyWildcard = false;
-      } else if (this.named.delete(name)) removed.push(name);
+      } else if ((next ?? this.named.names).has(name)) {
+        next ??= new Set(this.named.names);
+        next.delete(name);
+        removed.push(name);
+      }
     }
+    if (next) this.named = internNames(next);
     return { added, removed, wildcardChanged: wasWildcard !== this.isWildcard };
   }
 }

@@ -166,7 +166,20 @@ export function encodeSotwResponse(typeUrl: string, versionInfo: string, nonce: 
     .uint32((4 << 3) | 2).string(typeUrl)
     .uint32((5 << 3) | 2).string(nonce)
     .uint32((6 << 3) | 2).fork().uint32((1 << 3) | 2).string(controlPlaneIdentifier).ldelim();
-  return concat(writer.finish(), resources.map((r) => r.sotwField));
+  return Buffer.concat([writer.finish(), sotwBody(resources)]);
+}
+
+// The resources part of a SotW response, joined once per (shared, immutable) resource array: clients of a
+// view get the same arrays (snapshot selection memo), so each response costs one copy of the body.
+const sotwBodies = new WeakMap<readonly EncodedResource[], Buffer>();
+
+function sotwBody(resources: readonly EncodedResource[]): Buffer {
+  let body = sotwBodies.get(resources);
+  if (!body) {
+    body = Buffer.concat(resources.map((r) => r.sotwField));
+    sotwBodies.set(resources, body);
+  }
+  return body;
 }
 
 export function encodeDeltaResponse(

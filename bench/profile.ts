@@ -1,0 +1,99 @@
+// `npm run bench:profile`: Spillway alone under a large client count, with V8's CPU profiler on, to find
+// what dominates. Prints memory split (JS heap, buffers, native) before and after the clients connect, the
+// sync time, change → ACK for a few flips, and the functions that took the most self time.
+// Usage: npm run bench:profile -- [--services 100] [--clients 10000] [--flips 3] [--mode sotw|delta] [--grpc]
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { BenchNode, ClientKind, StreamMode } from './load/protocol';
+import { LoadGenerator } from './load/load-generator';
+import { endpointKey } from './mesh/generate-mesh';
+import { rssBytes } from './measure/proc-stats';
+import { max, percentile, sleep } from './measure/statistics';
+import { grpcTargets } from './scenario';
+import { startSpillway } from './servers/spillway-server';
+import { topSelfTime } from './measure/cpu-profile';
+
+interface ProfileOptions {
+  services: number;
+  clients: number;
+  flips: number;
+  mode: StreamMode;
+  kind: ClientKind;
+}
+
+function parse(argv: readonly string[]): ProfileOptions {
+  const options: ProfileOptions = { services: 100, clients: 10_000, flips: 3, mode: 'sotw', kind: 'envoy' };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (flag === '--grpc') {
+      options.kind = 'grpc';
+      continue;
+    }
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (flag === '--services') options.services = Number(value);
+    else if (flag === '--clients') options.clients = Number(value);
+    else if (flag === '--flips') options.flips = Number(value);
+    else if (flag === '--mode' && (value === 'sotw' || value === 'delta')) options.mode = value;
+    else throw new Error(`unknown option ${flag} ${value}`);
+  }
+  return options;
+}
+
+const MiB = 1024 * 1024;
+const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+const nsToMs = (ns: bigint) => Number(ns) / 1e6;
+
+async function main(): Promise<void> {
+  const options = parse(process.argv.slice(2));
+  const size = { services: options.services, endpointsPerCluster: 10, clusters: 3 };
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'spillway-profile-'));
+  const log = (line: string) => process.stdout.write(`[profile] ${line}\n`);
+  log(`${options.clients} ${options.kind}-like clients (${options.mode}), ${size.services} services x 10 x 3; output in ${workDir}`);
+  const load = LoadGenerator.start(options.clients);
+  const server = await startSpillway(size, workDir, ['--cpu-prof', `--cpu-prof-dir=${workDir}`]);
+  try {
+    const nodeOf = (group: string, i: number): BenchNode =>
+      options.kind === 'grpc' ? server.grpcNode(group, i, grpcTargets(size, options.flips, i)) : server.node(group, i);
+    await load.connect('anchors', server.xdsAddress, server.anchorNodes(), options.mode, 60_000);
+    await sleep(500);
+    const before = { rss: rssBytes(server.pid), usage: await server.memory() };
+    const nodes = Array.from({ length: options.clients }, (_, i) => nodeOf('bench', i));
+    const sync = await load.connect('clients', server.xdsAddress, nodes, options.mode, 600_000);
+    log(`synced in ${max(sync.syncMs).toFixed(0)} ms (p50 ${percentile(sync.syncMs, 50).toFixed(0)} ms), ${sync.reconnects} refused and retried`);
+    await sleep(2_000);
+    const after = { rss: rssBytes(server.pid), usage: await server.memory() };
+    const perClient = (a: number, b: number) => `${((a - b) / options.clients / 1024).toFixed(1)} KiB/client`;
+    log(`rss ${mib(before.rss)} -> ${mib(after.rss)} (${perClient(after.rss, before.rss)})`);
+    for (const key of ['heapUsed', 'heapTotal', 'external', 'arrayBuffers'] as const) {
+      log(`${key} ${mib(before.usage[key])} -> ${mib(after.usage[key])} (${perClient(after.usage[key], before.usage[key])})`);
+    }
+    const active = Math.min(load.processCount, options.clients);
+    const notReady = new Set<string>();
+    for (let k = 0; k < options.flips; k++) {
+      notReady.add(endpointKey(k % size.services, 0, 0));
+      const { arrivals } = await load.arm('clients', server.edsNameOf(k % size.services), 120_000, active);
+      const changedAt = await server.apply(new Set(notReady));
+      const arrived = await arrivals;
+      const acks = arrived.ackedNs.map((ns) => nsToMs(ns - changedAt));
+      log(`flip ${k + 1}: change → ACKed p50 ${percentile(acks, 50).toFixed(0)} ms, p99 ${percentile(acks, 99).toFixed(0)} ms, max ${max(acks).toFixed(0)} ms`);
+      await sleep(300);
+    }
+  } finally {
+    load.stop();
+    await server.stop(60_000);
+  }
+  const profile = fs.readdirSync(workDir).find((name) => name.endsWith('.cpuprofile'));
+  if (!profile) {
+    log('no CPU profile was written (the server did not exit cleanly)');
+    return;
+  }
+  log(`CPU profile: ${path.join(workDir, profile)} (open in Chrome DevTools); top self time:`);
+  for (const line of topSelfTime(path.join(workDir, profile), 25)) log(`  ${line}`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,74 @@
+// Interned, immutable sets of resource names. Thousands of sidecars of one view subscribe to the very same
+// names; sharing one set (and one copy of its strings) per distinct list keeps per-client memory small,
+// and lets a snapshot select and version each distinct subscription once for all the clients that share it.
+
+export class NameSet {
+  readonly names: ReadonlySet<string>;
+
+  /** @internal use internNames() */
+  constructor(
+    /** The names, sorted. */
+    private readonly sorted: readonly string[],
+    /** Unambiguous text of the sorted names (length-prefixed, so no crafted name can collide). */
+    readonly key: string,
+  ) {
+    this.names = new Set(sorted);
+  }
+
+  get size(): number {
+    return this.names.size;
+  }
+
+  has(name: string): boolean {
+    return this.names.has(name);
+  }
+
+  /**
+   * Whether a request's list is exactly these names in sorted order (how Envoy and our clients usually
+   * repeat them in an ACK): a cheap check before building a set from the list.
+   */
+  isSortedList(names: readonly string[]): boolean {
+    if (names.length !== this.sorted.length) return false;
+    for (let i = 0; i < names.length; i++) if (names[i] !== this.sorted[i]) return false;
+    return true;
+  }
+
+  /** Whether `names` holds exactly these names. */
+  sameAs(names: ReadonlySet<string>): boolean {
+    if (names.size !== this.names.size) return false;
+    for (const name of names) if (!this.names.has(name)) return false;
+    return true;
+  }
+}
+
+// Weak references: a set lives as long as some subscription holds it; the registry forgets the entry
+// once it has been collected, so clients that come and go with unique lists leave nothing behind.
+const interned = new Map<string, WeakRef<NameSet>>();
+const forget = new FinalizationRegistry<string>((key) => {
+  if (interned.get(key)?.deref() === undefined) interned.delete(key);
+});
+
+function keyOf(sorted: readonly string[]): string {
+  let key = '';
+  for (const name of sorted) key += `${name.length}:${name}`;
+  return key;
+}
+
+/** The one shared NameSet holding exactly `names`. */
+export function internNames(names: ReadonlySet<string>): NameSet {
+  const sorted = [...names].sort();
+  const key = keyOf(sorted);
+  const existing = interned.get(key)?.deref();
+  if (existing) return existing;
+  const set = new NameSet(sorted, key);
+  interned.set(key, new WeakRef(set));
+  forget.register(set, key);
+  return set;
+}
+
+/** How many distinct name sets are alive (for tests and debugging). */
+export function internedNameSetCount(): number {
+  return interned.size;
+}
+
+export const NO_NAMES = internNames(new Set());

@@ -1,0 +1,71 @@
+// Interned subscription name sets: clients asking for the same names share one immutable set, and one
+// client's change never leaks into another's.
+import { internNames } from '../../src/xds/server/name-set';
+import { Subscription } from '../../src/xds/server/subscription';
+import { Snapshot } from '../../src/xds/cache/snapshot';
+import { encodeResource } from '../../src/xds/cache/resource';
+import { ENDPOINT_TYPE } from '../../src/xds/resource-types';
+
+describe('interned name sets', () => {
+  test('equal sets are one object, whatever the order', () => {
+    const a = internNames(new Set(['b', 'a', 'c']));
+    const b = internNames(new Set(['c', 'b', 'a']));
+    expect(a).toBe(b);
+    expect([...a.names]).toEqual(['a', 'b', 'c']);
+    expect(internNames(new Set(['a', 'b']))).not.toBe(a);
+  });
+
+  test('names crafted to look like several names do not collide with them', () => {
+    const two = internNames(new Set(['a', 'b']));
+    const crafted = internNames(new Set(['a1:b']));
+    const crafted2 = internNames(new Set(['1:a1:b']));
+    expect(new Set([two, crafted, crafted2]).size).toBe(3);
+    expect(two.has('a')).toBe(true);
+    expect(crafted.has('a')).toBe(false);
+  });
+
+  test('SotW: two clients with the same names share the set; one changing leaves the other alone', () => {
+    const first = new Subscription();
+    const second = new Subscription();
+    first.applySotw(['x', 'y']);
+    second.applySotw(['y', 'x', 'y']);
+    expect(first.nameSet).toBe(second.nameSet);
+    const change = second.applySotw(['x', 'z']);
+    expect(change).toEqual({ added: ['z'], removed: ['y'], wildcardChanged: false });
+    expect([...first.names].sort()).toEqual(['x', 'y']);
+    expect([...second.names].sort()).toEqual(['x', 'z']);
+    // The same names again (an ACK) is no change and keeps the shared set.
+    const before = second.nameSet;
+    expect(second.applySotw(['z', 'x'])).toEqual({ added: [], removed: [], wildcardChanged: false });
+    expect(second.nameSet).toBe(before);
+  });
+
+  test('delta: copy on write, and a rejected request changes nothing', () => {
+    const first = new Subscription();
+    const second = new Subscription();
+    first.applyDelta(['a', 'b'], []);
+    second.applyDelta(['b', 'a'], []);
+    expect(first.nameSet).toBe(second.nameSet);
+    expect(second.applyDelta(['c'], ['a'])).toEqual({ added: ['c'], removed: ['a'], wildcardChanged: false });
+    expect([...first.names].sort()).toEqual(['a', 'b']);
+    expect([...second.names].sort()).toEqual(['b', 'c']);
+    expect(() => second.applyDelta(['d', 'x'.repeat(5000)], [])).toThrow(/longer than/);
+    expect([...second.names].sort()).toEqual(['b', 'c']);
+  });
+
+  test('a snapshot builds one selection per distinct subscription', () => {
+    const snapshot = new Snapshot([encodeResource(ENDPOINT_TYPE, 'a', { cluster_name: 'a', endpoints: [] })]);
+    const names = internNames(new Set(['a']));
+    let built = 0;
+    const select = () => {
+      built++;
+      return [snapshot.get(ENDPOINT_TYPE, 'a')!];
+    };
+    const one = snapshot.selection(ENDPOINT_TYPE, false, names, select);
+    const two = snapshot.selection(ENDPOINT_TYPE, false, internNames(new Set(['a'])), select);
+    expect(two).toBe(one);
+    expect(built).toBe(1);
+    snapshot.selection(ENDPOINT_TYPE, true, names, select);
+    expect(built).toBe(2);
+  });
+});

@@ -24,6 +24,9 @@ RUN npx tsc -p tsconfig.json && test -f dist/src/cli/main.js
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# glibc malloc with a fixed mmap threshold: the large response buffers of a reconnect storm are returned to
+# the system when freed instead of staying resident (docs/OPERATIONS.md, Memory).
+ENV MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 # A fixed numeric uid, so Kubernetes' runAsNonRoot can check it without a passwd lookup.
 RUN groupadd --system --gid 10001 spillway \

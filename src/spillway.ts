@@ -31,7 +31,7 @@ export interface SpillwayOptions {
   buildSnapshot?: (view: ViewKey) => Snapshot;
   resolveView?: ViewResolver;
   /** TLS, client identity and abuse limits of the xDS server. */
-  serverOptions?: Pick<XdsServerOptions, 'tls' | 'identity' | 'maxRequestBytes' | 'maxStreamsPerConnection' | 'maxRequestsPerSecond' | 'requestBurst'>;
+  serverOptions?: Pick<XdsServerOptions, 'tls' | 'identity' | 'maxRequestBytes' | 'maxStreamsPerConnection' | 'maxRequestsPerSecond' | 'requestBurst' | 'sendBudgetBytes'>;
 }
 
 export class Spillway {

@@ -12,6 +12,13 @@ import type { FromSpillway, ToSpillway } from './spillway-main';
 
 const START_TIMEOUT_MS = 60_000;
 
+/**
+ * The process settings Spillway ships with (Dockerfile, deploy/): glibc's malloc keeps a fixed mmap
+ * threshold, so the large response buffers of a reconnect storm go back to the system once freed instead
+ * of staying resident (see docs/OPERATIONS.md, Memory).
+ */
+const SPILLWAY_PROCESS_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' };
+
 export class SpillwayServer implements ServerUnderTest {
   readonly name = 'spillway';
 
@@ -75,7 +82,7 @@ export class SpillwayServer implements ServerUnderTest {
 /** Starts Spillway with extra Node flags (profiling: --cpu-prof, --heap-prof, ...). */
 export async function startSpillway(size: MeshSize, workDir: string, execArgv: string[] = []): Promise<SpillwayServer> {
     const log = fs.openSync(path.join(workDir, 'spillway.log'), 'w');
-    const child = fork(path.join(__dirname, 'spillway-main.js'), [JSON.stringify(size)], { stdio: ['ignore', log, log, 'ipc'], execArgv });
+    const child = fork(path.join(__dirname, 'spillway-main.js'), [JSON.stringify(size)], { stdio: ['ignore', log, log, 'ipc'], execArgv, env: { ...process.env, ...SPILLWAY_PROCESS_ENV } });
     fs.closeSync(log);
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`spillway did not start within ${START_TIMEOUT_MS} ms (see ${workDir}/spillway.log)`)), START_TIMEOUT_MS);

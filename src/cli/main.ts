@@ -26,6 +26,12 @@ const SERVE_FLAGS: FlagSpec[] = [
   { name: 'max-request-bytes', value: 'BYTES', help: 'largest discovery request accepted', default: String(64 * 1024 * 1024) },
   { name: 'max-streams-per-connection', value: 'N', help: 'concurrent gRPC streams per client connection', default: '16' },
   { name: 'max-requests-per-second', value: 'N', help: 'discovery requests per second per stream before it is cut off', default: '50' },
+  {
+    name: 'send-budget-bytes',
+    value: 'BYTES',
+    help: 'responses queued for the sockets server-wide before streams take turns (bounds memory in reconnect storms)',
+    default: String(64 * 1024 * 1024),
+  },
 ];
 
 function readPem(flagName: string, file: string | undefined): Buffer | undefined {
@@ -115,6 +121,7 @@ async function serve(args: string[]): Promise<void> {
         maxStreamsPerConnection: positiveInteger('max-streams-per-connection', flag('max-streams-per-connection')),
         maxRequestsPerSecond,
         requestBurst: maxRequestsPerSecond * 4,
+        sendBudgetBytes: positiveInteger('send-budget-bytes', flag('send-budget-bytes')),
       },
     });
   } catch (error) {

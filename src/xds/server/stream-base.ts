@@ -24,6 +24,7 @@ import { NodeInfo } from './wire';
 import { emptyResourceFor } from './empty-resources';
 import { IdentityPolicy, checkClusterIdentity } from './client-identity';
 import { TokenBucket } from './rate-limit';
+import { SendBudget } from './send-budget';
 
 export interface StreamContext {
   watcher: ConfigWatcher;
@@ -35,6 +36,8 @@ export interface StreamContext {
   /** When set, a client's certificate must name the cluster it claims. */
   identity?: IdentityPolicy;
   limits: StreamLimits;
+  /** Shared by all streams of the server: bounds response bytes queued for the transport. */
+  sendBudget: SendBudget;
 }
 
 export interface StreamLimits {
@@ -79,6 +82,8 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
   private closed = false;
   private readonly streamId: number;
   private readonly requestBudget: TokenBucket;
+  /** Resumes this stream when the server's send budget has room again. */
+  private readonly resume = () => this.flush();
 
   constructor(
     protected readonly call: DuplexCall<Req>,
@@ -215,6 +220,11 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
       if (!(state.cacheChanged || state.namesChanged || deferredDue)) continue;
       if (state.awaitingAck && !state.namesChanged) continue;
       if (this.mustWaitForClusters(typeUrl)) continue;
+      if (!this.ctx.sendBudget.canSend()) {
+        // Many responses are queued server-wide (a reconnect storm): take a turn, send the newest state then.
+        this.ctx.sendBudget.waitTurn(this.resume);
+        return;
+      }
       state.cacheChanged = false;
       state.namesChanged = false;
       state.deferred = false;
@@ -279,7 +289,8 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
 
   private send(bytes: Buffer): void {
     if (this.closed) return;
-    const accepted = this.call.write(bytes);
+    const ticket = this.ctx.sendBudget.take(bytes.length);
+    const accepted = this.call.write(bytes, () => ticket.release());
     if (!accepted) {
       // The client reads slowly: stop pushing until it drains. Changes meanwhile only mark types dirty,
       // so it later receives the newest state once, never a queue of stale ones.
@@ -317,6 +328,7 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
     if (this.closed) return;
     this.closed = true;
     this.cancelWatch?.();
+    this.ctx.sendBudget.cancel(this.resume);
     if (this.client) {
       this.ctx.registry.remove(this.client.streamId);
       this.log.info('xDS client disconnected');

@@ -12,6 +12,7 @@ import { SotwStream } from './sotw-stream';
 import { StreamContext } from './stream-base';
 import { DeltaRequest, SotwRequest } from './wire';
 import { IdentityPolicy } from './client-identity';
+import { DEFAULT_SEND_BUDGET_BYTES, SendBudget } from './send-budget';
 
 /** Big enough for a delta reconnect that lists tens of thousands of initial_resource_versions. */
 export const MAX_RECEIVE_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -44,6 +45,8 @@ export interface XdsServerOptions {
   maxStreamsPerConnection?: number;
   maxRequestsPerSecond?: number;
   requestBurst?: number;
+  /** Response bytes queued for the transport server-wide before streams take turns (default 64 MiB). */
+  sendBudgetBytes?: number;
 }
 
 export class XdsServer {
@@ -67,6 +70,7 @@ export class XdsServer {
         requestsPerSecond: options.maxRequestsPerSecond ?? DEFAULT_MAX_REQUESTS_PER_SECOND,
         requestBurst: options.requestBurst ?? DEFAULT_REQUEST_BURST,
       },
+      sendBudget: new SendBudget(options.sendBudgetBytes ?? DEFAULT_SEND_BUDGET_BYTES),
     };
     this.tls = options.tls;
     this.server = new grpc.Server({

@@ -22,10 +22,11 @@ fi
 log "envoy: $("$VENV/bin/envoy" --version 2>/dev/null | grep -o 'version: [^ ]*' || echo missing)"
 
 # Debian packages the tests use: a real headless browser for the admin page test (no browser
-# download), and shellcheck for the demo scripts.
+# download), shellcheck for the demo scripts, and ss (iproute2) to read socket backlogs.
 missing_debs=()
 [ -x /usr/bin/chromium ] || missing_debs+=(chromium)
 command -v shellcheck >/dev/null || missing_debs+=(shellcheck)
+command -v ss >/dev/null || missing_debs+=(iproute2)
 if [ "${#missing_debs[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     log "installing ${missing_debs[*]} (apt)"

@@ -160,6 +160,11 @@ export class LoadGenerator {
     return this.processes.length;
   }
 
+  /** The load-generator processes (to measure their CPU beside the server's). */
+  get pids(): number[] {
+    return this.processes.map((p) => p.pid);
+  }
+
   private shares(nodes: BenchNode[]): BenchNode[][] {
     const shares: BenchNode[][] = this.processes.map(() => []);
     nodes.forEach((node, i) => (shares[i % shares.length] as BenchNode[]).push(node));

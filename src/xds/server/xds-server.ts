@@ -1,6 +1,7 @@
 // The gRPC front of the xDS server: binds the port and hands every stream to a SotW or delta stream
 // object. All protocol work lives in those siblings.
 import * as grpc from '@grpc/grpc-js';
+import * as net from 'net';
 import type { Logger } from 'pino';
 import { ConfigWatcher } from '../cache/snapshot-cache';
 import { ClientRegistry } from './client-registry';
@@ -13,6 +14,7 @@ import { StreamContext } from './stream-base';
 import { DeltaRequest, SotwRequest } from './wire';
 import { IdentityPolicy } from './client-identity';
 import { DEFAULT_SEND_BUDGET_BYTES, SendBudget } from './send-budget';
+import { parseHostPort } from '../../net/host-port';
 
 /** Big enough for a delta reconnect that lists tens of thousands of initial_resource_versions. */
 export const MAX_RECEIVE_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -20,6 +22,13 @@ export const KEEPALIVE_TIME_MS = 30_000;
 export const KEEPALIVE_TIMEOUT_MS = 10_000;
 /** Envoy pings every few seconds when told to; allow it rather than answering with GOAWAY. */
 export const MIN_CLIENT_PING_INTERVAL_MS = 1_000;
+
+/**
+ * Pending connections the kernel queues for us (capped by net.core.somaxconn). grpc-js listens with Node's
+ * default of 511; when thousands of proxies reconnect at once (a replica restarted), a short queue turns
+ * most of them away with a reset and they come back only after their backoff.
+ */
+export const LISTEN_BACKLOG = 4_096;
 
 /** Defaults sized for real proxies (a few requests per second at most) with room for reconnect bursts. */
 export const DEFAULT_MAX_REQUESTS_PER_SECOND = 50;
@@ -55,6 +64,8 @@ export class XdsServer {
   private readonly context: StreamContext;
   private streamCounter = 0;
   private readonly tls?: XdsTlsOptions;
+  private listener?: net.Server;
+  private injector?: grpc.ConnectionInjector;
 
   constructor(options: XdsServerOptions) {
     this.registry = options.registry ?? new ClientRegistry();
@@ -101,23 +112,37 @@ export class XdsServer {
     this.server.addService(definition, handlers);
   }
 
-  /** Binds host:port (port 0 picks a free one) and returns the bound port. */
+  /**
+   * Binds host:port (port 0 picks a free one) and returns the bound port. The socket is our own (with a
+   * deep accept backlog); every accepted connection is handed to grpc-js, which does TLS and HTTP/2.
+   */
   listen(address: string): Promise<number> {
+    const hostPort = parseHostPort(address);
+    if (!hostPort) return Promise.reject(new Error(`cannot listen for xDS on "${address}": not HOST:PORT`));
+    const credentials = this.tls
+      ? grpc.ServerCredentials.createSsl(this.tls.clientCa ?? null, [{ cert_chain: this.tls.certChain, private_key: this.tls.privateKey }], this.tls.clientCa !== undefined)
+      : grpc.ServerCredentials.createInsecure();
+    const injector = this.server.createConnectionInjector(credentials);
+    const listener = net.createServer((socket) => injector.injectConnection(socket));
     return new Promise((resolve, reject) => {
-      const credentials = this.tls
-        ? grpc.ServerCredentials.createSsl(this.tls.clientCa ?? null, [{ cert_chain: this.tls.certChain, private_key: this.tls.privateKey }], this.tls.clientCa !== undefined)
-        : grpc.ServerCredentials.createInsecure();
-      this.server.bindAsync(address, credentials, (error, port) => {
-        if (error) reject(new Error(`cannot listen for xDS on ${address}: ${error.message} (is another server using the port? pick one with --xds)`));
-        else resolve(port);
+      listener.once('error', (error) => {
+        injector.destroy();
+        reject(new Error(`cannot listen for xDS on ${address}: ${error.message} (is another server using the port? pick one with --xds)`));
+      });
+      listener.listen({ host: hostPort.host, port: hostPort.port, backlog: LISTEN_BACKLOG }, () => {
+        this.listener = listener;
+        this.injector = injector;
+        resolve((listener.address() as net.AddressInfo).port);
       });
     });
   }
 
   /** Stops accepting streams; open streams get `graceMs` to finish, then are cut. */
   stop(graceMs = 1_000): Promise<void> {
+    this.listener?.close();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
+        this.injector?.destroy();
         this.server.forceShutdown();
         resolve();
       }, graceMs);
@@ -130,6 +155,8 @@ export class XdsServer {
 
   /** Cuts every stream at once (clients reconnect elsewhere). */
   forceStop(): void {
+    this.listener?.close();
+    this.injector?.destroy();
     this.server.forceShutdown();
   }
 }

@@ -22,6 +22,9 @@ const FACTORIES: Record<ServerName, ServerFactory> = {
   istiod: istiodFactory,
 };
 
+/** What one server may use: most of the machine, leaving room for the load generators and the system. */
+const SERVER_MEMORY_BUDGET_BYTES = os.totalmem() * 0.6;
+
 const started = Date.now();
 function progress(line: string): void {
   const seconds = ((Date.now() - started) / 1000).toFixed(0).padStart(4);
@@ -32,6 +35,23 @@ function progress(line: string): void {
 function rotated<T>(items: readonly T[], by: number): T[] {
   const shift = by % Math.max(1, items.length);
   return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+/**
+ * Why a server should not be run with `clients` clients: its RSS projected from a run with fewer clients
+ * (same mesh, same kind) would not fit in the memory this machine can give it. Undefined when it fits.
+ */
+function projectedMemory(results: Map<string, RunResult[]>, keyOf: (clients: number) => string, counts: number[], clients: number): string | undefined {
+  const smaller = counts.filter((n) => n < clients && (results.get(keyOf(n)) ?? []).length > 0);
+  if (smaller.length === 0) return undefined;
+  const from = Math.max(...smaller);
+  const runs = results.get(keyOf(from)) as RunResult[];
+  const perClient = Math.max(...runs.map((r) => r.rssPerClientBytes));
+  const baseline = Math.max(...runs.map((r) => r.rssBaselineBytes));
+  const projected = baseline + perClient * clients;
+  if (projected <= SERVER_MEMORY_BUDGET_BYTES) return undefined;
+  const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+  return `${clients} clients would need about ${gib(projected)} (${(perClient / 1024).toFixed(0)} KiB per client at ${from} clients), more than the ${gib(SERVER_MEMORY_BUDGET_BYTES)} this machine can give one server`;
 }
 
 async function main(options: BenchOptions): Promise<void> {
@@ -68,11 +88,19 @@ async function main(options: BenchOptions): Promise<void> {
             continue;
           }
           const label = `run ${runIndex}/${totalRuns}: ${factory.name}, ${services} services, ${clients} ${kind === 'grpc' ? 'gRPC-like' : 'Envoy-like'} clients (repetition ${rep + 1})`;
+          const tooBig = projectedMemory(results, (n) => key(services, n, kind, factory.name), sets.filter((s) => s.kind === kind).map((s) => s.clients), clients);
+          if (tooBig) {
+            progress(`${label}: not run (${tooBig})`);
+            const list = errors.get(key(services, clients, kind, 'all')) ?? [];
+            if (!list.some((m) => m.startsWith(`${factory.name}: not run`))) list.push(`${factory.name}: not run: ${tooBig}`);
+            errors.set(key(services, clients, kind, 'all'), list);
+            continue;
+          }
           progress(label);
           const workDir = fs.mkdtempSync(path.join(workRoot, `${factory.name}-`));
           const size = { services, endpointsPerCluster: options.endpointsPerCluster, clusters: options.clusters };
           try {
-            const result = await measureRun(factory, { size, clients, flips: options.flips, mode: options.mode, kind, workDir }, (line) => progress(`  ${line}`));
+            const result = await measureRun(factory, { size, clients, flips: options.flips, mode: options.mode, kind, workDir, rssLimitBytes: SERVER_MEMORY_BUDGET_BYTES }, (line) => progress(`  ${line}`));
             const runs = results.get(key(services, clients, kind, factory.name)) ?? [];
             runs.push(result);
             results.set(key(services, clients, kind, factory.name), runs);
@@ -93,7 +121,11 @@ async function main(options: BenchOptions): Promise<void> {
   const cells: Cell[] = [];
   for (const services of options.services) {
     for (const { clients, kind } of sets) {
-      const figures = factories.flatMap((factory) => figuresOf(factory.name, results.get(key(services, clients, kind, factory.name)) ?? []) ?? []);
+      const allCounts = sets.filter((s) => s.kind === kind).map((s) => s.clients);
+      const figures = factories.flatMap((factory) => {
+        const sameSize = allCounts.flatMap((n) => results.get(key(services, n, kind, factory.name)) ?? []);
+        return figuresOf(factory.name, results.get(key(services, clients, kind, factory.name)) ?? [], sameSize) ?? [];
+      });
       cells.push({ services, clients, kind, figures, errors: errors.get(key(services, clients, kind, 'all')) ?? [] });
     }
   }

@@ -15,6 +15,8 @@ export interface RunPlan {
   mode: StreamMode;
   kind: ClientKind;
   workDir: string;
+  /** The server is stopped (and the run fails) if its RSS goes above this: a peer must not take the machine down. */
+  rssLimitBytes: number;
 }
 
 export interface FlipResult {
@@ -40,11 +42,16 @@ export interface RunResult {
   clients: number;
   /** ms from opening N streams until the last client held CDS, EDS, LDS and RDS. */
   syncAllMs: number;
+  /** CPU seconds the server, and the load generators, used from opening the streams until all were synced. */
+  syncServerCpuS: number;
+  syncLoadCpuS: number;
   bytesPerClient: number;
   held: HeldCounts;
   reconnects: number;
   rssBaselineBytes: number;
   rssPerClientBytes: number;
+  /** RSS with the N clients connected and synced (for the slope of RSS against N across runs). */
+  rssWithClientsBytes: number;
   flips: FlipResult[];
 }
 
@@ -66,11 +73,43 @@ export function grpcTargets(size: MeshSize, flips: number, index: number): strin
   return [...services].map((s) => `${serviceHost({ name: serviceName(s), namespace: BENCH_NAMESPACE })}:${SERVICE_PORT}`);
 }
 
+/** Samples a server's RSS and kills it when it passes `limitBytes`; `reason` then says why the run failed. */
+class RssWatchdog {
+  reason?: string;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(pid: number, limitBytes: number) {
+    this.timer = setInterval(() => {
+      let rss = 0;
+      try {
+        rss = rssBytes(pid);
+      } catch {
+        return; // the process is gone
+      }
+      if (rss <= limitBytes) return;
+      this.reason = `stopped: its RSS reached ${(rss / 2 ** 30).toFixed(1)} GiB, above the ${(limitBytes / 2 ** 30).toFixed(1)} GiB this machine can give it`;
+      clearInterval(this.timer);
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, 250);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
 export async function measureRun(factory: ServerFactory, plan: RunPlan, progress: (line: string) => void): Promise<RunResult> {
   const load = LoadGenerator.start(plan.clients);
   let server: ServerUnderTest | undefined;
+  let watchdog: RssWatchdog | undefined;
   try {
     server = await factory.start(plan.size, plan.workDir);
+    watchdog = new RssWatchdog(server.pid, plan.rssLimitBytes);
     const grpcNode = server.grpcNode?.bind(server);
     if (plan.kind === 'grpc' && !grpcNode) throw new Error(`${factory.name} has no proxyless gRPC clients in this harness`);
     const nodeOf = (group: string, i: number): BenchNode =>
@@ -82,16 +121,25 @@ export async function measureRun(factory: ServerFactory, plan: RunPlan, progress
     const active = Math.min(load.processCount, plan.clients);
 
     const nodes = Array.from({ length: plan.clients }, (_, i) => nodeOf('bench', i));
+    const cpuOf = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuNs(pid), 0) / 1e9;
+    const serverCpuBefore = cpuOf([server.pid]);
+    const loadCpuBefore = cpuOf(load.pids);
     const sync = await load.connect('clients', server.xdsAddress, nodes, plan.mode, SYNC_TIMEOUT_MS);
     const syncAllMs = max(sync.syncMs);
-    progress(`synced ${plan.clients} clients in ${syncAllMs.toFixed(0)} ms${sync.reconnects > 0 ? ` (${sync.reconnects} streams refused and retried)` : ''}`);
+    const syncServerCpuS = cpuOf([server.pid]) - serverCpuBefore;
+    const syncLoadCpuS = cpuOf(load.pids) - loadCpuBefore;
+    progress(
+      `synced ${plan.clients} clients in ${syncAllMs.toFixed(0)} ms (CPU: server ${syncServerCpuS.toFixed(1)} s, load generators ${syncLoadCpuS.toFixed(1)} s)` +
+        `${sync.reconnects > 0 ? ` (${sync.reconnects} streams refused and retried)` : ''}`,
+    );
 
     await sleep(SETTLE_MS);
     const idleStart = cpuNs(server.pid);
     const idleStartedNs = process.hrtime.bigint();
     await sleep(IDLE_WINDOW_MS);
     const idleCpuPerMs = (cpuNs(server.pid) - idleStart) / nsToMs(process.hrtime.bigint() - idleStartedNs);
-    const rssPerClientBytes = (rssBytes(server.pid) - rssBaselineBytes) / plan.clients;
+    const rssWithClientsBytes = rssBytes(server.pid);
+    const rssPerClientBytes = (rssWithClientsBytes - rssBaselineBytes) / plan.clients;
 
     const flips: FlipResult[] = [];
     const notReady = new Set<string>();
@@ -131,14 +179,21 @@ export async function measureRun(factory: ServerFactory, plan: RunPlan, progress
       size: plan.size,
       clients: plan.clients,
       syncAllMs,
+      syncServerCpuS,
+      syncLoadCpuS,
       bytesPerClient: sync.bytesPerClient,
       held: sync.held,
       reconnects: sync.reconnects,
       rssBaselineBytes,
       rssPerClientBytes,
+      rssWithClientsBytes,
       flips,
     };
+  } catch (error) {
+    if (watchdog?.reason) throw new Error(`${watchdog.reason} (then: ${error instanceof Error ? error.message : String(error)})`);
+    throw error;
   } finally {
+    watchdog?.stop();
     load.stop();
     await server?.stop();
   }

@@ -37,15 +37,20 @@ function figureOf(cell: Cell, server: ServerName): Figures | undefined {
   return cell.figures.find((f) => f.server === server);
 }
 
+/** RSS per client: the slope over several client counts when there are several, else this run's own figure. */
+function rssPerClient(f: Figures): number {
+  return f.rssSlopeOver.length > 1 && Number.isFinite(f.rssSlopeBytes) ? f.rssSlopeBytes : f.rssPerClientBytes;
+}
+
 function ratiosTable(report: Report, peers: ServerName[]): string[] {
   if (peers.length === 0) return ['(No peer ran, so there are no ratios.)'];
   const lines: string[] = [];
   const metrics: [string, (f: Figures) => number][] = [
-    ['initial sync', (f) => f.syncAllMs],
+    ['reconnect storm', (f) => f.syncAllMs],
     ['push to all', (f) => f.pushAllMs],
     ['p99 change→ACK', (f) => f.ackP99.median],
     ['CPU per push', (f) => f.cpuPerPushMs],
-    ['RSS per client', (f) => f.rssPerClientBytes],
+    ['RSS per client', rssPerClient],
   ];
   const header = ['services', 'clients', ...peers.flatMap((peer) => metrics.map(([name]) => `${name} vs ${peer}`))];
   lines.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
@@ -63,7 +68,8 @@ function ratiosTable(report: Report, peers: ServerName[]): string[] {
 function sizeTable(cells: Cell[], servers: ServerName[]): string[] {
   const lines = [`| clients | figure | ${servers.join(' | ')} |`, `|---|---|${servers.map(() => '---:').join('|')}|`];
   const rows: [string, (f: Figures) => string][] = [
-    ['initial sync of all clients (ms)', (f) => fixed(f.syncAllMs)],
+    ['reconnect storm: N connect at once → all synced (ms)', (f) => fixed(f.syncAllMs)],
+    ['CPU during the storm (s): server / load generators', (f) => `${fixed(f.syncServerCpuS, 1)} / ${fixed(f.syncLoadCpuS, 1)}`],
     ['endpoint change → last client has it (ms)', (f) => fixed(f.pushAllMs)],
     ['endpoint change → half the clients have it (ms)', (f) => fixed(f.pushHalfMs)],
     ['change → ACKed, p50 of clients (ms): median (min–p99) of flips', (f) => spreadText(f.ackP50)],
@@ -73,7 +79,8 @@ function sizeTable(cells: Cell[], servers: ServerName[]): string[] {
     ['server CPU per push per client (µs)', (f) => fixed((f.cpuPerPushMs * 1000) / f.clientsCount, 0)],
     ['bytes all clients receive per change (KiB)', (f) => kib(f.bytesPerChange)],
     ['bytes per client per change (B) / responses per change', (f) => `${fixed(f.bytesPerChangePerClient)} / ${fixed(f.responsesPerChange)}`],
-    ['server RSS per connected client (KiB)', (f) => kib(f.rssPerClientBytes)],
+    ['server RSS per client: slope of RSS over N (KiB)', (f) => (f.rssSlopeOver.length > 1 ? `${kib(f.rssSlopeBytes)} (N = ${f.rssSlopeOver.join(', ')})` : 'one N only')],
+    ['server RSS per client at this N: (RSS − RSS before) / N (KiB)', (f) => kib(f.rssPerClientBytes)],
     ['server RSS before the clients (MiB)', (f) => mib(f.rssBaselineBytes)],
     ['bytes a client receives to sync (KiB)', (f) => kib(f.bytesPerClient)],
     ['resources a client holds (CDS/EDS/LDS/RDS)', (f) => `${f.held.clusters}/${f.held.endpoints}/${f.held.listeners}/${f.held.routes}`],
@@ -84,7 +91,9 @@ function sizeTable(cells: Cell[], servers: ServerName[]): string[] {
     for (const [label, show] of rows) {
       const values = servers.map((server) => {
         const figures = figureOf(cell, server);
-        return figures ? show(figures) : cell.kind === 'grpc' && server === 'go-control-plane' ? 'not run' : 'failed';
+        if (figures) return show(figures);
+        const notRun = (cell.kind === 'grpc' && server === 'go-control-plane') || cell.errors.some((e) => e.startsWith(`${server}: not run`));
+        return notRun ? 'not run' : 'failed';
       });
       lines.push(`| ${clientsLabel(cell)} | ${label} | ${values.join(' | ')} |`);
     }
@@ -97,10 +106,16 @@ function targetsSection(report: Report): string[] {
   const envoy = report.cells.filter((c) => c.kind === 'envoy' && figureOf(c, 'spillway'));
   if (envoy.length === 0) return [];
   const n = Math.max(...envoy.map((c) => c.clients));
-  const lines = ['### Targets (Spillway, largest N of this run)', '', '| services | N | p99 change→ACK (target < 1 s at 10k) | RSS per client (target < 30 KB) | all N (re)connect and sync (target < 20 s at 10k) |', '|---|---|---|---|---|'];
+  const lines = [
+    '### Targets (Spillway, largest N of this run)',
+    '',
+    '| services | N | p99 change→ACK (target < 1 s at 10k) | RSS per client (target < 30 KB) | N clients (re)connect at once → all synced (target < 20 s at 10k) | CPU during the storm: server / load generators |',
+    '|---|---|---|---|---|---|',
+  ];
   for (const cell of envoy.filter((c) => c.clients === n)) {
     const f = figureOf(cell, 'spillway') as Figures;
-    lines.push(`| ${cell.services} | ${n} | ${fixed(f.ackP99.median)} ms | ${kib(f.rssPerClientBytes)} KiB | ${fixed(f.syncAllMs / 1000, 1)} s |`);
+    const rss = f.rssSlopeOver.length > 1 ? `${kib(f.rssSlopeBytes)} KiB (slope over N = ${f.rssSlopeOver.join(', ')})` : `${kib(f.rssPerClientBytes)} KiB`;
+    lines.push(`| ${cell.services} | ${n} | ${fixed(f.ackP99.median)} ms | ${rss} | ${fixed(f.syncAllMs / 1000, 1)} s | ${fixed(f.syncServerCpuS, 1)} s / ${fixed(f.syncLoadCpuS, 1)} s |`);
   }
   if (n < 10_000) lines.push('', `N = 10000 was not run here (largest: ${n}); the targets are stated for 10k clients.`);
   return lines;
@@ -117,8 +132,11 @@ function methodSection(options: BenchOptions): string[] {
       'RDS for the routes the listeners name, every response ACKed. Clients are spread evenly over the mesh clusters (Spillway views). ' +
       `Stream mode: ${options.mode === 'sotw' ? 'state of the world (SotW) ADS' : 'incremental (delta) ADS'}.`,
     '- **Each run** starts a fresh server, connects one anchor client per view (so views exist), reads the server\'s RSS, opens N streams at once ' +
-      'and times until the last one holds all four types (**initial sync**). After a settle period it reads RSS again: ' +
-      '**RSS per client** = (RSS with N clients − RSS before them) / N. Then it flips endpoints to not ready, one flip at a time: ' +
+      'and times until the last one holds all four types (**reconnect storm**; the CPU seconds the server and the load generators used meanwhile ' +
+      'are shown, because on a small machine they share the cores). After a settle period it reads RSS again. **RSS per client** is the slope of ' +
+      'RSS against N, fitted (least squares) over every client count of the run for that mesh, each run giving the points (0, RSS before the ' +
+      'clients) and (N, RSS with them): what one more client costs, without fixed costs such as heap headroom or garbage not yet collected. ' +
+      'Then it flips endpoints to not ready, one flip at a time: ' +
       '**push to all** is the time from handing the change to the server until the last client has an EDS response with the changed service; ' +
       '**CPU per push** is the server\'s CPU time (all threads, /proc schedstat) from the change until 300 ms after the last client has it ' +
       '(ACKs included), minus what the server burns idle over as long.',
@@ -126,7 +144,10 @@ function methodSection(options: BenchOptions): string[] {
       'Sizes and servers are interleaved within each repetition, so drift in machine load affects all of them alike.',
     '- **Spillway**: the real pipeline (mesh store with its default debounce ' +
       `${DEFAULT_DEBOUNCE.quietMs} ms quiet / ${DEFAULT_DEBOUNCE.maxDelayMs} ms max, translation, snapshot cache, xDS server) in a Node process, ` +
-      'fed the way a discovery source feeds it: a whole shard replaced per change (bench/servers/spillway-main.ts). Log level info (to a file).',
+      'fed the way a discovery source feeds it: a whole shard replaced per change (bench/servers/spillway-main.ts). Log level info (to a file). ' +
+      'Process settings as in its container image (MALLOC_MMAP_THRESHOLD_=131072, see docs/OPERATIONS.md).',
+    '- **Memory guard**: a server whose RSS, projected from its run with fewer clients, would not fit in 60% of the machine\'s memory is not ' +
+      'run at that N (the table says "not run" and why); a server whose RSS passes that limit during a run is stopped and the run reported as failed.',
     '- **go-control-plane**: bench/peers/go-control-plane, a small ADS server over go-control-plane\'s `SnapshotCache` (ADS mode, one snapshot per ' +
       'mesh cluster). It serves exactly Spillway\'s resources (the harness translates with Spillway\'s translator and hands them over as encoded ' +
       '`Any`s), so both push identical bytes. A change hands over only the changed resources; the peer builds new snapshots with a new version for ' +

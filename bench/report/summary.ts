@@ -19,8 +19,11 @@ export interface Figures {
   server: ServerName;
   kind: ClientKind;
   runs: number;
-  /** Initial sync of all N clients (ms, median of runs). */
+  /** Reconnect storm: N clients connect at once until the last holds the whole mesh (ms, median of runs). */
   syncAllMs: number;
+  /** CPU seconds during the storm: the server's, and the load generators' (they share the machine's cores). */
+  syncServerCpuS: number;
+  syncLoadCpuS: number;
   /** An endpoint change until the last of N clients has it (ms, median of all flips). */
   pushAllMs: number;
   /** ... until half of them have it. */
@@ -28,6 +31,13 @@ export interface Figures {
   /** Server CPU per push (ms, median of all flips). */
   cpuPerPushMs: number;
   rssPerClientBytes: number;
+  /**
+   * Slope of RSS against N over every client count of this mesh size and client kind (least squares), the
+   * memory each further client costs; fixed costs (heap headroom, garbage not yet collected) drop out.
+   */
+  rssSlopeBytes: number;
+  /** The client counts the slope was fitted over. */
+  rssSlopeOver: number[];
   rssBaselineBytes: number;
   bytesPerClient: number;
   held: HeldCounts;
@@ -52,7 +62,25 @@ export interface Cell {
   errors: string[];
 }
 
-export function figuresOf(server: ServerName, runs: readonly RunResult[]): Figures | undefined {
+/**
+ * Least-squares slope of RSS against the number of clients, over runs at several N (each run also gives
+ * the point N = 0, its RSS before the clients).
+ */
+export function rssSlope(runs: readonly RunResult[]): number {
+  const points: [number, number][] = runs.flatMap((r) => [
+    [0, r.rssBaselineBytes],
+    [r.clients, r.rssWithClientsBytes],
+  ]);
+  const n = points.length;
+  const meanX = points.reduce((s, [x]) => s + x, 0) / n;
+  const meanY = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxx = points.reduce((s, [x]) => s + (x - meanX) ** 2, 0);
+  const sxy = points.reduce((s, [x, y]) => s + (x - meanX) * (y - meanY), 0);
+  return sxx > 0 ? sxy / sxx : Number.NaN;
+}
+
+/** `sameSizeRuns`: this server's runs at every client count of this mesh size and kind (for the RSS slope). */
+export function figuresOf(server: ServerName, runs: readonly RunResult[], sameSizeRuns: readonly RunResult[] = runs): Figures | undefined {
   if (runs.length === 0) return undefined;
   const flips = runs.flatMap((run) => run.flips);
   return {
@@ -60,6 +88,10 @@ export function figuresOf(server: ServerName, runs: readonly RunResult[]): Figur
     kind: (runs[0] as RunResult).kind,
     runs: runs.length,
     syncAllMs: median(runs.map((r) => r.syncAllMs)),
+    syncServerCpuS: median(runs.map((r) => r.syncServerCpuS)),
+    syncLoadCpuS: median(runs.map((r) => r.syncLoadCpuS)),
+    rssSlopeBytes: rssSlope(sameSizeRuns),
+    rssSlopeOver: [...new Set(sameSizeRuns.map((r) => r.clients))].sort((a, b) => a - b),
     pushAllMs: median(flips.map((f) => f.allMs)),
     pushHalfMs: median(flips.map((f) => f.medianMs)),
     cpuPerPushMs: median(flips.map((f) => f.cpuMs)),

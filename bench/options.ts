@@ -109,7 +109,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         options.mode = value;
         break;
       case '--out':
+        // The plot goes beside a report written elsewhere, never over the published one.
         options.output = value;
+        options.plot = `${value.replace(/\.md$/, '')}-push-p99.svg`;
         break;
       default:
         throw new Error(`unknown option ${flag}\n${USAGE}`);

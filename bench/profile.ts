@@ -2,6 +2,7 @@
 // what dominates. Prints memory split (JS heap, buffers, native) before and after the clients connect, the
 // sync time, change → ACK for a few flips, and the functions that took the most self time.
 // Usage: npm run bench:profile -- [--services 100] [--clients 10000] [--flips 3] [--mode sotw|delta] [--grpc]
+//   [--phase all|storm|pushes]   (what the CPU profile covers: everything, the storm only, or the pushes only)
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -20,10 +21,11 @@ interface ProfileOptions {
   flips: number;
   mode: StreamMode;
   kind: ClientKind;
+  phase: 'all' | 'storm' | 'pushes';
 }
 
 function parse(argv: readonly string[]): ProfileOptions {
-  const options: ProfileOptions = { services: 100, clients: 10_000, flips: 3, mode: 'sotw', kind: 'envoy' };
+  const options: ProfileOptions = { services: 100, clients: 10_000, flips: 3, mode: 'sotw', kind: 'envoy', phase: 'all' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === '--grpc') {
@@ -36,6 +38,7 @@ function parse(argv: readonly string[]): ProfileOptions {
     else if (flag === '--clients') options.clients = Number(value);
     else if (flag === '--flips') options.flips = Number(value);
     else if (flag === '--mode' && (value === 'sotw' || value === 'delta')) options.mode = value;
+    else if (flag === '--phase' && (value === 'all' || value === 'storm' || value === 'pushes')) options.phase = value;
     else throw new Error(`unknown option ${flag} ${value}`);
   }
   return options;
@@ -52,7 +55,8 @@ async function main(): Promise<void> {
   const log = (line: string) => process.stdout.write(`[profile] ${line}\n`);
   log(`${options.clients} ${options.kind}-like clients (${options.mode}), ${size.services} services x 10 x 3; output in ${workDir}`);
   const load = LoadGenerator.start(options.clients);
-  const server = await startSpillway(size, workDir, ['--cpu-prof', `--cpu-prof-dir=${workDir}`]);
+  const server = await startSpillway(size, workDir, options.phase === 'all' ? ['--cpu-prof', `--cpu-prof-dir=${workDir}`] : []);
+  const phaseProfile = path.join(workDir, `${options.phase}.cpuprofile`);
   try {
     const nodeOf = (group: string, i: number): BenchNode =>
       options.kind === 'grpc' ? server.grpcNode(group, i, grpcTargets(size, options.flips, i)) : server.node(group, i);
@@ -62,7 +66,9 @@ async function main(): Promise<void> {
     const nodes = Array.from({ length: options.clients }, (_, i) => nodeOf('bench', i));
     const cpuOf = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuNs(pid), 0) / 1e9;
     const cpuBefore = { server: cpuOf([server.pid]), load: cpuOf(load.pids) };
+    if (options.phase === 'storm') await server.startProfile();
     const sync = await load.connect('clients', server.xdsAddress, nodes, options.mode, 600_000);
+    if (options.phase === 'storm') await server.stopProfile(phaseProfile);
     log(`synced in ${max(sync.syncMs).toFixed(0)} ms (p50 ${percentile(sync.syncMs, 50).toFixed(0)} ms), ${sync.reconnects} refused and retried`);
     // On a small machine the clients compete with the server for cores: show who used them.
     log(`CPU during the sync: server ${(cpuOf([server.pid]) - cpuBefore.server).toFixed(1)} s, load generators ${(cpuOf(load.pids) - cpuBefore.load).toFixed(1)} s (${os.cpus().length} cores)`);
@@ -75,6 +81,7 @@ async function main(): Promise<void> {
     }
     const active = Math.min(load.processCount, options.clients);
     const notReady = new Set<string>();
+    if (options.phase === 'pushes') await server.startProfile();
     for (let k = 0; k < options.flips; k++) {
       notReady.add(endpointKey(k % size.services, 0, 0));
       const { arrivals } = await load.arm('clients', server.edsNameOf(k % size.services), 120_000, active);
@@ -84,6 +91,7 @@ async function main(): Promise<void> {
       log(`flip ${k + 1}: change → ACKed p50 ${percentile(acks, 50).toFixed(0)} ms, p99 ${percentile(acks, 99).toFixed(0)} ms, max ${max(acks).toFixed(0)} ms`);
       await sleep(300);
     }
+    if (options.phase === 'pushes') await server.stopProfile(phaseProfile);
   } finally {
     load.stop();
     await server.stop(60_000);

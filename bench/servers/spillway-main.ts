@@ -1,15 +1,40 @@
 // Spillway as a server under test: the real pipeline (mesh store with its default debounce, translation,
 // snapshot cache, xDS server), fed by the harness the way a discovery source feeds it: a whole shard
 // replaced at each change. Runs in a process of its own so its CPU and memory can be measured alone.
+import * as fs from 'fs';
+import * as inspector from 'inspector';
 import { createLogger } from '../../src/log';
 import { MeshStore } from '../../src/mesh/store';
 import { Spillway } from '../../src/spillway';
 import { MeshSize, generateMesh } from '../mesh/generate-mesh';
 
-export type ToSpillway = { kind: 'apply'; notReady: string[] } | { kind: 'memory' };
-export type FromSpillway = { kind: 'ready'; port: number } | { kind: 'applied' } | { kind: 'memory'; usage: NodeJS.MemoryUsage };
+export type ToSpillway = { kind: 'apply'; notReady: string[] } | { kind: 'memory' } | { kind: 'profile-start' } | { kind: 'profile-stop'; file: string };
+export type FromSpillway =
+  | { kind: 'ready'; port: number }
+  | { kind: 'applied' }
+  | { kind: 'memory'; usage: NodeJS.MemoryUsage }
+  | { kind: 'profile-started' }
+  | { kind: 'profile-stopped'; file: string };
 
 const SHARD = 'bench';
+
+// CPU profiling of one phase (say, the pushes after a storm), through the in-process inspector.
+let session: inspector.Session | undefined;
+
+function profile(message: { kind: 'profile-start' } | { kind: 'profile-stop'; file: string }): void {
+  if (message.kind === 'profile-start') {
+    session = new inspector.Session();
+    session.connect();
+    session.post('Profiler.enable', () => session?.post('Profiler.start', () => process.send?.({ kind: 'profile-started' } satisfies FromSpillway)));
+    return;
+  }
+  session?.post('Profiler.stop', (error, result) => {
+    if (!error) fs.writeFileSync(message.file, JSON.stringify(result.profile));
+    session?.disconnect();
+    session = undefined;
+    process.send?.({ kind: 'profile-stopped', file: message.file } satisfies FromSpillway);
+  });
+}
 
 async function main(): Promise<void> {
   const size = JSON.parse(process.argv[2] as string) as MeshSize;
@@ -20,6 +45,10 @@ async function main(): Promise<void> {
   const spillway = new Spillway({ store, logger: createLogger('info', 'json'), xdsAddress: '127.0.0.1:0' });
   const port = await spillway.start();
   process.on('message', (message: ToSpillway) => {
+    if (message.kind === 'profile-start' || message.kind === 'profile-stop') {
+      profile(message);
+      return;
+    }
     if (message.kind === 'memory') {
       // Where the memory is (JS heap, buffers, native), for profiling; the report itself uses RSS.
       process.send?.({ kind: 'memory', usage: process.memoryUsage() } satisfies FromSpillway);

@@ -62,14 +62,29 @@ export class SpillwayServer implements ServerUnderTest {
 
   /** The server's own view of its memory (JS heap, buffers, native), for profiling. */
   async memory(): Promise<NodeJS.MemoryUsage> {
+    const reply = await this.request({ kind: 'memory' }, 'memory');
+    return reply.kind === 'memory' ? reply.usage : process.memoryUsage();
+  }
+
+  /** Starts V8's CPU profiler in the server (to profile one phase). */
+  async startProfile(): Promise<void> {
+    await this.request({ kind: 'profile-start' }, 'profile-started');
+  }
+
+  /** Stops it and writes the .cpuprofile to `file`. */
+  async stopProfile(file: string): Promise<void> {
+    await this.request({ kind: 'profile-stop', file }, 'profile-stopped');
+  }
+
+  private request(message: ToSpillway, answer: FromSpillway['kind']): Promise<FromSpillway> {
     return new Promise((resolve) => {
-      const onMessage = (message: FromSpillway) => {
-        if (message.kind !== 'memory') return;
+      const onMessage = (reply: FromSpillway) => {
+        if (reply.kind !== answer) return;
         this.child.off('message', onMessage);
-        resolve(message.usage);
+        resolve(reply);
       };
       this.child.on('message', onMessage);
-      this.child.send({ kind: 'memory' } satisfies ToSpillway);
+      this.child.send(message);
     });
   }
 

@@ -12,6 +12,8 @@ import { SotwRequest, encodeSotwResponse } from './wire';
 interface SotwTypeState extends TypeStateBase {
   /** What the client was last sent (shared, immutable resources: no copies per client). */
   sent: readonly EncodedResource[];
+  /** Digest of the last request's name list: an ACK repeating it byte for byte needs no decoding. */
+  namesDigest?: string;
 }
 
 export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
@@ -31,6 +33,11 @@ export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
       this.log.debug({ nonce, latest: state.lastNonce }, 'stale nonce ignored');
     }
 
+    const digest = request.namesDigest;
+    const sameNames = !isFirstOfType && digest !== undefined && digest === state.namesDigest;
+    state.namesDigest = digest;
+    // The same list as last time changes nothing (applying a list is idempotent): skip decoding it.
+    if (sameNames) return;
     const change = state.sub.applySotw(request.resourceNames);
     const subscriptionChanged = change.added.length > 0 || change.removed.length > 0 || change.wildcardChanged;
 

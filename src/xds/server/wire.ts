@@ -26,12 +26,14 @@ export interface ErrorDetail {
 }
 
 export interface SotwRequest {
-  versionInfo: string;
-  node?: NodeInfo;
-  resourceNames: string[];
-  typeUrl: string;
-  responseNonce: string;
-  errorDetail?: ErrorDetail;
+  readonly versionInfo: string;
+  readonly node?: NodeInfo;
+  readonly resourceNames: string[];
+  readonly typeUrl: string;
+  readonly responseNonce: string;
+  readonly errorDetail?: ErrorDetail;
+  /** Equal digests: byte-identical name lists; undefined when unknown (decoded in sotw-request.ts). */
+  readonly namesDigest?: string;
 }
 
 export interface DeltaRequest {
@@ -82,7 +84,7 @@ export function structToPlain(struct: { fields?: Record<string, ProtoValue> } | 
   return plain;
 }
 
-interface RawNode {
+export interface RawNode {
   id?: string;
   cluster?: string;
   metadata?: { fields?: Record<string, ProtoValue> };
@@ -91,7 +93,7 @@ interface RawNode {
   user_agent_version?: string;
 }
 
-function toNodeInfo(raw: RawNode | undefined): NodeInfo | undefined {
+export function toNodeInfo(raw: RawNode | undefined): NodeInfo | undefined {
   if (!raw) return undefined;
   return {
     id: raw.id ?? '',
@@ -103,18 +105,9 @@ function toNodeInfo(raw: RawNode | undefined): NodeInfo | undefined {
   };
 }
 
-function toErrorDetail(raw: { code?: number; message?: string } | undefined): ErrorDetail | undefined {
+export function toErrorDetail(raw: { code?: number; message?: string } | undefined): ErrorDetail | undefined {
   if (!raw) return undefined;
   return { code: raw.code ?? 0, message: raw.message ?? '' };
-}
-
-interface RawSotwRequest {
-  version_info?: string;
-  node?: RawNode;
-  resource_names?: string[];
-  type_url?: string;
-  response_nonce?: string;
-  error_detail?: { code?: number; message?: string };
 }
 
 interface RawDeltaRequest {
@@ -125,19 +118,6 @@ interface RawDeltaRequest {
   initial_resource_versions?: Record<string, string>;
   response_nonce?: string;
   error_detail?: { code?: number; message?: string };
-}
-
-export function decodeSotwRequest(bytes: Buffer): SotwRequest {
-  const type = messageType('envoy.service.discovery.v3.DiscoveryRequest');
-  const raw = type.toObject(type.decode(bytes), TO_OBJECT) as RawSotwRequest;
-  return {
-    versionInfo: raw.version_info ?? '',
-    node: toNodeInfo(raw.node),
-    resourceNames: raw.resource_names ?? [],
-    typeUrl: raw.type_url ?? '',
-    responseNonce: raw.response_nonce ?? '',
-    errorDetail: toErrorDetail(raw.error_detail),
-  };
 }
 
 export function decodeDeltaRequest(bytes: Buffer): DeltaRequest {

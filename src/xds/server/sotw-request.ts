@@ -1,0 +1,122 @@
+// Decoding of state-of-the-world discovery requests, lazily. An Envoy ACKs every EDS response with the
+// full list of names it watches (a thousand services: ~50 KB and a thousand strings per ACK, per proxy);
+// turning those into strings dominated the cost of a push. The small fields are read at once; the names
+// are kept as raw bytes with a digest, and decoded only when the digest differs from the last request's.
+import { createHash } from 'crypto';
+import * as protobuf from 'protobufjs';
+import { messageType } from '../protos';
+import { ErrorDetail, NodeInfo, SotwRequest, toErrorDetail, toNodeInfo, RawNode } from './wire';
+
+const WIRE_LENGTH_DELIMITED = 2;
+
+class LazySotwRequest implements SotwRequest {
+  private names?: string[];
+  private decodedNode?: { value: NodeInfo | undefined };
+  private decodedError?: { value: ErrorDetail | undefined };
+  private digest?: string;
+
+  constructor(
+    readonly versionInfo: string,
+    readonly typeUrl: string,
+    readonly responseNonce: string,
+    private readonly nodeBytes: Uint8Array | undefined,
+    private readonly errorBytes: Uint8Array | undefined,
+    /** The resource_names fields as they came (tags included), when they were contiguous. */
+    private readonly namesRegion: Buffer | undefined,
+    /** The whole request, to fall back on when the names were interleaved with other fields. */
+    private readonly whole: Buffer,
+  ) {}
+
+  get node(): NodeInfo | undefined {
+    if (!this.decodedNode) {
+      const type = messageType('envoy.config.core.v3.Node');
+      const raw = this.nodeBytes ? (type.toObject(type.decode(this.nodeBytes), { longs: String, enums: String, defaults: false, arrays: true, objects: true }) as RawNode) : undefined;
+      this.decodedNode = { value: toNodeInfo(raw) };
+    }
+    return this.decodedNode.value;
+  }
+
+  get errorDetail(): ErrorDetail | undefined {
+    if (!this.decodedError) {
+      const type = messageType('google.rpc.Status');
+      const raw = this.errorBytes ? (type.toObject(type.decode(this.errorBytes), { defaults: false }) as { code?: number; message?: string }) : undefined;
+      this.decodedError = { value: toErrorDetail(raw) };
+    }
+    return this.decodedError.value;
+  }
+
+  get resourceNames(): string[] {
+    this.names ??= this.namesRegion ? decodeNamesRegion(this.namesRegion) : fullDecodeNames(this.whole);
+    return this.names;
+  }
+
+  /** Equal digests mean byte-identical name lists (same names, same order); undefined when not computable. */
+  get namesDigest(): string | undefined {
+    if (this.namesRegion === undefined) return undefined;
+    this.digest ??= createHash('sha1').update(this.namesRegion).digest('base64');
+    return this.digest;
+  }
+}
+
+function decodeNamesRegion(region: Buffer): string[] {
+  const reader = protobuf.Reader.create(region);
+  const names: string[] = [];
+  while (reader.pos < reader.len) {
+    reader.uint32(); // the tag: the region holds only resource_names fields
+    names.push(reader.string());
+  }
+  return names;
+}
+
+function fullDecodeNames(bytes: Buffer): string[] {
+  const type = messageType('envoy.service.discovery.v3.DiscoveryRequest');
+  return (type.toObject(type.decode(bytes), { arrays: true }) as { resource_names?: string[] }).resource_names ?? [];
+}
+
+export function decodeSotwRequest(bytes: Buffer): SotwRequest {
+  const reader = protobuf.Reader.create(bytes);
+  let versionInfo = '';
+  let typeUrl = '';
+  let responseNonce = '';
+  let nodeBytes: Uint8Array | undefined;
+  let errorBytes: Uint8Array | undefined;
+  let namesStart = -1;
+  let namesEnd = -1;
+  let namesContiguous = true;
+  while (reader.pos < reader.len) {
+    const tagStart = reader.pos;
+    const tag = reader.uint32();
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if (wireType !== WIRE_LENGTH_DELIMITED || field < 1 || field > 6) {
+      // Not a field we read (or an unexpected wire type for one): skip it the way protobuf does.
+      reader.skipType(wireType);
+      continue;
+    }
+    switch (field) {
+      case 1:
+        versionInfo = reader.string();
+        break;
+      case 2:
+        nodeBytes = reader.bytes();
+        break;
+      case 3:
+        reader.skip(reader.uint32());
+        if (namesStart < 0) namesStart = tagStart;
+        else if (tagStart !== namesEnd) namesContiguous = false;
+        namesEnd = reader.pos;
+        break;
+      case 4:
+        typeUrl = reader.string();
+        break;
+      case 5:
+        responseNonce = reader.string();
+        break;
+      case 6:
+        errorBytes = reader.bytes();
+        break;
+    }
+  }
+  const namesRegion = namesStart < 0 ? Buffer.alloc(0) : namesContiguous ? bytes.subarray(namesStart, namesEnd) : undefined;
+  return new LazySotwRequest(versionInfo, typeUrl, responseNonce, nodeBytes, errorBytes, namesRegion, bytes);
+}

@@ -179,6 +179,32 @@ describe('SotW ADS protocol', () => {
     await slow.expectNothing(200);
   });
 
+  test('clients of one view get the very same response (encoded once, one content nonce); ACKs still work per stream', async () => {
+    const one = connect();
+    const two = connect();
+    one.sendSotw({ typeUrl: ENDPOINT_TYPE, node: EAST, resourceNames: [CHECKOUT] });
+    two.sendSotw({ typeUrl: ENDPOINT_TYPE, node: { ...EAST, id: 'sidecar-east-2' }, resourceNames: [CHECKOUT] });
+    const [first, second] = [await one.next(), await two.next()];
+    expect(second.nonce).toBe(first.nonce);
+    expect(second.versionInfo).toBe(first.versionInfo);
+    one.ackSotw(first, EAST, [CHECKOUT]);
+    two.ackSotw(second, EAST, [CHECKOUT]);
+    await one.expectNothing(200);
+    // A change: both get the same new response, and each stream's ACK of it is taken (nothing resent).
+    server.setModel(sampleMesh({ checkoutEndpoints: [endpoint('east', 18081)] }));
+    const [update1, update2] = [await one.next(), await two.next()];
+    expect(update2.nonce).toBe(update1.nonce);
+    expect(update1.nonce).not.toBe(first.nonce);
+    one.ackSotw(update1, EAST, [CHECKOUT]);
+    two.ackSotw(update2, EAST, [CHECKOUT]);
+    await one.expectNothing(200);
+    await two.expectNothing(50);
+    // Another client with other names gets another response (another nonce).
+    const three = connect();
+    three.sendSotw({ typeUrl: ENDPOINT_TYPE, node: EAST, resourceNames: [CHECKOUT, PAYMENTS] });
+    expect((await three.next()).nonce).not.toBe(first.nonce);
+  });
+
   test('a reconnecting client that already holds the current version gets nothing', async () => {
     const client = connect();
     client.sendSotw({ typeUrl: CLUSTER_TYPE, node: EAST });

@@ -6,6 +6,11 @@ export class NonceSource {
   private counter = 0;
   private readonly prefix = randomBytes(4).toString('hex');
 
+  /** This process's prefix (shared SotW responses build their nonces on it). */
+  get processPrefix(): string {
+    return this.prefix;
+  }
+
   next(): string {
     this.counter++;
     return `${this.prefix}-${this.counter.toString(36)}`;

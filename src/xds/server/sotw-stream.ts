@@ -7,7 +7,7 @@ import { Snapshot, byName, versionOfSet } from '../cache/snapshot';
 import { CLUSTER_TYPE, XdsTypeUrl, isCompleteSetType } from '../resource-types';
 import { StreamBase, TypeStateBase } from './stream-base';
 import { Subscription } from './subscription';
-import { SotwRequest, encodeSotwResponse } from './wire';
+import { SotwRequest, sharedSotwResponse } from './wire';
 
 interface SotwTypeState extends TypeStateBase {
   /** What the client was last sent (shared, immutable resources: no copies per client). */
@@ -75,7 +75,7 @@ export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
       state.sentVersion = version;
       return false;
     }
-    this.sendResponse(typeUrl, state, version, (nonce) => encodeSotwResponse(typeUrl, version, nonce, toSend));
+    this.sendResponse(typeUrl, state, version, sharedSotwResponse(typeUrl, version, toSend, this.ctx.nonces.processPrefix));
     state.sent = resources;
     state.sentVersion = version;
     return true;

@@ -273,10 +273,10 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
     });
   }
 
-  /** Encodes a response with a fresh nonce, sends it and records it as awaiting ACK. */
-  protected sendResponse(typeUrl: XdsTypeUrl, state: State, version: string, encode: (nonce: string) => Buffer): void {
-    const nonce = this.ctx.nonces.next();
-    const bytes = encode(nonce);
+  /** Sends a response (encoded with a fresh nonce, or already encoded with its own) and records it as awaiting ACK. */
+  protected sendResponse(typeUrl: XdsTypeUrl, state: State, version: string, response: ((nonce: string) => Buffer) | { nonce: string; bytes: Buffer }): void {
+    const nonce = typeof response === 'function' ? this.ctx.nonces.next() : response.nonce;
+    const bytes = typeof response === 'function' ? response(nonce) : response.bytes;
     state.lastNonce = nonce;
     state.awaitingAck = true;
     state.responded = true;

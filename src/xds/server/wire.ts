@@ -146,20 +146,42 @@ export function encodeSotwResponse(typeUrl: string, versionInfo: string, nonce: 
     .uint32((4 << 3) | 2).string(typeUrl)
     .uint32((5 << 3) | 2).string(nonce)
     .uint32((6 << 3) | 2).fork().uint32((1 << 3) | 2).string(controlPlaneIdentifier).ldelim();
-  return Buffer.concat([writer.finish(), sotwBody(resources)]);
+  return Buffer.concat([writer.finish(), ...resources.map((r) => r.sotwField)]);
 }
 
-// The resources part of a SotW response, joined once per (shared, immutable) resource array: clients of a
-// view get the same arrays (snapshot selection memo), so each response costs one copy of the body.
-const sotwBodies = new WeakMap<readonly EncodedResource[], Buffer>();
+export interface SharedSotwResponse {
+  nonce: string;
+  bytes: Buffer;
+}
 
-function sotwBody(resources: readonly EncodedResource[]): Buffer {
-  let body = sotwBodies.get(resources);
-  if (!body) {
-    body = Buffer.concat(resources.map((r) => r.sotwField));
-    sotwBodies.set(resources, body);
+// One encoded response per (resource array, type, version), shared by every stream that sends exactly
+// that: clients of a view get the same arrays (snapshot selection memo), so a storm or a push to
+// thousands of sidecars encodes and copies each distinct response once. Its nonce is tied to the content
+// (version + which array), so it is the same on every stream that gets it; within one stream a nonce
+// still names one content, which is all an ACK or NACK refers to.
+const sharedResponses = new WeakMap<readonly EncodedResource[], Map<string, SharedSotwResponse>>();
+const arrayIds = new WeakMap<readonly EncodedResource[], string>();
+let arrayCounter = 0;
+
+export function sharedSotwResponse(typeUrl: string, versionInfo: string, resources: readonly EncodedResource[], noncePrefix: string): SharedSotwResponse {
+  let byVersion = sharedResponses.get(resources);
+  if (!byVersion) {
+    byVersion = new Map();
+    sharedResponses.set(resources, byVersion);
   }
-  return body;
+  const key = `${typeUrl} ${versionInfo}`;
+  let response = byVersion.get(key);
+  if (!response) {
+    let id = arrayIds.get(resources);
+    if (id === undefined) {
+      id = (++arrayCounter).toString(36);
+      arrayIds.set(resources, id);
+    }
+    const nonce = `${noncePrefix}-${id}-${versionInfo}`;
+    response = { nonce, bytes: encodeSotwResponse(typeUrl, versionInfo, nonce, resources) };
+    byVersion.set(key, response);
+  }
+  return response;
 }
 
 export function encodeDeltaResponse(

@@ -15,7 +15,8 @@ const START_TIMEOUT_MS = 60_000;
 /**
  * The process settings Spillway ships with (Dockerfile, deploy/): glibc's malloc keeps a fixed mmap
  * threshold, so the large response buffers of a reconnect storm go back to the system once freed instead
- * of staying resident (see docs/OPERATIONS.md, Memory).
+ * of staying resident (see docs/OPERATIONS.md, Memory). BENCH_NO_PROCESS_ENV=1 runs without them, to weigh
+ * the trade-off (page faults on every large buffer cost CPU in a storm).
  */
 const SPILLWAY_PROCESS_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' };
 
@@ -97,7 +98,7 @@ export class SpillwayServer implements ServerUnderTest {
 /** Starts Spillway with extra Node flags (profiling: --cpu-prof, --heap-prof, ...). */
 export async function startSpillway(size: MeshSize, workDir: string, execArgv: string[] = []): Promise<SpillwayServer> {
     const log = fs.openSync(path.join(workDir, 'spillway.log'), 'w');
-    const child = fork(path.join(__dirname, 'spillway-main.js'), [JSON.stringify(size)], { stdio: ['ignore', log, log, 'ipc'], execArgv, env: { ...process.env, ...SPILLWAY_PROCESS_ENV } });
+    const child = fork(path.join(__dirname, 'spillway-main.js'), [JSON.stringify(size)], { stdio: ['ignore', log, log, 'ipc'], execArgv, env: { ...process.env, ...(process.env.BENCH_NO_PROCESS_ENV ? {} : SPILLWAY_PROCESS_ENV) } });
     fs.closeSync(log);
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`spillway did not start within ${START_TIMEOUT_MS} ms (see ${workDir}/spillway.log)`)), START_TIMEOUT_MS);

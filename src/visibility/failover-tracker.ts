@@ -29,6 +29,11 @@ export interface FailoverEntry {
   sinceMs: number;
 }
 
+/** The model's part of an entry, and which Envoy clusters' load counts for it. */
+type ExpectedEntry = Pick<FailoverEntry, 'clientCluster' | 'service' | 'port' | 'subset' | 'priorities' | 'expected'> & {
+  belongs: (envoyCluster: string) => boolean;
+};
+
 /** Below this remote share traffic counts as local; above 1 - this, as spilled. */
 export const SPILL_THRESHOLD = 0.05;
 
@@ -71,11 +76,17 @@ export class FailoverTracker {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Computes every entry now, recording (and logging) state transitions. */
-  entries(): FailoverEntry[] {
-    const model = this.currentModel();
-    const entries: FailoverEntry[] = [];
-    const seen = new Set<string>();
+  /**
+   * What the model says for every (client cluster, service, port, subset): computed once per model (the
+   * store hands out a new model object on every change), since it is re-evaluated every second and a
+   * thousand-service mesh means thousands of assignments.
+   */
+  private readonly expectedByModel = new WeakMap<MeshModel, ExpectedEntry[]>();
+
+  private expectedEntries(model: MeshModel): ExpectedEntry[] {
+    let expected = this.expectedByModel.get(model);
+    if (expected) return expected;
+    expected = [];
     for (const client of [...model.clusters.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
       for (const entry of sortedServices(model)) {
         if (!isVisibleFrom(entry, client.name)) continue;
@@ -99,26 +110,35 @@ export class FailoverTracker {
             const expectedWeights: Record<string, number> = {};
             for (const target of first) expectedWeights[target.cluster] = (expectedWeights[target.cluster] ?? 0) + target.weight;
             const expectedState: FailoverState = first.length === 0 ? 'unavailable' : first.every((t) => t.kind === 'local') ? 'local' : 'spilled';
-            const load = this.loads.measure(client.name, belongsTo(name, subset));
-            const measured = load.requests > 0 ? measuredState(client.name, load) : undefined;
-            const state = measured?.state ?? expectedState;
-            const key = `${client.name}|${host}|${port.port}|${subset}`;
-            seen.add(key);
-            const sinceMs = this.transition(key, state, { clientCluster: client.name, service: host, port: port.port, subset });
-            entries.push({
+            expected.push({
               clientCluster: client.name,
               service: host,
               port: port.port,
               subset,
               priorities,
               expected: { state: expectedState, shares: normalise(expectedWeights) },
-              measured,
-              state,
-              sinceMs,
+              belongs: belongsTo(name, subset),
             });
           }
         }
       }
+    }
+    this.expectedByModel.set(model, expected);
+    return expected;
+  }
+
+  /** Computes every entry now, recording (and logging) state transitions. */
+  entries(): FailoverEntry[] {
+    const entries: FailoverEntry[] = [];
+    const seen = new Set<string>();
+    for (const { belongs, ...expected } of this.expectedEntries(this.currentModel())) {
+      const load = this.loads.measure(expected.clientCluster, belongs);
+      const measured = load.requests > 0 ? measuredState(expected.clientCluster, load) : undefined;
+      const state = measured?.state ?? expected.expected.state;
+      const key = `${expected.clientCluster}|${expected.service}|${expected.port}|${expected.subset}`;
+      seen.add(key);
+      const sinceMs = this.transition(key, state, { clientCluster: expected.clientCluster, service: expected.service, port: expected.port, subset: expected.subset });
+      entries.push({ ...expected, measured, state, sinceMs });
     }
     for (const key of [...this.states.keys()]) if (!seen.has(key)) this.states.delete(key);
     return entries;

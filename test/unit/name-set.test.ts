@@ -5,6 +5,13 @@ import { Subscription } from '../../src/xds/server/subscription';
 import { Snapshot } from '../../src/xds/cache/snapshot';
 import { encodeResource } from '../../src/xds/cache/resource';
 import { ENDPOINT_TYPE } from '../../src/xds/resource-types';
+import { messageType } from '../../src/xds/protos';
+
+/** resource_names fields as a client puts them on the wire (a request holding only them). */
+function wireNames(names: string[]): Buffer {
+  const type = messageType('envoy.service.discovery.v3.DiscoveryRequest');
+  return Buffer.from(type.encode(type.fromObject({ resource_names: names })).finish());
+}
 
 describe('interned name sets', () => {
   test('equal sets are one object, whatever the order', () => {
@@ -67,5 +74,28 @@ describe('interned name sets', () => {
     expect(built).toBe(1);
     snapshot.selection(ENDPOINT_TYPE, true, names, select);
     expect(built).toBe(2);
+  });
+
+  test('a set recognises its own names, sorted, in wire form (long and non-ASCII names included)', () => {
+    const long = 'x'.repeat(300); // a two-byte length
+    const set = internNames(new Set(['b', 'ä-ü', long, 'a']));
+    expect(set.isEncodedAs(wireNames(['a', 'b', long, 'ä-ü'].sort()))).toBe(true);
+    expect(set.isEncodedAs(wireNames(['b', 'a', long, 'ä-ü']))).toBe(false);
+    expect(set.isEncodedAs(wireNames(['a', 'b', long]))).toBe(false);
+  });
+
+  test('a subscription tells a repeated list (no change) from any change, wildcards included', () => {
+    const named = new Subscription();
+    named.applySotw(['b', 'a']);
+    expect(named.repeatsEncoded(wireNames(['a', 'b']))).toBe(true);
+    expect(named.repeatsEncoded(wireNames(['a']))).toBe(false);
+    const legacy = new Subscription();
+    legacy.applySotw([]);
+    expect(legacy.repeatsEncoded(Buffer.alloc(0))).toBe(true);
+    expect(legacy.repeatsEncoded(wireNames(['a']))).toBe(false);
+    const explicit = new Subscription();
+    explicit.applySotw(['*', 'a']);
+    expect(explicit.repeatsEncoded(wireNames(['a']))).toBe(false); // dropping "*" is a change
+    expect(new Subscription().repeatsEncoded(Buffer.alloc(0))).toBe(false); // nothing asked yet
   });
 });

@@ -4,6 +4,7 @@
 
 export class NameSet {
   readonly names: ReadonlySet<string>;
+  private encoded?: Buffer;
 
   /** @internal use internNames() */
   constructor(
@@ -33,6 +34,15 @@ export class NameSet {
     return true;
   }
 
+  /**
+   * Whether `region` is exactly these names, sorted, as DiscoveryRequest.resource_names fields on the wire:
+   * an ACK that repeats the list in that order is recognised with one memcmp, without decoding or hashing.
+   */
+  isEncodedAs(region: Buffer): boolean {
+    this.encoded ??= encodeAsResourceNames(this.sorted);
+    return region.length === this.encoded.length && region.equals(this.encoded);
+  }
+
   /** Whether `names` holds exactly these names. */
   sameAs(names: ReadonlySet<string>): boolean {
     if (names.size !== this.names.size) return false;
@@ -47,6 +57,24 @@ const interned = new Map<string, WeakRef<NameSet>>();
 const forget = new FinalizationRegistry<string>((key) => {
   if (interned.get(key)?.deref() === undefined) interned.delete(key);
 });
+
+/** resource_names is field 3 of DiscoveryRequest (length-delimited): tag 0x1a, length, UTF-8 bytes. */
+function encodeAsResourceNames(sorted: readonly string[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const name of sorted) {
+    const text = Buffer.from(name, 'utf8');
+    const header: number[] = [0x1a];
+    for (let length = text.length; ; length >>>= 7) {
+      if (length < 0x80) {
+        header.push(length);
+        break;
+      }
+      header.push((length & 0x7f) | 0x80);
+    }
+    parts.push(Buffer.from(header), text);
+  }
+  return Buffer.concat(parts);
+}
 
 function keyOf(sorted: readonly string[]): string {
   let key = '';

@@ -22,7 +22,7 @@ class LazySotwRequest implements SotwRequest {
     private readonly nodeBytes: Uint8Array | undefined,
     private readonly errorBytes: Uint8Array | undefined,
     /** The resource_names fields as they came (tags included), when they were contiguous. */
-    private readonly namesRegion: Buffer | undefined,
+    readonly namesRegion: Buffer | undefined,
     /** The whole request, to fall back on when the names were interleaved with other fields. */
     private readonly whole: Buffer,
   ) {}

@@ -33,6 +33,10 @@ export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
       this.log.debug({ nonce, latest: state.lastNonce }, 'stale nonce ignored');
     }
 
+    // Cheapest first: the list is the current names in sorted order (one memcmp); else the same bytes as
+    // the stream's last request (a digest). Either way nothing changes and the names are not decoded.
+    const region = request.namesRegion;
+    if (!isFirstOfType && region !== undefined && state.sub.repeatsEncoded(region)) return;
     const digest = request.namesDigest;
     const sameNames = !isFirstOfType && digest !== undefined && digest === state.namesDigest;
     state.namesDigest = digest;

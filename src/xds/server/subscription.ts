@@ -40,6 +40,16 @@ export class Subscription {
     return (inWildcard && this.isWildcard) || this.named.has(name);
   }
 
+  /**
+   * Whether a SotW request whose resource_names fields are exactly `region` would change nothing: the same
+   * names in sorted order, and no wildcard state to change (checked without decoding the names).
+   */
+  repeatsEncoded(region: Buffer): boolean {
+    if (!this.started || this.explicitWildcard) return false;
+    if (this.legacyWildcard) return region.length === 0;
+    return this.named.size > 0 && this.named.isEncodedAs(region);
+  }
+
   /** State of the world: the request's list replaces the previous one. */
   applySotw(names: readonly string[]): SubscriptionChange {
     const wasWildcard = this.isWildcard;

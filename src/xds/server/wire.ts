@@ -34,6 +34,8 @@ export interface SotwRequest {
   readonly errorDetail?: ErrorDetail;
   /** Equal digests: byte-identical name lists; undefined when unknown (decoded in sotw-request.ts). */
   readonly namesDigest?: string;
+  /** The resource_names fields as they came on the wire, when contiguous. */
+  readonly namesRegion?: Buffer;
 }
 
 export interface DeltaRequest {

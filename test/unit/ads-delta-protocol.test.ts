@@ -78,6 +78,36 @@ describe('delta ADS protocol', () => {
     expect(again.resources.map((r) => r.name)).toEqual([CHECKOUT]);
   });
 
+  test('clients of a view that hold the same set get the same difference; one that left the shared form comes back to it', async () => {
+    const one = connect();
+    const two = connect();
+    one.sendDelta({ typeUrl: ENDPOINT_TYPE, node: EAST, subscribe: [CHECKOUT, PAYMENTS] });
+    two.sendDelta({ typeUrl: ENDPOINT_TYPE, node: { ...EAST, id: 'delta-east-2' }, subscribe: [CHECKOUT, PAYMENTS] });
+    one.ackDelta(await one.next());
+    two.ackDelta(await two.next());
+    // Two unsubscribes from payments and comes back: it holds its own map meanwhile.
+    two.sendDelta({ typeUrl: ENDPOINT_TYPE, unsubscribe: [PAYMENTS] });
+    await two.expectNothing(100);
+    two.sendDelta({ typeUrl: ENDPOINT_TYPE, subscribe: [PAYMENTS] });
+    const back = await two.next();
+    expect(back.resources.map((r) => r.name)).toEqual([PAYMENTS]);
+    two.ackDelta(back);
+    server.setModel(withPayments());
+    const [a, b] = [await one.next(), await two.next()];
+    expect(a.resources.map((r) => r.name)).toEqual([PAYMENTS]);
+    expect(b.resources.map((r) => r.name)).toEqual([PAYMENTS]);
+    expect(b.resources[0]?.version).toBe(a.resources[0]?.version);
+    one.ackDelta(a);
+    two.ackDelta(b);
+    server.setModel(sampleMesh());
+    const [c, d] = [await one.next(), await two.next()];
+    // Payments is gone from the mesh: an empty assignment for the name both still watch.
+    expect(c.resources.map((r) => r.name)).toEqual([PAYMENTS]);
+    expect(d.resources.map((r) => r.name)).toEqual([PAYMENTS]);
+    expect(c.removed).toEqual([]);
+    await one.expectNothing(100);
+  });
+
   test('a NACK is recorded and not answered with a resend', async () => {
     const client = connect();
     client.sendDelta({ typeUrl: LISTENER_TYPE, node: EAST });

@@ -10,8 +10,68 @@ import { DeltaRequest, encodeDeltaResponse } from './wire';
 import * as grpc from '@grpc/grpc-js';
 
 interface DeltaTypeState extends TypeStateBase {
-  /** Name -> version the client holds (as far as we know). */
-  readonly clientHas: Map<string, string>;
+  /**
+   * What the client holds (as far as we know), in one of two forms: `held`, a shared snapshot array whose
+   * resources it holds exactly at their versions (the usual case: the clients of a view then share it and
+   * the difference to the next array is computed once for all of them), or, after anything else
+   * (initial_resource_versions, unsubscribing, a held-back removal), its own name -> version map.
+   */
+  held?: readonly EncodedResource[];
+  clientHas?: Map<string, string>;
+}
+
+/** Holding nothing: shared, so even the first difference is computed once per view. */
+const NOTHING: readonly EncodedResource[] = [];
+
+// name -> version of a shared array, built once per array.
+const versionMaps = new WeakMap<readonly EncodedResource[], ReadonlyMap<string, string>>();
+
+function versionsOf(resources: readonly EncodedResource[]): ReadonlyMap<string, string> {
+  let versions = versionMaps.get(resources);
+  if (!versions) {
+    versions = new Map(resources.map((r) => [r.name, r.version]));
+    versionMaps.set(resources, versions);
+  }
+  return versions;
+}
+
+interface Difference {
+  changed: readonly EncodedResource[];
+  removed: readonly string[];
+}
+
+// From one shared array to the next: the same for every client of the view that held the first.
+const differences = new WeakMap<readonly EncodedResource[], WeakMap<readonly EncodedResource[], Difference>>();
+
+function differenceBetween(held: readonly EncodedResource[], inScope: readonly EncodedResource[]): Difference {
+  let byScope = differences.get(held);
+  if (!byScope) {
+    byScope = new WeakMap();
+    differences.set(held, byScope);
+  }
+  let difference = byScope.get(inScope);
+  if (!difference) {
+    difference = diff(versionsOf(held), inScope);
+    byScope.set(inScope, difference);
+  }
+  return difference;
+}
+
+function diff(has: ReadonlyMap<string, string>, inScope: readonly EncodedResource[]): Difference {
+  const inScopeNames = versionsOf(inScope);
+  return {
+    changed: inScope.filter((r) => has.get(r.name) !== r.version),
+    removed: [...has.keys()].filter((name) => !inScopeNames.has(name)).sort(),
+  };
+}
+
+/** The client's holdings as its own map (copied from the shared array the first time it is needed). */
+function ownMap(state: DeltaTypeState): Map<string, string> {
+  if (!state.clientHas) {
+    state.clientHas = new Map(state.held ? versionsOf(state.held) : []);
+    state.held = undefined;
+  }
+  return state.clientHas;
 }
 
 export class DeltaStream extends StreamBase<DeltaRequest, DeltaTypeState> {
@@ -23,7 +83,7 @@ export class DeltaStream extends StreamBase<DeltaRequest, DeltaTypeState> {
       namesChanged: false,
       responded: false,
       deferred: false,
-      clientHas: new Map(),
+      held: NOTHING,
     };
   }
 
@@ -41,30 +101,52 @@ export class DeltaStream extends StreamBase<DeltaRequest, DeltaTypeState> {
       if (request.initialVersions.size > MAX_NAMES_PER_TYPE) {
         throw new StreamClosedError(grpc.status.RESOURCE_EXHAUSTED, `initial_resource_versions has more than ${MAX_NAMES_PER_TYPE} entries`);
       }
-      for (const [name, version] of request.initialVersions) state.clientHas.set(name, version);
+      if (request.initialVersions.size > 0) {
+        const has = ownMap(state);
+        for (const [name, version] of request.initialVersions) has.set(name, version);
+      }
     }
     const change = state.sub.applyDelta(request.subscribe, request.unsubscribe);
     // A name the client no longer wants is forgotten: if it subscribes again it must be sent again.
-    for (const name of change.removed) state.clientHas.delete(name);
+    if (change.removed.length > 0) {
+      const has = ownMap(state);
+      for (const name of change.removed) has.delete(name);
+    }
     if (isFirstOfType || change.added.length > 0 || change.wildcardChanged) state.namesChanged = true;
   }
 
   protected respond(typeUrl: XdsTypeUrl, state: DeltaTypeState, snapshot: Snapshot): boolean {
     const inScope = this.selectResources(typeUrl, state.sub, snapshot);
-    const inScopeNames = new Set(inScope.map((r) => r.name));
-    const changed: EncodedResource[] = inScope.filter((r) => state.clientHas.get(r.name) !== r.version);
-    let removed = [...state.clientHas.keys()].filter((name) => !inScopeNames.has(name)).sort();
+    const difference = state.held ? differenceBetween(state.held, inScope) : diff(state.clientHas ?? new Map(), inScope);
+    const changed = difference.changed;
+    let removed = difference.removed;
+    let heldBack = false;
     if (typeUrl === CLUSTER_TYPE && removed.length > 0 && this.routesUnsettled()) {
       // Make before break: clusters go only after routes that may point at them are settled.
       state.deferred = true;
       removed = [];
+      heldBack = true;
     }
     // The first response of a type is sent even when empty, so the client finishes its initial fetch.
-    if (changed.length === 0 && removed.length === 0 && state.responded) return false;
+    if (changed.length === 0 && removed.length === 0 && state.responded) {
+      if (!heldBack && state.clientHas) {
+        // It holds exactly what is in scope again: back to the shared form.
+        state.held = inScope;
+        state.clientHas = undefined;
+      }
+      return false;
+    }
     const systemVersion = snapshot.typeVersion(typeUrl);
     this.sendResponse(typeUrl, state, systemVersion, (nonce) => encodeDeltaResponse(typeUrl, systemVersion, nonce, changed, removed));
-    for (const resource of changed) state.clientHas.set(resource.name, resource.version);
-    for (const name of removed) state.clientHas.delete(name);
+    if (heldBack) {
+      // It still holds the clusters being removed: only its own map can say so.
+      const has = ownMap(state);
+      for (const resource of changed) has.set(resource.name, resource.version);
+    } else {
+      // It now holds exactly what is in scope: share the snapshot's array instead of a map of its own.
+      state.held = inScope;
+      state.clientHas = undefined;
+    }
     return true;
   }
 }

@@ -7,6 +7,7 @@ import { CLUSTER_TYPE, XdsTypeUrl } from '../resource-types';
 import { StreamBase, StreamClosedError, TypeStateBase } from './stream-base';
 import { Subscription, MAX_NAMES_PER_TYPE } from './subscription';
 import { DeltaRequest, encodeDeltaResponse } from './wire';
+import { PairMemo } from './pair-memo';
 import * as grpc from '@grpc/grpc-js';
 
 interface DeltaTypeState extends TypeStateBase {
@@ -41,20 +42,10 @@ interface Difference {
 }
 
 // From one shared array to the next: the same for every client of the view that held the first.
-const differences = new WeakMap<readonly EncodedResource[], WeakMap<readonly EncodedResource[], Difference>>();
+const differences = new PairMemo<readonly EncodedResource[], readonly EncodedResource[], Difference>();
 
 function differenceBetween(held: readonly EncodedResource[], inScope: readonly EncodedResource[]): Difference {
-  let byScope = differences.get(held);
-  if (!byScope) {
-    byScope = new WeakMap();
-    differences.set(held, byScope);
-  }
-  let difference = byScope.get(inScope);
-  if (!difference) {
-    difference = diff(versionsOf(held), inScope);
-    byScope.set(inScope, difference);
-  }
-  return difference;
+  return differences.get(held, inScope, () => diff(versionsOf(held), inScope));
 }
 
 function diff(has: ReadonlyMap<string, string>, inScope: readonly EncodedResource[]): Difference {

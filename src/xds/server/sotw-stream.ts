@@ -8,6 +8,7 @@ import { CLUSTER_TYPE, XdsTypeUrl, isCompleteSetType } from '../resource-types';
 import { StreamBase, TypeStateBase } from './stream-base';
 import { Subscription } from './subscription';
 import { SotwRequest, sharedSotwResponse } from './wire';
+import { PairMemo } from './pair-memo';
 
 interface SotwTypeState extends TypeStateBase {
   /** What the client was last sent (shared, immutable resources: no copies per client). */
@@ -101,20 +102,12 @@ export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
 
 // Clients of a view mostly hold the same (shared) array and move to the same next one, so the difference
 // is computed once and shared too, which lets its encoded body be shared (wire.ts).
-const differences = new WeakMap<readonly EncodedResource[], WeakMap<readonly EncodedResource[], readonly EncodedResource[]>>();
+const differences = new PairMemo<readonly EncodedResource[], readonly EncodedResource[], readonly EncodedResource[]>();
 
 /** Resources whose name the client does not hold at this version. */
 function notYetHeld(resources: readonly EncodedResource[], held: readonly EncodedResource[]): readonly EncodedResource[] {
-  let byHeld = differences.get(resources);
-  if (!byHeld) {
-    byHeld = new WeakMap();
-    differences.set(resources, byHeld);
-  }
-  let difference = byHeld.get(held);
-  if (!difference) {
+  return differences.get(resources, held, () => {
     const heldVersions = new Map(held.map((r) => [r.name, r.version]));
-    difference = resources.filter((r) => heldVersions.get(r.name) !== r.version);
-    byHeld.set(held, difference);
-  }
-  return difference;
+    return resources.filter((r) => heldVersions.get(r.name) !== r.version);
+  });
 }

@@ -9,7 +9,7 @@ import * as path from 'path';
 import { BenchNode, ClientKind, StreamMode } from './load/protocol';
 import { LoadGenerator } from './load/load-generator';
 import { endpointKey } from './mesh/generate-mesh';
-import { cpuNs, rssBytes } from './measure/proc-stats';
+import { cpuSeconds, rssBytes } from './measure/proc-stats';
 import { max, percentile, sleep } from './measure/statistics';
 import { grpcTargets } from './scenario';
 import { startSpillway } from './servers/spillway-server';
@@ -64,14 +64,13 @@ async function main(): Promise<void> {
     await sleep(500);
     const before = { rss: rssBytes(server.pid), usage: await server.memory() };
     const nodes = Array.from({ length: options.clients }, (_, i) => nodeOf('bench', i));
-    const cpuOf = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuNs(pid), 0) / 1e9;
-    const cpuBefore = { server: cpuOf([server.pid]), load: cpuOf(load.pids) };
+    const cpuBefore = { server: cpuSeconds([server.pid]), load: cpuSeconds(load.pids) };
     if (options.phase === 'storm') await server.startProfile();
     const sync = await load.connect('clients', server.xdsAddress, nodes, options.mode, 600_000);
     if (options.phase === 'storm') await server.stopProfile(phaseProfile);
     log(`synced in ${max(sync.syncMs).toFixed(0)} ms (p50 ${percentile(sync.syncMs, 50).toFixed(0)} ms), ${sync.reconnects} refused and retried`);
     // On a small machine the clients compete with the server for cores: show who used them.
-    log(`CPU during the sync: server ${(cpuOf([server.pid]) - cpuBefore.server).toFixed(1)} s, load generators ${(cpuOf(load.pids) - cpuBefore.load).toFixed(1)} s (${os.cpus().length} cores)`);
+    log(`CPU during the sync: server ${(cpuSeconds([server.pid]) - cpuBefore.server).toFixed(1)} s, load generators ${(cpuSeconds(load.pids) - cpuBefore.load).toFixed(1)} s (${os.cpus().length} cores)`);
     await sleep(2_000);
     const after = { rss: rssBytes(server.pid), usage: await server.memory() };
     const perClient = (a: number, b: number) => `${((a - b) / options.clients / 1024).toFixed(1)} KiB/client`;

@@ -4,7 +4,7 @@ import { BenchNode, ClientKind, HeldCounts, StreamMode } from './load/protocol';
 import { LoadGenerator } from './load/load-generator';
 import { BENCH_NAMESPACE, MeshSize, SERVICE_PORT, endpointKey, serviceName } from './mesh/generate-mesh';
 import { serviceHost } from '../src/mesh/model';
-import { cpuNs, rssBytes } from './measure/proc-stats';
+import { cpuNs, cpuSeconds, rssBytes } from './measure/proc-stats';
 import { max, median, percentile, sleep } from './measure/statistics';
 import { ServerFactory, ServerName, ServerUnderTest } from './servers/server-under-test';
 
@@ -121,13 +121,12 @@ export async function measureRun(factory: ServerFactory, plan: RunPlan, progress
     const active = Math.min(load.processCount, plan.clients);
 
     const nodes = Array.from({ length: plan.clients }, (_, i) => nodeOf('bench', i));
-    const cpuOf = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuNs(pid), 0) / 1e9;
-    const serverCpuBefore = cpuOf([server.pid]);
-    const loadCpuBefore = cpuOf(load.pids);
+    const serverCpuBefore = cpuSeconds([server.pid]);
+    const loadCpuBefore = cpuSeconds(load.pids);
     const sync = await load.connect('clients', server.xdsAddress, nodes, plan.mode, SYNC_TIMEOUT_MS);
     const syncAllMs = max(sync.syncMs);
-    const syncServerCpuS = cpuOf([server.pid]) - serverCpuBefore;
-    const syncLoadCpuS = cpuOf(load.pids) - loadCpuBefore;
+    const syncServerCpuS = cpuSeconds([server.pid]) - serverCpuBefore;
+    const syncLoadCpuS = cpuSeconds(load.pids) - loadCpuBefore;
     progress(
       `synced ${plan.clients} clients in ${syncAllMs.toFixed(0)} ms (CPU: server ${syncServerCpuS.toFixed(1)} s, load generators ${syncLoadCpuS.toFixed(1)} s)` +
         `${sync.reconnects > 0 ? ` (${sync.reconnects} streams refused and retried)` : ''}`,

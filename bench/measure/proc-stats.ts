@@ -25,3 +25,8 @@ export function cpuNs(pid: number): number {
   }
   return total;
 }
+
+/** CPU seconds used so far by all these processes together. */
+export function cpuSeconds(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + cpuNs(pid), 0) / 1e9;
+}

@@ -97,20 +97,24 @@ export class SpillwayServer implements ServerUnderTest {
 
 /** Starts Spillway with extra Node flags (profiling: --cpu-prof, --heap-prof, ...). */
 export async function startSpillway(size: MeshSize, workDir: string, execArgv: string[] = []): Promise<SpillwayServer> {
-    const log = fs.openSync(path.join(workDir, 'spillway.log'), 'w');
-    const child = fork(path.join(__dirname, 'spillway-main.js'), [JSON.stringify(size)], { stdio: ['ignore', log, log, 'ipc'], execArgv, env: { ...process.env, ...(process.env.BENCH_NO_PROCESS_ENV ? {} : SPILLWAY_PROCESS_ENV) } });
-    fs.closeSync(log);
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`spillway did not start within ${START_TIMEOUT_MS} ms (see ${workDir}/spillway.log)`)), START_TIMEOUT_MS);
-      child.once('exit', (code) => reject(new Error(`spillway exited (${code}) at start (see ${workDir}/spillway.log)`)));
-      child.on('message', (message: FromSpillway) => {
-        if (message.kind === 'ready') {
-          clearTimeout(timer);
-          resolve(message.port);
-        }
-      });
+  const log = fs.openSync(path.join(workDir, 'spillway.log'), 'w');
+  const child = fork(path.join(__dirname, 'spillway-main.js'), [JSON.stringify(size)], {
+    stdio: ['ignore', log, log, 'ipc'],
+    execArgv,
+    env: { ...process.env, ...(process.env.BENCH_NO_PROCESS_ENV ? {} : SPILLWAY_PROCESS_ENV) },
+  });
+  fs.closeSync(log);
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`spillway did not start within ${START_TIMEOUT_MS} ms (see ${workDir}/spillway.log)`)), START_TIMEOUT_MS);
+    child.once('exit', (code) => reject(new Error(`spillway exited (${code}) at start (see ${workDir}/spillway.log)`)));
+    child.on('message', (message: FromSpillway) => {
+      if (message.kind === 'ready') {
+        clearTimeout(timer);
+        resolve(message.port);
+      }
     });
-    return new SpillwayServer(child, `127.0.0.1:${port}`, size);
+  });
+  return new SpillwayServer(child, `127.0.0.1:${port}`, size);
 }
 
 export const spillwayFactory: ServerFactory = {

@@ -1,6 +1,6 @@
 // Everything end-to-end tests need: Envoy, backends, load clients, the proxyless gRPC client.
 export { freePort, waitFor, sleep, GiveUpWaiting, WaitForOptions } from './ports';
-export { testOutputDir } from './output';
+export { captureStderr, testOutputDir } from './output';
 export { repoRoot, envoyBinaryPath, protoRoot } from './paths';
 export { startEnvoy, stopAllEnvoys, EnvoyOptions, EnvoyProcess } from './envoy';
 export { BootstrapFragment, Locality, XdsEndpoint, XdsMode, NODE_CLUSTER, XDS_CLUSTER_NAME } from './envoy-bootstrap';

@@ -13,3 +13,19 @@ export function testOutputDir(name: string): string {
 export function fileSafe(id: string): string {
   return id.replace(/[^A-Za-z0-9._-]/g, '_');
 }
+
+/** Runs `body` with process.stderr captured; returns what was written to it. */
+export async function captureStderr(body: () => Promise<void>): Promise<string> {
+  const writes: string[] = [];
+  const original = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string) => {
+    writes.push(chunk);
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    await body();
+  } finally {
+    process.stderr.write = original;
+  }
+  return writes.join('');
+}

@@ -1,5 +1,6 @@
 // The demo's story without processes: its cast read off the embedded mesh, its counters, and its verdicts
 // driven by a fake sidecar that answers the way the real one would (or would not).
+import { captureStderr } from '../harness/output';
 import { EMBEDDED_MESH_YAML } from '../../src/discovery/embedded-mesh';
 import { parseMeshText } from '../../src/discovery/file/mesh-file';
 import { BackendIdentity } from '../../src/demo/backend-identity';
@@ -139,18 +140,10 @@ test('DEMO_ONCE and --once: the environment switch, and a story-less once is a u
   expect(onceFromEnvironment({ DEMO_ONCE: 'yes' })).toBe(true);
   expect(onceFromEnvironment({ DEMO_ONCE: '0' })).toBe(false);
   expect(onceFromEnvironment({})).toBe(false);
-  const writes: string[] = [];
-  const original = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string) => {
-    writes.push(chunk);
-    return true;
-  }) as typeof process.stderr.write;
-  try {
+  const written = await captureStderr(async () => {
     expect(await runDemoCommand(['--once', '--story', 'no'], {})).toBe(2);
     expect(await runDemoCommand(['--story', 'maybe'], {})).toBe(2);
-  } finally {
-    process.stderr.write = original;
-  }
-  expect(writes.join('')).toContain('--once (DEMO_ONCE) tells the story: it cannot go with --story no');
-  expect(writes.join('')).toContain('--story "maybe" is not yes or no');
+  });
+  expect(written).toContain('--once (DEMO_ONCE) tells the story: it cannot go with --story no');
+  expect(written).toContain('--story "maybe" is not yes or no');
 });

@@ -1,5 +1,6 @@
 // The demo's pure parts: what it plans to start from the mesh, the readiness edit it makes to the mesh file,
 // the identity protocol of its backends, and the lines it prints.
+import { captureStderr } from '../harness/output';
 import { EMBEDDED_MESH_YAML } from '../../src/discovery/embedded-mesh';
 import { parseMeshText } from '../../src/discovery/file/mesh-file';
 import { MeshModel } from '../../src/mesh/model';
@@ -149,19 +150,11 @@ describe('failover watch reports', () => {
 });
 
 test('spillway demo: bad flags are usage errors (exit 2) and start nothing', async () => {
-  const writes: string[] = [];
-  const original = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string) => {
-    writes.push(chunk);
-    return true;
-  }) as typeof process.stderr.write;
-  try {
+  const written = await captureStderr(async () => {
     expect(await runDemoCommand(['--duration-s', 'soon'])).toBe(2);
     expect(await runDemoCommand(['--rps', '1000'])).toBe(2);
     expect(await runDemoCommand(['--colour'])).toBe(2);
-  } finally {
-    process.stderr.write = original;
-  }
-  expect(writes.join('')).toContain('--duration-s "soon" is not a positive number of seconds');
-  expect(writes.join('')).toContain('unknown flag --colour');
+  });
+  expect(written).toContain('--duration-s "soon" is not a positive number of seconds');
+  expect(written).toContain('unknown flag --colour');
 });

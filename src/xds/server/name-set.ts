@@ -25,16 +25,6 @@ export class NameSet {
   }
 
   /**
-   * Whether a request's list is exactly these names in sorted order (how Envoy and our clients usually
-   * repeat them in an ACK): a cheap check before building a set from the list.
-   */
-  isSortedList(names: readonly string[]): boolean {
-    if (names.length !== this.sorted.length) return false;
-    for (let i = 0; i < names.length; i++) if (names[i] !== this.sorted[i]) return false;
-    return true;
-  }
-
-  /**
    * Whether `region` is exactly these names, sorted, as DiscoveryRequest.resource_names fields on the wire:
    * an ACK that repeats the list in that order is recognised with one memcmp, without decoding or hashing.
    */

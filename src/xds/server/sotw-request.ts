@@ -5,7 +5,7 @@
 import { createHash } from 'crypto';
 import * as protobuf from 'protobufjs';
 import { messageType } from '../protos';
-import { ErrorDetail, NodeInfo, SotwRequest, toErrorDetail, toNodeInfo, RawNode } from './wire';
+import { ErrorDetail, NodeInfo, RawNode, SotwRequest, decodePlain, toErrorDetail, toNodeInfo } from './wire';
 
 const WIRE_LENGTH_DELIMITED = 2;
 
@@ -28,20 +28,12 @@ class LazySotwRequest implements SotwRequest {
   ) {}
 
   get node(): NodeInfo | undefined {
-    if (!this.decodedNode) {
-      const type = messageType('envoy.config.core.v3.Node');
-      const raw = this.nodeBytes ? (type.toObject(type.decode(this.nodeBytes), { longs: String, enums: String, defaults: false, arrays: true, objects: true }) as RawNode) : undefined;
-      this.decodedNode = { value: toNodeInfo(raw) };
-    }
+    this.decodedNode ??= { value: toNodeInfo(decodePlain<RawNode>('envoy.config.core.v3.Node', this.nodeBytes)) };
     return this.decodedNode.value;
   }
 
   get errorDetail(): ErrorDetail | undefined {
-    if (!this.decodedError) {
-      const type = messageType('google.rpc.Status');
-      const raw = this.errorBytes ? (type.toObject(type.decode(this.errorBytes), { defaults: false }) as { code?: number; message?: string }) : undefined;
-      this.decodedError = { value: toErrorDetail(raw) };
-    }
+    this.decodedError ??= { value: toErrorDetail(decodePlain<{ code?: number; message?: string }>('google.rpc.Status', this.errorBytes)) };
     return this.decodedError.value;
   }
 

@@ -64,7 +64,6 @@ export class Subscription {
     }
     this.legacyWildcard = false;
     this.explicitWildcard = names.includes('*');
-    if (!this.explicitWildcard && this.named.isSortedList(names)) return { added: [], removed: [], wildcardChanged: wasWildcard !== this.isWildcard };
     const next = new Set(names);
     next.delete('*');
     // The common case: an ACK repeating the same names.

@@ -50,6 +50,13 @@ export interface DeltaRequest {
 
 const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: false, arrays: true, objects: true };
 
+/** One embedded message as a plain object (snake_case fields), or undefined when it was absent. */
+export function decodePlain<T>(typeName: string, bytes: Uint8Array | undefined): T | undefined {
+  if (!bytes) return undefined;
+  const type = messageType(typeName);
+  return type.toObject(type.decode(bytes), TO_OBJECT) as T;
+}
+
 // protobufjs bundles google.protobuf.Struct/Value with camelCase field names, while Envoy's own
 // protos are loaded with snake_case; accept both.
 type ProtoValue = {

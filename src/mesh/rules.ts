@@ -53,8 +53,16 @@ export function subsetsOf(entry: ServiceEntry): string[] {
   return [...values].sort();
 }
 
-export function sortedServices(model: MeshModel): ServiceEntry[] {
-  return [...model.services.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, entry]) => entry);
+const sortedByModel = new WeakMap<MeshModel, readonly ServiceEntry[]>();
+
+/** The model's services by host: sorted once per model (every view of every rebuild walks them). */
+export function sortedServices(model: MeshModel): readonly ServiceEntry[] {
+  let sorted = sortedByModel.get(model);
+  if (!sorted) {
+    sorted = [...model.services.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, entry]) => entry);
+    sortedByModel.set(model, sorted);
+  }
+  return sorted;
 }
 
 export function describeService(service: MeshService): string {

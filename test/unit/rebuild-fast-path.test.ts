@@ -1,32 +1,51 @@
-// A change of endpoints only rebuilds EDS; identical resources are encoded once across views.
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE } from '../../src/xds/resource-types';
+// A change re-translates only the services whose content changed (per view scope); identical resources are
+// encoded once across views; a big rebuild yields to the event loop.
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/xds/resource-types';
 import { InProcessSpillway, startInProcess } from '../harness/in-process';
 import { endpoint, httpService, sampleMesh } from '../harness/sample-mesh';
 
 const CHECKOUT = 'outbound|8080||checkout.shop.svc.cluster.local';
+const LEDGER = 'outbound|8080||ledger.shop.svc.cluster.local';
 const EAST_VIEW = 'sidecar|east|127.0.0.1|15001';
+const EAST_VIEW_OTHER_PORT = 'sidecar|east|127.0.0.1|15002';
 const WEST_VIEW = 'sidecar|west|127.0.0.1|15001';
 
-describe('rebuild fast path and shared encoding', () => {
+describe('per-service rebuilds and shared encoding', () => {
   let server: InProcessSpillway;
   afterEach(async () => server?.stop());
 
-  test('an endpoint change rebuilds only EDS and reuses every other resource object', async () => {
+  test('an endpoint change re-translates only that service and reuses every other resource object', async () => {
     server = await startInProcess(sampleMesh());
-    const cancel = server.spillway.cache.watch(EAST_VIEW, () => undefined);
-    server.spillway.rebuild(); // records the model's structure
-    const before = server.spillway.cache.snapshot(EAST_VIEW);
+    const cancel = server.spillway.cache.watch(WEST_VIEW, () => undefined);
+    const before = server.spillway.cache.snapshot(WEST_VIEW);
+    const translatedBefore = server.spillway.stats.servicesTranslated;
     server.setModel(sampleMesh({ checkoutEndpoints: [endpoint('east', 18081, { ready: false }), endpoint('west', 18082)] }));
-    const after = server.spillway.cache.snapshot(EAST_VIEW);
-    expect(server.spillway.stats.endpointOnlyRebuilds).toBe(1);
-    expect(after.get(CLUSTER_TYPE, CHECKOUT)).toBe(before.get(CLUSTER_TYPE, CHECKOUT));
+    await server.spillway.rebuild();
+    const after = server.spillway.cache.snapshot(WEST_VIEW);
+    // checkout changed; ledger did not: its resources are the very same objects.
+    expect(after.get(CLUSTER_TYPE, LEDGER)).toBe(before.get(CLUSTER_TYPE, LEDGER));
+    expect(after.get(ENDPOINT_TYPE, LEDGER)).toBe(before.get(ENDPOINT_TYPE, LEDGER));
     expect(after.get(LISTENER_TYPE, 'outbound')).toBe(before.get(LISTENER_TYPE, 'outbound'));
     expect(after.get(ENDPOINT_TYPE, CHECKOUT)?.version).not.toBe(before.get(ENDPOINT_TYPE, CHECKOUT)?.version);
-    // A new service changes the structure: full rebuild.
-    server.setModel(sampleMesh({ extraServices: [{ service: httpService('extra', 'shop', 7070), endpoints: [endpoint('east', 17070)] }] }));
-    expect(server.spillway.stats.rebuilds - server.spillway.stats.endpointOnlyRebuilds).toBe(2);
-    expect(server.spillway.cache.snapshot(EAST_VIEW).get(CLUSTER_TYPE, 'outbound|7070||extra.shop.svc.cluster.local')).toBeDefined();
+    // The cluster's content is equal, so it is the same encoded object (encode memo).
+    expect(after.get(CLUSTER_TYPE, CHECKOUT)).toBe(before.get(CLUSTER_TYPE, CHECKOUT));
+    expect(server.spillway.stats.servicesTranslated - translatedBefore).toBeGreaterThanOrEqual(1);
+    // A new service appears in the same pass.
+    server.setModel(sampleMesh({ extraServices: [{ service: httpService('extra', 'shop', 7070), endpoints: [endpoint('west', 17070)] }] }));
+    await server.spillway.rebuild();
+    expect(server.spillway.cache.snapshot(WEST_VIEW).get(CLUSTER_TYPE, 'outbound|7070||extra.shop.svc.cluster.local')).toBeDefined();
     cancel();
+  });
+
+  test('sidecars that differ only in their listener port share every per-service part and the route table', async () => {
+    server = await startInProcess(sampleMesh());
+    const a = server.spillway.cache.snapshot(EAST_VIEW);
+    const misses = server.spillway.parts.misses;
+    const b = server.spillway.cache.snapshot(EAST_VIEW_OTHER_PORT);
+    expect(server.spillway.parts.misses).toBe(misses);
+    expect(b.get(CLUSTER_TYPE, CHECKOUT)).toBe(a.get(CLUSTER_TYPE, CHECKOUT));
+    expect(b.get(ROUTE_TYPE, 'outbound')).toBe(a.get(ROUTE_TYPE, 'outbound'));
+    expect(b.get(LISTENER_TYPE, 'outbound')).not.toBe(a.get(LISTENER_TYPE, 'outbound'));
   });
 
   test('a cluster identical in two views is encoded once and shared', async () => {

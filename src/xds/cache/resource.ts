@@ -44,11 +44,42 @@ export function lengthDelimitedField(fieldNumber: number, bytes: Uint8Array): Ui
  * type: builders are ours, so that is a programming error, and callers report it per resource.
  */
 export function encodeResource(typeUrl: XdsTypeUrl, name: string, message: object, options: EncodeOptions = {}): EncodedResource {
-  const type = messageType(messageNameOf(typeUrl));
+  return resourceFromBytes(typeUrl, name, encodeMessage(messageNameOf(typeUrl), name, message), message, options);
+}
+
+function encodeMessage(typeName: string, name: string, message: object): Uint8Array {
+  const type = messageType(typeName);
   const built = type.fromObject(message);
   const problem = type.verify(built);
   if (problem) throw new Error(`${name}: ${problem}`);
-  const value = type.encode(built).finish();
+  return type.encode(built).finish();
+}
+
+// Encoded virtual_hosts fields by VirtualHost object: a route table is assembled from per-service virtual
+// hosts that are reused across rebuilds, so each is encoded once, not once per table.
+const virtualHostFields = new WeakMap<object, Uint8Array>();
+const VIRTUAL_HOSTS_FIELD = 2;
+
+/**
+ * A RouteConfiguration encoded as its small fields followed by one `virtual_hosts` field per virtual host
+ * (protobuf concatenates repeated fields), each encoded once per object: a table of thousands of services
+ * costs only the hosts that changed.
+ */
+export function encodeRouteTable(typeUrl: XdsTypeUrl, name: string, message: { virtual_hosts: readonly object[] }): EncodedResource {
+  const head = encodeMessage(messageNameOf(typeUrl), name, { ...message, virtual_hosts: [] });
+  const parts: Uint8Array[] = [head];
+  for (const virtualHost of message.virtual_hosts) {
+    let field = virtualHostFields.get(virtualHost);
+    if (!field) {
+      field = lengthDelimitedField(VIRTUAL_HOSTS_FIELD, encodeMessage('envoy.config.route.v3.VirtualHost', name, virtualHost));
+      virtualHostFields.set(virtualHost, field);
+    }
+    parts.push(field);
+  }
+  return resourceFromBytes(typeUrl, name, Buffer.concat(parts), message, {});
+}
+
+function resourceFromBytes(typeUrl: XdsTypeUrl, name: string, value: Uint8Array, message: object, options: EncodeOptions): EncodedResource {
   const any = encodeAny(typeUrl, value);
   const version = contentHash(any);
   const deltaResource = protobuf.Writer.create()

@@ -1,6 +1,6 @@
 // Where translators put what they build. The collector encodes (through a memo, when given one) and can
 // keep only some types: the endpoints-only fast path builds EDS and nothing else.
-import { EncodeOptions, EncodedResource, encodeResource } from '../cache/resource';
+import { EncodeOptions, EncodedResource, encodeResource, encodeRouteTable } from '../cache/resource';
 import { XdsTypeUrl } from '../resource-types';
 
 export type ResourceEncoder = (typeUrl: XdsTypeUrl, name: string, message: object, options?: EncodeOptions) => EncodedResource;
@@ -17,8 +17,27 @@ export class ResourceCollector {
     return !this.onlyTypes || this.onlyTypes.has(typeUrl);
   }
 
+  /** Whether every type is kept (memoised parts are only valid when they are complete). */
+  get keepsEveryType(): boolean {
+    return this.onlyTypes === undefined;
+  }
+
   add(typeUrl: XdsTypeUrl, name: string, message: object, options?: EncodeOptions): void {
     if (this.wants(typeUrl)) this.resources.push(this.encoder(typeUrl, name, message, options));
+  }
+
+  /** Encodes without adding (for a resource assembled from memoised parts, added later with addEncoded). */
+  encode(typeUrl: XdsTypeUrl, name: string, message: object, options?: EncodeOptions): EncodedResource {
+    return this.encoder(typeUrl, name, message, options);
+  }
+
+  /** A route table, encoded a virtual host at a time (see encodeRouteTable): never through the memo. */
+  encodeRouteTable(typeUrl: XdsTypeUrl, name: string, message: { virtual_hosts: readonly object[] }): EncodedResource {
+    return encodeRouteTable(typeUrl, name, message);
+  }
+
+  addEncoded(resources: readonly EncodedResource[]): void {
+    for (const resource of resources) if (this.wants(resource.typeUrl)) this.resources.push(resource);
   }
 
   /** A collector with the same encoder and filter, whose resources are merged with absorb(). */

@@ -55,18 +55,23 @@ export function clusterRoute(cluster: string): Route {
   return { match: { prefix: '/' }, route: action };
 }
 
+/** A target's virtual host with every host form (the table may take some away, see routeTableOf). */
+export function virtualHostOf(target: RouteTarget): VirtualHost {
+  return { name: `${serviceHost(target.entry.service)}:${target.port.port}`, domains: hostForms(target.entry, target.port), routes: target.routes };
+}
+
 /**
- * Builds the route table; a domain already taken (e.g. the short name of two services in different
- * namespaces) is left out for the later service, since Envoy rejects duplicate domains.
+ * The table from candidate virtual hosts, in order. A host whose domains are all free is used as the very
+ * same object (so its encoding is reused); one that lost some domains to an earlier service is copied.
  */
-export function outboundRouteConfiguration(name: string, targets: RouteTarget[]): RouteConfiguration {
+export function routeTableOf(name: string, candidates: readonly VirtualHost[]): RouteConfiguration {
   const taken = new Set<string>();
   const virtualHosts: VirtualHost[] = [];
-  for (const target of targets) {
-    const domains = hostForms(target.entry, target.port).filter((domain) => !taken.has(domain));
+  for (const candidate of candidates) {
+    const domains = candidate.domains.filter((domain) => !taken.has(domain));
     if (domains.length === 0) continue;
     for (const domain of domains) taken.add(domain);
-    virtualHosts.push({ name: `${serviceHost(target.entry.service)}:${target.port.port}`, domains, routes: target.routes });
+    virtualHosts.push(domains.length === candidate.domains.length ? candidate : { ...candidate, domains });
   }
   return { name, virtual_hosts: virtualHosts, validate_clusters: { value: false } };
 }

@@ -9,10 +9,12 @@ import { LISTENER_TYPE, ROUTE_TYPE } from '../resource-types';
 import { ClientView } from './client-view';
 import { apiListener, httpListener } from './listener-builder';
 import { SIDECAR_OUTBOUND_LISTENER, SIDECAR_OUTBOUND_ROUTE, apiListenerName } from './names';
-import { Route } from './envoy-types';
+import { Route, VirtualHost } from './envoy-types';
 import { portClusters } from './service-clusters';
-import { RouteTarget, clusterRoute, outboundRouteConfiguration, serviceRoutes } from './route-builder';
+import { RouteTarget, clusterRoute, routeTableOf, serviceRoutes, virtualHostOf } from './route-builder';
 import { TranslationIssue } from './translation-issues';
+import { ServicePart, ServiceParts, clustersKeyOf } from './service-parts';
+import { Steps, runToEnd } from '../steps';
 
 export interface ViewTranslation {
   resources: EncodedResource[];
@@ -43,21 +45,48 @@ function translateService(out: ResourceCollector, model: MeshModel, view: Client
   return routeTargets;
 }
 
-export function translateSidecarView(model: MeshModel, view: ClientView, out: ResourceCollector = new ResourceCollector()): ViewTranslation {
+/** The service's resources and its virtual hosts in the outbound table. */
+function servicePart(out: ResourceCollector, model: MeshModel, view: ClientView, entry: ServiceEntry): ServicePart<VirtualHost[]> {
+  const scratch = out.scratch();
+  try {
+    const routeTargets = translateService(scratch, model, view, entry);
+    return { resources: scratch.resources, value: routeTargets.map(virtualHostOf) };
+  } catch (error) {
+    return { resources: [], issue: { service: serviceHost(entry.service), message: error instanceof Error ? error.message : String(error) } };
+  }
+}
+
+/**
+ * What the per-service part of a sidecar view depends on besides the service: every sidecar of a cluster
+ * with the same certificate directory and client kind shares it, whatever its listener address or pod.
+ */
+export function sidecarScope(model: MeshModel, view: ClientView): string {
+  return `sidecar|${view.clusterId}|${view.tlsDir ?? ''}|${view.proxyless ? 'grpc' : 'envoy'}|${clustersKeyOf(model)}`;
+}
+
+/** The view as steps: one per service, so a big mesh can be translated a slice at a time. */
+export function* sidecarViewSteps(model: MeshModel, view: ClientView, out: ResourceCollector, parts?: ServiceParts): Steps<ViewTranslation> {
   const issues: TranslationIssue[] = [];
-  const routeTargets: RouteTarget[] = [];
+  const used: ServicePart<VirtualHost[]>[] = [];
+  const scope = sidecarScope(model, view);
+  const memo = out.keepsEveryType ? parts : undefined;
   for (const entry of sortedServices(model)) {
     if (!isVisibleFrom(entry, view.clusterId)) continue;
-    const scratch = out.scratch();
-    try {
-      routeTargets.push(...translateService(scratch, model, view, entry));
-      out.absorb(scratch);
-    } catch (error) {
-      issues.push({ service: serviceHost(entry.service), message: error instanceof Error ? error.message : String(error) });
+    const part = memo ? memo.part(scope, entry, () => servicePart(out, model, view, entry)) : servicePart(out, model, view, entry);
+    if (part.issue) issues.push(part.issue);
+    else {
+      out.addEncoded(part.resources);
+      used.push(part);
     }
+    yield;
   }
   addInboundListener(out, model, view);
-  out.add(ROUTE_TYPE, SIDECAR_OUTBOUND_ROUTE, outboundRouteConfiguration(SIDECAR_OUTBOUND_ROUTE, routeTargets));
+  const routeTable = () => out.encodeRouteTable(ROUTE_TYPE, SIDECAR_OUTBOUND_ROUTE, routeTableOf(SIDECAR_OUTBOUND_ROUTE, used.flatMap((p) => p.value ?? [])));
+  out.addEncoded([memo ? memo.assembled(scope, SIDECAR_OUTBOUND_ROUTE, used, routeTable) : routeTable()]);
   out.add(LISTENER_TYPE, SIDECAR_OUTBOUND_LISTENER, httpListener(SIDECAR_OUTBOUND_LISTENER, view.outboundAddress, view.outboundPort, SIDECAR_OUTBOUND_ROUTE, 'outbound'));
   return { resources: out.resources, issues };
+}
+
+export function translateSidecarView(model: MeshModel, view: ClientView, out: ResourceCollector = new ResourceCollector(), parts?: ServiceParts): ViewTranslation {
+  return runToEnd(sidecarViewSteps(model, view, out, parts));
 }

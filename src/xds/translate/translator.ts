@@ -3,17 +3,27 @@ import { MeshModel } from '../../mesh/model';
 import { Snapshot } from '../cache/snapshot';
 import { ViewKey } from '../cache/snapshot-cache';
 import { parseViewKey } from './client-view';
-import { translateGatewayView } from './gateway-translator';
-import { ViewTranslation, translateSidecarView } from './sidecar-translator';
+import { gatewayViewSteps } from './gateway-translator';
+import { ViewTranslation, sidecarViewSteps } from './sidecar-translator';
 import { ResourceCollector } from './resource-collector';
+import { ServiceParts } from './service-parts';
+import { Steps, runToEnd } from '../steps';
 
-/** Translates one view; `out` decides how resources are encoded and which types are kept. */
-export function translateView(model: MeshModel, viewKey: ViewKey, out: ResourceCollector = new ResourceCollector()): ViewTranslation {
+/**
+ * One view as steps (see steps.ts); `out` decides how resources are encoded and which types are kept,
+ * `parts` remembers per-service results across views and rebuilds.
+ */
+export function* viewSteps(model: MeshModel, viewKey: ViewKey, out: ResourceCollector = new ResourceCollector(), parts?: ServiceParts): Steps<ViewTranslation> {
   const view = parseViewKey(viewKey);
   if (!model.clusters.has(view.clusterId)) {
     return { resources: [], issues: [{ service: '*', message: `cluster "${view.clusterId}" is no longer in the mesh` }] };
   }
-  return view.role === 'gateway' ? translateGatewayView(model, view, out) : translateSidecarView(model, view, out);
+  return yield* view.role === 'gateway' ? gatewayViewSteps(model, view, out, parts) : sidecarViewSteps(model, view, out, parts);
+}
+
+/** Translates one view at once. */
+export function translateView(model: MeshModel, viewKey: ViewKey, out: ResourceCollector = new ResourceCollector(), parts?: ServiceParts): ViewTranslation {
+  return runToEnd(viewSteps(model, viewKey, out, parts));
 }
 
 export function snapshotOf(translation: ViewTranslation): Snapshot {

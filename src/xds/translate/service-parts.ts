@@ -1,0 +1,111 @@
+// What one service contributes to a view, remembered per translation scope and per service content, so a
+// change costs the services it touches, not the whole mesh. A part depends on exactly three things: the
+// service entry (its whole content, endpoints included), the mesh's clusters (gateways, regions) and the
+// scope of the view (client cluster, role, certificate directory, proxyless or not); all three make up
+// its key, so a part is reused only when everything it was built from is equal.
+import { MeshModel, ServiceEntry } from '../../mesh/model';
+import { EncodedResource } from '../cache/resource';
+import { TranslationIssue } from './translation-issues';
+
+export interface ServicePart<T> {
+  readonly resources: readonly EncodedResource[];
+  /** What the view assembles from the parts (route targets, filter chains), when the service translated. */
+  readonly value?: T;
+  readonly issue?: TranslationIssue;
+}
+
+type AnyPart = ServicePart<unknown>;
+
+interface Assembled {
+  parts: readonly AnyPart[];
+  value: unknown;
+}
+
+const contentKeys = new WeakMap<ServiceEntry, string>();
+const clusterKeys = new WeakMap<MeshModel, string>();
+
+/** The entry's whole content as text: computed once per entry object, shared by every view. */
+export function contentKeyOf(entry: ServiceEntry): string {
+  let key = contentKeys.get(entry);
+  if (key === undefined) {
+    key = JSON.stringify(entry);
+    contentKeys.set(entry, key);
+  }
+  return key;
+}
+
+/** The model's clusters as text (gateway addresses and regions feed every part). */
+export function clustersKeyOf(model: MeshModel): string {
+  let key = clusterKeys.get(model);
+  if (key === undefined) {
+    key = JSON.stringify([...model.clusters.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
+    clusterKeys.set(model, key);
+  }
+  return key;
+}
+
+/**
+ * Parts kept across rebuilds. A part used since the last completed pass stays; one no pass has used is
+ * dropped at the end of the next completed pass, so memory follows the live mesh, not its history. An
+ * abandoned pass (a newer model arrived mid-way) drops nothing.
+ */
+export class ServiceParts {
+  private live = new Map<string, AnyPart>();
+  private old = new Map<string, AnyPart>();
+  private assembledLive = new Map<string, Assembled>();
+  private assembledOld = new Map<string, Assembled>();
+  hits = 0;
+  misses = 0;
+
+  part<T>(scope: string, entry: ServiceEntry, build: () => ServicePart<T>): ServicePart<T> {
+    const key = `${scope}\u0000${contentKeyOf(entry)}`;
+    let part = this.live.get(key);
+    if (!part) {
+      part = this.old.get(key);
+      if (part) this.live.set(key, part);
+    }
+    if (part) {
+      this.hits++;
+      return part as ServicePart<T>;
+    }
+    this.misses++;
+    const built = build();
+    this.live.set(key, built);
+    return built;
+  }
+
+  /**
+   * What a view builds from all its parts (say, the route table naming every service), remembered per
+   * scope and name: when the parts are the very same objects as last time, so is the result.
+   */
+  assembled<T>(scope: string, name: string, parts: readonly AnyPart[], build: () => T): T {
+    const key = `${scope}\u0000${name}`;
+    const previous = this.assembledLive.get(key) ?? this.assembledOld.get(key);
+    if (previous && sameParts(previous.parts, parts)) {
+      this.assembledLive.set(key, previous);
+      return previous.value as T;
+    }
+    const value = build();
+    this.assembledLive.set(key, { parts, value });
+    return value;
+  }
+
+  /** A full pass over every live view is done: forget what it did not use. */
+  endPass(): void {
+    this.old = this.live;
+    this.live = new Map();
+    this.assembledOld = this.assembledLive;
+    this.assembledLive = new Map();
+  }
+
+  get size(): number {
+    return this.live.size + this.old.size;
+  }
+}
+
+/** Whether two lists hold the very same parts in the same order (then whatever was assembled from them is too). */
+export function sameParts(a: readonly AnyPart[], b: readonly AnyPart[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -46,6 +46,9 @@ describe('per-service rebuilds and shared encoding', () => {
     expect(b.get(CLUSTER_TYPE, CHECKOUT)).toBe(a.get(CLUSTER_TYPE, CHECKOUT));
     expect(b.get(ROUTE_TYPE, 'outbound')).toBe(a.get(ROUTE_TYPE, 'outbound'));
     expect(b.get(LISTENER_TYPE, 'outbound')).not.toBe(a.get(LISTENER_TYPE, 'outbound'));
+    // Equal content is one array across views, so responses and differences memoised per array are shared.
+    expect(b.wildcardResources(CLUSTER_TYPE)).toBe(a.wildcardResources(CLUSTER_TYPE));
+    expect(b.wildcardResources(LISTENER_TYPE)).not.toBe(a.wildcardResources(LISTENER_TYPE));
   });
 
   test('a cluster identical in two views is encoded once and shared', async () => {

@@ -37,7 +37,7 @@ export class Snapshot {
   wildcardResources(typeUrl: XdsTypeUrl): readonly EncodedResource[] {
     let set = this.wildcardSets.get(typeUrl);
     if (!set) {
-      set = [...this.resources(typeUrl).values()].filter((r) => r.inWildcard).sort(byName);
+      set = internResources(typeUrl, [...this.resources(typeUrl).values()].filter((r) => r.inWildcard).sort(byName));
       this.wildcardSets.set(typeUrl, set);
     }
     return set;
@@ -57,7 +57,7 @@ export class Snapshot {
     }
     let selected = memo.get(names);
     if (!selected) {
-      selected = select();
+      selected = internResources(typeUrl, select());
       memo.set(names, selected);
     }
     return selected;
@@ -104,6 +104,25 @@ export function versionOfSet(resources: readonly EncodedResource[]): string {
     setVersions.set(resources, version);
   }
   return version;
+}
+
+// Arrays with equal content are one array, across snapshots and views: views that differ only in a
+// per-proxy detail (say, the outbound listener port) then share their cluster and endpoint arrays, and with
+// them everything memoised per array (versions, differences, encoded responses). Held weakly: an array
+// lives as long as a snapshot or a stream holds it.
+const internedArrays = new Map<string, WeakRef<readonly EncodedResource[]>>();
+const forgetArray = new FinalizationRegistry<string>((key) => {
+  if (internedArrays.get(key)?.deref() === undefined) internedArrays.delete(key);
+});
+
+/** The one shared array holding exactly these resources (same names and versions), in this order. */
+export function internResources(typeUrl: XdsTypeUrl, resources: readonly EncodedResource[]): readonly EncodedResource[] {
+  const key = `${typeUrl} ${resources.length} ${versionOfSet(resources)}`;
+  const existing = internedArrays.get(key)?.deref();
+  if (existing) return existing;
+  internedArrays.set(key, new WeakRef(resources));
+  forgetArray.register(resources, key);
+  return resources;
 }
 
 function computeVersionOfSet(resources: Iterable<EncodedResource>): string {

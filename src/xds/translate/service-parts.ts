@@ -50,19 +50,25 @@ export function clustersKeyOf(model: MeshModel): string {
  * abandoned pass (a newer model arrived mid-way) drops nothing.
  */
 export class ServiceParts {
-  private live = new Map<string, AnyPart>();
-  private old = new Map<string, AnyPart>();
+  // scope -> service content -> part: two levels, so a lookup hashes the content key, not scope + content.
+  private live = new Map<string, Map<string, AnyPart>>();
+  private old = new Map<string, Map<string, AnyPart>>();
   private assembledLive = new Map<string, Assembled>();
   private assembledOld = new Map<string, Assembled>();
   hits = 0;
   misses = 0;
 
   part<T>(scope: string, entry: ServiceEntry, build: () => ServicePart<T>): ServicePart<T> {
-    const key = `${scope}\u0000${contentKeyOf(entry)}`;
-    let part = this.live.get(key);
+    const key = contentKeyOf(entry);
+    let live = this.live.get(scope);
+    if (!live) {
+      live = new Map();
+      this.live.set(scope, live);
+    }
+    let part = live.get(key);
     if (!part) {
-      part = this.old.get(key);
-      if (part) this.live.set(key, part);
+      part = this.old.get(scope)?.get(key);
+      if (part) live.set(key, part);
     }
     if (part) {
       this.hits++;
@@ -70,7 +76,7 @@ export class ServiceParts {
     }
     this.misses++;
     const built = build();
-    this.live.set(key, built);
+    live.set(key, built);
     return built;
   }
 
@@ -99,7 +105,9 @@ export class ServiceParts {
   }
 
   get size(): number {
-    return this.live.size + this.old.size;
+    let size = 0;
+    for (const parts of [...this.live.values(), ...this.old.values()]) size += parts.size;
+    return size;
   }
 }
 

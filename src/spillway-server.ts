@@ -41,6 +41,10 @@ export interface SpillwayServerOptions {
   debounce?: DebounceOptions;
   /** TLS/mTLS and per-client limits of the xDS server, as `serve` flags give them. */
   serverOptions?: SpillwayOptions['serverOptions'];
+  /** Bounds of load reports (`--lrs-*`). */
+  lrsLimits?: SpillwayOptions['lrsLimits'];
+  /** Host names the admin server answers besides loopback and its own address (`--admin-allowed-hosts`). */
+  adminAllowedHosts?: readonly string[];
 }
 
 export interface RunningSpillwayServer {
@@ -121,7 +125,7 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
   const sources = await startSources(options, store);
   store.flush();
 
-  const spillway = new Spillway({ store, logger, xdsAddress: grpcAddress(options.xds), serverOptions: options.serverOptions });
+  const spillway = new Spillway({ store, logger, xdsAddress: grpcAddress(options.xds), serverOptions: options.serverOptions, lrsLimits: options.lrsLimits });
   if (!options.serverOptions?.tls && !isLoopback(options.xds.host)) {
     logger.warn(
       { xds: grpcAddress(options.xds) },
@@ -141,11 +145,13 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
     registry: spillway.server.registry,
     tracker: spillway.tracker,
     loads: spillway.loads,
+    lrs: spillway.lrs.stats,
     sources: () => sources.flatMap((source) => source.statuses()),
     rebuilds: () => spillway.stats,
   });
   const adminServer = new AdminServer({
     logger,
+    allowedHosts: options.adminAllowedHosts,
     handlers: debugRoutes({ spillway, currentModel: () => store.current(), isReady: () => store.version > 0 && sources.every((source) => source.synced()), metrics }),
   });
   let adminPort: number;

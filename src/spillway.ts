@@ -12,8 +12,9 @@ import { EncodeMemo } from './xds/cache/encode-memo';
 import { ENDPOINT_TYPE, XdsTypeUrl } from './xds/resource-types';
 import { structureKey } from './mesh/structure';
 import { LoadReportStore } from './lrs/load-report-store';
-import { lrsHandlers, lrsServiceDefinition } from './lrs/lrs-server';
-import { NodeInfo } from './xds/server/wire';
+import { LoadReportingService } from './lrs/lrs-server';
+import { DEFAULT_LRS_LIMITS, LrsLimits } from './lrs/lrs-limits';
+import { XdsReportingClients } from './xds-reporting-clients';
 import { FailoverTracker } from './visibility/failover-tracker';
 
 const FAILOVER_EVALUATION_INTERVAL_MS = 1_000;
@@ -32,6 +33,8 @@ export interface SpillwayOptions {
   resolveView?: ViewResolver;
   /** TLS, client identity and abuse limits of the xDS server. */
   serverOptions?: Pick<XdsServerOptions, 'tls' | 'identity' | 'maxRequestBytes' | 'maxStreamsPerConnection' | 'maxRequestsPerSecond' | 'requestBurst' | 'sendBudgetBytes'>;
+  /** Bounds of load reports and of what is kept of them (`serve --lrs-*`). */
+  lrsLimits?: LrsLimits;
 }
 
 export class Spillway {
@@ -55,19 +58,19 @@ export class Spillway {
       logger: log.child({ component: 'xds' }),
       ...options.serverOptions,
     });
-    const clusterOfNode = (node: Pick<NodeInfo, 'id' | 'metadata'>) => {
-      const id = node.metadata.CLUSTER_ID;
-      return typeof id === 'string' && options.store.current().clusters.has(id) ? id : undefined;
-    };
-    this.server.addService(
-      lrsServiceDefinition(),
-      lrsHandlers(this.loads, clusterOfNode, log.child({ component: 'lrs' }), options.serverOptions?.identity),
-    );
+    const lrsLimits = options.lrsLimits ?? DEFAULT_LRS_LIMITS;
+    this.loads = new LoadReportStore(lrsLimits.maxSeries);
+    // LRS sees the xDS side only through this read-only lookup: who is connected, and what it was sent.
+    const clients = new XdsReportingClients({ registry: this.server.registry, snapshot: (view) => this.cache.ready(view), model: () => options.store.current() });
+    this.lrs = new LoadReportingService({ store: this.loads, clients, logger: log.child({ component: 'lrs' }), limits: lrsLimits, identity: options.serverOptions?.identity });
+    this.server.addService(this.lrs.definition(), this.lrs.handlers());
     this.tracker = new FailoverTracker(() => options.store.current(), this.loads, log.child({ component: 'failover' }));
   }
 
   /** Where load reports land (LRS); read by the failover view and metrics. */
-  readonly loads = new LoadReportStore();
+  readonly loads: LoadReportStore;
+  /** The load reporting service; its counters feed metrics. */
+  readonly lrs: LoadReportingService;
   readonly tracker: FailoverTracker;
   private trackerTimer?: NodeJS.Timeout;
 

@@ -1,6 +1,10 @@
-// The admin HTTP server: health, readiness and debug JSON. Read-only (GET/HEAD), loopback by default.
+// The admin HTTP server: health, readiness and debug JSON. Read-only (GET/HEAD), loopback by default;
+// answers only loopback or configured Host names (probe paths excepted) and sends security headers.
 import * as http from 'http';
 import type { Logger } from 'pino';
+import { ThrottledLog } from '../throttled-log';
+import { HostPolicy } from './host-policy';
+import { SECURITY_HEADERS } from './security-headers';
 
 export interface AdminResponse {
   status: number;
@@ -13,16 +17,23 @@ export type AdminHandler = (url: URL) => AdminResponse | undefined | Promise<Adm
 export interface AdminServerOptions {
   logger: Logger;
   handlers: Map<string, AdminHandler>;
+  /** Host names answered besides loopback and the bound address (`--admin-allowed-hosts`). */
+  allowedHosts?: readonly string[];
 }
 
 export class AdminServer {
   private readonly server: http.Server;
+  private readonly hosts: HostPolicy;
+  private readonly refusals: ThrottledLog;
 
   constructor(private readonly options: AdminServerOptions) {
     this.server = http.createServer((req, res) => this.handle(req, res));
+    this.hosts = new HostPolicy(options.allowedHosts);
+    this.refusals = new ThrottledLog(options.logger);
   }
 
   listen(host: string, port: number): Promise<number> {
+    this.hosts.allowBoundAddress(host);
     return new Promise((resolve, reject) => {
       this.server.once('error', (error) => reject(new Error(`cannot listen for admin on ${host}:${port}: ${error.message} (pick another with --admin)`)));
       this.server.listen(port, host, () => {
@@ -48,12 +59,20 @@ export class AdminServer {
   }
 
   private async respond(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' });
       res.end('the admin server is read-only: use GET or HEAD\n');
       return;
     }
     const url = new URL(req.url ?? '/', 'http://admin.local');
+    const refusal = this.hosts.refusal(url.pathname, req.headers.host);
+    if (refusal) {
+      this.refusals.warn('host', { host: req.headers.host?.slice(0, 80), path: url.pathname.slice(0, 80) }, 'admin request refused: Host not allowed (--admin-allowed-hosts)');
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(req.method === 'HEAD' ? undefined : refusal);
+      return;
+    }
     const handler = this.options.handlers.get(url.pathname);
     const result = await handler?.(url);
     if (!result) {
@@ -61,7 +80,7 @@ export class AdminServer {
       res.end(`no such admin path ${url.pathname}; try ${[...this.options.handlers.keys()].join(', ')}\n`);
       return;
     }
-    res.writeHead(result.status, { 'content-type': result.contentType, 'cache-control': 'no-store' });
+    res.writeHead(result.status, { 'content-type': result.contentType });
     res.end(req.method === 'HEAD' ? undefined : result.body);
   }
 }

@@ -35,7 +35,11 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
 
 export function flagHelp(specs: readonly FlagSpec[]): string {
   return specs
-    .map((s) => `  --${s.name} ${s.value}`.padEnd(30) + s.help + (s.default !== undefined ? ` (default ${s.default})` : ''))
+    .map((s) => {
+      const head = `  --${s.name} ${s.value}`;
+      // Long flags would run into their help text: keep at least one space.
+      return (head.length >= 30 ? `${head} ` : head.padEnd(30)) + s.help + (s.default !== undefined ? ` (default ${s.default})` : '');
+    })
     .join('\n');
 }
 

@@ -8,11 +8,17 @@ import { FlagSpec, flagHelp, parseFlags, parseHostPort } from './args';
 import { runClients, runStatus } from './status';
 import { kubernetesSourceStarter, parseNamespaceList } from '../discovery/kubernetes/kubernetes-discovery';
 import * as fs from 'fs';
+import { DEFAULT_LRS_LIMITS } from '../lrs/lrs-limits';
 
 const SERVE_FLAGS: FlagSpec[] = [
   { name: 'mesh', value: 'FILE', help: 'mesh file (YAML or JSON), hot-reloaded on change; without it the embedded example mesh is served' },
   { name: 'xds', value: 'HOST:PORT', help: 'where the xDS (ADS, SotW and delta) gRPC server listens', default: '0.0.0.0:15010' },
   { name: 'admin', value: 'HOST:PORT', help: 'admin HTTP server: /healthz /readyz /debug/*', default: '127.0.0.1:15014' },
+  {
+    name: 'admin-allowed-hosts',
+    value: 'NAME,NAME',
+    help: 'Host names the admin page and /debug/* answer besides loopback and the --admin address (DNS rebinding protection); /healthz /readyz /metrics answer any Host',
+  },
   { name: 'log-level', value: 'LEVEL', help: 'fatal|error|warn|info|debug|trace|silent', default: 'info' },
   { name: 'log-format', value: 'FORMAT', help: 'json | pretty | auto (pretty in a terminal, JSON otherwise)', default: 'auto' },
   { name: 'debounce-ms', value: 'MS', help: 'quiet period that coalesces bursts of mesh changes', default: '50' },
@@ -32,6 +38,10 @@ const SERVE_FLAGS: FlagSpec[] = [
     help: 'responses queued for the sockets server-wide before streams take turns (bounds memory in reconnect storms)',
     default: String(64 * 1024 * 1024),
   },
+  { name: 'lrs-max-report-bytes', value: 'BYTES', help: 'largest load report (LRS) accepted; larger ones end the stream with RESOURCE_EXHAUSTED', default: String(DEFAULT_LRS_LIMITS.maxReportBytes) },
+  { name: 'lrs-max-clusters-per-report', value: 'N', help: 'cluster stats entries in one load report', default: String(DEFAULT_LRS_LIMITS.maxClustersPerReport) },
+  { name: 'lrs-max-localities-per-report', value: 'N', help: 'locality stats entries in one load report, over all its clusters', default: String(DEFAULT_LRS_LIMITS.maxLocalitiesPerReport) },
+  { name: 'lrs-max-series', value: 'N', help: 'load series (client cluster x Envoy cluster x target cluster) kept for the 10 s window, server-wide', default: String(DEFAULT_LRS_LIMITS.maxSeries) },
 ];
 
 function readPem(flagName: string, file: string | undefined): Buffer | undefined {
@@ -47,6 +57,15 @@ function positiveInteger(flagName: string, text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1) fail(`--${flagName} "${text}" is not a positive whole number`);
   return value;
+}
+
+/** `--admin-allowed-hosts a,b:8080`: names only (ports are not compared); no wildcards, no URLs. */
+function adminAllowedHosts(text: string | undefined): string[] {
+  const names = (text ?? '').split(',').map((name) => name.trim()).filter((name) => name.length > 0);
+  for (const name of names) {
+    if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.:-]+)$/.test(name)) fail(`--admin-allowed-hosts: "${name}" is not a host name (give names like spillway.example.com or 10.0.0.5, comma-separated)`);
+  }
+  return names;
 }
 
 const USAGE = `Spillway: an Envoy xDS control plane for transparent multi-cluster failover.
@@ -123,6 +142,13 @@ async function serve(args: string[]): Promise<void> {
         requestBurst: maxRequestsPerSecond * 4,
         sendBudgetBytes: positiveInteger('send-budget-bytes', flag('send-budget-bytes')),
       },
+      lrsLimits: {
+        maxReportBytes: positiveInteger('lrs-max-report-bytes', flag('lrs-max-report-bytes')),
+        maxClustersPerReport: positiveInteger('lrs-max-clusters-per-report', flag('lrs-max-clusters-per-report')),
+        maxLocalitiesPerReport: positiveInteger('lrs-max-localities-per-report', flag('lrs-max-localities-per-report')),
+        maxSeries: positiveInteger('lrs-max-series', flag('lrs-max-series')),
+      },
+      adminAllowedHosts: adminAllowedHosts(parsed.flags.get('admin-allowed-hosts')),
     });
   } catch (error) {
     if (error instanceof ServerStartError) fail(error.message);

@@ -1,7 +1,15 @@
 // What clients actually sent, from their load reports: requests per (client cluster, Envoy cluster,
 // target mesh cluster) over a sliding window. This sees spill that the model cannot (outlier ejection).
+//
+// Reports are summed into per-second slots of one series per (client cluster, Envoy cluster, target)
+// as they arrive, so memory depends on the mesh (attribution admits only clusters a node was sent and
+// known target clusters), not on how many nodes report or how often. Nothing is kept per node: a
+// node's reports live on only as counts in these series. The number of series is capped server-wide.
 
 export const LOAD_WINDOW_MS = 10_000;
+const SLOT_MS = 1_000;
+/** Slots that can overlap the window at once. */
+const SLOTS = Math.ceil(LOAD_WINDOW_MS / SLOT_MS) + 1;
 
 export interface LoadSample {
   clientCluster: string;
@@ -9,15 +17,8 @@ export interface LoadSample {
   envoyCluster: string;
   /** Mesh cluster that served the requests (the locality's sub_zone). */
   targetCluster: string;
-  /** Priority of the locality in the client's assignment. */
-  priority: number;
   requests: number;
   errors: number;
-}
-
-interface Bucket {
-  atMs: number;
-  samples: LoadSample[];
 }
 
 export interface MeasuredLoad {
@@ -30,40 +31,138 @@ export interface MeasuredLoad {
   errors: number;
 }
 
-export class LoadReportStore {
-  private buckets: Bucket[] = [];
-  readonly totals = { reports: 0, requests: 0 };
+/** Requests and errors of one series, per second, in a ring of slots. */
+class Series {
+  private readonly slotOf = new Float64Array(SLOTS).fill(-1);
+  private readonly requests = new Float64Array(SLOTS);
+  private readonly errors = new Float64Array(SLOTS);
+  lastSlot = -1;
 
-  constructor(private readonly windowMs = LOAD_WINDOW_MS, private readonly now: () => number = Date.now) {}
-
-  record(samples: LoadSample[]): void {
-    if (samples.length === 0) return;
-    this.prune();
-    this.buckets.push({ atMs: this.now(), samples });
-    this.totals.reports++;
-    for (const sample of samples) this.totals.requests += sample.requests;
+  add(slot: number, requests: number, errors: number): void {
+    const i = slot % SLOTS;
+    if (this.slotOf[i] !== slot) {
+      this.slotOf[i] = slot;
+      this.requests[i] = 0;
+      this.errors[i] = 0;
+    }
+    this.requests[i] = (this.requests[i] as number) + requests;
+    this.errors[i] = (this.errors[i] as number) + errors;
+    this.lastSlot = Math.max(this.lastSlot, slot);
   }
 
-  /** Load of every Envoy cluster whose name matches, for one client cluster, in the window. */
-  measure(clientCluster: string, matches: (envoyCluster: string) => boolean): MeasuredLoad {
-    this.prune();
+  /** Sums of the slots from `oldestSlot` on. */
+  sum(oldestSlot: number): { requests: number; errors: number } {
+    let requests = 0;
+    let errors = 0;
+    for (let i = 0; i < SLOTS; i++) {
+      if ((this.slotOf[i] as number) < oldestSlot) continue;
+      requests += this.requests[i] as number;
+      errors += this.errors[i] as number;
+    }
+    return { requests, errors };
+  }
+}
+
+/** envoy cluster -> target cluster -> series, for one client cluster. */
+type ClientSeries = Map<string, Map<string, Series>>;
+
+export class LoadReportStore {
+  private readonly byClient = new Map<string, ClientSeries>();
+  private seriesCount = 0;
+  private lastPruneMs = 0;
+  readonly totals = { reports: 0, requests: 0 };
+
+  constructor(
+    private readonly maxSeries = 100_000,
+    private readonly windowMs = LOAD_WINDOW_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Series held now (each one a few hundred bytes). */
+  get series(): number {
+    return this.seriesCount;
+  }
+
+  /** Adds a report's samples; returns how many were not kept because the store is full. */
+  record(samples: readonly LoadSample[]): number {
+    if (samples.length === 0) return 0;
+    this.pruneIfDue();
+    const slot = Math.floor(this.now() / SLOT_MS);
+    let refused = 0;
+    for (const sample of samples) {
+      const series = this.seriesFor(sample.clientCluster, sample.envoyCluster, sample.targetCluster);
+      if (!series) {
+        refused++;
+        continue;
+      }
+      series.add(slot, sample.requests, sample.errors);
+      this.totals.requests += sample.requests;
+    }
+    if (refused < samples.length) this.totals.reports++;
+    return refused;
+  }
+
+  /** Load of the given Envoy clusters for one client cluster, in the window. */
+  measure(clientCluster: string, envoyClusters: Iterable<string>): MeasuredLoad {
+    this.pruneIfDue();
     const byTarget: Record<string, number> = {};
     let requests = 0;
     let errors = 0;
-    for (const bucket of this.buckets) {
-      for (const sample of bucket.samples) {
-        if (sample.clientCluster !== clientCluster || !matches(sample.envoyCluster)) continue;
-        const served = sample.requests - sample.errors;
-        if (served > 0) byTarget[sample.targetCluster] = (byTarget[sample.targetCluster] ?? 0) + served;
-        requests += sample.requests;
-        errors += sample.errors;
+    const client = this.byClient.get(clientCluster);
+    if (!client) return { byTarget, requests, errors };
+    const oldest = this.oldestSlot();
+    for (const envoyCluster of envoyClusters) {
+      for (const [target, series] of client.get(envoyCluster) ?? []) {
+        const sum = series.sum(oldest);
+        const served = sum.requests - sum.errors;
+        if (served > 0) byTarget[target] = (byTarget[target] ?? 0) + served;
+        requests += sum.requests;
+        errors += sum.errors;
       }
     }
     return { byTarget, requests, errors };
   }
 
+  private seriesFor(clientCluster: string, envoyCluster: string, target: string): Series | undefined {
+    let client = this.byClient.get(clientCluster);
+    let targets = client?.get(envoyCluster);
+    const existing = targets?.get(target);
+    if (existing) return existing;
+    if (this.seriesCount >= this.maxSeries) {
+      this.prune();
+      if (this.seriesCount >= this.maxSeries) return undefined;
+    }
+    if (!client) this.byClient.set(clientCluster, (client = new Map()));
+    if (!targets) client.set(envoyCluster, (targets = new Map()));
+    const series = new Series();
+    targets.set(target, series);
+    this.seriesCount++;
+    return series;
+  }
+
+  /** A slot counts while any part of it is inside the window. */
+  private oldestSlot(): number {
+    return Math.floor((this.now() - this.windowMs) / SLOT_MS);
+  }
+
+  private pruneIfDue(): void {
+    if (this.now() - this.lastPruneMs >= SLOT_MS) this.prune();
+  }
+
+  /** Drops series with nothing left in the window, and maps left empty. */
   private prune(): void {
-    const oldest = this.now() - this.windowMs;
-    while (this.buckets.length > 0 && (this.buckets[0] as Bucket).atMs < oldest) this.buckets.shift();
+    this.lastPruneMs = this.now();
+    const oldest = this.oldestSlot();
+    for (const [clientCluster, client] of this.byClient) {
+      for (const [envoyCluster, targets] of client) {
+        for (const [target, series] of targets) {
+          if (series.lastSlot >= oldest) continue;
+          targets.delete(target);
+          this.seriesCount--;
+        }
+        if (targets.size === 0) client.delete(envoyCluster);
+      }
+      if (client.size === 0) this.byClient.delete(clientCluster);
+    }
   }
 }

@@ -31,7 +31,7 @@ export interface FailoverEntry {
 
 /** The model's part of an entry, and which Envoy clusters' load counts for it. */
 type ExpectedEntry = Pick<FailoverEntry, 'clientCluster' | 'service' | 'port' | 'subset' | 'priorities' | 'expected'> & {
-  belongs: (envoyCluster: string) => boolean;
+  belongs: readonly string[];
 };
 
 /** Below this remote share traffic counts as local; above 1 - this, as spilled. */
@@ -51,12 +51,11 @@ function normalise(weights: Record<string, number>): Record<string, number> {
 }
 
 /** Envoy cluster names whose load counts for this entry (subset clusters include their locality tiers). */
-function belongsTo(name: string, subset: string): (envoyCluster: string) => boolean {
-  if (!subset) return (envoyCluster) => envoyCluster === name;
+function belongsTo(name: string, subset: string): readonly string[] {
+  if (!subset) return [name];
   const prefix = name.slice(0, name.lastIndexOf('|'));
   const host = name.slice(name.lastIndexOf('|'));
-  const tiers = new Set([name, `${prefix}~local${host}`, `${prefix}~remote${host}`]);
-  return (envoyCluster) => tiers.has(envoyCluster);
+  return [name, `${prefix}~local${host}`, `${prefix}~remote${host}`];
 }
 
 function measuredState(clientCluster: string, load: MeasuredLoad): NonNullable<FailoverEntry['measured']> {

@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ClientRegistry } from '../xds/server/client-registry';
 import { LoadReportStore } from '../lrs/load-report-store';
+import { LrsStats } from '../lrs/lrs-server';
 import { FailoverState, FailoverTracker } from './failover-tracker';
 
 export interface SourceStatus {
@@ -17,6 +18,8 @@ export interface MetricsSources {
   registry: ClientRegistry;
   tracker: FailoverTracker;
   loads: LoadReportStore;
+  /** Refused load reports and dropped loads, by reason. */
+  lrs: LrsStats;
   sources: () => SourceStatus[];
   rebuilds: () => { rebuilds: number; endpointOnlyRebuilds: number; lastRebuildMs: number };
 }
@@ -166,6 +169,32 @@ export class SpillwayMetrics {
       registers: [r],
       collect() {
         this.set(sources.loads.totals.requests);
+      },
+    });
+    new Gauge({
+      name: 'spillway_lrs_refused_reports',
+      help: 'Load reports refused since start, by reason (the stream was ended with an error status)',
+      labelNames: ['reason'],
+      registers: [r],
+      collect() {
+        for (const [reason, count] of Object.entries(sources.lrs.refused)) this.set({ reason }, count);
+      },
+    });
+    new Gauge({
+      name: 'spillway_lrs_dropped_loads',
+      help: 'Loads (one cluster to one locality) from accepted reports not counted since start, by reason',
+      labelNames: ['reason'],
+      registers: [r],
+      collect() {
+        for (const [reason, count] of Object.entries(sources.lrs.dropped)) this.set({ reason }, count);
+      },
+    });
+    new Gauge({
+      name: 'spillway_lrs_series',
+      help: 'Load series (client cluster, Envoy cluster, target cluster) held for the window; capped by --lrs-max-series',
+      registers: [r],
+      collect() {
+        this.set(sources.loads.series);
       },
     });
   }

@@ -76,7 +76,7 @@ describe('proxyless gRPC client (grpc-js-xds)', () => {
     try {
       const load = await waitFor(
         async () => {
-          const measured = server.spillway.loads.measure('east', (name) => name === 'outbound|50051||echo.shop.svc.cluster.local');
+          const measured = server.spillway.loads.measure('east', ['outbound|50051||echo.shop.svc.cluster.local']);
           return measured.requests >= 40 ? measured : undefined;
         },
         { timeoutMs: 15_000, intervalMs: 200, what: 'load reports from the gRPC client' },

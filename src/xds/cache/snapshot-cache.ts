@@ -33,6 +33,11 @@ export class SnapshotCache implements ConfigWatcher {
     return this.entry(view).snapshot;
   }
 
+  /** The view's snapshot if the view is live; never builds one (readers that must not create views). */
+  ready(view: ViewKey): Snapshot | undefined {
+    return this.views.get(view)?.snapshot;
+  }
+
   watch(view: ViewKey, listener: SnapshotListener): () => void {
     const entry = this.entry(view);
     entry.listeners.add(listener);

@@ -5,12 +5,12 @@ import { MeshStore } from './mesh/store';
 import { SnapshotCache, ViewKey } from './xds/cache/snapshot-cache';
 import { Snapshot } from './xds/cache/snapshot';
 import { makeViewResolver } from './xds/translate/client-view';
-import { translateView } from './xds/translate/translator';
+import { viewSteps } from './xds/translate/translator';
+import { ServiceParts } from './xds/translate/service-parts';
+import { Steps, TimeSlicer, runToEnd } from './xds/steps';
 import { ViewTranslation } from './xds/translate/sidecar-translator';
 import { ResourceCollector } from './xds/translate/resource-collector';
 import { EncodeMemo } from './xds/cache/encode-memo';
-import { ENDPOINT_TYPE, XdsTypeUrl } from './xds/resource-types';
-import { structureKey } from './mesh/structure';
 import { LoadReportStore } from './lrs/load-report-store';
 import { LoadReportingService } from './lrs/lrs-server';
 import { DEFAULT_LRS_LIMITS, LrsLimits } from './lrs/lrs-limits';
@@ -18,7 +18,9 @@ import { XdsReportingClients } from './xds-reporting-clients';
 import { FailoverTracker } from './visibility/failover-tracker';
 
 const FAILOVER_EVALUATION_INTERVAL_MS = 1_000;
-const ENDPOINTS_ONLY: ReadonlySet<XdsTypeUrl> = new Set([ENDPOINT_TYPE]);
+/** How long a rebuild may hold the event loop before it yields (health checks must answer within ~1 s). */
+export const DEFAULT_REBUILD_SLICE_MS = 50;
+const SLOW_REBUILD_MS = 2_000;
 import { TranslationIssue } from './xds/translate/translation-issues';
 import { XdsServer, XdsServerOptions } from './xds/server/xds-server';
 import { ViewResolver } from './xds/server/client-view';
@@ -30,9 +32,11 @@ export interface SpillwayOptions {
   xdsAddress: string;
   /** Replace the snapshot builder (tests that serve hand-made resources). */
   buildSnapshot?: (view: ViewKey) => Snapshot;
+  /** How long a rebuild holds the event loop before yielding (default DEFAULT_REBUILD_SLICE_MS). */
+  rebuildSliceMs?: number;
   resolveView?: ViewResolver;
   /** TLS, client identity and abuse limits of the xDS server. */
-  serverOptions?: Pick<XdsServerOptions, 'tls' | 'identity' | 'maxRequestBytes' | 'maxStreamsPerConnection' | 'maxRequestsPerSecond' | 'requestBurst' | 'sendBudgetBytes'>;
+  serverOptions?: Pick<XdsServerOptions, 'tls' | 'identity' | 'maxRequestBytes' | 'maxStreamsPerConnection' | 'maxRequestsPerSecond' | 'requestBurst' | 'sendBudgetBytes' | 'clientLimits'>;
   /** Bounds of load reports and of what is kept of them (`serve --lrs-*`). */
   lrsLimits?: LrsLimits;
 }
@@ -43,15 +47,27 @@ export class Spillway {
   /** Latest translation issues per view, for logs, metrics and debug endpoints. */
   readonly issues = new Map<ViewKey, TranslationIssue[]>();
   xdsPort = 0;
-  readonly stats = { rebuilds: 0, endpointOnlyRebuilds: 0, lastRebuildMs: 0 };
+  readonly stats = { rebuilds: 0, lastRebuildMs: 0, servicesTranslated: 0, servicesReused: 0 };
   /** Shared by all views: a resource identical in many views is encoded once. */
   readonly memo = new EncodeMemo();
-  private lastStructure?: string;
+  /** Shared by all views and rebuilds: a service is translated again only when what it is built from changed. */
+  readonly parts = new ServiceParts();
+  private rebuilding?: Promise<void>;
+  private rebuildRequested = false;
+  private pendingChangeSeenAtMs?: number;
+  private stopped = false;
+  private readonly sliceMs: number;
   private unsubscribe?: () => void;
 
   constructor(private readonly options: SpillwayOptions) {
+    this.sliceMs = options.rebuildSliceMs ?? DEFAULT_REBUILD_SLICE_MS;
     const log = options.logger;
-    this.cache = new SnapshotCache(options.buildSnapshot ?? ((view) => this.build(view)));
+    this.cache = new SnapshotCache(
+      options.buildSnapshot ?? ((view) => runToEnd(this.buildSteps(view))),
+      // A new view is built a slice at a time too: the first proxy of a new kind on a big mesh must not
+      // stall health checks and every other client for the seconds its translation takes.
+      async (view) => (await new TimeSlicer(this.sliceMs).run(this.buildSteps(view))) as Snapshot,
+    );
     this.server = new XdsServer({
       watcher: this.cache,
       resolveView: options.resolveView ?? makeViewResolver(() => options.store.current()),
@@ -85,40 +101,65 @@ export class Spillway {
   }
 
   /**
-   * Rebuilds every watched view from the current model. When only endpoints changed, only EDS is
-   * rebuilt and every other resource of each view is reused as is.
+   * Rebuilds every watched view from the current model, a slice of the event loop at a time (health
+   * checks, admin and pushes keep flowing while a big mesh is translated). Each service is translated
+   * again only when its content, the mesh's clusters or the view's scope changed (service-parts.ts). A
+   * change that arrives mid-way restarts the pass on the newest model; what was already translated is kept.
+   * A small mesh finishes before the first yield, so callers see the new snapshots at once.
    */
-  rebuild(changeSeenAtMs = Date.now()): void {
-    const started = process.hrtime.bigint();
-    const model = this.options.store.current();
-    const structure = structureKey(model);
-    const endpointsOnly = !this.options.buildSnapshot && structure === this.lastStructure;
-    this.lastStructure = structure;
-    this.memo.nextGeneration();
-    const changed = endpointsOnly
-      ? this.cache.rebuildAll((view, previous) => new Snapshot([...previous.allExcept(ENDPOINT_TYPE), ...this.translate(view, ENDPOINTS_ONLY).resources]), changeSeenAtMs)
-      : this.cache.rebuildAll(undefined, changeSeenAtMs);
-    const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-    this.stats.rebuilds++;
-    if (endpointsOnly) this.stats.endpointOnlyRebuilds++;
-    this.stats.lastRebuildMs = elapsedMs;
-    this.options.logger.debug({ views: this.cache.viewKeys().length, changedViews: changed, endpointsOnly, elapsedMs }, 'views rebuilt');
+  rebuild(changeSeenAtMs = Date.now()): Promise<void> {
+    this.pendingChangeSeenAtMs = Math.min(this.pendingChangeSeenAtMs ?? changeSeenAtMs, changeSeenAtMs);
+    this.rebuildRequested = true;
+    this.rebuilding ??= this.runRebuilds().finally(() => {
+      this.rebuilding = undefined;
+    });
+    return this.rebuilding;
+  }
+
+  private async runRebuilds(): Promise<void> {
+    while (this.rebuildRequested && !this.stopped) {
+      this.rebuildRequested = false;
+      const changeSeenAtMs = this.pendingChangeSeenAtMs ?? Date.now();
+      const started = performance.now();
+      const slicer = new TimeSlicer(this.sliceMs);
+      const before = { translated: this.parts.misses, reused: this.parts.hits };
+      const result = await this.cache.rebuildAllSliced((view) => this.buildSteps(view), slicer, changeSeenAtMs, () => this.rebuildRequested || this.stopped);
+      if (!result.completed) continue; // a newer model arrived: start over with it (parts done so far are kept)
+      this.pendingChangeSeenAtMs = undefined;
+      this.parts.endPass();
+      this.memo.nextGeneration();
+      const elapsedMs = performance.now() - started;
+      this.stats.rebuilds++;
+      this.stats.lastRebuildMs = elapsedMs;
+      this.stats.servicesTranslated += this.parts.misses - before.translated;
+      this.stats.servicesReused += this.parts.hits - before.reused;
+      this.options.logger.debug(
+        { views: this.cache.viewKeys().length, changedViews: result.changedViews, elapsedMs, yields: slicer.yields, translated: this.parts.misses - before.translated },
+        'views rebuilt',
+      );
+      if (elapsedMs > SLOW_REBUILD_MS) {
+        this.options.logger.info({ views: this.cache.viewKeys().length, elapsedMs: Math.round(elapsedMs), yields: slicer.yields }, 'a slow rebuild finished (big mesh or many views); the event loop kept serving meanwhile');
+      }
+    }
   }
 
   async stop(graceMs = 1_000): Promise<void> {
+    this.stopped = true;
     this.unsubscribe?.();
     clearInterval(this.trackerTimer);
     this.options.store.close();
     await this.server.stop(graceMs);
   }
 
-  private translate(view: ViewKey, onlyTypes?: ReadonlySet<XdsTypeUrl>): ViewTranslation {
-    const collector = new ResourceCollector((...args) => this.memo.encode(...args), onlyTypes);
-    return translateView(this.options.store.current(), view, collector);
+  /** A view's snapshot as steps (one per service), from the current model. */
+  private *buildSteps(view: ViewKey): Steps<Snapshot> {
+    if (this.options.buildSnapshot) return this.options.buildSnapshot(view);
+    const collector = new ResourceCollector((...args) => this.memo.encode(...args));
+    const translation = yield* viewSteps(this.options.store.current(), view, collector, this.parts);
+    return this.snapshotOf(view, translation);
   }
 
-  private build(view: ViewKey): Snapshot {
-    const translation = this.translate(view);
+  private snapshotOf(view: ViewKey, translation: ViewTranslation): Snapshot {
     const previous = this.issues.get(view) ?? [];
     if (translation.issues.length > 0 && JSON.stringify(previous) !== JSON.stringify(translation.issues)) {
       for (const issue of translation.issues) this.options.logger.error({ view, service: issue.service, error: issue.message }, 'service skipped: translation failed');

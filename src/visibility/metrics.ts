@@ -21,7 +21,7 @@ export interface MetricsSources {
   /** Refused load reports and dropped loads, by reason. */
   lrs: LrsStats;
   sources: () => SourceStatus[];
-  rebuilds: () => { rebuilds: number; endpointOnlyRebuilds: number; lastRebuildMs: number };
+  rebuilds: () => { rebuilds: number; lastRebuildMs: number; servicesTranslated: number; servicesReused: number };
 }
 
 const LATENCY_BUCKETS_SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -124,14 +124,30 @@ export class SpillwayMetrics {
     });
     new Gauge({
       name: 'spillway_rebuilds',
-      help: 'View rebuilds since start, by kind (full, or endpoints-only fast path)',
-      labelNames: ['kind'],
+      help: 'Completed rebuilds of every live view since start',
+      registers: [r],
+      collect() {
+        this.set(sources.rebuilds().rebuilds);
+      },
+    });
+    new Gauge({
+      name: 'spillway_rebuild_services',
+      help: 'Per-service translations since start: translated (its content, the clusters or the view scope changed) or reused',
+      labelNames: ['outcome'],
       registers: [r],
       collect() {
         this.reset();
         const stats = sources.rebuilds();
-        this.set({ kind: 'full' }, stats.rebuilds - stats.endpointOnlyRebuilds);
-        this.set({ kind: 'endpoints' }, stats.endpointOnlyRebuilds);
+        this.set({ outcome: 'translated' }, stats.servicesTranslated);
+        this.set({ outcome: 'reused' }, stats.servicesReused);
+      },
+    });
+    new Gauge({
+      name: 'spillway_rebuild_last_seconds',
+      help: 'How long the last completed rebuild took (wall time, spread over event-loop slices)',
+      registers: [r],
+      collect() {
+        this.set(sources.rebuilds().lastRebuildMs / 1000);
       },
     });
 

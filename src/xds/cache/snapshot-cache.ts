@@ -2,6 +2,7 @@
 // This is the only thing the server knows about the cache (cf. go-control-plane's ConfigWatcher).
 import { Snapshot } from './snapshot';
 import { XdsTypeUrl } from '../resource-types';
+import { Steps, TimeSlicer } from '../steps';
 
 /** Opaque name of a client view; every client with the same key shares its snapshot and bytes. */
 export type ViewKey = string;
@@ -12,6 +13,8 @@ export type SnapshotListener = (changedTypes: ReadonlySet<XdsTypeUrl>, changeSee
 export interface ConfigWatcher {
   /** The view's current snapshot, built on first use. */
   snapshot(view: ViewKey): Snapshot;
+  /** The view's snapshot once built; undefined while a new view's first snapshot is built in the background. */
+  ready(view: ViewKey): Snapshot | undefined;
   /** Calls `listener` after each change of the view's snapshot. Returns the function that cancels the watch. */
   watch(view: ViewKey, listener: SnapshotListener): () => void;
 }
@@ -19,27 +22,45 @@ export interface ConfigWatcher {
 /** Builds a view's snapshot from the current model. Must be pure and never throw for a valid view key. */
 export type SnapshotBuilder = (view: ViewKey) => Snapshot;
 
+/** Builds a view's first snapshot without holding the event loop (a big mesh takes seconds). */
+export type AsyncSnapshotBuilder = (view: ViewKey) => Promise<Snapshot>;
+
 interface ViewEntry {
-  snapshot: Snapshot;
+  /** Undefined while the view's first snapshot is being built in the background. */
+  snapshot?: Snapshot;
   readonly listeners: Set<SnapshotListener>;
 }
 
 export class SnapshotCache implements ConfigWatcher {
   private readonly views = new Map<ViewKey, ViewEntry>();
+  /** Rebuild passes started so far: a first build that overlapped one may have used an older model. */
+  private passes = 0;
 
-  constructor(private readonly build: SnapshotBuilder) {}
+  constructor(
+    private readonly build: SnapshotBuilder,
+    private readonly buildInBackground?: AsyncSnapshotBuilder,
+  ) {}
 
+  /** The view's snapshot, built now if it is not there yet (debug endpoints, tests, tools). */
   snapshot(view: ViewKey): Snapshot {
-    return this.entry(view).snapshot;
+    const entry = this.entry(view);
+    entry.snapshot ??= this.build(view);
+    return entry.snapshot;
   }
 
-  /** The view's snapshot if the view is live; never builds one (readers that must not create views). */
+  /** The view's snapshot when it is built; never builds (streams wait for their watcher to be told). */
   ready(view: ViewKey): Snapshot | undefined {
     return this.views.get(view)?.snapshot;
   }
 
   watch(view: ViewKey, listener: SnapshotListener): () => void {
-    const entry = this.entry(view);
+    let entry = this.views.get(view);
+    if (!entry) {
+      entry = { listeners: new Set() };
+      this.views.set(view, entry);
+      if (this.buildInBackground) this.buildFirst(view, entry);
+      else entry.snapshot = this.build(view);
+    }
     entry.listeners.add(listener);
     return () => {
       entry.listeners.delete(listener);
@@ -59,10 +80,40 @@ export class SnapshotCache implements ConfigWatcher {
    */
   rebuildAll(rebuild: (view: ViewKey, previous: Snapshot) => Snapshot = (view) => this.build(view), changeSeenAtMs = Date.now()): number {
     let changedViews = 0;
+    this.passes++;
     for (const [view, entry] of this.views) {
+      if (!entry.snapshot) continue; // its first build notices the pass and runs again
       if (this.replace(view, entry, rebuild(view, entry.snapshot), changeSeenAtMs)) changedViews++;
     }
     return changedViews;
+  }
+
+  /**
+   * The same as rebuildAll, a slice at a time: each view's snapshot is replaced (and its watchers told) as
+   * soon as it is built, so the first views do not wait for the last. Views that appear meanwhile are
+   * built from the newest model when first asked for; views that go away are skipped. `abandon` is asked
+   * after every yield: when it says so, the pass stops (not completed).
+   */
+  async rebuildAllSliced(
+    steps: (view: ViewKey) => Steps<Snapshot>,
+    slicer: TimeSlicer,
+    changeSeenAtMs: number,
+    abandon: () => boolean,
+  ): Promise<{ completed: boolean; changedViews: number }> {
+    let changedViews = 0;
+    this.passes++;
+    for (const view of [...this.views.keys()]) {
+      if (!this.views.get(view)?.snapshot) continue; // gone, or its first build is running (see buildFirst)
+      const snapshot = await slicer.run(steps(view), abandon);
+      if (snapshot === undefined) return { completed: false, changedViews };
+      const entry = this.views.get(view);
+      if (entry && this.replace(view, entry, snapshot, changeSeenAtMs)) changedViews++;
+      if (slicer.due()) {
+        await slicer.yield();
+        if (abandon()) return { completed: false, changedViews };
+      }
+    }
+    return { completed: true, changedViews };
   }
 
   /** Replaces one view's snapshot (tests and fast paths); notifies its watchers when content changed. */
@@ -73,6 +124,34 @@ export class SnapshotCache implements ConfigWatcher {
       return true;
     }
     return this.replace(view, entry, snapshot, Date.now());
+  }
+
+  /**
+   * Builds a new view's first snapshot in the background, then tells its watchers. If a rebuild pass began
+   * meanwhile, the model may have changed under the build: it runs again until no pass overlapped it.
+   */
+  private buildFirst(view: ViewKey, entry: ViewEntry): void {
+    const build = this.buildInBackground as AsyncSnapshotBuilder;
+    const startedAtMs = Date.now();
+    const run = (passesAtStart: number): void => {
+      build(view).then(
+        (snapshot) => {
+          if (this.views.get(view) !== entry) return; // nobody watches it any more
+          if (this.passes !== passesAtStart) {
+            // A pass began meanwhile: the model may have changed under this build. A snapshot built at
+            // once since (snapshot()) is newer and taken care of by the pass; otherwise build again.
+            if (!entry.snapshot) run(this.passes);
+            return;
+          }
+          this.replace(view, entry, snapshot, startedAtMs);
+        },
+        () => {
+          // A builder must not throw for a valid view; fall back to building it at once.
+          if (this.views.get(view) === entry && !entry.snapshot) this.replace(view, entry, this.build(view), startedAtMs);
+        },
+      );
+    };
+    run(this.passes);
   }
 
   private replace(_view: ViewKey, entry: ViewEntry, next: Snapshot, changeSeenAtMs: number): boolean {

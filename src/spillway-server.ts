@@ -6,8 +6,9 @@ import type { Logger } from 'pino';
 import { AdminServer } from './admin/admin-server';
 import { debugRoutes } from './admin/debug-routes';
 import { EMBEDDED_MESH_YAML } from './discovery/embedded-mesh';
-import { MeshFileSource } from './discovery/file/file-source';
+import { MeshFileSource, MeshFileSourceOptions } from './discovery/file/file-source';
 import { formatMeshErrors, parseMeshText } from './discovery/file/mesh-file';
+import { SourceIssue } from './discovery/source-issue';
 import { DebounceOptions, DEFAULT_DEBOUNCE } from './mesh/debounce';
 import { MeshStore } from './mesh/store';
 import { Spillway, SpillwayOptions } from './spillway';
@@ -24,6 +25,8 @@ export interface MeshSourceHandle {
   statuses(): SourceStatus[];
   /** Has done its first full sync: the replica reports ready (/readyz) only when every source has. */
   synced(): boolean;
+  /** What an operator must see about the source (a rejected file): /debug/issues, the page, `spillway status`. */
+  issues?(): SourceIssue[];
   stop(): void | Promise<void>;
 }
 
@@ -34,6 +37,8 @@ export interface SpillwayServerOptions {
   logger: Logger;
   /** Mesh file, hot-reloaded. Without it and without extra sources, the embedded example mesh is served. */
   meshPath?: string;
+  /** Settle period and size limit of the mesh file (`--mesh-settle-ms`, `--mesh-max-bytes`). */
+  meshFile?: Pick<MeshFileSourceOptions, 'settleMs' | 'limits'>;
   /** More sources (e.g. Kubernetes discovery), started after the mesh file, each owning its store shards. */
   extraSources?: MeshSourceStarter[];
   xds: HostPort;
@@ -74,8 +79,8 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-function startMeshFile(meshPath: string, store: MeshStore, logger: Logger): MeshSourceHandle {
-  const source = new MeshFileSource({ path: meshPath, store, logger: logger.child({ component: 'mesh-file' }) });
+function startMeshFile(meshPath: string, store: MeshStore, logger: Logger, settings: SpillwayServerOptions['meshFile']): MeshSourceHandle {
+  const source = new MeshFileSource({ path: meshPath, store, logger: logger.child({ component: 'mesh-file' }), ...settings });
   const first = source.start();
   if (!first.ok) {
     source.stop();
@@ -83,7 +88,7 @@ function startMeshFile(meshPath: string, store: MeshStore, logger: Logger): Mesh
       `${formatMeshErrors(meshPath, first.errors)}\n${meshPath} is not a valid mesh file; fix it (spillway validate ${meshPath}) and start again`,
     );
   }
-  return { statuses: () => [{ name: 'file', ...source.stats }], synced: () => true, stop: () => source.stop() };
+  return { statuses: () => [{ name: 'file', ...source.stats }], synced: () => true, issues: () => source.issues(), stop: () => source.stop() };
 }
 
 function startEmbeddedMesh(store: MeshStore, logger: Logger): MeshSourceHandle {
@@ -104,7 +109,7 @@ async function startSources(options: SpillwayServerOptions, store: MeshStore): P
   const starters: MeshSourceStarter[] = [];
   if (options.meshPath) {
     const meshPath = options.meshPath;
-    starters.push((s, logger) => startMeshFile(meshPath, s, logger));
+    starters.push((s, logger) => startMeshFile(meshPath, s, logger, options.meshFile));
   }
   starters.push(...(options.extraSources ?? []));
   if (starters.length === 0) starters.push(startEmbeddedMesh);
@@ -152,7 +157,13 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
   const adminServer = new AdminServer({
     logger,
     allowedHosts: options.adminAllowedHosts,
-    handlers: debugRoutes({ spillway, currentModel: () => store.current(), isReady: () => store.version > 0 && sources.every((source) => source.synced()), metrics }),
+    handlers: debugRoutes({
+      spillway,
+      currentModel: () => store.current(),
+      isReady: () => store.version > 0 && sources.every((source) => source.synced()),
+      sourceIssues: () => sources.flatMap((source) => source.issues?.() ?? []),
+      metrics,
+    }),
   });
   let adminPort: number;
   try {

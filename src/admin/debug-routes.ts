@@ -5,6 +5,7 @@ import { PUSH_ORDER, shortTypeName } from '../xds/resource-types';
 import { AdminHandler, json } from './admin-server';
 import { pageHandler } from './page/page';
 import { SpillwayMetrics } from '../visibility/metrics';
+import { SourceIssue } from '../discovery/source-issue';
 
 function meshJson(model: MeshModel): unknown {
   return {
@@ -17,6 +18,8 @@ export interface DebugSources {
   spillway: Spillway;
   currentModel: () => MeshModel;
   isReady: () => boolean;
+  /** Problems of the discovery sources (a rejected mesh file), shown first on /debug/issues. */
+  sourceIssues?: () => SourceIssue[];
   metrics: SpillwayMetrics;
 }
 
@@ -28,7 +31,7 @@ export function debugRoutes(sources: DebugSources): Map<string, AdminHandler> {
     ['/readyz', () => (sources.isReady() ? { status: 200, contentType: 'text/plain', body: 'ready\n' } : { status: 503, contentType: 'text/plain', body: 'not ready: waiting for the first full sync of every source\n' })],
     ['/debug/mesh', () => json(meshJson(sources.currentModel()))],
     ['/debug/clients', () => json({ totals: spillway.server.registry.totals, clients: spillway.server.registry.list() })],
-    ['/debug/issues', () => json(Object.fromEntries(spillway.issues))],
+    ['/debug/issues', () => json({ sources: sources.sourceIssues?.() ?? [], views: Object.fromEntries(spillway.issues) })],
     ['/debug/failover', () => json({ generatedAtMs: Date.now(), entries: spillway.tracker.entries() })],
     ['/metrics', async () => ({ status: 200, contentType: sources.metrics.registry.contentType, body: await sources.metrics.text() })],
     [

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `spillway serve | validate`: the command line front. Parses flags, wires the pipeline, handles signals.
 import { formatMeshErrors, loadMeshFile } from '../discovery/file/mesh-file';
+import { DEFAULT_MESH_MAX_BYTES, DEFAULT_MESH_SETTLE_MS } from '../discovery/file/mesh-limits';
 import { runDemoCommand } from '../demo/demo-command';
 import { RunningSpillwayServer, ServerStartError, startSpillwayServer } from '../spillway-server';
 import { LOG_LEVELS, LogFormat, LogLevel, createLogger } from '../log';
@@ -10,8 +11,22 @@ import { kubernetesSourceStarter, parseNamespaceList } from '../discovery/kubern
 import * as fs from 'fs';
 import { DEFAULT_LRS_LIMITS } from '../lrs/lrs-limits';
 
+const MESH_MAX_BYTES_FLAG: FlagSpec = {
+  name: 'mesh-max-bytes',
+  value: 'BYTES',
+  help: 'largest mesh file read; a bigger one is rejected (the last good mesh stays served)',
+  default: String(DEFAULT_MESH_MAX_BYTES),
+};
+
 const SERVE_FLAGS: FlagSpec[] = [
   { name: 'mesh', value: 'FILE', help: 'mesh file (YAML or JSON), hot-reloaded on change; without it the embedded example mesh is served' },
+  MESH_MAX_BYTES_FLAG,
+  {
+    name: 'mesh-settle-ms',
+    value: 'MS',
+    help: 'read the mesh file only once its size and modification time stayed the same this long (write it by rename anyway)',
+    default: String(DEFAULT_MESH_SETTLE_MS),
+  },
   { name: 'xds', value: 'HOST:PORT', help: 'where the xDS (ADS, SotW and delta) gRPC server listens', default: '0.0.0.0:15010' },
   { name: 'admin', value: 'HOST:PORT', help: 'admin HTTP server: /healthz /readyz /debug/*', default: '127.0.0.1:15014' },
   {
@@ -59,6 +74,12 @@ function positiveInteger(flagName: string, text: string): number {
   return value;
 }
 
+function nonNegativeInteger(flagName: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) fail(`--${flagName} "${text}" is not a whole number >= 0`);
+  return value;
+}
+
 /** `--admin-allowed-hosts a,b:8080`: names only (ports are not compared); no wildcards, no URLs. */
 function adminAllowedHosts(text: string | undefined): string[] {
   const names = (text ?? '').split(',').map((name) => name.trim()).filter((name) => name.length > 0);
@@ -72,7 +93,7 @@ const USAGE = `Spillway: an Envoy xDS control plane for transparent multi-cluste
 
 Usage:
   spillway serve [flags]        serve xDS to Envoy sidecars, gateways and proxyless gRPC clients
-  spillway validate FILE        check a mesh file; exits 1 and lists every error with its line
+  spillway validate FILE        check a mesh file; exits 1 and lists every error with its line (takes --mesh-max-bytes)
   spillway status [--admin URL] [--json]    failover state per client cluster, service port and subset
   spillway clients [--admin URL] [--json]   connected proxies and their per-type sync status
   spillway demo [--duration-s N]            live failover on loopback: Spillway, real Envoys, backends (docs/DEMO.md)
@@ -88,9 +109,11 @@ function fail(message: string): never {
 }
 
 function validate(args: string[]): void {
-  const file = args[0];
+  const parsed = parseFlags(args, [MESH_MAX_BYTES_FLAG]);
+  if (!parsed.ok) fail(parsed.error);
+  const file = parsed.positional[0];
   if (!file) fail('validate needs a FILE (spillway validate mesh.yaml)');
-  const result = loadMeshFile(file);
+  const result = loadMeshFile(file, { maxBytes: positiveInteger('mesh-max-bytes', parsed.flags.get('mesh-max-bytes') as string) });
   if (!result.ok) {
     process.stderr.write(formatMeshErrors(file, result.errors) + '\n');
     process.stderr.write(`${file}: ${result.errors.length} error(s)\n`);
@@ -129,6 +152,10 @@ async function serve(args: string[]): Promise<void> {
     server = await startSpillwayServer({
       logger,
       meshPath: parsed.flags.get('mesh'),
+      meshFile: {
+        settleMs: nonNegativeInteger('mesh-settle-ms', flag('mesh-settle-ms')),
+        limits: { maxBytes: positiveInteger('mesh-max-bytes', flag('mesh-max-bytes')) },
+      },
       xds,
       admin,
       extraSources: kubeClusters ? [kubernetesSourceStarter({ clustersFile: kubeClusters, namespaces, invalidConfig: (message) => new ServerStartError(message) })] : [],

@@ -5,7 +5,9 @@ import {
   ClientsReport,
   FailoverEntry,
   FailoverReport,
+  IssuesReport,
   SYNC_TYPES,
+  SourceIssueJson,
   Shares,
   syncStatus,
 } from '../admin/page/api-types';
@@ -104,6 +106,30 @@ export function formatClientsTable(report: ClientsReport, nowMs: number): string
   return nacks.length ? `${table}\n\nNACKs:\n${nacks.join('\n')}` : table;
 }
 
+function sourceIssueText(issue: SourceIssueJson, nowMs: number): string[] {
+  const error = issue.severity === 'error';
+  const label = error ? `${issue.source === 'file' ? 'MESH FILE' : cell(issue.source).toUpperCase()} REJECTED` : 'WARNING';
+  const when = error ? `first rejected ${formatAge(nowMs - issue.sinceMs)} ago` : `${formatAge(nowMs - issue.sinceMs)} ago`;
+  const lines = [`${label} (${when}): ${cell(issue.summary)}`, ...issue.details.map((line) => `  ${cell(line)}`)];
+  const s = issue.serving;
+  if (s) {
+    lines.push(`  serving instead the last good version ${cell(s.version)}, accepted ${formatAge(nowMs - s.acceptedAtMs)} ago (${s.clusters} clusters, ${s.services} services, ${s.endpoints} endpoints)`);
+  }
+  return lines;
+}
+
+/**
+ * What is wrong, above the table: each source problem (a rejected mesh file: where, since when, what is
+ * served instead), then a count of translation problems. Empty when there is nothing to say.
+ */
+export function formatIssues(report: IssuesReport, nowMs: number): string {
+  const lines = (report.sources ?? []).flatMap((issue) => sourceIssueText(issue, nowMs));
+  const views = Object.values(report.views ?? {}).filter((issues) => issues.length > 0);
+  const problems = views.reduce((sum, issues) => sum + issues.length, 0);
+  if (problems > 0) lines.push(`TRANSLATION: ${problems} service problem${problems === 1 ? '' : 's'} in ${views.length} view${views.length === 1 ? '' : 's'} (those services are skipped; see /debug/issues)`);
+  return lines.join('\n');
+}
+
 /** `--admin` value -> base URL; a bare HOST:PORT (what `serve --admin` takes) means http. */
 export function adminBaseUrl(text: string): URL | undefined {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
@@ -141,6 +167,18 @@ interface Command<T> {
   path: string;
   summary: string;
   format: (report: T) => string;
+  /** Also fetch /debug/issues: printed above the table, and as `issues` in --json. */
+  withIssues?: boolean;
+}
+
+/** /debug/issues, or undefined from a server that does not have it (an older version): not an error. */
+async function fetchIssues(base: URL): Promise<IssuesReport | undefined> {
+  try {
+    const answer = await getText(new URL('debug/issues', base));
+    return answer.status === 200 ? (JSON.parse(answer.body) as IssuesReport) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function runCommand<T>(argv: readonly string[], command: Command<T>): Promise<number> {
@@ -174,7 +212,8 @@ async function runCommand<T>(argv: readonly string[], command: Command<T>): Prom
     process.stderr.write(`spillway: ${url.href} answered ${answer.status}: ${cell(answer.body).slice(0, 200)}\n`);
     return 1;
   }
-  if (json) {
+  const issues = command.withIssues ? await fetchIssues(base) : undefined;
+  if (json && !issues) {
     process.stdout.write(answer.body.endsWith('\n') ? answer.body : `${answer.body}\n`);
     return 0;
   }
@@ -185,7 +224,12 @@ async function runCommand<T>(argv: readonly string[], command: Command<T>): Prom
     process.stderr.write(`spillway: ${url.href} did not answer JSON (is ${shownBase} a spillway admin server?)\n`);
     return 1;
   }
-  process.stdout.write(command.format(report) + '\n');
+  if (json) {
+    process.stdout.write(JSON.stringify({ ...report, issues }, null, 2) + '\n');
+    return 0;
+  }
+  const issuesText = issues ? formatIssues(issues, Date.now()) : '';
+  process.stdout.write((issuesText ? `${issuesText}\n\n` : '') + command.format(report) + '\n');
   return 0;
 }
 
@@ -194,8 +238,9 @@ export function runStatus(argv: string[]): Promise<number> {
   return runCommand<FailoverReport>(argv, {
     name: 'status',
     path: 'debug/failover',
-    summary: 'Failover state per client cluster, service port and subset: where traffic is expected to go and where it went.',
+    summary: 'Failover state per client cluster, service port and subset: where traffic is expected to go and where it went. A rejected mesh file (and other source problems) is shown above the table; --json adds them as "issues".',
     format: formatFailoverTable,
+    withIssues: true,
   });
 }
 

@@ -4,7 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Browser, Page, chromium } from 'playwright-core';
-import type { ClientInfoJson, ClientsReport, FailoverEntry, FailoverReport, MeshReport } from '../../src/admin/page/api-types';
+import type { ClientInfoJson, ClientsReport, FailoverEntry, FailoverReport, IssuesReport, MeshReport } from '../../src/admin/page/api-types';
 import { AdminServer, json } from '../../src/admin/admin-server';
 import { PAGE_BYTES, pageHandler } from '../../src/admin/page/page';
 import { createLogger } from '../../src/log';
@@ -23,6 +23,7 @@ interface Fixtures {
   mesh: MeshReport;
   clients: ClientsReport;
   failover: Omit<FailoverReport, 'generatedAtMs'>;
+  issues: IssuesReport;
 }
 
 function entry(clientCluster: string, service: string, subset: string, fields: Partial<FailoverEntry>): FailoverEntry {
@@ -79,6 +80,7 @@ function initialFixtures(): Fixtures {
         entry('west', CART, '', { expected: { state: 'unavailable', shares: {} }, state: 'unavailable' }),
       ],
     },
+    issues: { sources: [], views: {} },
   };
 }
 
@@ -108,6 +110,7 @@ describe('admin live page in headless Chromium', () => {
         ['/debug/mesh', () => json(fixtures.mesh)],
         ['/debug/clients', () => json(fixtures.clients)],
         ['/debug/failover', () => json({ generatedAtMs: Date.now(), ...fixtures.failover })],
+        ['/debug/issues', () => json(fixtures.issues)],
       ]),
     });
     const port = await server.listen('127.0.0.1', 0);
@@ -199,6 +202,35 @@ describe('admin live page in headless Chromium', () => {
     expect(await rowOfHostile.count()).toBe(1);
     expect(await page.locator('[data-testid="clients-table"] img').count()).toBe(0);
     expect(await page.evaluate('window.spillwayPwned')).toBeUndefined();
+  });
+
+  test('a rejected mesh file fills the banner (where, since when, what is served instead) until it is fixed', async () => {
+    const banner = '[data-testid="source-issues"]';
+    expect(await page.isHidden(banner)).toBe(true);
+    const now = Date.now();
+    fixtures.issues.sources = [
+      {
+        source: 'file',
+        severity: 'error',
+        summary: 'mesh file /etc/spillway/mesh.yaml rejected: the last good version keeps being served',
+        details: [`/etc/spillway/mesh.yaml:7: clusters[0].zone: ${HOSTILE_NODE_ID}`],
+        sinceMs: now - 125_000,
+        lastSeenMs: now - 5_000,
+        serving: { version: '0123456789ab', acceptedAtMs: now - 3_600_000, clusters: 2, services: 9, endpoints: 31 },
+      },
+      { source: 'file', severity: 'warning', summary: 'the new mesh file removed 3 of 5 services (60%)', details: [], sinceMs: now - 3_600_000, lastSeenMs: now - 3_600_000 },
+    ];
+    const error = `${banner} [data-testid="source-issue"][data-severity="error"]`;
+    await page.waitForSelector(error, { timeout: UPDATE_TIMEOUT_MS });
+    const text = await page.textContent(error);
+    expect(text).toContain('/etc/spillway/mesh.yaml:7: clusters[0].zone:');
+    expect(text).toContain('(first rejected 2m ago)');
+    expect(await page.textContent(`${error} [data-testid="issue-serving"]`)).toBe('Serving instead: version 0123456789ab, accepted 1h ago (2 clusters, 9 services, 31 endpoints)');
+    expect(await page.textContent(`${banner} [data-severity="warning"]`)).toContain('removed 3 of 5 services');
+    expect(await page.locator(`${banner} img`).count()).toBe(0);
+    await screenshot('4-mesh-rejected');
+    fixtures.issues.sources = [];
+    await page.waitForSelector(banner, { state: 'hidden', timeout: UPDATE_TIMEOUT_MS });
   });
 
   test('a proxy that goes away leaves the table on the next poll', async () => {

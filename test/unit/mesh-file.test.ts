@@ -1,11 +1,16 @@
 // The mesh file: parsing, defaults, every validation rule (exact path and line), and hot reload.
-import { promises as fs } from 'fs';
+import { execFileSync } from 'child_process';
+import { createHash } from 'crypto';
+import { promises as fs, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import pino from 'pino';
 import { EMBEDDED_MESH_YAML } from '../../src/discovery/embedded-mesh';
 import { KEEP_SERVING_HINT, MeshFileSource } from '../../src/discovery/file/file-source';
 import { MeshFileError, MeshParseResult, formatMeshErrors, loadMeshFile, parseMeshText } from '../../src/discovery/file/mesh-file';
+import { readMeshFileBytes } from '../../src/discovery/file/mesh-file-reader';
+import { MAX_ENDPOINTS_PER_SERVICE, MAX_LISTED_ERRORS } from '../../src/discovery/file/mesh-limits';
+import { decodeUtf8 } from '../../src/discovery/file/utf8';
 import { MeshModel, ServiceEntry } from '../../src/mesh/model';
 import { MeshStore } from '../../src/mesh/store';
 
@@ -137,6 +142,7 @@ describe('parseMeshText: every rule reports its path and line', () => {
     { rule: 'top level is not a mapping', text: '- east\n', path: '', line: 1, message: /must be a mapping/ },
     { rule: 'clusters is required', text: 'services: []\n', path: 'clusters', line: 1, message: 'missing required key "clusters"' },
     { rule: 'clusters must be a list', text: 'clusters: east\n', path: 'clusters', line: 1, message: 'must be a list, got "east" (a string)' },
+    { rule: 'at least one cluster (none would empty every proxy)', text: 'clusters: []\nservices: []\n', path: 'clusters', line: 1, message: /^the mesh needs at least one cluster/ },
     { rule: 'unknown top-level key, with a hint', text: lines(...HEAD.slice(0, 3), 'service: []'), path: 'service', line: 4, message: 'unknown key "service" (did you mean "services"?)' },
     // clusters
     { rule: 'cluster name is a DNS label', text: lines('clusters:', '  - { name: East, region: r, zone: z }'), path: 'clusters[0].name', line: 2, message: /"East" is not a DNS label/ },
@@ -250,6 +256,119 @@ describe('parseMeshText: every rule reports its path and line', () => {
   });
 });
 
+describe('parseMeshText: hostile and careless files', () => {
+  const CLUSTERS = ['clusters:', '  - { name: east, region: r1, zone: r1-a }', 'services:'];
+
+  test('an alias bomb (1,000,000 endpoints from about 200 KB) is refused at once, naming the anchor', () => {
+    const text = lines(
+      ...CLUSTERS,
+      '  - name: s0',
+      '    namespace: shop',
+      '    ports: &ports [{ name: http, port: 8080 }]',
+      '    endpoints: &endpoints',
+      ...Array.from({ length: 400 }, (_, i) => `      - { cluster: east, address: 10.0.${i >> 8}.${i & 255}, port: 80 }`),
+      ...Array.from({ length: 2_499 }, (_, i) => `  - { name: s${i + 1}, namespace: shop, ports: *ports, endpoints: *endpoints }`),
+    );
+    const started = Date.now();
+    const errors = errorsOf(parseMeshText(text));
+    const elapsedMs = Date.now() - started;
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ path: '', line: 7 });
+    expect(errors[0]?.message).toMatch(/^YAML aliases expand this file from \d+ written nodes to \d+; most come from the 2499 aliases of &endpoints \(line 7\)/);
+    // Parsing 200 KB of YAML is most of it; walking a million endpoints took 44 s before.
+    expect(elapsedMs).toBeLessThan(3_000);
+  });
+
+  test('aliases that share a ports list and labels across many services are fine, and fast', () => {
+    const text = lines(
+      ...CLUSTERS,
+      '  - { name: s0, namespace: shop, ports: &ports [{ name: http, port: 8080 }], endpoints: [{ cluster: east, address: 10.0.0.1, port: 80, labels: &v1 { version: v1 } }] }',
+      ...Array.from({ length: 3_000 }, (_, i) => `  - { name: s${i + 1}, namespace: shop, ports: *ports, endpoints: [{ cluster: east, address: 10.0.0.1, port: 80, labels: *v1 }] }`),
+    );
+    const started = Date.now();
+    const model = modelOf(parseMeshText(text));
+    expect(model.services.size).toBe(3_001);
+    expect(entry(model, 's3000.shop.svc.cluster.local').endpoints[0]?.labels).toEqual({ version: 'v1' });
+    // The yaml package resolves each alias by walking the whole document: these 6,000 aliases took 138 s.
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  test('an alias without an anchor before it, or inside its own anchor, is an error with its line', () => {
+    expect(errorsOf(parseMeshText(lines(...CLUSTERS.slice(0, 2), 'services: *later')))).toEqual([{ path: '', line: 3, message: 'alias *later has no anchor &later before it' }]);
+    expect(errorsOf(parseMeshText(lines('clusters: &loop', '  - { name: east, region: r1, zone: *loop }')))).toEqual([
+      { path: '', line: 2, message: 'alias *loop is inside the node anchored &loop: it would repeat forever' },
+    ]);
+  });
+
+  test(`at most ${MAX_LISTED_ERRORS} errors are listed, then how many more there are`, () => {
+    const text = lines(...CLUSTERS, '  - name: s0', '    namespace: shop', '    ports: [{ name: http, port: 8080 }]', '    endpoints:', ...Array.from({ length: 250 }, (_, i) => `      - { cluster: nort, address: 10.0.0.1, port: ${i + 1} }`));
+    const errors = errorsOf(parseMeshText(text));
+    expect(errors).toHaveLength(MAX_LISTED_ERRORS + 1);
+    expect(errors[MAX_LISTED_ERRORS]).toEqual({ path: '', message: `and 150 more errors (only the first ${MAX_LISTED_ERRORS} are listed): fix these and validate again` });
+  });
+
+  test(`a service may have at most ${MAX_ENDPOINTS_PER_SERVICE} endpoints`, () => {
+    const text = lines(...CLUSTERS, '  - name: s0', '    namespace: shop', '    ports: [{ name: http, port: 8080 }]', '    endpoints: [', ...Array.from({ length: MAX_ENDPOINTS_PER_SERVICE + 1 }, (_, i) => `      {cluster: east, address: 10.0.${i >> 8}.${i & 255}, port: 80},`), '    ]');
+    expect(errorsOf(parseMeshText(text))).toEqual([{ path: 'services[0].endpoints', line: 7, message: `${MAX_ENDPOINTS_PER_SERVICE + 1} endpoints, more than the ${MAX_ENDPOINTS_PER_SERVICE} a service may have (a built-in limit, see docs/OPERATIONS.md)` }]);
+  });
+});
+
+describe('decodeUtf8', () => {
+  const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : Buffer.from(part))));
+
+  test('valid UTF-8 decodes as is, a byte order mark dropped', () => {
+    expect(decodeUtf8(bytes('zone: zürich\n'))).toEqual({ ok: true, text: 'zone: zürich\n' });
+    expect(decodeUtf8(bytes([0xef, 0xbb, 0xbf], 'a: 1\n'))).toEqual({ ok: true, text: 'a: 1\n' });
+  });
+
+  test('the first invalid byte is located by line and column, past real replacement characters', () => {
+    expect(decodeUtf8(bytes('a: 1\nzone: r', [0xe9], 'gion\n'))).toEqual({ ok: false, line: 2, column: 8, byte: 0xe9 });
+    expect(decodeUtf8(bytes('a: \uFFFD ok\nb: x', [0xff]))).toEqual({ ok: false, line: 2, column: 5, byte: 0xff });
+    expect(decodeUtf8(bytes([0xef, 0xbb, 0xbf], 'a: ', [0xc3, 0x28]))).toMatchObject({ ok: false, line: 1, byte: 0xc3 });
+  });
+});
+
+describe('readMeshFileBytes', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'spillway-read-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a FIFO is refused at once, without opening it (which would block for good)', () => {
+    const fifo = join(dir, 'mesh.yaml');
+    execFileSync('mkfifo', [fifo]);
+    const started = Date.now();
+    const read = readMeshFileBytes(fifo, { maxBytes: 1_000 });
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(read).toMatchObject({ kind: 'refused', error: { path: '', message: /^is a FIFO \(named pipe\), not a regular file; point --mesh at a regular file/ } });
+    expect(errorsOf(loadMeshFile(fifo))[0]?.message).toMatch(/FIFO/);
+  });
+
+  test('a directory is refused; a symlink to a regular file is read', () => {
+    expect(readMeshFileBytes(dir, { maxBytes: 1_000 })).toMatchObject({ kind: 'refused', error: { message: /^is a directory, not a regular file/ } });
+    writeFileSync(join(dir, 'real.yaml'), 'clusters: []\n');
+    symlinkSync(join(dir, 'real.yaml'), join(dir, 'link.yaml'));
+    expect(readMeshFileBytes(join(dir, 'link.yaml'), { maxBytes: 1_000 })).toMatchObject({ kind: 'read', text: 'clusters: []\n' });
+  });
+
+  test('a file over the size limit is refused, naming the flag to raise; one at the limit is read', () => {
+    const path = join(dir, 'mesh.yaml');
+    writeFileSync(path, 'x'.repeat(100));
+    expect(readMeshFileBytes(path, { maxBytes: 100 })).toMatchObject({ kind: 'read' });
+    expect(readMeshFileBytes(path, { maxBytes: 99 })).toMatchObject({
+      kind: 'refused',
+      error: { message: 'the file is 100 bytes, over the 99-byte limit; if the mesh is meant to be this big, raise --mesh-max-bytes (spillway serve and spillway validate)' },
+    });
+  });
+
+  test('bytes that are not UTF-8 are refused with their line', () => {
+    const path = join(dir, 'mesh.yaml');
+    writeFileSync(path, Buffer.concat([Buffer.from('clusters:\n  - { name: east, region: r1, zone: r'), Buffer.from([0xfc]), Buffer.from(' }\n')]));
+    expect(formatMeshErrors(path, errorsOf(loadMeshFile(path)))).toBe(`${path}:2: byte 0xfc at column 38 is not valid UTF-8; the mesh file must be UTF-8 text (re-save it as UTF-8, e.g. iconv -f latin1 -t utf-8)`);
+  });
+});
+
 describe('the embedded mesh', () => {
   test('is the same mesh as examples/mesh.yaml', () => {
     const fromFile = modelOf(loadMeshFile(join(__dirname, '../../../examples/mesh.yaml')));
@@ -356,6 +475,43 @@ describe('MeshFileSource: hot reload', () => {
     await waitFor('the deletion to be rejected', () => source?.stats.rejected === 2);
     expect(store.current()).toBe(fixed);
     expect(source.stats.lastError).toMatch(/cannot read the mesh file/);
+  });
+
+  test('issues(): a rejection says where, since when and what is served instead; a big removal warns', async () => {
+    const path = join(dir, 'mesh.yaml');
+    const withServices = (count: number) =>
+      lines('clusters:', '  - { name: east, region: r1, zone: r1-a }', 'services:', ...Array.from({ length: count }, (_, i) => `  - { name: s${i}, namespace: shop, ports: [{ name: http, port: 80 }] }`));
+    await fs.writeFile(path, withServices(4));
+    const logs: Array<{ level: number; msg: string }> = [];
+    source = new MeshFileSource({ path, store, logger: pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line)) }), pollIntervalMs: 50, settleMs: 50 });
+    expect(source.start().ok).toBe(true);
+    expect(source.issues()).toEqual([]);
+    const version = createHash('sha256').update(withServices(4)).digest('hex').slice(0, 12);
+
+    await save(path, 'clusters: []\n');
+    await waitFor('the rejection', () => source?.stats.rejected === 1);
+    const [first] = source.issues();
+    expect(first).toMatchObject({
+      source: 'file',
+      severity: 'error',
+      summary: `mesh file ${path} rejected: the last good version keeps being served; fix the file and save it again (by rename)`,
+      details: [`${path}:1: clusters: the mesh needs at least one cluster: with none, every proxy would be sent an empty configuration`],
+      serving: { version, clusters: 1, services: 4, endpoints: 0 },
+    });
+    await save(path, 'clusters: [\n');
+    await waitFor('the second rejection', () => source?.stats.rejected === 2);
+    const [second] = source.issues();
+    expect(second?.sinceMs).toBe(first?.sinceMs);
+    expect(second?.lastSeenMs).toBeGreaterThanOrEqual(first?.lastSeenMs as number);
+
+    await save(path, withServices(1));
+    await waitFor('the shrunken mesh', () => store.current().services.size === 1);
+    expect(source.issues()).toMatchObject([{ severity: 'warning', summary: /^the new mesh file removed 3 of 4 services \(75%\)/, details: ['removed s1.shop.svc.cluster.local', 'removed s2.shop.svc.cluster.local', 'removed s3.shop.svc.cluster.local'] }]);
+    expect(logs.filter((log) => log.level === 40).map((log) => log.msg)).toEqual([expect.stringMatching(/removed 3 of 4 services/)]);
+
+    await save(path, withServices(2));
+    await waitFor('the grown mesh', () => store.current().services.size === 2);
+    expect(source.issues()).toEqual([]);
   });
 
   test('an invalid file at start sets no shard; a later fix is picked up', async () => {

@@ -1,13 +1,14 @@
 // `spillway status|clients`: the pure text formatting, the sync-status rule, and the commands' exit
 // codes against a stub admin server (and against nothing at all).
 import * as http from 'http';
-import { ClientInfoJson, ClientsReport, FailoverReport, TypeStatusJson, syncStatus } from '../../src/admin/page/api-types';
+import { ClientInfoJson, ClientsReport, FailoverReport, IssuesReport, TypeStatusJson, syncStatus } from '../../src/admin/page/api-types';
 import {
   adminBaseUrl,
   formatAge,
   formatClientsTable,
   formatColumns,
   formatFailoverTable,
+  formatIssues,
   formatShares,
   runClients,
   runStatus,
@@ -61,7 +62,39 @@ const CLIENTS: ClientsReport = {
   ],
 };
 
+const ISSUES: IssuesReport = {
+  sources: [
+    {
+      source: 'file',
+      severity: 'error',
+      summary: 'mesh file /m.yaml rejected: the last good version keeps being served',
+      details: ['/m.yaml:3: clusters[1].gateway: "x\u001b[31m" is not HOST:PORT'],
+      sinceMs: NOW - 125_000,
+      lastSeenMs: NOW - 5_000,
+      serving: { version: '0123456789ab', acceptedAtMs: NOW - 7_200_000, clusters: 2, services: 9, endpoints: 31 },
+    },
+    { source: 'file', severity: 'warning', summary: 'the new mesh file removed 3 of 4 services (75%)', details: ['removed a.shop.svc.cluster.local'], sinceMs: NOW - 60_000, lastSeenMs: NOW - 60_000 },
+  ],
+  views: { 'sidecar|east|127.0.0.1|15001': [{ service: 'a', message: 'no port' }, { service: 'b', message: 'no port' }], 'gateway|west': [] },
+};
+
+const ISSUES_TEXT = [
+  'MESH FILE REJECTED (first rejected 2m ago): mesh file /m.yaml rejected: the last good version keeps being served',
+  '  /m.yaml:3: clusters[1].gateway: "x [31m" is not HOST:PORT',
+  '  serving instead the last good version 0123456789ab, accepted 2h ago (2 clusters, 9 services, 31 endpoints)',
+  'WARNING (1m ago): the new mesh file removed 3 of 4 services (75%)',
+  '  removed a.shop.svc.cluster.local',
+  'TRANSLATION: 2 service problems in 1 view (those services are skipped; see /debug/issues)',
+].join('\n');
+
 describe('formatting', () => {
+  test('source issues: what, where, since when, what is served instead; then translation problems', () => {
+    expect(formatIssues(ISSUES, NOW)).toBe(ISSUES_TEXT);
+    expect(formatIssues({ sources: [], views: { v: [] } }, NOW)).toBe('');
+    // An older server's /debug/issues (views at the top level) says nothing rather than failing.
+    expect(formatIssues({}, NOW)).toBe('');
+  });
+
   test('columns are padded to the widest cell, without trailing blanks', () => {
     expect(formatColumns(['A', 'LONGER'], [['wide cell', 'x'], ['b', '']])).toBe(['A          LONGER', 'wide cell  x', 'b'].join('\n'));
   });
@@ -139,10 +172,11 @@ describe('the commands', () => {
   let stderr: string;
   let server: http.Server;
   let admin: string;
+  let issues: IssuesReport | undefined;
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
-      const body = req.url === '/debug/failover' ? FAILOVER : req.url === '/debug/clients' ? CLIENTS : undefined;
+      const body = req.url === '/debug/failover' ? FAILOVER : req.url === '/debug/clients' ? CLIENTS : req.url === '/debug/issues' ? issues : undefined;
       res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' });
       res.end(body ? JSON.stringify(body, null, 2) + '\n' : '{"error":"no such path"}');
     });
@@ -167,6 +201,20 @@ describe('the commands', () => {
     expect(await runStatus(['--admin', admin])).toBe(0);
     expect(stdout).toBe(formatFailoverTable(FAILOVER) + '\n');
     expect(stderr).toBe('');
+  });
+
+  test('status shows source problems above the table, and --json adds them as "issues"', async () => {
+    issues = ISSUES;
+    try {
+      expect(await runStatus(['--admin', admin])).toBe(0);
+      expect(stdout).toMatch(/^MESH FILE REJECTED \(first rejected \d+[smhd] ago\)/);
+      expect(stdout).toContain(`\n\n${formatFailoverTable(FAILOVER)}\n`);
+      stdout = '';
+      expect(await runStatus(['--admin', admin, '--json'])).toBe(0);
+      expect(JSON.parse(stdout)).toEqual({ ...FAILOVER, issues: ISSUES });
+    } finally {
+      issues = undefined;
+    }
   });
 
   test('clients --json prints the raw JSON', async () => {

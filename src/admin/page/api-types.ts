@@ -96,3 +96,33 @@ export function syncStatus(status: TypeStatusJson | undefined): SyncStatus {
   if (status.sentVersion === undefined) return '-';
   return status.ackedVersion === status.sentVersion ? 'in sync' : 'pending';
 }
+
+/** What a source serves instead of a version it rejected. */
+export interface ServingJson {
+  /** First 12 hex digits of the SHA-256 of the accepted file (`sha256sum FILE` starts with it). */
+  version: string;
+  acceptedAtMs: number;
+  clusters: number;
+  services: number;
+  endpoints: number;
+}
+
+/** A discovery source's problem an operator must see: a rejected mesh file (error), a big removal (warning). */
+export interface SourceIssueJson {
+  source: string;
+  severity: 'error' | 'warning';
+  /** One line: what happened. */
+  summary: string;
+  /** Lines such as `FILE:LINE: PATH: MESSAGE`. */
+  details: string[];
+  /** When it started: the first rejection since the last accepted version, or when the warning was raised. */
+  sinceMs: number;
+  lastSeenMs: number;
+  serving?: ServingJson;
+}
+
+/** `/debug/issues`: source problems, then translation problems per view. */
+export interface IssuesReport {
+  sources?: SourceIssueJson[];
+  views?: Record<string, { service: string; message: string }[]>;
+}

@@ -9,7 +9,7 @@ const POLL_MS = 1000;
 const FETCH_TIMEOUT_MS = 3000;
 const SYNC_TYPES = ['CDS', 'EDS', 'LDS', 'RDS'];
 const PALETTE = ['#3b82f6', '#a855f7', '#f59e0b', '#14b8a6', '#ec4899', '#64748b', '#84cc16', '#0ea5e9'];
-const view = { mesh: undefined, clients: undefined, failover: undefined, skewMs: 0 };
+const view = { mesh: undefined, clients: undefined, failover: undefined, issues: undefined, skewMs: 0 };
 const renderedSignature = new WeakMap();
 const byId = (id) => document.getElementById(id);
 
@@ -192,6 +192,31 @@ function clientRow(c) {
     SYNC_TYPES.map((type) => syncCell(type, (c.types || {})[type])));
 }
 
+/** A source problem (a rejected mesh file, a big removal): what, where, since when, what is served instead. */
+function issueView(issue) {
+  const s = issue.serving;
+  const error = issue.severity === 'error';
+  return h('div', { class: 'issue ' + issue.severity, 'data-testid': 'source-issue', 'data-severity': issue.severity, 'data-source': issue.source },
+    h('div', null, h('b', null, error ? 'Mesh rejected: ' : 'Warning: '), issue.summary,
+      h('span', { class: 'small' }, error ? ' (first rejected ' : ' (', h('span', { 'data-since-ms': issue.sinceMs }), ')')),
+    issue.details.length > 0 && h('pre', { 'data-testid': 'issue-details' }, issue.details.join('\n')),
+    s && h('div', { class: 'small', 'data-testid': 'issue-serving' }, 'Serving instead: version ', h('code', null, s.version), ', accepted ',
+      h('span', { 'data-since-ms': s.acceptedAtMs }), ' (' + s.clusters + ' clusters, ' + s.services + ' services, ' + s.endpoints + ' endpoints)'));
+}
+
+function renderIssues() {
+  if (!view.issues) return;
+  const issues = view.issues.sources || [];
+  const box = byId('source-issues');
+  const signature = JSON.stringify(issues);
+  // Rebuilt only when the issues change, so text stays selectable between polls.
+  if (box.dataset.signature !== signature) {
+    box.replaceChildren(...issues.map(issueView));
+    box.dataset.signature = signature;
+  }
+  box.hidden = issues.length === 0;
+}
+
 function showSectionError(name, error) {
   const el = byId(name + '-error');
   el.hidden = !error;
@@ -255,7 +280,7 @@ async function poll() {
 }
 
 async function refresh() {
-  const names = ['mesh', 'clients', 'failover'];
+  const names = ['mesh', 'clients', 'failover', 'issues'];
   const results = await Promise.allSettled(names.map(getJson));
   results.forEach((result, i) => {
     if (result.status === 'fulfilled') view[names[i]] = result.value;
@@ -268,7 +293,7 @@ async function refresh() {
   byId('connection-text').textContent = failed === names.length
     ? 'cannot reach the admin server, retrying'
     : (failed ? 'partly updated ' : 'live, updated ') + new Date().toLocaleTimeString();
-  for (const step of [renderSummary, renderLegend, renderFailover, renderClients, renderTimes]) {
+  for (const step of [renderSummary, renderLegend, renderIssues, renderFailover, renderClients, renderTimes]) {
     try { step(); } catch (error) { console.error(error); }
   }
 }

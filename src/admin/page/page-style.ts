@@ -50,5 +50,9 @@ details.nack summary::after{content:" \\25BE"}
 .nack-text{margin:6px 0 0;max-width:340px;white-space:pre-wrap;word-break:break-word;font-size:11px;background:#fef2f2;color:#991b1b;border:1px solid #fecaca;border-radius:6px;padding:6px 8px}
 .empty{color:var(--muted);margin:6px 0 8px}
 .error{color:#b91c1c;margin:6px 0 8px}
+#source-issues{display:grid;gap:10px}
+.issue{border:1px solid #fecaca;background:#fef2f2;color:#991b1b;border-radius:10px;padding:10px 14px}
+.issue.warning{border-color:#fde68a;background:#fffbeb;color:#92400e}
+.issue pre{margin:6px 0;white-space:pre-wrap;word-break:break-word;font-size:12px}
 [hidden]{display:none!important}
 `;

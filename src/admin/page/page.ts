@@ -25,6 +25,8 @@ const PAGE_HTML = `<!doctype html>
   <div class="conn" id="connection" data-testid="connection"><i></i><span id="connection-text">connecting</span></div>
 </header>
 <main>
+  <div id="source-issues" data-testid="source-issues" hidden></div>
+  <p class="error" id="issues-error" hidden></p>
   <p class="error" id="mesh-error" hidden></p>
   <section>
     <h2>Failover</h2>

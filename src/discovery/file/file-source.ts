@@ -1,20 +1,25 @@
 // Serves a mesh file as one store shard and follows its edits. A bad edit never takes the mesh down: it
-// is rejected with every error logged, and the last good mesh keeps being served until the file is fixed.
-import { createHash } from 'crypto';
-import { FSWatcher, readFileSync, statSync, watch } from 'fs';
+// is rejected with every error logged and shown (issues()), and the last good mesh keeps being served
+// until the file is fixed. A file is only read once it has stopped changing, so a save written in steps
+// is never served half-written.
+import { FSWatcher, watch } from 'fs';
 import { dirname } from 'path';
 import type { Logger } from 'pino';
+import { MeshModel } from '../../mesh/model';
 import { MeshStore } from '../../mesh/store';
-import { MeshParseResult, formatMeshError, formatMeshErrors, parseMeshText, unreadableFileError } from './mesh-file';
+import { ServedVersion, SourceIssue } from '../source-issue';
+import { MeshFileError, MeshParseResult, formatMeshError, formatMeshErrors, parseMeshText } from './mesh-file';
+import { MeshFileRead, pathSignature, readMeshFileBytes } from './mesh-file-reader';
+import { DEFAULT_MESH_FILE_LIMITS, DEFAULT_MESH_SETTLE_MS, MeshFileLimits } from './mesh-limits';
+import { removedServicesWarning } from './removed-services';
 
 export const DEFAULT_FILE_SHARD_ID = 'file';
 /** Fallback for file systems where fs.watch is silent (network mounts, some containers). */
 export const DEFAULT_POLL_INTERVAL_MS = 1_000;
-/** Editors save in steps (truncate, write, rename): let the burst settle before reading. */
-export const DEFAULT_RELOAD_DEBOUNCE_MS = 100;
-/** A directory that never goes quiet (logs written next to the file) must not postpone a reload forever. */
-const RELOAD_MAX_DELAY_MS = 1_000;
 export const KEEP_SERVING_HINT = 'the last good mesh keeps being served; fix the file and save again';
+/** How much of the content hash names a version: enough to tell versions apart, short enough to read. */
+const VERSION_HEX_DIGITS = 12;
+const CHANGED_WHILE_READ = 'the file changed while it was read; write it by rename (write a temporary file, then mv it over the mesh file)';
 
 export interface MeshFileSourceOptions {
   path: string;
@@ -22,7 +27,9 @@ export interface MeshFileSourceOptions {
   logger: Logger;
   shardId?: string;
   pollIntervalMs?: number;
-  debounceMs?: number;
+  /** How long size and modification time must stay the same before the file is read (--mesh-settle-ms). */
+  settleMs?: number;
+  limits?: MeshFileLimits;
 }
 
 export interface MeshFileStats {
@@ -38,35 +45,35 @@ export interface MeshFileStats {
 
 export type ReloadListener = (result: MeshParseResult) => void;
 
-interface FileContent {
-  hash: string;
-  /** Absent when the file could not be read (deleted, no permission). */
-  text?: string;
-  error?: unknown;
+interface Rejection {
+  errors: MeshFileError[];
+  sinceMs: number;
+  lastSeenMs: number;
 }
-
-/** Stands for "no content" in the change check, so a deleted file is reported once, not at every poll. */
-const UNREADABLE_HASH = 'unreadable';
 
 export class MeshFileSource {
   readonly stats: MeshFileStats = { reloads: 0, rejected: 0 };
-  /** Whether what is served is what the file says now (false after a rejected edit). */
-  private servingFileContent = false;
   private readonly path: string;
   private readonly store: MeshStore;
   private readonly logger: Logger;
   private readonly shardId: string;
   private readonly pollIntervalMs: number;
-  private readonly debounceMs: number;
+  private readonly settleMs: number;
+  private readonly limits: MeshFileLimits;
   private readonly listeners = new Set<ReloadListener>();
   private watcher?: FSWatcher;
   private pollTimer?: NodeJS.Timeout;
-  private debounceTimer?: NodeJS.Timeout;
-  private burstStartedAtMs?: number;
+  private settleTimer?: NodeJS.Timeout;
+  /** The file's signature when the pending settle period started: it must still be the same at its end. */
+  private settlingSignature?: string;
   /** Content hash of the version last read, good or bad: an unchanged file is not parsed again. */
   private lastContentHash?: string;
-  /** What the poll compares: mtime, size and inode when the file was last read. */
+  /** What the poll compares: the signature of the version last read. */
   private lastStatSignature?: string;
+  private served?: { model: MeshModel; version: ServedVersion };
+  /** Set while the file's latest version is rejected: what is served is then not what the file says. */
+  private rejection?: Rejection;
+  private warning?: SourceIssue;
 
   constructor(options: MeshFileSourceOptions) {
     this.path = options.path;
@@ -74,7 +81,8 @@ export class MeshFileSource {
     this.logger = options.logger;
     this.shardId = options.shardId ?? DEFAULT_FILE_SHARD_ID;
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
-    this.debounceMs = options.debounceMs ?? DEFAULT_RELOAD_DEBOUNCE_MS;
+    this.settleMs = options.settleMs ?? DEFAULT_MESH_SETTLE_MS;
+    this.limits = options.limits ?? DEFAULT_MESH_FILE_LIMITS;
   }
 
   /**
@@ -83,11 +91,13 @@ export class MeshFileSource {
    */
   start(): MeshParseResult {
     if (this.pollTimer) throw new Error('MeshFileSource.start() was already called');
-    const result = this.parse(this.read());
-    if (result.ok) this.accept(result, 'mesh file loaded');
-    else this.noteRejected(result);
+    const read = readMeshFileBytes(this.path, this.limits);
+    // No settle period at start (it is synchronous): a file caught mid-write is refused, not half-served.
+    const content: Exclude<MeshFileRead, { kind: 'changing' }> =
+      read.kind === 'changing' ? { kind: 'refused', error: { path: '', message: CHANGED_WHILE_READ }, hash: 'changing', signature: 'changing' } : read;
+    const result = this.apply(content, 'mesh file loaded');
     this.watchDirectory();
-    this.pollTimer = setInterval(() => this.pollStat(), this.pollIntervalMs);
+    this.pollTimer = setInterval(() => this.poll(), this.pollIntervalMs);
     this.pollTimer.unref();
     return result;
   }
@@ -96,8 +106,8 @@ export class MeshFileSource {
     this.watcher?.close();
     this.watcher = undefined;
     clearInterval(this.pollTimer);
-    clearTimeout(this.debounceTimer);
-    this.pollTimer = this.debounceTimer = this.burstStartedAtMs = undefined;
+    clearTimeout(this.settleTimer);
+    this.pollTimer = this.settleTimer = undefined;
   }
 
   /** Hears every reload attempt after start, accepted or rejected. Returns the unsubscribe function. */
@@ -106,16 +116,68 @@ export class MeshFileSource {
     return () => this.listeners.delete(listener);
   }
 
+  /** The rejection of the file's latest version and the warning about the last accepted one, if any. */
+  issues(): SourceIssue[] {
+    const issues: SourceIssue[] = [];
+    if (this.rejection) {
+      const { errors, sinceMs, lastSeenMs } = this.rejection;
+      const instead = this.served ? 'the last good version keeps being served' : 'nothing from it is served';
+      issues.push({
+        source: this.shardId,
+        severity: 'error',
+        summary: `mesh file ${this.path} rejected: ${instead}; fix the file and save it again (by rename)`,
+        details: errors.map((error) => formatMeshError(this.path, error)),
+        sinceMs,
+        lastSeenMs,
+        ...(this.served ? { serving: this.served.version } : {}),
+      });
+    }
+    if (this.warning) issues.push(this.warning);
+    return issues;
+  }
+
+  /** Parses what was read and serves it, or rejects it; returns the parse result. */
+  private apply(content: Exclude<MeshFileRead, { kind: 'changing' }>, message: string): MeshParseResult {
+    this.lastStatSignature = content.signature;
+    this.lastContentHash = content.hash;
+    const result: MeshParseResult = content.kind === 'read' ? parseMeshText(content.text) : { ok: false, errors: [content.error] };
+    if (result.ok) this.accept(result, content.hash, message);
+    else this.reject(result.errors);
+    return result;
+  }
+
+  private accept(result: Extract<MeshParseResult, { ok: true }>, hash: string, message: string): void {
+    const previous = this.served?.model;
+    const nowMs = Date.now();
+    this.store.setShard(this.shardId, result.model);
+    this.served = { model: result.model, version: { version: hash.slice(0, VERSION_HEX_DIGITS), acceptedAtMs: nowMs, ...result.summary } };
+    this.rejection = undefined;
+    this.stats.lastGoodAtMs = nowMs;
+    this.logger.info({ file: this.path, version: this.served.version.version, ...result.summary }, message);
+    const removed = previous ? removedServicesWarning(previous, result.model) : undefined;
+    this.warning = removed && { source: this.shardId, severity: 'warning', summary: removed.summary, details: removed.details, sinceMs: nowMs, lastSeenMs: nowMs };
+    if (removed) this.logger.warn({ file: this.path, removed: removed.removed, servicesBefore: removed.before, examples: removed.details.slice(0, 5) }, removed.summary);
+  }
+
+  private reject(errors: MeshFileError[]): void {
+    const nowMs = Date.now();
+    this.stats.rejected++;
+    this.stats.lastError = formatMeshErrors(this.path, errors);
+    this.stats.lastErrorAtMs = nowMs;
+    this.rejection = { errors, sinceMs: this.rejection?.sinceMs ?? nowMs, lastSeenMs: nowMs };
+  }
+
+  /** Runs when the file has kept one signature for a whole settle period. */
   private reload(): void {
-    this.debounceTimer = this.burstStartedAtMs = undefined;
-    const content = this.read();
-    if (content.hash === this.lastContentHash) return;
-    const result = this.parse(content);
-    if (result.ok) {
-      this.stats.reloads++;
-      this.accept(result, 'mesh file reloaded');
-    } else {
-      this.noteRejected(result);
+    const content = readMeshFileBytes(this.path, this.limits);
+    if (content.kind === 'changing') return this.settle(pathSignature(this.path));
+    if (content.hash === this.lastContentHash) {
+      this.lastStatSignature = content.signature;
+      return;
+    }
+    const result = this.apply(content, 'mesh file reloaded');
+    if (result.ok) this.stats.reloads++;
+    else {
       for (const error of result.errors) {
         this.logger.error({ file: this.path, path: error.path, line: error.line, hint: KEEP_SERVING_HINT }, `${formatMeshError(this.path, error)} (${KEEP_SERVING_HINT})`);
       }
@@ -129,45 +191,15 @@ export class MeshFileSource {
     }
   }
 
-  /** Reads the file; remembers its stat and content hash so that only real changes are parsed again. */
-  private read(): FileContent {
-    this.lastStatSignature = this.statSignature();
-    try {
-      const text = readFileSync(this.path, 'utf8');
-      return { hash: createHash('sha256').update(text).digest('hex'), text };
-    } catch (error) {
-      return { hash: UNREADABLE_HASH, error };
-    }
-  }
-
-  private parse(content: FileContent): MeshParseResult {
-    this.lastContentHash = content.hash;
-    if (content.text === undefined) return { ok: false, errors: [unreadableFileError(content.error)] };
-    return parseMeshText(content.text);
-  }
-
-  private accept(result: Extract<MeshParseResult, { ok: true }>, message: string): void {
-    this.store.setShard(this.shardId, result.model);
-    this.servingFileContent = true;
-    this.stats.lastGoodAtMs = Date.now();
-    this.logger.info({ file: this.path, ...result.summary }, message);
-  }
-
-  private noteRejected(result: Extract<MeshParseResult, { ok: false }>): void {
-    this.stats.rejected++;
-    this.servingFileContent = false;
-    this.stats.lastError = formatMeshErrors(this.path, result.errors);
-    this.stats.lastErrorAtMs = Date.now();
-  }
-
   /**
    * Watches the directory, not the file: editors save by writing a new file and renaming it over the old
    * one, and Kubernetes ConfigMap volumes swap a symlinked directory; a watch on the file itself would
-   * stay on the replaced inode. Any event in the directory triggers a read; the content hash drops no-ops.
+   * stay on the replaced inode. Any event in the directory starts a settle period; the content hash then
+   * drops no-ops.
    */
   private watchDirectory(): void {
     try {
-      this.watcher = watch(dirname(this.path), () => this.scheduleReload());
+      this.watcher = watch(dirname(this.path), () => this.changeSeen());
       this.watcher.on('error', (error) => {
         this.logger.warn({ err: error, file: this.path }, 'watching the mesh file directory failed; falling back to polling');
         this.watcher?.close();
@@ -179,29 +211,37 @@ export class MeshFileSource {
     }
   }
 
-  private pollStat(): void {
-    // The signature only updates when the file is read: while a read is pending, do not postpone it.
-    const unchanged = this.statSignature() === this.lastStatSignature;
-    if (this.debounceTimer === undefined && !unchanged) this.scheduleReload();
+  private poll(): void {
+    if (this.settleTimer) return;
+    const signature = pathSignature(this.path);
+    if (signature !== this.lastStatSignature) this.settle(signature);
     // Staleness: the served mesh is confirmed current while the file is unchanged and was accepted.
-    else if (unchanged && this.servingFileContent) this.stats.lastGoodAtMs = Date.now();
+    else if (this.served && !this.rejection) this.stats.lastGoodAtMs = Date.now();
   }
 
-  private statSignature(): string {
-    try {
-      const stats = statSync(this.path);
-      return `${stats.mtimeMs}:${stats.size}:${stats.ino}`;
-    } catch {
-      return 'missing';
-    }
+  /**
+   * A change of the file itself starts the settle period over, from its new signature; events about other
+   * files of the directory (the editor's temporary file, logs) leave a pending period alone.
+   */
+  private changeSeen(): void {
+    const signature = pathSignature(this.path);
+    if (this.settleTimer && signature === this.settlingSignature) return;
+    clearTimeout(this.settleTimer);
+    this.settle(signature);
   }
 
-  private scheduleReload(): void {
-    const nowMs = Date.now();
-    this.burstStartedAtMs ??= nowMs;
-    const latestMs = this.burstStartedAtMs + Math.max(this.debounceMs, RELOAD_MAX_DELAY_MS);
-    clearTimeout(this.debounceTimer);
-    this.debounceTimer = setTimeout(() => this.reload(), Math.max(0, Math.min(this.debounceMs, latestMs - nowMs)));
-    this.debounceTimer.unref();
+  /**
+   * Reads the file once its signature (modification time, size, inode) has stayed `signature` for a whole
+   * settle period; a file still being written shows a new one, and the period starts over.
+   */
+  private settle(signature: string): void {
+    this.settlingSignature = signature;
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = undefined;
+      const now = pathSignature(this.path);
+      if (now === this.settlingSignature) this.reload();
+      else this.settle(now);
+    }, this.settleMs);
+    this.settleTimer.unref();
   }
 }

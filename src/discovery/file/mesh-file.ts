@@ -1,9 +1,12 @@
 // Reads a mesh file (YAML, or JSON, which is YAML) into a MeshModel. Every error is collected, each with
 // the path and line it is about, so one run of `spillway validate` lists everything there is to fix.
 // Validation walks the YAML node tree (not the plain JS value) because only the nodes know their lines.
-import { readFileSync } from 'fs';
+// Limits (aliases, services, endpoints per service, listed errors) are in mesh-limits.ts.
 import { isIP } from 'net';
-import { Document, LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { Alias, LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { cannotRead, readMeshFileBytes } from './mesh-file-reader';
+import { ALIAS_FREE_NODES, DEFAULT_MESH_FILE_LIMITS, MAX_ENDPOINTS_PER_SERVICE, MAX_LISTED_ERRORS, MAX_SERVICES, MeshFileLimits } from './mesh-limits';
+import { AliasReport, resolveAliases } from './yaml-aliases';
 import {
   CanaryConfig,
   FailoverMode,
@@ -22,7 +25,7 @@ import {
 export interface MeshFileError {
   /** Where in the document, e.g. `services[0].endpoints[2].cluster`; empty when about the file as a whole. */
   path: string;
-  /** 1-based line; absent only when the file could not be read at all. */
+  /** 1-based line; absent when the error is about no line (unreadable file, count of unlisted errors). */
   line?: number;
   message: string;
 }
@@ -56,35 +59,103 @@ const FAILOVER_MODES: readonly FailoverMode[] = ['cluster', 'region'];
 const CANARY_ORDERS: readonly CanaryConfig['order'][] = ['version-first', 'locality-first'];
 
 export function parseMeshText(text: string): MeshParseResult {
+  try {
+    return parseTree(text);
+  } catch (error) {
+    // The parser and the walks recurse once per nesting level: a hostile file can exhaust the stack.
+    if (error instanceof RangeError) return { ok: false, errors: [{ path: '', line: 1, message: `the file is nested too deeply to read (${error.message}); a mesh file needs about 7 levels` }] };
+    throw error;
+  }
+}
+
+function parseTree(text: string): MeshParseResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
     // The tree of a document with syntax errors is partial: report the syntax, not its consequences.
-    return { ok: false, errors: doc.errors.map((error) => ({ path: '', line: lineCounter.linePos(error.pos[0]).line, message: error.message })) };
+    return { ok: false, errors: listed(doc.errors.map((error) => ({ path: '', line: lineCounter.linePos(error.pos[0]).line, message: error.message }))) };
   }
-  const checker = new Checker(doc, lineCounter);
+  const lines = new Locator(text, lineCounter);
+  const aliases = resolveAliases(doc.contents);
+  const aliasErrors = checkAliases(aliases, lines);
+  if (aliasErrors.length > 0) return { ok: false, errors: listed(aliasErrors) };
+  const checker = new Checker(aliases.targets, lines);
   const model = readMesh(checker, checker.at(doc.contents, '', 1));
-  if (checker.errors.length > 0 || !model) return { ok: false, errors: sortByLine(checker.errors) };
+  if (checker.errors.length > 0 || !model) return { ok: false, errors: [...sortByLine(checker.errors), ...unlistedError(checker.unlisted)] };
   let endpoints = 0;
   for (const entry of model.services.values()) endpoints += entry.endpoints.length;
   return { ok: true, model, summary: { clusters: model.clusters.size, services: model.services.size, endpoints } };
 }
 
-export function loadMeshFile(path: string): MeshParseResult {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    return { ok: false, errors: [unreadableFileError(error)] };
-  }
-  return parseMeshText(text);
+/** Reads (regular files only, within the size limit, strict UTF-8) and parses a mesh file. */
+export function loadMeshFile(path: string, limits: MeshFileLimits = DEFAULT_MESH_FILE_LIMITS): MeshParseResult {
+  const read = readMeshFileBytes(path, limits);
+  if (read.kind === 'refused') return { ok: false, errors: [read.error] };
+  // Only a file being written right now changes under the reader: say so rather than guess.
+  if (read.kind === 'changing') return { ok: false, errors: [{ path: '', message: 'the file changed while it was read; run again once it is written (write it by rename)' }] };
+  return parseMeshText(read.text);
 }
 
 /** The error for a mesh file that cannot be read (missing, deleted, no permission). */
-export function unreadableFileError(error: unknown): MeshFileError {
-  // Duck-typed: an Error from another realm (jest's VM, worker threads) fails `instanceof Error`.
-  const message = typeof (error as { message?: unknown } | null)?.message === 'string' ? (error as { message: string }).message : String(error);
-  return { path: '', message: `cannot read the mesh file: ${message}` };
+export const unreadableFileError = cannotRead;
+
+/** Aliases that point nowhere, into themselves, or blow the document up are refused before any walk. */
+function checkAliases(report: AliasReport, lines: Locator): MeshFileError[] {
+  const errors: MeshFileError[] = report.undefinedAliases.map((alias) => ({
+    path: '',
+    line: lines.of(alias) ?? 1,
+    message: `alias *${alias.source} has no anchor &${alias.source} before it`,
+  }));
+  if (report.cyclic) {
+    const alias = report.cyclic;
+    errors.push({ path: '', line: lines.of(alias) ?? 1, message: `alias *${alias.source} is inside the node anchored &${alias.source}: it would repeat forever` });
+  }
+  const added = report.expandedNodes - report.writtenNodes;
+  const allowed = Math.max(ALIAS_FREE_NODES, report.writtenNodes);
+  if (added > allowed) {
+    const heaviest = report.heaviest;
+    const line = heaviest ? lines.ofAnchor(heaviest.anchor, heaviest.node) : undefined;
+    const culprit = heaviest ? `; most come from the ${heaviest.uses} aliases of &${heaviest.anchor} (line ${line ?? '?'}), adding ${heaviest.addedNodes} nodes` : '';
+    errors.push({
+      path: '',
+      line: line ?? 1,
+      message:
+        `YAML aliases expand this file from ${report.writtenNodes} written nodes to ${report.expandedNodes}${culprit}. ` +
+        `Aliases may add at most as many nodes as the file writes out (or ${ALIAS_FREE_NODES}): write the repeated parts out, or generate the file`,
+    });
+  }
+  return errors;
+}
+
+/** Lines of YAML nodes, for error messages. */
+class Locator {
+  constructor(private readonly text: string, private readonly lineCounter: LineCounter) {}
+
+  of(node: unknown): number | undefined {
+    const start = startOf(node);
+    return start === undefined ? undefined : this.lineCounter.linePos(start).line;
+  }
+
+  /** A block node starts on the line below its `&name`: point at the anchor, where a reader looks. */
+  ofAnchor(anchor: string, node: unknown): number | undefined {
+    const start = startOf(node);
+    const at = start === undefined ? -1 : this.text.lastIndexOf(`&${anchor}`, start);
+    return at >= 0 ? this.lineCounter.linePos(at).line : this.of(node);
+  }
+}
+
+function startOf(node: unknown): number | undefined {
+  return (node as { range?: [number, number, number] } | null | undefined)?.range?.[0];
+}
+
+/** At most MAX_LISTED_ERRORS errors, then one that counts the rest. */
+function listed(errors: MeshFileError[]): MeshFileError[] {
+  if (errors.length <= MAX_LISTED_ERRORS) return errors;
+  return [...errors.slice(0, MAX_LISTED_ERRORS), ...unlistedError(errors.length - MAX_LISTED_ERRORS)];
+}
+
+function unlistedError(count: number): MeshFileError[] {
+  return count > 0 ? [{ path: '', message: `and ${count} more errors (only the first ${MAX_LISTED_ERRORS} are listed): fix these and validate again` }] : [];
 }
 
 /** One line per error, `FILE:LINE: PATH: MESSAGE`, the form editors and terminals turn into links. */
@@ -126,7 +197,10 @@ interface ClusterSet {
 function readClusters(c: Checker, at: At | undefined): ClusterSet {
   const set: ClusterSet = { valid: new Map(), names: new Set() };
   const firstAt = new Map<string, string>();
-  for (const item of c.list(at) ?? []) {
+  const items = c.list(at);
+  // Valid YAML, but serving it would remove every proxy's whole configuration at once.
+  if (at && items && items.length === 0) c.report(at, 'the mesh needs at least one cluster: with none, every proxy would be sent an empty configuration');
+  for (const item of items ?? []) {
     const f = c.fields(item, CLUSTER_KEYS);
     if (!f) continue;
     const nameAt = f.required('name');
@@ -169,7 +243,12 @@ function splitHostPort(text: string): { host: string; port: string } | undefined
 function readServices(c: Checker, at: At, clusters: ClusterSet, meshMtls: boolean): Map<string, ServiceEntry> {
   const services = new Map<string, ServiceEntry>();
   const firstAt = new Map<string, string>();
-  for (const item of c.list(at) ?? []) {
+  const items = c.list(at) ?? [];
+  if (items.length > MAX_SERVICES) {
+    c.report(at, `${items.length} services, more than the ${MAX_SERVICES} a mesh file may hold (a built-in limit, see docs/OPERATIONS.md); serve part of it from Kubernetes discovery (--kube-clusters)`);
+    return services;
+  }
+  for (const item of items) {
     const entry = readService(c, item, clusters, firstAt, meshMtls);
     if (entry) services.set(serviceHost(entry.service), entry);
   }
@@ -200,7 +279,13 @@ function readService(c: Checker, at: At, clusters: ClusterSet, firstAt: Map<stri
   const mtls = c.optionalBoolean(f.optional('mtls')) ?? meshMtls;
   const endpoints: MeshEndpoint[] = [];
   const seen = new Map<string, string>();
-  for (const item of c.list(f.optional('endpoints')) ?? []) {
+  const endpointsAt = f.optional('endpoints');
+  let endpointItems = c.list(endpointsAt) ?? [];
+  if (endpointsAt && endpointItems.length > MAX_ENDPOINTS_PER_SERVICE) {
+    c.report(endpointsAt, `${endpointItems.length} endpoints, more than the ${MAX_ENDPOINTS_PER_SERVICE} a service may have (a built-in limit, see docs/OPERATIONS.md)`);
+    endpointItems = [];
+  }
+  for (const item of endpointItems) {
     const endpoint = readEndpoint(c, item, { clusters, ports, seen, mtls });
     if (endpoint) endpoints.push(endpoint);
   }
@@ -473,19 +558,25 @@ class Fields {
 
 class Checker {
   readonly errors: MeshFileError[] = [];
+  /** Errors found beyond MAX_LISTED_ERRORS: counted, not kept. */
+  unlisted = 0;
 
-  constructor(private readonly doc: Document, private readonly lineCounter: LineCounter) {}
+  constructor(
+    private readonly aliasTargets: ReadonlyMap<Alias, unknown>,
+    private readonly lines: Locator,
+  ) {}
 
   /** Wraps a node (following aliases) with its path and line; empty values (`key:`) become null. */
   at(node: unknown, path: string, fallbackLine: number): At {
-    const line = this.lineOf(node) ?? fallbackLine;
-    const target = isAlias(node) ? node.resolve(this.doc) : node;
+    const line = this.lines.of(node) ?? fallbackLine;
+    const target = isAlias(node) ? this.aliasTargets.get(node) : node;
     const value = target === undefined || target === null || (isScalar(target) && target.value === null) ? null : target;
     return { node: value, path, line };
   }
 
   report(where: { path: string; line: number }, message: string): undefined {
-    this.errors.push({ path: where.path, line: where.line, message });
+    if (this.errors.length < MAX_LISTED_ERRORS) this.errors.push({ path: where.path, line: where.line, message });
+    else this.unlisted++;
     return undefined;
   }
 
@@ -494,7 +585,7 @@ class Checker {
     if (!isMap(at.node)) return this.report(at, `must be a mapping, got ${describe(at.node)}`);
     const entries = new Map<string, At>();
     for (const pair of at.node.items) {
-      const keyLine = this.lineOf(pair.key) ?? at.line;
+      const keyLine = this.lines.of(pair.key) ?? at.line;
       const key = isScalar(pair.key) ? pair.key.value : undefined;
       if (typeof key !== 'string' && typeof key !== 'number') {
         this.report({ path: at.path, line: keyLine }, `keys must be text, got ${describe(pair.key)}`);
@@ -594,11 +685,6 @@ class Checker {
 
   optionalOneOf<T extends string>(at: At | undefined, values: readonly T[]): T | undefined {
     return at ? this.oneOf(at, values) : undefined;
-  }
-
-  private lineOf(node: unknown): number | undefined {
-    const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
-    return range ? this.lineCounter.linePos(range[0]).line : undefined;
   }
 }
 

@@ -94,7 +94,7 @@ export class Spillway {
     this.xdsPort = await this.server.listen(this.options.xdsAddress);
     this.unsubscribe = this.options.store.onChange((_model, changeSeenAtMs) => this.rebuild(changeSeenAtMs));
     // Evaluated on a timer too, so failover transitions are logged when they happen, not when looked at.
-    this.trackerTimer = setInterval(() => this.tracker.entries(), FAILOVER_EVALUATION_INTERVAL_MS);
+    this.trackerTimer = setInterval(() => this.tracker.evaluate(), FAILOVER_EVALUATION_INTERVAL_MS);
     this.trackerTimer.unref();
     this.options.logger.info({ xds: this.options.xdsAddress.replace(/:0$/, `:${this.xdsPort}`) }, 'xDS server listening');
     return this.xdsPort;

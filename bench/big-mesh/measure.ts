@@ -84,7 +84,9 @@ export async function measureBigMesh(options: BigMeshOptions): Promise<BigMeshFi
   const logFd = fs.openSync(path.join(dir, 'spillway.log'), 'w');
   const main = path.join(__dirname, '..', '..', 'src', 'cli', 'main.js');
   const startedAt = Date.now();
-  const child = spawn(process.execPath, [main, 'serve', '--mesh', meshPath, '--xds', `127.0.0.1:${xdsPort}`, '--admin', `127.0.0.1:${adminPort}`, '--log-level', 'info', ...(options.extraArgs ?? [])], {
+  // BIG_MESH_NODE_ARGS (e.g. "--cpu-prof") profiles the server; BIG_MESH_STOP_SIGNAL=TERM lets it write the profile.
+  const nodeArgs = (process.env.BIG_MESH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, main, 'serve', '--mesh', meshPath, '--xds', `127.0.0.1:${xdsPort}`, '--admin', `127.0.0.1:${adminPort}`, '--log-level', 'info', ...(options.extraArgs ?? [])], {
     stdio: ['ignore', logFd, logFd],
   });
   fs.closeSync(logFd);
@@ -147,7 +149,8 @@ export async function measureBigMesh(options: BigMeshOptions): Promise<BigMeshFi
   } finally {
     probing = false;
     client?.close();
-    child.kill('SIGKILL');
+    child.kill(process.env.BIG_MESH_STOP_SIGNAL === 'TERM' ? 'SIGTERM' : 'SIGKILL');
+    if (process.env.BIG_MESH_STOP_SIGNAL === 'TERM') await new Promise((resolve) => child.once('exit', resolve));
     await prober;
   }
 }

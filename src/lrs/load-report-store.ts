@@ -103,6 +103,14 @@ export class LoadReportStore {
   }
 
   /** Load of the given Envoy clusters for one client cluster, in the window. */
+  /** Whether any report for these clusters is held (cheap: no sums, no allocation). */
+  hasLoad(clientCluster: string, envoyClusters: readonly string[]): boolean {
+    const client = this.byClient.get(clientCluster);
+    if (!client) return false;
+    for (const envoyCluster of envoyClusters) if (client.has(envoyCluster)) return true;
+    return false;
+  }
+
   measure(clientCluster: string, envoyClusters: Iterable<string>): MeasuredLoad {
     this.pruneIfDue();
     const byTarget: Record<string, number> = {};

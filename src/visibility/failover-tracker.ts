@@ -2,11 +2,13 @@
 // (priorities of the assignment a sidecar there gets) next to the measured state from load reports.
 // Transitions are remembered with their time and logged once.
 import type { Logger } from 'pino';
-import { MeshModel, serviceHost } from '../mesh/model';
+import { MeshCluster, MeshModel, ServiceEntry, serviceHost } from '../mesh/model';
 import { isVisibleFrom, sortedServices, subsetsOf } from '../mesh/rules';
 import { LoadReportStore, LOAD_WINDOW_MS, MeasuredLoad } from '../lrs/load-report-store';
 import { sidecarLoadAssignment } from '../xds/translate/endpoint-builder';
 import { outboundClusterName } from '../xds/translate/names';
+import { ServiceParts, clustersKeyOf } from '../xds/translate/service-parts';
+import { Steps, TimeSlicer, runToEnd } from '../xds/steps';
 
 export type FailoverState = 'local' | 'partial' | 'spilled' | 'unavailable';
 
@@ -32,6 +34,8 @@ export interface FailoverEntry {
 /** The model's part of an entry, and which Envoy clusters' load counts for it. */
 type ExpectedEntry = Pick<FailoverEntry, 'clientCluster' | 'service' | 'port' | 'subset' | 'priorities' | 'expected'> & {
   belongs: readonly string[];
+  /** client cluster|service|port|subset: the key of its state. */
+  key: string;
 };
 
 /** Below this remote share traffic counts as local; above 1 - this, as spilled. */
@@ -65,8 +69,56 @@ function measuredState(clientCluster: string, load: MeasuredLoad): NonNullable<F
   return { state, shares, requests: load.requests, windowMs: LOAD_WINDOW_MS };
 }
 
+/** The entries of one service for one client cluster. */
+function expectedForService(model: MeshModel, client: MeshCluster, entry: ServiceEntry): ExpectedEntry[] {
+  const expected: ExpectedEntry[] = [];
+  const host = serviceHost(entry.service);
+  for (const port of entry.service.ports) {
+    for (const subset of ['', ...subsetsOf(entry)]) {
+      const name = outboundClusterName(port.port, host, subset);
+      const assignment = sidecarLoadAssignment(name, model, client, { entry, port, subset: subset || undefined });
+      const byPriority = new Map<number, FailoverTarget[]>();
+      for (const locality of assignment.endpoints) {
+        const cluster = locality.locality.sub_zone ?? '';
+        const targets = byPriority.get(locality.priority) ?? [];
+        for (const lb of locality.lb_endpoints) {
+          const socket = lb.endpoint.address.socket_address;
+          targets.push({ cluster, address: `${socket.address}:${socket.port_value}`, weight: lb.load_balancing_weight?.value ?? 1, kind: cluster === client.name ? 'local' : 'gateway' });
+        }
+        byPriority.set(locality.priority, targets);
+      }
+      const priorities = [...byPriority.entries()].sort(([a], [b]) => a - b).map(([priority, targets]) => ({ priority, targets }));
+      const first = priorities[0]?.targets ?? [];
+      const expectedWeights: Record<string, number> = {};
+      for (const target of first) expectedWeights[target.cluster] = (expectedWeights[target.cluster] ?? 0) + target.weight;
+      const expectedState: FailoverState = first.length === 0 ? 'unavailable' : first.every((t) => t.kind === 'local') ? 'local' : 'spilled';
+      expected.push({
+        clientCluster: client.name,
+        service: host,
+        port: port.port,
+        subset,
+        priorities,
+        expected: { state: expectedState, shares: normalise(expectedWeights) },
+        belongs: belongsTo(name, subset),
+        key: `${client.name}|${host}|${port.port}|${subset}`,
+      });
+    }
+  }
+  return expected;
+}
+
+/** How long the background computation of a new model's entries may hold the event loop at a time. */
+const EXPECTED_SLICE_MS = 20;
+
 export class FailoverTracker {
   private readonly states = new Map<string, { state: FailoverState; sinceMs: number }>();
+  /** Entries per (client cluster, service content): a change recomputes only the services it touched. */
+  private readonly parts = new ServiceParts();
+  /** The newest model whose entries are complete, and those entries. */
+  private latest?: { model: MeshModel; entries: readonly ExpectedEntry[] };
+  private computing?: MeshModel;
+  private computations = 0;
+  private newestApplied = 0;
 
   constructor(
     private readonly currentModel: () => MeshModel,
@@ -75,80 +127,87 @@ export class FailoverTracker {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /**
-   * What the model says for every (client cluster, service, port, subset): computed once per model (the
-   * store hands out a new model object on every change), since it is re-evaluated every second and a
-   * thousand-service mesh means thousands of assignments.
-   */
-  private readonly expectedByModel = new WeakMap<MeshModel, ExpectedEntry[]>();
-
-  private expectedEntries(model: MeshModel): ExpectedEntry[] {
-    let expected = this.expectedByModel.get(model);
-    if (expected) return expected;
-    expected = [];
+  /** What the model says for every (client cluster, service, port, subset), as steps (one per service). */
+  private *expectedSteps(model: MeshModel): Steps<ExpectedEntry[]> {
+    const expected: ExpectedEntry[] = [];
+    const clusters = clustersKeyOf(model);
     for (const client of [...model.clusters.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const scope = `${client.name}|${clusters}`;
       for (const entry of sortedServices(model)) {
         if (!isVisibleFrom(entry, client.name)) continue;
-        const host = serviceHost(entry.service);
-        for (const port of entry.service.ports) {
-          for (const subset of ['', ...subsetsOf(entry)]) {
-            const name = outboundClusterName(port.port, host, subset);
-            const assignment = sidecarLoadAssignment(name, model, client, { entry, port, subset: subset || undefined });
-            const byPriority = new Map<number, FailoverTarget[]>();
-            for (const locality of assignment.endpoints) {
-              const cluster = locality.locality.sub_zone ?? '';
-              const targets = byPriority.get(locality.priority) ?? [];
-              for (const lb of locality.lb_endpoints) {
-                const socket = lb.endpoint.address.socket_address;
-                targets.push({ cluster, address: `${socket.address}:${socket.port_value}`, weight: lb.load_balancing_weight?.value ?? 1, kind: cluster === client.name ? 'local' : 'gateway' });
-              }
-              byPriority.set(locality.priority, targets);
-            }
-            const priorities = [...byPriority.entries()].sort(([a], [b]) => a - b).map(([priority, targets]) => ({ priority, targets }));
-            const first = priorities[0]?.targets ?? [];
-            const expectedWeights: Record<string, number> = {};
-            for (const target of first) expectedWeights[target.cluster] = (expectedWeights[target.cluster] ?? 0) + target.weight;
-            const expectedState: FailoverState = first.length === 0 ? 'unavailable' : first.every((t) => t.kind === 'local') ? 'local' : 'spilled';
-            expected.push({
-              clientCluster: client.name,
-              service: host,
-              port: port.port,
-              subset,
-              priorities,
-              expected: { state: expectedState, shares: normalise(expectedWeights) },
-              belongs: belongsTo(name, subset),
-            });
-          }
-        }
+        expected.push(...(this.parts.part(scope, entry, () => ({ resources: [], value: expectedForService(model, client, entry) })).value ?? []));
+        yield;
       }
     }
-    this.expectedByModel.set(model, expected);
+    this.parts.endPass();
     return expected;
+  }
+
+  /**
+   * The entries of the current model, computed at once when none are known yet (the first call, tests).
+   * Otherwise a newer model's entries are computed in the background, a slice at a time, and the
+   * previous model's are used meanwhile: a mesh of tens of thousands of services must not stall the
+   * event loop every time it changes.
+   */
+  private expectedEntries(): readonly ExpectedEntry[] {
+    const model = this.currentModel();
+    if (!this.latest) this.latest = { model, entries: runToEnd(this.expectedSteps(model)) };
+    else if (this.latest.model !== model && this.computing !== model) {
+      this.computing = model;
+      const started = ++this.computations;
+      const finished = (entries: readonly ExpectedEntry[]) => {
+        if (this.computing === model) this.computing = undefined;
+        // An older computation that finishes after a newer one must not replace its result.
+        if (started < this.newestApplied) return;
+        this.newestApplied = started;
+        this.latest = { model, entries };
+      };
+      const now = new TimeSlicer(EXPECTED_SLICE_MS).startNow(this.expectedSteps(model), finished);
+      if (now.done) finished(now.value);
+    }
+    return this.latest.entries;
+  }
+
+  /** Records (and logs) state transitions; the timer's cheap pass: builds no entry objects. */
+  evaluate(): void {
+    const seen = new Set<string>();
+    for (const expected of this.expectedEntries()) {
+      const measured = this.loads.hasLoad(expected.clientCluster, expected.belongs) ? this.measured(expected) : undefined;
+      seen.add(expected.key);
+      this.transition(expected.key, measured?.state ?? expected.expected.state, expected);
+    }
+    for (const key of [...this.states.keys()]) if (!seen.has(key)) this.states.delete(key);
   }
 
   /** Computes every entry now, recording (and logging) state transitions. */
   entries(): FailoverEntry[] {
     const entries: FailoverEntry[] = [];
     const seen = new Set<string>();
-    for (const { belongs, ...expected } of this.expectedEntries(this.currentModel())) {
-      const load = this.loads.measure(expected.clientCluster, belongs);
-      const measured = load.requests > 0 ? measuredState(expected.clientCluster, load) : undefined;
+    for (const { belongs: _belongs, key, ...expected } of this.expectedEntries()) {
+      const measured = this.loads.hasLoad(expected.clientCluster, _belongs) ? this.measured({ ...expected, belongs: _belongs }) : undefined;
       const state = measured?.state ?? expected.expected.state;
-      const key = `${expected.clientCluster}|${expected.service}|${expected.port}|${expected.subset}`;
       seen.add(key);
-      const sinceMs = this.transition(key, state, { clientCluster: expected.clientCluster, service: expected.service, port: expected.port, subset: expected.subset });
+      const sinceMs = this.transition(key, state, expected);
       entries.push({ ...expected, measured, state, sinceMs });
     }
     for (const key of [...this.states.keys()]) if (!seen.has(key)) this.states.delete(key);
     return entries;
   }
 
-  private transition(key: string, state: FailoverState, context: Record<string, unknown>): number {
+  private measured(expected: Pick<ExpectedEntry, 'clientCluster' | 'belongs'>): FailoverEntry['measured'] {
+    const load = this.loads.measure(expected.clientCluster, expected.belongs);
+    return load.requests > 0 ? measuredState(expected.clientCluster, load) : undefined;
+  }
+
+  private transition(key: string, state: FailoverState, context: Pick<ExpectedEntry, 'clientCluster' | 'service' | 'port' | 'subset'>): number {
     const previous = this.states.get(key);
     if (previous && previous.state === state) return previous.sinceMs;
     const sinceMs = this.now();
     this.states.set(key, { state, sinceMs });
-    if (previous) this.logger.info({ ...context, from: previous.state, to: state }, 'failover state changed');
+    if (previous) {
+      const { clientCluster, service, port, subset } = context;
+      this.logger.info({ clientCluster, service, port, subset, from: previous.state, to: state }, 'failover state changed');
+    }
     return sinceMs;
   }
 }

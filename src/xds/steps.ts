@@ -36,6 +36,20 @@ export class TimeSlicer {
     this.sliceStartedMs = performance.now();
   }
 
+  /**
+   * Runs `steps` now until the slice is used up. Returns the result when they finished (a small job);
+   * otherwise they go on in the background and `later` gets the result.
+   */
+  startNow<T>(steps: Steps<T>, later: (value: T) => void): { done: true; value: T } | { done: false } {
+    for (;;) {
+      const next = steps.next();
+      if (next.done) return { done: true, value: next.value };
+      if (this.due()) break;
+    }
+    void this.run(steps).then((value) => later(value as T));
+    return { done: false };
+  }
+
   /** Runs `steps`, yielding whenever a slice is used up; a small job finishes without ever yielding. */
   async run<T>(steps: Steps<T>, abandoned: () => boolean = () => false): Promise<T | undefined> {
     for (;;) {

@@ -12,6 +12,7 @@ import { MeshFileError, MeshParseResult, formatMeshError, formatMeshErrors, pars
 import { MeshFileRead, pathSignature, readMeshFileBytes } from './mesh-file-reader';
 import { DEFAULT_MESH_FILE_LIMITS, DEFAULT_MESH_SETTLE_MS, MeshFileLimits } from './mesh-limits';
 import { removedServicesWarning } from './removed-services';
+import { parseMeshTextOffThread } from './mesh-parse-worker';
 
 export const DEFAULT_FILE_SHARD_ID = 'file';
 /** Fallback for file systems where fs.watch is silent (network mounts, some containers). */
@@ -64,6 +65,9 @@ export class MeshFileSource {
   private watcher?: FSWatcher;
   private pollTimer?: NodeJS.Timeout;
   private settleTimer?: NodeJS.Timeout;
+  private reloading = false;
+  private reloadAgain = false;
+  private stopped = false;
   /** The file's signature when the pending settle period started: it must still be the same at its end. */
   private settlingSignature?: string;
   /** Content hash of the version last read, good or bad: an unchanged file is not parsed again. */
@@ -103,6 +107,7 @@ export class MeshFileSource {
   }
 
   stop(): void {
+    this.stopped = true;
     this.watcher?.close();
     this.watcher = undefined;
     clearInterval(this.pollTimer);
@@ -138,9 +143,13 @@ export class MeshFileSource {
 
   /** Parses what was read and serves it, or rejects it; returns the parse result. */
   private apply(content: Exclude<MeshFileRead, { kind: 'changing' }>, message: string): MeshParseResult {
+    const result: MeshParseResult = content.kind === 'read' ? parseMeshText(content.text) : { ok: false, errors: [content.error] };
+    return this.applyResult(content, result, message);
+  }
+
+  private applyResult(content: Exclude<MeshFileRead, { kind: 'changing' }>, result: MeshParseResult, message: string): MeshParseResult {
     this.lastStatSignature = content.signature;
     this.lastContentHash = content.hash;
-    const result: MeshParseResult = content.kind === 'read' ? parseMeshText(content.text) : { ok: false, errors: [content.error] };
     if (result.ok) this.accept(result, content.hash, message);
     else this.reject(result.errors);
     return result;
@@ -167,27 +176,56 @@ export class MeshFileSource {
     this.rejection = { errors, sinceMs: this.rejection?.sinceMs ?? nowMs, lastSeenMs: nowMs };
   }
 
-  /** Runs when the file has kept one signature for a whole settle period. */
-  private reload(): void {
-    const content = readMeshFileBytes(this.path, this.limits);
-    if (content.kind === 'changing') return this.settle(pathSignature(this.path));
-    if (content.hash === this.lastContentHash) {
-      this.lastStatSignature = content.signature;
+  /**
+   * Runs when the file has kept one signature for a whole settle period. The parse runs on a worker thread
+   * (a big file takes seconds: health checks and pushes must not wait); one reload at a time, and a change
+   * seen meanwhile is read once this one is done.
+   */
+  private async reload(): Promise<void> {
+    if (this.reloading) {
+      this.reloadAgain = true;
       return;
     }
-    const result = this.apply(content, 'mesh file reloaded');
-    if (result.ok) this.stats.reloads++;
-    else {
-      for (const error of result.errors) {
-        this.logger.error({ file: this.path, path: error.path, line: error.line, hint: KEEP_SERVING_HINT }, `${formatMeshError(this.path, error)} (${KEEP_SERVING_HINT})`);
+    this.reloading = true;
+    try {
+      const content = readMeshFileBytes(this.path, this.limits);
+      if (content.kind === 'changing') return this.settle(pathSignature(this.path));
+      if (content.hash === this.lastContentHash) {
+        this.lastStatSignature = content.signature;
+        return;
+      }
+      const parsed: MeshParseResult = content.kind === 'read' ? await this.parse(content.text) : { ok: false, errors: [content.error] };
+      if (this.stopped) return;
+      const result = this.applyResult(content, parsed, 'mesh file reloaded');
+      if (result.ok) this.stats.reloads++;
+      else {
+        for (const error of result.errors) {
+          this.logger.error({ file: this.path, path: error.path, line: error.line, hint: KEEP_SERVING_HINT }, `${formatMeshError(this.path, error)} (${KEEP_SERVING_HINT})`);
+        }
+      }
+      for (const listener of this.listeners) {
+        try {
+          listener(result);
+        } catch (error) {
+          this.logger.error({ err: error }, 'a mesh reload listener failed');
+        }
+      }
+    } finally {
+      this.reloading = false;
+      if (this.reloadAgain && !this.stopped) {
+        this.reloadAgain = false;
+        this.settle(pathSignature(this.path));
       }
     }
-    for (const listener of this.listeners) {
-      try {
-        listener(result);
-      } catch (error) {
-        this.logger.error({ err: error }, 'a mesh reload listener failed');
-      }
+  }
+
+  /** Off the main thread; should the worker fail (it never should), on this thread as before. */
+  private async parse(text: string): Promise<MeshParseResult> {
+    try {
+      return await parseMeshTextOffThread(text);
+    } catch (error) {
+      this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'the mesh parser thread failed; parsing on the main thread');
+      return parseMeshText(text);
     }
   }
 
@@ -239,7 +277,7 @@ export class MeshFileSource {
     this.settleTimer = setTimeout(() => {
       this.settleTimer = undefined;
       const now = pathSignature(this.path);
-      if (now === this.settlingSignature) this.reload();
+      if (now === this.settlingSignature) void this.reload();
       else this.settle(now);
     }, this.settleMs);
     this.settleTimer.unref();

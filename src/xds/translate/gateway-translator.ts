@@ -48,7 +48,7 @@ function translateService(out: ResourceCollector, cluster: MeshCluster, entry: S
     routes.push(clusterRoute(name));
     targets.push({ entry, port, routes });
   }
-  return { virtualHosts: targets.map(virtualHostOf), chains: [] };
+  return { virtualHosts: out.prepareVirtualHosts(targets.map(virtualHostOf)), chains: [] };
 }
 
 function servicePart(out: ResourceCollector, cluster: MeshCluster, entry: ServiceEntry): ServicePart<GatewayPart> {

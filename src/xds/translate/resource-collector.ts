@@ -1,6 +1,6 @@
 // Where translators put what they build. The collector encodes (through a memo, when given one) and can
 // keep only some types: the endpoints-only fast path builds EDS and nothing else.
-import { EncodeOptions, EncodedResource, encodeResource, encodeRouteTable } from '../cache/resource';
+import { EncodeOptions, EncodedResource, encodeResource, encodeRouteTable, virtualHostField } from '../cache/resource';
 import { XdsTypeUrl } from '../resource-types';
 
 export type ResourceEncoder = (typeUrl: XdsTypeUrl, name: string, message: object, options?: EncodeOptions) => EncodedResource;
@@ -34,6 +34,12 @@ export class ResourceCollector {
   /** A route table, encoded a virtual host at a time (see encodeRouteTable): never through the memo. */
   encodeRouteTable(typeUrl: XdsTypeUrl, name: string, message: { virtual_hosts: readonly object[] }): EncodedResource {
     return encodeRouteTable(typeUrl, name, message);
+  }
+
+  /** Encodes virtual hosts now (with their service), so assembling the table later costs no encoding. */
+  prepareVirtualHosts<T extends object>(virtualHosts: T[]): T[] {
+    for (const virtualHost of virtualHosts) virtualHostField(virtualHost);
+    return virtualHosts;
   }
 
   addEncoded(resources: readonly EncodedResource[]): void {

@@ -50,7 +50,7 @@ function servicePart(out: ResourceCollector, model: MeshModel, view: ClientView,
   const scratch = out.scratch();
   try {
     const routeTargets = translateService(scratch, model, view, entry);
-    return { resources: scratch.resources, value: routeTargets.map(virtualHostOf) };
+    return { resources: scratch.resources, value: out.prepareVirtualHosts(routeTargets.map(virtualHostOf)) };
   } catch (error) {
     return { resources: [], issue: { service: serviceHost(entry.service), message: error instanceof Error ? error.message : String(error) } };
   }

@@ -6,6 +6,7 @@ import { SnapshotCache, ViewKey } from './xds/cache/snapshot-cache';
 import { Snapshot } from './xds/cache/snapshot';
 import { makeViewResolver } from './xds/translate/client-view';
 import { viewSteps } from './xds/translate/translator';
+import { PUSH_ORDER } from './xds/resource-types';
 import { ServiceParts } from './xds/translate/service-parts';
 import { Steps, TimeSlicer, runToEnd } from './xds/steps';
 import { ViewTranslation } from './xds/translate/sidecar-translator';
@@ -156,7 +157,14 @@ export class Spillway {
     if (this.options.buildSnapshot) return this.options.buildSnapshot(view);
     const collector = new ResourceCollector((...args) => this.memo.encode(...args));
     const translation = yield* viewSteps(this.options.store.current(), view, collector, this.parts);
-    return this.snapshotOf(view, translation);
+    yield;
+    const snapshot = this.snapshotOf(view, translation);
+    // Versions hash every resource of a type: one type per step, so a big view never holds the loop long.
+    for (const typeUrl of PUSH_ORDER) {
+      yield;
+      snapshot.typeVersion(typeUrl);
+    }
+    return snapshot;
   }
 
   private snapshotOf(view: ViewKey, translation: ViewTranslation): Snapshot {

@@ -8,7 +8,7 @@ import { LoadReportStore, LOAD_WINDOW_MS, MeasuredLoad } from '../lrs/load-repor
 import { sidecarLoadAssignment } from '../xds/translate/endpoint-builder';
 import { outboundClusterName } from '../xds/translate/names';
 import { ServiceParts, clustersKeyOf } from '../xds/translate/service-parts';
-import { Steps, TimeSlicer, runToEnd } from '../xds/steps';
+import { Steps, TimeSlicer } from '../xds/steps';
 
 export type FailoverState = 'local' | 'partial' | 'spilled' | 'unavailable';
 
@@ -144,15 +144,13 @@ export class FailoverTracker {
   }
 
   /**
-   * The entries of the current model, computed at once when none are known yet (the first call, tests).
-   * Otherwise a newer model's entries are computed in the background, a slice at a time, and the
-   * previous model's are used meanwhile: a mesh of tens of thousands of services must not stall the
-   * event loop every time it changes.
+   * The entries of the current model. A newer model's entries are computed a slice at a time (a small
+   * mesh within the first slice, so at once), and the previous model's are used meanwhile: a mesh of tens
+   * of thousands of services must not stall the event loop every time it changes.
    */
   private expectedEntries(): readonly ExpectedEntry[] {
     const model = this.currentModel();
-    if (!this.latest) this.latest = { model, entries: runToEnd(this.expectedSteps(model)) };
-    else if (this.latest.model !== model && this.computing !== model) {
+    if (this.latest?.model !== model && this.computing !== model) {
       this.computing = model;
       const started = ++this.computations;
       const finished = (entries: readonly ExpectedEntry[]) => {
@@ -162,10 +160,11 @@ export class FailoverTracker {
         this.newestApplied = started;
         this.latest = { model, entries };
       };
+      // A small mesh is done at once; a big one goes on in the background (no entries until the first is done).
       const now = new TimeSlicer(EXPECTED_SLICE_MS).startNow(this.expectedSteps(model), finished);
       if (now.done) finished(now.value);
     }
-    return this.latest.entries;
+    return this.latest?.entries ?? [];
   }
 
   /** Records (and logs) state transitions; the timer's cheap pass: builds no entry objects. */

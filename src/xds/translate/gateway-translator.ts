@@ -79,6 +79,7 @@ export function* gatewayViewSteps(model: MeshModel, view: ClientView, out: Resou
     }
     yield;
   }
+  yield; // the table joins every service's virtual host: a step of its own
   const routeTable = () => out.encodeRouteTable(ROUTE_TYPE, GATEWAY_ROUTE, routeTableOf(GATEWAY_ROUTE, used.flatMap((p) => p.value?.virtualHosts ?? [])));
   out.addEncoded([memo ? memo.assembled(scope, GATEWAY_ROUTE, used, routeTable) : routeTable()]);
   const passthroughChains = used.flatMap((p) => p.value?.chains ?? []);

@@ -81,6 +81,7 @@ export function* sidecarViewSteps(model: MeshModel, view: ClientView, out: Resou
     yield;
   }
   addInboundListener(out, model, view);
+  yield; // the table joins every service's virtual host: a step of its own
   const routeTable = () => out.encodeRouteTable(ROUTE_TYPE, SIDECAR_OUTBOUND_ROUTE, routeTableOf(SIDECAR_OUTBOUND_ROUTE, used.flatMap((p) => p.value ?? [])));
   out.addEncoded([memo ? memo.assembled(scope, SIDECAR_OUTBOUND_ROUTE, used, routeTable) : routeTable()]);
   out.add(LISTENER_TYPE, SIDECAR_OUTBOUND_LISTENER, httpListener(SIDECAR_OUTBOUND_LISTENER, view.outboundAddress, view.outboundPort, SIDECAR_OUTBOUND_ROUTE, 'outbound'));

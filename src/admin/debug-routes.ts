@@ -6,6 +6,7 @@ import { AdminHandler, json } from './admin-server';
 import { pageHandler } from './page/page';
 import { SpillwayMetrics } from '../visibility/metrics';
 import { SourceIssue } from '../discovery/source-issue';
+import { clientsReport } from './clients-report';
 
 function meshJson(model: MeshModel): unknown {
   return {
@@ -30,7 +31,7 @@ export function debugRoutes(sources: DebugSources): Map<string, AdminHandler> {
     ['/healthz', () => ({ status: 200, contentType: 'text/plain', body: 'ok\n' })],
     ['/readyz', () => (sources.isReady() ? { status: 200, contentType: 'text/plain', body: 'ready\n' } : { status: 503, contentType: 'text/plain', body: 'not ready: waiting for the first full sync of every source\n' })],
     ['/debug/mesh', () => json(meshJson(sources.currentModel()))],
-    ['/debug/clients', () => json({ totals: spillway.server.registry.totals, clients: spillway.server.registry.list() })],
+    ['/debug/clients', (url) => clientsReport(spillway.server, url)],
     ['/debug/issues', () => json({ sources: sources.sourceIssues?.() ?? [], views: Object.fromEntries(spillway.issues) })],
     ['/debug/failover', () => json({ generatedAtMs: Date.now(), entries: spillway.tracker.entries() })],
     ['/metrics', async () => ({ status: 200, contentType: sources.metrics.registry.contentType, body: await sources.metrics.text() })],

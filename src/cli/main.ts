@@ -10,6 +10,8 @@ import { runClients, runStatus } from './status';
 import { kubernetesSourceStarter, parseNamespaceList } from '../discovery/kubernetes/kubernetes-discovery';
 import * as fs from 'fs';
 import { DEFAULT_LRS_LIMITS } from '../lrs/lrs-limits';
+import { XDS_CLIENT_LIMIT_FLAGS, xdsClientLimits } from './xds-limit-flags';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../xds/server/xds-server';
 
 const MESH_MAX_BYTES_FLAG: FlagSpec = {
   name: 'mesh-max-bytes',
@@ -44,7 +46,8 @@ const SERVE_FLAGS: FlagSpec[] = [
   { name: 'xds-tls-key', value: 'FILE', help: 'private key (PEM) for --xds-tls-cert' },
   { name: 'xds-client-ca', value: 'FILE', help: 'require client certificates from this CA; each must carry the URI SAN spiffe://<trust-domain>/cluster/<CLUSTER_ID>' },
   { name: 'trust-domain', value: 'NAME', help: 'SPIFFE trust domain of client identities', default: 'spillway' },
-  { name: 'max-request-bytes', value: 'BYTES', help: 'largest discovery request accepted', default: String(64 * 1024 * 1024) },
+  { name: 'max-request-bytes', value: 'BYTES', help: 'largest request (xDS or load report) accepted; a bigger one ends its stream with RESOURCE_EXHAUSTED', default: String(DEFAULT_MAX_REQUEST_BYTES) },
+  ...XDS_CLIENT_LIMIT_FLAGS,
   { name: 'max-streams-per-connection', value: 'N', help: 'concurrent gRPC streams per client connection', default: '16' },
   { name: 'max-requests-per-second', value: 'N', help: 'discovery requests per second per stream before it is cut off', default: '50' },
   {
@@ -168,6 +171,7 @@ async function serve(args: string[]): Promise<void> {
         maxRequestsPerSecond,
         requestBurst: maxRequestsPerSecond * 4,
         sendBudgetBytes: positiveInteger('send-budget-bytes', flag('send-budget-bytes')),
+        clientLimits: xdsClientLimits((name) => positiveInteger(name, flag(name))),
       },
       lrsLimits: {
         maxReportBytes: positiveInteger('lrs-max-report-bytes', flag('lrs-max-report-bytes')),

@@ -103,7 +103,10 @@ export function formatClientsTable(report: ClientsReport, nowMs: number): string
       return status?.lastNack && syncStatus(status) === 'NACK' ? [`  ${c.nodeId} ${type} (version ${status.lastNack.version}): ${cell(status.lastNack.message)}`] : [];
     }),
   );
-  return nacks.length ? `${table}\n\nNACKs:\n${nacks.join('\n')}` : table;
+  const shown = report.total !== undefined && report.total > report.clients.length
+    ? `\n\nshowing ${report.clients.length} of ${report.total} proxies (those with a NACK first); all of them: /debug/clients?limit=${report.total}`
+    : '';
+  return (nacks.length ? `${table}\n\nNACKs:\n${nacks.join('\n')}` : table) + shown;
 }
 
 function sourceIssueText(issue: SourceIssueJson, nowMs: number): string[] {

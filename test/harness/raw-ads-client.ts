@@ -171,6 +171,11 @@ export class RawAdsClient {
     this.call.write(Buffer.from(type.encode(message).finish()));
   }
 
+  /** Sends bytes as they are (a request assembled by hand, see hostile-requests.ts). */
+  sendRaw(bytes: Buffer): void {
+    this.call.write(bytes);
+  }
+
   /** ACK a response the way Envoy does (SotW: version + nonce + same names). */
   ackSotw(response: RawResponse, node: RawNode | undefined, resourceNames: string[] = []): void {
     this.sendSotw({ typeUrl: response.typeUrl, node, versionInfo: response.versionInfo, responseNonce: response.nonce, resourceNames });

@@ -1,5 +1,7 @@
 // Bad input gets a clear gRPC status on that stream only; every other client keeps being served.
-import { CLUSTER_TYPE } from '../../src/xds/resource-types';
+import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../../src/xds/resource-types';
+import { CLIENT_LIMIT_FLAGS, DEFAULT_CLIENT_LIMITS } from '../../src/xds/server/client-limits';
+import { waitFor } from '../harness/ports';
 import { MAX_NAME_LENGTH_CHARS } from '../../src/xds/server/subscription';
 import { InProcessSpillway, startInProcess } from '../harness/in-process';
 import { RawAdsClient, RawNode } from '../harness/raw-ads-client';
@@ -78,5 +80,34 @@ describe('bad input', () => {
     abuser.sendSotw({ typeUrl: CLUSTER_TYPE, node: EAST, resourceNames: ['x'.repeat(MAX_NAME_LENGTH_CHARS + 1)] });
     const end = await abuser.end();
     expect(end.code).toBe(RESOURCE_EXHAUSTED);
+  });
+
+  test('an oversize node is refused with a short status naming the flag, never echoing the node', async () => {
+    const client = connect();
+    client.sendSotw({ typeUrl: CLUSTER_TYPE, node: { id: 'i'.repeat(2_000_000), metadata: { CLUSTER_ID: 'east' } } });
+    const end = await client.end();
+    expect(end.code).toBe(RESOURCE_EXHAUSTED);
+    expect(end.details).toBe(`node id of 2000000 bytes is over the limit of ${DEFAULT_CLIENT_LIMITS.maxNodeFieldBytes} (--${CLIENT_LIMIT_FLAGS.maxNodeFieldBytes})`);
+    expect(server.spillway.server.registry.totals.rejectedStreams).toBe(1);
+  });
+
+  test('a long NACK text is kept cut to its bound, saying how long it was', async () => {
+    const client = connect();
+    client.sendSotw({ typeUrl: CLUSTER_TYPE, node: { id: 'nacker', metadata: { CLUSTER_ID: 'east' } } });
+    const response = await client.next();
+    client.sendSotw({ typeUrl: CLUSTER_TYPE, responseNonce: response.nonce, errorMessage: 'e'.repeat(100_000) });
+    const nack = await waitFor(async () => server.spillway.server.registry.list().find((c) => c.nodeId === 'nacker')?.types.CDS?.lastNack, { timeoutMs: 3_000, what: 'the NACK' });
+    expect(nack.message).toBe(`${'e'.repeat(DEFAULT_CLIENT_LIMITS.maxNackMessageChars)}... [truncated: 100000 characters]`);
+  });
+
+  test('what a stream subscribed stops counting against the server the moment it closes', async () => {
+    const client = connect();
+    client.sendSotw({ typeUrl: ENDPOINT_TYPE, node: EAST, resourceNames: ['made-up-1', 'made-up-2'] });
+    await client.next();
+    const budget = server.spillway.server.nameBudget;
+    expect(budget.bytes).toBe(18);
+    client.close();
+    await waitFor(async () => budget.bytes === 0, { timeoutMs: 3_000, what: 'the names to be released' });
+    expect(budget.distinctSets).toBe(0);
   });
 });

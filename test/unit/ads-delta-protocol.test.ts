@@ -108,6 +108,18 @@ describe('delta ADS protocol', () => {
     await one.expectNothing(100);
   });
 
+  test('a cluster removal reaches a client of CDS and LDS only (nothing it subscribes to still refers to it)', async () => {
+    server.setModel(withPayments());
+    const client = connect();
+    for (const typeUrl of [CLUSTER_TYPE, LISTENER_TYPE]) {
+      client.sendDelta({ typeUrl, node: EAST });
+      client.ackDelta(await client.next(3_000, typeUrl));
+    }
+    server.setModel(sampleMesh());
+    const clusters = await client.next(3_000, CLUSTER_TYPE);
+    expect(clusters.removed).toEqual([PAYMENTS]);
+  });
+
   test('a NACK is recorded and not answered with a resend', async () => {
     const client = connect();
     client.sendDelta({ typeUrl: LISTENER_TYPE, node: EAST });

@@ -257,6 +257,19 @@ describe('SotW ADS protocol', () => {
     expect((await client.next()).typeUrl).toBe(ROUTE_TYPE);
   });
 
+  test('make before break never strands a removal: a client of CDS and LDS only gets it at once', async () => {
+    server.setModel(withPayments());
+    const client = connect();
+    for (const typeUrl of [CLUSTER_TYPE, LISTENER_TYPE]) {
+      client.sendSotw({ typeUrl, node: EAST });
+      client.ackSotw(await client.next(3_000, typeUrl), EAST);
+    }
+    // The view's listeners change too (proxyless API listeners), but nothing this client subscribes to.
+    server.setModel(sampleMesh());
+    const clusters = await client.next(3_000, CLUSTER_TYPE);
+    expect(clusters.resources.map((r) => r.name)).toEqual([CHECKOUT]);
+  });
+
   test('the per-type CDS service serves clusters and refuses other types', async () => {
     const client = connect('cds');
     client.sendSotw({ typeUrl: CLUSTER_TYPE, node: EAST });

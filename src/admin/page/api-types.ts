@@ -72,6 +72,9 @@ export interface ClientInfoJson {
 
 export interface ClientsReport {
   totals: Record<string, number>;
+  /** Connected streams; `clients` holds at most `limit` of them (NACKing ones first). */
+  total?: number;
+  limit?: number;
   clients: ClientInfoJson[];
 }
 

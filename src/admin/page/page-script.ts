@@ -227,7 +227,8 @@ function renderSummary() {
   const set = (id, value) => { byId(id).textContent = value === undefined ? '-' : String(value); };
   set('summary-clusters', view.mesh && view.mesh.clusters.length);
   set('summary-services', view.mesh && view.mesh.services.length);
-  set('summary-proxies', view.clients && view.clients.clients.length);
+  // /debug/clients lists at most its limit of proxies; the count is of all of them.
+  set('summary-proxies', view.clients && (view.clients.total === undefined ? view.clients.clients.length : view.clients.total));
   set('summary-failing-over', view.failover && view.failover.entries.filter((e) => e.state !== 'local').length);
 }
 

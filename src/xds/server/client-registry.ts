@@ -70,6 +70,26 @@ export class ClientRegistry {
     return [...this.clients.values()];
   }
 
+  /** Connected streams. */
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /**
+   * At most `limit` clients for a page or a command to show: those whose last word was a NACK first (what
+   * an operator looks for), then the others in the order they connected.
+   */
+  firstClients(limit: number): ClientInfo[] {
+    if (this.clients.size <= limit) return this.list();
+    const nacking: ClientInfo[] = [];
+    const others: ClientInfo[] = [];
+    for (const client of this.clients.values()) {
+      if (isNacking(client)) nacking.push(client);
+      else if (others.length < limit) others.push(client);
+    }
+    return [...nacking, ...others].slice(0, limit);
+  }
+
   onEvent(listener: RegistryListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -108,6 +128,10 @@ export class ClientRegistry {
   private emit(event: RegistryEvent): void {
     for (const listener of this.listeners) listener(event);
   }
+}
+
+function isNacking(client: ClientInfo): boolean {
+  return Object.values(client.types).some((status) => status.lastNack !== undefined && status.lastNack.atMs >= (status.ackedAtMs ?? -Infinity));
 }
 
 function typeStatus(client: ClientInfo, type: string): TypeStatus {

@@ -4,11 +4,11 @@
 import { EncodedResource } from '../cache/resource';
 import { Snapshot } from '../cache/snapshot';
 import { CLUSTER_TYPE, XdsTypeUrl } from '../resource-types';
-import { StreamBase, StreamClosedError, TypeStateBase } from './stream-base';
-import { Subscription, MAX_NAMES_PER_TYPE } from './subscription';
+import { StreamBase, TypeStateBase } from './stream-base';
+import { Subscription } from './subscription';
+import { CLIENT_LIMIT_FLAGS, ClientLimitError, MAX_NAMES_PER_TYPE } from './client-limits';
 import { DeltaRequest, encodeDeltaResponse } from './wire';
 import { PairMemo } from './pair-memo';
-import * as grpc from '@grpc/grpc-js';
 
 interface DeltaTypeState extends TypeStateBase {
   /**
@@ -68,7 +68,7 @@ function ownMap(state: DeltaTypeState): Map<string, string> {
 export class DeltaStream extends StreamBase<DeltaRequest, DeltaTypeState> {
   protected newState(): DeltaTypeState {
     return {
-      sub: new Subscription(),
+      sub: new Subscription(this.names),
       awaitingAck: false,
       cacheChanged: false,
       namesChanged: false,
@@ -85,13 +85,11 @@ export class DeltaStream extends StreamBase<DeltaRequest, DeltaTypeState> {
       if (request.errorDetail) this.recordNack(typeUrl, state.sentVersion ?? '', nonce, request.errorDetail.message);
       else this.recordAck(typeUrl, state.sentVersion ?? '');
     } else if (nonce && state.lastNonce) {
-      this.log.debug({ nonce, latest: state.lastNonce }, 'stale nonce ignored');
+      this.logStaleNonce(nonce, state.lastNonce);
     }
 
     if (isFirstOfType) {
-      if (request.initialVersions.size > MAX_NAMES_PER_TYPE) {
-        throw new StreamClosedError(grpc.status.RESOURCE_EXHAUSTED, `initial_resource_versions has more than ${MAX_NAMES_PER_TYPE} entries`);
-      }
+      this.checkInitialVersions(request.initialVersions);
       if (request.initialVersions.size > 0) {
         const has = ownMap(state);
         for (const [name, version] of request.initialVersions) has.set(name, version);
@@ -104,6 +102,19 @@ export class DeltaStream extends StreamBase<DeltaRequest, DeltaTypeState> {
       for (const name of change.removed) has.delete(name);
     }
     if (isFirstOfType || change.added.length > 0 || change.wildcardChanged) state.namesChanged = true;
+  }
+
+  /** A reconnect's initial_resource_versions are kept per stream: bounded like subscribed names. */
+  private checkInitialVersions(initialVersions: ReadonlyMap<string, string>): void {
+    if (initialVersions.size > MAX_NAMES_PER_TYPE) {
+      throw new ClientLimitError(`initial_resource_versions has more than ${MAX_NAMES_PER_TYPE} entries`);
+    }
+    const limit = this.ctx.clientLimits.maxNamesBytesPerType;
+    let bytes = 0;
+    for (const [name, version] of initialVersions) bytes += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(version, 'utf8');
+    if (bytes > limit) {
+      throw new ClientLimitError(`initial_resource_versions of ${bytes} bytes (limit --${CLIENT_LIMIT_FLAGS.maxNamesBytesPerType} ${limit})`);
+    }
   }
 
   protected respond(typeUrl: XdsTypeUrl, state: DeltaTypeState, snapshot: Snapshot): boolean {

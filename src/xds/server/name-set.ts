@@ -1,17 +1,21 @@
 // Interned, immutable sets of resource names. Thousands of sidecars of one view subscribe to the very same
 // names; sharing one set (and one copy of its strings) per distinct list keeps per-client memory small,
 // and lets a snapshot select and version each distinct subscription once for all the clients that share it.
+import { createHash } from 'crypto';
 
 export class NameSet {
   readonly names: ReadonlySet<string>;
   private encoded?: Buffer;
+  private encodedLength?: number;
 
   /** @internal use internNames() */
   constructor(
     /** The names, sorted. */
     private readonly sorted: readonly string[],
-    /** Unambiguous text of the sorted names (length-prefixed, so no crafted name can collide). */
+    /** Digest of the sorted names (length-prefixed, so no crafted name can collide): the interning key. */
     readonly key: string,
+    /** UTF-8 bytes of all names: what subscription limits count. */
+    readonly bytes: number,
   ) {
     this.names = new Set(sorted);
   }
@@ -29,7 +33,12 @@ export class NameSet {
    * an ACK that repeats the list in that order is recognised with one memcmp, without decoding or hashing.
    */
   isEncodedAs(region: Buffer): boolean {
-    this.encoded ??= encodeAsResourceNames(this.sorted);
+    if (!this.encoded) {
+      // Built (the size of the names again) only for a list that may be it: same length, same first name.
+      this.encodedLength ??= wireLength(this.sorted);
+      if (region.length !== this.encodedLength || !startsWithFirstName(region, this.sorted)) return false;
+      this.encoded = encodeAsResourceNames(this.sorted);
+    }
     return region.length === this.encoded.length && region.equals(this.encoded);
   }
 
@@ -50,37 +59,71 @@ const forget = new FinalizationRegistry<string>((key) => {
 
 /** resource_names is field 3 of DiscoveryRequest (length-delimited): tag 0x1a, length, UTF-8 bytes. */
 function encodeAsResourceNames(sorted: readonly string[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const name of sorted) {
-    const text = Buffer.from(name, 'utf8');
-    const header: number[] = [0x1a];
-    for (let length = text.length; ; length >>>= 7) {
-      if (length < 0x80) {
-        header.push(length);
-        break;
-      }
-      header.push((length & 0x7f) | 0x80);
+  return Buffer.concat(sorted.map(encodeAsResourceName));
+}
+
+function encodeAsResourceName(name: string): Buffer {
+  const text = Buffer.from(name, 'utf8');
+  const header: number[] = [0x1a];
+  for (let length = text.length; ; length >>>= 7) {
+    if (length < 0x80) {
+      header.push(length);
+      break;
     }
-    parts.push(Buffer.from(header), text);
+    header.push((length & 0x7f) | 0x80);
   }
-  return Buffer.concat(parts);
+  return Buffer.concat([Buffer.from(header), text]);
 }
 
+/** Bytes of the names as resource_names fields (tag, varint length, UTF-8), without encoding them. */
+function wireLength(sorted: readonly string[]): number {
+  let total = 0;
+  for (const name of sorted) {
+    const bytes = Buffer.byteLength(name, 'utf8');
+    let varint = 1;
+    for (let rest = bytes; rest >= 0x80; rest >>>= 7) varint++;
+    total += 1 + varint + bytes;
+  }
+  return total;
+}
+
+function startsWithFirstName(region: Buffer, sorted: readonly string[]): boolean {
+  const first = sorted[0];
+  if (first === undefined) return region.length === 0;
+  const encoded = encodeAsResourceName(first);
+  return region.subarray(0, encoded.length).equals(encoded);
+}
+
+/**
+ * A short key instead of the names' text: a key as long as the list (up to megabytes) would be one more
+ * copy of every name, kept as long as the set lives.
+ */
 function keyOf(sorted: readonly string[]): string {
-  let key = '';
-  for (const name of sorted) key += `${name.length}:${name}`;
-  return key;
+  // One text hashed in one call (a call per name costs more than the hashing); the text is dropped after.
+  let text = '';
+  for (const name of sorted) text += `${name.length}:${name}`;
+  return createHash('sha256').update(text).digest('base64');
 }
 
-/** The one shared NameSet holding exactly `names`. */
-export function internNames(names: ReadonlySet<string>): NameSet {
+/** UTF-8 bytes of all `names`. */
+export function bytesOfNames(names: Iterable<string>): number {
+  let bytes = 0;
+  for (const name of names) bytes += Buffer.byteLength(name, 'utf8');
+  return bytes;
+}
+
+/** The one shared NameSet holding exactly `names` (`bytes`: their UTF-8 bytes, when already counted). */
+export function internNames(names: ReadonlySet<string>, bytes = bytesOfNames(names)): NameSet {
   const sorted = [...names].sort();
   const key = keyOf(sorted);
   const existing = interned.get(key)?.deref();
-  if (existing) return existing;
-  const set = new NameSet(sorted, key);
-  interned.set(key, new WeakRef(set));
-  forget.register(set, key);
+  // Equal digests of different lists are not expected; if ever, the new list gets a set of its own.
+  if (existing?.sameAs(names)) return existing;
+  const set = new NameSet(sorted, key, bytes);
+  if (!existing) {
+    interned.set(key, new WeakRef(set));
+    forget.register(set, key);
+  }
   return set;
 }
 

@@ -2,7 +2,8 @@
 // objects; responses are already bytes (see wire.ts), so the serializer is the identity.
 import * as grpc from '@grpc/grpc-js';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, XdsTypeUrl } from '../resource-types';
-import { DeltaRequest, SotwRequest, decodeDeltaRequest } from './wire';
+import { DeltaRequest, SotwRequest } from './wire';
+import { decodeDeltaRequest } from './delta-request';
 import { decodeSotwRequest } from './sotw-request';
 
 type Method<Req> = grpc.MethodDefinition<Req, Buffer>;

@@ -19,7 +19,8 @@ class LazySotwRequest implements SotwRequest {
     readonly versionInfo: string,
     readonly typeUrl: string,
     readonly responseNonce: string,
-    private readonly nodeBytes: Uint8Array | undefined,
+    /** The node as it came; decoded only when `node` is read. */
+    readonly nodeBytes: Uint8Array | undefined,
     private readonly errorBytes: Uint8Array | undefined,
     /** The resource_names fields as they came (tags included), when they were contiguous. */
     readonly namesRegion: Buffer | undefined,

@@ -19,7 +19,7 @@ interface SotwTypeState extends TypeStateBase {
 
 export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
   protected newState(): SotwTypeState {
-    return { sub: new Subscription(), awaitingAck: false, cacheChanged: false, namesChanged: false, responded: false, deferred: false, sent: [] };
+    return { sub: new Subscription(this.names), awaitingAck: false, cacheChanged: false, namesChanged: false, responded: false, deferred: false, sent: [] };
   }
 
   protected handle(typeUrl: XdsTypeUrl, request: SotwRequest, state: SotwTypeState, isFirstOfType: boolean): void {
@@ -31,7 +31,7 @@ export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
     } else if (nonce && state.lastNonce) {
       // A stale nonce: the client has not seen our newest response yet. Its ACK/NACK is ignored, but the
       // names it lists are its current wishes and are honoured below.
-      this.log.debug({ nonce, latest: state.lastNonce }, 'stale nonce ignored');
+      this.logStaleNonce(nonce, state.lastNonce);
     }
 
     // Cheapest first: the list is the current names in sorted order (one memcmp); else the same bytes as

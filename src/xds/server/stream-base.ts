@@ -19,8 +19,12 @@ import {
 import { ClientInfo, ClientRegistry, StreamMode } from './client-registry';
 import { ViewResolver } from './client-view';
 import { NonceSource } from './nonce';
-import { Subscription, SubscriptionLimitError } from './subscription';
+import { StreamNames, Subscription } from './subscription';
 import { NodeInfo } from './wire';
+import { ClientLimitError, ClientLimits } from './client-limits';
+import { NameSetBudget } from './name-budget';
+import { nodeSizeProblem } from './node-limits';
+import { bounded } from './bounded-text';
 import { emptyResourceFor } from './empty-resources';
 import { IdentityPolicy, checkClusterIdentity } from './client-identity';
 import { TokenBucket } from './rate-limit';
@@ -36,9 +40,16 @@ export interface StreamContext {
   /** When set, a client's certificate must name the cluster it claims. */
   identity?: IdentityPolicy;
   limits: StreamLimits;
+  /** What one client may make the server hold, log or show. */
+  clientLimits: ClientLimits;
+  /** Shared by all streams of the server: bounds the distinct subscribed names held. */
+  nameBudget: NameSetBudget;
   /** Shared by all streams of the server: bounds response bytes queued for the transport. */
   sendBudget: SendBudget;
 }
+
+/** Status details stay short: they travel in HTTP/2 trailers, and a long one never reaches the client. */
+const MAX_STATUS_CHARS = 1024;
 
 export interface StreamLimits {
   requestsPerSecond: number;
@@ -72,8 +83,10 @@ export class StreamClosedError extends Error {
 
 type DuplexCall<Req> = grpc.ServerDuplexStream<Req, Buffer>;
 
-export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string }, State extends TypeStateBase> {
+export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint8Array; typeUrl: string }, State extends TypeStateBase> {
   protected readonly states = new Map<XdsTypeUrl, State>();
+  /** Shared by this stream's subscriptions (one per type): their byte total and limits. */
+  protected readonly names: StreamNames;
   protected view?: ViewKey;
   protected client?: ClientInfo;
   private logger?: Logger;
@@ -95,6 +108,7 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
   ) {
     this.streamId = ctx.nextStreamId();
     this.requestBudget = new TokenBucket(ctx.limits.requestsPerSecond, ctx.limits.requestBurst);
+    this.names = new StreamNames(ctx.clientLimits, ctx.nameBudget);
     call.on('data', (request: Req) => this.onRequest(request));
     call.on('end', () => this.close());
     call.on('error', (error: Error) => {
@@ -129,13 +143,13 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
           `more than ${this.ctx.limits.requestsPerSecond} discovery requests per second (burst ${this.ctx.limits.requestBurst}) on one stream; the client is misbehaving`,
         );
       }
-      if (!this.client) this.start(request.node);
+      if (!this.client) this.start(request);
       const typeUrl = request.typeUrl;
       if (!isXdsTypeUrl(typeUrl) || !this.allowedTypes.includes(typeUrl)) {
         const served = this.allowedTypes.length === PUSH_ORDER.length ? SUPPORTED_TYPES_TEXT : this.allowedTypes.map(shortTypeName).join(', ');
         throw new StreamClosedError(
           grpc.status.INVALID_ARGUMENT,
-          `unsupported type_url "${typeUrl.slice(0, 200)}" on ${this.serviceName}; this server serves ${served}`,
+          `unsupported type_url "${bounded(typeUrl, 200)}" on ${this.serviceName}; this server serves ${served}`,
         );
       }
       let state = this.states.get(typeUrl);
@@ -148,22 +162,30 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
       this.flush();
     } catch (error) {
       if (error instanceof StreamClosedError) this.fail(error.code, error.message);
-      else if (error instanceof SubscriptionLimitError) this.fail(grpc.status.RESOURCE_EXHAUSTED, error.message);
+      else if (error instanceof ClientLimitError) this.fail(grpc.status.RESOURCE_EXHAUSTED, error.message);
       else {
-        this.log.error({ err: error instanceof Error ? error.stack : String(error) }, 'unexpected error handling a discovery request');
+        this.log.error({ err: bounded(error instanceof Error ? (error.stack ?? error.message) : String(error), 4096) }, 'unexpected error handling a discovery request');
         this.fail(grpc.status.INTERNAL, `internal error: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
   }
 
-  private start(node: NodeInfo | undefined): void {
+  private start(request: Req): void {
+    // Sizes first, on the bytes: an oversize node is neither decoded, nor logged, nor echoed.
+    const sizeProblem = request.nodeBytes ? nodeSizeProblem(request.nodeBytes, this.ctx.clientLimits) : undefined;
+    if (sizeProblem) {
+      this.ctx.registry.recordRejectedStream();
+      this.log.warn({ reason: sizeProblem, peer: safePeer(this.call) }, 'refusing xDS client: node too large');
+      throw new StreamClosedError(grpc.status.RESOURCE_EXHAUSTED, sizeProblem);
+    }
+    const node = request.node;
     if (!node || !node.id) {
       throw new StreamClosedError(grpc.status.INVALID_ARGUMENT, 'the first discovery request must carry a node with an id (set node.id in the bootstrap)');
     }
     const resolution = this.ctx.resolveView(node);
     if (!resolution.ok) {
       this.ctx.registry.recordRejectedStream();
-      this.log.warn({ node: node.id, reason: resolution.message }, 'refusing xDS client');
+      this.log.warn({ node: node.id, reason: bounded(resolution.message, MAX_STATUS_CHARS) }, 'refusing xDS client');
       throw new StreamClosedError(resolution.code, resolution.message);
     }
     if (this.ctx.identity) {
@@ -213,6 +235,14 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
   protected flush(): void {
     if (this.closed || this.blocked || this.view === undefined) return;
     const snapshot = this.ctx.watcher.snapshot(this.view);
+    // A cluster removal held back in the first pass is due in a second one when listeners and routes
+    // settled during the first without sending anything (their change was nothing this client subscribes
+    // to): no later event would come to release it.
+    if (this.flushPass(snapshot) && this.deferredDue()) this.flushPass(snapshot);
+  }
+
+  /** One pass over the types in push order; false when it stopped early (backpressure or budget). */
+  private flushPass(snapshot: Snapshot): boolean {
     for (const typeUrl of PUSH_ORDER) {
       const state = this.states.get(typeUrl);
       if (!state) continue;
@@ -223,14 +253,21 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
       if (!this.ctx.sendBudget.canSend()) {
         // Many responses are queued server-wide (a reconnect storm): take a turn, send the newest state then.
         this.ctx.sendBudget.waitTurn(this.resume);
-        return;
+        return false;
       }
       state.cacheChanged = false;
       state.namesChanged = false;
       state.deferred = false;
       this.respond(typeUrl, state, snapshot);
-      if (this.blocked) return;
+      if (this.blocked) return false;
     }
+    return true;
+  }
+
+  /** Whether a held-back removal may go now (and is not waiting for its own ACK). */
+  private deferredDue(): boolean {
+    const clusters = this.states.get(CLUSTER_TYPE);
+    return clusters !== undefined && clusters.deferred && !clusters.awaitingAck && !this.routesUnsettled();
   }
 
   /**
@@ -265,7 +302,7 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
         if (resource) {
           if (!(resource.inWildcard && sub.isWildcard)) selected.push(resource);
         } else {
-          const empty = emptyResourceFor(typeUrl, name);
+          const empty = emptyResourceFor(typeUrl, name, sub.nameSet);
           if (empty) selected.push(empty);
         }
       }
@@ -302,20 +339,30 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
     }
   }
 
+  /** `version` is the client's version_info: kept and logged only up to a bound. */
   protected recordAck(typeUrl: XdsTypeUrl, version: string): void {
-    if (this.client) this.ctx.registry.recordAck(this.client, shortTypeName(typeUrl), version);
-    this.log.debug({ type: shortTypeName(typeUrl), version }, 'ACK');
+    const kept = bounded(version);
+    if (this.client) this.ctx.registry.recordAck(this.client, shortTypeName(typeUrl), kept);
+    this.log.debug({ type: shortTypeName(typeUrl), version: kept }, 'ACK');
   }
 
+  /** `message` is the client's error text: kept and logged only up to --xds-max-nack-message-chars. */
   protected recordNack(typeUrl: XdsTypeUrl, version: string, nonce: string, message: string): void {
-    if (this.client) this.ctx.registry.recordNack(this.client, shortTypeName(typeUrl), { version, nonce, message, atMs: Date.now() });
-    this.log.warn({ type: shortTypeName(typeUrl), version, nonce, error: message }, 'NACK: the client rejected the config and keeps its previous one');
+    const kept = bounded(message, this.ctx.clientLimits.maxNackMessageChars);
+    if (this.client) this.ctx.registry.recordNack(this.client, shortTypeName(typeUrl), { version, nonce, message: kept, atMs: Date.now() });
+    this.log.warn({ type: shortTypeName(typeUrl), version, nonce, error: kept }, 'NACK: the client rejected the config and keeps its previous one');
+  }
+
+  /** A nonce the client sent that is not ours to trust: logged only up to a bound. */
+  protected logStaleNonce(nonce: string, latest: string): void {
+    this.log.debug({ nonce: bounded(nonce), latest }, 'stale nonce ignored');
   }
 
   private fail(code: grpc.status, message: string): void {
     if (this.closed) return;
-    this.log.warn({ code: grpc.status[code], message }, 'closing xDS stream');
-    this.call.emit('error', { code, details: message, message, name: 'StreamClosedError' } as grpc.ServiceError);
+    const details = bounded(message, MAX_STATUS_CHARS);
+    this.log.warn({ code: grpc.status[code], message: details }, 'closing xDS stream');
+    this.call.emit('error', { code, details, message: details, name: 'StreamClosedError' } as grpc.ServiceError);
     this.cleanup();
   }
 
@@ -329,6 +376,9 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; typeUrl: string 
     this.closed = true;
     this.cancelWatch?.();
     this.ctx.sendBudget.cancel(this.resume);
+    // What the stream subscribed to stops counting against the server's budget at once.
+    for (const state of this.states.values()) state.sub.release();
+    this.states.clear();
     if (this.client) {
       this.ctx.registry.remove(this.client.streamId);
       this.log.info('xDS client disconnected');

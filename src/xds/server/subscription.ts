@@ -1,14 +1,15 @@
 // What one client asked for, for one type: wildcard and/or named resources. Shared by SotW and delta
 // streams. Follows the xDS rules for legacy wildcard (first request names nothing), explicit "*" and
 // unsubscribing by sending an empty list after names. The named part is an interned NameSet, shared with
-// every other client that asked for the same names.
-import { NO_NAMES, NameSet, internNames } from './name-set';
+// every other client that asked for the same names; what a stream may hold is bounded (client-limits.ts).
+import { CLIENT_LIMIT_FLAGS, ClientLimitError, ClientLimits, DEFAULT_CLIENT_LIMITS, MAX_NAMES_PER_TYPE, MAX_NAME_LENGTH_CHARS } from './client-limits';
+import { NameSetBudget } from './name-budget';
+import { NO_NAMES, NameSet, bytesOfNames, internNames } from './name-set';
+import { bounded } from './bounded-text';
 
-/** Bounds so one client cannot grow the server's memory without limit. */
-export const MAX_NAMES_PER_TYPE = 20_000;
-export const MAX_NAME_LENGTH_CHARS = 2_048;
-
-export class SubscriptionLimitError extends Error {}
+export { MAX_NAMES_PER_TYPE, MAX_NAME_LENGTH_CHARS };
+/** Kept under its old name for readers of subscriptions. */
+export { ClientLimitError as SubscriptionLimitError };
 
 export interface SubscriptionChange {
   added: string[];
@@ -16,11 +17,24 @@ export interface SubscriptionChange {
   wildcardChanged: boolean;
 }
 
+/** What the subscriptions of one stream share: its limits, its byte total, and the server's budget. */
+export class StreamNames {
+  /** Bytes of the names this stream's subscriptions hold, over all types. */
+  bytes = 0;
+
+  constructor(
+    readonly limits: Pick<ClientLimits, 'maxNamesBytesPerType' | 'maxNamesBytesPerStream'> = DEFAULT_CLIENT_LIMITS,
+    readonly budget: NameSetBudget = new NameSetBudget(),
+  ) {}
+}
+
 export class Subscription {
   private started = false;
   private legacyWildcard = false;
   private explicitWildcard = false;
   private named: NameSet = NO_NAMES;
+
+  constructor(private readonly stream: StreamNames = new StreamNames()) {}
 
   get isWildcard(): boolean {
     return this.legacyWildcard || this.explicitWildcard;
@@ -68,10 +82,11 @@ export class Subscription {
     next.delete('*');
     // The common case: an ACK repeating the same names.
     if (this.named.sameAs(next)) return { added: [], removed: [], wildcardChanged: wasWildcard !== this.isWildcard };
-    checkLimits(next);
+    if (next.size > MAX_NAMES_PER_TYPE) throw new ClientLimitError(`more than ${MAX_NAMES_PER_TYPE} resource names`);
+    for (const name of next) checkName(name);
     const added = [...next].filter((name) => !this.named.has(name));
     const removed = [...this.named.names].filter((name) => !next.has(name));
-    this.named = internNames(next);
+    this.replaceNames(next, bytesOfNames(next));
     return { added, removed, wildcardChanged: wasWildcard !== this.isWildcard };
   }
 
@@ -88,14 +103,16 @@ export class Subscription {
       this.legacyWildcard = false;
     }
     let next: Set<string> | undefined; // copy on write: the current set is shared
+    let bytes = this.named.bytes;
     for (const name of subscribe) {
       if (name === '*') this.explicitWildcard = true;
       else if (!(next ?? this.named.names).has(name)) {
         next ??= new Set(this.named.names);
-        if (next.size >= MAX_NAMES_PER_TYPE) throw new SubscriptionLimitError(`more than ${MAX_NAMES_PER_TYPE} resource names`);
+        if (next.size >= MAX_NAMES_PER_TYPE) throw new ClientLimitError(`more than ${MAX_NAMES_PER_TYPE} resource names`);
         checkName(name);
         next.add(name);
         added.push(name);
+        bytes += Buffer.byteLength(name, 'utf8');
       }
     }
     for (const name of unsubscribe) {
@@ -106,20 +123,43 @@ export class Subscription {
         next ??= new Set(this.named.names);
         next.delete(name);
         removed.push(name);
+        bytes -= Buffer.byteLength(name, 'utf8');
       }
     }
-    if (next) this.named = internNames(next);
+    if (next) this.replaceNames(next, bytes);
     return { added, removed, wildcardChanged: wasWildcard !== this.isWildcard };
+  }
+
+  /** The stream closed: what it held no longer counts against its stream or the server. */
+  release(): void {
+    this.stream.budget.release(this.named);
+    this.stream.bytes -= this.named.bytes;
+    this.named = NO_NAMES;
+  }
+
+  /** Checks the byte bounds, then holds the interned set of `next` instead of the current one. */
+  private replaceNames(next: ReadonlySet<string>, bytes: number): void {
+    const { maxNamesBytesPerType, maxNamesBytesPerStream } = this.stream.limits;
+    if (bytes > maxNamesBytesPerType) {
+      throw new ClientLimitError(
+        `${bytes} bytes of resource names for one type (limit --${CLIENT_LIMIT_FLAGS.maxNamesBytesPerType} ${maxNamesBytesPerType})`,
+      );
+    }
+    const streamBytes = this.stream.bytes - this.named.bytes + bytes;
+    if (streamBytes > maxNamesBytesPerStream) {
+      throw new ClientLimitError(
+        `${streamBytes} bytes of resource names on one stream (limit --${CLIENT_LIMIT_FLAGS.maxNamesBytesPerStream} ${maxNamesBytesPerStream})`,
+      );
+    }
+    const set = internNames(next, bytes);
+    this.stream.budget.swap(this.named, set);
+    this.stream.bytes = streamBytes;
+    this.named = set;
   }
 }
 
 function checkName(name: string): void {
   if (name.length > MAX_NAME_LENGTH_CHARS) {
-    throw new SubscriptionLimitError(`resource name longer than ${MAX_NAME_LENGTH_CHARS} characters: "${name.slice(0, 64)}..."`);
+    throw new ClientLimitError(`resource name longer than ${MAX_NAME_LENGTH_CHARS} characters: "${bounded(name, 64)}"`);
   }
-}
-
-function checkLimits(names: ReadonlySet<string>): void {
-  if (names.size > MAX_NAMES_PER_TYPE) throw new SubscriptionLimitError(`more than ${MAX_NAMES_PER_TYPE} resource names`);
-  for (const name of names) checkName(name);
 }

@@ -27,7 +27,9 @@ export interface ErrorDetail {
 
 export interface SotwRequest {
   readonly versionInfo: string;
+  /** Decoded when read (once per stream): check `nodeBytes` against the node limits first. */
   readonly node?: NodeInfo;
+  readonly nodeBytes?: Uint8Array;
   readonly resourceNames: string[];
   readonly typeUrl: string;
   readonly responseNonce: string;
@@ -38,14 +40,16 @@ export interface SotwRequest {
   readonly namesRegion?: Buffer;
 }
 
+/** Decoded in delta-request.ts. */
 export interface DeltaRequest {
-  node?: NodeInfo;
-  typeUrl: string;
-  subscribe: string[];
-  unsubscribe: string[];
-  initialVersions: Map<string, string>;
-  responseNonce: string;
-  errorDetail?: ErrorDetail;
+  readonly node?: NodeInfo;
+  readonly nodeBytes?: Uint8Array;
+  readonly typeUrl: string;
+  readonly subscribe: readonly string[];
+  readonly unsubscribe: readonly string[];
+  readonly initialVersions: ReadonlyMap<string, string>;
+  readonly responseNonce: string;
+  readonly errorDetail?: ErrorDetail;
 }
 
 const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: false, arrays: true, objects: true };
@@ -117,30 +121,6 @@ export function toNodeInfo(raw: RawNode | undefined): NodeInfo | undefined {
 export function toErrorDetail(raw: { code?: number; message?: string } | undefined): ErrorDetail | undefined {
   if (!raw) return undefined;
   return { code: raw.code ?? 0, message: raw.message ?? '' };
-}
-
-interface RawDeltaRequest {
-  node?: RawNode;
-  type_url?: string;
-  resource_names_subscribe?: string[];
-  resource_names_unsubscribe?: string[];
-  initial_resource_versions?: Record<string, string>;
-  response_nonce?: string;
-  error_detail?: { code?: number; message?: string };
-}
-
-export function decodeDeltaRequest(bytes: Buffer): DeltaRequest {
-  const type = messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
-  const raw = type.toObject(type.decode(bytes), TO_OBJECT) as RawDeltaRequest;
-  return {
-    node: toNodeInfo(raw.node),
-    typeUrl: raw.type_url ?? '',
-    subscribe: raw.resource_names_subscribe ?? [],
-    unsubscribe: raw.resource_names_unsubscribe ?? [],
-    initialVersions: new Map(Object.entries(raw.initial_resource_versions ?? {})),
-    responseNonce: raw.response_nonce ?? '',
-    errorDetail: toErrorDetail(raw.error_detail),
-  };
 }
 
 /** ControlPlane{identifier} so clients can tell which server (and replica) answered. */

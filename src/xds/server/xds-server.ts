@@ -15,9 +15,16 @@ import { DeltaRequest, SotwRequest } from './wire';
 import { IdentityPolicy } from './client-identity';
 import { DEFAULT_SEND_BUDGET_BYTES, SendBudget } from './send-budget';
 import { parseHostPort } from '../../net/host-port';
+import { ClientLimits, clientLimitsWith } from './client-limits';
+import { NameSetBudget } from './name-budget';
+import { releaseRequestChunksAfterDecoding } from './grpc-request-chunks';
 
-/** Big enough for a delta reconnect that lists tens of thousands of initial_resource_versions. */
-export const MAX_RECEIVE_MESSAGE_BYTES = 64 * 1024 * 1024;
+/**
+ * Largest request grpc-js buffers for us (it refuses a bigger one from its length prefix, before reading
+ * it). A delta reconnect listing 20,000 initial_resource_versions is about 2 MB; an ACK of 20,000 EDS names
+ * about 1.5 MB; a load report is bounded lower (--lrs-max-report-bytes).
+ */
+export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 export const KEEPALIVE_TIME_MS = 30_000;
 export const KEEPALIVE_TIMEOUT_MS = 10_000;
 /** Envoy pings every few seconds when told to; allow it rather than answering with GOAWAY. */
@@ -56,10 +63,14 @@ export interface XdsServerOptions {
   requestBurst?: number;
   /** Response bytes queued for the transport server-wide before streams take turns (default 64 MiB). */
   sendBudgetBytes?: number;
+  /** What one client may make the server hold, log or show (defaults: DEFAULT_CLIENT_LIMITS). */
+  clientLimits?: Partial<ClientLimits>;
 }
 
 export class XdsServer {
   readonly registry: ClientRegistry;
+  /** Distinct subscribed names held server-wide (--xds-max-names-bytes-total). */
+  readonly nameBudget: NameSetBudget;
   private readonly server: grpc.Server;
   private readonly context: StreamContext;
   private streamCounter = 0;
@@ -69,6 +80,11 @@ export class XdsServer {
 
   constructor(options: XdsServerOptions) {
     this.registry = options.registry ?? new ClientRegistry();
+    if (!releaseRequestChunksAfterDecoding()) {
+      options.logger.warn('grpc-js internals changed: each idle stream keeps its last request in memory (see grpc-request-chunks.ts)');
+    }
+    const clientLimits = clientLimitsWith(options.clientLimits);
+    this.nameBudget = new NameSetBudget(clientLimits.maxNamesBytesTotal);
     this.context = {
       watcher: options.watcher,
       resolveView: options.resolveView,
@@ -81,11 +97,13 @@ export class XdsServer {
         requestsPerSecond: options.maxRequestsPerSecond ?? DEFAULT_MAX_REQUESTS_PER_SECOND,
         requestBurst: options.requestBurst ?? DEFAULT_REQUEST_BURST,
       },
+      clientLimits,
+      nameBudget: this.nameBudget,
       sendBudget: new SendBudget(options.sendBudgetBytes ?? DEFAULT_SEND_BUDGET_BYTES),
     };
     this.tls = options.tls;
     this.server = new grpc.Server({
-      'grpc.max_receive_message_length': options.maxRequestBytes ?? MAX_RECEIVE_MESSAGE_BYTES,
+      'grpc.max_receive_message_length': options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
       'grpc.max_concurrent_streams': options.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS_PER_CONNECTION,
       'grpc.max_send_message_length': -1,
       'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,

@@ -13,6 +13,8 @@ import { PairMemo } from './pair-memo';
 interface SotwTypeState extends TypeStateBase {
   /** What the client was last sent (shared, immutable resources: no copies per client). */
   sent: readonly EncodedResource[];
+  /** The version a reconnecting client said it holds, until the first response is due. */
+  heldVersion?: string;
   /** Digest of the last request's name list: an ACK repeating it byte for byte needs no decoding. */
   namesDigest?: string;
 }
@@ -47,18 +49,9 @@ export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
     const subscriptionChanged = change.added.length > 0 || change.removed.length > 0 || change.wildcardChanged;
 
     if (isFirstOfType) {
-      // A reconnecting client tells us the version it holds: if that is exactly what we would send, it
-      // already has it, and sending it again would only cost both sides.
-      const snapshot = this.ctx.watcher.snapshot(this.view as string);
-      const resources = this.selectResources(typeUrl, state.sub, snapshot);
-      const version = versionOfSet(resources);
-      if (request.versionInfo !== '' && request.versionInfo === version) {
-        state.sent = resources;
-        state.sentVersion = version;
-        state.responded = true;
-        this.log.info({ type: typeUrl, version }, 'client already holds the current version; nothing resent');
-        return;
-      }
+      // A reconnecting client tells us the version it holds: compared with what we would send once the
+      // view's snapshot is there (a new view on a big mesh is built in the background).
+      if (request.versionInfo !== '') state.heldVersion = request.versionInfo;
       state.namesChanged = true;
       return;
     }
@@ -70,6 +63,18 @@ export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
     let resources = this.selectResources(typeUrl, state.sub, snapshot);
     if (typeUrl === CLUSTER_TYPE) resources = this.keepRemovedClustersWhileRoutesSettle(resources, state);
     const version = versionOfSet(resources);
+    if (state.heldVersion !== undefined && !state.responded) {
+      const held = state.heldVersion;
+      state.heldVersion = undefined;
+      if (held === version) {
+        // It already has exactly this: sending it again would only cost both sides.
+        state.sent = resources;
+        state.sentVersion = version;
+        state.responded = true;
+        this.log.info({ type: typeUrl, version }, 'client already holds the current version; nothing resent');
+        return false;
+      }
+    }
     const sameAsSent = version === state.sentVersion && state.responded;
     if (sameAsSent) return false;
     const fullSet = isCompleteSetType(typeUrl) || !state.responded;

@@ -234,7 +234,9 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint
   /** Sends what is due, in make-before-break order, respecting ACK gating and transport backpressure. */
   protected flush(): void {
     if (this.closed || this.blocked || this.view === undefined) return;
-    const snapshot = this.ctx.watcher.snapshot(this.view);
+    // A new view's first snapshot may still be building (a big mesh): its watchers are told when it is.
+    const snapshot = this.ctx.watcher.ready(this.view);
+    if (!snapshot) return;
     // A cluster removal held back in the first pass is due in a second one when listeners and routes
     // settled during the first without sending anything (their change was nothing this client subscribes
     // to): no later event would come to release it.

@@ -8,6 +8,11 @@ export interface BenchOptions {
   clients: number[];
   /** Client counts at which gRPC-like (proxyless) clients are measured too, besides Envoy-like ones. */
   grpcClients: number[];
+  /**
+   * Client counts of the mTLS workload: N sidecars that are each a pod of their own next to N sharing one
+   * view, on the same mesh made mTLS (Spillway only: the peers have no per-pod node inputs).
+   */
+  podClients: number[];
   clusters: number;
   endpointsPerCluster: number;
   repetitions: number;
@@ -22,19 +27,32 @@ export interface BenchOptions {
   plot: string;
 }
 
-/** The (clients, kind) pairs of a run, Envoy-like first. */
-export function clientSets(options: BenchOptions): { clients: number; kind: ClientKind }[] {
-  return [...options.clients.map((clients) => ({ clients, kind: 'envoy' as ClientKind })), ...options.grpcClients.map((clients) => ({ clients, kind: 'grpc' as ClientKind }))];
+/**
+ * The (clients, kind) pairs of a run, Envoy-like first. The two mTLS kinds run back to back at each N, in
+ * turns by repetition (`rep`), so drift in machine load does not always favour the same one.
+ */
+export function clientSets(options: BenchOptions, rep = 0): { clients: number; kind: ClientKind }[] {
+  const pair: ClientKind[] = rep % 2 === 0 ? ['mtls-pods', 'mtls-shared'] : ['mtls-shared', 'mtls-pods'];
+  return [
+    ...options.clients.map((clients) => ({ clients, kind: 'envoy' as ClientKind })),
+    ...options.grpcClients.map((clients) => ({ clients, kind: 'grpc' as ClientKind })),
+    ...options.podClients.flatMap((clients) => pair.map((kind) => ({ clients, kind }))),
+  ];
 }
 
 const ALL_SERVERS: readonly ServerName[] = ['spillway', 'go-control-plane', 'istiod'];
 
 export const USAGE = `npm run bench -- [--quick] [--services 100,1000] [--clients 1000,5000,10000] [--grpc-clients 1000]
-  [--clusters 3] [--endpoints 10] [--reps 2] [--flips 4] [--servers spillway,go-control-plane,istiod]
-  [--mode sotw|delta] [--out docs/BENCHMARKS.md] [--cached-peers]
---quick: one small mesh, 100 Envoy-like and 50 gRPC-like clients, one repetition, only peers already
-  built (a smoke check of the harness that CI runs; < 1 min; exits non-zero only if Spillway's run fails).
---grpc-clients: client counts at which gRPC-like (proxyless) clients are measured as well ("0" for none).`;
+  [--pod-clients 1000,5000] [--workload all|pods] [--clusters 3] [--endpoints 10] [--reps 2] [--flips 4]
+  [--servers spillway,go-control-plane,istiod] [--mode sotw|delta] [--out docs/BENCHMARKS.md] [--cached-peers]
+--quick: one small mesh, 100 Envoy-like, 50 gRPC-like and 2 x 50 mTLS workload clients, one repetition,
+  only peers already built (a smoke check of the harness that CI runs; < 1 min; exits non-zero only if
+  Spillway's run fails).
+--grpc-clients: client counts at which gRPC-like (proxyless) clients are measured as well ("0" for none).
+--pod-clients: client counts of the mTLS workload (the mesh made mTLS; N sidecars each a pod of its own
+  next to N sharing one view; Spillway only) ("0" for none).
+--workload pods: only the mTLS workload (no plain Envoy-like or gRPC-like clients, Spillway only); the
+  report goes to dist/bench/BENCHMARKS-pods.md unless --out says otherwise.`;
 
 function numbers(text: string, flag: string): number[] {
   const values = text.split(',').map((part) => Number(part.trim()));
@@ -54,6 +72,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     // The issue's workload: 1k, 5k and 10k clients (a server that would not fit in memory is not run).
     clients: quick ? [100] : [1000, 5000, 10000],
     grpcClients: quick ? [50] : [1000],
+    // The mTLS mesh where every sidecar is a pod of its own (issue 14), against one shared view.
+    podClients: quick ? [50] : [1000, 5000],
     clusters: 3,
     endpointsPerCluster: quick ? 3 : 10,
     repetitions: quick ? 1 : 2,
@@ -64,6 +84,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     cachedPeersOnly: quick,
     plot: quick ? 'dist/bench/bench-push-p99-quick.svg' : 'docs/images/bench-push-p99.svg',
   };
+  let workload: 'all' | 'pods' = 'all';
+  let outGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
     if (flag === '--quick') continue;
@@ -84,6 +106,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case '--grpc-clients':
         options.grpcClients = value.trim() === '0' ? [] : numbers(value, flag);
+        break;
+      case '--pod-clients':
+        options.podClients = value.trim() === '0' ? [] : numbers(value, flag);
+        break;
+      case '--workload':
+        if (value !== 'all' && value !== 'pods') throw new Error('--workload is all or pods');
+        workload = value;
         break;
       case '--clusters':
         options.clusters = positive(value, flag);
@@ -112,9 +141,21 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         // The plot goes beside a report written elsewhere, never over the published one.
         options.output = value;
         options.plot = `${value.replace(/\.md$/, '')}-push-p99.svg`;
+        outGiven = true;
         break;
       default:
         throw new Error(`unknown option ${flag}\n${USAGE}`);
+    }
+  }
+  if (workload === 'pods') {
+    options.clients = [];
+    options.grpcClients = [];
+    options.servers = ['spillway'];
+    if (options.podClients.length === 0) throw new Error('--workload pods needs --pod-clients');
+    // A partial run must never replace the full report (nor its plot).
+    if (!outGiven) {
+      options.output = 'dist/bench/BENCHMARKS-pods.md';
+      options.plot = 'dist/bench/BENCHMARKS-pods-push-p99.svg';
     }
   }
   return options;

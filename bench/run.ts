@@ -5,9 +5,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { BenchOptions, clientSets, parseOptions } from './options';
+import { ClientKind, isMtlsKind } from './load/protocol';
 import { REPO_ROOT, preparePeers } from './peer-binaries';
 import { RunResult, measureRun } from './scenario';
-import { ServerFactory, ServerName } from './servers/server-under-test';
+import { ServerFactory, ServerName, unsupportedKind } from './servers/server-under-test';
 import { spillwayFactory } from './servers/spillway-server';
 import { goControlPlaneFactory } from './servers/go-control-plane-server';
 import { istiodFactory } from './servers/istiod-server';
@@ -24,6 +25,13 @@ const FACTORIES: Record<ServerName, ServerFactory> = {
 
 /** What one server may use: most of the machine, leaving room for the load generators and the system. */
 const SERVER_MEMORY_BUDGET_BYTES = os.totalmem() * 0.6;
+
+const KIND_TEXT: Record<ClientKind, string> = {
+  envoy: 'Envoy-like',
+  grpc: 'gRPC-like',
+  'mtls-pods': 'mTLS workload sidecars, each a pod of its own',
+  'mtls-shared': 'mTLS workload sidecars sharing one view',
+};
 
 const started = Date.now();
 function progress(line: string): void {
@@ -55,8 +63,11 @@ function projectedMemory(results: Map<string, RunResult[]>, keyOf: (clients: num
 }
 
 async function main(options: BenchOptions): Promise<void> {
-  progress('checking the peers (scripts/bench-peers.sh builds what is missing)');
-  preparePeers(options.cachedPeersOnly);
+  // Spillway alone (say --workload pods) needs no peer: never start their builds for nothing.
+  if (options.servers.some((name) => name !== 'spillway')) {
+    progress('checking the peers (scripts/bench-peers.sh builds what is missing)');
+    preparePeers(options.cachedPeersOnly);
+  }
   const skipped = new Map<ServerName, string>();
   const factories: ServerFactory[] = [];
   for (const name of options.servers) {
@@ -79,15 +90,15 @@ async function main(options: BenchOptions): Promise<void> {
 
   for (let rep = 0; rep < options.repetitions; rep++) {
     for (const services of options.services) {
-      for (const { clients, kind } of sets) {
+      for (const { clients, kind } of clientSets(options, rep)) {
         for (const factory of rotated(factories, rep)) {
           runIndex++;
-          if (kind === 'grpc' && factory.name === 'go-control-plane') {
-            // The peer serves only what an Envoy's wildcard requests get (no `<host>:<port>` API listeners).
-            if (rep === 0) progress(`run ${runIndex}/${totalRuns}: go-control-plane, ${clients} gRPC-like clients: not run (the peer has no proxyless API listeners)`);
+          const notHere = unsupportedKind(factory.name, kind);
+          if (notHere) {
+            if (rep === 0) progress(`run ${runIndex}/${totalRuns}: ${factory.name}, ${clients} ${KIND_TEXT[kind]}: not run (${notHere})`);
             continue;
           }
-          const label = `run ${runIndex}/${totalRuns}: ${factory.name}, ${services} services, ${clients} ${kind === 'grpc' ? 'gRPC-like' : 'Envoy-like'} clients (repetition ${rep + 1})`;
+          const label = `run ${runIndex}/${totalRuns}: ${factory.name}, ${services} services, ${clients} ${KIND_TEXT[kind]} (repetition ${rep + 1})`;
           const tooBig = projectedMemory(results, (n) => key(services, n, kind, factory.name), sets.filter((s) => s.kind === kind).map((s) => s.clients), clients);
           if (tooBig) {
             progress(`${label}: not run (${tooBig})`);
@@ -98,7 +109,8 @@ async function main(options: BenchOptions): Promise<void> {
           }
           progress(label);
           const workDir = fs.mkdtempSync(path.join(workRoot, `${factory.name}-`));
-          const size = { services, endpointsPerCluster: options.endpointsPerCluster, clusters: options.clusters };
+          // The mTLS kinds get the same mesh made mTLS, so their sidecars have inbound listeners to build.
+          const size = { services, endpointsPerCluster: options.endpointsPerCluster, clusters: options.clusters, ...(isMtlsKind(kind) ? { mtls: true } : {}) };
           try {
             const result = await measureRun(factory, { size, clients, flips: options.flips, mode: options.mode, kind, workDir, rssLimitBytes: SERVER_MEMORY_BUDGET_BYTES }, (line) => progress(`  ${line}`));
             const runs = results.get(key(services, clients, kind, factory.name)) ?? [];

@@ -1,6 +1,6 @@
 // One measured run: a fresh server with one mesh, N clients in a separate load-generator process, then a
 // few endpoint flips. Everything that is timed is timed from outside the server.
-import { BenchNode, ClientKind, HeldCounts, StreamMode } from './load/protocol';
+import { BenchNode, ClientKind, HeldCounts, StreamMode, isMtlsKind } from './load/protocol';
 import { LoadGenerator } from './load/load-generator';
 import { BENCH_NAMESPACE, MeshSize, SERVICE_PORT, endpointKey, serviceName } from './mesh/generate-mesh';
 import { serviceHost } from '../src/mesh/model';
@@ -103,6 +103,30 @@ class RssWatchdog {
   }
 }
 
+/** The measured clients' nodes for the run's kind; throws when the server has no such clients. */
+function clientNodes(server: ServerUnderTest, plan: RunPlan): (group: string, i: number) => BenchNode {
+  if (plan.kind === 'grpc') {
+    const grpcNode = server.grpcNode?.bind(server);
+    if (!grpcNode) throw new Error(`${server.name} has no proxyless gRPC clients in this harness`);
+    return (group, i) => grpcNode(group, i, grpcTargets(plan.size, plan.flips, i));
+  }
+  if (isMtlsKind(plan.kind)) {
+    const podNode = server.mtlsPodNode?.bind(server);
+    if (!podNode || !plan.size.mtls) throw new Error(`${server.name} has no mTLS workload sidecars in this harness (or the mesh is not mTLS)`);
+    const distinct = plan.kind === 'mtls-pods';
+    return (group, i) => podNode(group, i, distinct);
+  }
+  return (group, i) => server.node(group, i);
+}
+
+/** One client per view of the run's kind, connected before the measured ones. */
+function anchorNodes(server: ServerUnderTest, plan: RunPlan, nodeOf: (group: string, i: number) => BenchNode): BenchNode[] {
+  if (plan.kind === 'grpc') return Array.from({ length: plan.size.clusters }, (_, i) => nodeOf('anchor', i));
+  // Both mTLS kinds start from the shared pods' views, so their baselines are the same.
+  if (isMtlsKind(plan.kind)) return server.mtlsAnchorNodes?.() ?? [];
+  return server.anchorNodes();
+}
+
 export async function measureRun(factory: ServerFactory, plan: RunPlan, progress: (line: string) => void): Promise<RunResult> {
   const load = LoadGenerator.start(plan.clients);
   let server: ServerUnderTest | undefined;
@@ -110,11 +134,8 @@ export async function measureRun(factory: ServerFactory, plan: RunPlan, progress
   try {
     server = await factory.start(plan.size, plan.workDir);
     watchdog = new RssWatchdog(server.pid, plan.rssLimitBytes);
-    const grpcNode = server.grpcNode?.bind(server);
-    if (plan.kind === 'grpc' && !grpcNode) throw new Error(`${factory.name} has no proxyless gRPC clients in this harness`);
-    const nodeOf = (group: string, i: number): BenchNode =>
-      plan.kind === 'grpc' && grpcNode ? grpcNode(group, i, grpcTargets(plan.size, plan.flips, i)) : (server as ServerUnderTest).node(group, i);
-    const anchors = plan.kind === 'grpc' ? Array.from({ length: plan.size.clusters }, (_, i) => nodeOf('anchor', i)) : server.anchorNodes();
+    const nodeOf = clientNodes(server, plan);
+    const anchors = anchorNodes(server, plan, nodeOf);
     await load.connect('anchors', server.xdsAddress, anchors, plan.mode, SYNC_TIMEOUT_MS);
     await sleep(SETTLE_MS);
     const rssBaselineBytes = rssBytes(server.pid);

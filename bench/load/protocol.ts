@@ -6,12 +6,24 @@ export interface BenchNode {
   metadata: Record<string, string>;
   locality?: { region: string; zone: string };
   /** Envoy-like (the default) or gRPC-like (proxyless: named LDS for `targets`, then RDS/CDS/EDS by name). */
-  kind?: ClientKind;
+  kind?: ClientProtocol;
   /** gRPC-like clients: the `<host>:<port>` listener names their channels target. */
   targets?: string[];
 }
 
-export type ClientKind = 'envoy' | 'grpc';
+/** How a client speaks xDS: like Envoy (wildcards) or like grpc-js-xds (names only). */
+export type ClientProtocol = 'envoy' | 'grpc';
+
+/**
+ * What a run's clients are. `mtls-pods` and `mtls-shared` are Envoy-like workload sidecars on an mTLS
+ * mesh: every one a pod of its own (distinct INSTANCE_IP), or all of a cluster with one pod's metadata.
+ */
+export type ClientKind = ClientProtocol | MtlsKind;
+export type MtlsKind = 'mtls-pods' | 'mtls-shared';
+
+export function isMtlsKind(kind: ClientKind): kind is MtlsKind {
+  return kind === 'mtls-pods' || kind === 'mtls-shared';
+}
 
 export type StreamMode = 'sotw' | 'delta';
 

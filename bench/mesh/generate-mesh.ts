@@ -7,12 +7,16 @@ export interface MeshSize {
   services: number;
   endpointsPerCluster: number;
   clusters: number;
+  /** Every service `mtls: true`, every endpoint with its sidecar on SIDECAR_PORT (the workload-pods runs). */
+  mtls?: boolean;
 }
 
 export const SERVICE_PORT = 8080;
 export const BENCH_NAMESPACE = 'bench';
 export const ENDPOINT_PORT = 20_000;
 const GATEWAY_PORT = 15_443;
+/** Where every workload sidecar terminates mTLS (the endpoints' `sidecarPort`, the pods' INBOUND_PORT). */
+export const SIDECAR_PORT = 15_006;
 
 export function clusterName(index: number): string {
   return `cluster-${index}`;
@@ -65,6 +69,7 @@ export function generateMesh(size: MeshSize, notReady: NotReady = new Set()): Me
       exported: true,
       subsetLabel: 'version',
       failover: 'cluster',
+      ...(size.mtls ? { mtls: true } : {}),
     };
     const endpoints: MeshEndpoint[] = [];
     for (let c = 0; c < size.clusters; c++) {
@@ -75,6 +80,7 @@ export function generateMesh(size: MeshSize, notReady: NotReady = new Set()): Me
           ports: { http: ENDPOINT_PORT },
           labels: {},
           ready: !notReady.has(endpointKey(s, c, e)),
+          ...(size.mtls ? { sidecarPort: SIDECAR_PORT } : {}),
         });
       }
     }

@@ -2,7 +2,9 @@
 // rewritten from this run's figures.
 import * as fs from 'fs';
 import { BenchOptions } from '../options';
-import { ServerName } from '../servers/server-under-test';
+import { ServerName, unsupportedKind } from '../servers/server-under-test';
+import { ClientKind, isMtlsKind } from '../load/protocol';
+import { SIDECAR_PORT } from '../mesh/generate-mesh';
 import { ISTIOD_FILE_WATCH_DEBOUNCE, ISTIOD_MAX_REQUESTS_PER_SECOND } from '../servers/istiod-server';
 import { DEFAULT_DEBOUNCE } from '../../src/mesh/debounce';
 import { MachineFacts } from './machine';
@@ -30,7 +32,8 @@ const fixed = (value: number, digits = 0) => (Number.isFinite(value) ? value.toF
 const kib = (bytes: number) => fixed(bytes / 1024, bytes < 10 * 1024 ? 1 : 0);
 const mib = (bytes: number) => fixed(bytes / 2 ** 20, 0);
 const spreadText = (s: Spread) => `${fixed(s.median)} (${fixed(s.min)}–${fixed(s.p99)})`;
-const clientsLabel = (cell: Cell) => `${cell.clients}${cell.kind === 'grpc' ? ' gRPC' : ''}`;
+const KIND_LABEL: Record<ClientKind, string> = { envoy: '', grpc: ' gRPC', 'mtls-pods': ' mTLS pods', 'mtls-shared': ' mTLS shared' };
+const clientsLabel = (cell: Cell) => `${cell.clients}${KIND_LABEL[cell.kind]}`;
 const times = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a');
 
 function figureOf(cell: Cell, server: ServerName): Figures | undefined {
@@ -54,7 +57,8 @@ function ratiosTable(report: Report, peers: ServerName[]): string[] {
   ];
   const header = ['services', 'clients', ...peers.flatMap((peer) => metrics.map(([name]) => `${name} vs ${peer}`))];
   lines.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
-  for (const cell of report.cells) {
+  // The mTLS workload runs on Spillway alone: it has a section of its own.
+  for (const cell of report.cells.filter((c) => !isMtlsKind(c.kind))) {
     const spillway = figureOf(cell, 'spillway');
     const values = peers.flatMap((peer) => {
       const other = figureOf(cell, peer);
@@ -92,7 +96,7 @@ function sizeTable(cells: Cell[], servers: ServerName[]): string[] {
       const values = servers.map((server) => {
         const figures = figureOf(cell, server);
         if (figures) return show(figures);
-        const notRun = (cell.kind === 'grpc' && server === 'go-control-plane') || cell.errors.some((e) => e.startsWith(`${server}: not run`));
+        const notRun = unsupportedKind(server, cell.kind) !== undefined || cell.errors.some((e) => e.startsWith(`${server}: not run`));
         return notRun ? 'not run' : 'failed';
       });
       lines.push(`| ${clientsLabel(cell)} | ${label} | ${values.join(' | ')} |`);
@@ -121,6 +125,52 @@ function targetsSection(report: Report): string[] {
   return lines;
 }
 
+/** Ratio and whether it is within its target, as a table cell. */
+function againstTarget(value: number, target: number): string {
+  if (!Number.isFinite(value)) return 'n/a';
+  return `${times(value)} ${value <= target ? '(met)' : '(not met)'}`;
+}
+
+/**
+ * The mTLS workload (issue 14): sidecars that are each a pod of their own against sidecars sharing one
+ * view, per mesh size and N, with the targets (pods cost at most 1.5x the push p99, 1.2x the RSS).
+ */
+function mtlsPodsSection(report: Report): string[] {
+  const pods = report.cells.filter((c) => c.kind === 'mtls-pods');
+  if (pods.length === 0) return [];
+  const lines = [
+    '### mTLS mesh: every sidecar a pod of its own vs one shared view (Spillway)',
+    '',
+    `The same mesh with every service \`mtls: true\` (endpoints' \`sidecarPort\` ${SIDECAR_PORT}). **pods**: N workload sidecars, each with ` +
+      `the node metadata of a pod of its own (INSTANCE_IP a distinct endpoint address of its cluster, INBOUND_PORT ${SIDECAR_PORT}, TLS_DIR); ` +
+      '**shared**: N sidecars with the metadata of their cluster\'s first pod (one view per cluster). Both are measured in the same run, ' +
+      'one after the other at each N, each on a fresh server. The peers are not run: they do not implement these per-pod inputs. ' +
+      'Targets: pods cost at most 1.5× the p99 change→ACK and 1.2× the RSS per client of shared.',
+    '',
+    '| services | N | p99 change→ACK (ms): pods / shared | pods / shared (target ≤ 1.5×) | RSS per client (KiB): pods / shared | pods / shared (target ≤ 1.2×) | reconnect storm (ms): pods / shared | CPU per push (ms): pods / shared |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const cell of pods) {
+    const shared = report.cells.find((c) => c.kind === 'mtls-shared' && c.services === cell.services && c.clients === cell.clients);
+    const p = figureOf(cell, 'spillway');
+    const q = shared ? figureOf(shared, 'spillway') : undefined;
+    const pair = (pick: (f: Figures) => string) => `${p ? pick(p) : 'failed'} / ${q ? pick(q) : 'failed'}`;
+    const rssText = (f: Figures) => (f.rssSlopeOver.length > 1 ? `${kib(f.rssSlopeBytes)} (at this N: ${kib(f.rssPerClientBytes)})` : kib(f.rssPerClientBytes));
+    const p99Ratio = p && q ? ratio(p.ackP99.median, q.ackP99.median) : Number.NaN;
+    const rssRatio = p && q ? ratio(rssPerClient(p), rssPerClient(q)) : Number.NaN;
+    lines.push(
+      `| ${cell.services} | ${cell.clients} | ${pair((f) => fixed(f.ackP99.median))} | ${againstTarget(p99Ratio, 1.5)} | ${pair(rssText)} | ${againstTarget(rssRatio, 1.2)} | ` +
+        `${pair((f) => fixed(f.syncAllMs))} | ${pair((f) => fixed(f.cpuPerPushMs, 1))} |`,
+    );
+  }
+  lines.push(
+    '',
+    'RSS per client is the slope of RSS over N (each kind over its own runs) where the run has several N, in parentheses the figure at this N; ' +
+      'the ratio uses the slope. The full figures, and why a run failed, are in the per-size tables above (rows "mTLS pods" and "mTLS shared").',
+  );
+  return lines;
+}
+
 function methodSection(options: BenchOptions): string[] {
   return [
     '### Method',
@@ -146,6 +196,11 @@ function methodSection(options: BenchOptions): string[] {
       `${DEFAULT_DEBOUNCE.quietMs} ms quiet / ${DEFAULT_DEBOUNCE.maxDelayMs} ms max, translation, snapshot cache, xDS server) in a Node process, ` +
       'fed the way a discovery source feeds it: a whole shard replaced per change (bench/servers/spillway-main.ts). Log level info (to a file). ' +
       'Process settings as in its container image (MALLOC_MMAP_THRESHOLD_=131072, see docs/OPERATIONS.md).',
+    '- **mTLS workload** (rows "mTLS pods" and "mTLS shared"): the same mesh with every service `mtls: true` and every endpoint\'s sidecar on ' +
+      `port ${SIDECAR_PORT}, and Envoy-like workload sidecars whose node metadata is that of a real mTLS sidecar (docs/OPERATIONS.md): CLUSTER_ID, ` +
+      `INSTANCE_IP (the pod's address: an endpoint of its cluster), INBOUND_PORT ${SIDECAR_PORT}, TLS_DIR. "pods": every sidecar a pod of its own ` +
+      '(distinct INSTANCE_IPs); "shared": every sidecar of a cluster with its first pod\'s metadata. The anchors of both are the shared pods, so ' +
+      'both start from the same views. Spillway only; the same figures and RSS slope as above, per kind.',
     '- **Memory guard**: a server whose RSS, projected from its run with fewer clients, would not fit in 60% of the machine\'s memory is not ' +
       'run at that N (the table says "not run" and why); a server whose RSS passes that limit during a run is stopped and the run reported as failed.',
     '- **go-control-plane**: bench/peers/go-control-plane, a small ADS server over go-control-plane\'s `SnapshotCache` (ADS mode, one snapshot per ' +
@@ -177,7 +232,9 @@ export function renderReport(report: Report, intro: string): string {
     `- Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.kernel}; load average at start ${machine.loadAverage} (shared machine).`,
     `- Software: Node ${machine.node}; Go ${machine.go}; ${machine.goControlPlane}; ${machine.istio} (pilot-discovery, patched: see Method).`,
     `- Meshes: ${options.services.join(' / ')} services × ${options.endpointsPerCluster} endpoints × ${options.clusters} clusters; ` +
-      `${options.clients.join(' / ')} clients; ${options.repetitions} repetition(s), ${options.flips} endpoint flips per run; ${options.mode === 'sotw' ? 'SotW' : 'delta'} ADS.`,
+      `${options.clients.length > 0 ? options.clients.join(' / ') : 'no plain'} clients` +
+      `${options.podClients.length > 0 ? `, ${options.podClients.join(' / ')} mTLS workload sidecars (pods and shared)` : ''}; ` +
+      `${options.repetitions} repetition(s), ${options.flips} endpoint flips per run; ${options.mode === 'sotw' ? 'SotW' : 'delta'} ADS.`,
   );
   for (const [server, reason] of report.skipped) lines.push(`- **${server} did not run**: ${reason}`);
   lines.push('', '### Spillway / peer (below 1: Spillway is faster or lighter)', '', ...ratiosTable(report, peers), '');
@@ -186,10 +243,12 @@ export function renderReport(report: Report, intro: string): string {
     if (cells.length === 0) continue;
     const endpoints = services * options.endpointsPerCluster * options.clusters;
     lines.push(`### ${services} services (${endpoints} endpoints in ${options.clusters} clusters)`, '', ...sizeTable(cells, servers), '');
-    const errors = cells.flatMap((cell) => cell.errors.map((error) => `${cell.clients} clients: ${error}`));
+    const errors = cells.flatMap((cell) => cell.errors.map((error) => `${clientsLabel(cell)} clients: ${error}`));
     if (errors.length > 0) lines.push('Failed runs:', '', ...errors.map((error) => `- ${error}`), '');
   }
   lines.push(...targetsSection(report), '');
+  const mtls = mtlsPodsSection(report);
+  if (mtls.length > 0) lines.push(...mtls, '');
   lines.push(...methodSection(options), '');
   return lines.join('\n');
 }

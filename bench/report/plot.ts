@@ -8,20 +8,25 @@ const W = 640;
 const H = 400;
 const M = { left: 60, right: 170, top: 40, bottom: 50 };
 
+const SERIES_SUFFIX = { envoy: '', grpc: ' (gRPC)', 'mtls-pods': ' (mTLS pods)' } as const;
+/** Stroke dash pattern per client kind (none for Envoy-like clients). */
+const DASHES = { envoy: undefined, grpc: '6,4', 'mtls-pods': '2,3' } as const;
+
 const esc = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 export function renderPlot(cells: Cell[], servers: ServerName[]): string {
   const services = Math.max(0, ...cells.map((c) => c.services));
   const mine = cells.filter((c) => c.services === services);
-  const series: { label: string; color: string; dashed: boolean; points: [number, number][] }[] = [];
+  const series: { label: string; color: string; dash: string | undefined; points: [number, number][] }[] = [];
   for (const server of servers) {
-    for (const kind of ['envoy', 'grpc'] as const) {
+    // The mTLS workload's distinct pods are plotted too, so a regression there shows beside the rest.
+    for (const kind of ['envoy', 'grpc', 'mtls-pods'] as const) {
       const points: [number, number][] = [];
       for (const cell of mine.filter((c) => c.kind === kind).sort((a, b) => a.clients - b.clients)) {
         const f = cell.figures.find((x) => x.server === server);
         if (f && Number.isFinite(f.ackP99.median)) points.push([cell.clients, f.ackP99.median]);
       }
-      if (points.length > 0) series.push({ label: `${server}${kind === 'grpc' ? ' (gRPC)' : ''}`, color: COLORS[server], dashed: kind === 'grpc', points });
+      if (points.length > 0) series.push({ label: `${server}${SERIES_SUFFIX[kind]}`, color: COLORS[server], dash: DASHES[kind], points });
     }
   }
   const all = series.flatMap((s) => s.points);
@@ -48,10 +53,10 @@ export function renderPlot(cells: Cell[], servers: ServerName[]): string {
   }
   series.forEach((s, i) => {
     const d = s.points.map(([n, ms], j) => `${j === 0 ? 'M' : 'L'}${px(n).toFixed(1)},${py(ms).toFixed(1)}`).join(' ');
-    out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6,4"' : ''}/>`);
+    out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
     for (const [n, ms] of s.points) out.push(`<circle cx="${px(n).toFixed(1)}" cy="${py(ms).toFixed(1)}" r="3" fill="${s.color}"/>`);
     const ly = M.top + 10 + i * 18;
-    out.push(`<line x1="${W - M.right + 10}" y1="${ly}" x2="${W - M.right + 35}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6,4"' : ''}/>`);
+    out.push(`<line x1="${W - M.right + 10}" y1="${ly}" x2="${W - M.right + 35}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
     out.push(`<text x="${W - M.right + 40}" y="${ly + 4}">${esc(s.label)}</text>`);
   });
   if (series.length === 0) out.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle">no data</text>`);

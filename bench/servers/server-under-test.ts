@@ -1,5 +1,5 @@
 // What the harness needs from each xDS server it measures, whatever it is built on.
-import { BenchNode } from '../load/protocol';
+import { BenchNode, ClientKind, isMtlsKind } from '../load/protocol';
 import { MeshSize, NotReady } from '../mesh/generate-mesh';
 
 export type ServerName = 'spillway' | 'go-control-plane' | 'istiod';
@@ -16,8 +16,15 @@ export interface ServerUnderTest {
    * undefined when the server has no notion of proxyless clients.
    */
   grpcNode?(group: string, index: number, targets: string[]): BenchNode;
+  /**
+   * Node of a workload sidecar on an mTLS mesh: a pod of its own (`distinct`) or one sharing its cluster's
+   * first pod's metadata. Undefined when the server has no per-pod node inputs (INSTANCE_IP, INBOUND_PORT).
+   */
+  mtlsPodNode?(group: string, index: number, distinct: boolean): BenchNode;
   /** One client per client view, connected before the measured ones so views already exist. */
   anchorNodes(): BenchNode[];
+  /** The same for the mTLS workload sidecars (the shared pods' views). */
+  mtlsAnchorNodes?(): BenchNode[];
   /** EDS resource that changes when an endpoint of `service` changes. */
   edsNameOf(service: number): string;
   /** Hands the server a mesh where `notReady` endpoints are not ready; returns hrtime just before. */
@@ -30,4 +37,13 @@ export interface ServerFactory {
   /** Why this server cannot run here, or undefined when it can. */
   unavailable(): string | undefined;
   start(size: MeshSize, workDir: string): Promise<ServerUnderTest>;
+}
+
+/** Why `server` does not run clients of `kind` in this harness, or undefined when it does. */
+export function unsupportedKind(server: ServerName, kind: ClientKind): string | undefined {
+  // The peer serves only what an Envoy's wildcard requests get (no `<host>:<port>` API listeners).
+  if (kind === 'grpc' && server === 'go-control-plane') return 'the peer has no proxyless API listeners';
+  // INSTANCE_IP, INBOUND_PORT and TLS_DIR are Spillway's node inputs; the peers here take none of them.
+  if (isMtlsKind(kind) && server !== 'spillway') return 'the peer does not implement the per-pod node inputs (INSTANCE_IP, INBOUND_PORT, TLS_DIR)';
+  return undefined;
 }

@@ -6,7 +6,7 @@ import { MeshSize, NotReady, SERVICE_PORT, serviceName, BENCH_NAMESPACE } from '
 import { serviceHost } from '../../src/mesh/model';
 import { BenchNode } from '../load/protocol';
 import { ServerFactory, ServerUnderTest } from './server-under-test';
-import { outboundName, sidecarAnchors, sidecarNode } from './sidecar-nodes';
+import { mtlsPodAnchors, mtlsPodNode, outboundName, sidecarAnchors, sidecarNode } from './sidecar-nodes';
 import { stopProcess } from './child-process';
 import type { FromSpillway, ToSpillway } from './spillway-main';
 
@@ -38,8 +38,16 @@ export class SpillwayServer implements ServerUnderTest {
     return { ...sidecarNode(this.size, `grpc-${group}-${index}`, index), kind: 'grpc', targets };
   }
 
+  mtlsPodNode(group: string, index: number, distinct: boolean): BenchNode {
+    return mtlsPodNode(this.size, `pod-${group}-${index}`, index, distinct);
+  }
+
   anchorNodes(): BenchNode[] {
     return sidecarAnchors(this.size);
+  }
+
+  mtlsAnchorNodes(): BenchNode[] {
+    return mtlsPodAnchors(this.size);
   }
 
   edsNameOf(service: number): string {

@@ -19,6 +19,7 @@ const ENTRY_FILES = [
   'envoy/config/route/v3/route.proto',
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
+  'envoy/extensions/filters/network/set_filter_state/v3/set_filter_state.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/extensions/clusters/aggregate/v3/cluster.proto',
   'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',

@@ -143,6 +143,22 @@ describe('mapping a cluster', () => {
     expect(shard.issues).toEqual([]);
   });
 
+  test('mTLS: spillway.io/mtls marks the service, every endpoint gets the sidecar port (default 15006)', () => {
+    const endpoints = [{ address: '10.0.0.7', ready: true, terminating: false }];
+    const shard = mapClusterObjects(
+      EAST,
+      objects({
+        services: [service('secure', [HTTP], { 'spillway.io/mtls': 'true' }), service('custom', [HTTP], { 'spillway.io/mtls': 'true', 'spillway.io/sidecar-port': '15106' }), service('plain', [HTTP])],
+        slices: [slice('secure-1', 'secure', [{ name: 'http', port: 8080, transport: 'TCP' }], endpoints), slice('custom-1', 'custom', [{ name: 'http', port: 8080, transport: 'TCP' }], endpoints), slice('plain-1', 'plain', [{ name: 'http', port: 8080, transport: 'TCP' }], endpoints)],
+      }),
+    );
+    expect(entryOf(shard, 'secure').service.mtls).toBe(true);
+    expect(entryOf(shard, 'secure').endpoints).toEqual([{ cluster: 'east', address: '10.0.0.7', ports: { http: 8080 }, labels: {}, ready: true, sidecarPort: 15006 }]);
+    expect(entryOf(shard, 'custom').endpoints[0]?.sidecarPort).toBe(15106);
+    expect(entryOf(shard, 'plain').service.mtls).toBeUndefined();
+    expect(entryOf(shard, 'plain').endpoints[0]?.sidecarPort).toBeUndefined();
+  });
+
   test('export: a ServiceExport or the annotation; anything else stays local', () => {
     const shard = mapClusterObjects(
       EAST,
@@ -211,6 +227,9 @@ describe('spillway.io annotations', () => {
       'spillway.io/failover: "planet" is not one of cluster, region',
       'spillway.io/canary-subset: "v1" must differ from the stable subset',
     ]);
+    expect(readServiceSettings({ 'spillway.io/mtls': 'on', 'spillway.io/sidecar-port': '1' }).errors).toEqual(['spillway.io/mtls: "on" must be "true" or "false"']);
+    expect(readServiceSettings({ 'spillway.io/sidecar-port': '15006' }).errors).toEqual(['spillway.io/sidecar-port: "15006" needs spillway.io/mtls: "true"']);
+    expect(readServiceSettings({ 'spillway.io/mtls': 'true', 'spillway.io/sidecar-port': '70000' }).errors).toEqual(['spillway.io/sidecar-port: "70000" must be a port number (1-65535)']);
     expect(readServiceSettings({ 'spillway.io/canary-weight': '10' }).errors).toEqual([
       'spillway.io/canary-weight: "10" needs spillway.io/canary-subset and spillway.io/stable-subset too',
     ]);

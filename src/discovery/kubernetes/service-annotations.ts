@@ -14,6 +14,11 @@ export const CANARY_HEADER_ANNOTATION = 'spillway.io/canary-header';
 export const CANARY_ORDER_ANNOTATION = 'spillway.io/canary-order';
 /** On a Service: `"true"` makes it the cluster's east-west gateway (see gateway-service.ts). */
 export const GATEWAY_ANNOTATION = 'spillway.io/gateway';
+/** mTLS end to end for the Service; its pods' sidecars terminate it on the sidecar port. */
+export const MTLS_ANNOTATION = 'spillway.io/mtls';
+export const SIDECAR_PORT_ANNOTATION = 'spillway.io/sidecar-port';
+/** Where a workload sidecar terminates mTLS unless the Service says otherwise (Istio's inbound port). */
+export const DEFAULT_SIDECAR_PORT = 15006;
 
 const KNOWN_ANNOTATIONS = [
   EXPORT_ANNOTATION,
@@ -25,6 +30,8 @@ const KNOWN_ANNOTATIONS = [
   CANARY_HEADER_ANNOTATION,
   CANARY_ORDER_ANNOTATION,
   GATEWAY_ANNOTATION,
+  MTLS_ANNOTATION,
+  SIDECAR_PORT_ANNOTATION,
 ];
 const FAILOVER_MODES: readonly FailoverMode[] = ['cluster', 'region'];
 const CANARY_ORDERS: readonly CanaryConfig['order'][] = ['version-first', 'locality-first'];
@@ -39,6 +46,8 @@ export interface ServiceSettings {
   subsetLabel: string;
   failover: FailoverMode;
   canary?: CanaryConfig;
+  /** Set for an mTLS Service: the port of its pods' sidecars (every endpoint's `sidecarPort`). */
+  mtlsSidecarPort?: number;
 }
 
 export const DEFAULT_SETTINGS: ServiceSettings = { exportAnnotation: false, subsetLabel: DEFAULT_SUBSET_LABEL, failover: 'cluster' };
@@ -70,7 +79,20 @@ export function readServiceSettings(annotations: Readonly<Record<string, string>
   const failoverText = get(FAILOVER_ANNOTATION);
   const failover = failoverText === undefined ? 'cluster' : oneOf(failoverText, FAILOVER_MODES) ?? fail(FAILOVER_ANNOTATION, `is not one of ${FAILOVER_MODES.join(', ')}`) ?? 'cluster';
   const canary = readCanary(get, fail);
-  return { settings: { exportAnnotation, subsetLabel, failover, ...(canary ? { canary } : {}) }, errors };
+  const mtlsSidecarPort = readMtls(get, fail);
+  return { settings: { exportAnnotation, subsetLabel, failover, ...(canary ? { canary } : {}), ...(mtlsSidecarPort ? { mtlsSidecarPort } : {}) }, errors };
+}
+
+/** `spillway.io/mtls: "true"`, with the sidecar port from `spillway.io/sidecar-port` (default 15006). */
+function readMtls(get: (key: string) => string | undefined, fail: (key: string, message: string) => undefined): number | undefined {
+  const mtlsText = get(MTLS_ANNOTATION);
+  const portText = get(SIDECAR_PORT_ANNOTATION);
+  const mtls = mtlsText === undefined ? false : parseBoolean(mtlsText) ?? fail(MTLS_ANNOTATION, 'must be "true" or "false"');
+  if (mtls === undefined) return undefined; // reported already
+  if (!mtls) return portText === undefined ? undefined : fail(SIDECAR_PORT_ANNOTATION, `needs ${MTLS_ANNOTATION}: "true"`);
+  if (portText === undefined) return DEFAULT_SIDECAR_PORT;
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
+  return port >= 1 && port <= 65535 ? port : fail(SIDECAR_PORT_ANNOTATION, 'must be a port number (1-65535)');
 }
 
 /** The canary needs both subsets; weight, header and order are optional (no weight: header only). */

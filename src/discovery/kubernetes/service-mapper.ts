@@ -68,8 +68,9 @@ export function mapClusterObjects(
       subsetLabel: settings.subsetLabel,
       failover: settings.failover,
       ...(settings.canary ? { canary: settings.canary } : {}),
+      ...(settings.mtlsSidecarPort ? { mtls: true } : {}),
     };
-    const endpoints = mapEndpoints(cluster.name, ports, slicesByService.get(key) ?? [], objects.podLabels, objects.nodeZones ?? new Map());
+    const endpoints = mapEndpoints(cluster.name, ports, slicesByService.get(key) ?? [], objects.podLabels, objects.nodeZones ?? new Map(), settings.mtlsSidecarPort);
     services.set(serviceHost(service), { service, endpoints });
   }
   return { model: { clusters: new Map([[cluster.name, withGateway(cluster, kubeServices, issues)]]), services }, issues, settings: settingsNow };
@@ -120,6 +121,7 @@ function mapEndpoints(
   slices: readonly KubeEndpointSlice[],
   podLabels: ReadonlyMap<string, Readonly<Record<string, string>>>,
   nodeZones: ReadonlyMap<string, string>,
+  sidecarPort: number | undefined,
 ): MeshEndpoint[] {
   const byAddress = new Map<string, MeshEndpoint>();
   for (const slice of [...slices].sort((a, b) => (a.meta.name < b.meta.name ? -1 : 1))) {
@@ -142,6 +144,7 @@ function mapEndpoints(
         ready: endpoint.ready,
         ...(endpoint.terminating ? { terminating: true } : {}),
         ...(zone ? { zone } : {}),
+        ...(sidecarPort ? { sidecarPort } : {}),
       };
       const existing = byAddress.get(endpoint.address);
       byAddress.set(endpoint.address, existing ? mergeEndpoints(existing, mapped) : mapped);

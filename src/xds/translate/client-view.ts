@@ -1,6 +1,8 @@
 // Which view a client gets, decided from its Envoy Node: node.metadata.CLUSTER_ID names its mesh cluster
 // (Istio's key), ROLE=gateway or an id starting with `router~` makes it a gateway, OUTBOUND_PORT and
-// OUTBOUND_ADDRESS place a sidecar's outbound listener.
+// OUTBOUND_ADDRESS place a sidecar's outbound listener, INBOUND_PORT/INBOUND_ADDRESS its mTLS inbound
+// listener. Nothing that differs per pod is part of a view (INSTANCE_IP is accepted and ignored): every
+// workload sidecar of a cluster with the same ports and certificate directory shares one view.
 import * as grpc from '@grpc/grpc-js';
 import { MeshModel } from '../../mesh/model';
 import { ViewResolution, ViewResolver } from '../server/client-view';
@@ -23,10 +25,11 @@ export interface ClientView {
   /** Where the proxy finds cert.pem, key.pem and ca.pem for mTLS (metadata TLS_DIR). */
   tlsDir?: string;
   /**
-   * The workload this sidecar fronts, for mTLS services: its address (INSTANCE_IP) and the port where the
-   * sidecar terminates mTLS (INBOUND_PORT, the endpoints' `sidecarPort`), bound on INBOUND_ADDRESS.
+   * Where a workload sidecar terminates mTLS: INBOUND_PORT (the endpoints' `sidecarPort`), bound on
+   * INBOUND_ADDRESS. Not the pod's address: the inbound listener forwards to whatever address the caller
+   * connected to (see inbound-translator.ts), so pods share the view.
    */
-  inbound?: { instanceIp: string; port: number; bindAddress: string };
+  inbound?: { port: number; bindAddress: string };
   /**
    * Proxyless gRPC clients read TLS settings in another form than Envoy (certificate provider
    * instances, gRFC A29), so they get a view of their own when it matters.
@@ -37,7 +40,7 @@ export interface ClientView {
 export function viewKeyOf(view: ClientView): string {
   const base = view.role === 'gateway' ? `gateway|${view.clusterId}|${view.outboundAddress}` : `sidecar|${view.clusterId}|${view.outboundAddress}|${view.outboundPort}`;
   const tls = view.tlsDir ? `|tls=${view.tlsDir}` : '';
-  const inbound = view.inbound ? `|in=${view.inbound.instanceIp},${view.inbound.port},${view.inbound.bindAddress}` : '';
+  const inbound = view.inbound ? `|in=${view.inbound.port},${view.inbound.bindAddress}` : '';
   const kind = view.proxyless ? '|kind=grpc' : '';
   return base + tls + inbound + kind;
 }
@@ -55,8 +58,8 @@ export function parseViewKey(key: string): ClientView {
     if (name === 'tls') view.tlsDir = value;
     if (name === 'kind') view.proxyless = value === 'grpc';
     if (name === 'in') {
-      const [instanceIp = '', inboundPort = '0', bindAddress = ''] = value.split(',');
-      view.inbound = { instanceIp, port: Number(inboundPort), bindAddress };
+      const [inboundPort = '0', bindAddress = ''] = value.split(',');
+      view.inbound = { port: Number(inboundPort), bindAddress };
     }
   }
   return view;
@@ -111,17 +114,17 @@ export function resolveClientView(node: NodeInfo, model: MeshModel): ViewResolut
     view.tlsDir = tlsDir;
   }
   const inboundText = metadataString(node, 'INBOUND_PORT');
-  if (inboundText !== undefined && role === 'sidecar') {
+  // Proxyless gRPC clients have no listeners of their own to terminate mTLS on.
+  if (inboundText !== undefined && role === 'sidecar' && !view.proxyless) {
     const inboundPort = Number(inboundText);
     if (!Number.isInteger(inboundPort) || inboundPort < 1 || inboundPort > 65535) {
       return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: `node "${node.id}": metadata INBOUND_PORT "${inboundText}" is not a port number (1-65535)` };
     }
-    const instanceIp = metadataString(node, 'INSTANCE_IP') ?? DEFAULT_OUTBOUND_ADDRESS;
     const bindAddress = metadataString(node, 'INBOUND_ADDRESS') ?? '0.0.0.0';
-    if (!IPV4_OR_6.test(instanceIp) || !IPV4_OR_6.test(bindAddress)) {
-      return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: `node "${node.id}": metadata INSTANCE_IP and INBOUND_ADDRESS must be IP addresses` };
+    if (!IPV4_OR_6.test(bindAddress)) {
+      return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: `node "${node.id}": metadata INBOUND_ADDRESS "${bindAddress.slice(0, 100)}" is not an IP address` };
     }
-    view.inbound = { instanceIp, port: inboundPort, bindAddress };
+    view.inbound = { port: inboundPort, bindAddress };
   }
   return { ok: true, view: viewKeyOf(view), clusterId, role };
 }

@@ -84,13 +84,14 @@ export interface ConfigSource {
 
 export interface Cluster {
   name: string;
-  type?: 'EDS' | 'STATIC';
+  type?: 'EDS' | 'STATIC' | 'ORIGINAL_DST';
   load_assignment?: ClusterLoadAssignment;
   transport_socket?: { name: string; typed_config: TypedConfig };
   cluster_type?: TypedExtensionConfig;
   eds_cluster_config?: { eds_config: ConfigSource; service_name?: string };
   connect_timeout: Duration;
   lb_policy?: 'ROUND_ROBIN' | 'CLUSTER_PROVIDED';
+  original_dst_lb_config?: { use_http_header?: boolean; upstream_port_override?: UInt32Value };
   load_balancing_policy?: { policies: { typed_extension_config: TypedExtensionConfig }[] };
   outlier_detection?: OutlierDetection;
   common_lb_config?: { healthy_panic_threshold?: { value: number }; update_merge_window?: Duration };

@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawn } from 'child_process';
 import { CLUSTER_TYPE, LISTENER_TYPE } from '../../src/xds/resource-types';
-import { RawAdsClient } from '../../test/harness/raw-ads-client';
+import { LightAdsClient, carriesName } from './light-client';
 import { bigMeshYaml, changedClusterName } from './mesh-text';
 
 export interface BigMeshOptions {
@@ -35,7 +35,6 @@ export interface BigMeshFigures {
 }
 
 const PROBE_INTERVAL_MS = 100;
-const UNLIMITED = -1;
 
 function rssMiB(pid: number): number {
   try {
@@ -102,7 +101,7 @@ export async function measureBigMesh(options: BigMeshOptions): Promise<BigMeshFi
       await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
     }
   })();
-  let client: RawAdsClient | undefined;
+  let client: LightAdsClient | undefined;
   try {
     const deadline = startedAt + timeoutMs;
     while ((await get(`${admin}/readyz`, 5_000)) !== 200) {
@@ -112,27 +111,22 @@ export async function measureBigMesh(options: BigMeshOptions): Promise<BigMeshFi
     }
     const readyAfterMs = Date.now() - startedAt;
     log(`ready after ${readyAfterMs} ms`);
-    client = new RawAdsClient(`127.0.0.1:${xdsPort}`, 'sotw', 'ads', undefined, { 'grpc.max_receive_message_length': UNLIMITED });
+    client = new LightAdsClient(`127.0.0.1:${xdsPort}`);
     const node = { id: 'big-mesh-probe', metadata: { CLUSTER_ID: 'east' } };
-    client.sendSotw({ typeUrl: CLUSTER_TYPE, node });
-    client.sendSotw({ typeUrl: LISTENER_TYPE, node });
-    let clusters = await client.next(timeoutMs, CLUSTER_TYPE);
+    client.send(CLUSTER_TYPE, { node });
+    client.send(LISTENER_TYPE, { node });
+    let clusters = await client.next(CLUSTER_TYPE, timeoutMs);
     const firstConfigAfterMs = Date.now() - startedAt;
     const maxHealthzMsAtStart = maxHealthz;
     log(`first CDS after ${firstConfigAfterMs} ms: ${clusters.resources.length} clusters`);
-    client.sendSotw({ typeUrl: CLUSTER_TYPE, versionInfo: clusters.versionInfo, responseNonce: clusters.nonce });
-    const listeners = await client.next(timeoutMs, LISTENER_TYPE);
-    client.sendSotw({ typeUrl: LISTENER_TYPE, versionInfo: listeners.versionInfo, responseNonce: listeners.nonce });
+    await client.next(LISTENER_TYPE, timeoutMs);
     maxHealthz = 0;
     const changedAt = Date.now();
     // Written as the docs say: a new file renamed over the old one.
     fs.writeFileSync(`${meshPath}.tmp`, bigMeshYaml(options.services, true));
     fs.renameSync(`${meshPath}.tmp`, meshPath);
-    for (;;) {
-      clusters = await client.next(timeoutMs, CLUSTER_TYPE);
-      client.sendSotw({ typeUrl: CLUSTER_TYPE, versionInfo: clusters.versionInfo, responseNonce: clusters.nonce });
-      if (clusters.resources.some((r) => r.name === changedClusterName(true))) break;
-    }
+    do clusters = await client.next(CLUSTER_TYPE, timeoutMs);
+    while (!carriesName(clusters, changedClusterName(true)));
     const changeReachedClientAfterMs = Date.now() - changedAt;
     log(`change reached the client after ${changeReachedClientAfterMs} ms (slowest /healthz meanwhile ${maxHealthz} ms)`);
     return {

@@ -103,6 +103,12 @@ export class LoadReportStore {
   }
 
   /** Load of the given Envoy clusters for one client cluster, in the window. */
+  /** Every (client cluster, Envoy cluster) that has reports held now. */
+  forEachLoaded(visit: (clientCluster: string, envoyCluster: string) => void): void {
+    this.pruneIfDue();
+    for (const [clientCluster, clusters] of this.byClient) for (const envoyCluster of clusters.keys()) visit(clientCluster, envoyCluster);
+  }
+
   /** Whether any report for these clusters is held (cheap: no sums, no allocation). */
   hasLoad(clientCluster: string, envoyClusters: readonly string[]): boolean {
     const client = this.byClient.get(clientCluster);

@@ -107,6 +107,20 @@ function expectedForService(model: MeshModel, client: MeshCluster, entry: Servic
   return expected;
 }
 
+/** Entries by `client cluster|Envoy cluster` of every Envoy cluster whose load counts for them. */
+function indexByLoadKey(entries: readonly ExpectedEntry[]): Map<string, ExpectedEntry[]> {
+  const index = new Map<string, ExpectedEntry[]>();
+  for (const entry of entries) {
+    for (const envoyCluster of entry.belongs) {
+      const key = `${entry.clientCluster}|${envoyCluster}`;
+      const list = index.get(key);
+      if (list) list.push(entry);
+      else index.set(key, [entry]);
+    }
+  }
+  return index;
+}
+
 /** How long the background computation of a new model's entries may hold the event loop at a time. */
 const EXPECTED_SLICE_MS = 20;
 
@@ -118,6 +132,10 @@ export class FailoverTracker {
   private latest?: { model: MeshModel; entries: readonly ExpectedEntry[] };
   private computing?: MeshModel;
   private computations = 0;
+  /** The entries the timer last went through in full, indexed by the load keys that feed them. */
+  private evaluated?: { entries: readonly ExpectedEntry[]; byLoadKey: Map<string, ExpectedEntry[]> };
+  /** Entries whose last state came from load reports. */
+  private readonly measuredEntries = new Set<ExpectedEntry>();
   private newestApplied = 0;
 
   constructor(
@@ -167,15 +185,37 @@ export class FailoverTracker {
     return this.latest?.entries ?? [];
   }
 
-  /** Records (and logs) state transitions; the timer's cheap pass: builds no entry objects. */
+  /**
+   * Records (and logs) state transitions; the timer's pass, cheap on a big mesh: every entry only when the
+   * model's entries changed; otherwise only entries with load reports now, or with a measured state
+   * before (whose reports may have expired): the rest keep the state the model gives them.
+   */
   evaluate(): void {
-    const seen = new Set<string>();
-    for (const expected of this.expectedEntries()) {
-      const measured = this.loads.hasLoad(expected.clientCluster, expected.belongs) ? this.measured(expected) : undefined;
-      seen.add(expected.key);
-      this.transition(expected.key, measured?.state ?? expected.expected.state, expected);
+    const entries = this.expectedEntries();
+    if (this.evaluated?.entries !== entries) {
+      this.evaluated = { entries, byLoadKey: indexByLoadKey(entries) };
+      this.measuredEntries.clear(); // they belong to the previous entries
+      const seen = new Set<string>();
+      for (const expected of entries) {
+        seen.add(expected.key);
+        this.evaluateOne(expected);
+      }
+      for (const key of [...this.states.keys()]) if (!seen.has(key)) this.states.delete(key);
+      return;
     }
-    for (const key of [...this.states.keys()]) if (!seen.has(key)) this.states.delete(key);
+    const due = new Set<ExpectedEntry>(this.measuredEntries);
+    const byLoadKey = this.evaluated.byLoadKey;
+    this.loads.forEachLoaded((clientCluster, envoyCluster) => {
+      for (const expected of byLoadKey.get(`${clientCluster}|${envoyCluster}`) ?? []) due.add(expected);
+    });
+    for (const expected of due) this.evaluateOne(expected);
+  }
+
+  private evaluateOne(expected: ExpectedEntry): void {
+    const measured = this.loads.hasLoad(expected.clientCluster, expected.belongs) ? this.measured(expected) : undefined;
+    if (measured) this.measuredEntries.add(expected);
+    else this.measuredEntries.delete(expected);
+    this.transition(expected.key, measured?.state ?? expected.expected.state, expected);
   }
 
   /** Computes every entry now, recording (and logging) state transitions. */

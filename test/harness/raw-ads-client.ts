@@ -9,6 +9,8 @@ export interface RawNode {
   id: string;
   metadata?: Record<string, string>;
   locality?: { region?: string; zone?: string };
+  /** node.user_agent_name (default raw-ads-client); e.g. grpc-node-js to look like a proxyless client. */
+  userAgent?: string;
 }
 
 export interface DecodedResource {
@@ -36,7 +38,7 @@ function nodeMessage(node: RawNode | undefined): Record<string, unknown> | undef
   if (!node) return undefined;
   const fields: Record<string, { stringValue: string }> = {};
   for (const [key, value] of Object.entries(node.metadata ?? {})) fields[key] = { stringValue: value };
-  return { id: node.id, cluster: 'raw-test', metadata: { fields }, locality: node.locality, user_agent_name: 'raw-ads-client' };
+  return { id: node.id, cluster: 'raw-test', metadata: { fields }, locality: node.locality, user_agent_name: node.userAgent ?? 'raw-ads-client' };
 }
 
 function decodeAny(any: { type_url?: string; value?: Uint8Array }): Record<string, unknown> {

@@ -75,6 +75,9 @@ export interface TypeStateBase {
   changeSeenAtMs?: number;
 }
 
+/** What a gRPC client (grpc-js, grpc-go) accepts in one message unless configured otherwise. */
+export const GRPC_DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
+
 export class StreamClosedError extends Error {
   constructor(readonly code: grpc.status, message: string) {
     super(message);
@@ -94,6 +97,8 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint
   private blocked = false;
   private closed = false;
   private readonly streamId: number;
+  /** Types already warned about as too big for a gRPC client (once per stream and type). */
+  private readonly warnedTooBig = new Set<string>();
   private readonly requestBudget: TokenBucket;
   /** Resumes this stream when the server's send budget has room again. */
   private readonly resume = () => this.flush();
@@ -323,7 +328,23 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint
     if (this.client) this.ctx.registry.recordSent(this.client, shortTypeName(typeUrl), version, nonce, state.changeSeenAtMs);
     state.changeSeenAtMs = undefined;
     this.log.debug({ type: shortTypeName(typeUrl), version, nonce, bytes: bytes.length }, 'response sent');
+    this.warnIfTooBigForGrpc(typeUrl, bytes.length);
     this.send(bytes);
+  }
+
+  /**
+   * gRPC clients refuse messages over 4 MiB unless told otherwise, and then say only "Received message
+   * larger than max": say here, once per stream and type, what the operator can do about it.
+   */
+  private warnIfTooBigForGrpc(typeUrl: XdsTypeUrl, bytes: number): void {
+    if (bytes <= GRPC_DEFAULT_MAX_RECEIVE_BYTES || !this.client || !/grpc/i.test(this.client.userAgent)) return;
+    const type = shortTypeName(typeUrl);
+    if (this.warnedTooBig.has(type)) return;
+    this.warnedTooBig.add(type);
+    this.log.warn(
+      { type, bytes, limit: GRPC_DEFAULT_MAX_RECEIVE_BYTES },
+      `this ${type} response (${(bytes / 1048576).toFixed(1)} MiB) is over the 4 MiB gRPC clients accept by default: the client will fail with "Received message larger than max"; raise its grpc.max_receive_message_length, or split the mesh (docs/OPERATIONS.md, big meshes)`,
+    );
   }
 
   private send(bytes: Buffer): void {

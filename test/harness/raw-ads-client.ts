@@ -2,6 +2,7 @@
 // response, decoded, so each rule of the protocol can be checked one message at a time.
 import * as grpc from '@grpc/grpc-js';
 import { messageType } from '../../src/xds/protos';
+import { EventSignal } from './event-signal';
 
 export type RawMode = 'sotw' | 'delta';
 
@@ -110,7 +111,7 @@ const SERVICES: Record<string, { sotw: string; delta: string }> = {
 
 export class RawAdsClient {
   private readonly queue: RawResponse[] = [];
-  private waiters: (() => void)[] = [];
+  private readonly signal = new EventSignal();
   private ended?: StreamEnd;
   readonly client: grpc.Client;
   private readonly ownsChannel: boolean;
@@ -135,11 +136,11 @@ export class RawAdsClient {
     );
     this.call.on('data', (bytes: Buffer) => {
       this.queue.push(decodeResponse(mode, bytes));
-      this.wake();
+      this.signal.notify();
     });
     this.call.on('status', (status: grpc.StatusObject) => {
       this.ended = { code: status.code, details: status.details };
-      this.wake();
+      this.signal.notify();
     });
     this.call.on('error', () => {
       /* surfaced through 'status' */
@@ -196,7 +197,7 @@ export class RawAdsClient {
       if (this.ended) throw new Error(`stream ended (${this.ended.code}: ${this.ended.details}) while waiting for a response`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no response${typeUrl ? ` of ${typeUrl}` : ''} within ${timeoutMs} ms`);
-      await this.waitForEvent(left);
+      await this.signal.wait(left);
     }
   }
 
@@ -215,7 +216,7 @@ export class RawAdsClient {
     while (!this.ended) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`stream still open after ${timeoutMs} ms`);
-      await this.waitForEvent(left);
+      await this.signal.wait(left);
     }
     return this.ended;
   }
@@ -227,21 +228,5 @@ export class RawAdsClient {
   close(): void {
     this.call.cancel();
     if (this.ownsChannel) this.client.close();
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const waiter of waiters) waiter();
-  }
-
-  private waitForEvent(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   }
 }

@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { messageType } from '../../src/xds/protos';
 import { RawNode, StreamEnd } from './raw-ads-client';
+import { EventSignal } from './event-signal';
 
 const PATH = '/envoy.service.load_stats.v3.LoadReportingService/StreamLoadStats';
 
@@ -48,7 +49,7 @@ export class RawLrsClient {
   private readonly client: grpc.Client;
   private readonly call: grpc.ClientDuplexStream<Buffer, Buffer>;
   private ended?: StreamEnd;
-  private waiters: (() => void)[] = [];
+  private readonly signal = new EventSignal();
   responses = 0;
 
   constructor(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
@@ -57,11 +58,11 @@ export class RawLrsClient {
     this.call = this.client.makeBidiStreamRequest(PATH, (bytes: Buffer) => bytes, (bytes: Buffer) => bytes);
     this.call.on('data', () => {
       this.responses++;
-      this.wake();
+      this.signal.notify();
     });
     this.call.on('status', (status: grpc.StatusObject) => {
       this.ended = { code: status.code, details: status.details };
-      this.wake();
+      this.signal.notify();
     });
     this.call.on('error', () => {
       /* surfaced through 'status' */
@@ -83,7 +84,7 @@ export class RawLrsClient {
       if (this.ended) throw new Error(`LRS stream ended (${this.ended.code}: ${this.ended.details}) before any response`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no LoadStatsResponse within ${timeoutMs} ms`);
-      await this.waitForEvent(left);
+      await this.signal.wait(left);
     }
   }
 
@@ -93,7 +94,7 @@ export class RawLrsClient {
     while (!this.ended) {
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
-      await this.waitForEvent(left);
+      await this.signal.wait(left);
     }
     return this.ended;
   }
@@ -101,21 +102,5 @@ export class RawLrsClient {
   close(): void {
     this.call.cancel();
     this.client.close();
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const waiter of waiters) waiter();
-  }
-
-  private waitForEvent(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   }
 }

@@ -2,29 +2,20 @@
 // only when read (the node once per stream, after its size was checked), so neither a large node nor a
 // large NACK text is turned into objects on every request.
 import * as protobuf from 'protobufjs';
-import { DeltaRequest, ErrorDetail, NodeInfo, RawNode, decodePlain, toErrorDetail, toNodeInfo } from './wire';
+import { DeltaRequest } from './wire';
+import { LazyNodeAndError } from './lazy-request-fields';
 
 const WIRE_LENGTH_DELIMITED = 2;
 
-class LazyDeltaRequest implements DeltaRequest {
+class LazyDeltaRequest extends LazyNodeAndError implements DeltaRequest {
   typeUrl = '';
   responseNonce = '';
   readonly subscribe: string[] = [];
   readonly unsubscribe: string[] = [];
   readonly initialVersions = new Map<string, string>();
-  nodeBytes?: Uint8Array;
-  errorBytes?: Uint8Array;
-  private decodedNode?: { value: NodeInfo | undefined };
-  private decodedError?: { value: ErrorDetail | undefined };
 
-  get node(): NodeInfo | undefined {
-    this.decodedNode ??= { value: toNodeInfo(decodePlain<RawNode>('envoy.config.core.v3.Node', this.nodeBytes)) };
-    return this.decodedNode.value;
-  }
-
-  get errorDetail(): ErrorDetail | undefined {
-    this.decodedError ??= { value: toErrorDetail(decodePlain<{ code?: number; message?: string }>('google.rpc.Status', this.errorBytes)) };
-    return this.decodedError.value;
+  constructor() {
+    super(undefined, undefined);
   }
 }
 

@@ -5,37 +5,27 @@
 import { createHash } from 'crypto';
 import * as protobuf from 'protobufjs';
 import { messageType } from '../protos';
-import { ErrorDetail, NodeInfo, RawNode, SotwRequest, decodePlain, toErrorDetail, toNodeInfo } from './wire';
+import { SotwRequest } from './wire';
+import { LazyNodeAndError } from './lazy-request-fields';
 
 const WIRE_LENGTH_DELIMITED = 2;
 
-class LazySotwRequest implements SotwRequest {
+class LazySotwRequest extends LazyNodeAndError implements SotwRequest {
   private names?: string[];
-  private decodedNode?: { value: NodeInfo | undefined };
-  private decodedError?: { value: ErrorDetail | undefined };
   private digest?: string;
 
   constructor(
     readonly versionInfo: string,
     readonly typeUrl: string,
     readonly responseNonce: string,
-    /** The node as it came; decoded only when `node` is read. */
-    readonly nodeBytes: Uint8Array | undefined,
-    private readonly errorBytes: Uint8Array | undefined,
+    nodeBytes: Uint8Array | undefined,
+    errorBytes: Uint8Array | undefined,
     /** The resource_names fields as they came (tags included), when they were contiguous. */
     readonly namesRegion: Buffer | undefined,
     /** The whole request, to fall back on when the names were interleaved with other fields. */
     private readonly whole: Buffer,
-  ) {}
-
-  get node(): NodeInfo | undefined {
-    this.decodedNode ??= { value: toNodeInfo(decodePlain<RawNode>('envoy.config.core.v3.Node', this.nodeBytes)) };
-    return this.decodedNode.value;
-  }
-
-  get errorDetail(): ErrorDetail | undefined {
-    this.decodedError ??= { value: toErrorDetail(decodePlain<{ code?: number; message?: string }>('google.rpc.Status', this.errorBytes)) };
-    return this.decodedError.value;
+  ) {
+    super(nodeBytes, errorBytes);
   }
 
   get resourceNames(): string[] {

@@ -13,6 +13,8 @@ export interface BenchOptions {
    * view, on the same mesh made mTLS (Spillway only: the peers have no per-pod node inputs).
    */
   podClients: number[];
+  /** `pods`: the mTLS workload alone (Spillway only, its own report file). */
+  workload: 'all' | 'pods';
   clusters: number;
   endpointsPerCluster: number;
   repetitions: number;
@@ -74,6 +76,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     grpcClients: quick ? [50] : [1000],
     // The mTLS mesh where every sidecar is a pod of its own (issue 14), against one shared view.
     podClients: quick ? [50] : [1000, 5000],
+    workload: 'all',
     clusters: 3,
     endpointsPerCluster: quick ? 3 : 10,
     repetitions: quick ? 1 : 2,
@@ -84,7 +87,6 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     cachedPeersOnly: quick,
     plot: quick ? 'dist/bench/bench-push-p99-quick.svg' : 'docs/images/bench-push-p99.svg',
   };
-  let workload: 'all' | 'pods' = 'all';
   let outGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] as string;
@@ -112,7 +114,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         break;
       case '--workload':
         if (value !== 'all' && value !== 'pods') throw new Error('--workload is all or pods');
-        workload = value;
+        options.workload = value;
         break;
       case '--clusters':
         options.clusters = positive(value, flag);
@@ -147,7 +149,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         throw new Error(`unknown option ${flag}\n${USAGE}`);
     }
   }
-  if (workload === 'pods') {
+  if (options.workload === 'pods') {
     options.clients = [];
     options.grpcClients = [];
     options.servers = ['spillway'];

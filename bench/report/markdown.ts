@@ -227,7 +227,7 @@ export function renderReport(report: Report, intro: string): string {
   const peers = servers.filter((server) => server !== 'spillway');
   const lines: string[] = [intro.trimEnd(), '', GENERATED_MARKER, '', '## Latest run', ''];
   lines.push(
-    `Run ${machine.date}, ${(report.elapsedMs / 60_000).toFixed(1)} min, ${options.quick ? 'quick check (--quick)' : 'full run'}.`,
+    `Run ${machine.date}, ${(report.elapsedMs / 60_000).toFixed(1)} min, ${options.quick ? 'quick check (--quick)' : options.workload === 'pods' ? 'mTLS workload only (--workload pods)' : 'full run'}.`,
     '',
     `- Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.kernel}; load average at start ${machine.loadAverage} (shared machine).`,
     `- Software: Node ${machine.node}; Go ${machine.go}; ${machine.goControlPlane}; ${machine.istio} (pilot-discovery, patched: see Method).`,

@@ -41,5 +41,9 @@ fi
 log "kube-apiserver for the Kubernetes tests (first build takes minutes; cached in \${SPILLWAY_CACHE:-~/.cache/spillway}/bin)"
 bash scripts/kube-apiserver.sh
 
+# The grpc-go xDS client and backend of the proxyless tests (test/grpc-go), cached by a hash of its sources.
+log "grpc-go test client (cached in \${SPILLWAY_CACHE:-~/.cache/spillway}/bin)"
+bash scripts/grpc-go.sh >/dev/null
+
 log "compiling TypeScript"
 npx tsc -p tsconfig.json

@@ -1,14 +1,18 @@
-// Cross-cluster failover for proxyless gRPC clients (@grpc/grpc-js-xds, no sidecar Envoy): the client in
-// east calls xds:///echo.shop..., Spillway's EDS gives it east's backend at priority 0 and west's gateway
-// (a real Envoy, HTTP/2 upstream because the port is grpc) at priority 1. Configured by `spillway serve`.
+// Cross-cluster failover for proxyless gRPC clients (no sidecar Envoy), run with both @grpc/grpc-js-xds
+// and grpc-go (test/grpc-go, the reference xDS client, with grpc-go backends): the client in east calls
+// xds:///echo.shop..., Spillway's EDS gives it east's backend at priority 0 and west's gateway (a real
+// Envoy, HTTP/2 upstream because the port is grpc) at priority 1. Configured by `spillway serve`.
 import {
   Backend,
+  BackendOptions,
   EnvoyProcess,
+  GrpcImplementation,
   GrpcXdsClientHandle,
   Tally,
   emptyTally,
   mergeTally,
   startGrpcBackend,
+  startGrpcGoBackend,
   startGrpcXdsClient,
   stopEverything,
   successCount,
@@ -16,7 +20,7 @@ import {
   waitFor,
   writeGrpcBootstrap,
 } from '../harness';
-import { answeredBy, describeTally, shareWhere } from '../harness/tally-shares';
+import { answeredBy, countWhere, describeTally, shareWhere } from '../harness/tally-shares';
 import { ClusterSpec, MeshDocument, Topology, clustersYaml, startTopology } from '../harness/topology';
 
 const ECHO_PORT = 50051;
@@ -26,7 +30,9 @@ const CLUSTERS: ClusterSpec[] = [
   { name: 'west', region: 'europe-west1', zone: 'europe-west1-c', gatewayAddress: '127.0.0.3' },
 ];
 const EAST = CLUSTERS[0] as ClusterSpec;
-const OUTLIER = { consecutive5xx: 2, intervalMs: 300, baseEjectionTimeMs: 2000 };
+// gRPC ejects a host only with at least 10 calls to it in an interval: 1 s, so a sequential client slowed
+// by retries on a failing host gets there.
+const OUTLIER = { consecutive5xx: 2, intervalMs: 1000, baseEjectionTimeMs: 2000 };
 const CANARY_WEIGHT_PERCENT = 20;
 /** Enough calls for the test's whole life; the client is stopped in afterAll. */
 const CLIENT_CALLS = 1_000_000;
@@ -84,10 +90,16 @@ function meshDocument(backends: Backends, gatewayPort: number, state: MeshState)
   };
 }
 
-describe('failover for proxyless gRPC clients through a real Envoy gateway', () => {
+const IMPLEMENTATIONS: GrpcImplementation[] = ['grpc-js', 'grpc-go'];
+/** Calls a backend holds before answering, so they are in flight when it dies. */
+const HOLD_MS = 1_000;
+const HELD_CONCURRENCY = 20;
+
+describe.each(IMPLEMENTATIONS)('failover for proxyless gRPC clients (%s) through a real Envoy gateway', (implementation) => {
   let backends: Backends;
   let topology: Topology;
   let client: GrpcXdsClientHandle;
+  let bootstrap: string;
 
   const writeMesh = (state: Partial<MeshState>): void => topology.meshFile.write(meshDocument(backends, topology.gatewayPort, { ...DEFAULT_STATE, ...state }));
 
@@ -139,28 +151,32 @@ describe('failover for proxyless gRPC clients through a real Envoy gateway', () 
   }
 
   beforeAll(async () => {
-    const start = (id: string) => startGrpcBackend({ id });
+    const start = (id: string): Promise<Backend> => {
+      const options: BackendOptions = { id };
+      return implementation === 'grpc-go' ? startGrpcGoBackend(options) : startGrpcBackend(options);
+    };
     backends = {
       east: await start('grpc-east-1'),
       westV1: await start('grpc-west-1'),
       westV2: await start('grpc-west-v2-1'),
       eastV2: await start('grpc-east-v2-1'),
     };
-    const name = `grpc-failover-${process.pid}`;
+    const name = `grpc-failover-${implementation}-${process.pid}`;
     topology = await startTopology({ name, clusters: CLUSTERS, gatewaysFor: ['west'], mesh: (port) => meshDocument(backends, port, DEFAULT_STATE) });
     const bootstrapPath = writeGrpcBootstrap({
       dir: testOutputDir(name),
       xds: { host: '127.0.0.1', port: topology.spillway.xdsPort },
-      nodeId: 'grpc-client-east',
+      nodeId: `${implementation}-client-east`,
       metadata: { CLUSTER_ID: EAST.name },
       locality: { region: EAST.region, zone: EAST.zone },
     });
-    client = await startGrpcXdsClient({ bootstrapPath, target: TARGET, count: CLIENT_CALLS, intervalMs: 2, deadlineMs: 1_000, progressEvery: 5 });
+    bootstrap = bootstrapPath;
+    client = await startGrpcXdsClient({ implementation, bootstrapPath, target: TARGET, count: CLIENT_CALLS, intervalMs: 2, deadlineMs: 1_000, progressEvery: 5 });
   });
   // A failed test must not leave the next one a dead backend or a changed mesh.
   afterEach(async () => {
     const all = [backends.east, backends.westV1, backends.westV2, backends.eastV2];
-    await Promise.all(all.filter((b) => !b.isRunning()).map((b) => b.restart()));
+    await Promise.all(all.map((b) => (b.isRunning() ? b.setFailing(false) : b.restart())));
     writeMesh({});
   });
   afterAll(async () => {
@@ -178,8 +194,9 @@ describe('failover for proxyless gRPC clients through a real Envoy gateway', () 
   test('east backend killed: calls move to the west gateway and its backends, and back after a restart', async () => {
     await backends.east.kill('SIGKILL');
     const away = await callsUntil(only(isWest), 'all calls on west after east died');
-    // grpc-js leaves priority 0 only once its subchannel is in TRANSIENT_FAILURE (connection refused:
-    // at once). Calls in flight on the dying connection fail; a handful is the loose bound.
+    // gRPC leaves priority 0 only once its subchannel is in TRANSIENT_FAILURE (connection refused: at
+    // once); calls in flight on the dying connection are retried (route retry policy). A handful is the
+    // loose bound (the held-calls test below asserts none).
     expect(away.failures).toBeLessThanOrEqual(5);
     // The gateway spreads over both of west's backends.
     const spread = await nextCalls(60);
@@ -187,9 +204,61 @@ describe('failover for proxyless gRPC clients through a real Envoy gateway', () 
     expect(answeredBy(spread)).toEqual(['grpc-west-1', 'grpc-west-v2-1']);
 
     await backends.east.restart();
-    // Back when grpc-js's reconnect backoff (1 s, x1.6) next tries east: no failures meanwhile.
-    const back = await callsUntil(only(isEast), 'all calls local after east restarted');
+    // Back when the client's reconnect backoff (1 s, x1.6) next tries east: no failures meanwhile.
+    const back = await callsUntil(only(isEast), 'all calls local after east restarted', 30_000);
     expect(back.failures).toBe(0);
+  });
+
+  test('east up but answering UNAVAILABLE: failure-percentage ejection moves calls to the west gateway', async () => {
+    await backends.east.setFailing(true);
+    // gRPC ejects by success rate or failure percentage only (gRFC A50): proxyless views get the latter.
+    const away = await callsUntil(only(isWest), 'all calls on west while east fails');
+    console.log(`${implementation}: ${away.failures} calls failed before east was left`);
+    // East is let back after its ejection time (2 s, longer each time) and ejected again after a few
+    // failed calls; most calls go to west.
+    const after = await nextCalls(300);
+    console.log(`${implementation}: 300 calls after leaving a failing east: ${describeTally(after)}`);
+    expect(countWhere(after, isWest)).toBeGreaterThanOrEqual(240);
+
+    await backends.east.setFailing(false);
+    await callsUntil(only(isEast), 'all calls local after east recovered', 40_000);
+  });
+
+  test('calls in flight on a backend that dies are retried elsewhere: none fails', async () => {
+    const held = await startGrpcXdsClient({
+      implementation,
+      bootstrapPath: bootstrap,
+      target: TARGET,
+      count: CLIENT_CALLS,
+      concurrency: HELD_CONCURRENCY,
+      holdMs: HOLD_MS,
+      deadlineMs: 10_000,
+      progressEvery: 1,
+    });
+    try {
+      const warm = await waitFor(async () => (held.completed() >= HELD_CONCURRENCY ? held.snapshot() : undefined), {
+        timeoutMs: 20_000,
+        intervalMs: 20,
+        what: 'the first held calls',
+      });
+      expect(answeredBy(warm)).toEqual(['grpc-east-1']);
+      // The next round was sent when the first was answered: it is held by east now.
+      await new Promise((resolve) => setTimeout(resolve, HOLD_MS / 3));
+      held.reset();
+      await backends.east.kill('SIGKILL');
+      const after = await waitFor(
+        async () => {
+          const tally = held.snapshot();
+          return successCount(tally) + tally.failures >= 3 * HELD_CONCURRENCY ? tally : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 50, what: `${3 * HELD_CONCURRENCY} held calls after east died` },
+      );
+      console.log(`${implementation}: held calls across east's death: ${describeTally(after)}`);
+      expect(after.failures).toBe(0);
+      expect(answeredBy(after).every(isWest)).toBe(true);
+    } finally {
+      await held.stop().catch(() => undefined);
+    }
   });
 
   test('east marked not ready in the mesh file: calls remote with no failure, and local again when ready', async () => {
@@ -199,6 +268,22 @@ describe('failover for proxyless gRPC clients through a real Envoy gateway', () 
     writeMesh({ eastReady: true });
     const back = await callsUntil(only(isEast), 'all calls local after east ready');
     expect(back.failures).toBe(0);
+  });
+
+  test('Spillway restarted: calls go on from the cached config, and the client follows the new server', async () => {
+    await callsUntil(only(isEast), 'the client configured, calling east');
+    await topology.spillway.stop();
+    const during = await nextCalls(100);
+    await topology.restartSpillway();
+    const afterRestart = await nextCalls(100);
+    console.log(`${implementation}: while Spillway was down: ${describeTally(during)}; after its restart: ${describeTally(afterRestart)}`);
+    expect(during.failures).toBe(0);
+    expect(afterRestart.failures).toBe(0);
+    expect(answeredBy(afterRestart)).toEqual(['grpc-east-1']);
+    // The client is subscribed to the new server: a mesh change reaches it.
+    writeMesh({ eastReady: false });
+    const away = await callsUntil(only(isWest), 'all calls on west after east not ready (new Spillway)');
+    expect(away.failures).toBe(0);
   });
 
   test('canary by weight: 20% of calls on v2; with east v2 dead, that share crosses to west v2, never west v1', async () => {

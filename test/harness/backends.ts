@@ -1,10 +1,12 @@
 // Starts the HTTP and gRPC backend fixtures as separate processes, so tests can kill and restart them.
 import { ChildProcess, spawn } from 'child_process';
-import { READY_LINE_PATTERN } from '../fixtures/backend-protocol';
+import { FAILING_LINE_PATTERN, READY_LINE_PATTERN } from '../fixtures/backend-protocol';
 import { hasExited, StreamTail, terminate, trackChild, waitForLine } from './child-processes';
 import { fixturePath } from './paths';
+import { grpcGoBinary } from './grpc-go';
 
-export type BackendKind = 'http' | 'grpc';
+/** grpc-go: the Go backend of test/grpc-go (grpc.testing.TestService), for the grpc-go client. */
+export type BackendKind = 'http' | 'grpc' | 'grpc-go';
 
 export interface BackendOptions {
   /** Identity the backend reports (x-backend-id header / WhoReply.id). */
@@ -28,10 +30,17 @@ export interface Backend {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Kills it if running, then starts it again on the same port. */
   restart(): Promise<void>;
+  /** gRPC backends: answer UNAVAILABLE from now on (up but failing), or healthy again. */
+  setFailing(failing: boolean): Promise<void>;
 }
 
 const BACKEND_READY_TIMEOUT_MS = 10_000;
-const FIXTURE_BY_KIND: Record<BackendKind, string> = { http: 'http-backend', grpc: 'grpc-backend' };
+const FAILING_TIMEOUT_MS = 5_000;
+
+function commandOf(kind: BackendKind, args: string[]): [string, string[]] {
+  if (kind === 'grpc-go') return [grpcGoBinary(), ['server', ...args]];
+  return [process.execPath, [fixturePath(kind === 'http' ? 'http-backend' : 'grpc-backend'), ...args]];
+}
 
 const runningBackends = new Set<BackendProcess>();
 
@@ -58,9 +67,8 @@ class BackendProcess implements Backend {
   }
 
   async start(): Promise<void> {
-    const script = fixturePath(FIXTURE_BY_KIND[this.kind]);
-    const args = [script, '--host', this.host, '--port', String(this.port), '--id', this.id];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, args] = commandOf(this.kind, ['--host', this.host, '--port', String(this.port), '--id', this.id]);
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     trackChild(child);
     this.child = child;
     runningBackends.add(this);
@@ -79,6 +87,15 @@ class BackendProcess implements Backend {
   async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (this.child) await terminate(this.child, signal);
     runningBackends.delete(this);
+  }
+
+  async setFailing(failing: boolean): Promise<void> {
+    const child = this.child;
+    if (!child || this.kind === 'http') throw new Error(`backend ${this.id} cannot be set failing`);
+    const pattern = new RegExp(FAILING_LINE_PATTERN.source.replace('(true|false)', String(failing)));
+    const seen = waitForLine(child, pattern, FAILING_TIMEOUT_MS, () => `backend ${this.id}`);
+    child.kill(failing ? 'SIGUSR1' : 'SIGUSR2');
+    await seen;
   }
 
   async restart(): Promise<void> {
@@ -101,6 +118,11 @@ export function startHttpBackend(options: BackendOptions): Promise<Backend> {
 /** A gRPC server for spillway.test.v1.Echo whose Who reply carries <id>. */
 export function startGrpcBackend(options: BackendOptions): Promise<Backend> {
   return startBackend('grpc', options);
+}
+
+/** A grpc-go server for grpc.testing.TestService whose UnaryCall reply carries <id> as server_id. */
+export function startGrpcGoBackend(options: BackendOptions): Promise<Backend> {
+  return startBackend('grpc-go', options);
 }
 
 /** Kills every backend started by this process (use in afterAll). */

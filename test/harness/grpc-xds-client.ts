@@ -7,6 +7,7 @@ import { StreamTail, onLines, terminate, trackChild, waitForLine } from './child
 import { Locality, NODE_CLUSTER, XdsEndpoint } from './envoy-bootstrap';
 import { fileSafe } from './output';
 import { fixturePath } from './paths';
+import { grpcGoBinary } from './grpc-go';
 import { emptyTally, mergeTally, Tally } from './tally';
 
 export interface GrpcBootstrapOptions {
@@ -62,7 +63,11 @@ export interface GrpcXdsClientOptions extends Partial<Omit<GrpcXdsClientConfig, 
   target: string;
   /** Extra environment, e.g. {GRPC_TRACE: 'xds_client,xds_resolver', GRPC_VERBOSITY: 'DEBUG'}. */
   env?: NodeJS.ProcessEnv;
+  /** grpc-js: the Node fixture (Echo service); grpc-go: test/grpc-go (TestService, grpc-go backends only). */
+  implementation?: GrpcImplementation;
 }
+
+export type GrpcImplementation = 'grpc-js' | 'grpc-go';
 
 export interface GrpcXdsClientHandle {
   readonly pid: number;
@@ -97,13 +102,31 @@ function fullConfig(options: GrpcXdsClientOptions): GrpcXdsClientConfig {
     payload: options.payload ?? 'ping',
     lingerMs: options.lingerMs ?? 0,
     xdsCredentials: options.xdsCredentials ?? false,
+    concurrency: options.concurrency ?? 1,
+    holdMs: options.holdMs ?? 0,
   };
+}
+
+/** The same run as flags of the grpc-go client (it prints the same lines). */
+function grpcGoCommand(config: GrpcXdsClientConfig): [string, string[]] {
+  if (config.xdsCredentials) throw new Error('the grpc-go test client has no xDS credentials mode');
+  const flags: Record<string, number | string> = {
+    target: config.target,
+    count: config.count,
+    'interval-ms': config.intervalMs,
+    'deadline-ms': config.deadlineMs,
+    'progress-every': config.progressEvery,
+    concurrency: config.concurrency,
+    'hold-ms': config.holdMs,
+  };
+  return [grpcGoBinary(), ['client', ...Object.entries(flags).flatMap(([name, value]) => [`--${name}`, String(value)])]];
 }
 
 /** Starts a long-running client whose tallies can be read while it runs (for failover tests). */
 export async function startGrpcXdsClient(options: GrpcXdsClientOptions): Promise<GrpcXdsClientHandle> {
   const config = fullConfig(options);
-  const child = spawn(process.execPath, [fixturePath('grpc-xds-client')], {
+  const [command, args] = options.implementation === 'grpc-go' ? grpcGoCommand(config) : [process.execPath, [fixturePath('grpc-xds-client')]];
+  const child = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
@@ -114,7 +137,7 @@ export async function startGrpcXdsClient(options: GrpcXdsClientOptions): Promise
   });
   const exited = trackChild(child);
   const stderr = new StreamTail(child.stderr);
-  const describe = (): string => `grpc-xds-client for ${config.target}, stderr tail:\n${stderr.toString()}`;
+  const describe = (): string => `${options.implementation ?? 'grpc-js'} xds client for ${config.target}, stderr tail:\n${stderr.toString()}`;
 
   let live = emptyTally();
   let completed = 0;
@@ -134,7 +157,8 @@ export async function startGrpcXdsClient(options: GrpcXdsClientOptions): Promise
     }
   });
 
-  const maxRunMs = config.count * (config.intervalMs + config.deadlineMs) + RUN_OVERHEAD_MS;
+  // setTimeout takes at most 2^31-1 ms; a longer run is stopped by its test anyway.
+  const maxRunMs = Math.min(config.count * (config.intervalMs + config.deadlineMs) + RUN_OVERHEAD_MS, 2 ** 31 - 1);
   const done = (async (): Promise<Tally> => {
     const timer = setTimeout(() => void terminate(child, 'SIGKILL'), maxRunMs);
     const exit = await exited;

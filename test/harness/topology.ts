@@ -53,6 +53,8 @@ export interface Topology {
   gateways: Map<string, EnvoyProcess>;
   gatewayPort: number;
   stop(): Promise<void>;
+  /** Stops Spillway and starts a new one on the same xDS port (clients reconnect to it). */
+  restartSpillway(): Promise<void>;
 }
 
 export interface TopologyOptions {
@@ -80,16 +82,21 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     await spillway.stop();
     throw error;
   }
-  return {
+  const topology: Topology = {
     spillway,
     meshFile,
     gateways,
     gatewayPort,
     stop: async () => {
       await Promise.all([...gateways.values()].map((g) => g.stop()));
-      await spillway.stop();
+      await topology.spillway.stop();
+    },
+    restartSpillway: async () => {
+      await topology.spillway.stop();
+      topology.spillway = await startSpillwayProcess({ name: options.name, meshPath: meshFile.path, xdsPort: topology.spillway.xdsPort });
     },
   };
+  return topology;
 }
 
 async function startGateways(options: TopologyOptions, spillway: SpillwayProcess, dir: string, gateways: Map<string, EnvoyProcess>): Promise<void> {

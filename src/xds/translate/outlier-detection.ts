@@ -47,3 +47,24 @@ export function outlierDetection(tuning: OutlierTuning = {}): OutlierDetection {
     always_eject_one_host: { value: false },
   };
 }
+
+/**
+ * gRPC (gRFC A50) implements only success-rate and failure-percentage ejection; the consecutive-5xx and
+ * gateway/local-origin settings above are Envoy's alone. Without failure-percentage, a proxyless client
+ * never leaves a local host that is up but answers errors. Sized for small clusters: one host with 10
+ * calls in an interval, half of them failing, is ejected (then gRPC's priority policy moves on).
+ */
+export const GRPC_FAILURE_PERCENTAGE_THRESHOLD = 50;
+export const GRPC_FAILURE_PERCENTAGE_MINIMUM_HOSTS = 1;
+export const GRPC_FAILURE_PERCENTAGE_REQUEST_VOLUME = 10;
+
+/** Outlier detection for proxyless gRPC views: Envoy's fields unchanged, failure-percentage enforced. */
+export function grpcOutlierDetection(tuning: OutlierTuning = {}): OutlierDetection {
+  return {
+    ...outlierDetection(tuning),
+    failure_percentage_threshold: u32(GRPC_FAILURE_PERCENTAGE_THRESHOLD),
+    enforcing_failure_percentage: u32(100),
+    failure_percentage_minimum_hosts: u32(GRPC_FAILURE_PERCENTAGE_MINIMUM_HOSTS),
+    failure_percentage_request_volume: u32(GRPC_FAILURE_PERCENTAGE_REQUEST_VOLUME),
+  };
+}

@@ -46,6 +46,28 @@ export function retryPolicy(): Record<string, unknown> {
   };
 }
 
+/**
+ * Proxyless gRPC clients retry only by an xDS retry policy (gRFC A44); without one, calls in flight on a
+ * backend that dies fail. UNAVAILABLE is what a dropped connection or a refused pick yields, and it is
+ * safe to retry: the server did not answer. gRPC caps attempts at 5 and ignores Envoy's host predicates.
+ */
+export const GRPC_RETRY_ON = 'unavailable';
+export const GRPC_RETRY_ATTEMPTS = 3;
+/**
+ * gRPC's own defaults (A44). A longer backoff slows a client retrying on a host that is up but failing so
+ * much that the host never reaches the failure-percentage request volume, and is never ejected.
+ */
+export const GRPC_RETRY_BASE_INTERVAL_MS = 25;
+export const GRPC_RETRY_MAX_INTERVAL_MS = 250;
+
+export function grpcRetryPolicy(): Record<string, unknown> {
+  return {
+    retry_on: GRPC_RETRY_ON,
+    num_retries: { value: GRPC_RETRY_ATTEMPTS },
+    retry_back_off: { base_interval: durationFromMs(GRPC_RETRY_BASE_INTERVAL_MS), max_interval: durationFromMs(GRPC_RETRY_MAX_INTERVAL_MS) },
+  };
+}
+
 export function clusterRoute(cluster: string): Route {
   const action: RouteAction = {
     cluster,

@@ -8,6 +8,7 @@ import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../resource-types';
 import { aggregateCluster, edsCluster, fallbackChild, withSubsetHeader } from './cluster-builder';
 import { EndpointSelection, sidecarLoadAssignment } from './endpoint-builder';
 import { Cluster } from './envoy-types';
+import { grpcOutlierDetection } from './outlier-detection';
 import { fallbackClusterName, outboundClusterName } from './names';
 
 export interface PortClusters {
@@ -27,6 +28,8 @@ interface PortContext {
 
 function addEdsPair(out: ResourceCollector, name: string, cluster: Cluster, context: PortContext, selection: EndpointSelection): void {
   const { model, client, tlsDir } = context;
+  // The scope keeps proxyless views apart from Envoy's, so gRPC-only ejection never reaches an Envoy.
+  if (context.proxyless) cluster = { ...cluster, outlier_detection: grpcOutlierDetection(selection.entry.service.outlier) };
   if (selection.entry.service.mtls) {
     // The SNI names the subset the caller wants, so a gateway can pass the connection through unopened.
     const sni = sniFor(selection.port.port, serviceHost(selection.entry.service), selection.subset);

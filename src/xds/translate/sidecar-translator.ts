@@ -11,7 +11,7 @@ import { apiListener, httpListener } from './listener-builder';
 import { SIDECAR_OUTBOUND_LISTENER, SIDECAR_OUTBOUND_ROUTE, apiListenerName } from './names';
 import { Route, VirtualHost } from './envoy-types';
 import { portClusters } from './service-clusters';
-import { RouteTarget, clusterRoute, routeTableOf, serviceRoutes, virtualHostOf } from './route-builder';
+import { RouteTarget, clusterRoute, grpcRetryPolicy, routeTableOf, serviceRoutes, virtualHostOf } from './route-builder';
 import { TranslationIssue } from './translation-issues';
 import { ServicePart, ServiceParts, clustersKeyOf } from './service-parts';
 import { Steps, runToEnd } from '../steps';
@@ -21,9 +21,9 @@ export interface ViewTranslation {
   issues: TranslationIssue[];
 }
 
-/** A route for proxyless gRPC clients: they match on an empty prefix and retry by their own policy. */
+/** A route for proxyless gRPC clients: they match on an empty prefix and retry only as the route says. */
 function grpcRoute(cluster: string): Route {
-  return { match: { prefix: '' }, route: { cluster } };
+  return { match: { prefix: '' }, route: { cluster, retry_policy: grpcRetryPolicy() } };
 }
 
 /** Everything one service contributes; throws on a bad service (the caller skips it and reports why). */

@@ -34,16 +34,18 @@ const EAST = CLUSTERS[0] as ClusterSpec;
 // by retries on a failing host gets there.
 const OUTLIER = { consecutive5xx: 2, intervalMs: 1000, baseEjectionTimeMs: 2000 };
 const CANARY_WEIGHT_PERCENT = 20;
+const CANARY_SWITCHES = 10;
 /** Enough calls for the test's whole life; the client is stopped in afterAll. */
 const CLIENT_CALLS = 1_000_000;
 
 interface MeshState {
   eastReady: boolean;
-  /** Adds east's v2 backend and the canary {stable v1, canary v2, weight 20%}. */
+  /** Adds east's v2 backend and the canary {stable v1, canary v2, weight canaryWeight%}. */
   canary: boolean;
+  canaryWeight: number;
 }
 
-const DEFAULT_STATE: MeshState = { eastReady: true, canary: false };
+const DEFAULT_STATE: MeshState = { eastReady: true, canary: false, canaryWeight: CANARY_WEIGHT_PERCENT };
 
 interface Backends {
   east: Backend;
@@ -78,7 +80,7 @@ function meshDocument(backends: Backends, gatewayPort: number, state: MeshState)
         ports: [{ name: 'grpc', port: ECHO_PORT, protocol: 'grpc' }],
         export: true,
         outlierDetection: OUTLIER,
-        ...(state.canary ? { canary: { stable: 'v1', canary: 'v2', weight: CANARY_WEIGHT_PERCENT, order: 'version-first' } } : {}),
+        ...(state.canary ? { canary: { stable: 'v1', canary: 'v2', weight: state.canaryWeight, order: 'version-first' } } : {}),
         endpoints: [
           endpoint('east', backends.east, 'v1', state.eastReady),
           ...(state.canary ? [endpoint('east', backends.eastV2, 'v2')] : []),
@@ -284,6 +286,50 @@ describe.each(IMPLEMENTATIONS)('failover for proxyless gRPC clients (%s) through
     writeMesh({ eastReady: false });
     const away = await callsUntil(only(isWest), 'all calls on west after east not ready (new Spillway)');
     expect(away.failures).toBe(0);
+  });
+
+  /** Switches the canary on and off `CANARY_SWITCHES` times under load; returns every call on the way. */
+  async function switchCanary(on: Partial<MeshState>, off: Partial<MeshState>): Promise<Tally> {
+    const all = emptyTally();
+    for (let round = 0; round < CANARY_SWITCHES; round++) {
+      writeMesh(on);
+      mergeTally(all, await callsUntil((ids) => ids.includes('grpc-east-v2-1') && ids.every(isEast), `round ${round}: canary on`));
+      writeMesh(off);
+      mergeTally(all, await callsUntil(only((id) => id === 'grpc-east-1'), `round ${round}: canary off`));
+    }
+    return all;
+  }
+
+  /** The client's listener version as sent and as ACKed, from Spillway's /debug/clients. */
+  async function clientLds(): Promise<{ sent?: string; acked?: string }> {
+    interface Clients {
+      clients: { nodeId: string; types: Record<string, { sentVersion?: string; ackedVersion?: string }> }[];
+    }
+    const { clients } = await topology.spillway.adminJson<Clients>('/debug/clients');
+    const lds = clients.find((c) => c.nodeId === `${implementation}-client-east`)?.types.LDS;
+    return { sent: lds?.sentVersion, acked: lds?.ackedVersion };
+  }
+
+  test('canary weight switched 0 -> 20 -> 0 ten times under load: no call fails', async () => {
+    const before = await clientLds();
+    writeMesh({ canary: true, canaryWeight: 0 });
+    // Nothing observable changes at weight 0: wait until the client ACKed the new listener.
+    await waitFor(
+      async () => {
+        const now = await clientLds();
+        return now.sent !== before.sent && now.acked === now.sent;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, what: 'the client to ACK the weight-0 canary listener' },
+    );
+    const all = await switchCanary({ canary: true }, { canary: true, canaryWeight: 0 });
+    console.log(`${implementation}: ${CANARY_SWITCHES} canary weight switches: ${describeTally(all)}`);
+    expect(all.failures).toBe(0);
+  });
+
+  test('canary block added and removed ten times under load (a standby aggregate is named already): no call fails', async () => {
+    const all = await switchCanary({ canary: true }, {});
+    console.log(`${implementation}: ${CANARY_SWITCHES} canary blocks added and removed: ${describeTally(all)}`);
+    expect(all.failures).toBe(0);
   });
 
   test('canary by weight: 20% of calls on v2; with east v2 dead, that share crosses to west v2, never west v1', async () => {

@@ -16,6 +16,8 @@ export interface PortClusters {
   defaultCluster: string;
   /** The canary-with-fallback aggregate, when the service has a canary. */
   fallbackCluster?: string;
+  /** Every cluster of the port a route may name: the plain one, each subset's, the aggregate. */
+  routable: string[];
 }
 
 interface PortContext {
@@ -44,6 +46,32 @@ function subsetCluster(name: string, entry: ServiceEntry, port: ServicePort, chi
   return child ? fallbackChild(cluster) : cluster;
 }
 
+/** Beyond this many subsets, standby aggregates (one per ordered pair) would cost more than they save. */
+export const MAX_STANDBY_SUBSETS = 4;
+
+/**
+ * Proxyless views only: an aggregate `<a>-or-<b>` for every ordered pair of subsets that is not the
+ * configured canary, named by a route that never matches (see warmRoute). grpc-go builds a balancer for
+ * every cluster routes name; a cluster named for the first time fails calls in the instant before its
+ * balancer exists, so a canary added later switches to an aggregate gRPC already has.
+ */
+function addStandbyAggregates(out: ResourceCollector, entry: ServiceEntry, port: ServicePort, subsets: readonly string[]): string[] {
+  if (subsets.length > MAX_STANDBY_SUBSETS) return [];
+  const host = serviceHost(entry.service);
+  const canary = entry.service.canary;
+  const names: string[] = [];
+  for (const first of subsets) {
+    for (const second of subsets) {
+      if (first === second || (canary && first === canary.canary && second === canary.stable)) continue;
+      const name = fallbackClusterName(port.port, host, first, second);
+      const children = [outboundClusterName(port.port, host, first), outboundClusterName(port.port, host, second)];
+      out.add(CLUSTER_TYPE, name, withSubsetHeader(aggregateCluster(name, children), port));
+      names.push(name);
+    }
+  }
+  return names;
+}
+
 /** Adds the clusters and endpoints of one service port to `out`; returns where its routes point. */
 export function portClusters(
   out: ResourceCollector,
@@ -59,12 +87,16 @@ export function portClusters(
   const plainName = outboundClusterName(port.port, host);
   addEdsPair(out, plainName, withSubsetHeader(edsCluster(plainName, entry.service, port), port), context, { entry, port });
   const canary = entry.service.canary;
-  for (const subset of subsetsOf(entry)) {
+  const routable = [plainName];
+  const subsets = subsetsOf(entry);
+  for (const subset of subsets) {
     const name = outboundClusterName(port.port, host, subset);
+    routable.push(name);
     const isChild = canary !== undefined && (subset === canary.canary || subset === canary.stable) && canary.order === 'version-first';
     addEdsPair(out, name, subsetCluster(name, entry, port, isChild), context, { entry, port, subset });
   }
-  if (!canary) return { defaultCluster: plainName };
+  if (proxyless) routable.push(...addStandbyAggregates(out, entry, port, subsets));
+  if (!canary) return { defaultCluster: plainName, routable };
 
   const fallbackName = fallbackClusterName(port.port, host, canary.canary, canary.stable);
   let children: string[];
@@ -82,5 +114,6 @@ export function portClusters(
     }
   }
   out.add(CLUSTER_TYPE, fallbackName, withSubsetHeader(aggregateCluster(fallbackName, children), port));
-  return { defaultCluster: outboundClusterName(port.port, host, canary.stable), fallbackCluster: fallbackName };
+  routable.push(fallbackName);
+  return { defaultCluster: outboundClusterName(port.port, host, canary.stable), fallbackCluster: fallbackName, routable };
 }

@@ -26,6 +26,22 @@ function grpcRoute(cluster: string): Route {
   return { match: { prefix: '' }, route: { cluster, retry_policy: grpcRetryPolicy() } };
 }
 
+/**
+ * grpc-go fails a call (`unknown cluster selected for RPC`, not retried) when a route starts naming a
+ * cluster in the instant before its balancer has that cluster. A route that never matches (a 0% runtime
+ * fraction) keeps every cluster of the port named, so switching a canary's weight or header names no new
+ * cluster; gRPC builds its balancers from the clusters of all routes, matched or not.
+ */
+export function warmRoute(routable: readonly string[], routes: readonly Route[]): Route | undefined {
+  const named = new Set(routes.flatMap((r) => (r.route?.cluster ? [r.route.cluster] : (r.route?.weighted_clusters?.clusters ?? []).map((c) => c.name))));
+  if (routable.every((name) => named.has(name))) return undefined;
+  return {
+    name: 'keep-clusters-named',
+    match: { prefix: '', runtime_fraction: { default_value: { numerator: 0, denominator: 'HUNDRED' }, runtime_key: 'spillway.never' } },
+    route: { weighted_clusters: { clusters: routable.map((name) => ({ name, weight: { value: 1 } })) } },
+  };
+}
+
 /** Everything one service contributes; throws on a bad service (the caller skips it and reports why). */
 function translateService(out: ResourceCollector, model: MeshModel, view: ClientView, entry: ServiceEntry): RouteTarget[] {
   const client = model.clusters.get(view.clusterId);
@@ -36,10 +52,11 @@ function translateService(out: ResourceCollector, model: MeshModel, view: Client
     const clusters = portClusters(out, model, client, entry, port, view.tlsDir, view.proxyless);
     routeTargets.push({ entry, port, routes: serviceRoutes(entry, clusters.defaultCluster, clusters.fallbackCluster, clusterRoute) });
     const listenerName = apiListenerName(host, port.port);
-    const inlineRoutes = {
-      name: listenerName,
-      virtual_hosts: [{ name: listenerName, domains: ['*'], routes: serviceRoutes(entry, clusters.defaultCluster, clusters.fallbackCluster, grpcRoute) }],
-    };
+    const grpcRoutes = serviceRoutes(entry, clusters.defaultCluster, clusters.fallbackCluster, grpcRoute);
+    const warm = warmRoute(clusters.routable, grpcRoutes);
+    // Last: it never matches, so it shadows nothing.
+    if (warm) grpcRoutes.push(warm);
+    const inlineRoutes = { name: listenerName, virtual_hosts: [{ name: listenerName, domains: ['*'], routes: grpcRoutes }] };
     out.add(LISTENER_TYPE, listenerName, apiListener(listenerName, inlineRoutes), { inWildcard: false });
   }
   return routeTargets;

@@ -11,8 +11,9 @@ import { ServedVersion, SourceIssue } from '../source-issue';
 import { MeshFileError, MeshParseResult, formatMeshError, formatMeshErrors, parseMeshText } from './mesh-file';
 import { MeshFileRead, pathSignature, readMeshFileBytes } from './mesh-file-reader';
 import { DEFAULT_MESH_FILE_LIMITS, DEFAULT_MESH_SETTLE_MS, MeshFileLimits } from './mesh-limits';
+import { IncrementalMeshParser } from './incremental-mesh-parser';
 import { removedServicesWarning } from './removed-services';
-import { parseMeshTextOffThread } from './mesh-parse-worker';
+import { parseMeshTextOffThread, primeMeshParserOffThread } from './mesh-parse-worker';
 
 export const DEFAULT_FILE_SHARD_ID = 'file';
 /** Fallback for file systems where fs.watch is silent (network mounts, some containers). */
@@ -21,6 +22,8 @@ export const KEEP_SERVING_HINT = 'the last good mesh keeps being served; fix the
 /** How much of the content hash names a version: enough to tell versions apart, short enough to read. */
 const VERSION_HEX_DIGITS = 12;
 const CHANGED_WHILE_READ = 'the file changed while it was read; write it by rename (write a temporary file, then mv it over the mesh file)';
+/** From this size (about 5,000 services) the start parse primes the reload parser: a whole parse takes a second or more. */
+const PRIME_MIN_CHARS = 1024 * 1024;
 
 export interface MeshFileSourceOptions {
   path: string;
@@ -45,6 +48,9 @@ export interface MeshFileStats {
 }
 
 export type ReloadListener = (result: MeshParseResult) => void;
+
+/** How long a reload took to read and to parse the file, in its log line: where a slow reload's time went. */
+type ReloadTiming = { readMs?: number; parseMs?: number };
 
 interface Rejection {
   errors: MeshFileError[];
@@ -143,26 +149,44 @@ export class MeshFileSource {
 
   /** Parses what was read and serves it, or rejects it; returns the parse result. */
   private apply(content: Exclude<MeshFileRead, { kind: 'changing' }>, message: string): MeshParseResult {
-    const result: MeshParseResult = content.kind === 'read' ? parseMeshText(content.text) : { ok: false, errors: [content.error] };
+    const result: MeshParseResult = content.kind === 'read' ? this.parseAtStart(content.text) : { ok: false, errors: [content.error] };
     return this.applyResult(content, result, message);
   }
 
-  private applyResult(content: Exclude<MeshFileRead, { kind: 'changing' }>, result: MeshParseResult, message: string): MeshParseResult {
+  /**
+   * The reload parser (a worker thread) keeps the services it parsed and re-parses only those an edit
+   * changed. A big file's start parse fills such a cache here and hands it over, so the first reload is
+   * quick too (parsing the file again there would compete with startup for the CPU).
+   */
+  private parseAtStart(text: string): MeshParseResult {
+    if (text.length < PRIME_MIN_CHARS) return parseMeshText(text);
+    const parser = new IncrementalMeshParser();
+    const result = parser.parse(text);
+    const cache = parser.cache();
+    if (cache) {
+      primeMeshParserOffThread(cache).catch((error: unknown) => {
+        this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'priming the mesh parser thread failed; its first reload parses the whole file');
+      });
+    }
+    return result;
+  }
+
+  private applyResult(content: Exclude<MeshFileRead, { kind: 'changing' }>, result: MeshParseResult, message: string, timing: ReloadTiming = {}): MeshParseResult {
     this.lastStatSignature = content.signature;
     this.lastContentHash = content.hash;
-    if (result.ok) this.accept(result, content.hash, message);
+    if (result.ok) this.accept(result, content.hash, message, timing);
     else this.reject(result.errors);
     return result;
   }
 
-  private accept(result: Extract<MeshParseResult, { ok: true }>, hash: string, message: string): void {
+  private accept(result: Extract<MeshParseResult, { ok: true }>, hash: string, message: string, timing: ReloadTiming): void {
     const previous = this.served?.model;
     const nowMs = Date.now();
     this.store.setShard(this.shardId, result.model);
     this.served = { model: result.model, version: { version: hash.slice(0, VERSION_HEX_DIGITS), acceptedAtMs: nowMs, ...result.summary } };
     this.rejection = undefined;
     this.stats.lastGoodAtMs = nowMs;
-    this.logger.info({ file: this.path, version: this.served.version.version, ...result.summary }, message);
+    this.logger.info({ file: this.path, version: this.served.version.version, ...result.summary, ...timing }, message);
     const removed = previous ? removedServicesWarning(previous, result.model) : undefined;
     this.warning = removed && { source: this.shardId, severity: 'warning', summary: removed.summary, details: removed.details, sinceMs: nowMs, lastSeenMs: nowMs };
     if (removed) this.logger.warn({ file: this.path, removed: removed.removed, servicesBefore: removed.before, examples: removed.details.slice(0, 5) }, removed.summary);
@@ -188,15 +212,17 @@ export class MeshFileSource {
     }
     this.reloading = true;
     try {
+      const startedAt = Date.now();
       const content = readMeshFileBytes(this.path, this.limits);
       if (content.kind === 'changing') return this.settle(pathSignature(this.path));
       if (content.hash === this.lastContentHash) {
         this.lastStatSignature = content.signature;
         return;
       }
+      const readAt = Date.now();
       const parsed: MeshParseResult = content.kind === 'read' ? await this.parse(content.text) : { ok: false, errors: [content.error] };
       if (this.stopped) return;
-      const result = this.applyResult(content, parsed, 'mesh file reloaded');
+      const result = this.applyResult(content, parsed, 'mesh file reloaded', { readMs: readAt - startedAt, parseMs: Date.now() - readAt });
       if (result.ok) this.stats.reloads++;
       else {
         for (const error of result.errors) {

@@ -1,11 +1,15 @@
 // Reads a mesh file (YAML, or JSON, which is YAML) into a MeshModel. Every error is collected, each with
 // the path and line it is about, so one run of `spillway validate` lists everything there is to fix.
 // Validation walks the YAML node tree (not the plain JS value) because only the nodes know their lines.
-// Limits (aliases, services, endpoints per service, listed errors) are in mesh-limits.ts.
+// Limits (aliases, services, endpoints per service, listed errors) are in mesh-limits.ts. Service items are
+// read one by one and joined by mesh-assembly.ts, so a part of a file can be read alone and joined with
+// parts read before (incremental-mesh-parser.ts) with the same result.
 import { isIP } from 'net';
 import { Alias, LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { cannotRead, readMeshFileBytes } from './mesh-file-reader';
-import { ALIAS_FREE_NODES, DEFAULT_MESH_FILE_LIMITS, MAX_ENDPOINTS_PER_SERVICE, MAX_LISTED_ERRORS, MAX_SERVICES, MeshFileLimits } from './mesh-limits';
+import { MeshParts, ServiceItem, ServiceList, assembleMesh } from './mesh-assembly';
+import { ErrorList, listed } from './mesh-error-list';
+import { ALIAS_FREE_NODES, DEFAULT_MESH_FILE_LIMITS, MAX_ENDPOINTS_PER_SERVICE, MAX_SERVICES, MeshFileLimits } from './mesh-limits';
 import { AliasReport, resolveAliases } from './yaml-aliases';
 import {
   CanaryConfig,
@@ -19,7 +23,6 @@ import {
   PortProtocol,
   ServiceEntry,
   ServicePort,
-  serviceHost,
 } from '../../mesh/model';
 
 export interface MeshFileError {
@@ -60,7 +63,7 @@ const CANARY_ORDERS: readonly CanaryConfig['order'][] = ['version-first', 'local
 
 export function parseMeshText(text: string): MeshParseResult {
   try {
-    return parseTree(text);
+    return assembleMesh(readMeshParts(text));
   } catch (error) {
     // The parser and the walks recurse once per nesting level: a hostile file can exhaust the stack.
     if (error instanceof RangeError) return { ok: false, errors: [{ path: '', line: 1, message: `the file is nested too deeply to read (${error.message}); a mesh file needs about 7 levels` }] };
@@ -68,23 +71,25 @@ export function parseMeshText(text: string): MeshParseResult {
   }
 }
 
-function parseTree(text: string): MeshParseResult {
+/**
+ * Parses and checks everything but the rules across services (assembleMesh applies those). Item paths are
+ * numbered from `serviceIndexOffset`, for a text holding a slice of a bigger file's services list.
+ * May throw RangeError on a too deeply nested text (parseMeshText reports it).
+ */
+export function readMeshParts(text: string, serviceIndexOffset = 0): MeshParts {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
     // The tree of a document with syntax errors is partial: report the syntax, not its consequences.
-    return { ok: false, errors: listed(doc.errors.map((error) => ({ path: '', line: lineCounter.linePos(error.pos[0]).line, message: error.message }))) };
+    return { kind: 'refused', errors: listed(doc.errors.map((error) => ({ path: '', line: lineCounter.linePos(error.pos[0]).line, message: error.message }))) };
   }
   const lines = new Locator(text, lineCounter);
   const aliases = resolveAliases(doc.contents);
   const aliasErrors = checkAliases(aliases, lines);
-  if (aliasErrors.length > 0) return { ok: false, errors: listed(aliasErrors) };
+  if (aliasErrors.length > 0) return { kind: 'refused', errors: listed(aliasErrors) };
   const checker = new Checker(aliases.targets, lines);
-  const model = readMesh(checker, checker.at(doc.contents, '', 1));
-  if (checker.errors.length > 0 || !model) return { ok: false, errors: [...sortByLine(checker.errors), ...unlistedError(checker.unlisted)] };
-  let endpoints = 0;
-  for (const entry of model.services.values()) endpoints += entry.endpoints.length;
-  return { ok: true, model, summary: { clusters: model.clusters.size, services: model.services.size, endpoints } };
+  const read = readMesh(checker, checker.at(doc.contents, '', 1), serviceIndexOffset);
+  return { kind: 'read', checked: checker.found, ...read };
 }
 
 /** Reads (regular files only, within the size limit, strict UTF-8) and parses a mesh file. */
@@ -148,16 +153,6 @@ function startOf(node: unknown): number | undefined {
   return (node as { range?: [number, number, number] } | null | undefined)?.range?.[0];
 }
 
-/** At most MAX_LISTED_ERRORS errors, then one that counts the rest. */
-function listed(errors: MeshFileError[]): MeshFileError[] {
-  if (errors.length <= MAX_LISTED_ERRORS) return errors;
-  return [...errors.slice(0, MAX_LISTED_ERRORS), ...unlistedError(errors.length - MAX_LISTED_ERRORS)];
-}
-
-function unlistedError(count: number): MeshFileError[] {
-  return count > 0 ? [{ path: '', message: `and ${count} more errors (only the first ${MAX_LISTED_ERRORS} are listed): fix these and validate again` }] : [];
-}
-
 /** One line per error, `FILE:LINE: PATH: MESSAGE`, the form editors and terminals turn into links. */
 export function formatMeshErrors(file: string, errors: readonly MeshFileError[]): string {
   return errors.map((error) => formatMeshError(file, error)).join('\n');
@@ -168,24 +163,22 @@ export function formatMeshError(file: string, error: MeshFileError): string {
   return error.path ? `${where}: ${error.path}: ${error.message}` : `${where}: ${error.message}`;
 }
 
-function sortByLine(errors: MeshFileError[]): MeshFileError[] {
-  return [...errors].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Mesh structure: clusters, services, ports, endpoints. Each reader reports its own errors and returns
 // undefined when its part is unusable; the model is only built when there are no errors at all.
 
-function readMesh(c: Checker, root: At): MeshModel | undefined {
-  if (root.node === null || root.node === undefined) return c.report(root, 'the mesh file is empty; it needs at least `clusters:`');
+type MeshRead = { clusters?: Map<string, MeshCluster>; services?: ServiceList };
+
+function readMesh(c: Checker, root: At, serviceIndexOffset: number): MeshRead {
+  if (root.node === null || root.node === undefined) return c.report(root, 'the mesh file is empty; it needs at least `clusters:`') ?? {};
   const top = c.fields(root, TOP_KEYS);
-  if (!top) return undefined;
+  if (!top) return {};
   const clusters = readClusters(c, top.required('clusters'));
   const servicesAt = top.optional('services');
   // `mtls: true` at the top is the mesh-wide default; a service may override it.
   const meshMtls = c.optionalBoolean(top.optional('mtls')) ?? false;
-  const services = servicesAt ? readServices(c, servicesAt, clusters, meshMtls) : new Map<string, ServiceEntry>();
-  return { clusters: clusters.valid, services };
+  const services = servicesAt ? readServices(c, servicesAt, clusters, meshMtls, serviceIndexOffset) : undefined;
+  return { clusters: clusters.valid, ...(services ? { services } : {}) };
 }
 
 interface ClusterSet {
@@ -197,7 +190,7 @@ interface ClusterSet {
 function readClusters(c: Checker, at: At | undefined): ClusterSet {
   const set: ClusterSet = { valid: new Map(), names: new Set() };
   const firstAt = new Map<string, string>();
-  const items = c.list(at);
+  const items = c.items(at);
   // Valid YAML, but serving it would remove every proxy's whole configuration at once.
   if (at && items && items.length === 0) c.report(at, 'the mesh needs at least one cluster: with none, every proxy would be sent an empty configuration');
   for (const item of items ?? []) {
@@ -240,32 +233,31 @@ function splitHostPort(text: string): { host: string; port: string } | undefined
   return { host: text.slice(0, colon), port: text.slice(colon + 1) };
 }
 
-function readServices(c: Checker, at: At, clusters: ClusterSet, meshMtls: boolean): Map<string, ServiceEntry> {
-  const services = new Map<string, ServiceEntry>();
-  const firstAt = new Map<string, string>();
-  const items = c.list(at) ?? [];
-  if (items.length > MAX_SERVICES) {
-    c.report(at, `${items.length} services, more than the ${MAX_SERVICES} a mesh file may hold (a built-in limit, see docs/OPERATIONS.md); serve part of it from Kubernetes discovery (--kube-clusters)`);
-    return services;
-  }
-  for (const item of items) {
-    const entry = readService(c, item, clusters, firstAt, meshMtls);
-    if (entry) services.set(serviceHost(entry.service), entry);
-  }
-  return services;
+/** Each item alone: the rules across items (duplicates, the count limit) are mesh-assembly.ts's. */
+function readServices(c: Checker, at: At, clusters: ClusterSet, meshMtls: boolean, indexOffset: number): ServiceList {
+  const items = c.items(at, indexOffset) ?? [];
+  if (items.length > MAX_SERVICES) return { at, count: items.length, items: [] };
+  return { at, count: items.length, items: items.map((item) => readServiceItem(c.forItem(), item, clusters, meshMtls)) };
 }
 
-function readService(c: Checker, at: At, clusters: ClusterSet, firstAt: Map<string, string>, meshMtls: boolean): ServiceEntry | undefined {
+function readServiceItem(c: Checker, at: At, clusters: ClusterSet, meshMtls: boolean): ServiceItem {
+  const item: ServiceItem = { path: at.path, line: at.line, errors: c.found.errors, unlisted: 0, errorsBeforeKey: 0 };
+  const entry = readService(c, at, clusters, meshMtls, item);
+  item.unlisted = c.found.unlisted;
+  return entry ? { ...item, entry } : item;
+}
+
+/** Fills in `item.key` and where a duplicate of it would be reported. */
+function readService(c: Checker, at: At, clusters: ClusterSet, meshMtls: boolean, item: ServiceItem): ServiceEntry | undefined {
   const f = c.fields(at, SERVICE_KEYS);
   if (!f) return undefined;
   const nameAt = f.required('name');
   const name = c.dnsLabel(nameAt);
   const namespace = c.dnsLabel(f.required('namespace'));
+  item.errorsBeforeKey = c.found.reported;
   if (name !== undefined && namespace !== undefined && nameAt) {
-    const key = `${name}.${namespace}`;
-    const first = firstAt.get(key);
-    if (first !== undefined) c.report(nameAt, `duplicate service ${key} (first defined at ${first})`);
-    else firstAt.set(key, at.path);
+    item.key = `${name}.${namespace}`;
+    item.nameLine = nameAt.line;
   }
   const ports = readPorts(c, f.required('ports'));
   const exported = c.optionalBoolean(f.optional('export')) ?? false;
@@ -280,7 +272,7 @@ function readService(c: Checker, at: At, clusters: ClusterSet, firstAt: Map<stri
   const endpoints: MeshEndpoint[] = [];
   const seen = new Map<string, string>();
   const endpointsAt = f.optional('endpoints');
-  let endpointItems = c.list(endpointsAt) ?? [];
+  let endpointItems = c.items(endpointsAt) ?? [];
   if (endpointsAt && endpointItems.length > MAX_ENDPOINTS_PER_SERVICE) {
     c.report(endpointsAt, `${endpointItems.length} endpoints, more than the ${MAX_ENDPOINTS_PER_SERVICE} a service may have (a built-in limit, see docs/OPERATIONS.md)`);
     endpointItems = [];
@@ -312,7 +304,7 @@ interface PortSet {
 
 function readPorts(c: Checker, at: At | undefined): PortSet {
   const set: PortSet = { valid: [], names: [] };
-  const items = c.list(at);
+  const items = c.items(at);
   if (at && items && items.length === 0) c.report(at, 'a service needs at least one port');
   const nameAt = new Map<string, string>();
   const numberAt = new Map<number, string>();
@@ -557,14 +549,17 @@ class Fields {
 }
 
 class Checker {
-  readonly errors: MeshFileError[] = [];
-  /** Errors found beyond MAX_LISTED_ERRORS: counted, not kept. */
-  unlisted = 0;
+  readonly found = new ErrorList();
 
   constructor(
     private readonly aliasTargets: ReadonlyMap<Alias, unknown>,
     private readonly lines: Locator,
   ) {}
+
+  /** A checker of the same document with errors of its own: one service item's. */
+  forItem(): Checker {
+    return new Checker(this.aliasTargets, this.lines);
+  }
 
   /** Wraps a node (following aliases) with its path and line; empty values (`key:`) become null. */
   at(node: unknown, path: string, fallbackLine: number): At {
@@ -575,9 +570,7 @@ class Checker {
   }
 
   report(where: { path: string; line: number }, message: string): undefined {
-    if (this.errors.length < MAX_LISTED_ERRORS) this.errors.push({ path: where.path, line: where.line, message });
-    else this.unlisted++;
-    return undefined;
+    return this.found.report(where, message);
   }
 
   /** A mapping's entries by string key, any keys allowed (labels, per-port numbers). */
@@ -614,11 +607,11 @@ class Checker {
     return new Fields(this, at, entries, misspelled);
   }
 
-  /** The items of a list; undefined (no error) when `at` is undefined, since the caller reported absence. */
-  list(at: At | undefined): At[] | undefined {
+  /** The items of a list, numbered from `indexOffset`; undefined (no error) when `at` is undefined, since the caller reported absence. */
+  items(at: At | undefined, indexOffset = 0): At[] | undefined {
     if (!at) return undefined;
     if (!isSeq(at.node)) return this.report(at, `must be a list, got ${describe(at.node)}`);
-    return at.node.items.map((item, index) => this.at(item, `${at.path}[${index}]`, at.line));
+    return at.node.items.map((item, index) => this.at(item, `${at.path}[${indexOffset + index}]`, at.line));
   }
 
   string(at: At | undefined): string | undefined {

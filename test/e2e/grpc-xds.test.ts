@@ -8,6 +8,7 @@ import { endpoint, httpService, sampleMesh } from '../harness/sample-mesh';
 const OUTPUT = testOutputDir('grpc-xds');
 const ECHO_PORT = 50051;
 const TARGET = `xds:///echo.shop.svc.cluster.local:${ECHO_PORT}`;
+const UNKNOWN_TARGET = `xds:///nosuch.shop.svc.cluster.local:${ECHO_PORT}`;
 
 function meshWithEcho(backends: { backend: Backend; cluster: string }[]): MeshModel {
   const echo: ServiceEntry = {
@@ -61,6 +62,47 @@ describe('proxyless gRPC client (grpc-js-xds)', () => {
     for (const type of ['LDS', 'CDS', 'EDS']) {
       expect(client?.types[type]?.nacks ?? 0).toBe(0);
       expect(client?.types[type]?.ackedVersion).toBe(client?.types[type]?.sentVersion);
+    }
+  });
+
+  test('grpc-go: a target that is not in the mesh fails at once, naming the target', async () => {
+    const bootstrapPath = writeGrpcBootstrap({
+      dir: OUTPUT,
+      xds: { host: '127.0.0.1', port: server.port },
+      nodeId: 'grpc-go-client-unknown-target',
+      metadata: { CLUSTER_ID: 'east' },
+      locality: { region: 'europe-west1', zone: 'europe-west1-b' },
+    });
+    // The deadline is well under grpc-go's 15 s does-not-exist timer, which is what it waited for.
+    const tally = await runGrpcXdsClient({ implementation: 'grpc-go', bootstrapPath, target: UNKNOWN_TARGET, count: 3, deadlineMs: 8_000 });
+    console.log(`grpc-go calling ${UNKNOWN_TARGET}: ${JSON.stringify(tally)}`);
+    expect(tally.statuses).toEqual({ UNAVAILABLE: 3 });
+    expect(tally.errors[0]).toContain(`could not find VirtualHost for "${UNKNOWN_TARGET.slice('xds:///'.length)}"`);
+  });
+
+  test('grpc-js: a target that is not in the mesh gets a listener it ACKs; its calls still wait for their deadline', async () => {
+    const nodeId = 'grpc-js-client-unknown-target';
+    const bootstrapPath = writeGrpcBootstrap({
+      dir: OUTPUT,
+      xds: { host: '127.0.0.1', port: server.port },
+      nodeId,
+      metadata: { CLUSTER_ID: 'east' },
+      locality: { region: 'europe-west1', zone: 'europe-west1-b' },
+    });
+    const client = await startGrpcXdsClient({ bootstrapPath, target: UNKNOWN_TARGET, count: 1, deadlineMs: 2_000, lingerMs: 5_000 });
+    try {
+      const lds = await waitFor(async () => server.spillway.server.registry.list().find((c) => c.nodeId === nodeId)?.types.LDS?.ackedVersion, {
+        timeoutMs: 10_000,
+        intervalMs: 50,
+        what: 'grpc-js to ACK the listener of an unknown target',
+      });
+      expect(lds).toBeDefined();
+      expect(server.spillway.server.registry.list().find((c) => c.nodeId === nodeId)?.types.LDS?.nacks ?? 0).toBe(0);
+    } finally {
+      const tally = await client.stop();
+      console.log(`grpc-js calling ${UNKNOWN_TARGET}: ${JSON.stringify(tally)}`);
+      // grpc-js keeps calls queued on a resolution error before its first good config (known limit).
+      expect(tally.statuses).toEqual({ DEADLINE_EXCEEDED: 1 });
     }
   });
 

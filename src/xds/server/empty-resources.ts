@@ -1,19 +1,24 @@
 // An EDS name the client asks for but the view does not have is answered with an empty
 // ClusterLoadAssignment, so the cluster finishes warming (with no hosts) instead of waiting for a timeout.
+// A listener name of the proxyless form (`host:port`) the view does not have is answered with an API
+// listener whose only virtual host matches no target: grpc-go fails its calls at once ("could not find
+// VirtualHost for <target>") instead of waiting 15 s for its does-not-exist timer and then saying the
+// listener "has been removed". grpc-js reports the same resolution error (naming the route table, which
+// says the service is unknown) but keeps calls queued until their deadline, as it did before.
 // Each is made (and versioned) once per interned name set that asks for it (every client of a view shares
 // that set) and lives exactly as long as the set: the names an attacker made up go with the streams that asked for
 // them, in one garbage collection (a cache keyed by name would keep every such name until a finalizer ran).
 //
 // Its bytes are assembled here, when needed, into buffers of their own exact size: small buffers from
 // protobufjs come out of Node's 8 KiB pool, where one long-lived 2 KiB slice pins a whole 8 KiB slab.
-import { EncodedResource, contentHash } from '../cache/resource';
-import { ENDPOINT_TYPE, XdsTypeUrl } from '../resource-types';
+import { EncodedResource, contentHash, encodeResource } from '../cache/resource';
+import { ENDPOINT_TYPE, LISTENER_TYPE, XdsTypeUrl } from '../resource-types';
 
 const byNameSet = new WeakMap<object, Map<string, EncodedResource>>();
 
 /** The empty assignment for `name`, shared by everyone subscribed with the (interned) `nameSet`. */
 export function emptyResourceFor(typeUrl: XdsTypeUrl, name: string, nameSet: object): EncodedResource | undefined {
-  if (typeUrl !== ENDPOINT_TYPE) return undefined;
+  if (typeUrl !== ENDPOINT_TYPE && !(typeUrl === LISTENER_TYPE && PROXYLESS_TARGET.test(name))) return undefined;
   let resources = byNameSet.get(nameSet);
   if (!resources) {
     resources = new Map();
@@ -21,10 +26,24 @@ export function emptyResourceFor(typeUrl: XdsTypeUrl, name: string, nameSet: obj
   }
   let resource = resources.get(name);
   if (!resource) {
-    resource = new EmptyAssignment(name);
+    resource = typeUrl === ENDPOINT_TYPE ? new EmptyAssignment(name) : unknownTargetListener(name);
     resources.set(name, resource);
   }
   return resource;
+}
+
+/** What `xds:///<host>:<port>` asks for; sidecars and gateways subscribe to listeners by wildcard. */
+const PROXYLESS_TARGET = /^[^:\s]+:\d{1,5}$/;
+const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+
+/** A reserved name (RFC 2606): no client's target is this, so no call finds a virtual host. */
+const MATCHES_NO_TARGET = 'unknown.spillway.invalid';
+
+function unknownTargetListener(name: string): EncodedResource {
+  const routeConfig = { name: `${name} is not a service known to Spillway`, virtual_hosts: [{ name: 'unknown', domains: [MATCHES_NO_TARGET], routes: [] }] };
+  const hcm = { '@type': HCM_TYPE, stat_prefix: 'unknown', codec_type: 'AUTO', route_config: routeConfig, http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }] };
+  return encodeResource(LISTENER_TYPE, name, { name, api_listener: { api_listener: hcm } }, { inWildcard: false });
 }
 
 /**

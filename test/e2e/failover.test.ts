@@ -1,6 +1,9 @@
 // Transparent cross-cluster failover with real Envoys: a sidecar in east, gateways in west and south,
 // backends that answer with their identity, all configured by `spillway serve --mesh FILE`.
-import { Backend, EnvoyProcess, Tally, sendRequests, startHttpBackend, stopEverything, waitFor } from '../harness';
+import * as fs from 'fs';
+import * as path from 'path';
+import { performance } from 'perf_hooks';
+import { Backend, EnvoyProcess, Tally, emptyTally, mergeTally, sendRequests, startHttpBackend, stopEverything, testOutputDir, waitFor } from '../harness';
 import { httpGet } from '../harness/http-get';
 import { ClusterSpec, MeshDocument, Topology, checkoutService, clustersYaml, startSidecar, startTopology } from '../harness/topology';
 
@@ -43,6 +46,45 @@ function remoteShare(tally: Tally): number {
   return total === 0 ? 0 : remote / total;
 }
 
+/** How long traffic took to move, in ms from the cause (kill, or mesh file written) to the end of the batch that showed it. */
+interface MoveTimes {
+  firstRemoteMs: number;
+  allRemoteMs: number;
+  /** Requests sent until then, and how many failed (what a caller saw). */
+  requests: number;
+  failures: number;
+}
+
+/**
+ * Sends batches of 4 requests back to back from `since` until a whole batch (8 in a row) is served
+ * remotely without failure; `first` are the first `firstCount` requests' tally (the transition callers see).
+ */
+async function timeTheMove(send: (count: number) => Promise<Tally>, since: number, timeoutMs: number): Promise<MoveTimes & { first: Tally }> {
+  const first = emptyTally();
+  let firstRemoteMs = Number.NaN;
+  let requests = 0;
+  let failures = 0;
+  let allRemoteRun = 0;
+  while (performance.now() - since < timeoutMs) {
+    const batch = await send(4);
+    const at = performance.now() - since;
+    if (requests < 40) mergeTally(first, batch);
+    requests += 4;
+    failures += batch.failures;
+    if (Number.isNaN(firstRemoteMs) && remoteShare(batch) > 0) firstRemoteMs = at;
+    allRemoteRun = batch.failures === 0 && remoteShare(batch) === 1 ? allRemoteRun + 4 : 0;
+    if (allRemoteRun >= 8) return { firstRemoteMs, allRemoteMs: at, requests, failures, first };
+  }
+  throw new Error(`traffic did not move within ${timeoutMs} ms`);
+}
+
+/** The measured times go to test-output/failover/move-times.json (the README quotes them). */
+const moveTimes: Record<string, MoveTimes> = {};
+function recordMove(what: string, times: MoveTimes): void {
+  moveTimes[what] = { firstRemoteMs: Math.round(times.firstRemoteMs), allRemoteMs: Math.round(times.allRemoteMs), requests: times.requests, failures: times.failures };
+  fs.writeFileSync(path.join(testOutputDir('failover'), 'move-times.json'), JSON.stringify(moveTimes, null, 2) + '\n');
+}
+
 describe('cross-cluster failover through east-west gateways (real Envoy)', () => {
   let backends: Backends;
   let topology: Topology;
@@ -82,7 +124,9 @@ describe('cross-cluster failover through east-west gateways (real Envoy)', () =>
 
   test('east backends killed: outlier detection moves traffic to the remote gateways, and back when they recover', async () => {
     await Promise.all(backends.east.map((b) => b.kill('SIGKILL')));
-    const transition = await send(40);
+    const moved = await timeTheMove(send, performance.now(), 15_000);
+    recordMove('east backends killed (SIGKILL), outlier detection', moved);
+    const transition = moved.first;
     const settled = await waitFor(
       async () => {
         const tally = await send(40);
@@ -105,7 +149,9 @@ describe('cross-cluster failover through east-west gateways (real Envoy)', () =>
   });
 
   test('east endpoints marked not ready in the mesh file: EDS moves traffic away at once, and back', async () => {
+    const writtenAt = performance.now();
     topology.meshFile.write(meshDocument(backends, topology.gatewayPort, false));
+    recordMove('east endpoints marked not ready in the mesh file', await timeTheMove(send, writtenAt, 10_000));
     const remote = await waitFor(
       async () => {
         const tally = await send(40);

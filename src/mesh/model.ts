@@ -32,6 +32,10 @@ export interface OutlierTuning {
 
 export type FailoverMode = 'cluster' | 'region';
 
+/** The statuses gRPC clients can retry on by an xDS retry policy (gRFC A44). */
+export const GRPC_RETRY_CODES = ['cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable'] as const;
+export type GrpcRetryCode = (typeof GRPC_RETRY_CODES)[number];
+
 export interface CanaryConfig {
   stable: string;
   canary: string;
@@ -59,6 +63,11 @@ export interface MeshService {
   canary?: CanaryConfig;
   outlier?: OutlierTuning;
   failover: FailoverMode;
+  /**
+   * gRPC status codes a proxyless client retries on (gRFC A44); absent means `unavailable` only. Envoy
+   * sidecars keep their own retry policy.
+   */
+  grpcRetryOn?: GrpcRetryCode[];
   /**
    * Mutual TLS end to end: callers' sidecars originate mTLS (SNI `outbound_.<port>_.<subset>_.<host>`)
    * to the workloads' sidecars, directly or through SNI-passthrough gateways.

@@ -110,6 +110,18 @@ describe('parseMeshText: a valid mesh', () => {
     expect(entry(model, 'checkout.shop.svc.cluster.local').service.canary).toEqual({ stable: 'v1', canary: 'v2', weight: 0, header: { name: 'x-canary', exact: '1' }, order: 'version-first' });
   });
 
+  test('grpcRetryOn: the statuses proxyless clients retry on, checked against the ones gRPC can retry', () => {
+    const model = modelOf(parseMeshText(service('    grpcRetryOn: [unavailable, resource-exhausted, unavailable]')));
+    expect(entry(model, 'checkout.shop.svc.cluster.local').service.grpcRetryOn).toEqual(['resource-exhausted', 'unavailable']);
+    expect(entry(modelOf(parseMeshText(service())), 'checkout.shop.svc.cluster.local').service.grpcRetryOn).toBeUndefined();
+    const [wrong] = errorsOf(parseMeshText(service('    grpcRetryOn: [unavailable, not-found]')));
+    expect(wrong).toMatchObject({ path: 'services[0].grpcRetryOn[1]', line: 8 });
+    expect(wrong?.message).toContain('cancelled');
+    expect(errorsOf(parseMeshText(service('    grpcRetryOn: []')))).toEqual([
+      { path: 'services[0].grpcRetryOn', line: 8, message: 'names no status; list at least one, or leave grpcRetryOn out for the default [unavailable]' },
+    ]);
+  });
+
   test('JSON is YAML: the same mesh as JSON gives the same model', () => {
     const json = JSON.stringify({
       clusters: [{ name: 'east', region: 'r1', zone: 'r1-a', gateway: '127.0.0.2:15443' }, { name: 'west', region: 'r1', zone: 'r1-b' }],

@@ -14,6 +14,8 @@ import { AliasReport, resolveAliases } from './yaml-aliases';
 import {
   CanaryConfig,
   FailoverMode,
+  GRPC_RETRY_CODES,
+  GrpcRetryCode,
   GatewayAddress,
   MeshCluster,
   MeshEndpoint,
@@ -50,7 +52,7 @@ const MAX_OVERPROVISIONING_PERCENT = 10_000;
 
 const TOP_KEYS = ['clusters', 'services', 'mtls'] as const;
 const CLUSTER_KEYS = ['name', 'region', 'zone', 'gateway'] as const;
-const SERVICE_KEYS = ['name', 'namespace', 'ports', 'export', 'failover', 'outlierDetection', 'subsets', 'canary', 'mtls', 'endpoints'] as const;
+const SERVICE_KEYS = ['name', 'namespace', 'ports', 'export', 'failover', 'outlierDetection', 'subsets', 'canary', 'mtls', 'grpcRetryOn', 'endpoints'] as const;
 const PORT_KEYS = ['name', 'port', 'protocol'] as const;
 const OUTLIER_KEYS = ['consecutive5xx', 'intervalMs', 'baseEjectionTimeMs', 'maxEjectionPercent'] as const;
 const SUBSETS_KEYS = ['label'] as const;
@@ -269,6 +271,8 @@ function readService(c: Checker, at: At, clusters: ClusterSet, meshMtls: boolean
   const canaryAt = f.optional('canary');
   const canary = canaryAt ? readCanary(c, canaryAt) : undefined;
   const mtls = c.optionalBoolean(f.optional('mtls')) ?? meshMtls;
+  const retryAt = f.optional('grpcRetryOn');
+  const grpcRetryOn = retryAt ? readGrpcRetryOn(c, retryAt) : undefined;
   const endpoints: MeshEndpoint[] = [];
   const seen = new Map<string, string>();
   const endpointsAt = f.optional('endpoints');
@@ -292,8 +296,22 @@ function readService(c: Checker, at: At, clusters: ClusterSet, meshMtls: boolean
     ...(mtls ? { mtls } : {}),
     ...(canary ? { canary } : {}),
     ...(outlier ? { outlier } : {}),
+    ...(grpcRetryOn ? { grpcRetryOn } : {}),
   };
   return { service, endpoints };
+}
+
+/** `grpcRetryOn: [unavailable, resource-exhausted]`: the statuses proxyless clients retry on. */
+function readGrpcRetryOn(c: Checker, at: At): GrpcRetryCode[] | undefined {
+  const items = c.items(at);
+  if (!items) return undefined;
+  if (items.length === 0) return c.report(at, 'names no status; list at least one, or leave grpcRetryOn out for the default [unavailable]');
+  const codes = new Set<GrpcRetryCode>();
+  for (const item of items) {
+    const code = c.optionalOneOf(item, GRPC_RETRY_CODES);
+    if (code) codes.add(code);
+  }
+  return codes.size > 0 ? [...codes].sort() : undefined;
 }
 
 interface PortSet {

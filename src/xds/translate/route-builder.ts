@@ -60,9 +60,10 @@ export const GRPC_RETRY_ATTEMPTS = 3;
 export const GRPC_RETRY_BASE_INTERVAL_MS = 25;
 export const GRPC_RETRY_MAX_INTERVAL_MS = 250;
 
-export function grpcRetryPolicy(): Record<string, unknown> {
+/** `retryOn`: the service's grpcRetryOn from the mesh, when it names its own statuses. */
+export function grpcRetryPolicy(retryOn: readonly string[] = [GRPC_RETRY_ON]): Record<string, unknown> {
   return {
-    retry_on: GRPC_RETRY_ON,
+    retry_on: retryOn.join(','),
     num_retries: { value: GRPC_RETRY_ATTEMPTS },
     retry_back_off: { base_interval: durationFromMs(GRPC_RETRY_BASE_INTERVAL_MS), max_interval: durationFromMs(GRPC_RETRY_MAX_INTERVAL_MS) },
   };

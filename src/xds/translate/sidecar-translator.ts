@@ -22,8 +22,8 @@ export interface ViewTranslation {
 }
 
 /** A route for proxyless gRPC clients: they match on an empty prefix and retry only as the route says. */
-function grpcRoute(cluster: string): Route {
-  return { match: { prefix: '' }, route: { cluster, retry_policy: grpcRetryPolicy() } };
+function grpcRoute(cluster: string, retryOn?: readonly string[]): Route {
+  return { match: { prefix: '' }, route: { cluster, retry_policy: grpcRetryPolicy(retryOn) } };
 }
 
 /**
@@ -52,7 +52,7 @@ function translateService(out: ResourceCollector, model: MeshModel, view: Client
     const clusters = portClusters(out, model, client, entry, port, view.tlsDir, view.proxyless);
     routeTargets.push({ entry, port, routes: serviceRoutes(entry, clusters.defaultCluster, clusters.fallbackCluster, clusterRoute) });
     const listenerName = apiListenerName(host, port.port);
-    const grpcRoutes = serviceRoutes(entry, clusters.defaultCluster, clusters.fallbackCluster, grpcRoute);
+    const grpcRoutes = serviceRoutes(entry, clusters.defaultCluster, clusters.fallbackCluster, (cluster) => grpcRoute(cluster, entry.service.grpcRetryOn));
     const warm = warmRoute(clusters.routable, grpcRoutes);
     // Last: it never matches, so it shadows nothing.
     if (warm) grpcRoutes.push(warm);

@@ -6,11 +6,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { BenchOptions, clientSets, parseOptions } from './options';
 import { ClientKind, isMtlsKind } from './load/protocol';
-import { REPO_ROOT, preparePeers } from './peer-binaries';
+import { PeerName, REPO_ROOT, preparePeers } from './peer-binaries';
 import { RunResult, measureRun } from './scenario';
-import { ServerFactory, ServerName, unsupportedKind } from './servers/server-under-test';
+import { ServerFactory, ServerName, isGoControlPlane, unsupportedKind } from './servers/server-under-test';
 import { spillwayFactory } from './servers/spillway-server';
-import { goControlPlaneFactory } from './servers/go-control-plane-server';
+import { goControlPlaneFactory, goControlPlaneSnapshotFactory } from './servers/go-control-plane-server';
 import { istiodFactory } from './servers/istiod-server';
 import { machineFacts } from './report/machine';
 import { Cell, figuresOf } from './report/summary';
@@ -20,6 +20,7 @@ import { renderPlot } from './report/plot';
 const FACTORIES: Record<ServerName, ServerFactory> = {
   spillway: spillwayFactory,
   'go-control-plane': goControlPlaneFactory,
+  'go-control-plane-snapshot': goControlPlaneSnapshotFactory,
   istiod: istiodFactory,
 };
 
@@ -64,9 +65,10 @@ function projectedMemory(results: Map<string, RunResult[]>, keyOf: (clients: num
 
 async function main(options: BenchOptions): Promise<void> {
   // Spillway alone (say --workload pods) needs no peer: never start their builds for nothing.
-  if (options.servers.some((name) => name !== 'spillway')) {
+  const peers = [...new Set(options.servers.flatMap((name): PeerName[] => (name === 'spillway' ? [] : isGoControlPlane(name) ? ['go-control-plane'] : ['istiod'])))];
+  if (peers.length > 0) {
     progress('checking the peers (scripts/bench-peers.sh builds what is missing)');
-    preparePeers(options.cachedPeersOnly);
+    preparePeers(peers, options.cachedPeersOnly);
   }
   const skipped = new Map<ServerName, string>();
   const factories: ServerFactory[] = [];
@@ -112,7 +114,7 @@ async function main(options: BenchOptions): Promise<void> {
           // The mTLS kinds get the same mesh made mTLS, so their sidecars have inbound listeners to build.
           const size = { services, endpointsPerCluster: options.endpointsPerCluster, clusters: options.clusters, ...(isMtlsKind(kind) ? { mtls: true } : {}) };
           try {
-            const result = await measureRun(factory, { size, clients, flips: options.flips, mode: options.mode, kind, workDir, rssLimitBytes: SERVER_MEMORY_BUDGET_BYTES }, (line) => progress(`  ${line}`));
+            const result = await measureRun(factory, { size, clients, flips: options.flips, mode: options.mode, kind, workDir, rssLimitBytes: SERVER_MEMORY_BUDGET_BYTES, steadyIdleMs: options.steadyIdleMs }, (line) => progress(`  ${line}`));
             const runs = results.get(key(services, clients, kind, factory.name)) ?? [];
             runs.push(result);
             results.set(key(services, clients, kind, factory.name), runs);

@@ -17,6 +17,11 @@ export interface RunPlan {
   workDir: string;
   /** The server is stopped (and the run fails) if its RSS goes above this: a peer must not take the machine down. */
   rssLimitBytes: number;
+  /**
+   * Memory is read at steady state: this long after the anchors synced (before the clients) and after the
+   * N clients synced (with them), with nothing sent meanwhile. The same for every server.
+   */
+  steadyIdleMs: number;
 }
 
 export interface FlipResult {
@@ -48,22 +53,33 @@ export interface RunResult {
   bytesPerClient: number;
   held: HeldCounts;
   reconnects: number;
+  /** RSS at steady state before the clients (anchors only), and with the N clients synced. */
   rssBaselineBytes: number;
   rssPerClientBytes: number;
   /** RSS with the N clients connected and synced (for the slope of RSS against N across runs). */
   rssWithClientsBytes: number;
+  /** The runtime's own heap figure at the same two moments (NaN when the server cannot tell). */
+  heapBaselineBytes: number;
+  heapWithClientsBytes: number;
   flips: FlipResult[];
 }
 
 const SYNC_TIMEOUT_MS = 180_000;
 const PUSH_TIMEOUT_MS = 60_000;
-/** Let stragglers (ACK handling, GC after a burst) finish before memory or idle CPU is read. */
-const SETTLE_MS = 500;
 const IDLE_WINDOW_MS = 1_000;
 /** After the last client has the update: time for its ACKs to be processed, counted in the push's CPU. */
 const AFTER_PUSH_MS = 300;
 
 const nsToMs = (ns: bigint) => Number(ns) / 1e6;
+
+/** The server's heap figure, or NaN when it has none (or cannot answer). */
+async function heapOf(server: ServerUnderTest): Promise<number> {
+  try {
+    return server.heapBytes ? await server.heapBytes() : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 /** A gRPC-like client's channels: the services the flips change (so every client sees every flip) and one of its own. */
 export function grpcTargets(size: MeshSize, flips: number, index: number): string[] {
@@ -137,8 +153,9 @@ export async function measureRun(factory: ServerFactory, plan: RunPlan, progress
     const nodeOf = clientNodes(server, plan);
     const anchors = anchorNodes(server, plan, nodeOf);
     await load.connect('anchors', server.xdsAddress, anchors, plan.mode, SYNC_TIMEOUT_MS);
-    await sleep(SETTLE_MS);
+    await sleep(plan.steadyIdleMs);
     const rssBaselineBytes = rssBytes(server.pid);
+    const heapBaselineBytes = await heapOf(server);
     const active = Math.min(load.processCount, plan.clients);
 
     const nodes = Array.from({ length: plan.clients }, (_, i) => nodeOf('bench', i));
@@ -153,13 +170,19 @@ export async function measureRun(factory: ServerFactory, plan: RunPlan, progress
         `${sync.reconnects > 0 ? ` (${sync.reconnects} streams refused and retried)` : ''}`,
     );
 
-    await sleep(SETTLE_MS);
+    // Steady state: the same idle time for every server, no forced collection, then RSS; then the live heap.
+    await sleep(plan.steadyIdleMs);
+    const rssWithClientsBytes = rssBytes(server.pid);
+    const heapWithClientsBytes = await heapOf(server);
+    const rssPerClientBytes = (rssWithClientsBytes - rssBaselineBytes) / plan.clients;
+    progress(
+      `steady state after ${plan.steadyIdleMs} ms idle: RSS ${(rssWithClientsBytes / 2 ** 20).toFixed(0)} MiB (${(rssPerClientBytes / 1024).toFixed(1)} KiB per client), ` +
+        `heap ${Number.isFinite(heapWithClientsBytes) ? `${(heapWithClientsBytes / 2 ** 20).toFixed(0)} MiB` : 'n/a'}`,
+    );
     const idleStart = cpuNs(server.pid);
     const idleStartedNs = process.hrtime.bigint();
     await sleep(IDLE_WINDOW_MS);
     const idleCpuPerMs = (cpuNs(server.pid) - idleStart) / nsToMs(process.hrtime.bigint() - idleStartedNs);
-    const rssWithClientsBytes = rssBytes(server.pid);
-    const rssPerClientBytes = (rssWithClientsBytes - rssBaselineBytes) / plan.clients;
 
     const flips: FlipResult[] = [];
     const notReady = new Set<string>();
@@ -207,6 +230,8 @@ export async function measureRun(factory: ServerFactory, plan: RunPlan, progress
       rssBaselineBytes,
       rssPerClientBytes,
       rssWithClientsBytes,
+      heapBaselineBytes,
+      heapWithClientsBytes,
       flips,
     };
   } catch (error) {

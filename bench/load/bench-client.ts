@@ -19,6 +19,7 @@ import {
   readSotwResponse,
   routeNamesOf,
 } from './discovery-messages';
+import { envoySotwEdsNames } from './envoy-order';
 import { BenchNode, HeldCounts, StreamMode } from './protocol';
 
 const ADS_SOTW = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
@@ -181,8 +182,9 @@ export class BenchClient {
         const names = namesIn(header, bytes.length, (assignment) => [assignmentNameOf(assignment)]);
         this.held.endpoints = this.edsNames.length;
         this.edsSinceSubscription = true;
-        this.ack(header);
+        // Envoy asks for what a response unblocks before it ACKs that response (captured order).
         this.requestListenersOnce();
+        this.ack(header);
         this.events.endpoints(this, receivedNs, process.hrtime.bigint(), names);
         break;
       }
@@ -190,7 +192,6 @@ export class BenchClient {
         const routes = namesIn(header, bytes.length, routeNamesOf);
         this.held.listeners = header.resources.length;
         this.gotListeners = true;
-        this.ack(header);
         const wantedRoutes = this.withHeld(this.rdsNames, routes);
         if (!sameNames(this.rdsNames, wantedRoutes)) {
           const previous = this.rdsNames;
@@ -198,6 +199,7 @@ export class BenchClient {
           this.rdsSinceSubscription = this.rdsNames.length === 0;
           this.subscribe(ROUTE_TYPE, previous, this.rdsNames);
         }
+        this.ack(header);
         break;
       }
       case ROUTE_TYPE:
@@ -282,14 +284,17 @@ export class BenchClient {
       return name === undefined ? [] : [name];
     });
     this.held.clusters = header.resources.length;
-    this.ack(header);
+    // Envoy subscribes to the new EDS names before it ACKs the clusters; grpc-js-xds is left as it was.
+    if (this.grpc) this.ack(header);
     const wantedEds = this.withHeld(this.edsNames, eds);
     if (!sameNames(this.edsNames, wantedEds)) {
       const previous = this.edsNames;
-      this.edsNames = [...wantedEds].sort();
+      // An Envoy-like SotW client lists EDS names as Envoy does (envoy-order.ts), not sorted.
+      this.edsNames = this.mode === 'sotw' && !this.grpc ? envoySotwEdsNames(wantedEds, previous) : [...wantedEds].sort();
       this.edsSinceSubscription = this.edsNames.length === 0;
       this.subscribe(ENDPOINT_TYPE, previous, this.edsNames);
     }
+    if (!this.grpc) this.ack(header);
   }
 
   private withHeld(held: readonly string[], found: ReadonlySet<string>): ReadonlySet<string> {

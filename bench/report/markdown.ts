@@ -2,7 +2,7 @@
 // rewritten from this run's figures.
 import * as fs from 'fs';
 import { BenchOptions } from '../options';
-import { ServerName, unsupportedKind } from '../servers/server-under-test';
+import { REFERENCE_ONLY, SERVER_LABEL, ServerName, unsupportedKind } from '../servers/server-under-test';
 import { ClientKind, isMtlsKind } from '../load/protocol';
 import { SIDECAR_PORT } from '../mesh/generate-mesh';
 import { ISTIOD_FILE_WATCH_DEBOUNCE, ISTIOD_MAX_REQUESTS_PER_SECOND } from '../servers/istiod-server';
@@ -53,9 +53,10 @@ function ratiosTable(report: Report, peers: ServerName[]): string[] {
     ['push to all', (f) => f.pushAllMs],
     ['p99 change→ACK', (f) => f.ackP99.median],
     ['CPU per push', (f) => f.cpuPerPushMs],
-    ['RSS per client', rssPerClient],
+    // The same figure for both sides at the same N: never one server's slope beside another's single point.
+    ['RSS per client (steady state)', (f) => f.rssPerClientBytes],
   ];
-  const header = ['services', 'clients', ...peers.flatMap((peer) => metrics.map(([name]) => `${name} vs ${peer}`))];
+  const header = ['services', 'clients', ...peers.flatMap((peer) => metrics.map(([name]) => `${name} vs ${SERVER_LABEL[peer]}`))];
   lines.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
   // The mTLS workload runs on Spillway alone: it has a section of its own.
   for (const cell of report.cells.filter((c) => !isMtlsKind(c.kind))) {
@@ -70,7 +71,7 @@ function ratiosTable(report: Report, peers: ServerName[]): string[] {
 }
 
 function sizeTable(cells: Cell[], servers: ServerName[]): string[] {
-  const lines = [`| clients | figure | ${servers.join(' | ')} |`, `|---|---|${servers.map(() => '---:').join('|')}|`];
+  const lines = [`| clients | figure | ${servers.map((server) => SERVER_LABEL[server]).join(' | ')} |`, `|---|---|${servers.map(() => '---:').join('|')}|`];
   const rows: [string, (f: Figures) => string][] = [
     ['reconnect storm: N connect at once → all synced (ms)', (f) => fixed(f.syncAllMs)],
     ['CPU during the storm (s): server / load generators', (f) => `${fixed(f.syncServerCpuS, 1)} / ${fixed(f.syncLoadCpuS, 1)}`],
@@ -83,9 +84,11 @@ function sizeTable(cells: Cell[], servers: ServerName[]): string[] {
     ['server CPU per push per client (µs)', (f) => fixed((f.cpuPerPushMs * 1000) / f.clientsCount, 0)],
     ['bytes all clients receive per change (KiB)', (f) => kib(f.bytesPerChange)],
     ['bytes per client per change (B) / responses per change', (f) => `${fixed(f.bytesPerChangePerClient)} / ${fixed(f.responsesPerChange)}`],
-    ['server RSS per client: slope of RSS over N (KiB)', (f) => (f.rssSlopeOver.length > 1 ? `${kib(f.rssSlopeBytes)} (N = ${f.rssSlopeOver.join(', ')})` : 'one N only')],
-    ['server RSS per client at this N: (RSS − RSS before) / N (KiB)', (f) => kib(f.rssPerClientBytes)],
-    ['server RSS before the clients (MiB)', (f) => mib(f.rssBaselineBytes)],
+    ['server RSS per client, steady state: (RSS − RSS before) / N (KiB)', (f) => kib(f.rssPerClientBytes)],
+    ['server RSS with the N clients / before them, steady state (MiB)', (f) => `${mib(f.rssWithClientsBytes)} / ${mib(f.rssBaselineBytes)}`],
+    ['live heap per client after a full GC: (heap − heap before) / N (KiB)', (f) => kib(f.heapPerClientBytes)],
+    ['live heap with the N clients after a full GC (MiB): Node heapUsed + external, Go HeapAlloc', (f) => mib(f.heapWithClientsBytes)],
+    ['server RSS per client: slope of RSS over N (KiB; shown, never a ratio)', (f) => (f.rssSlopeOver.length > 1 ? `${kib(f.rssSlopeBytes)} (N = ${f.rssSlopeOver.join(', ')})` : 'one N only')],
     ['bytes a client receives to sync (KiB)', (f) => kib(f.bytesPerClient)],
     ['resources a client holds (CDS/EDS/LDS/RDS)', (f) => `${f.held.clusters}/${f.held.endpoints}/${f.held.listeners}/${f.held.routes}`],
     ['streams refused before sync, retried (all runs)', (f) => String(f.reconnects)],
@@ -113,12 +116,12 @@ function targetsSection(report: Report): string[] {
   const lines = [
     '### Targets (Spillway, largest N of this run)',
     '',
-    '| services | N | p99 change→ACK (target < 1 s at 10k) | RSS per client (target < 30 KB) | N clients (re)connect at once → all synced (target < 20 s at 10k) | CPU during the storm: server / load generators |',
+    '| services | N | p99 change→ACK (target < 1 s at 10k) | RSS per client, steady state (target < 30 KB) | N clients (re)connect at once → all synced (target < 20 s at 10k) | CPU during the storm: server / load generators |',
     '|---|---|---|---|---|---|',
   ];
   for (const cell of envoy.filter((c) => c.clients === n)) {
     const f = figureOf(cell, 'spillway') as Figures;
-    const rss = f.rssSlopeOver.length > 1 ? `${kib(f.rssSlopeBytes)} KiB (slope over N = ${f.rssSlopeOver.join(', ')})` : `${kib(f.rssPerClientBytes)} KiB`;
+    const rss = `${kib(f.rssPerClientBytes)} KiB${f.rssSlopeOver.length > 1 ? ` (slope over N = ${f.rssSlopeOver.join(', ')}: ${kib(f.rssSlopeBytes)} KiB)` : ''}`;
     lines.push(`| ${cell.services} | ${n} | ${fixed(f.ackP99.median)} ms | ${rss} | ${fixed(f.syncAllMs / 1000, 1)} s | ${fixed(f.syncServerCpuS, 1)} s / ${fixed(f.syncLoadCpuS, 1)} s |`);
   }
   if (n < 10_000) lines.push('', `N = 10000 was not run here (largest: ${n}); the targets are stated for 10k clients.`);
@@ -172,20 +175,36 @@ function mtlsPodsSection(report: Report): string[] {
 }
 
 function methodSection(options: BenchOptions): string[] {
+  const idle = `${(options.steadyIdleMs / 1000).toFixed(0)} s`;
   return [
     '### Method',
     '',
     `- **Mesh**: S services (one HTTP port each) with ${options.endpointsPerCluster} endpoints in each of ${options.clusters} clusters, all exported. ` +
       'Every server is given the same services and endpoints in its own input format (below).',
     '- **Clients**: raw ADS streams (one HTTP/2 connection each, like separate Envoys) held by a load-generator process of its own, ' +
-      'so client work is not counted as the server\'s. Each behaves like Envoy: CDS and LDS as wildcards, EDS for the EDS clusters CDS announces, ' +
-      'RDS for the routes the listeners name, every response ACKed. Clients are spread evenly over the mesh clusters (Spillway views). ' +
+      'so client work is not counted as the server\'s. Each behaves like Envoy 1.40 as captured against Spillway by a recording proxy ' +
+      '(test/e2e/envoy-request-order.test.ts): CDS as a wildcard; on the CDS response, the EDS names of its EDS clusters, sent before the CDS ACK; ' +
+      'LDS as a wildcard once the first EDS response is in, sent before the EDS ACK; RDS for the routes the listener names, before the LDS ACK; ' +
+      'every response ACKed, each ACK repeating the names of the subscription in the same order. Envoy lists EDS names neither sorted nor in the ' +
+      'CDS order but in a fixed permutation of its own hashing (the same in two Envoy processes), and puts a cluster added later first; the ' +
+      'clients do the same with a hash permutation of their own (bench/load/envoy-order.ts), not Envoy\'s exact one. ' +
+      'Clients are spread evenly over the mesh clusters (Spillway views). ' +
       `Stream mode: ${options.mode === 'sotw' ? 'state of the world (SotW) ADS' : 'incremental (delta) ADS'}.`,
-    '- **Each run** starts a fresh server, connects one anchor client per view (so views exist), reads the server\'s RSS, opens N streams at once ' +
+    '- **Each run** starts a fresh server, connects one anchor client per view (so views exist), reads its memory (below), opens N streams at once ' +
       'and times until the last one holds all four types (**reconnect storm**; the CPU seconds the server and the load generators used meanwhile ' +
-      'are shown, because on a small machine they share the cores). After a settle period it reads RSS again. **RSS per client** is the slope of ' +
+      'are shown, because on a small machine they share the cores). ' +
+      `**Memory, the same way for every server**: once the anchors have synced, and again once all N clients have synced, nothing is sent for ${idle} ` +
+      '(no collection is forced), then the server\'s RSS (/proc) is read, and after it the runtime\'s own live heap, each runtime asked to run ' +
+      'a full collection first: Node\'s `process.memoryUsage()` heapUsed + external (Buffers, where Spillway keeps encoded responses) after ' +
+      '`gc()`, asked over the bench server\'s IPC (the process runs with --expose-gc for that); Go\'s HeapAlloc after `runtime.GC()` ' +
+      '(`runtime.MemStats` in the go-control-plane peer; istiod: `/debug/pprof/heap?gc=1`, then `go_memstats_heap_alloc_bytes` on its ' +
+      'monitoring port). **RSS per client** is ' +
+      '(RSS with the N clients − RSS before them) / N at that steady state; the ratios use it for every server at the same N. ' +
+      'The memory guard projects from it. The tables also show the slope of ' +
       'RSS against N, fitted (least squares) over every client count of the run for that mesh, each run giving the points (0, RSS before the ' +
-      'clients) and (N, RSS with them): what one more client costs, without fixed costs such as heap headroom or garbage not yet collected. ' +
+      'clients) and (N, RSS with them): the intercept takes what does not grow with N, but memory that grows with N without being held by a ' +
+      'client (heap headroom a runtime keeps in proportion to its live data, garbage not yet collected at the moment of reading) stays in the ' +
+      'slope; it is never used for a ratio. ' +
       'Then it flips endpoints to not ready, one flip at a time: ' +
       '**push to all** is the time from handing the change to the server until the last client has an EDS response with the changed service; ' +
       '**CPU per push** is the server\'s CPU time (all threads, /proc schedstat) from the change until 300 ms after the last client has it ' +
@@ -203,11 +222,16 @@ function methodSection(options: BenchOptions): string[] {
       'both start from the same views. Spillway only; the same figures and RSS slope as above, per kind.',
     '- **Memory guard**: a server whose RSS, projected from its run with fewer clients, would not fit in 60% of the machine\'s memory is not ' +
       'run at that N (the table says "not run" and why); a server whose RSS passes that limit during a run is stopped and the run reported as failed.',
-    '- **go-control-plane**: bench/peers/go-control-plane, a small ADS server over go-control-plane\'s `SnapshotCache` (ADS mode, one snapshot per ' +
-      'mesh cluster). It serves exactly Spillway\'s resources (the harness translates with Spillway\'s translator and hands them over as encoded ' +
-      '`Any`s), so both push identical bytes. A change hands over only the changed resources; the peer builds new snapshots with a new version for ' +
-      'the changed type only. It has no debounce, and translation is not part of its time or CPU (go-control-plane is a library without it): ' +
-      'its figures are the floor of "push the bytes", not a whole control plane.',
+    '- **go-control-plane**: bench/peers/go-control-plane, a small ADS server (go-control-plane\'s SotW and delta servers) that serves ' +
+      'Spillway\'s resources: the harness translates with Spillway\'s translator and hands the peer only the resources whose bytes changed, ' +
+      'as encoded `Any`s. Two configurations, the same binary with `-cache`: **LinearCache** (the one the ratios use): one `LinearCache` per ' +
+      '(mesh cluster, type) behind a mux on node.metadata.CLUSTER_ID; versions are per resource, an update wakes only the watches of the ' +
+      'changed names (and wildcard watches), and a SotW EDS or RDS response carries only the changed resources (CDS and LDS are full state, ' +
+      'as the protocol requires); each resource is marshalled once. **SnapshotCache** (reference row): one snapshot per mesh cluster with a ' +
+      'version per type, so an endpoint change re-sends every EDS resource a SotW client subscribes to, marshalled again for each response. ' +
+      'What each sends per change is in the "bytes per client per change" row. The peer has no debounce, and translation is not part of its ' +
+      'time or CPU (go-control-plane is a library without it): its figures leave out work that Spillway\'s and istiod\'s include, and are ' +
+      'not a bound on what a control plane built on it would achieve (that depends on how it is configured, as the two rows show).',
     '- **istiod**: `pilot-discovery` built from the Go module proxy by scripts/bench-peers.sh, with two small patches (bench/peers/istiod/patches): ' +
       'one lets its ServiceEntry registry start without Kubernetes (upstream dereferences a missing multicluster controller), one makes the file ' +
       `watcher's fixed 250 ms wait a parameter, set to ${ISTIOD_FILE_WATCH_DEBOUNCE} here (Kubernetes informers, its usual source, have no such wait). ` +
@@ -224,7 +248,8 @@ function methodSection(options: BenchOptions): string[] {
 export function renderReport(report: Report, intro: string): string {
   const { options, machine } = report;
   const servers = options.servers.filter((server) => !report.skipped.has(server));
-  const peers = servers.filter((server) => server !== 'spillway');
+  // Ratios only against each peer's best configuration; reference configurations stay in the per-size tables.
+  const peers = servers.filter((server) => server !== 'spillway' && !REFERENCE_ONLY.has(server));
   const lines: string[] = [intro.trimEnd(), '', GENERATED_MARKER, '', '## Latest run', ''];
   lines.push(
     `Run ${machine.date}, ${(report.elapsedMs / 60_000).toFixed(1)} min, ${options.quick ? 'quick check (--quick)' : options.workload === 'pods' ? 'mTLS workload only (--workload pods)' : 'full run'}.`,
@@ -238,6 +263,15 @@ export function renderReport(report: Report, intro: string): string {
   );
   for (const [server, reason] of report.skipped) lines.push(`- **${server} did not run**: ${reason}`);
   lines.push('', '### Spillway / peer (below 1: Spillway is faster or lighter)', '', ...ratiosTable(report, peers), '');
+  const references = servers.filter((server) => REFERENCE_ONLY.has(server));
+  if (references.length > 0) {
+    lines.push(
+      `Ratios are against each peer in its best configuration for this workload. ${references.map((r) => SERVER_LABEL[r]).join(', ')} ` +
+        'is measured in the same run and shown in the tables below, but not used for ratios: it re-sends every subscribed EDS resource ' +
+        'on a change (see the "bytes per client per change" row), so a ratio against it measures that choice, not the library.',
+      '',
+    );
+  }
   for (const services of options.services) {
     const cells = report.cells.filter((cell) => cell.services === services);
     if (cells.length === 0) continue;

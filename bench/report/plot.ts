@@ -1,12 +1,13 @@
 // An SVG plot written by the bench: p99 (across clients) of change → ACKed against the number of
 // clients, one line per server and client kind, for the largest mesh of the run. Log-scaled N axis.
-import { ServerName } from '../servers/server-under-test';
+import { SERVER_LABEL, ServerName } from '../servers/server-under-test';
 import { Cell } from './summary';
 
-const COLORS: Record<ServerName, string> = { spillway: '#1f77b4', 'go-control-plane': '#2ca02c', istiod: '#d62728' };
-const W = 640;
+const COLORS: Record<ServerName, string> = { spillway: '#1f77b4', 'go-control-plane': '#2ca02c', 'go-control-plane-snapshot': '#98df8a', istiod: '#d62728' };
+const W = 760;
 const H = 400;
-const M = { left: 60, right: 170, top: 40, bottom: 50 };
+// Room on the right for legend labels such as "go-control-plane (SnapshotCache)".
+const M = { left: 60, right: 250, top: 40, bottom: 50 };
 
 const SERIES_SUFFIX = { envoy: '', grpc: ' (gRPC)', 'mtls-pods': ' (mTLS pods)' } as const;
 /** Stroke dash pattern per client kind (none for Envoy-like clients). */
@@ -26,7 +27,7 @@ export function renderPlot(cells: Cell[], servers: ServerName[]): string {
         const f = cell.figures.find((x) => x.server === server);
         if (f && Number.isFinite(f.ackP99.median)) points.push([cell.clients, f.ackP99.median]);
       }
-      if (points.length > 0) series.push({ label: `${server}${SERIES_SUFFIX[kind]}`, color: COLORS[server], dash: DASHES[kind], points });
+      if (points.length > 0) series.push({ label: `${SERVER_LABEL[server]}${SERIES_SUFFIX[kind]}`, color: COLORS[server], dash: DASHES[kind], points });
     }
   }
   const all = series.flatMap((s) => s.points);

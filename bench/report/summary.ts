@@ -33,12 +33,18 @@ export interface Figures {
   rssPerClientBytes: number;
   /**
    * Slope of RSS against N over every client count of this mesh size and client kind (least squares), the
-   * memory each further client costs; fixed costs (heap headroom, garbage not yet collected) drop out.
+   * memory each further client adds. Costs that do not grow with N drop out; heap headroom and uncollected
+   * garbage that grow with N do not.
    */
   rssSlopeBytes: number;
   /** The client counts the slope was fitted over. */
   rssSlopeOver: number[];
   rssBaselineBytes: number;
+  /** RSS with the N clients at steady state (median of runs). */
+  rssWithClientsBytes: number;
+  /** The runtime's heap figure: per client ((with − before) / N) and with the N clients; NaN when unknown. */
+  heapPerClientBytes: number;
+  heapWithClientsBytes: number;
   bytesPerClient: number;
   held: HeldCounts;
   /** Streams refused before their sync and retried, over all runs. */
@@ -97,6 +103,9 @@ export function figuresOf(server: ServerName, runs: readonly RunResult[], sameSi
     cpuPerPushMs: median(flips.map((f) => f.cpuMs)),
     rssPerClientBytes: median(runs.map((r) => r.rssPerClientBytes)),
     rssBaselineBytes: median(runs.map((r) => r.rssBaselineBytes)),
+    rssWithClientsBytes: median(runs.map((r) => r.rssWithClientsBytes)),
+    heapPerClientBytes: median(runs.map((r) => (r.heapWithClientsBytes - r.heapBaselineBytes) / r.clients)),
+    heapWithClientsBytes: median(runs.map((r) => r.heapWithClientsBytes)),
     bytesPerClient: median(runs.map((r) => r.bytesPerClient)),
     held: (runs[0] as RunResult).held,
     reconnects: runs.reduce((sum, run) => sum + run.reconnects, 0),

@@ -2,7 +2,25 @@
 import { BenchNode, ClientKind, isMtlsKind } from '../load/protocol';
 import { MeshSize, NotReady } from '../mesh/generate-mesh';
 
-export type ServerName = 'spillway' | 'go-control-plane' | 'istiod';
+/**
+ * 'go-control-plane' is the peer in the configuration an experienced user would pick for this workload
+ * (LinearCache per view and type); 'go-control-plane-snapshot' the same peer over its SnapshotCache, kept
+ * as a labelled reference row.
+ */
+export type ServerName = 'spillway' | 'go-control-plane' | 'go-control-plane-snapshot' | 'istiod';
+
+/** How each server is named in the report's tables and the plot. */
+export const SERVER_LABEL: Record<ServerName, string> = {
+  spillway: 'spillway',
+  'go-control-plane': 'go-control-plane (LinearCache)',
+  'go-control-plane-snapshot': 'go-control-plane (SnapshotCache)',
+  istiod: 'istiod',
+};
+
+/** Configurations shown in the tables but left out of the ratios: a ratio against them measures the configuration. */
+export const REFERENCE_ONLY: ReadonlySet<ServerName> = new Set<ServerName>(['go-control-plane-snapshot']);
+
+export const isGoControlPlane = (server: ServerName): boolean => server === 'go-control-plane' || server === 'go-control-plane-snapshot';
 
 export interface ServerUnderTest {
   readonly name: ServerName;
@@ -27,6 +45,12 @@ export interface ServerUnderTest {
   mtlsAnchorNodes?(): BenchNode[];
   /** EDS resource that changes when an endpoint of `service` changes. */
   edsNameOf(service: number): string;
+  /**
+   * The runtime's own figure for its live heap, in bytes, after a full collection it is asked to run
+   * (Node: heapUsed + external, which holds Buffers; Go: HeapAlloc). Read after RSS, so the collection
+   * does not change the RSS figure. Undefined when the server has no way to tell.
+   */
+  heapBytes?(): Promise<number>;
   /** Hands the server a mesh where `notReady` endpoints are not ready; returns hrtime just before. */
   apply(notReady: NotReady): Promise<bigint>;
   stop(): Promise<void>;
@@ -42,7 +66,7 @@ export interface ServerFactory {
 /** Why `server` does not run clients of `kind` in this harness, or undefined when it does. */
 export function unsupportedKind(server: ServerName, kind: ClientKind): string | undefined {
   // The peer serves only what an Envoy's wildcard requests get (no `<host>:<port>` API listeners).
-  if (kind === 'grpc' && server === 'go-control-plane') return 'the peer has no proxyless API listeners';
+  if (kind === 'grpc' && isGoControlPlane(server)) return 'the peer has no proxyless API listeners';
   // INSTANCE_IP, INBOUND_PORT and TLS_DIR are Spillway's node inputs; the peers here take none of them.
   if (isMtlsKind(kind) && server !== 'spillway') return 'the peer does not implement the per-pod node inputs (INSTANCE_IP, INBOUND_PORT, TLS_DIR)';
   return undefined;

@@ -8,7 +8,8 @@ import { MeshStore } from '../../src/mesh/store';
 import { Spillway } from '../../src/spillway';
 import { MeshSize, generateMesh } from '../mesh/generate-mesh';
 
-export type ToSpillway = { kind: 'apply'; notReady: string[] } | { kind: 'memory' } | { kind: 'profile-start' } | { kind: 'profile-stop'; file: string };
+/** `collect`: run a full collection first (needs --expose-gc), so the heap figure is live data only. */
+export type ToSpillway = { kind: 'apply'; notReady: string[] } | { kind: 'memory'; collect?: boolean } | { kind: 'profile-start' } | { kind: 'profile-stop'; file: string };
 export type FromSpillway =
   | { kind: 'ready'; port: number }
   | { kind: 'applied' }
@@ -50,7 +51,8 @@ async function main(): Promise<void> {
       return;
     }
     if (message.kind === 'memory') {
-      // Where the memory is (JS heap, buffers, native), for profiling; the report itself uses RSS.
+      // Where the memory is (JS heap, buffers, native): for profiling, and the report's live-heap figure.
+      if (message.collect) global.gc?.();
       process.send?.({ kind: 'memory', usage: process.memoryUsage() } satisfies FromSpillway);
       return;
     }

@@ -69,10 +69,16 @@ export class SpillwayServer implements ServerUnderTest {
     return startedNs;
   }
 
-  /** The server's own view of its memory (JS heap, buffers, native), for profiling. */
-  async memory(): Promise<NodeJS.MemoryUsage> {
-    const reply = await this.request({ kind: 'memory' }, 'memory');
+  /** The server's own view of its memory (JS heap, buffers, native); `collect`: after a full collection. */
+  async memory(collect = false): Promise<NodeJS.MemoryUsage> {
+    const reply = await this.request({ kind: 'memory', collect }, 'memory');
     return reply.kind === 'memory' ? reply.usage : process.memoryUsage();
+  }
+
+  /** Live JS heap plus memory held outside it by JS objects (Buffers: the encoded responses), after a full collection. */
+  async heapBytes(): Promise<number> {
+    const usage = await this.memory(true);
+    return usage.heapUsed + usage.external;
   }
 
   /** Starts V8's CPU profiler in the server (to profile one phase). */
@@ -108,7 +114,8 @@ export async function startSpillway(size: MeshSize, workDir: string, execArgv: s
   const log = fs.openSync(path.join(workDir, 'spillway.log'), 'w');
   const child = fork(path.join(__dirname, 'spillway-main.js'), [JSON.stringify(size)], {
     stdio: ['ignore', log, log, 'ipc'],
-    execArgv,
+    // --expose-gc only lets the harness ask for a collection before it reads the live heap.
+    execArgv: ['--expose-gc', ...execArgv],
     env: { ...process.env, ...(process.env.BENCH_NO_PROCESS_ENV ? {} : SPILLWAY_PROCESS_ENV) },
   });
   fs.closeSync(log);

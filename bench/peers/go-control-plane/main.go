@@ -1,29 +1,41 @@
-// A go-control-plane ADS server for Spillway's benchmarks. It serves exactly the resources that Spillway
-// builds for the same mesh (the harness hands them over as encoded Any messages), one snapshot per mesh
-// cluster, so both servers push the same bytes and only the serving machinery differs.
+// A go-control-plane ADS server for Spillway's benchmarks. It serves the resources that Spillway builds
+// for the same mesh (the harness hands them over as encoded Any messages), one view per mesh cluster, so
+// only the serving machinery differs. Both ADS servers are registered: state of the world and delta.
+//
+// -cache picks how go-control-plane holds them:
+//
+//	snapshot  a SnapshotCache, one snapshot per view with a version per type: a change to one EDS
+//	          resource re-sends every EDS resource a SotW client subscribes to.
+//	linear    a LinearCache per (view, type) behind a mux: versions per resource, and only watches of
+//	          the changed names (and wildcard watches) are woken, with only the changed resources for
+//	          EDS and RDS (CDS and LDS are full state in SotW, as the protocol requires).
 //
 // Protocol on stdin/stdout, one line each:
 //
-//	load FILE   upsert the resources listed in FILE (JSON lines: view, type, name, base64 Any); every
-//	            type whose content changed in a view gets a new version there, so only it is pushed.
-//	            Answers "ok VIEWS RESOURCES".
+//	load FILE   upsert the resources listed in FILE (JSON lines: view, type, name, base64 Any); only
+//	            resources whose bytes changed are handed to the cache. Answers "ok VIEWS RESOURCES".
+//	mem         runs runtime.GC(), then answers "mem HEAP_ALLOC HEAP_INUSE HEAP_SYS SYS" in bytes
+//	            (runtime.MemStats): the live heap, as the harness reads it for every server.
 //	quit        exits.
 //
-// At start it prints "listening PORT". Clients pick their snapshot with node.metadata.CLUSTER_ID.
+// At start it prints "listening PORT". Clients pick their view with node.metadata.CLUSTER_ID.
 package main
 
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	clusterservice "github.com/envoyproxy/go-control-plane/envoy/service/cluster/v3"
@@ -69,13 +81,85 @@ type resourceLine struct {
 // viewState is what one view serves: resources per type, and a version per type bumped on change.
 type viewState struct {
 	resources map[string]map[string]types.Resource
-	encoded   map[string]map[string]string
-	versions  map[string]int
+	// A digest of each resource's bytes: enough to see what changed without holding them twice.
+	encoded  map[string]map[string]string
+	versions map[string]int
 }
 
 type peer struct {
-	cache cachev3.SnapshotCache
-	views map[string]*viewState
+	// Exactly one of snapshots and linear is set, per -cache.
+	snapshots cachev3.SnapshotCache
+	linear    *viewMux
+	views     map[string]*viewState
+}
+
+// The four types every view serves, so a view's LinearCaches exist before any client asks.
+var servedTypes = []string{
+	"type.googleapis.com/envoy.config.cluster.v3.Cluster",
+	"type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment",
+	"type.googleapis.com/envoy.config.listener.v3.Listener",
+	"type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
+}
+
+// viewMux routes each watch to the LinearCache of its node's view and its type. It is the MuxCache
+// pattern with a lock, because views are added by load while streams read the map.
+type viewMux struct {
+	mu     sync.RWMutex
+	caches map[string]*cachev3.LinearCache
+}
+
+var _ cachev3.Cache = &viewMux{}
+
+func muxKey(view, typeURL string) string { return view + " " + typeURL }
+
+func (m *viewMux) lookup(node *corev3.Node, typeURL string) (*cachev3.LinearCache, error) {
+	view := clusterIDHash{}.ID(node)
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	cache := m.caches[muxKey(view, typeURL)]
+	if cache == nil {
+		return nil, fmt.Errorf("no view %q for type %s", view, typeURL)
+	}
+	return cache, nil
+}
+
+// cacheFor returns the view's cache of a type, creating the view's caches on first use.
+func (m *viewMux) cacheFor(view, typeURL string) *cachev3.LinearCache {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.caches[muxKey(view, servedTypes[0])] == nil {
+		for _, t := range servedTypes {
+			m.caches[muxKey(view, t)] = cachev3.NewLinearCache(t)
+		}
+	}
+	if m.caches[muxKey(view, typeURL)] == nil {
+		m.caches[muxKey(view, typeURL)] = cachev3.NewLinearCache(typeURL)
+	}
+	return m.caches[muxKey(view, typeURL)]
+}
+
+func (m *viewMux) CreateWatch(request *cachev3.Request, sub cachev3.Subscription, value chan cachev3.Response) (func(), error) {
+	cache, err := m.lookup(request.GetNode(), request.GetTypeUrl())
+	if err != nil {
+		return nil, err
+	}
+	return cache.CreateWatch(request, sub, value)
+}
+
+func (m *viewMux) CreateDeltaWatch(request *cachev3.DeltaRequest, sub cachev3.Subscription, value chan cachev3.DeltaResponse) (func(), error) {
+	cache, err := m.lookup(request.GetNode(), request.GetTypeUrl())
+	if err != nil {
+		return nil, err
+	}
+	return cache.CreateDeltaWatch(request, sub, value)
+}
+
+func (m *viewMux) Fetch(ctx context.Context, request *cachev3.Request) (cachev3.Response, error) {
+	cache, err := m.lookup(request.GetNode(), request.GetTypeUrl())
+	if err != nil {
+		return nil, err
+	}
+	return cache.Fetch(ctx, request)
 }
 
 func newViewState() *viewState {
@@ -90,6 +174,8 @@ func (p *peer) load(path string) (int, int, error) {
 	}
 	defer file.Close()
 	changedTypes := map[string]map[string]bool{}
+	// view -> type -> name -> resource: what the LinearCaches are handed, changed resources only.
+	changed := map[string]map[string]map[string]types.Resource{}
 	count := 0
 	scanner := bufio.NewScanner(file)
 	scanner.Buffer(make([]byte, 1<<20), 64<<20)
@@ -103,7 +189,8 @@ func (p *peer) load(path string) (int, int, error) {
 			view = newViewState()
 			p.views[line.View] = view
 		}
-		if view.encoded[line.Type][line.Name] == line.Any {
+		digest := sha256.Sum256([]byte(line.Any))
+		if view.encoded[line.Type][line.Name] == string(digest[:]) {
 			continue
 		}
 		raw, err := base64.StdEncoding.DecodeString(line.Any)
@@ -123,11 +210,18 @@ func (p *peer) load(path string) (int, int, error) {
 			view.encoded[line.Type] = map[string]string{}
 		}
 		view.resources[line.Type][line.Name] = message
-		view.encoded[line.Type][line.Name] = line.Any
+		view.encoded[line.Type][line.Name] = string(digest[:])
 		if changedTypes[line.View] == nil {
 			changedTypes[line.View] = map[string]bool{}
 		}
 		changedTypes[line.View][line.Type] = true
+		if changed[line.View] == nil {
+			changed[line.View] = map[string]map[string]types.Resource{}
+		}
+		if changed[line.View][line.Type] == nil {
+			changed[line.View][line.Type] = map[string]types.Resource{}
+		}
+		changed[line.View][line.Type][line.Name] = message
 		count++
 	}
 	if err := scanner.Err(); err != nil {
@@ -139,11 +233,19 @@ func (p *peer) load(path string) (int, int, error) {
 	}
 	sort.Strings(views)
 	for _, name := range views {
+		if p.linear != nil {
+			for typeURL, resources := range changed[name] {
+				if err := p.linear.cacheFor(name, typeURL).UpdateResources(resources, nil); err != nil {
+					return 0, 0, err
+				}
+			}
+			continue
+		}
 		view := p.views[name]
 		for typeURL := range changedTypes[name] {
 			view.versions[typeURL]++
 		}
-		if err := p.cache.SetSnapshot(context.Background(), name, view.snapshot()); err != nil {
+		if err := p.snapshots.SetSnapshot(context.Background(), name, view.snapshot()); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -167,11 +269,24 @@ func (v *viewState) snapshot() *cachev3.Snapshot {
 
 func main() {
 	address := flag.String("listen", "127.0.0.1:0", "host:port for the xDS gRPC server")
+	cacheKind := flag.String("cache", "snapshot", "snapshot (SnapshotCache per view) or linear (LinearCache per view and type)")
 	flag.Parse()
 
 	ctx := context.Background()
-	p := &peer{cache: cachev3.NewSnapshotCache(true, clusterIDHash{}, nil), views: map[string]*viewState{}}
-	server := serverv3.NewServer(ctx, p.cache, nil)
+	p := &peer{views: map[string]*viewState{}}
+	var served cachev3.Cache
+	switch *cacheKind {
+	case "snapshot":
+		p.snapshots = cachev3.NewSnapshotCache(true, clusterIDHash{}, nil)
+		served = p.snapshots
+	case "linear":
+		p.linear = &viewMux{caches: map[string]*cachev3.LinearCache{}}
+		served = p.linear
+	default:
+		fmt.Fprintf(os.Stderr, "-cache must be snapshot or linear, not %q\n", *cacheKind)
+		os.Exit(2)
+	}
+	server := serverv3.NewServer(ctx, served, nil)
 
 	grpcServer := grpc.NewServer(
 		grpc.MaxRecvMsgSize(64<<20),
@@ -215,6 +330,11 @@ func main() {
 				continue
 			}
 			fmt.Printf("ok %d %d\n", views, resources)
+		case "mem":
+			runtime.GC()
+			var stats runtime.MemStats
+			runtime.ReadMemStats(&stats)
+			fmt.Printf("mem %d %d %d %d\n", stats.HeapAlloc, stats.HeapInuse, stats.HeapSys, stats.Sys)
 		case "quit":
 			grpcServer.Stop()
 			return

@@ -75,22 +75,8 @@ export class SnapshotCache implements ConfigWatcher {
   }
 
   /**
-   * Rebuilds every live view from the model (or with `rebuild`, e.g. a fast path that reuses parts of the
-   * previous snapshot) and notifies the watchers of views that changed. Returns how many views changed.
-   */
-  rebuildAll(rebuild: (view: ViewKey, previous: Snapshot) => Snapshot = (view) => this.build(view), changeSeenAtMs = Date.now()): number {
-    let changedViews = 0;
-    this.passes++;
-    for (const [view, entry] of this.views) {
-      if (!entry.snapshot) continue; // its first build notices the pass and runs again
-      if (this.replace(view, entry, rebuild(view, entry.snapshot), changeSeenAtMs)) changedViews++;
-    }
-    return changedViews;
-  }
-
-  /**
-   * The same as rebuildAll, a slice at a time: each view's snapshot is replaced (and its watchers told) as
-   * soon as it is built, so the first views do not wait for the last. Views that appear meanwhile are
+   * Rebuilds every live view from the model, a slice at a time: each view's snapshot is replaced (and
+   * its watchers told) as soon as it is built, so the first views do not wait for the last. Views that appear meanwhile are
    * built from the newest model when first asked for; views that go away are skipped. `abandon` is asked
    * after every yield: when it says so, the pass stops (not completed).
    */
@@ -114,16 +100,6 @@ export class SnapshotCache implements ConfigWatcher {
       }
     }
     return { completed: true, changedViews };
-  }
-
-  /** Replaces one view's snapshot (tests and fast paths); notifies its watchers when content changed. */
-  setSnapshot(view: ViewKey, snapshot: Snapshot): boolean {
-    const entry = this.views.get(view);
-    if (!entry) {
-      this.views.set(view, { snapshot, listeners: new Set() });
-      return true;
-    }
-    return this.replace(view, entry, snapshot, Date.now());
   }
 
   /**

@@ -63,13 +63,6 @@ export class Snapshot {
     return selected;
   }
 
-  /** Every resource except those of `typeUrl` (to combine with freshly built ones of that type). */
-  allExcept(typeUrl: XdsTypeUrl): EncodedResource[] {
-    const kept: EncodedResource[] = [];
-    for (const [type, named] of this.byType) if (type !== typeUrl) kept.push(...named.values());
-    return kept;
-  }
-
   /** Hash of every (name, version) of a type: equal content gives an equal version anywhere. */
   typeVersion(typeUrl: XdsTypeUrl): string {
     let version = this.typeVersions.get(typeUrl);

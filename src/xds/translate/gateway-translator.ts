@@ -67,11 +67,10 @@ export function* gatewayViewSteps(model: MeshModel, view: ClientView, out: Resou
   const issues: TranslationIssue[] = [];
   if (!cluster || !cluster.gateway) return { resources: [], issues: [{ service: '*', message: `cluster "${view.clusterId}" has no gateway` }] };
   const scope = `gateway|${view.clusterId}|${clustersKeyOf(model)}`;
-  const memo = out.keepsEveryType ? parts : undefined;
   const used: ServicePart<GatewayPart>[] = [];
   for (const entry of sortedServices(model)) {
     if (!isExportedFrom(entry, view.clusterId)) continue;
-    const part = memo ? memo.part(scope, entry, () => servicePart(out, cluster, entry)) : servicePart(out, cluster, entry);
+    const part = parts ? parts.part(scope, entry, () => servicePart(out, cluster, entry)) : servicePart(out, cluster, entry);
     if (part.issue) issues.push(part.issue);
     else {
       out.addEncoded(part.resources);
@@ -81,7 +80,7 @@ export function* gatewayViewSteps(model: MeshModel, view: ClientView, out: Resou
   }
   yield; // the table joins every service's virtual host: a step of its own
   const routeTable = () => out.encodeRouteTable(ROUTE_TYPE, GATEWAY_ROUTE, routeTableOf(GATEWAY_ROUTE, used.flatMap((p) => p.value?.virtualHosts ?? [])));
-  out.addEncoded([memo ? memo.assembled(scope, GATEWAY_ROUTE, used, routeTable) : routeTable()]);
+  out.addEncoded([parts ? parts.assembled(scope, GATEWAY_ROUTE, used, routeTable) : routeTable()]);
   const passthroughChains = used.flatMap((p) => p.value?.chains ?? []);
   const listener = httpListener(GATEWAY_LISTENER, view.outboundAddress || cluster.gateway.address, cluster.gateway.port, GATEWAY_ROUTE, 'gateway');
   if (passthroughChains.length > 0) {

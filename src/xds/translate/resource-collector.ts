@@ -1,5 +1,4 @@
-// Where translators put what they build. The collector encodes (through a memo, when given one) and can
-// keep only some types: the endpoints-only fast path builds EDS and nothing else.
+// Where translators put what they build. The collector encodes, through a memo when given one.
 import { EncodeOptions, EncodedResource, encodeResource, encodeRouteTable, virtualHostField } from '../cache/resource';
 import { XdsTypeUrl } from '../resource-types';
 
@@ -8,22 +7,10 @@ export type ResourceEncoder = (typeUrl: XdsTypeUrl, name: string, message: objec
 export class ResourceCollector {
   readonly resources: EncodedResource[] = [];
 
-  constructor(
-    private readonly encoder: ResourceEncoder = encodeResource,
-    private readonly onlyTypes?: ReadonlySet<XdsTypeUrl>,
-  ) {}
-
-  wants(typeUrl: XdsTypeUrl): boolean {
-    return !this.onlyTypes || this.onlyTypes.has(typeUrl);
-  }
-
-  /** Whether every type is kept (memoised parts are only valid when they are complete). */
-  get keepsEveryType(): boolean {
-    return this.onlyTypes === undefined;
-  }
+  constructor(private readonly encoder: ResourceEncoder = encodeResource) {}
 
   add(typeUrl: XdsTypeUrl, name: string, message: object, options?: EncodeOptions): void {
-    if (this.wants(typeUrl)) this.resources.push(this.encoder(typeUrl, name, message, options));
+    this.resources.push(this.encoder(typeUrl, name, message, options));
   }
 
   /** Encodes without adding (for a resource assembled from memoised parts, added later with addEncoded). */
@@ -43,12 +30,12 @@ export class ResourceCollector {
   }
 
   addEncoded(resources: readonly EncodedResource[]): void {
-    for (const resource of resources) if (this.wants(resource.typeUrl)) this.resources.push(resource);
+    for (const resource of resources) this.resources.push(resource);
   }
 
   /** A collector with the same encoder and filter, whose resources are merged with absorb(). */
   scratch(): ResourceCollector {
-    return new ResourceCollector(this.encoder, this.onlyTypes);
+    return new ResourceCollector(this.encoder);
   }
 
   absorb(other: ResourceCollector): void {

@@ -86,10 +86,9 @@ export function* sidecarViewSteps(model: MeshModel, view: ClientView, out: Resou
   const issues: TranslationIssue[] = [];
   const used: ServicePart<VirtualHost[]>[] = [];
   const scope = sidecarScope(model, view);
-  const memo = out.keepsEveryType ? parts : undefined;
   for (const entry of sortedServices(model)) {
     if (!isVisibleFrom(entry, view.clusterId)) continue;
-    const part = memo ? memo.part(scope, entry, () => servicePart(out, model, view, entry)) : servicePart(out, model, view, entry);
+    const part = parts ? parts.part(scope, entry, () => servicePart(out, model, view, entry)) : servicePart(out, model, view, entry);
     if (part.issue) issues.push(part.issue);
     else {
       out.addEncoded(part.resources);
@@ -100,7 +99,7 @@ export function* sidecarViewSteps(model: MeshModel, view: ClientView, out: Resou
   addInboundListener(out, model, view);
   yield; // the table joins every service's virtual host: a step of its own
   const routeTable = () => out.encodeRouteTable(ROUTE_TYPE, SIDECAR_OUTBOUND_ROUTE, routeTableOf(SIDECAR_OUTBOUND_ROUTE, used.flatMap((p) => p.value ?? [])));
-  out.addEncoded([memo ? memo.assembled(scope, SIDECAR_OUTBOUND_ROUTE, used, routeTable) : routeTable()]);
+  out.addEncoded([parts ? parts.assembled(scope, SIDECAR_OUTBOUND_ROUTE, used, routeTable) : routeTable()]);
   out.add(LISTENER_TYPE, SIDECAR_OUTBOUND_LISTENER, httpListener(SIDECAR_OUTBOUND_LISTENER, view.outboundAddress, view.outboundPort, SIDECAR_OUTBOUND_ROUTE, 'outbound'));
   return { resources: out.resources, issues };
 }

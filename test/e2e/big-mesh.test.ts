@@ -16,6 +16,7 @@ const HEALTHZ_LIMIT_MS = 1_000;
 const CHANGE_LIMIT_MS = 10_000;
 /** Enough clusters for a CDS response over 4 MiB. */
 const GRPC_SERVICES = 8_000;
+const RESOURCE_EXHAUSTED = 8;
 
 test(`${SERVICES} services: /healthz stays under ${HEALTHZ_LIMIT_MS} ms and a one-port change reaches the client within ${CHANGE_LIMIT_MS / 1000} s`, async () => {
   const figures = await measureBigMesh({ services: SERVICES, dir: testOutputDir('big-mesh'), timeoutMs: 120_000 });
@@ -38,6 +39,13 @@ test('a response too big for a gRPC client (over 4 MiB) is named in the log with
     expect(clusters.resources.length).toBeGreaterThanOrEqual(GRPC_SERVICES);
     await waitFor(async () => server.logTail(200_000).includes('over the 4 MiB gRPC clients accept by default'), { timeoutMs: 10_000, what: 'the too-big warning' });
     expect(server.logTail(200_000)).toContain('grpc.max_receive_message_length');
+    // What the user of a client with gRPC's default limit sees (docs/OPERATIONS.md quotes it).
+    const limited = new RawAdsClient(`127.0.0.1:${server.xdsPort}`, 'sotw', 'ads');
+    limited.sendSotw({ typeUrl: CLUSTER_TYPE, node: { id: 'proxyless-default-limit', metadata: { CLUSTER_ID: 'east' }, userAgent: 'grpc-node-js' } });
+    const end = await limited.end(30_000);
+    limited.close();
+    expect(end.code).toBe(RESOURCE_EXHAUSTED);
+    expect(end.details).toMatch(/Received message larger than max \(\d+ vs 4194304\)/);
   } finally {
     client.close();
     await server.stop();

@@ -15,6 +15,15 @@ import { EncodedResource, contentHash, encodeResource } from '../cache/resource'
 import { ENDPOINT_TYPE, LISTENER_TYPE, XdsTypeUrl } from '../resource-types';
 
 const byNameSet = new WeakMap<object, Map<string, EncodedResource>>();
+const unknownTargetsByNameSet = new WeakMap<object, number>();
+
+/**
+ * Unknown-target listeners made for one name set at most. A real client names a few targets; a hostile one
+ * could name 20,000 made-up `host:port`s and change the list at every request, making the server encode
+ * each. Past the bound a name gets nothing, as before this answer existed (the client's does-not-exist
+ * timer fails it).
+ */
+export const MAX_UNKNOWN_TARGETS_PER_NAME_SET = 64;
 
 /** The empty assignment for `name`, shared by everyone subscribed with the (interned) `nameSet`. */
 export function emptyResourceFor(typeUrl: XdsTypeUrl, name: string, nameSet: object): EncodedResource | undefined {
@@ -26,7 +35,13 @@ export function emptyResourceFor(typeUrl: XdsTypeUrl, name: string, nameSet: obj
   }
   let resource = resources.get(name);
   if (!resource) {
-    resource = typeUrl === ENDPOINT_TYPE ? new EmptyAssignment(name) : unknownTargetListener(name);
+    if (typeUrl === ENDPOINT_TYPE) resource = new EmptyAssignment(name);
+    else {
+      const made = unknownTargetsByNameSet.get(nameSet) ?? 0;
+      if (made >= MAX_UNKNOWN_TARGETS_PER_NAME_SET) return undefined;
+      unknownTargetsByNameSet.set(nameSet, made + 1);
+      resource = unknownTargetListener(name);
+    }
     resources.set(name, resource);
   }
   return resource;

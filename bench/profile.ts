@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const phaseProfile = path.join(workDir, `${options.phase}.cpuprofile`);
   try {
     const nodeOf = (group: string, i: number): BenchNode =>
-      options.kind === 'grpc' ? server.grpcNode(group, i, grpcTargets(size, options.flips, i)) : server.node(group, i);
+      options.kind === 'grpc' ? server.grpcNode(group, i, grpcTargets(size, i)) : server.node(group, i);
     await load.connect('anchors', server.xdsAddress, server.anchorNodes(), options.mode, 60_000);
     await sleep(500);
     const before = { rss: rssBytes(server.pid), usage: await server.memory() };

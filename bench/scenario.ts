@@ -7,6 +7,7 @@ import { serviceHost } from '../src/mesh/model';
 import { cpuNs, cpuSeconds, rssBytes } from './measure/proc-stats';
 import { max, median, percentile, sleep } from './measure/statistics';
 import { ServerFactory, ServerName, ServerUnderTest } from './servers/server-under-test';
+import * as os from 'os';
 
 export interface RunPlan {
   size: MeshSize;
@@ -45,6 +46,8 @@ export interface RunResult {
   kind: ClientKind;
   size: MeshSize;
   clients: number;
+  /** The machine's 1-minute load average just before this run's server started (the cores are shared). */
+  loadAverageBefore: number;
   /** ms from opening N streams until the last client held CDS, EDS, LDS and RDS. */
   syncAllMs: number;
   /** CPU seconds the server, and the load generators, used from opening the streams until all were synced. */
@@ -81,10 +84,19 @@ async function heapOf(server: ServerUnderTest): Promise<number> {
   }
 }
 
+/**
+ * The services the flips change, in turn: flip k toggles one endpoint of service k mod this many (not ready,
+ * then ready again on the next pass), so many flips do not make a gRPC-like client watch many services.
+ */
+export const FLIPPED_SERVICES = 4;
+
+/** Which service flip `k` changes. */
+export const flippedService = (size: MeshSize, k: number): number => k % Math.min(FLIPPED_SERVICES, size.services);
+
 /** A gRPC-like client's channels: the services the flips change (so every client sees every flip) and one of its own. */
-export function grpcTargets(size: MeshSize, flips: number, index: number): string[] {
+export function grpcTargets(size: MeshSize, index: number): string[] {
   const services = new Set<number>();
-  for (let k = 0; k < Math.min(flips, size.services); k++) services.add(k);
+  for (let k = 0; k < Math.min(FLIPPED_SERVICES, size.services); k++) services.add(k);
   services.add(index % size.services);
   return [...services].map((s) => `${serviceHost({ name: serviceName(s), namespace: BENCH_NAMESPACE })}:${SERVICE_PORT}`);
 }
@@ -124,7 +136,7 @@ function clientNodes(server: ServerUnderTest, plan: RunPlan): (group: string, i:
   if (plan.kind === 'grpc') {
     const grpcNode = server.grpcNode?.bind(server);
     if (!grpcNode) throw new Error(`${server.name} has no proxyless gRPC clients in this harness`);
-    return (group, i) => grpcNode(group, i, grpcTargets(plan.size, plan.flips, i));
+    return (group, i) => grpcNode(group, i, grpcTargets(plan.size, i));
   }
   if (isMtlsKind(plan.kind)) {
     const podNode = server.mtlsPodNode?.bind(server);
@@ -144,6 +156,7 @@ function anchorNodes(server: ServerUnderTest, plan: RunPlan, nodeOf: (group: str
 }
 
 export async function measureRun(factory: ServerFactory, plan: RunPlan, progress: (line: string) => void): Promise<RunResult> {
+  const loadAverageBefore = os.loadavg()[0] as number;
   const load = LoadGenerator.start(plan.clients);
   let server: ServerUnderTest | undefined;
   let watchdog: RssWatchdog | undefined;
@@ -187,8 +200,11 @@ export async function measureRun(factory: ServerFactory, plan: RunPlan, progress
     const flips: FlipResult[] = [];
     const notReady = new Set<string>();
     for (let k = 0; k < plan.flips; k++) {
-      const service = k % plan.size.services;
-      notReady.add(endpointKey(service, 0, 0));
+      const service = flippedService(plan.size, k);
+      // Every flip changes exactly one endpoint of one service: not ready on one pass, ready on the next.
+      const key = endpointKey(service, 0, 0);
+      if (notReady.has(key)) notReady.delete(key);
+      else notReady.add(key);
       const before = await load.stats('clients', active);
       const { arrivals } = await load.arm('clients', server.edsNameOf(service), PUSH_TIMEOUT_MS, active);
       const cpuBefore = cpuNs(server.pid);
@@ -213,14 +229,16 @@ export async function measureRun(factory: ServerFactory, plan: RunPlan, progress
       });
     }
     progress(
-      `change → all ACKed (p99 of clients): ${flips.map((f) => f.ackP99Ms.toFixed(0)).join(', ')} ms; cpu ${flips.map((f) => f.cpuMs.toFixed(1)).join(', ')} ms; ` +
-        `${(median(flips.map((f) => f.bytes)) / plan.clients).toFixed(0)} B/client per change`,
+      `${plan.flips} flips: change → ACKed (p99 of clients) median ${median(flips.map((f) => f.ackP99Ms)).toFixed(0)} ms ` +
+        `(${Math.min(...flips.map((f) => f.ackP99Ms)).toFixed(0)}–${max(flips.map((f) => f.ackP99Ms)).toFixed(0)}); ` +
+        `CPU per push median ${median(flips.map((f) => f.cpuMs)).toFixed(1)} ms; ${(median(flips.map((f) => f.bytes)) / plan.clients).toFixed(0)} B/client per change`,
     );
     return {
       server: factory.name,
       kind: plan.kind,
       size: plan.size,
       clients: plan.clients,
+      loadAverageBefore,
       syncAllMs,
       syncServerCpuS,
       syncLoadCpuS,

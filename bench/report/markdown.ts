@@ -1,10 +1,12 @@
 // Writes docs/BENCHMARKS.md: the hand-written intro above the marker is kept, everything below it is
 // rewritten from this run's figures.
 import * as fs from 'fs';
+import * as os from 'os';
 import { BenchOptions } from '../options';
 import { REFERENCE_ONLY, SERVER_LABEL, ServerName, unsupportedKind } from '../servers/server-under-test';
 import { ClientKind, isMtlsKind } from '../load/protocol';
 import { SIDECAR_PORT } from '../mesh/generate-mesh';
+import { FLIPPED_SERVICES } from '../scenario';
 import { ISTIOD_FILE_WATCH_DEBOUNCE, ISTIOD_MAX_REQUESTS_PER_SECOND } from '../servers/istiod-server';
 import { DEFAULT_DEBOUNCE } from '../../src/mesh/debounce';
 import { MachineFacts } from './machine';
@@ -48,11 +50,12 @@ function rssPerClient(f: Figures): number {
 function ratiosTable(report: Report, peers: ServerName[]): string[] {
   if (peers.length === 0) return ['(No peer ran, so there are no ratios.)'];
   const lines: string[] = [];
+  // CPU per client first: of all figures it depends least on the load generators sharing the cores.
   const metrics: [string, (f: Figures) => number][] = [
-    ['reconnect storm', (f) => f.syncAllMs],
-    ['push to all', (f) => f.pushAllMs],
+    ['server CPU per synced client (storm)', (f) => f.syncServerCpuPerClientMs],
+    ['server CPU per client per push', (f) => f.cpuPerPushPerClientUs],
     ['p99 change→ACK', (f) => f.ackP99.median],
-    ['CPU per push', (f) => f.cpuPerPushMs],
+    ['reconnect storm', (f) => f.syncAllMs],
     // The same figure for both sides at the same N: never one server's slope beside another's single point.
     ['RSS per client (steady state)', (f) => f.rssPerClientBytes],
   ];
@@ -75,13 +78,22 @@ function sizeTable(cells: Cell[], servers: ServerName[]): string[] {
   const rows: [string, (f: Figures) => string][] = [
     ['reconnect storm: N connect at once → all synced (ms)', (f) => fixed(f.syncAllMs)],
     ['CPU during the storm (s): server / load generators', (f) => `${fixed(f.syncServerCpuS, 1)} / ${fixed(f.syncLoadCpuS, 1)}`],
+    ['server CPU per synced client during the storm (ms)', (f) => fixed(f.syncServerCpuPerClientMs, 2)],
+    [
+      `cores busy during the storm (of ${os.cpus().length}): server / load generators`,
+      (f) => `${fixed(f.syncServerCores, 2)} / ${fixed(f.syncLoadCores, 2)}`,
+    ],
     ['endpoint change → last client has it (ms)', (f) => fixed(f.pushAllMs)],
     ['endpoint change → half the clients have it (ms)', (f) => fixed(f.pushHalfMs)],
     ['change → ACKed, p50 of clients (ms): median (min–p99) of flips', (f) => spreadText(f.ackP50)],
     ['change → ACKed, p99 of clients (ms): median (min–p99) of flips', (f) => spreadText(f.ackP99)],
     ['change → ACKed, max of clients (ms): median (min–p99) of flips', (f) => spreadText(f.ackMax)],
     ['server CPU per push (ms)', (f) => fixed(f.cpuPerPushMs, 1)],
-    ['server CPU per push per client (µs)', (f) => fixed((f.cpuPerPushMs * 1000) / f.clientsCount, 0)],
+    ['server CPU per push per client (µs)', (f) => fixed(f.cpuPerPushPerClientUs, 0)],
+    ['run by run: reconnect storm (ms)', (f) => f.perRun.map((r) => fixed(r.syncAllMs)).join(', ')],
+    ['run by run: p99 change→ACK, median of the run\'s flips (ms)', (f) => f.perRun.map((r) => fixed(r.ackP99Ms)).join(', ')],
+    ['run by run: server CPU per push, median of the run\'s flips (ms)', (f) => f.perRun.map((r) => fixed(r.cpuPerPushMs, 1)).join(', ')],
+    ['run by run: load average (1 min) before the run', (f) => f.perRun.map((r) => fixed(r.loadAverage, 2)).join(', ')],
     ['bytes all clients receive per change (KiB)', (f) => kib(f.bytesPerChange)],
     ['bytes per client per change (B) / responses per change', (f) => `${fixed(f.bytesPerChangePerClient)} / ${fixed(f.responsesPerChange)}`],
     ['server RSS per client, steady state: (RSS − RSS before) / N (KiB)', (f) => kib(f.rssPerClientBytes)],
@@ -205,12 +217,19 @@ function methodSection(options: BenchOptions): string[] {
       'clients) and (N, RSS with them): the intercept takes what does not grow with N, but memory that grows with N without being held by a ' +
       'client (heap headroom a runtime keeps in proportion to its live data, garbage not yet collected at the moment of reading) stays in the ' +
       'slope; it is never used for a ratio. ' +
-      'Then it flips endpoints to not ready, one flip at a time: ' +
+      `Then it makes ${options.flips} endpoint changes, one at a time: change k toggles one endpoint of service k mod ${FLIPPED_SERVICES} ` +
+      '(not ready on one pass, ready again on the next), so every change touches exactly one assignment: ' +
       '**push to all** is the time from handing the change to the server until the last client has an EDS response with the changed service; ' +
       '**CPU per push** is the server\'s CPU time (all threads, /proc schedstat) from the change until 300 ms after the last client has it ' +
       '(ACKs included), minus what the server burns idle over as long.',
-    `- Figures are medians over ${options.repetitions} run(s) (sync, RSS) or over all flips of all runs (push, CPU). ` +
-      'Sizes and servers are interleaved within each repetition, so drift in machine load affects all of them alike.',
+    `- Figures are medians over ${options.repetitions} run(s) (sync, RSS) or over all flips of all runs (push, CPU); ` +
+      '"median (min–p99) of flips" gives the spread over all flips, the "run by run" rows the spread between runs, with the 1-minute ' +
+      'load average read just before each run started (the machine is shared: other work raises it). ' +
+      'Sizes and servers are interleaved within each repetition, so drift in machine load affects all of them alike. ' +
+      '**Primary ratios**: server CPU per synced client during the storm and server CPU per client per push: CPU time is what the ' +
+      'server itself spent, so it depends least on the load generators sharing the cores; the times (storm, p99) also include waiting ' +
+      'for a core. "Cores busy during the storm" (server CPU seconds over the storm\'s wall time) tells whether the server or the load ' +
+      'generators were the bottleneck: a server near 1 core is busy throughout (Node serves on one thread; Go servers can use both cores).',
     '- **Spillway**: the real pipeline (mesh store with its default debounce ' +
       `${DEFAULT_DEBOUNCE.quietMs} ms quiet / ${DEFAULT_DEBOUNCE.maxDelayMs} ms max, translation, snapshot cache, xDS server) in a Node process, ` +
       'fed the way a discovery source feeds it: a whole shard replaced per change (bench/servers/spillway-main.ts). Log level info (to a file). ' +

@@ -24,6 +24,15 @@ export interface Figures {
   /** CPU seconds during the storm: the server's, and the load generators' (they share the machine's cores). */
   syncServerCpuS: number;
   syncLoadCpuS: number;
+  /** Server CPU during the storm per synced client (ms, median of runs): a primary ratio, least sensitive to shared cores. */
+  syncServerCpuPerClientMs: number;
+  /** Server CPU during the storm over its wall time, in cores (1 = one core busy throughout; median of runs). */
+  syncServerCores: number;
+  syncLoadCores: number;
+  /** Server CPU per push per client (µs, median of all flips): the other primary ratio. */
+  cpuPerPushPerClientUs: number;
+  /** Run by run, in run order: the storm (ms), the median over the run's flips of p99 change → ACK (ms), of CPU per push (ms). */
+  perRun: { syncAllMs: number; ackP99Ms: number; cpuPerPushMs: number; loadAverage: number }[];
   /** An endpoint change until the last of N clients has it (ms, median of all flips). */
   pushAllMs: number;
   /** ... until half of them have it. */
@@ -96,6 +105,16 @@ export function figuresOf(server: ServerName, runs: readonly RunResult[], sameSi
     syncAllMs: median(runs.map((r) => r.syncAllMs)),
     syncServerCpuS: median(runs.map((r) => r.syncServerCpuS)),
     syncLoadCpuS: median(runs.map((r) => r.syncLoadCpuS)),
+    syncServerCpuPerClientMs: median(runs.map((r) => (r.syncServerCpuS * 1000) / r.clients)),
+    syncServerCores: median(runs.map((r) => r.syncServerCpuS / (r.syncAllMs / 1000))),
+    syncLoadCores: median(runs.map((r) => r.syncLoadCpuS / (r.syncAllMs / 1000))),
+    cpuPerPushPerClientUs: median(flips.map((f) => f.cpuMs)) * 1000 / (runs[0] as RunResult).clients,
+    perRun: runs.map((r) => ({
+      syncAllMs: r.syncAllMs,
+      ackP99Ms: median(r.flips.map((f) => f.ackP99Ms)),
+      cpuPerPushMs: median(r.flips.map((f) => f.cpuMs)),
+      loadAverage: r.loadAverageBefore,
+    })),
     rssSlopeBytes: rssSlope(sameSizeRuns),
     rssSlopeOver: [...new Set(sameSizeRuns.map((r) => r.clients))].sort((a, b) => a - b),
     pushAllMs: median(flips.map((f) => f.allMs)),

@@ -1,18 +1,23 @@
 # `make demo` runs a live failover demo on loopback; `make test` runs the whole suite against real
 # Envoy and real gRPC clients. Both install what is missing first (scripts/setup.sh).
-.PHONY: setup build demo demo-once test unit bench clean
+.PHONY: setup setup-demo build demo demo-once test unit bench clean
 
+# Everything the tests need (also what the demo needs).
 setup:
 	bash scripts/setup.sh
+
+# Only what the demo needs: npm packages, Envoy, Spillway compiled (a first demo starts in about a minute).
+setup-demo:
+	bash scripts/setup.sh demo
 
 build:
 	npx tsc -p tsconfig.json
 
-demo: setup
+demo: setup-demo
 	node dist/src/cli/main.js demo
 
 # The story once, non-interactively: exits 0 only if every step was observed.
-demo-once: setup
+demo-once: setup-demo
 	DEMO_ONCE=1 node dist/src/cli/main.js demo
 
 # The quick bench is a smoke run of the harness (no timing assertions; peers only if already built).

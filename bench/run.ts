@@ -11,7 +11,7 @@ import { RunResult, measureRun } from './scenario';
 import { REFERENCE_ONLY, ServerFactory, ServerName, isGoControlPlane, unsupportedKind } from './servers/server-under-test';
 import { spillwayFactory } from './servers/spillway-server';
 import { goControlPlaneFactory, goControlPlaneSnapshotFactory } from './servers/go-control-plane-server';
-import { istiodFactory } from './servers/istiod-server';
+import { istiodDefaultFactory, istiodFactory } from './servers/istiod-server';
 import { machineFacts } from './report/machine';
 import { Cell, figuresOf } from './report/summary';
 import { existingIntro, renderReport } from './report/markdown';
@@ -22,6 +22,7 @@ const FACTORIES: Record<ServerName, ServerFactory> = {
   'go-control-plane': goControlPlaneFactory,
   'go-control-plane-snapshot': goControlPlaneSnapshotFactory,
   istiod: istiodFactory,
+  'istiod-default': istiodDefaultFactory,
 };
 
 /** What one server may use: most of the machine, leaving room for the load generators and the system. */

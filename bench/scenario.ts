@@ -165,6 +165,7 @@ export async function measureRun(factory: ServerFactory, plan: RunPlan, progress
     watchdog = new RssWatchdog(server.pid, plan.rssLimitBytes);
     const nodeOf = clientNodes(server, plan);
     const anchors = anchorNodes(server, plan, nodeOf);
+    const syncTimeoutMs = server.syncTimeoutMs?.(plan.clients) ?? SYNC_TIMEOUT_MS;
     await load.connect('anchors', server.xdsAddress, anchors, plan.mode, SYNC_TIMEOUT_MS);
     await sleep(plan.steadyIdleMs);
     const rssBaselineBytes = rssBytes(server.pid);
@@ -174,7 +175,7 @@ export async function measureRun(factory: ServerFactory, plan: RunPlan, progress
     const nodes = Array.from({ length: plan.clients }, (_, i) => nodeOf('bench', i));
     const serverCpuBefore = cpuSeconds([server.pid]);
     const loadCpuBefore = cpuSeconds(load.pids);
-    const sync = await load.connect('clients', server.xdsAddress, nodes, plan.mode, SYNC_TIMEOUT_MS);
+    const sync = await load.connect('clients', server.xdsAddress, nodes, plan.mode, syncTimeoutMs);
     const syncAllMs = max(sync.syncMs);
     const syncServerCpuS = cpuSeconds([server.pid]) - serverCpuBefore;
     const syncLoadCpuS = cpuSeconds(load.pids) - loadCpuBefore;

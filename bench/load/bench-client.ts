@@ -20,13 +20,17 @@ import {
   routeNamesOf,
 } from './discovery-messages';
 import { envoySotwEdsNames } from './envoy-order';
+import { envoyRetryDelayMs, grpcJsRetryDelayMs } from './stream-backoff';
 import { BenchNode, HeldCounts, StreamMode } from './protocol';
 
 const ADS_SOTW = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 const ADS_DELTA = '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources';
-/** Envoy retries a refused stream with backoff; so do these clients, a few times, before giving up. */
-const MAX_RECONNECTS = 5;
-const RECONNECT_DELAY_MS = 250;
+/**
+ * Envoy and grpc-js-xds retry a refused stream with backoff, without end; these clients do the same
+ * (stream-backoff.ts) up to this many times in a row (with Envoy's 30 s cap, far longer than any sync
+ * timeout of the harness), then report the client failed.
+ */
+const MAX_RECONNECTS_IN_ROW = 200;
 
 export interface ClientEvents {
   synced(client: BenchClient): void;
@@ -78,6 +82,9 @@ export class BenchClient {
   private call: grpc.ClientDuplexStream<Buffer, Buffer>;
   /** Streams refused or dropped before the initial sync, and opened again. */
   reconnects = 0;
+  /** Streams ended since a response last arrived (the backoff grows with it), and when the current one opened. */
+  private failuresInRow = 0;
+  private streamOpenedAt = 0;
   private readonly nodeBytes: Uint8Array;
   private nodeSent = false;
   private edsNames: string[] = [];
@@ -125,16 +132,24 @@ export class BenchClient {
     call.on('status', (status: grpc.StatusObject) => {
       if (this.closed || call !== this.call) return;
       const message = `stream ended: ${grpc.status[status.code]} ${status.details}`;
-      if (this.syncedAtNs === undefined && this.reconnects < MAX_RECONNECTS) {
+      if (this.syncedAtNs === undefined && this.failuresInRow < MAX_RECONNECTS_IN_ROW) {
         this.reconnects++;
-        setTimeout(() => this.reopen(), RECONNECT_DELAY_MS * this.reconnects * (1 + Math.random()));
+        this.failuresInRow++;
+        setTimeout(() => this.reopen(), this.retryDelayMs());
       } else this.events.failed(this, message);
     });
     call.on('error', () => {
       /* reported through 'status' */
     });
     this.resetProtocolState();
+    this.streamOpenedAt = Date.now();
     return call;
+  }
+
+  /** Envoy waits from the stream's end; grpc-js-xds's timer runs from the stream's start. */
+  private retryDelayMs(): number {
+    if (!this.grpc) return envoyRetryDelayMs(this.failuresInRow);
+    return Math.max(0, this.streamOpenedAt + grpcJsRetryDelayMs(this.failuresInRow) - Date.now());
   }
 
   private reopen(): void {
@@ -166,6 +181,8 @@ export class BenchClient {
 
   private onResponse(receivedNs: bigint, bytes: Buffer): void {
     if (this.closed) return;
+    // Both clients reset their backoff once the stream carries a response.
+    this.failuresInRow = 0;
     this.bytesReceived += bytes.length;
     this.responses++;
     const header = this.mode === 'sotw' ? readSotwResponse(bytes) : readDeltaResponse(bytes);

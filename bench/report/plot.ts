@@ -3,7 +3,7 @@
 import { SERVER_LABEL, ServerName } from '../servers/server-under-test';
 import { Cell } from './summary';
 
-const COLORS: Record<ServerName, string> = { spillway: '#1f77b4', 'go-control-plane': '#2ca02c', 'go-control-plane-snapshot': '#98df8a', istiod: '#d62728' };
+const COLORS: Record<ServerName, string> = { spillway: '#1f77b4', 'go-control-plane': '#2ca02c', 'go-control-plane-snapshot': '#98df8a', istiod: '#d62728', 'istiod-default': '#ff9896' };
 const W = 760;
 const H = 400;
 // Room on the right for legend labels such as "go-control-plane (SnapshotCache)".

@@ -2,9 +2,12 @@
 // mesh as ServiceEntry files from --configDir. A change rewrites the changed services' files (atomic
 // rename); istiod's file watcher delay is set small (PILOT_FILE_WATCH_DEBOUNCE, a bench patch) because
 // Kubernetes informers, its usual source, have no such wait. Its push debounce is set to Spillway's.
+// Two configurations: 'istiod' with its admission limit for new streams lifted, 'istiod-default' with it
+// as istiod sets it by default.
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
+import * as os from 'os';
 import * as path from 'path';
 import { serviceHost } from '../../src/mesh/model';
 import { DEFAULT_DEBOUNCE } from '../../src/mesh/debounce';
@@ -13,12 +16,20 @@ import { BENCH_NAMESPACE, MeshSize, NotReady, SERVICE_PORT, serviceName } from '
 import { meshConfigYaml, serviceEntryYaml } from '../mesh/istio-config';
 import { peerBinary } from '../peer-binaries';
 import { freePort, stopProcess, waitUntil } from './child-process';
-import { ServerFactory, ServerUnderTest } from './server-under-test';
+import { ServerFactory, ServerName, ServerUnderTest } from './server-under-test';
 import { outboundName } from './sidecar-nodes';
 
 const START_TIMEOUT_MS = 120_000;
 export const ISTIOD_FILE_WATCH_DEBOUNCE = '10ms';
 export const ISTIOD_MAX_REQUESTS_PER_SECOND = '100000';
+/**
+ * istiod's default admission rate for new xDS streams (features.RequestLimit: min(15 + 5 × GOMAXPROCS, 100)
+ * per second, burst 1; a stream that cannot get a token within 1 s is refused with RESOURCE_EXHAUSTED).
+ */
+export const ISTIOD_DEFAULT_REQUESTS_PER_SECOND = Math.min(15 + 5 * os.availableParallelism(), 100);
+/** The harness's usual sync timeout, and what a storm admitted at istiod's default rate needs beyond it. */
+const BASE_SYNC_TIMEOUT_MS = 180_000;
+const ADMISSION_TAIL_MS = 60_000;
 /** Istio's own cluster ID when it has no Kubernetes registry. */
 const ISTIO_CLUSTER_ID = 'Kubernetes';
 
@@ -59,11 +70,14 @@ function publishServiceEntries(changed: ReturnType<typeof stageServiceEntries>, 
   }
 }
 
+/** The two configurations measured: the admission limit for new streams lifted, or istiod's default. */
+type IstiodName = Extract<ServerName, 'istiod' | 'istiod-default'>;
+
 class IstiodServer implements ServerUnderTest {
-  readonly name = 'istiod';
   private readonly staged = { next: 0 };
 
   constructor(
+    readonly name: IstiodName,
     private readonly child: ChildProcess,
     readonly xdsAddress: string,
     private readonly size: MeshSize,
@@ -122,64 +136,89 @@ class IstiodServer implements ServerUnderTest {
     return Number(match[1]);
   }
 
+  /**
+   * At its default rate istiod admits N streams in N / rate seconds at best, and clients refused meanwhile wait
+   * out their backoff (up to 30 s for Envoy): room for twice that, plus the tail.
+   */
+  syncTimeoutMs(clients: number): number {
+    if (this.name !== 'istiod-default') return BASE_SYNC_TIMEOUT_MS;
+    return Math.max(BASE_SYNC_TIMEOUT_MS, (2 * clients * 1000) / ISTIOD_DEFAULT_REQUESTS_PER_SECOND + ADMISSION_TAIL_MS);
+  }
+
   async stop(): Promise<void> {
     await stopProcess(this.child, 5_000);
   }
 }
 
-export const istiodFactory: ServerFactory = {
-  name: 'istiod',
-  unavailable: () => (peerBinary('istiod') ? undefined : 'pilot-discovery is not built (scripts/bench-peers.sh says why)'),
-  async start(size: MeshSize, workDir: string): Promise<ServerUnderTest> {
-    const binary = peerBinary('istiod') as string;
-    const configDir = path.join(workDir, 'istio-config');
-    const stagingDir = path.join(workDir, 'istio-staging');
-    fs.mkdirSync(configDir, { recursive: true });
-    fs.mkdirSync(stagingDir, { recursive: true });
-    const [grpcPort, httpPort, httpsPort, monitoringPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const xdsAddress = `127.0.0.1:${grpcPort}`;
-    fs.writeFileSync(path.join(workDir, 'mesh.yaml'), meshConfigYaml(xdsAddress));
-    fs.writeFileSync(path.join(workDir, 'networks.yaml'), '{}\n');
-    const log = fs.openSync(path.join(workDir, 'istiod.log'), 'w');
-    const args = [
-      'discovery',
-      `--configDir=${configDir}`,
-      '--registries=',
-      `--meshConfig=${path.join(workDir, 'mesh.yaml')}`,
-      `--networksConfig=${path.join(workDir, 'networks.yaml')}`,
-      `--grpcAddr=${xdsAddress}`,
-      `--httpAddr=127.0.0.1:${httpPort}`,
-      `--httpsAddr=127.0.0.1:${httpsPort}`,
-      `--monitoringAddr=127.0.0.1:${monitoringPort}`,
-      '--secureGRPCAddr=',
-      '--ctrlz_port=0',
-      `--domain=cluster.local`,
-    ];
-    const env = {
-      ...process.env,
-      ENABLE_CA_SERVER: 'false',
-      PILOT_FILE_WATCH_DEBOUNCE: ISTIOD_FILE_WATCH_DEBOUNCE,
-      PILOT_DEBOUNCE_AFTER: `${DEFAULT_DEBOUNCE.quietMs}ms`,
-      PILOT_DEBOUNCE_MAX: `${DEFAULT_DEBOUNCE.maxDelayMs}ms`,
-      // Its default admits a few new streams per second per core (a guard for real fleets); the others
-      // have no such limit, and the benchmark times how fast each can serve a burst of clients.
-      PILOT_MAX_REQUESTS_PER_SECOND: ISTIOD_MAX_REQUESTS_PER_SECOND,
-    };
-    const written = new Map<number, string>();
-    publishServiceEntries(stageServiceEntries(size, new Set(), written, stagingDir, { next: 0 }), configDir, written);
-    const child = spawn(binary, args, { stdio: ['ignore', log, log], cwd: workDir, env });
-    fs.closeSync(log);
-    const server = new IstiodServer(child, xdsAddress, size, configDir, stagingDir, written, `127.0.0.1:${monitoringPort}`, `127.0.0.1:${httpPort}`);
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    await waitUntil(
-      async () => {
-        if (exited) throw new Error(`istiod exited at start (see ${workDir}/istiod.log)`);
-        return accepts(grpcPort);
-      },
-      START_TIMEOUT_MS,
-      `istiod (see ${workDir}/istiod.log)`,
-    );
-    return server;
-  },
-};
+/** The environment istiod runs with: only what the benchmark needs, the admission limit as `name` says. */
+function istiodEnvironment(name: IstiodName): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ENABLE_CA_SERVER: 'false',
+    PILOT_FILE_WATCH_DEBOUNCE: ISTIOD_FILE_WATCH_DEBOUNCE,
+    PILOT_DEBOUNCE_AFTER: `${DEFAULT_DEBOUNCE.quietMs}ms`,
+    PILOT_DEBOUNCE_MAX: `${DEFAULT_DEBOUNCE.maxDelayMs}ms`,
+  };
+  // Its default admits a few new streams per second per core (a guard for real fleets); the other servers
+  // have no such limit, and 'istiod' times how fast it can serve a burst of clients without it.
+  if (name === 'istiod') env.PILOT_MAX_REQUESTS_PER_SECOND = ISTIOD_MAX_REQUESTS_PER_SECOND;
+  else delete env.PILOT_MAX_REQUESTS_PER_SECOND;
+  return env;
+}
+
+function istiodFactoryFor(name: IstiodName): ServerFactory {
+  return {
+    name,
+    unavailable: () => (peerBinary('istiod') ? undefined : 'pilot-discovery is not built (scripts/bench-peers.sh says why)'),
+    start: (size, workDir) => startIstiod(name, size, workDir),
+  };
+}
+
+export const istiodFactory: ServerFactory = istiodFactoryFor('istiod');
+export const istiodDefaultFactory: ServerFactory = istiodFactoryFor('istiod-default');
+
+async function startIstiod(name: IstiodName, size: MeshSize, workDir: string): Promise<ServerUnderTest> {
+  const binary = peerBinary('istiod') as string;
+  const configDir = path.join(workDir, 'istio-config');
+  const stagingDir = path.join(workDir, 'istio-staging');
+  fs.mkdirSync(configDir, { recursive: true });
+  fs.mkdirSync(stagingDir, { recursive: true });
+  const [grpcPort, httpPort, httpsPort, monitoringPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const xdsAddress = `127.0.0.1:${grpcPort}`;
+  fs.writeFileSync(path.join(workDir, 'mesh.yaml'), meshConfigYaml(xdsAddress));
+  fs.writeFileSync(path.join(workDir, 'networks.yaml'), '{}\n');
+  const log = fs.openSync(path.join(workDir, 'istiod.log'), 'w');
+  const args = [
+    'discovery',
+    `--configDir=${configDir}`,
+    '--registries=',
+    `--meshConfig=${path.join(workDir, 'mesh.yaml')}`,
+    `--networksConfig=${path.join(workDir, 'networks.yaml')}`,
+    `--grpcAddr=${xdsAddress}`,
+    `--httpAddr=127.0.0.1:${httpPort}`,
+    `--httpsAddr=127.0.0.1:${httpsPort}`,
+    `--monitoringAddr=127.0.0.1:${monitoringPort}`,
+    '--secureGRPCAddr=',
+    '--ctrlz_port=0',
+    `--domain=cluster.local`,
+    // For looking into what it does (e.g. ads:debug logs each push per type and client); unset in benchmark runs.
+    ...(process.env.BENCH_ISTIOD_LOG_LEVEL ? [`--log_output_level=${process.env.BENCH_ISTIOD_LOG_LEVEL}`] : []),
+  ];
+  const env = istiodEnvironment(name);
+  const written = new Map<number, string>();
+  publishServiceEntries(stageServiceEntries(size, new Set(), written, stagingDir, { next: 0 }), configDir, written);
+  const child = spawn(binary, args, { stdio: ['ignore', log, log], cwd: workDir, env });
+  fs.closeSync(log);
+  const server = new IstiodServer(name, child, xdsAddress, size, configDir, stagingDir, written, `127.0.0.1:${monitoringPort}`, `127.0.0.1:${httpPort}`);
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  await waitUntil(
+    async () => {
+      if (exited) throw new Error(`istiod exited at start (see ${workDir}/istiod.log)`);
+      return accepts(grpcPort);
+    },
+    START_TIMEOUT_MS,
+    `istiod (see ${workDir}/istiod.log)`,
+  );
+  return server;
+}

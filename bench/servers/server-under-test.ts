@@ -5,22 +5,25 @@ import { MeshSize, NotReady } from '../mesh/generate-mesh';
 /**
  * 'go-control-plane' is the peer in the configuration an experienced user would pick for this workload
  * (LinearCache per view and type); 'go-control-plane-snapshot' the same peer over its SnapshotCache, kept
- * as a labelled reference row.
+ * as a labelled reference row. 'istiod' has its admission limit for new streams lifted; 'istiod-default' runs
+ * with istiod's defaults (only the push debounce set like Spillway's).
  */
-export type ServerName = 'spillway' | 'go-control-plane' | 'go-control-plane-snapshot' | 'istiod';
+export type ServerName = 'spillway' | 'go-control-plane' | 'go-control-plane-snapshot' | 'istiod' | 'istiod-default';
 
 /** How each server is named in the report's tables and the plot. */
 export const SERVER_LABEL: Record<ServerName, string> = {
   spillway: 'spillway',
   'go-control-plane': 'go-control-plane (LinearCache)',
   'go-control-plane-snapshot': 'go-control-plane (SnapshotCache)',
-  istiod: 'istiod',
+  istiod: 'istiod (admission limit lifted)',
+  'istiod-default': 'istiod (defaults)',
 };
 
 /** Configurations shown in the tables but left out of the ratios: a ratio against them measures the configuration. */
 export const REFERENCE_ONLY: ReadonlySet<ServerName> = new Set<ServerName>(['go-control-plane-snapshot']);
 
 export const isGoControlPlane = (server: ServerName): boolean => server === 'go-control-plane' || server === 'go-control-plane-snapshot';
+export const isIstiod = (server: ServerName): boolean => server === 'istiod' || server === 'istiod-default';
 
 export interface ServerUnderTest {
   readonly name: ServerName;
@@ -51,6 +54,8 @@ export interface ServerUnderTest {
    * does not change the RSS figure. Undefined when the server has no way to tell.
    */
   heapBytes?(): Promise<number>;
+  /** How long N clients may take to sync when the server admits new streams slowly (default: the harness's own). */
+  syncTimeoutMs?(clients: number): number;
   /** Hands the server a mesh where `notReady` endpoints are not ready; returns hrtime just before. */
   apply(notReady: NotReady): Promise<bigint>;
   stop(): Promise<void>;

@@ -1,9 +1,11 @@
 // Renders one translated view as stable YAML for golden files: resources grouped by type in push order
-// (CDS, EDS, LDS, RDS), sorted by name, each with its version; then the translation issues.
+// (CDS, EDS, LDS, RDS), sorted by name, each with its version and its content as decoded from the bytes a
+// client receives; then the translation issues.
 import { stringify } from 'yaml';
 import { EncodedResource } from '../../src/xds/cache/resource';
 import { PUSH_ORDER, shortTypeName } from '../../src/xds/resource-types';
 import { ViewTranslation } from '../../src/xds/translate/sidecar-translator';
+import { decodeOnWire } from './wire-decode';
 
 interface RenderedResource {
   name: string;
@@ -22,7 +24,8 @@ function renderResource(resource: EncodedResource): RenderedResource {
     name: resource.name,
     version: resource.version,
     ...(resource.inWildcard ? {} : { inWildcard: false as const }),
-    resource: resource.message,
+    // What Envoy receives: the encoded bytes decoded again, so a key the encoder dropped cannot hide here.
+    resource: decodeOnWire(resource),
   };
 }
 

@@ -3,6 +3,7 @@ import { createHash } from 'crypto';
 import * as protobuf from 'protobufjs';
 import { messageType } from '../protos';
 import { XdsTypeUrl, messageNameOf } from '../resource-types';
+import { unknownFieldPaths } from './strict-fields';
 
 export interface EncodedResource {
   readonly typeUrl: XdsTypeUrl;
@@ -15,6 +16,11 @@ export interface EncodedResource {
   readonly deltaField: Uint8Array;
   /** False for resources served only when named (proxyless API listeners are not for Envoy's wildcard LDS). */
   readonly inWildcard: boolean;
+  /**
+   * Resources served together: a client naming one of a group gets all of it (an on-demand service's
+   * clusters, so its aggregate arrives with the children it balances over).
+   */
+  readonly group?: string;
   /** The message as built, kept for debug endpoints and golden tests. */
   readonly message: object;
 }
@@ -49,6 +55,9 @@ export function encodeResource(typeUrl: XdsTypeUrl, name: string, message: objec
 
 function encodeMessage(typeName: string, name: string, message: object): Uint8Array {
   const type = messageType(typeName);
+  // fromObject would drop a key the type does not know: refuse it instead.
+  const unknown = unknownFieldPaths(type, message);
+  if (unknown.length > 0) throw new Error(`${name}: no such field in ${typeName}: ${unknown.join(', ')}`);
   const built = type.fromObject(message);
   const problem = type.verify(built);
   if (problem) throw new Error(`${name}: ${problem}`);

@@ -8,6 +8,7 @@ import { LOG_LEVELS, LogFormat, LogLevel, createLogger } from '../log';
 import { FlagSpec, flagHelp, parseFlags, parseHostPort } from './args';
 import { runClients, runStatus } from './status';
 import { kubernetesSourceStarter, parseNamespaceList } from '../discovery/kubernetes/kubernetes-discovery';
+import { KUBE_LIMIT_FLAGS, kubeLimits } from '../discovery/kubernetes/kube-flags';
 import * as fs from 'fs';
 import { DEFAULT_LRS_LIMITS } from '../lrs/lrs-limits';
 import { XDS_CLIENT_LIMIT_FLAGS, xdsClientLimits } from './xds-limit-flags';
@@ -42,6 +43,7 @@ const SERVE_FLAGS: FlagSpec[] = [
   { name: 'max-delay-ms', value: 'MS', help: 'longest a change waits while a burst goes on', default: '500' },
   { name: 'kube-clusters', value: 'FILE', help: 'Kubernetes clusters file: discover Services/EndpointSlices/ServiceExports of every cluster listed' },
   { name: 'kube-namespaces', value: 'NS,NS', help: 'watch only these namespaces in every cluster (overrides the clusters file)' },
+  ...KUBE_LIMIT_FLAGS,
   { name: 'xds-tls-cert', value: 'FILE', help: 'serve xDS over TLS with this certificate chain (PEM)' },
   { name: 'xds-tls-key', value: 'FILE', help: 'private key (PEM) for --xds-tls-cert' },
   { name: 'xds-client-ca', value: 'FILE', help: 'require client certificates from this CA; each must carry the URI SAN spiffe://<trust-domain>/cluster/<CLUSTER_ID>' },
@@ -150,6 +152,7 @@ async function serve(args: string[]): Promise<void> {
   const kubeClusters = parsed.flags.get('kube-clusters');
   const namespaces = parsed.flags.has('kube-namespaces') ? parseNamespaceList(flag('kube-namespaces')) : undefined;
   if (namespaces && !Array.isArray(namespaces)) fail(`--kube-namespaces: ${namespaces.error}`);
+  const kube = kubeLimits((name) => positiveInteger(name, flag(name)), fail);
   let server: RunningSpillwayServer;
   try {
     server = await startSpillwayServer({
@@ -161,7 +164,7 @@ async function serve(args: string[]): Promise<void> {
       },
       xds,
       admin,
-      extraSources: kubeClusters ? [kubernetesSourceStarter({ clustersFile: kubeClusters, namespaces, invalidConfig: (message) => new ServerStartError(message) })] : [],
+      extraSources: kubeClusters ? [kubernetesSourceStarter({ clustersFile: kubeClusters, namespaces, ...kube, invalidConfig: (message) => new ServerStartError(message) })] : [],
       debounce: { quietMs: Number(flag('debounce-ms')), maxDelayMs: Number(flag('max-delay-ms')) },
       serverOptions: {
         tls: certChain && privateKey ? { certChain, privateKey, clientCa } : undefined,

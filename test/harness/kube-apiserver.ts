@@ -336,3 +336,39 @@ export async function installServiceExportCrd(target: KubeTarget): Promise<void>
     what: 'the ServiceExport CRD to be served',
   });
 }
+
+/** Creates a ServiceAccount (if absent) and returns a token the API server mints for it (TokenRequest API). */
+export async function mintServiceAccountToken(target: KubeTarget, namespace: string, name: string, expirationSeconds = 3600): Promise<string> {
+  const accounts = `/api/v1/namespaces/${namespace}/serviceaccounts`;
+  const created = await kubeRequest(target, 'POST', accounts, { metadata: { name } });
+  if (created.status !== 201 && created.status !== 409) throw new Error(`POST ${accounts}: HTTP ${created.status}: ${JSON.stringify(created.body).slice(0, 500)}`);
+  const request = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds } };
+  const answer = (await kubeCall(target, 'POST', `${accounts}/${name}/token`, request)) as { status?: { token?: string } };
+  if (!answer.status?.token) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
+  return answer.status.token;
+}
+
+/** A kubeconfig for `url` (CA from `caFile`) whose user is given as YAML lines (indented under `user:`). */
+export function kubeconfigWithUser(name: string, url: string, caFile: string, userLines: string[]): string {
+  const ca = fs.readFileSync(caFile).toString('base64');
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    `current-context: ${name}`,
+    'clusters:',
+    `  - name: ${name}`,
+    '    cluster:',
+    `      server: ${url}`,
+    `      certificate-authority-data: ${ca}`,
+    'users:',
+    '  - name: spillway',
+    '    user:',
+    ...userLines.map((line) => `      ${line}`),
+    'contexts:',
+    `  - name: ${name}`,
+    '    context:',
+    `      cluster: ${name}`,
+    '      user: spillway',
+    '',
+  ].join('\n');
+}

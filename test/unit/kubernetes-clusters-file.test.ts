@@ -175,8 +175,21 @@ describe('kubeconfig', () => {
   });
 
   test('what cannot work is refused with what to do instead', () => {
-    const exec = loadKubeconfig(write('c.yaml', kubeconfig(['exec: { command: gke-gcloud-auth-plugin, apiVersion: client.authentication.k8s.io/v1 }'])));
-    expect(exec).toEqual({ ok: false, error: expect.stringMatching(/exec and auth-provider credential plugins are not supported; use a service-account token/) });
+    const authProvider = loadKubeconfig(write('c.yaml', kubeconfig(['auth-provider: { name: gcp }'])));
+    expect(authProvider).toEqual({ ok: false, error: expect.stringMatching(/auth-provider plugins are not supported; use an exec plugin, a service-account token/) });
+    const execText = kubeconfig(['exec: { command: gke-gcloud-auth-plugin, apiVersion: client.authentication.k8s.io/v1, interactiveMode: IfAvailable }']);
+    expect(loadKubeconfig(write('c2.yaml', execText))).toMatchObject({ ok: true, access: { token: { kind: 'exec' } } });
+    // A remote Secret's kubeconfig may not run commands in Spillway.
+    expect(resolveAccess({ kind: 'kubeconfig-text', text: execText, origin: 'Secret spillway-system/west' })).toEqual({
+      ok: false,
+      error: expect.stringMatching(/exec credential plugins are refused here \(whoever writes it could run commands in Spillway\)/),
+    });
+    const interactive = loadKubeconfig(write('c3.yaml', kubeconfig(['exec: { command: x, apiVersion: client.authentication.k8s.io/v1, interactiveMode: Always }'])));
+    expect(interactive).toEqual({ ok: false, error: expect.stringMatching(/interactiveMode: Always needs a terminal/) });
+    const alpha = loadKubeconfig(write('c4.yaml', kubeconfig(['exec: { command: x, apiVersion: client.authentication.k8s.io/v1alpha1 }'])));
+    expect(alpha).toEqual({ ok: false, error: expect.stringMatching(/"client.authentication.k8s.io\/v1alpha1" is not supported/) });
+    fs.writeFileSync(join(dir, 'huge.yaml'), Buffer.alloc(1024 * 1024 + 1, 'a'));
+    expect(loadKubeconfig(join(dir, 'huge.yaml'))).toEqual({ ok: false, error: expect.stringMatching(/is larger than 1048576 bytes/) });
     const noContext = loadKubeconfig(write('d.yaml', kubeconfig(['token: x'])), 'missing');
     expect(noContext).toEqual({ ok: false, error: expect.stringMatching(/no entry named "missing"/) });
     expect(loadKubeconfig(join(dir, 'absent.yaml'))).toEqual({ ok: false, error: expect.stringMatching(/cannot read kubeconfig/) });

@@ -1,12 +1,24 @@
 // How to reach and authenticate to one cluster's API server: from a kubeconfig, from explicit
 // apiServer/tokenFile/caFile settings, or from inside a Pod. Errors say what to fix, never just "invalid".
-import { readFileSync } from 'fs';
-import { dirname, isAbsolute, resolve } from 'path';
+import { closeSync, openSync, readFileSync, readSync } from 'fs';
+import { dirname, isAbsolute, resolve, sep } from 'path';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_EXEC_LIMITS, EXEC_API_VERSIONS, ExecApiVersion, ExecCredentialSource, ExecLimits } from './exec-credential';
 import { JsonObject, JsonReader } from './json-reader';
 
-/** A bearer token, read again at every connection: projected service-account tokens rotate on disk. */
-export type TokenSource = { kind: 'inline'; token: string } | { kind: 'file'; path: string };
+/**
+ * A bearer token: a file is read again at every connection (projected service-account tokens rotate on
+ * disk); an exec plugin's token is cached until it expires or is refused.
+ */
+export type TokenSource = { kind: 'inline'; token: string } | { kind: 'file'; path: string } | { kind: 'exec'; plugin: ExecCredentialSource };
+
+/** A kubeconfig larger than this is refused (it is read again whenever it changes). */
+export const MAX_KUBECONFIG_BYTES = 1024 * 1024;
+
+export interface AccessOptions {
+  /** Bounds on exec credential plugins (kubeconfig files only: Secrets may not run commands). */
+  exec?: ExecLimits;
+}
 
 export interface ApiServerAccess {
   /** Base URL, e.g. https://127.0.0.1:6443 (no trailing slash). */
@@ -36,11 +48,11 @@ export type AccessResult = { ok: true; access: ApiServerAccess } | { ok: false; 
 export const IN_CLUSTER_TOKEN_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 export const IN_CLUSTER_CA_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
 
-export function resolveAccess(settings: AccessSettings): AccessResult {
+export function resolveAccess(settings: AccessSettings, options: AccessOptions = {}): AccessResult {
   try {
     switch (settings.kind) {
       case 'kubeconfig':
-        return loadKubeconfig(settings.path, settings.context);
+        return loadKubeconfig(settings.path, settings.context, options.exec ?? DEFAULT_EXEC_LIMITS);
       case 'direct':
         return {
           ok: true,
@@ -55,16 +67,17 @@ export function resolveAccess(settings: AccessSettings): AccessResult {
       case 'in-cluster':
         return inClusterAccess();
       case 'kubeconfig-text':
-        return parseKubeconfig(settings.text, settings.origin, process.cwd());
+        return parseKubeconfig(settings.text, settings.origin, process.cwd(), undefined, 'refuse-exec');
     }
   } catch (error) {
     return { ok: false, error: errorText(error) };
   }
 }
 
-/** Reads the token now; throws with the file named when it cannot. */
-export function readToken(source: TokenSource): string {
+/** Reads the token now (an exec plugin runs when its cached token expired); throws saying what failed. */
+export async function readToken(source: TokenSource): Promise<string> {
   if (source.kind === 'inline') return source.token;
+  if (source.kind === 'exec') return source.plugin.token();
   try {
     return readFileSync(source.path, 'utf8').trim();
   } catch (error) {
@@ -90,21 +103,38 @@ function inClusterAccess(): AccessResult {
 }
 
 /**
- * The subset of kubeconfig that a control plane uses: server, CA, token or client certificate.
- * exec and auth-provider plugins are refused with a hint instead of failing later with a 401.
+ * The subset of kubeconfig that a control plane uses: server, CA, token, client certificate, or an exec
+ * credential plugin. auth-provider plugins (long deprecated) are refused with a hint.
  */
-export function loadKubeconfig(path: string, contextName?: string): AccessResult {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    return { ok: false, error: `cannot read kubeconfig ${path}: ${errorText(error)}` };
-  }
-  return parseKubeconfig(text, path, dirname(path), contextName);
+export function loadKubeconfig(path: string, contextName?: string, execLimits: ExecLimits = DEFAULT_EXEC_LIMITS): AccessResult {
+  const read = readKubeconfigText(path);
+  if (!read.ok) return read;
+  return parseKubeconfig(read.text, path, dirname(path), contextName, execLimits);
 }
 
-/** `name` (a path, or "Secret ns/name") is quoted in errors; `base` resolves relative file references. */
-export function parseKubeconfig(text: string, name: string, base: string, contextName?: string): AccessResult {
+/** The file's text, refused past MAX_KUBECONFIG_BYTES (a kubeconfig is a few kilobytes). */
+export function readKubeconfigText(path: string): { ok: true; text: string } | { ok: false; error: string } {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const buffer = Buffer.alloc(MAX_KUBECONFIG_BYTES + 1);
+    let length = 0;
+    for (let read = -1; read !== 0 && length < buffer.length; length += read) read = readSync(fd, buffer, length, buffer.length - length, null);
+    if (length > MAX_KUBECONFIG_BYTES) return { ok: false, error: `kubeconfig ${path} is larger than ${MAX_KUBECONFIG_BYTES} bytes; is it the right file?` };
+    return { ok: true, text: buffer.subarray(0, length).toString('utf8') };
+  } catch (error) {
+    return { ok: false, error: `cannot read kubeconfig ${path}: ${errorText(error)}` };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * `name` (a path, or "Secret ns/name") is quoted in errors; `base` resolves relative file references.
+ * `exec`: the limits for an exec plugin, or 'refuse-exec' where whoever wrote the kubeconfig must not run
+ * commands in Spillway's process (a remote Secret).
+ */
+export function parseKubeconfig(text: string, name: string, base: string, contextName?: string, exec: ExecLimits | 'refuse-exec' = DEFAULT_EXEC_LIMITS): AccessResult {
   const path = name;
   let document: unknown;
   try {
@@ -132,8 +162,11 @@ export function parseKubeconfig(text: string, name: string, base: string, contex
     const text = r.optionalString(value, field);
     return text ? Buffer.from(text, 'base64') : undefined;
   };
-  if (user.exec !== undefined || user['auth-provider'] !== undefined) {
-    return { ok: false, error: `kubeconfig ${path} (user "${userName}"): exec and auth-provider credential plugins are not supported; use a service-account token (token or tokenFile) or a client certificate` };
+  if (user['auth-provider'] !== undefined) {
+    return { ok: false, error: `kubeconfig ${path} (user "${userName}"): auth-provider plugins are not supported; use an exec plugin, a service-account token (token or tokenFile) or a client certificate` };
+  }
+  if (user.exec !== undefined && exec === 'refuse-exec') {
+    return { ok: false, error: `kubeconfig ${path} (user "${userName}"): exec credential plugins are refused here (whoever writes it could run commands in Spillway); use a service-account token or a client certificate, or list the cluster in the clusters file with a kubeconfig file` };
   }
   const server = r.string(cluster.server, `clusters[${clusterName}].cluster.server`);
   const ca = data(cluster['certificate-authority-data'], 'certificate-authority-data') ?? file(cluster['certificate-authority'], 'certificate-authority');
@@ -143,12 +176,19 @@ export function parseKubeconfig(text: string, name: string, base: string, contex
   const clientKey = data(user['client-key-data'], 'client-key-data') ?? file(user['client-key'], 'client-key');
   const inlineToken = r.optionalString(user.token, 'token');
   const tokenFile = r.optionalString(user.tokenFile, 'tokenFile');
+  const origin = `kubeconfig ${path} (context ${chosen})`;
+  const plugin =
+    user.exec !== undefined && exec !== 'refuse-exec' && server
+      ? readExecPlugin(r, user.exec, { base, origin: `kubeconfig ${path} (user ${userName})`, cluster, server, ca, limits: exec })
+      : undefined;
   if (!server || r.errors.length > 0) return { ok: false, error: `kubeconfig ${path}: ${r.errors.join('; ')}` };
   const token: TokenSource | undefined = inlineToken
     ? { kind: 'inline', token: inlineToken }
     : tokenFile
       ? { kind: 'file', path: isAbsolute(tokenFile) ? tokenFile : resolve(base, tokenFile) }
-      : undefined;
+      : plugin
+        ? { kind: 'exec', plugin }
+        : undefined;
   return {
     ok: true,
     access: {
@@ -159,8 +199,70 @@ export function parseKubeconfig(text: string, name: string, base: string, contex
       ...(clientCert ? { clientCert } : {}),
       ...(clientKey ? { clientKey } : {}),
       ...(token ? { token } : {}),
-      origin: `kubeconfig ${path} (context ${chosen})`,
+      origin,
     },
+  };
+}
+
+interface ExecContext {
+  base: string;
+  origin: string;
+  cluster: JsonObject;
+  server: string;
+  ca: Buffer | undefined;
+  limits: ExecLimits;
+}
+
+/** `users[].user.exec` as client-go reads it; the plugin never runs interactively (no terminal here). */
+function readExecPlugin(r: JsonReader, value: unknown, context: ExecContext): ExecCredentialSource | undefined {
+  const exec = r.object(value, 'user.exec');
+  if (!exec) return undefined;
+  const apiVersion = r.string(exec.apiVersion, 'user.exec.apiVersion');
+  const command = r.string(exec.command, 'user.exec.command');
+  if (apiVersion !== undefined && !(EXEC_API_VERSIONS as readonly string[]).includes(apiVersion)) {
+    r.fail('user.exec.apiVersion', `"${apiVersion}" is not supported; use ${EXEC_API_VERSIONS.join(' or ')}`);
+  }
+  const args = r.list(exec.args, 'user.exec.args').map((arg, index) => r.string(arg, `user.exec.args[${index}]`) ?? '');
+  const env: Record<string, string> = {};
+  r.list(exec.env, 'user.exec.env').forEach((entry, index) => {
+    const item = r.object(entry, `user.exec.env[${index}]`);
+    const name = item ? r.string(item.name, `user.exec.env[${index}].name`) : undefined;
+    if (item && name) env[name] = r.optionalString(item.value, `user.exec.env[${index}].value`) ?? '';
+  });
+  const mode = r.optionalString(exec.interactiveMode, 'user.exec.interactiveMode');
+  if (mode === 'Always') r.fail('user.exec.interactiveMode', 'Always needs a terminal, which a control plane has not; use a plugin that runs with Never or IfAvailable');
+  else if (mode !== undefined && mode !== 'Never' && mode !== 'IfAvailable') r.fail('user.exec.interactiveMode', `"${mode}" is not Never, IfAvailable or Always`);
+  const installHint = r.optionalString(exec.installHint, 'user.exec.installHint');
+  const provideClusterInfo = r.optionalBoolean(exec.provideClusterInfo, 'user.exec.provideClusterInfo') ?? false;
+  if (!command || !apiVersion || r.errors.length > 0) return undefined;
+  // client-go resolves a command with a path separator against the kubeconfig's folder; a bare name uses PATH.
+  const resolved = command.includes(sep) && !isAbsolute(command) ? resolve(context.base, command) : command;
+  return new ExecCredentialSource(
+    {
+      apiVersion: apiVersion as ExecApiVersion,
+      command: resolved,
+      args,
+      env,
+      ...(installHint ? { installHint } : {}),
+      ...(provideClusterInfo ? { clusterInfo: execClusterInfo(context) } : {}),
+      origin: context.origin,
+    },
+    context.limits,
+  );
+}
+
+/** `spec.cluster` of KUBERNETES_EXEC_INFO (client-go's field names), with the exec extension as `config`. */
+function execClusterInfo(context: ExecContext): Record<string, unknown> {
+  const { cluster } = context;
+  const extensions = Array.isArray(cluster.extensions) ? (cluster.extensions as unknown[]) : [];
+  const execExtension = extensions.find((entry) => (entry as { name?: unknown } | null)?.name === 'client.authentication.k8s.io/exec') as { extension?: unknown } | undefined;
+  return {
+    server: context.server,
+    ...(typeof cluster['tls-server-name'] === 'string' ? { 'tls-server-name': cluster['tls-server-name'] } : {}),
+    ...(cluster['insecure-skip-tls-verify'] === true ? { 'insecure-skip-tls-verify': true } : {}),
+    ...(context.ca ? { 'certificate-authority-data': context.ca.toString('base64') } : {}),
+    ...(typeof cluster['proxy-url'] === 'string' ? { 'proxy-url': cluster['proxy-url'] } : {}),
+    ...(execExtension?.extension !== undefined ? { config: execExtension.extension } : {}),
   };
 }
 

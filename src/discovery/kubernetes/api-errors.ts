@@ -13,7 +13,7 @@ export type ApiProblem =
   | 'busy' // 429 or 503: the server is starting or shedding load; it says to try again
   | 'server' // any other 5xx or unexpected status
   | 'bad-response' // not the JSON the API promises
-  | 'credentials'; // our own token file cannot be read
+  | 'credentials'; // our own token file cannot be read, or the exec plugin failed
 
 export class KubeApiError extends Error {
   constructor(
@@ -81,7 +81,7 @@ export function hintFor(error: KubeApiError, context: HintContext): string {
     case 'timeout':
       return `the API server in ${context.origin} is slow or the network drops packets`;
     case 'credentials':
-      return `fix the token file named in ${context.origin} (missing or unreadable)`;
+      return `fix the token file or exec credential plugin of ${context.origin} (the message says what failed)`;
     case 'busy':
       return 'the API server is starting up or overloaded';
     case 'gone':

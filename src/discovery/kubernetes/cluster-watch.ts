@@ -5,7 +5,8 @@
 import type { Logger } from 'pino';
 import { MeshModel } from '../../mesh/model';
 import { MeshStore } from '../../mesh/store';
-import { ApiServerAccess, resolveAccess } from './api-access';
+import { AccessResult, ApiServerAccess, resolveAccess } from './api-access';
+import { ExecLimits } from './exec-credential';
 import { KubeClusterConfig } from './clusters-file';
 import { KubeClient } from './kube-client';
 import { KubeEndpointSlice, KubeNodeLabels, KubePodLabels, KubeService, KubeServiceExport } from './kube-objects';
@@ -20,6 +21,8 @@ export const KUBERNETES_SHARD_PREFIX = 'kubernetes/';
 export const DEFAULT_REBUILD_DELAY_MS = 50;
 /** How often to try again to load a kubeconfig (or token/CA files) that could not be read. */
 export const DEFAULT_ACCESS_RETRY_MS = 10_000;
+/** How often a cluster's kubeconfig (and the files it names) is read again to notice a rotation. */
+export const DEFAULT_ACCESS_CHECK_MS = 5_000;
 /** The Node label that places an endpoint whose EndpointSlice entry names no zone. */
 export const NODE_ZONE_LABEL = 'topology.kubernetes.io/zone';
 
@@ -30,6 +33,10 @@ export interface ClusterWatchOptions {
   timing?: Partial<ReflectorTiming>;
   rebuildDelayMs?: number;
   accessRetryMs?: number;
+  /** How often to read the access settings' files again (0: never); a change reconnects. */
+  accessCheckMs?: number;
+  /** Bounds on a kubeconfig's exec credential plugin. */
+  execLimits?: ExecLimits;
   /** The shard to keep serving until this watch has synced (a restarted watch of the same cluster). */
   initialShard?: MeshModel;
 }
@@ -82,6 +89,11 @@ export class ClusterWatch {
   private nodes: Reflector<KubeNodeLabels>[] = [];
   private rebuildTimer?: NodeJS.Timeout;
   private accessTimer?: NodeJS.Timeout;
+  private accessCheckTimer?: NodeJS.Timeout;
+  /** What the running client was built from, to notice a rotated kubeconfig, token, CA or certificate. */
+  private accessFingerprint = '';
+  /** The last error of reading the settings again, logged once. */
+  private recheckError?: string;
   private accessError?: ClusterErrorInfo;
   private accessFailures = 0;
   private readonly problems = new ProblemLog();
@@ -115,6 +127,7 @@ export class ClusterWatch {
     this.stopped = true;
     clearTimeout(this.rebuildTimer);
     clearTimeout(this.accessTimer);
+    clearTimeout(this.accessCheckTimer);
     const stopped = this.allReflectors().map((reflector) => reflector.stop());
     this.client?.close(); // aborts requests in flight, so stopping never waits for a slow list
     await Promise.all(stopped);
@@ -160,9 +173,13 @@ export class ClusterWatch {
     return this.current;
   }
 
+  private resolve(): AccessResult {
+    return resolveAccess(this.options.config.access, this.options.execLimits ? { exec: this.options.execLimits } : {});
+  }
+
   private connect(): void {
     if (this.stopped) return;
-    const result = resolveAccess(this.options.config.access);
+    const result = this.resolve();
     if (!result.ok) {
       this.accessFailures++;
       const hint = `fix the access settings of cluster ${this.name} in the clusters file; retrying every ${(this.options.accessRetryMs ?? DEFAULT_ACCESS_RETRY_MS) / 1000}s`;
@@ -173,7 +190,50 @@ export class ClusterWatch {
       return;
     }
     this.accessError = undefined;
+    this.accessFingerprint = accessFingerprint(result.access);
     this.startReflectors(result.access);
+    this.scheduleAccessCheck();
+  }
+
+  /**
+   * A file-listed cluster's kubeconfig (or CA, certificate, key) is read again now and then: a rotated
+   * credential or a moved API server takes effect without a restart. The last shard is served until the
+   * new connection has listed everything. A file that does not read (half written) keeps the old client.
+   */
+  private scheduleAccessCheck(): void {
+    const everyMs = this.options.accessCheckMs ?? DEFAULT_ACCESS_CHECK_MS;
+    if (everyMs <= 0 || this.options.config.access.kind === 'kubeconfig-text') return; // a Secret's change restarts the watch
+    this.accessCheckTimer = setTimeout(() => void this.checkAccess(), everyMs);
+    this.accessCheckTimer.unref();
+  }
+
+  private async checkAccess(): Promise<void> {
+    if (this.stopped) return;
+    const result = this.resolve();
+    if (!result.ok) {
+      if (this.recheckError !== result.error) this.logger.warn(`cluster ${this.name}: reading its access settings again failed: ${result.error}; keeping the current connection`);
+      this.recheckError = result.error;
+    } else if (accessFingerprint(result.access) !== this.accessFingerprint) {
+      this.recheckError = undefined;
+      this.logger.info({ origin: result.access.origin }, `cluster ${this.name}: its access settings changed (${result.access.origin}); connecting again, serving the last state meanwhile`);
+      await this.stopReflectors();
+      if (this.stopped) return;
+      this.accessFingerprint = accessFingerprint(result.access);
+      this.startReflectors(result.access);
+    }
+    this.scheduleAccessCheck();
+  }
+
+  private async stopReflectors(): Promise<void> {
+    const reflectors = this.allReflectors();
+    this.services = [];
+    this.slices = [];
+    this.exports = [];
+    this.pods = [];
+    this.nodes = [];
+    const stopped = reflectors.map((reflector) => reflector.stop());
+    this.client?.close();
+    await Promise.all(stopped);
   }
 
   private startReflectors(access: ApiServerAccess): void {
@@ -282,6 +342,21 @@ export class ClusterWatch {
     }
     return latest;
   }
+}
+
+/** What a client is built from: equal fingerprints need no new connection (an exec plugin by its settings). */
+function accessFingerprint(access: ApiServerAccess): string {
+  const token = access.token;
+  const tokenPart = token === undefined ? null : token.kind === 'exec' ? { exec: token.plugin.config } : token;
+  return JSON.stringify([
+    access.server,
+    access.ca?.toString('base64'),
+    access.insecureSkipTlsVerify,
+    access.tlsServerName,
+    access.clientCert?.toString('base64'),
+    access.clientKey?.toString('base64'),
+    tokenPart,
+  ]);
 }
 
 /** Stable text of a shard (cluster with its gateway, services; endpoints are sorted), to skip no-op changes. */

@@ -2,7 +2,7 @@
 // line). Enough for list+watch, with bounded waits everywhere: a silent server cannot hang discovery.
 import * as http from 'http';
 import * as https from 'https';
-import { ApiServerAccess, TokenSource, errorText, readToken } from './api-access';
+import { ApiServerAccess, errorText, readToken } from './api-access';
 import { KubeApiError, problemOfStatus, toApiError } from './api-errors';
 
 /** A connection the API server does not accept in this time is treated as unreachable. */
@@ -64,12 +64,44 @@ export class KubeClient {
 
   /**
    * Opens a watch stream. `idleTimeoutMs` bounds the silence between chunks: a half-open connection
-   * (the server vanished without a FIN) is noticed and aborted instead of waiting forever.
+   * (the server vanished without a FIN) is noticed and aborted instead of waiting forever. An exec
+   * plugin's token refused with 401 is renewed and the watch opened once more.
    */
   watch(path: string, accept: string, idleTimeoutMs: number, handlers: WatchHandlers): WatchHandle {
+    let abortedWith: KubeApiError | undefined;
+    let abortCurrent: (error: KubeApiError) => void = () => undefined;
+    const attempt = async (renewed: boolean): Promise<void> => {
+      const auth = await this.authorization();
+      if (abortedWith) throw abortedWith;
+      const opened = this.watchWith(path, accept, idleTimeoutMs, handlers, auth, (abort) => (abortCurrent = abort));
+      try {
+        await opened;
+      } catch (error) {
+        if (!renewed && this.renewAfter401(error, auth)) return attempt(true);
+        throw error;
+      }
+    };
+    const done = attempt(false);
+    return {
+      done,
+      abort: (error: KubeApiError) => {
+        abortedWith ??= error;
+        abortCurrent(error);
+      },
+    };
+  }
+
+  private watchWith(
+    path: string,
+    accept: string,
+    idleTimeoutMs: number,
+    handlers: WatchHandlers,
+    auth: Authorization,
+    onAbortable: (abort: (error: KubeApiError) => void) => void,
+  ): Promise<void> {
     let settle: (error?: KubeApiError) => void = () => undefined;
     const done = new Promise<void>((resolve, reject) => {
-      const request = this.request(path, accept);
+      const request = this.request(path, accept, auth);
       let settled = false;
       settle = (error?: KubeApiError) => {
         if (settled) return;
@@ -113,16 +145,47 @@ export class KubeClient {
       });
       request.end();
     });
-    return { done, abort: (error: KubeApiError) => settle(error) };
+    onAbortable((error) => settle(error));
+    return done;
   }
 
   close(): void {
     this.agent.destroy();
   }
 
-  private open(path: string, accept: string, timeoutMs: number): Promise<http.IncomingMessage> {
+  /** One request; an exec plugin's token refused with 401 is renewed and the request sent once more. */
+  private async open(path: string, accept: string, timeoutMs: number): Promise<http.IncomingMessage> {
+    const auth = await this.authorization();
+    try {
+      return await this.openWith(path, accept, timeoutMs, auth);
+    } catch (error) {
+      if (!this.renewAfter401(error, auth)) throw error;
+      return this.openWith(path, accept, timeoutMs, await this.authorization());
+    }
+  }
+
+  /** The bearer token for the next request (an exec plugin runs when its token expired). */
+  private async authorization(): Promise<Authorization> {
+    const source = this.access.token;
+    if (!source) return {};
+    try {
+      return { token: await readToken(source) };
+    } catch (error) {
+      throw new KubeApiError('credentials', errorText(error));
+    }
+  }
+
+  /** A 401 to an exec plugin's token: forget it so the plugin runs again (client-go does the same). */
+  private renewAfter401(error: unknown, auth: Authorization): boolean {
+    const source = this.access.token;
+    if (!(error instanceof KubeApiError) || error.status !== 401 || source?.kind !== 'exec' || auth.token === undefined) return false;
+    source.plugin.rejected(auth.token);
+    return true;
+  }
+
+  private openWith(path: string, accept: string, timeoutMs: number, auth: Authorization): Promise<http.IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const request = this.request(path, accept);
+      const request = this.request(path, accept, auth);
       const timer = setTimeout(() => request.destroy(new KubeApiError('timeout', `GET ${withoutQuery(path)}: no answer within ${timeoutMs}ms`)), timeoutMs);
       request.on('error', (error) => {
         clearTimeout(timer);
@@ -143,11 +206,11 @@ export class KubeClient {
     });
   }
 
-  private request(path: string, accept: string): http.ClientRequest {
+  private request(path: string, accept: string, auth: Authorization): http.ClientRequest {
     const url = new URL(this.access.server + path);
     const headers: http.OutgoingHttpHeaders = { Accept: accept, 'User-Agent': 'spillway' };
     // Read per request: a rotated token file takes effect at the next (re)connect.
-    if (this.access.token) headers.Authorization = `Bearer ${tokenOrThrow(this.access.token)}`;
+    if (auth.token !== undefined) headers.Authorization = `Bearer ${auth.token}`;
     const options: https.RequestOptions = { method: 'GET', headers, agent: this.agent, timeout: this.connectTimeoutMs };
     const request = this.secure ? https.request(url, options) : http.request(url, options);
     // `timeout` is socket inactivity before the response starts; after it the callers' own timers rule.
@@ -157,12 +220,8 @@ export class KubeClient {
   }
 }
 
-function tokenOrThrow(source: TokenSource): string {
-  try {
-    return readToken(source);
-  } catch (error) {
-    throw new KubeApiError('credentials', errorText(error));
-  }
+interface Authorization {
+  token?: string;
 }
 
 /** Splits a chunked stream into complete, non-empty lines. */

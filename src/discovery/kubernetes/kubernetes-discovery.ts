@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { MeshStore } from '../../mesh/store';
 import { formatMeshErrors } from '../file/mesh-file';
 import { loadClustersFile } from './clusters-file';
+import { ExecLimits } from './exec-credential';
 import { KubernetesSource } from './kubernetes-source';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -14,6 +15,10 @@ export interface KubernetesDiscoveryOptions {
   logger: Logger;
   /** Overrides the namespaces of the clusters file (a command-line flag). */
   namespaces?: string[];
+  /** Bounds on kubeconfig exec credential plugins (command-line flags). */
+  execLimits?: ExecLimits;
+  /** Objects per list page (a command-line flag). */
+  pageSize?: number;
 }
 
 export type StartResult = { ok: true; source: KubernetesSource } | { ok: false; errors: string };
@@ -28,6 +33,8 @@ export function startKubernetesDiscovery(options: KubernetesDiscoveryOptions): S
     store: options.store,
     logger: options.logger.child({ component: 'kubernetes' }),
     ...(options.namespaces ? { namespaces: options.namespaces } : {}),
+    ...(options.execLimits ? { execLimits: options.execLimits } : {}),
+    ...(options.pageSize !== undefined ? { timing: { pageSize: options.pageSize } } : {}),
   });
   source.start();
   return { ok: true, source };
@@ -45,6 +52,8 @@ export interface KubernetesSourceHandle {
 export interface StarterOptions {
   clustersFile: string;
   namespaces?: string[];
+  execLimits?: ExecLimits;
+  pageSize?: number;
   /** Makes the error thrown for an invalid clusters file (the server's "fix your config" error type). */
   invalidConfig: (message: string) => Error;
 }
@@ -52,7 +61,14 @@ export interface StarterOptions {
 /** A source starter for the serve pipeline (`extraSources`): throws `invalidConfig(...)` for a bad file. */
 export function kubernetesSourceStarter(options: StarterOptions): (store: MeshStore, logger: Logger) => KubernetesSourceHandle {
   return (store, logger) => {
-    const started = startKubernetesDiscovery({ clustersFile: options.clustersFile, store, logger, ...(options.namespaces ? { namespaces: options.namespaces } : {}) });
+    const started = startKubernetesDiscovery({
+      clustersFile: options.clustersFile,
+      store,
+      logger,
+      ...(options.namespaces ? { namespaces: options.namespaces } : {}),
+      ...(options.execLimits ? { execLimits: options.execLimits } : {}),
+      ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
+    });
     if (!started.ok) throw options.invalidConfig(`${started.errors}\n${options.clustersFile} is not a valid clusters file; fix it and start again`);
     const { source } = started;
     return { source, statuses: () => source.sourceStatuses(), synced: () => source.allSynced(), stop: () => source.stop() };

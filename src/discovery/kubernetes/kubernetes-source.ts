@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { MeshStore } from '../../mesh/store';
 import { KubeClusterConfig, RemoteSecretsConfig } from './clusters-file';
 import { ClusterStats, ClusterWatch, DEFAULT_ACCESS_RETRY_MS, DEFAULT_REBUILD_DELAY_MS, KUBERNETES_SHARD_PREFIX } from './cluster-watch';
+import { ExecLimits } from './exec-credential';
 import { ReflectorTiming } from './reflector';
 import { RemoteSecretsStats, RemoteSecretsWatch } from './remote-secrets-watch';
 
@@ -21,6 +22,10 @@ export interface KubernetesSourceOptions {
   timing?: Partial<ReflectorTiming>;
   rebuildDelayMs?: number;
   accessRetryMs?: number;
+  /** How often file-listed clusters' access settings are read again (rotation); 0: never. */
+  accessCheckMs?: number;
+  /** Bounds on kubeconfig exec credential plugins. */
+  execLimits?: ExecLimits;
 }
 
 /** A running watch and the config it was started with (to tell a changed Secret from an unchanged one). */
@@ -55,6 +60,7 @@ export class KubernetesSource {
         ...(options.timing ? { timing: options.timing } : {}),
         rebuildDelayMs: options.rebuildDelayMs ?? DEFAULT_REBUILD_DELAY_MS,
         accessRetryMs: options.accessRetryMs ?? DEFAULT_ACCESS_RETRY_MS,
+        ...(options.execLimits ? { execLimits: options.execLimits } : {}),
         onClusters: (wanted) => {
           this.remoteChanges = this.remoteChanges.then(() => this.applyRemoteClusters(wanted));
         },
@@ -120,6 +126,8 @@ export class KubernetesSource {
       ...(this.options.timing ? { timing: this.options.timing } : {}),
       ...(this.options.rebuildDelayMs !== undefined ? { rebuildDelayMs: this.options.rebuildDelayMs } : {}),
       ...(this.options.accessRetryMs !== undefined ? { accessRetryMs: this.options.accessRetryMs } : {}),
+      ...(this.options.accessCheckMs !== undefined ? { accessCheckMs: this.options.accessCheckMs } : {}),
+      ...(this.options.execLimits ? { execLimits: this.options.execLimits } : {}),
       // A restarted watch keeps serving what the old one knew until it has listed everything itself.
       ...(previous ? { initialShard: previous.shard() } : {}),
     });

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import { resolveAccess } from './api-access';
 import { KubeClusterConfig } from './clusters-file';
+import { ExecLimits } from './exec-credential';
 import { KubeClient } from './kube-client';
 import { KubeSecret, objectKey } from './kube-objects';
 import { SECRETS } from './kube-resources';
@@ -22,6 +23,8 @@ export interface RemoteSecretsWatchOptions {
   timing?: Partial<ReflectorTiming>;
   rebuildDelayMs: number;
   accessRetryMs: number;
+  /** Bounds on the home kubeconfig's exec credential plugin. */
+  execLimits?: ExecLimits;
   /** The wanted remote clusters by name, after every change. */
   onClusters: (clusters: ReadonlyMap<string, KubeClusterConfig>) => void;
 }
@@ -65,7 +68,7 @@ export class RemoteSecretsWatch {
   private connect(): void {
     if (this.stopped) return;
     const { home, namespace, logger } = this.options;
-    const access = resolveAccess(home.access);
+    const access = resolveAccess(home.access, this.options.execLimits ? { exec: this.options.execLimits } : {});
     if (!access.ok) {
       logger.error(`remote secrets: cannot reach cluster ${home.cluster.name} to read Secrets in ${namespace}: ${access.error}; fix its access settings in the clusters file; retrying`);
       this.timer = setTimeout(() => this.connect(), this.options.accessRetryMs);

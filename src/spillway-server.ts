@@ -48,6 +48,7 @@ export interface SpillwayServerOptions {
   serverOptions?: SpillwayOptions['serverOptions'];
   /** Bounds of load reports (`--lrs-*`). */
   lrsLimits?: SpillwayOptions['lrsLimits'];
+  scope?: SpillwayOptions['scope'];
   /** Host names the admin server answers besides loopback and its own address (`--admin-allowed-hosts`). */
   adminAllowedHosts?: readonly string[];
 }
@@ -130,7 +131,7 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
   const sources = await startSources(options, store);
   store.flush();
 
-  const spillway = new Spillway({ store, logger, xdsAddress: grpcAddress(options.xds), serverOptions: options.serverOptions, lrsLimits: options.lrsLimits });
+  const spillway = new Spillway({ store, logger, xdsAddress: grpcAddress(options.xds), serverOptions: options.serverOptions, lrsLimits: options.lrsLimits, scope: options.scope });
   if (!options.serverOptions?.tls && !isLoopback(options.xds.host)) {
     logger.warn(
       { xds: grpcAddress(options.xds) },

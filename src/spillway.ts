@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { MeshStore } from './mesh/store';
 import { SnapshotCache, ViewKey } from './xds/cache/snapshot-cache';
 import { Snapshot } from './xds/cache/snapshot';
-import { makeViewResolver } from './xds/translate/client-view';
+import { ScopeOptions, makeViewResolver } from './xds/translate/client-view';
 import { viewSteps } from './xds/translate/translator';
 import { PUSH_ORDER } from './xds/resource-types';
 import { ServiceParts } from './xds/translate/service-parts';
@@ -40,6 +40,8 @@ export interface SpillwayOptions {
   serverOptions?: Pick<XdsServerOptions, 'tls' | 'identity' | 'maxRequestBytes' | 'maxStreamsPerConnection' | 'maxRequestsPerSecond' | 'requestBurst' | 'sendBudgetBytes' | 'clientLimits'>;
   /** Bounds of load reports and of what is kept of them (`serve --lrs-*`). */
   lrsLimits?: LrsLimits;
+  /** What sidecars whose workload declares no calls get (`serve --scope`). */
+  scope?: ScopeOptions;
 }
 
 export class Spillway {
@@ -71,7 +73,7 @@ export class Spillway {
     );
     this.server = new XdsServer({
       watcher: this.cache,
-      resolveView: options.resolveView ?? makeViewResolver(() => options.store.current()),
+      resolveView: options.resolveView ?? makeViewResolver(() => options.store.current(), options.scope),
       logger: log.child({ component: 'xds' }),
       ...options.serverOptions,
     });

@@ -13,6 +13,7 @@ import * as fs from 'fs';
 import { DEFAULT_LRS_LIMITS } from '../lrs/lrs-limits';
 import { XDS_CLIENT_LIMIT_FLAGS, xdsClientLimits } from './xds-limit-flags';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../xds/server/xds-server';
+import { SCOPE_MODES, ScopeMode } from '../xds/translate/client-view';
 
 const MESH_MAX_BYTES_FLAG: FlagSpec = {
   name: 'mesh-max-bytes',
@@ -41,6 +42,12 @@ const SERVE_FLAGS: FlagSpec[] = [
   { name: 'log-format', value: 'FORMAT', help: 'json | pretty | auto (pretty in a terminal, JSON otherwise)', default: 'auto' },
   { name: 'debounce-ms', value: 'MS', help: 'quiet period that coalesces bursts of mesh changes', default: '50' },
   { name: 'max-delay-ms', value: 'MS', help: 'longest a change waits while a burst goes on', default: '500' },
+  {
+    name: 'scope',
+    value: 'MODE',
+    help: 'what an Envoy sidecar whose workload declares no calls gets: all (every service it can see) or on-demand (clusters fetched on first use; delta xDS only, SotW sidecars keep all)',
+    default: 'all',
+  },
   { name: 'kube-clusters', value: 'FILE', help: 'Kubernetes clusters file: discover Services/EndpointSlices/ServiceExports of every cluster listed' },
   { name: 'kube-namespaces', value: 'NS,NS', help: 'watch only these namespaces in every cluster (overrides the clusters file)' },
   ...KUBE_LIMIT_FLAGS,
@@ -149,6 +156,8 @@ async function serve(args: string[]): Promise<void> {
   if ((certChain === undefined) !== (privateKey === undefined)) fail('--xds-tls-cert and --xds-tls-key go together');
   if (clientCa && !certChain) fail('--xds-client-ca needs --xds-tls-cert and --xds-tls-key (mTLS is on top of TLS)');
   const maxRequestsPerSecond = positiveInteger('max-requests-per-second', flag('max-requests-per-second'));
+  const scope = flag('scope') as ScopeMode;
+  if (!SCOPE_MODES.includes(scope)) fail(`--scope "${flag('scope')}" is not one of ${SCOPE_MODES.join(', ')}`);
   const kubeClusters = parsed.flags.get('kube-clusters');
   const namespaces = parsed.flags.has('kube-namespaces') ? parseNamespaceList(flag('kube-namespaces')) : undefined;
   if (namespaces && !Array.isArray(namespaces)) fail(`--kube-namespaces: ${namespaces.error}`);
@@ -183,6 +192,7 @@ async function serve(args: string[]): Promise<void> {
         maxSeries: positiveInteger('lrs-max-series', flag('lrs-max-series')),
       },
       adminAllowedHosts: adminAllowedHosts(parsed.flags.get('admin-allowed-hosts')),
+      scope: { scope },
     });
   } catch (error) {
     if (error instanceof ServerStartError) fail(error.message);

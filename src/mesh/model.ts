@@ -73,6 +73,11 @@ export interface MeshService {
    * to the workloads' sidecars, directly or through SNI-passthrough gateways.
    */
   mtls?: boolean;
+  /**
+   * The services this workload calls (full hosts, sorted): its Envoy sidecars get only these, plus their
+   * own inbound configuration. Absent: every service it can see (or on demand, `serve --scope`).
+   */
+  calls?: string[];
 }
 
 export interface MeshEndpoint {

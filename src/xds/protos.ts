@@ -21,6 +21,7 @@ const ENTRY_FILES = [
   'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
   'envoy/extensions/filters/network/set_filter_state/v3/set_filter_state.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/filters/http/on_demand/v3/on_demand.proto',
   'envoy/extensions/clusters/aggregate/v3/cluster.proto',
   'envoy/extensions/load_balancing_policies/round_robin/v3/round_robin.proto',
   'envoy/extensions/load_balancing_policies/cluster_provided/v3/cluster_provided.proto',

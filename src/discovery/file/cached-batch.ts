@@ -66,6 +66,7 @@ function moved(item: ServiceItem, path: string, lineShift: number): ServiceItem 
   const placed: ServiceItem = { path, line: item.line + lineShift, errors, unlisted: item.unlisted, errorsBeforeKey: item.errorsBeforeKey };
   if (item.key !== undefined) placed.key = item.key;
   if (item.nameLine !== undefined) placed.nameLine = item.nameLine + lineShift;
+  if (item.calls) placed.calls = item.calls;
   if (item.entry) placed.entry = item.entry;
   return placed;
 }

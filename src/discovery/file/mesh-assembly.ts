@@ -3,9 +3,19 @@
 // own, so the items may come from one parse of the whole file or from parses of its parts
 // (incremental-mesh-parser.ts): either way this one function decides, and the results are the same.
 import { MeshCluster, ServiceEntry, serviceHost } from '../../mesh/model';
+import { shortHost } from '../../mesh/calls';
 import { ErrorList, ErrorPlace } from './mesh-error-list';
 import type { MeshFileError, MeshParseResult } from './mesh-file';
 import { MAX_SERVICES } from './mesh-limits';
+
+/** One host of a service's `calls:` list: checked against every service once the whole file is read. */
+export interface CallSite {
+  host: string;
+  /** Index in the `calls` list. */
+  index: number;
+  /** Line of the host, minus the item's line. */
+  lineOffset: number;
+}
 
 /** One item of the `services:` list, read alone. */
 export interface ServiceItem {
@@ -22,6 +32,8 @@ export interface ServiceItem {
   unlisted: number;
   /** Errors found before the duplicate check: a duplicate's error goes right after them. */
   errorsBeforeKey: number;
+  /** Where each `calls:` host was written (relative to the item, so a moved item keeps them). */
+  calls?: CallSite[];
   /** The service, when the item alone is valid enough to make one. */
   entry?: ServiceEntry;
 }
@@ -53,6 +65,7 @@ export function assembleMesh(parts: MeshParts): MeshParseResult {
   errors.replay(parts.checked.errors);
   errors.unlisted += parts.checked.unlisted;
   const services = parts.services ? mergeServices(errors, parts.services) : new Map<string, ServiceEntry>();
+  if (parts.services) checkCalls(errors, parts.services, services);
   if (errors.errors.length > 0 || !parts.clusters) return { ok: false, errors: errors.finished() };
   let endpoints = 0;
   for (const entry of services.values()) endpoints += entry.endpoints.length;
@@ -81,4 +94,14 @@ function mergeServices(errors: ErrorList, list: ServiceList): Map<string, Servic
     if (item.entry) services.set(serviceHost(item.entry.service), item.entry);
   }
   return services;
+}
+
+/** A call must name a service of this file: a typo would otherwise cut a workload off from its callee. */
+function checkCalls(errors: ErrorList, list: ServiceList, services: ReadonlyMap<string, ServiceEntry>): void {
+  for (const item of list.items) {
+    for (const site of item.calls ?? []) {
+      if (services.has(site.host)) continue;
+      errors.report({ path: `${item.path}.calls[${site.index}]`, line: item.line + site.lineOffset }, `calls unknown service ${shortHost(site.host)} (no service of this file has that name and namespace)`);
+    }
+  }
 }

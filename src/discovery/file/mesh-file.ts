@@ -7,7 +7,8 @@
 import { isIP } from 'net';
 import { Alias, LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { cannotRead, readMeshFileBytes } from './mesh-file-reader';
-import { MeshParts, ServiceItem, ServiceList, assembleMesh } from './mesh-assembly';
+import { CallSite, MeshParts, ServiceItem, ServiceList, assembleMesh } from './mesh-assembly';
+import { CALL_HOST_FORMS, MAX_CALLS, MAX_CALLS_BYTES, callHost } from '../../mesh/calls';
 import { ErrorList, listed } from './mesh-error-list';
 import { ALIAS_FREE_NODES, DEFAULT_MESH_FILE_LIMITS, MAX_ENDPOINTS_PER_SERVICE, MAX_SERVICES, MeshFileLimits } from './mesh-limits';
 import { AliasReport, resolveAliases } from './yaml-aliases';
@@ -52,7 +53,7 @@ const MAX_OVERPROVISIONING_PERCENT = 10_000;
 
 const TOP_KEYS = ['clusters', 'services', 'mtls'] as const;
 const CLUSTER_KEYS = ['name', 'region', 'zone', 'gateway'] as const;
-const SERVICE_KEYS = ['name', 'namespace', 'ports', 'export', 'failover', 'outlierDetection', 'subsets', 'canary', 'mtls', 'grpcRetryOn', 'endpoints'] as const;
+const SERVICE_KEYS = ['name', 'namespace', 'ports', 'export', 'failover', 'outlierDetection', 'subsets', 'canary', 'mtls', 'grpcRetryOn', 'calls', 'endpoints'] as const;
 const PORT_KEYS = ['name', 'port', 'protocol'] as const;
 const OUTLIER_KEYS = ['consecutive5xx', 'intervalMs', 'baseEjectionTimeMs', 'maxEjectionPercent'] as const;
 const SUBSETS_KEYS = ['label'] as const;
@@ -273,6 +274,8 @@ function readService(c: Checker, at: At, clusters: ClusterSet, meshMtls: boolean
   const mtls = c.optionalBoolean(f.optional('mtls')) ?? meshMtls;
   const retryAt = f.optional('grpcRetryOn');
   const grpcRetryOn = retryAt ? readGrpcRetryOn(c, retryAt) : undefined;
+  const callsAt = f.optional('calls');
+  const calls = callsAt ? readCalls(c, callsAt, item) : undefined;
   const endpoints: MeshEndpoint[] = [];
   const seen = new Map<string, string>();
   const endpointsAt = f.optional('endpoints');
@@ -297,8 +300,37 @@ function readService(c: Checker, at: At, clusters: ClusterSet, meshMtls: boolean
     ...(canary ? { canary } : {}),
     ...(outlier ? { outlier } : {}),
     ...(grpcRetryOn ? { grpcRetryOn } : {}),
+    ...(calls ? { calls } : {}),
   };
   return { service, endpoints };
+}
+
+/**
+ * `calls: [ledger.shop, payments.billing]`: the services this workload's sidecars are given. Each host is
+ * kept with where it was written, so the assembly reports one no service defines at its own line.
+ */
+function readCalls(c: Checker, at: At, item: ServiceItem): string[] | undefined {
+  const items = c.items(at);
+  if (!items) return undefined;
+  if (items.length > MAX_CALLS) return c.report(at, `names ${items.length} services, more than the ${MAX_CALLS} a calls list may name (a built-in limit, see docs/OPERATIONS.md)`);
+  const hosts = new Set<string>();
+  const sites: CallSite[] = [];
+  let bytes = 0;
+  for (const [index, callAt] of items.entries()) {
+    const text = c.string(callAt);
+    if (text === undefined) continue;
+    bytes += Buffer.byteLength(text, 'utf8');
+    const host = callHost(text);
+    if (host === undefined) {
+      c.report(callAt, `"${text.slice(0, 100)}" is not a service host (${CALL_HOST_FORMS})`);
+      continue;
+    }
+    hosts.add(host);
+    sites.push({ host, index, lineOffset: callAt.line - item.line });
+  }
+  if (bytes > MAX_CALLS_BYTES) return c.report(at, `is ${bytes} bytes, more than the ${MAX_CALLS_BYTES} a calls list may have (a built-in limit, see docs/OPERATIONS.md)`);
+  item.calls = sites;
+  return [...hosts].sort();
 }
 
 /** `grpcRetryOn: [unavailable, resource-exhausted]`: the statuses proxyless clients retry on. */

@@ -9,6 +9,7 @@ export class Snapshot {
   private readonly typeVersions = new Map<XdsTypeUrl, string>();
   private readonly wildcardSets = new Map<XdsTypeUrl, readonly EncodedResource[]>();
   private readonly selections = new Map<string, WeakMap<object, readonly EncodedResource[]>>();
+  private readonly groups = new Map<XdsTypeUrl, Map<string, EncodedResource[]>>();
 
   constructor(resources: Iterable<EncodedResource>) {
     for (const resource of resources) {
@@ -41,6 +42,22 @@ export class Snapshot {
       this.wildcardSets.set(typeUrl, set);
     }
     return set;
+  }
+
+  /** The resources of a type that belong to `group` (see EncodedResource.group); indexed on first use. */
+  groupMembers(typeUrl: XdsTypeUrl, group: string): readonly EncodedResource[] {
+    let index = this.groups.get(typeUrl);
+    if (!index) {
+      index = new Map();
+      for (const resource of this.resources(typeUrl).values()) {
+        if (resource.group === undefined) continue;
+        const members = index.get(resource.group);
+        if (members) members.push(resource);
+        else index.set(resource.group, [resource]);
+      }
+      this.groups.set(typeUrl, index);
+    }
+    return index.get(group) ?? [];
   }
 
   /**

@@ -187,7 +187,7 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint
     if (!node || !node.id) {
       throw new StreamClosedError(grpc.status.INVALID_ARGUMENT, 'the first discovery request must carry a node with an id (set node.id in the bootstrap)');
     }
-    const resolution = this.ctx.resolveView(node);
+    const resolution = this.ctx.resolveView(node, this.mode);
     if (!resolution.ok) {
       this.ctx.registry.recordRejectedStream();
       this.log.warn({ node: node.id, reason: bounded(resolution.message, MAX_STATUS_CHARS) }, 'refusing xDS client');
@@ -304,9 +304,16 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint
     return snapshot.selection(typeUrl, sub.isWildcard, sub.nameSet, () => {
       const selected: EncodedResource[] = sub.isWildcard ? [...snapshot.wildcardResources(typeUrl)] : [];
       const all = snapshot.resources(typeUrl);
+      const groupsAdded = new Set<string>();
       for (const name of sub.names) {
         const resource = all.get(name);
-        if (resource) {
+        if (resource?.group !== undefined) {
+          // Named one of a group: the whole group comes (members it also named are pushed here, not below).
+          if (!groupsAdded.has(resource.group)) {
+            groupsAdded.add(resource.group);
+            for (const member of snapshot.groupMembers(typeUrl, resource.group)) if (!(member.inWildcard && sub.isWildcard)) selected.push(member);
+          }
+        } else if (resource) {
           if (!(resource.inWildcard && sub.isWildcard)) selected.push(resource);
         } else {
           const empty = emptyResourceFor(typeUrl, name, sub.nameSet);

@@ -7,7 +7,8 @@ import * as grpc from '@grpc/grpc-js';
 import { MeshModel } from '../../mesh/model';
 import { ViewResolution, ViewResolver } from '../server/client-view';
 import { NodeInfo } from '../server/wire';
-import { ClientRole } from '../server/client-registry';
+import { ClientRole, StreamMode } from '../server/client-registry';
+import { declaredCalls, workloadHost } from './workload-identity';
 
 export const DEFAULT_OUTBOUND_PORT = 15001;
 export const DEFAULT_OUTBOUND_ADDRESS = '127.0.0.1';
@@ -35,14 +36,33 @@ export interface ClientView {
    * instances, gRFC A29), so they get a view of their own when it matters.
    */
   proxyless?: boolean;
+  /**
+   * The workload (full service host) whose declared `calls` scope this Envoy sidecar's view: set only when
+   * the workload declared calls when the sidecar connected (workload-identity.ts).
+   */
+  workload?: string;
+  /** Clusters beyond the scope are served when the proxy asks for them (on-demand CDS over delta xDS). */
+  onDemand?: boolean;
 }
+
+/** What an Envoy sidecar whose workload declares no calls gets: every visible service, or them on demand. */
+export type ScopeMode = 'all' | 'on-demand';
+export const SCOPE_MODES: readonly ScopeMode[] = ['all', 'on-demand'];
+
+export interface ScopeOptions {
+  scope: ScopeMode;
+}
+
+export const DEFAULT_SCOPE_OPTIONS: ScopeOptions = { scope: 'all' };
 
 export function viewKeyOf(view: ClientView): string {
   const base = view.role === 'gateway' ? `gateway|${view.clusterId}|${view.outboundAddress}` : `sidecar|${view.clusterId}|${view.outboundAddress}|${view.outboundPort}`;
   const tls = view.tlsDir ? `|tls=${view.tlsDir}` : '';
   const inbound = view.inbound ? `|in=${view.inbound.port},${view.inbound.bindAddress}` : '';
   const kind = view.proxyless ? '|kind=grpc' : '';
-  return base + tls + inbound + kind;
+  const workload = view.workload ? `|wl=${view.workload}` : '';
+  const onDemand = view.onDemand ? '|od=1' : '';
+  return base + tls + inbound + kind + workload + onDemand;
 }
 
 export function parseViewKey(key: string): ClientView {
@@ -57,6 +77,8 @@ export function parseViewKey(key: string): ClientView {
     const [name, value = ''] = part.split(/=(.*)/s);
     if (name === 'tls') view.tlsDir = value;
     if (name === 'kind') view.proxyless = value === 'grpc';
+    if (name === 'wl') view.workload = value;
+    if (name === 'od') view.onDemand = value === '1';
     if (name === 'in') {
       const [inboundPort = '0', bindAddress = ''] = value.split(',');
       view.inbound = { port: Number(inboundPort), bindAddress };
@@ -80,7 +102,7 @@ function roleOf(node: NodeInfo): ClientRole {
 const IPV4_OR_6 = /^[0-9a-fA-F:.]+$/;
 
 /** Resolves a node against the current model; every refusal says what to set. */
-export function resolveClientView(node: NodeInfo, model: MeshModel): ViewResolution {
+export function resolveClientView(node: NodeInfo, model: MeshModel, mode: StreamMode = 'sotw', options: ScopeOptions = DEFAULT_SCOPE_OPTIONS): ViewResolution {
   const known = [...model.clusters.keys()].sort();
   const knownText = known.length > 0 ? known.join(', ') : '(none yet: the mesh has no clusters)';
   const clusterId = metadataString(node, 'CLUSTER_ID');
@@ -126,9 +148,23 @@ export function resolveClientView(node: NodeInfo, model: MeshModel): ViewResolut
     }
     view.inbound = { port: inboundPort, bindAddress };
   }
+  scopeView(view, node, model, mode, options);
   return { ok: true, view: viewKeyOf(view), clusterId, role };
 }
 
-export function makeViewResolver(currentModel: () => MeshModel): ViewResolver {
-  return (node) => resolveClientView(node, currentModel());
+/**
+ * Envoy sidecars only: gateways route every exported service, and proxyless clients already ask by name.
+ * A workload that declares calls gets a view of its own (the calls are read from the model at each
+ * build, so edits to the list apply at once); one that declares none shares its cluster's view, or its
+ * on-demand twin, which only a delta stream may have (Envoy's on-demand CDS does not work over SotW).
+ */
+function scopeView(view: ClientView, node: NodeInfo, model: MeshModel, mode: StreamMode, options: ScopeOptions): void {
+  if (view.role !== 'sidecar' || view.proxyless) return;
+  const workload = workloadHost(node);
+  if (declaredCalls(model, workload) !== undefined) view.workload = workload;
+  else if (options.scope === 'on-demand' && mode === 'delta') view.onDemand = true;
+}
+
+export function makeViewResolver(currentModel: () => MeshModel, options: ScopeOptions = DEFAULT_SCOPE_OPTIONS): ViewResolver {
+  return (node, mode) => resolveClientView(node, currentModel(), mode, options);
 }

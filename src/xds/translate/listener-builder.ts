@@ -5,11 +5,22 @@ import { Listener, RouteConfiguration, TypedConfig } from './envoy-types';
 const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 
+const ON_DEMAND_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.on_demand.v3.OnDemand';
+
 function routerFilter(): { name: string; typed_config: TypedConfig } {
   return { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } };
 }
 
-export function httpConnectionManager(statPrefix: string, routes: { rdsName: string } | { inline: RouteConfiguration }): TypedConfig {
+/**
+ * Holds a request whose route names a cluster the proxy lacks, asks for it over the same ADS stream
+ * (on-demand CDS; Envoy supports it only over delta xDS), and replays the request once it arrives.
+ * Envoy's default wait of 5 s applies.
+ */
+function onDemandFilter(): { name: string; typed_config: TypedConfig } {
+  return { name: 'envoy.filters.http.on_demand', typed_config: { '@type': ON_DEMAND_TYPE, odcds: { source: { ads: {}, resource_api_version: 'V3' } } } };
+}
+
+export function httpConnectionManager(statPrefix: string, routes: { rdsName: string } | { inline: RouteConfiguration }, onDemand = false): TypedConfig {
   const routing =
     'rdsName' in routes
       ? { rds: { route_config_name: routes.rdsName, config_source: { ads: {}, resource_api_version: 'V3' } } }
@@ -19,18 +30,18 @@ export function httpConnectionManager(statPrefix: string, routes: { rdsName: str
     stat_prefix: statPrefix,
     codec_type: 'AUTO',
     ...routing,
-    http_filters: [routerFilter()],
+    http_filters: onDemand ? [onDemandFilter(), routerFilter()] : [routerFilter()],
   };
 }
 
 /** An HTTP listener on address:port whose routes come over RDS. */
-export function httpListener(name: string, address: string, port: number, rdsName: string, statPrefix: string): Listener {
+export function httpListener(name: string, address: string, port: number, rdsName: string, statPrefix: string, onDemand = false): Listener {
   return {
     name,
     address: { socket_address: { address, port_value: port } },
     filter_chains: [
       {
-        filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: httpConnectionManager(statPrefix, { rdsName }) }],
+        filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: httpConnectionManager(statPrefix, { rdsName }, onDemand) }],
       },
     ],
   };

@@ -15,6 +15,7 @@ import { RouteTarget, clusterRoute, grpcRetryPolicy, routeTableOf, serviceRoutes
 import { TranslationIssue } from './translation-issues';
 import { ServicePart, ServiceParts, clustersKeyOf } from './service-parts';
 import { Steps, runToEnd } from '../steps';
+import { namedOnly, viewScopeOf } from './view-scope';
 
 export interface ViewTranslation {
   resources: EncodedResource[];
@@ -86,12 +87,15 @@ export function* sidecarViewSteps(model: MeshModel, view: ClientView, out: Resou
   const issues: TranslationIssue[] = [];
   const used: ServicePart<VirtualHost[]>[] = [];
   const scope = sidecarScope(model, view);
+  const selection = viewScopeOf(model, view);
   for (const entry of sortedServices(model)) {
     if (!isVisibleFrom(entry, view.clusterId)) continue;
+    const host = serviceHost(entry.service);
+    if (selection.calls && !selection.calls.has(host)) continue;
     const part = parts ? parts.part(scope, entry, () => servicePart(out, model, view, entry)) : servicePart(out, model, view, entry);
     if (part.issue) issues.push(part.issue);
     else {
-      out.addEncoded(part.resources);
+      out.addEncoded(selection.onDemand ? namedOnly(part.resources, host) : part.resources);
       used.push(part);
     }
     yield;
@@ -99,8 +103,11 @@ export function* sidecarViewSteps(model: MeshModel, view: ClientView, out: Resou
   addInboundListener(out, model, view);
   yield; // the table joins every service's virtual host: a step of its own
   const routeTable = () => out.encodeRouteTable(ROUTE_TYPE, SIDECAR_OUTBOUND_ROUTE, routeTableOf(SIDECAR_OUTBOUND_ROUTE, used.flatMap((p) => p.value ?? [])));
-  out.addEncoded([parts ? parts.assembled(scope, SIDECAR_OUTBOUND_ROUTE, used, routeTable) : routeTable()]);
-  out.add(LISTENER_TYPE, SIDECAR_OUTBOUND_LISTENER, httpListener(SIDECAR_OUTBOUND_LISTENER, view.outboundAddress, view.outboundPort, SIDECAR_OUTBOUND_ROUTE, 'outbound'));
+  // Views of one scope that select different services must not take turns replacing one memoised table.
+  const tableScope = selection.key === '' ? scope : `${scope}|${selection.key}`;
+  out.addEncoded([parts ? parts.assembled(tableScope, SIDECAR_OUTBOUND_ROUTE, used, routeTable) : routeTable()]);
+  const listener = httpListener(SIDECAR_OUTBOUND_LISTENER, view.outboundAddress, view.outboundPort, SIDECAR_OUTBOUND_ROUTE, 'outbound', selection.onDemand);
+  out.add(LISTENER_TYPE, SIDECAR_OUTBOUND_LISTENER, listener);
   return { resources: out.resources, issues };
 }
 

@@ -39,6 +39,8 @@ export interface KubeSliceEndpoint {
   address: string;
   ready: boolean;
   terminating: boolean;
+  /** Answers requests (set while terminating too); absent: the API says to go by `ready`. */
+  serving?: boolean;
   zone?: string;
   /** The Pod behind the endpoint, whose labels name its subset. */
   podName?: string;
@@ -158,13 +160,14 @@ function readSliceEndpoint(r: JsonReader, item: unknown, path: string): KubeSlic
   // The API's rule: an unknown readiness counts as ready; an unknown termination as not terminating.
   const ready = r.optionalBoolean(conditions?.ready, `${path}.conditions.ready`) ?? true;
   const terminating = r.optionalBoolean(conditions?.terminating, `${path}.conditions.terminating`) ?? false;
+  const serving = r.optionalBoolean(conditions?.serving, `${path}.conditions.serving`);
   const topology = r.stringMap(endpoint.deprecatedTopology, `${path}.deprecatedTopology`);
   const zone = r.optionalString(endpoint.zone, `${path}.zone`) ?? topology[TOPOLOGY_ZONE_LABEL];
   const targetRef = r.object(endpoint.targetRef, `${path}.targetRef`, true);
   const podName = targetRef?.kind === 'Pod' ? r.optionalString(targetRef.name, `${path}.targetRef.name`) : undefined;
   const nodeName = r.optionalString(endpoint.nodeName, `${path}.nodeName`);
   if (address === undefined) return undefined;
-  return { address, ready, terminating, ...(zone ? { zone } : {}), ...(podName ? { podName } : {}), ...(nodeName ? { nodeName } : {}) };
+  return { address, ready, terminating, ...(serving !== undefined ? { serving } : {}), ...(zone ? { zone } : {}), ...(podName ? { podName } : {}), ...(nodeName ? { nodeName } : {}) };
 }
 
 export function readServiceExport(object: unknown): ReadResult<KubeServiceExport> {

@@ -70,7 +70,8 @@ export function mapClusterObjects(
       ...(settings.canary ? { canary: settings.canary } : {}),
       ...(settings.mtlsSidecarPort ? { mtls: true } : {}),
     };
-    const endpoints = mapEndpoints(cluster.name, ports, slicesByService.get(key) ?? [], objects.podLabels, objects.nodeZones ?? new Map(), settings.mtlsSidecarPort);
+    const mapped = mapEndpoints(cluster.name, ports, slicesByService.get(key) ?? [], objects.podLabels, objects.nodeZones ?? new Map(), settings.mtlsSidecarPort);
+    const endpoints = withTerminatingFallback(mapped, settings.subsetLabel);
     services.set(serviceHost(service), { service, endpoints });
   }
   return { model: { clusters: new Map([[cluster.name, withGateway(cluster, kubeServices, issues)]]), services }, issues, settings: settingsNow };
@@ -111,6 +112,25 @@ function groupSlices(slices: Iterable<KubeEndpointSlice>): Map<string, KubeEndpo
   return byService;
 }
 
+/** An endpoint that is shutting down but still answers (EndpointSlice `serving` and `terminating`). */
+const servingTerminating = new WeakSet<MeshEndpoint>();
+
+/**
+ * Kubernetes' rule for terminating endpoints (the one kube-proxy applies to traffic policies): a subset
+ * with no ready endpoint in this cluster uses its serving-and-terminating ones, so a cluster whose pods
+ * are all draining (a rolling update, a node drain) keeps its traffic instead of spilling to another
+ * cluster. They count as ready for EDS and the gateway's weight; as soon as one ready endpoint exists,
+ * the terminating ones get nothing.
+ */
+function withTerminatingFallback(endpoints: MeshEndpoint[], subsetLabel: string): MeshEndpoint[] {
+  const subsetsWithReady = new Set(endpoints.filter((endpoint) => endpoint.ready && !endpoint.terminating).map((endpoint) => endpoint.labels[subsetLabel] ?? ''));
+  return endpoints.map((endpoint) => {
+    if (!servingTerminating.has(endpoint) || subsetsWithReady.has(endpoint.labels[subsetLabel] ?? '')) return endpoint;
+    const { terminating: _terminating, ...rest } = endpoint;
+    return { ...rest, ready: true };
+  });
+}
+
 /**
  * One mesh endpoint per address. An address listed twice (two slices during a hand-over) is merged:
  * it is ready when any listing says so; clients reject duplicate addresses.
@@ -147,7 +167,10 @@ function mapEndpoints(
         ...(sidecarPort ? { sidecarPort } : {}),
       };
       const existing = byAddress.get(endpoint.address);
-      byAddress.set(endpoint.address, existing ? mergeEndpoints(existing, mapped) : mapped);
+      const merged = existing ? mergeEndpoints(existing, mapped) : mapped;
+      if (endpoint.terminating && (endpoint.serving ?? endpoint.ready)) servingTerminating.add(merged);
+      else if (existing && servingTerminating.has(existing)) servingTerminating.add(merged);
+      byAddress.set(endpoint.address, merged);
     }
   }
   return [...byAddress.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));

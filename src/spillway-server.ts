@@ -13,6 +13,10 @@ import { DebounceOptions, DEFAULT_DEBOUNCE } from './mesh/debounce';
 import { MeshStore } from './mesh/store';
 import { Spillway, SpillwayOptions } from './spillway';
 import { SourceStatus, SpillwayMetrics } from './visibility/metrics';
+import { DEFAULT_DRILL_MAX_DURATION_MS, DrillManager } from './drill/drill-manager';
+import { DEFAULT_WHAT_IF_MAX_FAILURES, whatIfHandler } from './admin/what-if-route';
+import { drillPostHandlers, drillStatusHandler } from './admin/drill-routes';
+import { DEFAULT_ADMIN_MAX_BODY_BYTES } from './admin/admin-post';
 
 export interface HostPort {
   host: string;
@@ -51,6 +55,8 @@ export interface SpillwayServerOptions {
   scope?: SpillwayOptions['scope'];
   /** Host names the admin server answers besides loopback and its own address (`--admin-allowed-hosts`). */
   adminAllowedHosts?: readonly string[];
+  /** What-if and drills: --admin-token-file's token, --admin-max-body-bytes, --drill-max-duration-s, --what-if-max-failures. */
+  predict?: { adminToken?: string; maxBodyBytes?: number; drillMaxDurationMs?: number; whatIfMaxFailures?: number };
 }
 
 export interface RunningSpillwayServer {
@@ -155,9 +161,17 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
     sources: () => sources.flatMap((source) => source.statuses()),
     rebuilds: () => spillway.stats,
   });
+  const drills = new DrillManager({
+    overlay: spillway.overlay,
+    model: () => store.current(),
+    loads: spillway.loads,
+    logger: logger.child({ component: 'drill' }),
+    maxDurationMs: options.predict?.drillMaxDurationMs ?? DEFAULT_DRILL_MAX_DURATION_MS,
+  });
   const adminServer = new AdminServer({
     logger,
     allowedHosts: options.adminAllowedHosts,
+    post: { handlers: drillPostHandlers(drills), token: options.predict?.adminToken, maxBodyBytes: options.predict?.maxBodyBytes ?? DEFAULT_ADMIN_MAX_BODY_BYTES },
     handlers: debugRoutes({
       spillway,
       currentModel: () => store.current(),
@@ -166,6 +180,8 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
       metrics,
     }),
   });
+  adminServer.addRoute('/debug/what-if', whatIfHandler({ model: () => spillway.servedModel(), loads: spillway.loads, maxFailures: options.predict?.whatIfMaxFailures ?? DEFAULT_WHAT_IF_MAX_FAILURES }));
+  adminServer.addRoute('/debug/drill', drillStatusHandler(drills));
   let adminPort: number;
   try {
     adminPort = await adminServer.listen(options.admin.host, options.admin.port);
@@ -186,6 +202,7 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
     adminUrl,
     stop(graceMs = 1_000) {
       stopped ??= (async () => {
+        drills.close();
         await Promise.all([stopAll(sources), spillway.stop(graceMs), adminServer.close()]);
       })();
       return stopped;

@@ -17,6 +17,8 @@ import { LoadReportingService } from './lrs/lrs-server';
 import { DEFAULT_LRS_LIMITS, LrsLimits } from './lrs/lrs-limits';
 import { XdsReportingClients } from './xds-reporting-clients';
 import { FailoverTracker } from './visibility/failover-tracker';
+import { ModelOverlay } from './predict/model-overlay';
+import { MeshModel } from './mesh/model';
 
 const FAILOVER_EVALUATION_INTERVAL_MS = 1_000;
 /** How long a rebuild may hold the event loop before it yields (health checks must answer within ~1 s). */
@@ -61,6 +63,9 @@ export class Spillway {
   private stopped = false;
   private readonly sliceMs: number;
   private unsubscribe?: () => void;
+  private unsubscribeOverlay?: () => void;
+  /** Failures laid over the model for a bounded time (drills); in memory only, so a restart ends them. */
+  readonly overlay = new ModelOverlay();
 
   constructor(private readonly options: SpillwayOptions) {
     this.sliceMs = options.rebuildSliceMs ?? DEFAULT_REBUILD_SLICE_MS;
@@ -80,10 +85,10 @@ export class Spillway {
     const lrsLimits = options.lrsLimits ?? DEFAULT_LRS_LIMITS;
     this.loads = new LoadReportStore(lrsLimits.maxSeries);
     // LRS sees the xDS side only through this read-only lookup: who is connected, and what it was sent.
-    const clients = new XdsReportingClients({ registry: this.server.registry, snapshot: (view) => this.cache.ready(view), model: () => options.store.current() });
+    const clients = new XdsReportingClients({ registry: this.server.registry, snapshot: (view) => this.cache.ready(view), model: () => this.servedModel() });
     this.lrs = new LoadReportingService({ store: this.loads, clients, logger: log.child({ component: 'lrs' }), limits: lrsLimits, identity: options.serverOptions?.identity });
     this.server.addService(this.lrs.definition(), this.lrs.handlers());
-    this.tracker = new FailoverTracker(() => options.store.current(), this.loads, log.child({ component: 'failover' }));
+    this.tracker = new FailoverTracker(() => this.servedModel(), this.loads, log.child({ component: 'failover' }));
   }
 
   /** Where load reports land (LRS); read by the failover view and metrics. */
@@ -93,9 +98,15 @@ export class Spillway {
   readonly tracker: FailoverTracker;
   private trackerTimer?: NodeJS.Timeout;
 
+  /** The model the views are built from: the store's, with any drill's failures laid over it. */
+  servedModel(): MeshModel {
+    return this.overlay.apply(this.options.store.current());
+  }
+
   async start(): Promise<number> {
     this.xdsPort = await this.server.listen(this.options.xdsAddress);
     this.unsubscribe = this.options.store.onChange((_model, changeSeenAtMs) => this.rebuild(changeSeenAtMs));
+    this.unsubscribeOverlay = this.overlay.onChange(() => void this.rebuild());
     // Evaluated on a timer too, so failover transitions are logged when they happen, not when looked at.
     this.trackerTimer = setInterval(() => this.tracker.evaluate(), FAILOVER_EVALUATION_INTERVAL_MS);
     this.trackerTimer.unref();
@@ -149,6 +160,7 @@ export class Spillway {
   async stop(graceMs = 1_000): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
+    this.unsubscribeOverlay?.();
     clearInterval(this.trackerTimer);
     this.options.store.close();
     await this.server.stop(graceMs);
@@ -158,7 +170,7 @@ export class Spillway {
   private *buildSteps(view: ViewKey): Steps<Snapshot> {
     if (this.options.buildSnapshot) return this.options.buildSnapshot(view);
     const collector = new ResourceCollector((...args) => this.memo.encode(...args));
-    const translation = yield* viewSteps(this.options.store.current(), view, collector, this.parts);
+    const translation = yield* viewSteps(this.servedModel(), view, collector, this.parts);
     yield;
     const snapshot = this.snapshotOf(view, translation);
     // Versions hash every resource of a type: one type per step, so a big view never holds the loop long.

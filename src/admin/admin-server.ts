@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { ThrottledLog } from '../throttled-log';
 import { HostPolicy } from './host-policy';
 import { SECURITY_HEADERS } from './security-headers';
+import { AdminPostOptions, answerPost } from './admin-post';
 
 export interface AdminResponse {
   status: number;
@@ -19,6 +20,8 @@ export interface AdminServerOptions {
   handlers: Map<string, AdminHandler>;
   /** Host names answered besides loopback and the bound address (`--admin-allowed-hosts`). */
   allowedHosts?: readonly string[];
+  /** The few POST paths (drills), their access rule and body bound; everything else stays GET/HEAD. */
+  post?: AdminPostOptions;
 }
 
 export class AdminServer {
@@ -30,6 +33,11 @@ export class AdminServer {
     this.server = http.createServer((req, res) => this.handle(req, res));
     this.hosts = new HostPolicy(options.allowedHosts);
     this.refusals = new ThrottledLog(options.logger);
+  }
+
+  /** Adds a GET route (modules that own their routes register them this way). */
+  addRoute(path: string, handler: AdminHandler): void {
+    this.options.handlers.set(path, handler);
   }
 
   listen(host: string, port: number): Promise<number> {
@@ -60,6 +68,14 @@ export class AdminServer {
 
   private async respond(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
+    const postHandler = req.method === 'POST' ? this.options.post?.handlers.get(new URL(req.url ?? '/', 'http://admin.local').pathname) : undefined;
+    if (postHandler && this.options.post) {
+      const refused = this.hosts.refusal('/debug/drill', req.headers.host);
+      const result = refused ? { status: 403, contentType: 'text/plain; charset=utf-8', body: refused } : await answerPost(req, postHandler, this.options.post);
+      res.writeHead(result.status, { 'content-type': result.contentType });
+      res.end(result.body);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' });
       res.end('the admin server is read-only: use GET or HEAD\n');

@@ -13,6 +13,8 @@ import * as fs from 'fs';
 import { DEFAULT_LRS_LIMITS } from '../lrs/lrs-limits';
 import { XDS_CLIENT_LIMIT_FLAGS, xdsClientLimits } from './xds-limit-flags';
 import { DEFAULT_MAX_REQUEST_BYTES } from '../xds/server/xds-server';
+import { PREDICT_FLAGS, predictOptions } from './predict-flags';
+import { runDrill, runWhatIf } from './predict-commands';
 import { SCOPE_MODES, ScopeMode } from '../xds/translate/client-view';
 
 const MESH_MAX_BYTES_FLAG: FlagSpec = {
@@ -68,6 +70,7 @@ const SERVE_FLAGS: FlagSpec[] = [
   { name: 'lrs-max-report-bytes', value: 'BYTES', help: 'largest load report (LRS) accepted; larger ones end the stream with RESOURCE_EXHAUSTED', default: String(DEFAULT_LRS_LIMITS.maxReportBytes) },
   { name: 'lrs-max-clusters-per-report', value: 'N', help: 'cluster stats entries in one load report', default: String(DEFAULT_LRS_LIMITS.maxClustersPerReport) },
   { name: 'lrs-max-localities-per-report', value: 'N', help: 'locality stats entries in one load report, over all its clusters', default: String(DEFAULT_LRS_LIMITS.maxLocalitiesPerReport) },
+  ...PREDICT_FLAGS,
   { name: 'lrs-max-series', value: 'N', help: 'load series (client cluster x Envoy cluster x target cluster) kept for the 10 s window, server-wide', default: String(DEFAULT_LRS_LIMITS.maxSeries) },
 ];
 
@@ -108,6 +111,8 @@ Usage:
   spillway validate FILE        check a mesh file; exits 1 and lists every error with its line (takes --mesh-max-bytes)
   spillway status [--admin URL] [--json]    failover state per client cluster, service port and subset
   spillway clients [--admin URL] [--json]   connected proxies and their per-type sync status
+  spillway what-if --fail CLUSTER[/SERVICE] [--fail ...]    where traffic would go if these failed, and whether it fits
+  spillway drill start|stop|status          rehearse a failure for a bounded time (spillway drill --help)
   spillway demo [--duration-s N]            live failover on loopback: Spillway, real Envoys, backends (docs/DEMO.md)
   spillway --help
 
@@ -192,6 +197,7 @@ async function serve(args: string[]): Promise<void> {
         maxSeries: positiveInteger('lrs-max-series', flag('lrs-max-series')),
       },
       adminAllowedHosts: adminAllowedHosts(parsed.flags.get('admin-allowed-hosts')),
+      predict: predictOptions((name) => parsed.flags.get(name), (name) => positiveInteger(name, flag(name)), fail),
       scope: { scope },
     });
   } catch (error) {
@@ -224,6 +230,12 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'clients':
       process.exitCode = await runClients(rest);
+      return;
+    case 'what-if':
+      process.exitCode = await runWhatIf(rest);
+      return;
+    case 'drill':
+      process.exitCode = await runDrill(rest);
       return;
     case 'demo':
       process.exitCode = await runDemoCommand(rest);

@@ -12,6 +12,7 @@ import {
   syncStatus,
 } from '../admin/page/api-types';
 import { FlagSpec, flagHelp, parseFlags } from './args';
+import { drillBannerOf } from './predict-commands';
 
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:15014';
 const FETCH_TIMEOUT_MS = 3_000;
@@ -172,6 +173,8 @@ interface Command<T> {
   format: (report: T) => string;
   /** Also fetch /debug/issues: printed above the table, and as `issues` in --json. */
   withIssues?: boolean;
+  /** A line above everything (an active drill). */
+  banner?: (base: URL) => Promise<string>;
 }
 
 /** /debug/issues, or undefined from a server that does not have it (an older version): not an error. */
@@ -232,7 +235,8 @@ async function runCommand<T>(argv: readonly string[], command: Command<T>): Prom
     return 0;
   }
   const issuesText = issues ? formatIssues(issues, Date.now()) : '';
-  process.stdout.write((issuesText ? `${issuesText}\n\n` : '') + command.format(report) + '\n');
+  const banner = command.banner ? await command.banner(base) : '';
+  process.stdout.write((banner ? `${banner}\n\n` : '') + (issuesText ? `${issuesText}\n\n` : '') + command.format(report) + '\n');
   return 0;
 }
 
@@ -244,6 +248,7 @@ export function runStatus(argv: string[]): Promise<number> {
     summary: 'Failover state per client cluster, service port and subset: where traffic is expected to go and where it went. A rejected mesh file (and other source problems) is shown above the table; --json adds them as "issues".',
     format: formatFailoverTable,
     withIssues: true,
+    banner: drillBannerOf,
   });
 }
 

@@ -7,6 +7,11 @@
 // node's reports live on only as counts in these series. The number of series is capped server-wide.
 
 export const LOAD_WINDOW_MS = 10_000;
+/**
+ * The short window failover states are decided on: the last 3 reporting intervals (1 s each), so a state
+ * changes within seconds of traffic moving while shares are still shown over LOAD_WINDOW_MS.
+ */
+export const RECENT_WINDOW_MS = 3_000;
 const SLOT_MS = 1_000;
 /** Slots that can overlap the window at once. */
 const SLOTS = Math.ceil(LOAD_WINDOW_MS / SLOT_MS) + 1;
@@ -71,6 +76,8 @@ export class LoadReportStore {
   private seriesCount = 0;
   private lastPruneMs = 0;
   readonly totals = { reports: 0, requests: 0 };
+  /** Told of every report's kept samples (a drill counts its requests and failures this way). */
+  private readonly listeners = new Set<(samples: readonly LoadSample[]) => void>();
 
   constructor(
     private readonly maxSeries = 100_000,
@@ -99,10 +106,16 @@ export class LoadReportStore {
       this.totals.requests += sample.requests;
     }
     if (refused < samples.length) this.totals.reports++;
+    for (const listener of this.listeners) listener(samples);
     return refused;
   }
 
-  /** Load of the given Envoy clusters for one client cluster, in the window. */
+  /** Calls `listener` with every report's samples from now on; returns the function that stops it. */
+  onRecord(listener: (samples: readonly LoadSample[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Every (client cluster, Envoy cluster) that has reports held now. */
   forEachLoaded(visit: (clientCluster: string, envoyCluster: string) => void): void {
     this.pruneIfDue();
@@ -117,14 +130,15 @@ export class LoadReportStore {
     return false;
   }
 
-  measure(clientCluster: string, envoyClusters: Iterable<string>): MeasuredLoad {
+  /** Load of the given Envoy clusters for one client cluster, over the last `windowMs` (at most the store's window). */
+  measure(clientCluster: string, envoyClusters: Iterable<string>, windowMs = this.windowMs): MeasuredLoad {
     this.pruneIfDue();
     const byTarget: Record<string, number> = {};
     let requests = 0;
     let errors = 0;
     const client = this.byClient.get(clientCluster);
     if (!client) return { byTarget, requests, errors };
-    const oldest = this.oldestSlot();
+    const oldest = this.oldestSlot(Math.min(windowMs, this.windowMs));
     for (const envoyCluster of envoyClusters) {
       for (const [target, series] of client.get(envoyCluster) ?? []) {
         const sum = series.sum(oldest);
@@ -155,8 +169,8 @@ export class LoadReportStore {
   }
 
   /** A slot counts while any part of it is inside the window. */
-  private oldestSlot(): number {
-    return Math.floor((this.now() - this.windowMs) / SLOT_MS);
+  private oldestSlot(windowMs = this.windowMs): number {
+    return Math.floor((this.now() - windowMs) / SLOT_MS);
   }
 
   private pruneIfDue(): void {

@@ -55,7 +55,7 @@ function normalise(weights: Record<string, number>): Record<string, number> {
 }
 
 /** Envoy cluster names whose load counts for this entry (subset clusters include their locality tiers). */
-function belongsTo(name: string, subset: string): readonly string[] {
+export function belongsTo(name: string, subset: string): readonly string[] {
   if (!subset) return [name];
   const prefix = name.slice(0, name.lastIndexOf('|'));
   const host = name.slice(name.lastIndexOf('|'));

@@ -76,6 +76,8 @@ export function mergeShards(shards: ReadonlyMap<string, MeshModel>): MeshModel {
   // Per service: the clusters each shard speaks for, and those whose shard exports the service.
   const exportedFrom = new Map<string, Set<string>>();
   const spokenFor = new Map<string, Set<string>>();
+  // Declared callees: every shard that declares some adds to the list (each cluster may annotate its Service).
+  const callsOf = new Map<string, Set<string>>();
   for (const id of [...shards.keys()].sort()) {
     const shard = shards.get(id) as MeshModel;
     for (const [name, cluster] of shard.clusters) if (!clusters.has(name)) clusters.set(name, cluster);
@@ -84,6 +86,7 @@ export function mergeShards(shards: ReadonlyMap<string, MeshModel>): MeshModel {
       const shardClusters = new Set([...shard.clusters.keys(), ...entry.endpoints.map((e) => e.cluster)]);
       addAll(spokenFor, host, shardClusters);
       if (entry.service.exported) addAll(exportedFrom, host, shardClusters);
+      if (entry.service.calls) addAll(callsOf, host, entry.service.calls);
       const existing = services.get(host);
       if (!existing) services.set(host, { service: entry.service, endpoints: [...entry.endpoints] });
       else services.set(host, { service: existing.service, endpoints: [...existing.endpoints, ...entry.endpoints] });
@@ -96,6 +99,8 @@ export function mergeShards(shards: ReadonlyMap<string, MeshModel>): MeshModel {
     // Only when some cluster does not export it does the per-cluster list matter.
     if (exporting.size > 0 && [...all].some((c) => !exporting.has(c))) service.exportedFrom = [...exporting].sort();
     else delete service.exportedFrom;
+    const calls = callsOf.get(host);
+    if (calls) service.calls = [...calls].sort();
     services.set(host, { service, endpoints: entry.endpoints });
   }
   return { clusters, services };

@@ -12,6 +12,8 @@ import { ScopeMode, parseViewKey, resolveClientView } from '../../src/xds/transl
 import { ServiceParts } from '../../src/xds/translate/service-parts';
 import { translateView } from '../../src/xds/translate/translator';
 import { workloadHost } from '../../src/xds/translate/workload-identity';
+import { readServiceSettings } from '../../src/discovery/kubernetes/service-annotations';
+import { mergeShards } from '../../src/mesh/store';
 import { SIDECAR_OUTBOUND_LISTENER, SIDECAR_OUTBOUND_ROUTE } from '../../src/xds/translate/names';
 import { endpoint, httpService, sampleMesh } from '../harness/sample-mesh';
 
@@ -202,5 +204,28 @@ describe('on demand (serve --scope on-demand)', () => {
     // The same bytes as the full view's clusters: only the wildcard flag and the group differ.
     const full = new Snapshot(translateView(model, viewOf(model, {}, 'delta', 'all')).resources);
     expect(snapshot.get(CLUSTER_TYPE, `outbound|8083|v1|${cart}`)?.deltaField).toEqual(full.get(CLUSTER_TYPE, `outbound|8083|v1|${cart}`)?.deltaField);
+  });
+});
+
+describe('Kubernetes: spillway.io/calls', () => {
+  it('reads the annotation into the service, bounded, naming only the wrong hosts', () => {
+    expect(readServiceSettings({ 'spillway.io/calls': 'ledger.shop, payments.billing.svc.cluster.local' }).settings.calls).toEqual([
+      'ledger.shop.svc.cluster.local',
+      'payments.billing.svc.cluster.local',
+    ]);
+    const wrong = readServiceSettings({ 'spillway.io/calls': `ledger.shop, nope, ${'x'.repeat(50)}` });
+    expect(wrong.settings.calls).toBeUndefined();
+    expect(wrong.errors).toEqual(['spillway.io/calls: "nope" is not a service host (`name.namespace` or `name.namespace.svc.cluster.local`)', `spillway.io/calls: "${'x'.repeat(50)}" is not a service host (\`name.namespace\` or \`name.namespace.svc.cluster.local\`)`]);
+    const huge = readServiceSettings({ 'spillway.io/calls': 'a.b,'.repeat(5000) });
+    expect(huge.errors).toEqual([`spillway.io/calls: is 20000 bytes, more than the ${MAX_CALLS_BYTES} a calls list may have`]);
+  });
+
+  it('clusters that each declare calls for the same Service add up', () => {
+    const shard = (cluster: string, calls?: string[]): MeshModel => ({
+      clusters: new Map([[cluster, { name: cluster, region: 'r', zone: 'z' }]]),
+      services: new Map([[WEB, { service: httpService('web', 'shop', 8081, calls ? { calls } : {}), endpoints: [endpoint(cluster, 1)] }]]),
+    });
+    const merged = mergeShards(new Map([['kubernetes/east', shard('east', [CHECKOUT])], ['kubernetes/west', shard('west', ['ledger.shop.svc.cluster.local'])], ['kubernetes/south', shard('south')]]));
+    expect(merged.services.get(WEB)?.service.calls).toEqual([CHECKOUT, 'ledger.shop.svc.cluster.local']);
   });
 });

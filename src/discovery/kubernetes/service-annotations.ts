@@ -2,6 +2,7 @@
 // Service itself. Every wrong value is reported with the annotation named and the form it needs.
 import { CanaryConfig, FailoverMode } from '../../mesh/model';
 import { DEFAULT_SUBSET_LABEL } from '../file/mesh-file';
+import { parseCallList } from '../../mesh/calls';
 
 export const ANNOTATION_PREFIX = 'spillway.io/';
 export const EXPORT_ANNOTATION = 'spillway.io/export';
@@ -17,6 +18,8 @@ export const GATEWAY_ANNOTATION = 'spillway.io/gateway';
 /** mTLS end to end for the Service; its pods' sidecars terminate it on the sidecar port. */
 export const MTLS_ANNOTATION = 'spillway.io/mtls';
 export const SIDECAR_PORT_ANNOTATION = 'spillway.io/sidecar-port';
+/** The services the workload calls (`"ledger.shop, payments.billing"`): its sidecars get only these. */
+export const CALLS_ANNOTATION = 'spillway.io/calls';
 /** Where a workload sidecar terminates mTLS unless the Service says otherwise (Istio's inbound port). */
 export const DEFAULT_SIDECAR_PORT = 15006;
 
@@ -32,6 +35,7 @@ const KNOWN_ANNOTATIONS = [
   GATEWAY_ANNOTATION,
   MTLS_ANNOTATION,
   SIDECAR_PORT_ANNOTATION,
+  CALLS_ANNOTATION,
 ];
 const FAILOVER_MODES: readonly FailoverMode[] = ['cluster', 'region'];
 const CANARY_ORDERS: readonly CanaryConfig['order'][] = ['version-first', 'locality-first'];
@@ -48,6 +52,8 @@ export interface ServiceSettings {
   canary?: CanaryConfig;
   /** Set for an mTLS Service: the port of its pods' sidecars (every endpoint's `sidecarPort`). */
   mtlsSidecarPort?: number;
+  /** Declared callees (full hosts, sorted). */
+  calls?: string[];
 }
 
 export const DEFAULT_SETTINGS: ServiceSettings = { exportAnnotation: false, subsetLabel: DEFAULT_SUBSET_LABEL, failover: 'cluster' };
@@ -80,7 +86,20 @@ export function readServiceSettings(annotations: Readonly<Record<string, string>
   const failover = failoverText === undefined ? 'cluster' : oneOf(failoverText, FAILOVER_MODES) ?? fail(FAILOVER_ANNOTATION, `is not one of ${FAILOVER_MODES.join(', ')}`) ?? 'cluster';
   const canary = readCanary(get, fail);
   const mtlsSidecarPort = readMtls(get, fail);
-  return { settings: { exportAnnotation, subsetLabel, failover, ...(canary ? { canary } : {}), ...(mtlsSidecarPort ? { mtlsSidecarPort } : {}) }, errors };
+  const callsText = annotations[CALLS_ANNOTATION];
+  const calls = callsText === undefined ? undefined : readCalls(callsText, (message) => errors.push(`${CALLS_ANNOTATION}: ${message}`));
+  return { settings: { exportAnnotation, subsetLabel, failover, ...(canary ? { canary } : {}), ...(mtlsSidecarPort ? { mtlsSidecarPort } : {}), ...(calls ? { calls } : {}) }, errors };
+}
+
+/**
+ * Bounded like the mesh file's `calls:` (mesh/calls.ts). Errors name the wrong host, not the whole value
+ * (which may be 16 KiB); unknown hosts are no error here: the callee may live in another cluster's shard.
+ */
+function readCalls(text: string, report: (message: string) => void): string[] | undefined {
+  const result = parseCallList(text);
+  for (const error of result.errors.slice(0, 3)) report(error);
+  if (result.errors.length > 3) report(`and ${result.errors.length - 3} more hosts like these`);
+  return result.hosts;
 }
 
 /** `spillway.io/mtls: "true"`, with the sidecar port from `spillway.io/sidecar-port` (default 15006). */

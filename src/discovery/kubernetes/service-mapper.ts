@@ -69,6 +69,7 @@ export function mapClusterObjects(
       failover: settings.failover,
       ...(settings.canary ? { canary: settings.canary } : {}),
       ...(settings.mtlsSidecarPort ? { mtls: true } : {}),
+      ...(settings.calls ? { calls: settings.calls } : {}),
     };
     const mapped = mapEndpoints(cluster.name, ports, slicesByService.get(key) ?? [], objects.podLabels, objects.nodeZones ?? new Map(), settings.mtlsSidecarPort);
     const endpoints = withTerminatingFallback(mapped, settings.subsetLabel);

@@ -13,6 +13,12 @@ export interface BenchOptions {
    * view, on the same mesh made mTLS (Spillway only: the peers have no per-pod node inputs).
    */
   podClients: number[];
+  /**
+   * Client counts of the scoped workload: every service declares the services it calls
+   * (`callsPerWorkload` of them) and each sidecar names its workload, so it holds only those.
+   */
+  scopedClients: number[];
+  callsPerWorkload: number;
   /** `pods`: the mTLS workload alone (Spillway only, its own report file). */
   workload: 'all' | 'pods';
   clusters: number;
@@ -41,6 +47,7 @@ export function clientSets(options: BenchOptions, rep = 0): { clients: number; k
     ...options.clients.map((clients) => ({ clients, kind: 'envoy' as ClientKind })),
     ...options.grpcClients.map((clients) => ({ clients, kind: 'grpc' as ClientKind })),
     ...options.podClients.flatMap((clients) => pair.map((kind) => ({ clients, kind }))),
+    ...options.scopedClients.map((clients) => ({ clients, kind: 'scoped' as ClientKind })),
   ];
 }
 
@@ -48,7 +55,7 @@ export function clientSets(options: BenchOptions, rep = 0): { clients: number; k
 const ALL_SERVERS: readonly ServerName[] = ['spillway', 'go-control-plane', 'go-control-plane-snapshot', 'istiod', 'istiod-default'];
 
 export const USAGE = `npm run bench -- [--quick] [--services 100,1000] [--clients 1000,5000,10000] [--grpc-clients 1000]
-  [--pod-clients 1000,5000] [--workload all|pods] [--clusters 3] [--endpoints 10] [--reps 2] [--flips 20]
+  [--pod-clients 1000,5000] [--scoped-clients 1000,5000,10000] [--calls 10] [--workload all|pods] [--clusters 3] [--endpoints 10] [--reps 2] [--flips 20]
   [--servers spillway,go-control-plane,go-control-plane-snapshot,istiod,istiod-default] [--mode sotw|delta] [--out docs/BENCHMARKS.md] [--cached-peers]
 --quick: one small mesh, 100 Envoy-like, 50 gRPC-like and 2 x 50 mTLS workload clients, one repetition,
   only peers already built (a smoke check of the harness that CI runs; < 1 min; exits non-zero only if
@@ -56,6 +63,9 @@ export const USAGE = `npm run bench -- [--quick] [--services 100,1000] [--client
 --grpc-clients: client counts at which gRPC-like (proxyless) clients are measured as well ("0" for none).
 --pod-clients: client counts of the mTLS workload (the mesh made mTLS; N sidecars each a pod of its own
   next to N sharing one view; Spillway only) ("0" for none).
+--scoped-clients: client counts of the scoped workload (every service declares the --calls services it
+  calls, 4 of them the ones the endpoint changes touch; each sidecar names its workload in node metadata
+  SERVICE and holds only those services) ("0" for none).
 --workload pods: only the mTLS workload (no plain Envoy-like or gRPC-like clients, Spillway only); the
   report goes to dist/bench/BENCHMARKS-pods.md unless --out says otherwise.`;
 
@@ -79,6 +89,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     grpcClients: quick ? [50] : [1000],
     // The mTLS mesh where every sidecar is a pod of its own (issue 14), against one shared view.
     podClients: quick ? [50] : [1000, 5000],
+    // Sidecars that get only what their workload calls (declared dependencies): the shape real meshes have.
+    scopedClients: quick ? [50] : [1000, 5000, 10000],
+    callsPerWorkload: 10,
     workload: 'all',
     clusters: 3,
     endpointsPerCluster: quick ? 3 : 10,
@@ -111,10 +124,16 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         options.services = numbers(value, flag);
         break;
       case '--clients':
-        options.clients = numbers(value, flag);
+        options.clients = value.trim() === '0' ? [] : numbers(value, flag);
         break;
       case '--grpc-clients':
         options.grpcClients = value.trim() === '0' ? [] : numbers(value, flag);
+        break;
+      case '--scoped-clients':
+        options.scopedClients = value.trim() === '0' ? [] : numbers(value, flag);
+        break;
+      case '--calls':
+        options.callsPerWorkload = positive(value, flag);
         break;
       case '--pod-clients':
         options.podClients = value.trim() === '0' ? [] : numbers(value, flag);
@@ -159,6 +178,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   if (options.workload === 'pods') {
     options.clients = [];
     options.grpcClients = [];
+    options.scopedClients = [];
     options.servers = ['spillway'];
     if (options.podClients.length === 0) throw new Error('--workload pods needs --pod-clients');
     // A partial run must never replace the full report (nor its plot).

@@ -33,6 +33,7 @@ const KIND_TEXT: Record<ClientKind, string> = {
   grpc: 'gRPC-like',
   'mtls-pods': 'mTLS workload sidecars, each a pod of its own',
   'mtls-shared': 'mTLS workload sidecars sharing one view',
+  scoped: 'scoped sidecars (each holds only the services its workload calls)',
 };
 
 const started = Date.now();
@@ -124,7 +125,13 @@ async function main(options: BenchOptions): Promise<void> {
           progress(label);
           const workDir = fs.mkdtempSync(path.join(workRoot, `${factory.name}-`));
           // The mTLS kinds get the same mesh made mTLS, so their sidecars have inbound listeners to build.
-          const size = { services, endpointsPerCluster: options.endpointsPerCluster, clusters: options.clusters, ...(isMtlsKind(kind) ? { mtls: true } : {}) };
+          const size = {
+            services,
+            endpointsPerCluster: options.endpointsPerCluster,
+            clusters: options.clusters,
+            ...(isMtlsKind(kind) ? { mtls: true } : {}),
+            ...(kind === 'scoped' ? { callsPerWorkload: options.callsPerWorkload } : {}),
+          };
           try {
             const result = await measureRun(factory, { size, clients, flips: options.flips, mode: options.mode, kind, workDir, rssLimitBytes: SERVER_MEMORY_BUDGET_BYTES, steadyIdleMs: options.steadyIdleMs }, (line) => progress(`  ${line}`));
             const runs = results.get(key(services, clients, kind, factory.name)) ?? [];

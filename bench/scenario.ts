@@ -2,7 +2,7 @@
 // few endpoint flips. Everything that is timed is timed from outside the server.
 import { BenchNode, ClientKind, HeldCounts, StreamMode, isMtlsKind } from './load/protocol';
 import { LoadGenerator } from './load/load-generator';
-import { BENCH_NAMESPACE, MeshSize, SERVICE_PORT, endpointKey, serviceName } from './mesh/generate-mesh';
+import { BENCH_NAMESPACE, FLIPPED_SERVICES, MeshSize, SERVICE_PORT, endpointKey, serviceName } from './mesh/generate-mesh';
 import { serviceHost } from '../src/mesh/model';
 import { cpuNs, cpuSeconds, rssBytes } from './measure/proc-stats';
 import { max, median, percentile, sleep } from './measure/statistics';
@@ -84,11 +84,9 @@ async function heapOf(server: ServerUnderTest): Promise<number> {
   }
 }
 
-/**
- * The services the flips change, in turn: flip k toggles one endpoint of service k mod this many (not ready,
- * then ready again on the next pass), so many flips do not make a gRPC-like client watch many services.
- */
-export const FLIPPED_SERVICES = 4;
+// Flip k toggles one endpoint of service k mod FLIPPED_SERVICES (not ready, then ready again on the next
+// pass), so many flips do not make a gRPC-like client watch many services.
+export { FLIPPED_SERVICES };
 
 /** Which service flip `k` changes. */
 export const flippedService = (size: MeshSize, k: number): number => k % Math.min(FLIPPED_SERVICES, size.services);
@@ -138,6 +136,11 @@ function clientNodes(server: ServerUnderTest, plan: RunPlan): (group: string, i:
     if (!grpcNode) throw new Error(`${server.name} has no proxyless gRPC clients in this harness`);
     return (group, i) => grpcNode(group, i, grpcTargets(plan.size, i));
   }
+  if (plan.kind === 'scoped') {
+    const scopedNode = server.scopedNode?.bind(server);
+    if (!scopedNode || !plan.size.callsPerWorkload) throw new Error(`${server.name} has no scoped sidecars in this harness (or the mesh declares no calls)`);
+    return scopedNode;
+  }
   if (isMtlsKind(plan.kind)) {
     const podNode = server.mtlsPodNode?.bind(server);
     if (!podNode || !plan.size.mtls) throw new Error(`${server.name} has no mTLS workload sidecars in this harness (or the mesh is not mTLS)`);
@@ -152,6 +155,8 @@ function anchorNodes(server: ServerUnderTest, plan: RunPlan, nodeOf: (group: str
   if (plan.kind === 'grpc') return Array.from({ length: plan.size.clusters }, (_, i) => nodeOf('anchor', i));
   // Both mTLS kinds start from the shared pods' views, so their baselines are the same.
   if (isMtlsKind(plan.kind)) return server.mtlsAnchorNodes?.() ?? [];
+  // One workload per cluster: the views of the other workloads are made by the measured clients themselves.
+  if (plan.kind === 'scoped') return Array.from({ length: plan.size.clusters }, (_, c) => nodeOf('anchor', c));
   return server.anchorNodes();
 }
 

@@ -18,8 +18,9 @@ export type ClientProtocol = 'envoy' | 'grpc';
  * What a run's clients are. `mtls-pods` and `mtls-shared` are Envoy-like workload sidecars on an mTLS
  * mesh: every one a pod of its own (distinct INSTANCE_IP), or all of a cluster with one pod's metadata.
  */
-export type ClientKind = ClientProtocol | MtlsKind;
+export type ClientKind = ClientProtocol | MtlsKind | 'scoped';
 export type MtlsKind = 'mtls-pods' | 'mtls-shared';
+// `scoped`: Envoy-like sidecars of workloads that each declare the services they call (a few of the mesh).
 
 export function isMtlsKind(kind: ClientKind): kind is MtlsKind {
   return kind === 'mtls-pods' || kind === 'mtls-shared';

@@ -9,6 +9,41 @@ export interface MeshSize {
   clusters: number;
   /** Every service `mtls: true`, every endpoint with its sidecar on SIDECAR_PORT (the workload-pods runs). */
   mtls?: boolean;
+  /** Every service declares the services it calls, this many (the scoped workload): see callsOf. */
+  callsPerWorkload?: number;
+}
+
+/**
+ * The services the benchmark's endpoint changes touch, in turn (service k mod this many): every scoped
+ * workload calls them, so every client sees every change, as in the unscoped runs.
+ */
+export const FLIPPED_SERVICES = 4;
+
+/**
+ * The workloads whose sidecars the scoped workload runs: every service but the flipped ones, so each calls
+ * all the flipped services (a service does not call itself).
+ */
+export function scopedWorkloads(size: MeshSize): number[] {
+  const first = size.services > FLIPPED_SERVICES ? FLIPPED_SERVICES : 0;
+  return Array.from({ length: size.services - first }, (_, i) => first + i);
+}
+
+/** The workload of scoped client `index`: the workloads in turn. */
+export function scopedWorkloadOf(size: MeshSize, index: number): number {
+  const workloads = scopedWorkloads(size);
+  return workloads[index % workloads.length] as number;
+}
+
+/**
+ * What service `s` calls in the scoped workload: the flipped services and the next ones after itself, up to
+ * `callsPerWorkload` distinct services (never itself).
+ */
+export function callsOf(size: MeshSize, s: number): number[] {
+  const wanted = Math.min(size.callsPerWorkload ?? 0, size.services - 1);
+  const calls = new Set<number>();
+  for (let k = 0; k < Math.min(FLIPPED_SERVICES, size.services) && calls.size < wanted; k++) if (k !== s) calls.add(k);
+  for (let step = 1; calls.size < wanted; step++) calls.add((s + step) % size.services);
+  return [...calls].sort((a, b) => a - b);
 }
 
 export const SERVICE_PORT = 8080;
@@ -70,6 +105,7 @@ export function generateMesh(size: MeshSize, notReady: NotReady = new Set()): Me
       subsetLabel: 'version',
       failover: 'cluster',
       ...(size.mtls ? { mtls: true } : {}),
+      ...(size.callsPerWorkload ? { calls: callsOf(size, s).map((c) => serviceHost({ name: serviceName(c), namespace: BENCH_NAMESPACE })).sort() } : {}),
     };
     const endpoints: MeshEndpoint[] = [];
     for (let c = 0; c < size.clusters; c++) {

@@ -1,11 +1,11 @@
 // Spillway's resources for every sidecar view of a mesh, as the go-control-plane peer loads them: so the
 // peer serves byte-for-byte what Spillway serves and only the serving machinery is compared.
 import * as protobuf from 'protobufjs';
-import { MeshModel } from '../../src/mesh/model';
+import { MeshModel, serviceHost } from '../../src/mesh/model';
 import { EncodedResource } from '../../src/xds/cache/resource';
 import { translateView } from '../../src/xds/translate/translator';
 import { viewKeyOf, DEFAULT_OUTBOUND_ADDRESS, DEFAULT_OUTBOUND_PORT } from '../../src/xds/translate/client-view';
-import { MeshSize, clusterName } from './generate-mesh';
+import { BENCH_NAMESPACE, MeshSize, clusterName, scopedWorkloads, serviceName } from './generate-mesh';
 
 export interface ResourceLine {
   /** Snapshot key: the CLUSTER_ID of the clients that get it. */
@@ -27,15 +27,33 @@ function anyBytes(resource: EncodedResource): Uint8Array {
 }
 
 /**
+ * The sidecar views of the mesh: one per cluster, or with declared calls one per (cluster, workload), as
+ * the peer keys them (node.metadata CLUSTER_ID, and `/SERVICE` when the node names its workload).
+ */
+function sidecarViews(size: MeshSize): { view: string; key: string }[] {
+  const views: { view: string; key: string }[] = [];
+  for (let c = 0; c < size.clusters; c++) {
+    const base = { clusterId: clusterName(c), role: 'sidecar' as const, outboundAddress: DEFAULT_OUTBOUND_ADDRESS, outboundPort: DEFAULT_OUTBOUND_PORT };
+    if (!size.callsPerWorkload) {
+      views.push({ view: clusterName(c), key: viewKeyOf(base) });
+      continue;
+    }
+    for (const s of scopedWorkloads(size)) {
+      const workload = { name: serviceName(s), namespace: BENCH_NAMESPACE };
+      views.push({ view: `${clusterName(c)}/${workload.name}.${workload.namespace}`, key: viewKeyOf({ ...base, workload: serviceHost(workload) }) });
+    }
+  }
+  return views;
+}
+
+/**
  * Lines for the resources that differ from `sent` (all of them the first time), and records them as sent.
  * Only resources an Envoy's wildcard requests would get are included (named-only proxyless listeners are
  * not: go-control-plane has no such notion and the benchmark's clients are Envoy-like).
  */
 export function changedResourceLines(model: MeshModel, size: MeshSize, sent: SentVersions): ResourceLine[] {
   const lines: ResourceLine[] = [];
-  for (let c = 0; c < size.clusters; c++) {
-    const view = clusterName(c);
-    const key = viewKeyOf({ clusterId: view, role: 'sidecar', outboundAddress: DEFAULT_OUTBOUND_ADDRESS, outboundPort: DEFAULT_OUTBOUND_PORT });
+  for (const { view, key } of sidecarViews(size)) {
     const translation = translateView(model, key);
     if (translation.issues.length > 0) throw new Error(`translation issues in ${key}: ${JSON.stringify(translation.issues.slice(0, 3))}`);
     for (const resource of translation.resources) {

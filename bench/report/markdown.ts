@@ -34,7 +34,7 @@ const fixed = (value: number, digits = 0) => (Number.isFinite(value) ? value.toF
 const kib = (bytes: number) => fixed(bytes / 1024, bytes < 10 * 1024 ? 1 : 0);
 const mib = (bytes: number) => fixed(bytes / 2 ** 20, 0);
 const spreadText = (s: Spread) => `${fixed(s.median)} (${fixed(s.min)}–${fixed(s.p99)})`;
-const KIND_LABEL: Record<ClientKind, string> = { envoy: '', grpc: ' gRPC', 'mtls-pods': ' mTLS pods', 'mtls-shared': ' mTLS shared' };
+const KIND_LABEL: Record<ClientKind, string> = { envoy: '', grpc: ' gRPC', 'mtls-pods': ' mTLS pods', 'mtls-shared': ' mTLS shared', scoped: ' scoped' };
 const clientsLabel = (cell: Cell) => `${cell.clients}${KIND_LABEL[cell.kind]}`;
 const times = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a');
 
@@ -122,21 +122,27 @@ function sizeTable(cells: Cell[], servers: ServerName[]): string[] {
 
 /** The issue's targets, against Spillway's figures at the largest N of this run (Envoy-like clients). */
 function targetsSection(report: Report): string[] {
-  const envoy = report.cells.filter((c) => c.kind === 'envoy' && figureOf(c, 'spillway'));
-  if (envoy.length === 0) return [];
-  const n = Math.max(...envoy.map((c) => c.clients));
-  const lines = [
-    '### Targets (Spillway, largest N of this run)',
-    '',
-    '| services | N | p99 change→ACK (target < 1 s at 10k) | RSS per client, steady state (target < 30 KB) | N clients (re)connect at once → all synced (target < 20 s at 10k) | CPU during the storm: server / load generators |',
-    '|---|---|---|---|---|---|',
-  ];
-  for (const cell of envoy.filter((c) => c.clients === n)) {
-    const f = figureOf(cell, 'spillway') as Figures;
-    const rss = `${kib(f.rssPerClientBytes)} KiB${f.rssSlopeOver.length > 1 ? ` (slope over N = ${f.rssSlopeOver.join(', ')}: ${kib(f.rssSlopeBytes)} KiB)` : ''}`;
-    lines.push(`| ${cell.services} | ${n} | ${fixed(f.ackP99.median)} ms | ${rss} | ${fixed(f.syncAllMs / 1000, 1)} s | ${fixed(f.syncServerCpuS, 1)} s / ${fixed(f.syncLoadCpuS, 1)} s |`);
+  const lines: string[] = [];
+  // Full mesh (every sidecar holds every service) and scoped (each holds what its workload calls): both shapes stay visible.
+  for (const kind of ['envoy', 'scoped'] as const) {
+    const measured = report.cells.filter((c) => c.kind === kind && figureOf(c, 'spillway'));
+    if (measured.length === 0) continue;
+    const n = Math.max(...measured.map((c) => c.clients));
+    const shape = kind === 'envoy' ? 'full mesh: every sidecar holds every service' : `scoped: each sidecar holds the ${report.options.callsPerWorkload} services its workload calls`;
+    lines.push(
+      `### Targets (Spillway, largest N of this run; ${shape})`,
+      '',
+      '| services | N | p99 change→ACK (target < 1 s at 10k) | RSS per client, steady state (target < 30 KB) | N clients (re)connect at once → all synced (target < 20 s at 10k) | CPU during the storm: server / load generators |',
+      '|---|---|---|---|---|---|',
+    );
+    for (const cell of measured.filter((c) => c.clients === n)) {
+      const f = figureOf(cell, 'spillway') as Figures;
+      const rss = `${kib(f.rssPerClientBytes)} KiB${f.rssSlopeOver.length > 1 ? ` (slope over N = ${f.rssSlopeOver.join(', ')}: ${kib(f.rssSlopeBytes)} KiB)` : ''}`;
+      lines.push(`| ${cell.services} | ${n} | ${fixed(f.ackP99.median)} ms | ${rss} | ${fixed(f.syncAllMs / 1000, 1)} s | ${fixed(f.syncServerCpuS, 1)} s / ${fixed(f.syncLoadCpuS, 1)} s |`);
+    }
+    if (n < 10_000) lines.push('', `N = 10000 was not run here (largest: ${n}); the targets are stated for 10k clients.`);
+    lines.push('');
   }
-  if (n < 10_000) lines.push('', `N = 10000 was not run here (largest: ${n}); the targets are stated for 10k clients.`);
   return lines;
 }
 
@@ -234,6 +240,12 @@ function methodSection(options: BenchOptions): string[] {
       `${DEFAULT_DEBOUNCE.quietMs} ms quiet / ${DEFAULT_DEBOUNCE.maxDelayMs} ms max, translation, snapshot cache, xDS server) in a Node process, ` +
       'fed the way a discovery source feeds it: a whole shard replaced per change (bench/servers/spillway-main.ts). Log level info (to a file). ' +
       'Process settings as in its container image (MALLOC_MMAP_THRESHOLD_=131072, see docs/OPERATIONS.md).',
+    `- **Scoped workload** (rows "scoped"): the same mesh, every service declaring the ${options.callsPerWorkload} services it calls ` +
+      `(mesh file \`calls:\`; the ${FLIPPED_SERVICES} services the endpoint changes touch, then the next ones after itself), and Envoy-like ` +
+      'sidecars that name their workload in node metadata SERVICE (`svc-<i>.bench`, the workloads other than the changed services, in turn): each holds only ' +
+      'the services its workload calls, and there is one view per (cluster, workload). go-control-plane serves the same scoped resources ' +
+      '(Spillway\'s translation per workload, keyed by CLUSTER_ID/SERVICE). One anchor per cluster; the other workloads\' views are made by ' +
+      'the measured clients.',
     '- **mTLS workload** (rows "mTLS pods" and "mTLS shared"): the same mesh with every service `mtls: true` and every endpoint\'s sidecar on ' +
       `port ${SIDECAR_PORT}, and Envoy-like workload sidecars whose node metadata is that of a real mTLS sidecar (docs/OPERATIONS.md): CLUSTER_ID, ` +
       `INSTANCE_IP (the pod's address: an endpoint of its cluster), INBOUND_PORT ${SIDECAR_PORT}, TLS_DIR. "pods": every sidecar a pod of its own ` +

@@ -13,7 +13,7 @@ import { SentVersions, changedResourceLines } from '../mesh/spillway-resources';
 import { peerBinary } from '../peer-binaries';
 import { stopProcess, waitForLine } from './child-process';
 import { ServerFactory, ServerName, ServerUnderTest } from './server-under-test';
-import { outboundName, sidecarAnchors, sidecarNode } from './sidecar-nodes';
+import { outboundName, scopedSidecarNode, sidecarAnchors, sidecarNode } from './sidecar-nodes';
 
 const START_TIMEOUT_MS = 30_000;
 const LOAD_TIMEOUT_MS = 120_000;
@@ -39,6 +39,10 @@ class GoControlPlaneServer implements ServerUnderTest {
 
   node(group: string, index: number): BenchNode {
     return sidecarNode(this.size, `sidecar-${group}-${index}`, index);
+  }
+
+  scopedNode(group: string, index: number): BenchNode {
+    return scopedSidecarNode(this.size, `scoped-${group}-${index}`, index);
   }
 
   anchorNodes(): BenchNode[] {

@@ -42,6 +42,11 @@ export interface ServerUnderTest {
    * first pod's metadata. Undefined when the server has no per-pod node inputs (INSTANCE_IP, INBOUND_PORT).
    */
   mtlsPodNode?(group: string, index: number, distinct: boolean): BenchNode;
+  /**
+   * Node of a sidecar of a scoped workload (scopedWorkloadOf) on a mesh whose services declare what they call
+   * (the scoped workload): its configuration holds only those services. Undefined when not implemented.
+   */
+  scopedNode?(group: string, index: number): BenchNode;
   /** One client per client view, connected before the measured ones so views already exist. */
   anchorNodes(): BenchNode[];
   /** The same for the mTLS workload sidecars (the shared pods' views). */
@@ -74,5 +79,7 @@ export function unsupportedKind(server: ServerName, kind: ClientKind): string | 
   if (kind === 'grpc' && isGoControlPlane(server)) return 'the peer has no proxyless API listeners';
   // INSTANCE_IP, INBOUND_PORT and TLS_DIR are Spillway's node inputs; the peers here take none of them.
   if (isMtlsKind(kind) && server !== 'spillway') return 'the peer does not implement the per-pod node inputs (INSTANCE_IP, INBOUND_PORT, TLS_DIR)';
+  if (kind === 'scoped' && server === 'go-control-plane-snapshot') return 'a reference configuration, run on the full mesh only';
+  if (kind === 'scoped' && (server === 'istiod' || server === 'istiod-default')) return 'istiod Sidecar resources are not wired into this harness yet';
   return undefined;
 }

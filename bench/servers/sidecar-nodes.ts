@@ -1,7 +1,7 @@
 // Sidecar nodes in Spillway's convention (node.metadata.CLUSTER_ID picks the view), shared by Spillway
 // and the go-control-plane peer, which serves Spillway's resources keyed the same way.
 import { BenchNode } from '../load/protocol';
-import { MeshSize, SIDECAR_PORT, clusterName, endpointAddress, regionOf, zoneOf } from '../mesh/generate-mesh';
+import { BENCH_NAMESPACE, MeshSize, SIDECAR_PORT, clusterName, endpointAddress, regionOf, scopedWorkloadOf, serviceName, zoneOf } from '../mesh/generate-mesh';
 import { DEFAULT_TLS_DIR } from '../../src/xds/translate/mtls';
 
 export function sidecarNode(size: MeshSize, id: string, index: number): BenchNode {
@@ -38,6 +38,15 @@ export function mtlsPodNode(size: MeshSize, id: string, index: number, distinct:
 /** One workload sidecar per cluster, with the shared pods' metadata, so those views exist before the storm. */
 export function mtlsPodAnchors(size: MeshSize): BenchNode[] {
   return Array.from({ length: size.clusters }, (_, c) => mtlsPodNode(size, `anchor-${c}`, c, false));
+}
+
+/**
+ * A sidecar of a scoped workload (scopedWorkloadOf), named in node metadata SERVICE as
+ * `<name>.<namespace>` (how a sidecar says which workload it fronts), spread over the clusters.
+ */
+export function scopedSidecarNode(size: MeshSize, id: string, index: number): BenchNode {
+  const node = sidecarNode(size, id, index);
+  return { ...node, metadata: { ...node.metadata, SERVICE: `${serviceName(scopedWorkloadOf(size, index))}.${BENCH_NAMESPACE}` } };
 }
 
 /** The Envoy cluster and EDS name of a generated service (Istio's naming, which Spillway shares). */

@@ -6,7 +6,7 @@ import { MeshSize, NotReady, SERVICE_PORT, serviceName, BENCH_NAMESPACE } from '
 import { serviceHost } from '../../src/mesh/model';
 import { BenchNode } from '../load/protocol';
 import { ServerFactory, ServerUnderTest } from './server-under-test';
-import { mtlsPodAnchors, mtlsPodNode, outboundName, sidecarAnchors, sidecarNode } from './sidecar-nodes';
+import { mtlsPodAnchors, mtlsPodNode, outboundName, scopedSidecarNode, sidecarAnchors, sidecarNode } from './sidecar-nodes';
 import { stopProcess } from './child-process';
 import type { FromSpillway, ToSpillway } from './spillway-main';
 
@@ -40,6 +40,10 @@ export class SpillwayServer implements ServerUnderTest {
 
   mtlsPodNode(group: string, index: number, distinct: boolean): BenchNode {
     return mtlsPodNode(this.size, `pod-${group}-${index}`, index, distinct);
+  }
+
+  scopedNode(group: string, index: number): BenchNode {
+    return scopedSidecarNode(this.size, `scoped-${group}-${index}`, index);
   }
 
   anchorNodes(): BenchNode[] {

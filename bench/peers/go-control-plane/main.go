@@ -58,17 +58,20 @@ import (
 	_ "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 )
 
-// clusterIDHash keys snapshots by node.metadata.CLUSTER_ID, as Spillway keys its views.
+// clusterIDHash keys snapshots by node.metadata.CLUSTER_ID, as Spillway keys its views, and by
+// CLUSTER_ID/SERVICE when the node names its workload (the scoped workload: one view per workload).
 type clusterIDHash struct{}
 
 func (clusterIDHash) ID(node *corev3.Node) string {
 	if node == nil || node.GetMetadata() == nil {
 		return ""
 	}
-	if value, ok := node.GetMetadata().GetFields()["CLUSTER_ID"]; ok {
-		return value.GetStringValue()
+	fields := node.GetMetadata().GetFields()
+	view := fields["CLUSTER_ID"].GetStringValue()
+	if workload := fields["SERVICE"].GetStringValue(); workload != "" {
+		view += "/" + workload
 	}
-	return ""
+	return view
 }
 
 type resourceLine struct {

@@ -39,25 +39,48 @@ export interface ClientEvents {
   failed(client: BenchClient, message: string): void;
 }
 
-/** Names found in one distinct response, shared by every client that gets the same bytes. */
-const namesMemo = new Map<string, ReadonlySet<string>>();
+/**
+ * Names found in one distinct response, shared by every client that gets the same resources. The key only
+ * narrows the search: responses with the same version, size and count can still differ (istiod stamps one
+ * push version on every client's response, and "svc-6" is as long as "svc-9"), so a hit must also have the
+ * same resource bytes (the nonce, which may differ per stream, is not compared).
+ */
+interface MemoEntry {
+  resources: readonly Uint8Array[];
+  names: ReadonlySet<string>;
+}
+const namesMemo = new Map<string, MemoEntry[]>();
+/** Bounds on what the memo keeps alive: entries, and bytes of the responses they hold. */
 const MAX_MEMO_ENTRIES = 1_000;
+const MAX_MEMO_BYTES = 256 * 2 ** 20;
+let memoEntries = 0;
+let memoBytes = 0;
 
 function memoKey(header: ResponseHeader, length: number): string {
   return `${header.typeUrl}|${header.versionInfo}|${length}|${header.resources.length}`;
 }
 
+function sameResources(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+  return a.length === b.length && a.every((resource, i) => Buffer.compare(resource, b[i] as Uint8Array) === 0);
+}
+
 function namesIn(header: ResponseHeader, length: number, extract: (resource: Uint8Array) => string[]): ReadonlySet<string> {
   const key = memoKey(header, length);
-  let names = namesMemo.get(key);
-  if (!names) {
-    const found = new Set<string>();
-    for (const resource of header.resources) for (const name of extract(resource)) found.add(name);
-    if (namesMemo.size >= MAX_MEMO_ENTRIES) namesMemo.clear();
-    names = found;
-    namesMemo.set(key, names);
+  const hit = namesMemo.get(key)?.find((entry) => sameResources(entry.resources, header.resources));
+  if (hit) return hit.names;
+  const found = new Set<string>();
+  for (const resource of header.resources) for (const name of extract(resource)) found.add(name);
+  if (memoEntries >= MAX_MEMO_ENTRIES || memoBytes + length > MAX_MEMO_BYTES) {
+    namesMemo.clear();
+    memoEntries = 0;
+    memoBytes = 0;
   }
-  return names;
+  const bucket = namesMemo.get(key) ?? [];
+  bucket.push({ resources: header.resources, names: found });
+  namesMemo.set(key, bucket);
+  memoEntries++;
+  memoBytes += length;
+  return found;
 }
 
 function encodeNode(node: BenchNode): Uint8Array {

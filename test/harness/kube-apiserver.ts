@@ -3,7 +3,7 @@
 // serving certificate, and no controllers (tests write EndpointSlices themselves). Several can run at
 // once, one per simulated cluster. Plus a tiny HTTPS helper to create, patch and delete objects.
 import { ChildProcess, execFileSync, spawn } from 'child_process';
-import { generateKeyPairSync } from 'crypto';
+import { generateKeyPairSync, randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as https from 'https';
 import * as os from 'os';
@@ -27,6 +27,8 @@ export interface KubeApiServer {
   kubeconfigPath: string;
   /** Folder with the logs, tokens, keys and certificates. */
   dir: string;
+  /** etcd's client URL (tests write what validation would refuse straight into it: see storeInEtcd). */
+  etcdUrl: string;
   /** Stops kube-apiserver only; etcd keeps the data. */
   stopApiServer(): Promise<void>;
   /** Starts kube-apiserver again on the same port, certificate and data. */
@@ -143,6 +145,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
     caFile,
     kubeconfigPath,
     dir,
+    etcdUrl: etcd.url,
     stopApiServer,
     startApiServer,
     stop: async () => {
@@ -371,4 +374,21 @@ export function kubeconfigWithUser(name: string, url: string, caFile: string, us
     '      user: spillway',
     '',
   ].join('\n');
+}
+
+/**
+ * Stores an object straight in etcd under the API server's key (`/registry/<resource>/<namespace>/<name>`),
+ * past validation. The API server refuses loopback addresses in EndpointSlices, and test backends can
+ * only listen on loopback: slices naming them are written here, and the API server then lists and
+ * watches them like any other (it reads JSON from etcd as well as its own protobuf).
+ */
+export async function storeInEtcd(server: KubeApiServer, resource: string, object: { metadata: { name: string; namespace?: string; uid?: string; creationTimestamp?: string } }): Promise<void> {
+  const { name, namespace } = object.metadata;
+  const key = `/registry/${resource}/${namespace ? `${namespace}/` : ''}${name}`;
+  const stored = { ...object, metadata: { uid: randomUUID(), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), ...object.metadata } };
+  const response = await fetch(`${server.etcdUrl}/v3/kv/put`, {
+    method: 'POST',
+    body: JSON.stringify({ key: Buffer.from(key).toString('base64'), value: Buffer.from(JSON.stringify(stored)).toString('base64') }),
+  });
+  if (!response.ok) throw new Error(`etcd put ${key}: HTTP ${response.status}: ${await response.text()}`);
 }

@@ -1,7 +1,7 @@
 // `npm run bench:profile`: Spillway alone under a large client count, with V8's CPU profiler on, to find
 // what dominates. Prints memory split (JS heap, buffers, native) before and after the clients connect, the
 // sync time, change → ACK for a few flips, and the functions that took the most self time.
-// Usage: npm run bench:profile -- [--services 100] [--clients 10000] [--flips 3] [--mode sotw|delta] [--grpc]
+// Usage: npm run bench:profile -- [--services 100] [--clients 10000] [--flips 3] [--mode sotw|delta] [--grpc | --scoped]
 //   [--phase all|storm|pushes]   (what the CPU profile covers: everything, the storm only, or the pushes only)
 import * as fs from 'fs';
 import * as os from 'os';
@@ -11,7 +11,7 @@ import { LoadGenerator } from './load/load-generator';
 import { endpointKey } from './mesh/generate-mesh';
 import { cpuSeconds, rssBytes } from './measure/proc-stats';
 import { max, percentile, sleep } from './measure/statistics';
-import { grpcTargets } from './scenario';
+import { flippedService, grpcTargets } from './scenario';
 import { startSpillway } from './servers/spillway-server';
 import { topSelfTime } from './measure/cpu-profile';
 
@@ -28,8 +28,8 @@ function parse(argv: readonly string[]): ProfileOptions {
   const options: ProfileOptions = { services: 100, clients: 10_000, flips: 3, mode: 'sotw', kind: 'envoy', phase: 'all' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    if (flag === '--grpc') {
-      options.kind = 'grpc';
+    if (flag === '--grpc' || flag === '--scoped') {
+      options.kind = flag === '--grpc' ? 'grpc' : 'scoped';
       continue;
     }
     const value = argv[++i];
@@ -50,7 +50,7 @@ const nsToMs = (ns: bigint) => Number(ns) / 1e6;
 
 async function main(): Promise<void> {
   const options = parse(process.argv.slice(2));
-  const size = { services: options.services, endpointsPerCluster: 10, clusters: 3 };
+  const size = { services: options.services, endpointsPerCluster: 10, clusters: 3, ...(options.kind === 'scoped' ? { callsPerWorkload: 10 } : {}) };
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'spillway-profile-'));
   const log = (line: string) => process.stdout.write(`[profile] ${line}\n`);
   log(`${options.clients} ${options.kind}-like clients (${options.mode}), ${size.services} services x 10 x 3; output in ${workDir}`);
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const phaseProfile = path.join(workDir, `${options.phase}.cpuprofile`);
   try {
     const nodeOf = (group: string, i: number): BenchNode =>
-      options.kind === 'grpc' ? server.grpcNode(group, i, grpcTargets(size, i)) : server.node(group, i);
+      options.kind === 'grpc' ? server.grpcNode(group, i, grpcTargets(size, i)) : options.kind === 'scoped' ? server.scopedNode(group, i) : server.node(group, i);
     await load.connect('anchors', server.xdsAddress, server.anchorNodes(), options.mode, 60_000);
     await sleep(500);
     const before = { rss: rssBytes(server.pid), usage: await server.memory() };
@@ -82,8 +82,11 @@ async function main(): Promise<void> {
     const notReady = new Set<string>();
     if (options.phase === 'pushes') await server.startProfile();
     for (let k = 0; k < options.flips; k++) {
-      notReady.add(endpointKey(k % size.services, 0, 0));
-      const { arrivals } = await load.arm('clients', server.edsNameOf(k % size.services), 120_000, active);
+      const service = flippedService(size, k);
+      const key = endpointKey(service, 0, 0);
+      if (notReady.has(key)) notReady.delete(key);
+      else notReady.add(key);
+      const { arrivals } = await load.arm('clients', server.edsNameOf(service), 120_000, active);
       const changedAt = await server.apply(new Set(notReady));
       const arrived = await arrivals;
       const acks = arrived.ackedNs.map((ns) => nsToMs(ns - changedAt));

@@ -88,10 +88,11 @@ export function* sidecarViewSteps(model: MeshModel, view: ClientView, out: Resou
   const used: ServicePart<VirtualHost[]>[] = [];
   const scope = sidecarScope(model, view);
   const selection = viewScopeOf(model, view);
-  for (const entry of sortedServices(model)) {
+  // A scoped view walks only its calls (sorted hosts, as sortedServices orders them), not the whole mesh.
+  const entries = selection.calls ? [...selection.calls].flatMap((host) => model.services.get(host) ?? []) : sortedServices(model);
+  for (const entry of entries) {
     if (!isVisibleFrom(entry, view.clusterId)) continue;
     const host = serviceHost(entry.service);
-    if (selection.calls && !selection.calls.has(host)) continue;
     const part = parts ? parts.part(scope, entry, () => servicePart(out, model, view, entry)) : servicePart(out, model, view, entry);
     if (part.issue) issues.push(part.issue);
     else {

@@ -39,6 +39,10 @@ export interface KubeApiServer {
 
 export interface KubeApiServerOptions {
   name: string;
+  /** Write an audit log (one JSON event per request, metadata only) to `<dir>/audit.log`: see auditEvents. */
+  audit?: boolean;
+  /** Extra kube-apiserver flags. */
+  extraArgs?: string[];
 }
 
 export const ADMIN_TOKEN = 'spillway-admin-token';
@@ -102,6 +106,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
     '--endpoint-reconciler-type=none',
     '--enable-priority-and-fairness=false',
     '--profiling=false',
+    ...(options.audit ? auditArgs(dir) : []),
+    ...(options.extraArgs ?? []),
   ];
   let apiserver: ChildProcess | undefined;
 
@@ -391,4 +397,32 @@ export async function storeInEtcd(server: KubeApiServer, resource: string, objec
     body: JSON.stringify({ key: Buffer.from(key).toString('base64'), value: Buffer.from(JSON.stringify(stored)).toString('base64') }),
   });
   if (!response.ok) throw new Error(`etcd put ${key}: HTTP ${response.status}: ${await response.text()}`);
+}
+
+/** Metadata of every request once it completed (watches also when they start). */
+function auditArgs(dir: string): string[] {
+  const policy = path.join(dir, 'audit-policy.yaml');
+  fs.writeFileSync(policy, ['apiVersion: audit.k8s.io/v1', 'kind: Policy', 'omitStages: [RequestReceived]', 'rules:', '  - level: Metadata', ''].join('\n'));
+  const log = path.join(dir, 'audit.log');
+  fs.rmSync(log, { force: true });
+  return [`--audit-policy-file=${policy}`, `--audit-log-path=${log}`, '--audit-log-mode=blocking', '--audit-log-format=json'];
+}
+
+export interface AuditEvent {
+  verb: string;
+  requestURI: string;
+  stage: string;
+  user: { username: string };
+  responseStatus?: { code?: number };
+}
+
+/** The audit log of a server started with `audit: true`. */
+export function auditEvents(server: KubeApiServer): AuditEvent[] {
+  const log = path.join(server.dir, 'audit.log');
+  if (!fs.existsSync(log)) return [];
+  return fs
+    .readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as AuditEvent);
 }

@@ -8,10 +8,13 @@
 
 export const LOAD_WINDOW_MS = 10_000;
 /**
- * The short window failover states are decided on: the last 3 reporting intervals (1 s each), so a state
- * changes within seconds of traffic moving while shares are still shown over LOAD_WINDOW_MS.
+ * Failover states are decided on the newest reports, not the 10 s window, so a state changes within
+ * seconds of traffic moving while shares are still shown over LOAD_WINDOW_MS: the newest second of reports
+ * when it holds at least MIN_RECENT_REQUESTS, else the last two, at most the last three (RECENT_WINDOW_MS;
+ * clients report every second). Sparse traffic thus looks further back instead of deciding on a handful.
  */
 export const RECENT_WINDOW_MS = 3_000;
+export const MIN_RECENT_REQUESTS = 10;
 const SLOT_MS = 1_000;
 /** Slots that can overlap the window at once. */
 const SLOTS = Math.ceil(LOAD_WINDOW_MS / SLOT_MS) + 1;
@@ -132,13 +135,16 @@ export class LoadReportStore {
 
   /** Load of the given Envoy clusters for one client cluster, over the last `windowMs` (at most the store's window). */
   measure(clientCluster: string, envoyClusters: Iterable<string>, windowMs = this.windowMs): MeasuredLoad {
+    return this.measureSlots(clientCluster, envoyClusters, this.oldestSlot(Math.min(windowMs, this.windowMs)));
+  }
+
+  private measureSlots(clientCluster: string, envoyClusters: Iterable<string>, oldest: number): MeasuredLoad {
     this.pruneIfDue();
     const byTarget: Record<string, number> = {};
     let requests = 0;
     let errors = 0;
     const client = this.byClient.get(clientCluster);
     if (!client) return { byTarget, requests, errors };
-    const oldest = this.oldestSlot(Math.min(windowMs, this.windowMs));
     for (const envoyCluster of envoyClusters) {
       for (const [target, series] of client.get(envoyCluster) ?? []) {
         const sum = series.sum(oldest);
@@ -149,6 +155,18 @@ export class LoadReportStore {
       }
     }
     return { byTarget, requests, errors };
+  }
+
+  /** The newest reports' load: the shortest of the last 1..3 seconds with MIN_RECENT_REQUESTS, else all three. */
+  measureRecent(clientCluster: string, envoyClusters: readonly string[]): MeasuredLoad & { windowMs: number } {
+    let load: MeasuredLoad = { byTarget: {}, requests: 0, errors: 0 };
+    let windowMs = SLOT_MS;
+    for (; windowMs <= RECENT_WINDOW_MS; windowMs += SLOT_MS) {
+      // A window of n slots: the current one and the n - 1 before it.
+      load = this.measureSlots(clientCluster, envoyClusters, Math.floor(this.now() / SLOT_MS) - (windowMs / SLOT_MS - 1));
+      if (load.requests >= MIN_RECENT_REQUESTS) break;
+    }
+    return { ...load, windowMs: Math.min(windowMs, RECENT_WINDOW_MS) };
   }
 
   private seriesFor(clientCluster: string, envoyCluster: string, target: string): Series | undefined {

@@ -1,6 +1,9 @@
 // Where each cluster's traffic for each service goes, and why: the expected state from the model
 // (priorities of the assignment a sidecar there gets) next to the measured state from load reports.
-// Transitions are remembered with their time and logged once.
+// Transitions are remembered with their time and logged once. States are decided on the newest
+// reports (LoadReportStore.measureRecent: the last 1-3 s), so they follow traffic within seconds; shares are shown over the
+// longer LOAD_WINDOW_MS. A subset that has no endpoint at all in the client's cluster is "remote" by
+// design (a canary only east runs, seen from west), not a failover.
 import type { Logger } from 'pino';
 import { MeshCluster, MeshModel, ServiceEntry, serviceHost } from '../mesh/model';
 import { isVisibleFrom, sortedServices, subsetsOf } from '../mesh/rules';
@@ -10,7 +13,8 @@ import { outboundClusterName } from '../xds/translate/names';
 import { ServiceParts, clustersKeyOf } from '../xds/translate/service-parts';
 import { Steps, TimeSlicer } from '../xds/steps';
 
-export type FailoverState = 'local' | 'partial' | 'spilled' | 'unavailable';
+/** `remote`: the subset has no endpoint in the client's cluster at all, so remote is where it lives. */
+export type FailoverState = 'local' | 'partial' | 'spilled' | 'unavailable' | 'remote';
 
 export interface FailoverTarget {
   cluster: string;
@@ -26,7 +30,17 @@ export interface FailoverEntry {
   subset: string;
   priorities: { priority: number; targets: FailoverTarget[] }[];
   expected: { state: FailoverState; shares: Record<string, number> };
-  measured?: { state: FailoverState; shares: Record<string, number>; requests: number; windowMs: number };
+  /**
+   * `shares` and `requests` over `windowMs` (10 s); `state` from the last `recent.windowMs` when requests
+   * were reported in it (else from the 10 s window: traffic stopped, the last state stands).
+   */
+  measured?: {
+    state: FailoverState;
+    shares: Record<string, number>;
+    requests: number;
+    windowMs: number;
+    recent?: { shares: Record<string, number>; requests: number; windowMs: number };
+  };
   state: FailoverState;
   sinceMs: number;
 }
@@ -36,6 +50,8 @@ type ExpectedEntry = Pick<FailoverEntry, 'clientCluster' | 'service' | 'port' | 
   belongs: readonly string[];
   /** client cluster|service|port|subset: the key of its state. */
   key: string;
+  /** No endpoint of this subset, ready or not, runs in the client's cluster. */
+  remoteByDesign: boolean;
 };
 
 /** Below this remote share traffic counts as local; above 1 - this, as spilled. */
@@ -62,11 +78,23 @@ export function belongsTo(name: string, subset: string): readonly string[] {
   return [name, `${prefix}~local${host}`, `${prefix}~remote${host}`];
 }
 
-function measuredState(clientCluster: string, load: MeasuredLoad): NonNullable<FailoverEntry['measured']> {
-  const shares = normalise(load.byTarget);
+function stateOf(clientCluster: string, load: MeasuredLoad, remoteByDesign: boolean): FailoverState {
   const served = Object.values(load.byTarget).reduce((a, b) => a + b, 0);
-  const state: FailoverState = served === 0 ? 'unavailable' : shareState(1 - (shares[clientCluster] ?? 0));
-  return { state, shares, requests: load.requests, windowMs: LOAD_WINDOW_MS };
+  if (served === 0) return 'unavailable';
+  const state = shareState(1 - (load.byTarget[clientCluster] ?? 0) / served);
+  return remoteByDesign && state === 'spilled' ? 'remote' : state;
+}
+
+/** Shares over the long window; the state from the recent one when it has requests. */
+function measuredState(clientCluster: string, load: MeasuredLoad, recent: MeasuredLoad & { windowMs: number }, remoteByDesign: boolean): NonNullable<FailoverEntry['measured']> {
+  const decidedOn = recent.requests > 0 ? recent : load;
+  return {
+    state: stateOf(clientCluster, decidedOn, remoteByDesign),
+    shares: normalise(load.byTarget),
+    requests: load.requests,
+    windowMs: LOAD_WINDOW_MS,
+    recent: { shares: normalise(recent.byTarget), requests: recent.requests, windowMs: recent.windowMs },
+  };
 }
 
 /** The entries of one service for one client cluster. */
@@ -91,7 +119,8 @@ function expectedForService(model: MeshModel, client: MeshCluster, entry: Servic
       const first = priorities[0]?.targets ?? [];
       const expectedWeights: Record<string, number> = {};
       for (const target of first) expectedWeights[target.cluster] = (expectedWeights[target.cluster] ?? 0) + target.weight;
-      const expectedState: FailoverState = first.length === 0 ? 'unavailable' : first.every((t) => t.kind === 'local') ? 'local' : 'spilled';
+      const remoteByDesign = !entry.endpoints.some((e) => e.cluster === client.name && (!subset || e.labels[entry.service.subsetLabel] === subset));
+      const expectedState: FailoverState = first.length === 0 ? 'unavailable' : first.every((t) => t.kind === 'local') ? 'local' : remoteByDesign ? 'remote' : 'spilled';
       expected.push({
         clientCluster: client.name,
         service: host,
@@ -101,6 +130,7 @@ function expectedForService(model: MeshModel, client: MeshCluster, entry: Servic
         expected: { state: expectedState, shares: normalise(expectedWeights) },
         belongs: belongsTo(name, subset),
         key: `${client.name}|${host}|${port.port}|${subset}`,
+        remoteByDesign,
       });
     }
   }
@@ -222,8 +252,8 @@ export class FailoverTracker {
   entries(): FailoverEntry[] {
     const entries: FailoverEntry[] = [];
     const seen = new Set<string>();
-    for (const { belongs: _belongs, key, ...expected } of this.expectedEntries()) {
-      const measured = this.loads.hasLoad(expected.clientCluster, _belongs) ? this.measured({ ...expected, belongs: _belongs }) : undefined;
+    for (const { belongs, key, remoteByDesign, ...expected } of this.expectedEntries()) {
+      const measured = this.loads.hasLoad(expected.clientCluster, belongs) ? this.measured({ ...expected, belongs, remoteByDesign }) : undefined;
       const state = measured?.state ?? expected.expected.state;
       seen.add(key);
       const sinceMs = this.transition(key, state, expected);
@@ -233,9 +263,11 @@ export class FailoverTracker {
     return entries;
   }
 
-  private measured(expected: Pick<ExpectedEntry, 'clientCluster' | 'belongs'>): FailoverEntry['measured'] {
+  private measured(expected: Pick<ExpectedEntry, 'clientCluster' | 'belongs' | 'remoteByDesign'>): FailoverEntry['measured'] {
     const load = this.loads.measure(expected.clientCluster, expected.belongs);
-    return load.requests > 0 ? measuredState(expected.clientCluster, load) : undefined;
+    if (load.requests === 0) return undefined;
+    const recent = this.loads.measureRecent(expected.clientCluster, expected.belongs);
+    return measuredState(expected.clientCluster, load, recent, expected.remoteByDesign);
   }
 
   private transition(key: string, state: FailoverState, context: Pick<ExpectedEntry, 'clientCluster' | 'service' | 'port' | 'subset'>): number {

@@ -25,7 +25,7 @@ export interface MetricsSources {
 }
 
 const LATENCY_BUCKETS_SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-const FAILOVER_STATES: FailoverState[] = ['local', 'partial', 'spilled', 'unavailable'];
+const FAILOVER_STATES: FailoverState[] = ['local', 'partial', 'spilled', 'unavailable', 'remote'];
 
 export class SpillwayMetrics {
   readonly registry = new Registry();

@@ -2,7 +2,8 @@
 // against docs/ADMIN-API.md. Wire shapes, not server internals: a reader must cope with a server of
 // another version, so everything the doc does not promise is optional.
 
-export type FailoverState = 'local' | 'partial' | 'spilled' | 'unavailable';
+/** `remote`: the subset runs only in other clusters (remote by design, not a failover). */
+export type FailoverState = 'local' | 'partial' | 'spilled' | 'unavailable' | 'remote';
 
 export interface FailoverTarget {
   cluster: string;
@@ -27,8 +28,8 @@ export interface FailoverEntry {
   subset: string;
   priorities: FailoverPriority[];
   expected: { state: FailoverState; shares: Shares };
-  /** Absent when there was no traffic in the window. */
-  measured?: { state: FailoverState; shares: Shares; requests: number; windowMs: number };
+  /** Absent when there was no traffic in the window. `state` is decided on `recent` when it has requests. */
+  measured?: { state: FailoverState; shares: Shares; requests: number; windowMs: number; recent?: { shares: Shares; requests: number; windowMs: number } };
   state: FailoverState;
   sinceMs: number;
 }

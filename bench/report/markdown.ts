@@ -57,7 +57,9 @@ function ratiosTable(report: Report, peers: ServerName[]): string[] {
     ['p99 change→ACK', (f) => f.ackP99.median],
     ['reconnect storm', (f) => f.syncAllMs],
     // The same figure for both sides at the same N: never one server's slope beside another's single point.
-    ['RSS per client (steady state)', (f) => f.rssPerClientBytes],
+    // Scoped: a peer that is handed every workload's resources holds all views before the first client, so
+    // (RSS with − RSS before) / N would compare view costs on one side only; the RSS with the N clients does not.
+    ['RSS per client (steady state; scoped: RSS with the N clients)', (f) => (f.kind === 'scoped' ? f.rssWithClientsBytes : f.rssPerClientBytes)],
   ];
   const header = ['services', 'clients', ...peers.flatMap((peer) => metrics.map(([name]) => `${name} vs ${SERVER_LABEL[peer]}`))];
   lines.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);

@@ -17,6 +17,7 @@ import { DEFAULT_DRILL_MAX_DURATION_MS, DrillManager } from './drill/drill-manag
 import { DEFAULT_WHAT_IF_MAX_FAILURES, whatIfHandler } from './admin/what-if-route';
 import { drillPostHandlers, drillStatusHandler } from './admin/drill-routes';
 import { DEFAULT_ADMIN_MAX_BODY_BYTES } from './admin/admin-post';
+import { scopeHandler } from './admin/scope-route';
 
 export interface HostPort {
   host: string;
@@ -53,6 +54,7 @@ export interface SpillwayServerOptions {
   /** Bounds of load reports (`--lrs-*`). */
   lrsLimits?: SpillwayOptions['lrsLimits'];
   scope?: SpillwayOptions['scope'];
+  maxObservedCalls?: SpillwayOptions['maxObservedCalls'];
   /** Host names the admin server answers besides loopback and its own address (`--admin-allowed-hosts`). */
   adminAllowedHosts?: readonly string[];
   /** What-if and drills: --admin-token-file's token, --admin-max-body-bytes, --drill-max-duration-s, --what-if-max-failures. */
@@ -137,7 +139,7 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
   const sources = await startSources(options, store);
   store.flush();
 
-  const spillway = new Spillway({ store, logger, xdsAddress: grpcAddress(options.xds), serverOptions: options.serverOptions, lrsLimits: options.lrsLimits, scope: options.scope });
+  const spillway = new Spillway({ store, logger, xdsAddress: grpcAddress(options.xds), serverOptions: options.serverOptions, lrsLimits: options.lrsLimits, scope: options.scope, maxObservedCalls: options.maxObservedCalls });
   if (!options.serverOptions?.tls && !isLoopback(options.xds.host)) {
     logger.warn(
       { xds: grpcAddress(options.xds) },
@@ -182,6 +184,7 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
   });
   adminServer.addRoute('/debug/what-if', whatIfHandler({ model: () => spillway.servedModel(), loads: spillway.loads, maxFailures: options.predict?.whatIfMaxFailures ?? DEFAULT_WHAT_IF_MAX_FAILURES }));
   adminServer.addRoute('/debug/drill', drillStatusHandler(drills));
+  adminServer.addRoute('/debug/scope', scopeHandler({ spillway, model: () => store.current(), defaultScope: options.scope?.scope ?? 'all' }));
   let adminPort: number;
   try {
     adminPort = await adminServer.listen(options.admin.host, options.admin.port);

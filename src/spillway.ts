@@ -17,6 +17,7 @@ import { LoadReportingService } from './lrs/lrs-server';
 import { DEFAULT_LRS_LIMITS, LrsLimits } from './lrs/lrs-limits';
 import { XdsReportingClients } from './xds-reporting-clients';
 import { FailoverTracker } from './visibility/failover-tracker';
+import { DEFAULT_MAX_OBSERVED_CALLS, ObservedCalls } from './visibility/observed-calls';
 import { ModelOverlay } from './predict/model-overlay';
 import { MeshModel } from './mesh/model';
 
@@ -44,6 +45,8 @@ export interface SpillwayOptions {
   lrsLimits?: LrsLimits;
   /** What sidecars whose workload declares no calls get (`serve --scope`). */
   scope?: ScopeOptions;
+  /** (workload, callee) pairs learned from load reports and kept for scope suggestions (`serve --scope-max-observed-calls`). */
+  maxObservedCalls?: number;
 }
 
 export class Spillway {
@@ -86,13 +89,23 @@ export class Spillway {
     this.loads = new LoadReportStore(lrsLimits.maxSeries);
     // LRS sees the xDS side only through this read-only lookup: who is connected, and what it was sent.
     const clients = new XdsReportingClients({ registry: this.server.registry, snapshot: (view) => this.cache.ready(view), model: () => this.servedModel() });
-    this.lrs = new LoadReportingService({ store: this.loads, clients, logger: log.child({ component: 'lrs' }), limits: lrsLimits, identity: options.serverOptions?.identity });
+    this.observedCalls = new ObservedCalls(options.maxObservedCalls ?? DEFAULT_MAX_OBSERVED_CALLS, (host) => options.store.current().services.has(host));
+    this.lrs = new LoadReportingService({
+      store: this.loads,
+      clients,
+      logger: log.child({ component: 'lrs' }),
+      limits: lrsLimits,
+      identity: options.serverOptions?.identity,
+      onCounted: (workload, samples) => this.observedCalls.record(workload, samples),
+    });
     this.server.addService(this.lrs.definition(), this.lrs.handlers());
     this.tracker = new FailoverTracker(() => this.servedModel(), this.loads, log.child({ component: 'failover' }));
   }
 
   /** Where load reports land (LRS); read by the failover view and metrics. */
   readonly loads: LoadReportStore;
+  /** Which services each workload was seen calling (scope suggestions; never changes what proxies get). */
+  readonly observedCalls: ObservedCalls;
   /** The load reporting service; its counters feed metrics. */
   readonly lrs: LoadReportingService;
   readonly tracker: FailoverTracker;

@@ -16,6 +16,8 @@ import { DEFAULT_MAX_REQUEST_BYTES } from '../xds/server/xds-server';
 import { PREDICT_FLAGS, predictOptions } from './predict-flags';
 import { runDrill, runWhatIf } from './predict-commands';
 import { SCOPE_MODES, ScopeMode } from '../xds/translate/client-view';
+import { DEFAULT_MAX_OBSERVED_CALLS } from '../visibility/observed-calls';
+import { runScope } from './scope-command';
 
 const MESH_MAX_BYTES_FLAG: FlagSpec = {
   name: 'mesh-max-bytes',
@@ -49,6 +51,12 @@ const SERVE_FLAGS: FlagSpec[] = [
     value: 'MODE',
     help: 'what an Envoy sidecar whose workload declares no calls gets: all (every service it can see) or on-demand (clusters fetched on first use; delta xDS only, SotW sidecars keep all)',
     default: 'all',
+  },
+  {
+    name: 'scope-max-observed-calls',
+    value: 'N',
+    help: '(workload, callee) pairs learned from load reports and kept for spillway scope; more are counted, not kept',
+    default: String(DEFAULT_MAX_OBSERVED_CALLS),
   },
   { name: 'kube-clusters', value: 'FILE', help: 'Kubernetes clusters file: discover Services/EndpointSlices/ServiceExports of every cluster listed' },
   { name: 'kube-namespaces', value: 'NS,NS', help: 'watch only these namespaces in every cluster (overrides the clusters file)' },
@@ -111,6 +119,7 @@ Usage:
   spillway validate FILE        check a mesh file; exits 1 and lists every error with its line (takes --mesh-max-bytes)
   spillway status [--admin URL] [--json]    failover state per client cluster, service port and subset
   spillway clients [--admin URL] [--json]   connected proxies and their per-type sync status
+  spillway scope [--admin URL] [--json]     per workload: declared vs observed callees, a calls: list to paste
   spillway what-if --fail CLUSTER[/SERVICE] [--fail ...]    where traffic would go if these failed, and whether it fits
   spillway drill start|stop|status          rehearse a failure for a bounded time (spillway drill --help)
   spillway demo [--duration-s N]            live failover on loopback: Spillway, real Envoys, backends (docs/DEMO.md)
@@ -199,6 +208,7 @@ async function serve(args: string[]): Promise<void> {
       adminAllowedHosts: adminAllowedHosts(parsed.flags.get('admin-allowed-hosts')),
       predict: predictOptions((name) => parsed.flags.get(name), (name) => positiveInteger(name, flag(name)), fail),
       scope: { scope },
+      maxObservedCalls: positiveInteger('scope-max-observed-calls', flag('scope-max-observed-calls')),
     });
   } catch (error) {
     if (error instanceof ServerStartError) fail(error.message);
@@ -230,6 +240,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'clients':
       process.exitCode = await runClients(rest);
+      return;
+    case 'scope':
+      process.exitCode = await runScope(rest);
       return;
     case 'what-if':
       process.exitCode = await runWhatIf(rest);

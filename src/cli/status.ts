@@ -166,7 +166,7 @@ function getText(url: URL): Promise<{ status: number; body: string }> {
   });
 }
 
-interface Command<T> {
+export interface Command<T> {
   name: string;
   path: string;
   summary: string;
@@ -187,7 +187,7 @@ async function fetchIssues(base: URL): Promise<IssuesReport | undefined> {
   }
 }
 
-async function runCommand<T>(argv: readonly string[], command: Command<T>): Promise<number> {
+export async function runCommand<T>(argv: readonly string[], command: Command<T>): Promise<number> {
   const json = argv.includes(JSON_FLAG);
   const parsed = parseFlags(argv.filter((arg) => arg !== JSON_FLAG), FLAGS);
   if (!parsed.ok) {

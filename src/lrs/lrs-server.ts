@@ -9,7 +9,8 @@ import { durationFromMs } from '../xds/duration';
 import { RawNode, decodePlain, structToPlain } from '../xds/server/wire';
 import { IdentityPolicy, checkClusterIdentity } from '../xds/server/client-identity';
 import { TokenBucket } from '../xds/server/rate-limit';
-import { LoadReportStore } from './load-report-store';
+import { LoadReportStore, LoadSample } from './load-report-store';
+import { workloadHost } from '../xds/translate/workload-identity';
 import { DecodedReport, decodeLoadReport } from './report-decoder';
 import { DROP_REASONS, DropReason, attribute } from './attribution';
 import { ReportingClients } from './reporting-clients';
@@ -35,11 +36,15 @@ export interface LoadReportingOptions {
   limits: LrsLimits;
   /** With xDS mTLS: the certificate must name the cluster the node claims, as on ADS. */
   identity?: IdentityPolicy;
+  /** Told what each report counted, with the workload of the reporting sidecar (scope suggestions). */
+  onCounted?: (workload: string | undefined, samples: readonly LoadSample[]) => void;
 }
 
 interface Reporter {
   nodeId: string;
   cluster: string;
+  /** The workload the node fronts (node metadata SERVICE, or Istio's NAMESPACE and app label). */
+  workload?: string;
 }
 
 class StreamRefused extends Error {
@@ -153,12 +158,14 @@ export class LoadReportingService {
       if (!check.ok) throw new StreamRefused('identity', grpc.status.PERMISSION_DENIED, check.message);
     }
     this.options.logger.debug({ node: shortId(nodeId), cluster: claimed }, 'load reporting stream opened');
-    return { nodeId, cluster: claimed };
+    const workload = workloadHost({ metadata: structToPlain(node?.metadata) });
+    return { nodeId, cluster: claimed, ...(workload ? { workload } : {}) };
   }
 
   private count(reporter: Reporter, report: DecodedReport): void {
     const attribution = attribute(reporter, report.clusters, this.options.clients);
     const storeFull = this.options.store.record(attribution.samples);
+    this.options.onCounted?.(reporter.workload, attribution.samples);
     if (storeFull > 0) attribution.dropped.store_full = storeFull;
     for (const reason of DROP_REASONS) {
       const dropped = attribution.dropped[reason];

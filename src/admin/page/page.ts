@@ -3,6 +3,7 @@
 import type { AdminHandler } from '../admin-server';
 import { PAGE_SCRIPT } from './page-script';
 import { PAGE_STYLE } from './page-style';
+import { SCOPE_PANEL_HTML, SCOPE_PANEL_SCRIPT } from './scope-panel';
 
 // Static markup only: every piece of live data is put in by the script through DOM text APIs.
 const PAGE_HTML = `<!doctype html>
@@ -57,8 +58,10 @@ const PAGE_HTML = `<!doctype html>
     <p class="empty" id="clients-empty">No proxies connected.</p>
     <p class="error" id="clients-error" hidden></p>
   </section>
+${SCOPE_PANEL_HTML}
 </main>
 <script>${PAGE_SCRIPT}</script>
+<script>${SCOPE_PANEL_SCRIPT}</script>
 </body>
 </html>
 `;

@@ -17,7 +17,7 @@ function text(value: unknown): string | undefined {
  * `name.namespace.svc.cluster.local`), else NAMESPACE with LABELS.app or LABELS["app.kubernetes.io/name"].
  * Undefined when neither says, or what they say is no service host.
  */
-export function workloadHost(node: NodeInfo): string | undefined {
+export function workloadHost(node: Pick<NodeInfo, 'metadata'>): string | undefined {
   const service = text(node.metadata.SERVICE);
   if (service !== undefined) return callHost(service);
   const namespace = text(node.metadata.NAMESPACE);

@@ -34,8 +34,8 @@ function meshWithCalls(calls: string[] | undefined): MeshModel {
   });
 }
 
-function viewOf(model: MeshModel, metadata: Record<string, unknown>, mode: StreamMode = 'sotw', scope: ScopeMode = 'all', userAgent = 'envoy'): string {
-  const resolved = resolveClientView(node(metadata, userAgent), model, mode, { scope });
+function viewOf(model: MeshModel, metadata: Record<string, unknown>, mode: StreamMode = 'sotw', scope: ScopeMode = 'all', userAgent = 'envoy', ads = true): string {
+  const resolved = resolveClientView(node(metadata, userAgent), model, { mode, ads }, { scope });
   if (!resolved.ok) throw new Error(resolved.message);
   return resolved.view;
 }
@@ -186,6 +186,8 @@ describe('on demand (serve --scope on-demand)', () => {
     expect(parseViewKey(viewOf(model, {}, 'delta', 'on-demand')).onDemand).toBe(true);
     expect(parseViewKey(viewOf(model, {}, 'sotw', 'on-demand')).onDemand).toBeUndefined();
     expect(parseViewKey(viewOf(model, {}, 'delta', 'all')).onDemand).toBeUndefined();
+    // A per-type delta stream (not ADS): the filter's ADS source would name nothing there.
+    expect(parseViewKey(viewOf(model, {}, 'delta', 'on-demand', 'envoy', false)).onDemand).toBeUndefined();
     expect(parseViewKey(viewOf(meshWithCalls([CHECKOUT]), { SERVICE: 'web.shop' }, 'delta', 'on-demand')).onDemand).toBeUndefined();
   });
 

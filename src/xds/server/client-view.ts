@@ -8,5 +8,11 @@ export type ViewResolution =
   | { ok: true; view: ViewKey; clusterId: string; role: ClientRole }
   | { ok: false; code: grpc.status; message: string };
 
-/** `mode`: the stream's protocol; on-demand configuration needs delta xDS, so it may decide the view. */
-export type ViewResolver = (node: NodeInfo, mode?: StreamMode) => ViewResolution;
+/** The stream a view is resolved for: on-demand configuration needs delta xDS over ADS, so it may decide the view. */
+export interface StreamKind {
+  mode: StreamMode;
+  /** The aggregated service (all types on one stream), not a per-type one. */
+  ads: boolean;
+}
+
+export type ViewResolver = (node: NodeInfo, stream?: StreamKind) => ViewResolution;

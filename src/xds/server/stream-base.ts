@@ -187,7 +187,7 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint
     if (!node || !node.id) {
       throw new StreamClosedError(grpc.status.INVALID_ARGUMENT, 'the first discovery request must carry a node with an id (set node.id in the bootstrap)');
     }
-    const resolution = this.ctx.resolveView(node, this.mode);
+    const resolution = this.ctx.resolveView(node, { mode: this.mode, ads: this.allowedTypes.length === PUSH_ORDER.length });
     if (!resolution.ok) {
       this.ctx.registry.recordRejectedStream();
       this.log.warn({ node: node.id, reason: bounded(resolution.message, MAX_STATUS_CHARS) }, 'refusing xDS client');

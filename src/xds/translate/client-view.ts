@@ -5,9 +5,9 @@
 // workload sidecar of a cluster with the same ports and certificate directory shares one view.
 import * as grpc from '@grpc/grpc-js';
 import { MeshModel } from '../../mesh/model';
-import { ViewResolution, ViewResolver } from '../server/client-view';
+import { StreamKind, ViewResolution, ViewResolver } from '../server/client-view';
 import { NodeInfo } from '../server/wire';
-import { ClientRole, StreamMode } from '../server/client-registry';
+import { ClientRole } from '../server/client-registry';
 import { declaredCalls, workloadHost } from './workload-identity';
 
 export const DEFAULT_OUTBOUND_PORT = 15001;
@@ -102,7 +102,9 @@ function roleOf(node: NodeInfo): ClientRole {
 const IPV4_OR_6 = /^[0-9a-fA-F:.]+$/;
 
 /** Resolves a node against the current model; every refusal says what to set. */
-export function resolveClientView(node: NodeInfo, model: MeshModel, mode: StreamMode = 'sotw', options: ScopeOptions = DEFAULT_SCOPE_OPTIONS): ViewResolution {
+const SOTW_ADS: StreamKind = { mode: 'sotw', ads: true };
+
+export function resolveClientView(node: NodeInfo, model: MeshModel, stream: StreamKind = SOTW_ADS, options: ScopeOptions = DEFAULT_SCOPE_OPTIONS): ViewResolution {
   const known = [...model.clusters.keys()].sort();
   const knownText = known.length > 0 ? known.join(', ') : '(none yet: the mesh has no clusters)';
   const clusterId = metadataString(node, 'CLUSTER_ID');
@@ -148,7 +150,7 @@ export function resolveClientView(node: NodeInfo, model: MeshModel, mode: Stream
     }
     view.inbound = { port: inboundPort, bindAddress };
   }
-  scopeView(view, node, model, mode, options);
+  scopeView(view, node, model, stream, options);
   return { ok: true, view: viewKeyOf(view), clusterId, role };
 }
 
@@ -156,15 +158,16 @@ export function resolveClientView(node: NodeInfo, model: MeshModel, mode: Stream
  * Envoy sidecars only: gateways route every exported service, and proxyless clients already ask by name.
  * A workload that declares calls gets a view of its own (the calls are read from the model at each
  * build, so edits to the list apply at once); one that declares none shares its cluster's view, or its
- * on-demand twin, which only a delta stream may have (Envoy's on-demand CDS does not work over SotW).
+ * on-demand twin, which only a delta ADS stream may have (Envoy's on-demand CDS does not work over SotW).
  */
-function scopeView(view: ClientView, node: NodeInfo, model: MeshModel, mode: StreamMode, options: ScopeOptions): void {
+function scopeView(view: ClientView, node: NodeInfo, model: MeshModel, stream: StreamKind, options: ScopeOptions): void {
   if (view.role !== 'sidecar' || view.proxyless) return;
   const workload = workloadHost(node);
   if (declaredCalls(model, workload) !== undefined) view.workload = workload;
-  else if (options.scope === 'on-demand' && mode === 'delta') view.onDemand = true;
+  // The on-demand filter asks over ADS: a listener sent on a per-type stream could not name that source.
+  else if (options.scope === 'on-demand' && stream.mode === 'delta' && stream.ads) view.onDemand = true;
 }
 
 export function makeViewResolver(currentModel: () => MeshModel, options: ScopeOptions = DEFAULT_SCOPE_OPTIONS): ViewResolver {
-  return (node, mode) => resolveClientView(node, currentModel(), mode, options);
+  return (node, stream) => resolveClientView(node, currentModel(), stream, options);
 }

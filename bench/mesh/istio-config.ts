@@ -1,38 +1,60 @@
 // The generated mesh as Istio config: one ServiceEntry per service (MESH_INTERNAL, STATIC, so sidecars
 // get an EDS cluster per service), with every ready endpoint of every cluster and its locality. Istio
 // has no "not ready" for a ServiceEntry endpoint: an endpoint that is not ready is left out.
+// Encoded as istio.networking.v1alpha3.ServiceEntry (istio.io/api networking/v1alpha3/service_entry.proto,
+// workload_entry.proto), the body istiod's MCP (xDS) config source expects.
+import * as protobuf from 'protobufjs';
 import { MeshSize, BENCH_NAMESPACE, ENDPOINT_PORT, SERVICE_PORT, endpointAddress, endpointKey, NotReady, regionOf, serviceName, zoneOf, clusterName } from './generate-mesh';
 import { serviceHost } from '../../src/mesh/model';
 
-export function serviceEntryYaml(size: MeshSize, service: number, notReady: NotReady): string {
-  const name = serviceName(service);
-  const lines = [
-    'apiVersion: networking.istio.io/v1',
-    'kind: ServiceEntry',
-    'metadata:',
-    `  name: ${name}`,
-    `  namespace: ${BENCH_NAMESPACE}`,
-    'spec:',
-    `  hosts: ["${serviceHost({ name, namespace: BENCH_NAMESPACE })}"]`,
-    '  location: MESH_INTERNAL',
-    '  resolution: STATIC',
-    '  ports:',
-    `  - {number: ${SERVICE_PORT}, name: http, protocol: HTTP, targetPort: ${ENDPOINT_PORT}}`,
-    '  endpoints:',
-  ];
-  let endpoints = 0;
+/** ServiceEntry.Location MESH_INTERNAL, ServiceEntry.Resolution STATIC. */
+const MESH_INTERNAL = 1;
+const STATIC = 1;
+const LENGTH_DELIMITED = 2;
+const VARINT = 0;
+
+const tag = (field: number, wireType: number) => (field << 3) | wireType;
+
+/** One map<string, string> entry (key 1, value 2) as field `field` of `writer`. */
+function mapEntry(writer: protobuf.Writer, field: number, key: string, value: string): void {
+  writer.uint32(tag(field, LENGTH_DELIMITED)).fork().uint32(tag(1, LENGTH_DELIMITED)).string(key).uint32(tag(2, LENGTH_DELIMITED)).string(value).ldelim();
+}
+
+/**
+ * ServiceEntry: hosts 1, ports 3 (ServicePort: number 1, protocol 2, name 3, target_port 4), location 4,
+ * resolution 5, endpoints 6 (WorkloadEntry: address 1, labels 3, locality 5).
+ */
+export function serviceEntryProto(size: MeshSize, service: number, notReady: NotReady): Uint8Array {
+  const writer = protobuf.Writer.create();
+  writer.uint32(tag(1, LENGTH_DELIMITED)).string(serviceHost({ name: serviceName(service), namespace: BENCH_NAMESPACE }));
+  writer
+    .uint32(tag(3, LENGTH_DELIMITED))
+    .fork()
+    .uint32(tag(1, VARINT))
+    .uint32(SERVICE_PORT)
+    .uint32(tag(2, LENGTH_DELIMITED))
+    .string('HTTP')
+    .uint32(tag(3, LENGTH_DELIMITED))
+    .string('http')
+    .uint32(tag(4, VARINT))
+    .uint32(ENDPOINT_PORT)
+    .ldelim();
+  writer.uint32(tag(4, VARINT)).uint32(MESH_INTERNAL);
+  writer.uint32(tag(5, VARINT)).uint32(STATIC);
   for (let c = 0; c < size.clusters; c++) {
     for (let e = 0; e < size.endpointsPerCluster; e++) {
       if (notReady.has(endpointKey(service, c, e))) continue;
-      endpoints++;
-      lines.push(`  - {address: ${endpointAddress(size, c, service, e)}, locality: ${regionOf(c)}/${zoneOf(c)}, labels: {topology.istio.io/cluster: ${clusterName(c)}}}`);
+      writer.uint32(tag(6, LENGTH_DELIMITED)).fork();
+      writer.uint32(tag(1, LENGTH_DELIMITED)).string(endpointAddress(size, c, service, e));
+      mapEntry(writer, 3, 'topology.istio.io/cluster', clusterName(c));
+      writer.uint32(tag(5, LENGTH_DELIMITED)).string(`${regionOf(c)}/${zoneOf(c)}`);
+      writer.ldelim();
     }
   }
-  if (endpoints === 0) lines.pop();
-  return lines.join('\n') + '\n';
+  return writer.finish();
 }
 
-/** Istio mesh config: defaults, plus the discovery address the sidecars would be told. */
-export function meshConfigYaml(xdsAddress: string): string {
-  return ['defaultConfig:', `  discoveryAddress: ${xdsAddress}`, ''].join('\n');
+/** Istio mesh config: defaults, the discovery address the sidecars would be told, and where config comes from. */
+export function meshConfigYaml(xdsAddress: string, configSourceAddress: string): string {
+  return ['defaultConfig:', `  discoveryAddress: ${xdsAddress}`, 'configSources:', `- address: xds://${configSourceAddress}`, ''].join('\n');
 }

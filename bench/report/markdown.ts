@@ -7,7 +7,7 @@ import { REFERENCE_ONLY, SERVER_LABEL, ServerName, unsupportedKind } from '../se
 import { ClientKind, isMtlsKind } from '../load/protocol';
 import { SIDECAR_PORT } from '../mesh/generate-mesh';
 import { FLIPPED_SERVICES } from '../scenario';
-import { ISTIOD_FILE_WATCH_DEBOUNCE, ISTIOD_MAX_REQUESTS_PER_SECOND } from '../servers/istiod-server';
+import { ISTIOD_DEFAULT_REQUESTS_PER_SECOND, ISTIOD_MAX_REQUESTS_PER_SECOND } from '../servers/istiod-server';
 import { DEFAULT_DEBOUNCE } from '../../src/mesh/debounce';
 import { MachineFacts } from './machine';
 import { Cell, Figures, Spread, ratio } from './summary';
@@ -265,16 +265,21 @@ function methodSection(options: BenchOptions): string[] {
       'What each sends per change is in the "bytes per client per change" row. The peer has no debounce, and translation is not part of its ' +
       'time or CPU (go-control-plane is a library without it): its figures leave out work that Spillway\'s and istiod\'s include, and are ' +
       'not a bound on what a control plane built on it would achieve (that depends on how it is configured, as the two rows show).',
-    '- **istiod**: `pilot-discovery` built from the Go module proxy by scripts/bench-peers.sh, with two small patches (bench/peers/istiod/patches): ' +
-      'one lets its ServiceEntry registry start without Kubernetes (upstream dereferences a missing multicluster controller), one makes the file ' +
-      `watcher's fixed 250 ms wait a parameter, set to ${ISTIOD_FILE_WATCH_DEBOUNCE} here (Kubernetes informers, its usual source, have no such wait). ` +
-      'It reads one ServiceEntry file per service (MESH_INTERNAL, STATIC, endpoints with localities) from `--configDir`; a change rewrites the ' +
-      'changed service\'s file by atomic rename. An endpoint that is not ready is left out (ServiceEntry endpoints have no readiness). ' +
-      `Its push debounce is set to Spillway's (PILOT_DEBOUNCE_AFTER=${DEFAULT_DEBOUNCE.quietMs}ms, PILOT_DEBOUNCE_MAX=${DEFAULT_DEBOUNCE.maxDelayMs}ms) ` +
-      `and its admission limit for new streams is lifted (PILOT_MAX_REQUESTS_PER_SECOND=${ISTIOD_MAX_REQUESTS_PER_SECOND}; its default admits a few ` +
-      'streams per second and turns the rest away with RESOURCE_EXHAUSTED). Its CPU per push includes re-reading all config files on each change ' +
-      '(its file source does that). Its sidecars get Istio\'s own config (extra passthrough/blackhole clusters and listeners, all endpoints in one ' +
-      'assignment with localities), so the bytes differ from Spillway\'s: see the "bytes" and "resources" rows.',
+    '- **istiod**: `pilot-discovery` built from the Go module proxy by scripts/bench-peers.sh, with one small patch (bench/peers/istiod/patches): ' +
+      'it lets its ServiceEntry registry start without Kubernetes (upstream dereferences a missing multicluster controller). ' +
+      'It is fed one ServiceEntry per service (MESH_INTERNAL, STATIC, endpoints with localities) over its MCP config source (mesh config ' +
+      '`configSources: xds://…`, bench/servers/istiod-config-source.ts): a change sends the list again with a new resource version on the changed ' +
+      'entry only, so istiod sees one changed ServiceEntry per endpoint change, as from a Kubernetes informer, and pushes incrementally (its own ' +
+      'metrics: one EDS push per sidecar per change). An endpoint that is not ready is left out (ServiceEntry endpoints have no readiness). ' +
+      `Its push debounce is set to Spillway's (PILOT_DEBOUNCE_AFTER=${DEFAULT_DEBOUNCE.quietMs}ms, PILOT_DEBOUNCE_MAX=${DEFAULT_DEBOUNCE.maxDelayMs}ms). ` +
+      `Two configurations: **admission limit lifted** (PILOT_MAX_REQUESTS_PER_SECOND=${ISTIOD_MAX_REQUESTS_PER_SECOND}) and **defaults**: istiod then ` +
+      `admits ${ISTIOD_DEFAULT_REQUESTS_PER_SECOND} new streams per second on this machine (min(15 + 5 × cores, 100), burst 1) and refuses a stream it cannot ` +
+      'admit within 1 s with RESOURCE_EXHAUSTED; the clients retry as Envoy does (a delay drawn from [0, 500 ms × 2^k), at most 30 s) or grpc-js ' +
+      '(1 s, × 1.6 per attempt, ± 20%), and the "streams refused" row counts the retries. Its gRPC-like clients get its `grpc` generator, which ' +
+      'on every push, endpoint-only ones included, rebuilds and resends the client\'s LDS, RDS and CDS beside the changed EDS (4 responses per ' +
+      'change); building the route configuration walks every service the client can see. Its sidecars get Istio\'s own config (extra ' +
+      'passthrough/blackhole clusters and listeners, all endpoints in one assignment with localities), so the bytes differ from Spillway\'s: ' +
+      'see the "bytes" and "resources" rows.',
   ];
 }
 

@@ -1,9 +1,8 @@
-// istiod (pilot-discovery built by scripts/bench-peers.sh, patched to run without Kubernetes) reading the
-// mesh as ServiceEntry files from --configDir. A change rewrites the changed services' files (atomic
-// rename); istiod's file watcher delay is set small (PILOT_FILE_WATCH_DEBOUNCE, a bench patch) because
-// Kubernetes informers, its usual source, have no such wait. Its push debounce is set to Spillway's.
-// Two configurations: 'istiod' with its admission limit for new streams lifted, 'istiod-default' with it
-// as istiod sets it by default.
+// istiod (pilot-discovery built by scripts/bench-peers.sh, patched to run without Kubernetes) fed the mesh
+// as ServiceEntries over its MCP (config over xDS) source (istiod-config-source.ts), so an endpoint change
+// reaches it as one changed ServiceEntry, as a Kubernetes informer would deliver it. Its push debounce is
+// set to Spillway's. Two configurations: 'istiod' with its admission limit for new streams lifted,
+// 'istiod-default' with it as istiod sets it by default.
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
@@ -13,14 +12,14 @@ import { serviceHost } from '../../src/mesh/model';
 import { DEFAULT_DEBOUNCE } from '../../src/mesh/debounce';
 import { BenchNode } from '../load/protocol';
 import { BENCH_NAMESPACE, MeshSize, NotReady, SERVICE_PORT, serviceName } from '../mesh/generate-mesh';
-import { meshConfigYaml, serviceEntryYaml } from '../mesh/istio-config';
+import { meshConfigYaml } from '../mesh/istio-config';
+import { IstioConfigSource } from './istiod-config-source';
 import { peerBinary } from '../peer-binaries';
 import { freePort, stopProcess, waitUntil } from './child-process';
 import { ServerFactory, ServerName, ServerUnderTest } from './server-under-test';
 import { outboundName } from './sidecar-nodes';
 
 const START_TIMEOUT_MS = 120_000;
-export const ISTIOD_FILE_WATCH_DEBOUNCE = '10ms';
 export const ISTIOD_MAX_REQUESTS_PER_SECOND = '100000';
 /**
  * istiod's default admission rate for new xDS streams (features.RequestLimit: min(15 + 5 × GOMAXPROCS, 100)
@@ -49,41 +48,15 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** Writes each service's file where its content differs from `written`; returns the changed services. */
-function stageServiceEntries(size: MeshSize, notReady: NotReady, written: ReadonlyMap<number, string>, stagingDir: string, counter: { next: number }) {
-  const changed: { service: number; staged: string; text: string }[] = [];
-  for (let s = 0; s < size.services; s++) {
-    const text = serviceEntryYaml(size, s, notReady);
-    if (written.get(s) === text) continue;
-    const staged = path.join(stagingDir, `${++counter.next}.yaml`);
-    fs.writeFileSync(staged, text);
-    changed.push({ service: s, staged, text });
-  }
-  return changed;
-}
-
-/** Moves staged files into the watched directory: one rename each, so istiod never reads half a file. */
-function publishServiceEntries(changed: ReturnType<typeof stageServiceEntries>, configDir: string, written: Map<number, string>): void {
-  for (const { service, staged, text } of changed) {
-    fs.renameSync(staged, path.join(configDir, `${serviceName(service)}.yaml`));
-    written.set(service, text);
-  }
-}
-
 /** The two configurations measured: the admission limit for new streams lifted, or istiod's default. */
 type IstiodName = Extract<ServerName, 'istiod' | 'istiod-default'>;
 
 class IstiodServer implements ServerUnderTest {
-  private readonly staged = { next: 0 };
-
   constructor(
     readonly name: IstiodName,
     private readonly child: ChildProcess,
     readonly xdsAddress: string,
-    private readonly size: MeshSize,
-    private readonly configDir: string,
-    private readonly stagingDir: string,
-    private readonly written: Map<number, string>,
+    private readonly source: IstioConfigSource,
     private readonly monitoringAddress: string,
     private readonly httpAddress: string,
   ) {}
@@ -114,9 +87,9 @@ class IstiodServer implements ServerUnderTest {
   }
 
   async apply(notReady: NotReady): Promise<bigint> {
-    const changed = stageServiceEntries(this.size, notReady, this.written, this.stagingDir, this.staged);
+    this.source.stage(notReady);
     const startedNs = process.hrtime.bigint();
-    publishServiceEntries(changed, this.configDir, this.written);
+    this.source.publish();
     return startedNs;
   }
 
@@ -147,6 +120,7 @@ class IstiodServer implements ServerUnderTest {
 
   async stop(): Promise<void> {
     await stopProcess(this.child, 5_000);
+    this.source.stop();
   }
 }
 
@@ -155,7 +129,6 @@ function istiodEnvironment(name: IstiodName): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ENABLE_CA_SERVER: 'false',
-    PILOT_FILE_WATCH_DEBOUNCE: ISTIOD_FILE_WATCH_DEBOUNCE,
     PILOT_DEBOUNCE_AFTER: `${DEFAULT_DEBOUNCE.quietMs}ms`,
     PILOT_DEBOUNCE_MAX: `${DEFAULT_DEBOUNCE.maxDelayMs}ms`,
   };
@@ -179,18 +152,15 @@ export const istiodDefaultFactory: ServerFactory = istiodFactoryFor('istiod-defa
 
 async function startIstiod(name: IstiodName, size: MeshSize, workDir: string): Promise<ServerUnderTest> {
   const binary = peerBinary('istiod') as string;
-  const configDir = path.join(workDir, 'istio-config');
-  const stagingDir = path.join(workDir, 'istio-staging');
-  fs.mkdirSync(configDir, { recursive: true });
-  fs.mkdirSync(stagingDir, { recursive: true });
+  const source = new IstioConfigSource(size);
+  const sourceAddress = await source.listen();
   const [grpcPort, httpPort, httpsPort, monitoringPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const xdsAddress = `127.0.0.1:${grpcPort}`;
-  fs.writeFileSync(path.join(workDir, 'mesh.yaml'), meshConfigYaml(xdsAddress));
+  fs.writeFileSync(path.join(workDir, 'mesh.yaml'), meshConfigYaml(xdsAddress, sourceAddress));
   fs.writeFileSync(path.join(workDir, 'networks.yaml'), '{}\n');
   const log = fs.openSync(path.join(workDir, 'istiod.log'), 'w');
   const args = [
     'discovery',
-    `--configDir=${configDir}`,
     '--registries=',
     `--meshConfig=${path.join(workDir, 'mesh.yaml')}`,
     `--networksConfig=${path.join(workDir, 'networks.yaml')}`,
@@ -205,16 +175,17 @@ async function startIstiod(name: IstiodName, size: MeshSize, workDir: string): P
     ...(process.env.BENCH_ISTIOD_LOG_LEVEL ? [`--log_output_level=${process.env.BENCH_ISTIOD_LOG_LEVEL}`] : []),
   ];
   const env = istiodEnvironment(name);
-  const written = new Map<number, string>();
-  publishServiceEntries(stageServiceEntries(size, new Set(), written, stagingDir, { next: 0 }), configDir, written);
   const child = spawn(binary, args, { stdio: ['ignore', log, log], cwd: workDir, env });
   fs.closeSync(log);
-  const server = new IstiodServer(name, child, xdsAddress, size, configDir, stagingDir, written, `127.0.0.1:${monitoringPort}`, `127.0.0.1:${httpPort}`);
+  const server = new IstiodServer(name, child, xdsAddress, source, `127.0.0.1:${monitoringPort}`, `127.0.0.1:${httpPort}`);
   let exited = false;
   child.once('exit', () => (exited = true));
   await waitUntil(
     async () => {
-      if (exited) throw new Error(`istiod exited at start (see ${workDir}/istiod.log)`);
+      if (exited) {
+        source.stop();
+        throw new Error(`istiod exited at start (see ${workDir}/istiod.log)`);
+      }
       return accepts(grpcPort);
     },
     START_TIMEOUT_MS,

@@ -69,6 +69,11 @@ export interface MeshService {
    */
   grpcRetryOn?: GrpcRetryCode[];
   /**
+   * Envoy slow start: an endpoint added to a cluster (ready again, or new) gets a weight that grows over
+   * this window instead of its full share at once. Ramps it against its peers of the same priority only.
+   */
+  slowStartWindowMs?: number;
+  /**
    * Mutual TLS end to end: callers' sidecars originate mTLS (SNI `outbound_.<port>_.<subset>_.<host>`)
    * to the workloads' sidecars, directly or through SNI-passthrough gateways.
    */

@@ -53,7 +53,9 @@ const MAX_OVERPROVISIONING_PERCENT = 10_000;
 
 const TOP_KEYS = ['clusters', 'services', 'mtls'] as const;
 const CLUSTER_KEYS = ['name', 'region', 'zone', 'gateway'] as const;
-const SERVICE_KEYS = ['name', 'namespace', 'ports', 'export', 'failover', 'outlierDetection', 'subsets', 'canary', 'mtls', 'grpcRetryOn', 'calls', 'endpoints'] as const;
+/** Longest slow start window a service may ask for (an hour). */
+const MAX_SLOW_START_WINDOW_MS = 3_600_000;
+const SERVICE_KEYS = ['name', 'namespace', 'ports', 'export', 'failover', 'outlierDetection', 'subsets', 'canary', 'mtls', 'grpcRetryOn', 'calls', 'slowStartWindowMs', 'endpoints'] as const;
 const PORT_KEYS = ['name', 'port', 'protocol'] as const;
 const OUTLIER_KEYS = ['consecutive5xx', 'intervalMs', 'baseEjectionTimeMs', 'maxEjectionPercent'] as const;
 const SUBSETS_KEYS = ['label'] as const;
@@ -276,6 +278,7 @@ function readService(c: Checker, at: At, clusters: ClusterSet, meshMtls: boolean
   const grpcRetryOn = retryAt ? readGrpcRetryOn(c, retryAt) : undefined;
   const callsAt = f.optional('calls');
   const calls = callsAt ? readCalls(c, callsAt, item) : undefined;
+  const slowStartWindowMs = c.optionalInteger(f.optional('slowStartWindowMs'), 1_000, MAX_SLOW_START_WINDOW_MS);
   const endpoints: MeshEndpoint[] = [];
   const seen = new Map<string, string>();
   const endpointsAt = f.optional('endpoints');
@@ -301,6 +304,7 @@ function readService(c: Checker, at: At, clusters: ClusterSet, meshMtls: boolean
     ...(outlier ? { outlier } : {}),
     ...(grpcRetryOn ? { grpcRetryOn } : {}),
     ...(calls ? { calls } : {}),
+    ...(slowStartWindowMs !== undefined ? { slowStartWindowMs } : {}),
   };
   return { service, endpoints };
 }

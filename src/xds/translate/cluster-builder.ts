@@ -28,6 +28,8 @@ export function edsCluster(name: string, service: MeshService, port: ServicePort
     lrs_server: { self: {} },
   };
   if (usesHttp2(port)) cluster.typed_extension_protocol_options = http2Options();
+  // Envoy ramps an added endpoint's weight over the window (gRPC clients have no slow start and ignore it).
+  if (service.slowStartWindowMs !== undefined) cluster.round_robin_lb_config = { slow_start_config: { slow_start_window: durationFromMs(service.slowStartWindowMs) } };
   return cluster;
 }
 

@@ -99,6 +99,7 @@ export interface Cluster {
   circuit_breakers?: { thresholds: Record<string, unknown>[] };
   lrs_server?: { self: Record<string, never> };
   metadata?: { filter_metadata: Record<string, StructMsg> };
+  round_robin_lb_config?: { slow_start_config: { slow_start_window: Duration } };
 }
 
 export interface StructMsg {

@@ -14,7 +14,7 @@ import { ENDPOINT_SLICES, NODE_LABELS, POD_LABELS, ResourceKind, SERVICES, SERVI
 import { ProblemLog } from './problem-log';
 import { Reflector, ReflectorTiming } from './reflector';
 import { ServiceSettings } from './service-annotations';
-import { mapClusterObjects } from './service-mapper';
+import { IncrementalShardMapper } from './shard-mapper';
 
 export const KUBERNETES_SHARD_PREFIX = 'kubernetes/';
 /** Coalesces a burst of watch events (a rollout touches many objects) into one mapping. */
@@ -99,7 +99,8 @@ export class ClusterWatch {
   private readonly problems = new ProblemLog();
   private stopped = true;
   private published = false;
-  private fingerprint = '';
+  /** Re-maps only the Services whose objects changed since the last rebuild. */
+  private readonly mapper = new IncrementalShardMapper();
   private current: MeshModel;
   private lastGood = new Map<string, ServiceSettings>();
   /** Issue lines already logged: each wrong annotation is logged once, not at every mapping. */
@@ -281,7 +282,7 @@ export class ClusterWatch {
 
   private rebuild(): void {
     if (this.stopped || !this.allReflectors().every((reflector) => reflector.state.synced)) return;
-    const mapped = mapClusterObjects(
+    const mapped = this.mapper.map(
       this.options.config.cluster,
       {
         services: this.values(this.services),
@@ -294,13 +295,11 @@ export class ClusterWatch {
     );
     this.lastGood = mapped.settings;
     this.logIssues(mapped.issues);
-    const fingerprint = fingerprintOf(mapped.model);
-    if (this.published && fingerprint === this.fingerprint) return; // pod churn that changes nothing routable
-    this.fingerprint = fingerprint;
+    if (this.published && !mapped.changed) return; // pod churn that changes nothing routable
     this.current = mapped.model;
     this.options.store.setShard(this.shardId, mapped.model);
     this.updates++;
-    this.logger.debug({ services: mapped.model.services.size }, `cluster ${this.name}: shard updated`);
+    this.logger.debug({ services: mapped.model.services.size, remapped: this.mapper.remapped }, `cluster ${this.name}: shard updated`);
     if (!this.published) {
       this.published = true;
       const services = [...mapped.model.services.values()];
@@ -359,8 +358,3 @@ function accessFingerprint(access: ApiServerAccess): string {
   ]);
 }
 
-/** Stable text of a shard (cluster with its gateway, services; endpoints are sorted), to skip no-op changes. */
-function fingerprintOf(model: MeshModel): string {
-  const hosts = [...model.services.keys()].sort();
-  return JSON.stringify([[...model.clusters.values()], hosts.map((host) => model.services.get(host))]);
-}

@@ -45,41 +45,64 @@ export function mapClusterObjects(
 
   for (const kubeService of kubeServices) {
     const key = objectKey(kubeService.meta);
-    if (kubeService.type === 'ExternalName') continue; // a DNS alias: no endpoints to route to
-    const ports = meshPorts(kubeService);
-    if (ports.length === 0) continue; // nothing Spillway routes (e.g. only TCP/UDP ports)
-
-    const read = readServiceSettings(kubeService.meta.annotations);
-    let settings = read.settings;
-    const previous = lastGood.get(key);
-    if (read.errors.length > 0) {
-      if (previous) settings = previous;
-      const outcome = previous ? 'keeping its last good settings' : 'using defaults for the wrong annotations';
-      for (const error of read.errors) issues.push({ object: key, message: `${error}; ${outcome} until it is fixed` });
-    }
-    // Only settings read without errors become "last good" (or stay it).
-    if (read.errors.length === 0 || previous) settingsNow.set(key, settings);
-
-    const service: MeshService = {
-      name: kubeService.meta.name,
-      namespace: kubeService.meta.namespace,
-      ports: ports.map(({ mesh }) => mesh),
-      exported: settings.exportAnnotation || objects.exports.has(key),
-      subsetLabel: settings.subsetLabel,
-      failover: settings.failover,
-      ...(settings.canary ? { canary: settings.canary } : {}),
-      ...(settings.mtlsSidecarPort ? { mtls: true } : {}),
-      ...(settings.calls ? { calls: settings.calls } : {}),
-    };
-    const mapped = mapEndpoints(cluster.name, ports, slicesByService.get(key) ?? [], objects.podLabels, objects.nodeZones ?? new Map(), settings.mtlsSidecarPort);
-    const endpoints = withTerminatingFallback(mapped, settings.subsetLabel);
-    services.set(serviceHost(service), { service, endpoints });
+    const mapped = mapService(cluster, kubeService, slicesByService.get(key) ?? [], objects, lastGood.get(key));
+    issues.push(...mapped.issues);
+    if (mapped.settings) settingsNow.set(key, mapped.settings);
+    if (mapped.entry) services.set(serviceHost(mapped.entry.service), mapped.entry);
   }
   return { model: { clusters: new Map([[cluster.name, withGateway(cluster, kubeServices, issues)]]), services }, issues, settings: settingsNow };
 }
 
+/** One Service's part of the shard: its entry (none if Spillway routes nothing of it), issues, settings now in force. */
+export interface ServiceMapping {
+  entry?: ServiceEntry;
+  issues: MappingIssue[];
+  /** To pass back as this Service's last good settings next time (absent: it has none yet). */
+  settings?: ServiceSettings;
+}
+
+/** Maps one Service with its own EndpointSlices; `previous`: its last good settings. */
+export function mapService(
+  cluster: MeshCluster,
+  kubeService: KubeService,
+  slices: readonly KubeEndpointSlice[],
+  objects: Pick<ClusterObjects, 'exports' | 'podLabels' | 'nodeZones'>,
+  previous: ServiceSettings | undefined,
+): ServiceMapping {
+  const key = objectKey(kubeService.meta);
+  if (kubeService.type === 'ExternalName') return { issues: [] }; // a DNS alias: no endpoints to route to
+  const ports = meshPorts(kubeService);
+  if (ports.length === 0) return { issues: [] }; // nothing Spillway routes (e.g. only TCP/UDP ports)
+
+  const issues: MappingIssue[] = [];
+  const read = readServiceSettings(kubeService.meta.annotations);
+  let settings = read.settings;
+  if (read.errors.length > 0) {
+    if (previous) settings = previous;
+    const outcome = previous ? 'keeping its last good settings' : 'using defaults for the wrong annotations';
+    for (const error of read.errors) issues.push({ object: key, message: `${error}; ${outcome} until it is fixed` });
+  }
+
+  const service: MeshService = {
+    name: kubeService.meta.name,
+    namespace: kubeService.meta.namespace,
+    ports: ports.map(({ mesh }) => mesh),
+    exported: settings.exportAnnotation || objects.exports.has(key),
+    subsetLabel: settings.subsetLabel,
+    failover: settings.failover,
+    ...(settings.canary ? { canary: settings.canary } : {}),
+    ...(settings.mtlsSidecarPort ? { mtls: true } : {}),
+    ...(settings.calls ? { calls: settings.calls } : {}),
+  };
+  const mapped = mapEndpoints(cluster.name, ports, slices, objects.podLabels, objects.nodeZones ?? new Map(), settings.mtlsSidecarPort);
+  const endpoints = withTerminatingFallback(mapped, settings.subsetLabel);
+  // Only settings read without errors become "last good" (or stay it).
+  const settingsNow = read.errors.length === 0 || previous ? settings : undefined;
+  return { entry: { service, endpoints }, issues, ...(settingsNow ? { settings: settingsNow } : {}) };
+}
+
 /** A gateway given in config wins; else the annotated gateway Service's address, if any. */
-function withGateway(cluster: MeshCluster, services: readonly KubeService[], issues: MappingIssue[]): MeshCluster {
+export function withGateway(cluster: MeshCluster, services: readonly KubeService[], issues: MappingIssue[]): MeshCluster {
   if (cluster.gateway) return cluster;
   const lookup = findGatewayService(services);
   if (lookup.problem) issues.push({ object: lookup.service ?? '?', message: lookup.problem });
@@ -102,7 +125,7 @@ function meshPorts(service: KubeService): PortPair[] {
   return pairs;
 }
 
-function groupSlices(slices: Iterable<KubeEndpointSlice>): Map<string, KubeEndpointSlice[]> {
+export function groupSlices(slices: Iterable<KubeEndpointSlice>): Map<string, KubeEndpointSlice[]> {
   const byService = new Map<string, KubeEndpointSlice[]>();
   for (const slice of slices) {
     const key = objectKey({ namespace: slice.meta.namespace, name: slice.serviceName });

@@ -4,6 +4,7 @@ import * as protobuf from 'protobufjs';
 import { messageType } from '../protos';
 import { XdsTypeUrl, messageNameOf } from '../resource-types';
 import { unknownFieldPaths } from './strict-fields';
+import { ownedBytes } from './owned-bytes';
 
 export interface EncodedResource {
   readonly typeUrl: XdsTypeUrl;
@@ -88,7 +89,7 @@ export function encodeRouteTable(typeUrl: XdsTypeUrl, name: string, message: { v
 export function virtualHostField(virtualHost: object): Uint8Array {
   let field = virtualHostFields.get(virtualHost);
   if (!field) {
-    field = lengthDelimitedField(VIRTUAL_HOSTS_FIELD, encodeMessage('envoy.config.route.v3.VirtualHost', 'virtual host', virtualHost));
+    field = ownedBytes(lengthDelimitedField(VIRTUAL_HOSTS_FIELD, encodeMessage('envoy.config.route.v3.VirtualHost', 'virtual host', virtualHost)));
     virtualHostFields.set(virtualHost, field);
   }
   return field;
@@ -97,18 +98,38 @@ export function virtualHostField(virtualHost: object): Uint8Array {
 function resourceFromBytes(typeUrl: XdsTypeUrl, name: string, value: Uint8Array, message: object, options: EncodeOptions): EncodedResource {
   const any = encodeAny(typeUrl, value);
   const version = contentHash(any);
-  const deltaResource = protobuf.Writer.create()
-    .uint32((3 << 3) | 2).string(name)
-    .uint32((1 << 3) | 2).string(version)
-    .uint32((2 << 3) | 2).bytes(any)
-    .finish();
+  // Kept as long as the configuration is: buffers of their own, never slices of a shared slab.
+  const sotwField = ownedBytes(lengthDelimitedField(2, any));
+  // The delta form repeats the Any: built the first time a delta stream needs it, so configuration that
+  // only SotW clients receive holds its bytes once.
+  let deltaField: Uint8Array | undefined;
   return {
     typeUrl,
     name,
     version,
-    sotwField: lengthDelimitedField(2, any),
-    deltaField: lengthDelimitedField(2, deltaResource),
+    sotwField,
+    get deltaField(): Uint8Array {
+      deltaField ??= ownedBytes(lengthDelimitedField(2, deltaResourceBytes(name, version, anyOf(sotwField))));
+      return deltaField;
+    },
     inWildcard: options.inWildcard ?? true,
     message,
   };
+}
+
+/** Resource{name, version, resource} of a DeltaDiscoveryResponse. */
+function deltaResourceBytes(name: string, version: string, any: Uint8Array): Uint8Array {
+  return protobuf.Writer.create()
+    .uint32((3 << 3) | 2).string(name)
+    .uint32((1 << 3) | 2).string(version)
+    .uint32((2 << 3) | 2).bytes(any)
+    .finish();
+}
+
+/** The Any inside a `resources` field (tag, length, Any), without copying it. */
+function anyOf(field: Uint8Array): Uint8Array {
+  const reader = protobuf.Reader.create(field);
+  reader.uint32(); // tag
+  const length = reader.uint32();
+  return field.subarray(reader.pos, reader.pos + length);
 }

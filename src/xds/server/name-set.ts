@@ -2,6 +2,7 @@
 // names; sharing one set (and one copy of its strings) per distinct list keeps per-client memory small,
 // and lets a snapshot select and version each distinct subscription once for all the clients that share it.
 import { createHash } from 'crypto';
+import { ownedBytes } from '../cache/owned-bytes';
 
 export class NameSet {
   readonly names: ReadonlySet<string>;
@@ -59,7 +60,8 @@ const forget = new FinalizationRegistry<string>((key) => {
 
 /** resource_names is field 3 of DiscoveryRequest (length-delimited): tag 0x1a, length, UTF-8 bytes. */
 function encodeAsResourceNames(sorted: readonly string[]): Buffer {
-  return Buffer.concat(sorted.map(encodeAsResourceName));
+  // Kept as long as the set: a buffer of its own, not a slice pinning a shared slab.
+  return ownedBytes(Buffer.concat(sorted.map(encodeAsResourceName)));
 }
 
 function encodeAsResourceName(name: string): Buffer {

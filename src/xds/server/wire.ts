@@ -4,6 +4,7 @@
 import * as protobuf from 'protobufjs';
 import { messageType } from '../protos';
 import { EncodedResource } from '../cache/resource';
+import { ownedBytes } from '../cache/owned-bytes';
 
 export interface NodeLocality {
   region?: string;
@@ -167,7 +168,8 @@ export function sharedSotwResponse(typeUrl: string, versionInfo: string, resourc
       arrayIds.set(resources, id);
     }
     const nonce = `${noncePrefix}-${id}-${versionInfo}`;
-    response = { nonce, bytes: encodeSotwResponse(typeUrl, versionInfo, nonce, resources) };
+    // Kept while its resource array lives: a buffer of its own, not a slice pinning a shared slab.
+    response = { nonce, bytes: ownedBytes(encodeSotwResponse(typeUrl, versionInfo, nonce, resources)) };
     byVersion.set(key, response);
   }
   return response;

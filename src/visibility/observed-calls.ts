@@ -6,6 +6,8 @@ import type { LoadSample } from '../lrs/load-report-store';
 /** Default of --scope-max-observed-calls: (workload, callee) pairs kept; a 1,000-service mesh where each calls 10 needs 10,000. */
 export const DEFAULT_MAX_OBSERVED_CALLS = 50_000;
 
+const PRUNE_INTERVAL_MS = 60_000;
+
 export interface ObservedCall {
   requests: number;
   lastSeenMs: number;
@@ -25,6 +27,7 @@ export class ObservedCalls {
   /** Reports whose node names no workload of the mesh (no SERVICE, nor Istio's NAMESPACE and app label). */
   unidentified = 0;
   readonly sinceMs = Date.now();
+  private lastPruneMs = -Infinity;
 
   constructor(
     private readonly maxPairs: number = DEFAULT_MAX_OBSERVED_CALLS,
@@ -44,6 +47,7 @@ export class ObservedCalls {
       if (callee === undefined || sample.requests <= 0) continue;
       let call = callees?.get(callee);
       if (!call) {
+        if (this.pairs >= this.maxPairs) this.prune(nowMs);
         if (this.pairs >= this.maxPairs || !this.isService(callee)) {
           if (this.pairs >= this.maxPairs) this.dropped++;
           continue;
@@ -58,6 +62,25 @@ export class ObservedCalls {
       }
       call.requests += sample.requests;
       call.lastSeenMs = nowMs;
+    }
+  }
+
+  /**
+   * At the limit: forget pairs whose workload or callee left the mesh, so a mesh that changed over time
+   * does not keep its past. At most once a minute (it walks every pair).
+   */
+  private prune(nowMs: number): void {
+    if (nowMs - this.lastPruneMs < PRUNE_INTERVAL_MS) return;
+    this.lastPruneMs = nowMs;
+    for (const [workload, callees] of this.byWorkload) {
+      const workloadGone = !this.isService(workload);
+      for (const callee of [...callees.keys()]) {
+        if (workloadGone || !this.isService(callee)) {
+          callees.delete(callee);
+          this.pairs--;
+        }
+      }
+      if (callees.size === 0) this.byWorkload.delete(workload);
     }
   }
 

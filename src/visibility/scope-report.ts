@@ -52,13 +52,15 @@ export interface ScopeReportInput {
 export const DEFAULT_SCOPE_LIMIT = 500;
 
 export function scopeReport(input: ScopeReportInput): ScopeReport {
-  const hosts = new Set<string>(input.observed.keys());
+  // Only workloads and callees of the mesh as it is now: what was learned about services since removed is not advice.
+  const hosts = new Set<string>([...input.observed.keys()].filter((host) => input.model.services.has(host)));
   for (const [host, entry] of input.model.services) if (entry.service.calls) hosts.add(host);
   const workloads: WorkloadScope[] = [];
   for (const host of [...hosts].sort()) {
     const declaredHosts = input.model.services.get(host)?.service.calls;
     const seen = input.observed.get(host) ?? new Map<string, ObservedCall>();
     const observed = [...seen]
+      .filter(([callee]) => input.model.services.has(callee))
       .map(([callee, call]) => ({ service: shortHost(callee), requests: call.requests, lastSeenMs: call.lastSeenMs }))
       .sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
     const declared = declaredHosts?.map(shortHost);

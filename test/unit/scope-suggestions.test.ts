@@ -35,6 +35,16 @@ describe('observed calls from load reports', () => {
     expect(observed.unidentified).toBe(2);
   });
 
+  it('at the limit, forgets pairs of services that left the mesh before refusing new ones', () => {
+    const inMesh = new Set([WEB, CHECKOUT, LEDGER, 'gone.shop.svc.cluster.local']);
+    const observed = new ObservedCalls(2, (host) => inMesh.has(host));
+    observed.record(WEB, [sample(`outbound|8080||${CHECKOUT}`), sample('outbound|8080||gone.shop.svc.cluster.local')], 1_000);
+    inMesh.delete('gone.shop.svc.cluster.local');
+    observed.record(WEB, [sample(`outbound|8080||${LEDGER}`)], 2_000);
+    expect([...(observed.entries().get(WEB)?.keys() ?? [])].sort()).toEqual([CHECKOUT, LEDGER]);
+    expect(observed.dropped).toBe(0);
+  });
+
   it('keeps at most the configured number of pairs and counts the rest', () => {
     const observed = new ObservedCalls(2);
     observed.record(WEB, [sample('outbound|1||a.x.svc.cluster.local'), sample('outbound|1||b.x.svc.cluster.local'), sample('outbound|1||c.x.svc.cluster.local')]);
@@ -76,10 +86,19 @@ describe('the scope report', () => {
 
   it('is bounded by its limit and says how many there are', () => {
     const many = new ObservedCalls();
+    const model = sampleMesh({ extraServices: Array.from({ length: 5 }, (_, i) => ({ service: httpService(`w${i}`, 'shop', 8081), endpoints: [] })) });
     for (let i = 0; i < 5; i++) many.record(`w${i}.shop.svc.cluster.local`, [sample(`outbound|8080||${CHECKOUT}`)]);
-    const answer = scopeReport({ model: mesh(), observed: many.entries(), observingSinceMs: 0, defaultScope: 'on-demand', limit: 2, observedPairs: 5, droppedPairs: 0, unidentifiedReports: 0 });
+    const answer = scopeReport({ model, observed: many.entries(), observingSinceMs: 0, defaultScope: 'on-demand', limit: 2, observedPairs: 5, droppedPairs: 0, unidentifiedReports: 0 });
     expect(answer.total).toBe(5);
     expect(answer.workloads.map((w) => w.workload)).toEqual(['w0.shop', 'w1.shop']);
+  });
+
+  it('leaves out workloads and callees no longer in the mesh', () => {
+    const observed = new ObservedCalls();
+    observed.record('gone.shop.svc.cluster.local', [sample(`outbound|8080||${CHECKOUT}`)]);
+    observed.record(WEB, [sample(`outbound|8080||${CHECKOUT}`), sample('outbound|8080||old.shop.svc.cluster.local')]);
+    const answer = scopeReport({ model: mesh(), observed: observed.entries(), observingSinceMs: 0, defaultScope: 'all', limit: 10, observedPairs: 3, droppedPairs: 0, unidentifiedReports: 0 });
+    expect(answer.workloads.map((w) => [w.workload, w.suggestion.calls])).toEqual([['web.shop', ['checkout.shop']]]);
   });
 
   it('prints one block per workload with the lines to paste', () => {

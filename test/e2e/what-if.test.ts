@@ -4,6 +4,8 @@
 // request bounds of /debug/what-if.
 import { spawnSync } from 'child_process';
 import * as path from 'path';
+import { chromium } from 'playwright-core';
+import { testOutputDir } from '../harness/output';
 import { Backend, EnvoyProcess, Tally, sendRequests, startHttpBackend, stopEverything, waitFor } from '../harness';
 import { httpGet } from '../harness/http-get';
 import { repoRoot } from '../harness/paths';
@@ -141,6 +143,31 @@ describe('what-if (real Envoy, real load reports)', () => {
     const bad = cli('what-if', '--admin', topology.spillway.adminUrl, '--fail', 'mars');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('no cluster "mars" in the mesh; clusters: east, south, west');
+  });
+
+  test('the live page: the what-if panel predicts, and a running drill shows as a banner', async () => {
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      await page.goto(`${topology.spillway.adminUrl}/`);
+      await page.fill('[data-testid="what-if-input"]', 'east');
+      await page.click('[data-testid="what-if-button"]');
+      const after = page.locator('[data-testid="what-if-row"][data-client-cluster="east"][data-subset=""] [data-testid="what-if-after"]');
+      await after.waitFor({ timeout: 10_000 });
+      expect(await after.textContent()).toBe('west 67% south 33%');
+      await page.fill('[data-testid="what-if-input"]', 'west');
+      await page.click('[data-testid="what-if-button"]');
+      await waitFor(async () => ((await page.textContent('[data-testid="what-if-warnings"]')) ?? '').includes('calls from west fail'), { timeoutMs: 10_000, intervalMs: 100, what: 'dead end on the page' });
+      await page.screenshot({ path: path.join(testOutputDir('what-if-page'), 'what-if.png'), fullPage: true });
+      expect(await page.isHidden('[data-testid="drill-banner"]')).toBe(true);
+      expect(cli('drill', 'start', '--admin', topology.spillway.adminUrl, '--cluster', 'south', '--for', '30s').code).toBe(0);
+      await page.waitForSelector('[data-testid="drill-banner"]:not([hidden])', { timeout: 10_000 });
+      expect(await page.textContent('[data-testid="drill-banner"]')).toMatch(/^Drill: south is served as not ready for \d+ s more \(started by 127\.0\.0\.1\)$/);
+      await page.screenshot({ path: path.join(testOutputDir('what-if-page'), 'drill-banner.png'), fullPage: true });
+      expect(cli('drill', 'stop', '--admin', topology.spillway.adminUrl).code).toBe(0);
+    } finally {
+      await browser.close();
+    }
   });
 
   test('bounds: at most 8 failures per what-if, each a known cluster or service, nothing without fail=', async () => {

@@ -229,7 +229,7 @@ function renderSummary() {
   set('summary-services', view.mesh && view.mesh.services.length);
   // /debug/clients lists at most its limit of proxies; the count is of all of them.
   set('summary-proxies', view.clients && (view.clients.total === undefined ? view.clients.clients.length : view.clients.total));
-  set('summary-failing-over', view.failover && view.failover.entries.filter((e) => e.state !== 'local').length);
+  set('summary-failing-over', view.failover && view.failover.entries.filter((e) => e.state !== 'local' && e.state !== 'remote').length);
 }
 
 function renderLegend() {

@@ -3,6 +3,7 @@
 import type { AdminHandler } from '../admin-server';
 import { PAGE_SCRIPT } from './page-script';
 import { PAGE_STYLE } from './page-style';
+import { DRILL_BANNER_HTML, PREDICT_PANEL_HTML, PREDICT_PANEL_SCRIPT, PREDICT_PANEL_STYLE } from './predict-panel';
 import { SCOPE_PANEL_HTML, SCOPE_PANEL_SCRIPT } from './scope-panel';
 
 // Static markup only: every piece of live data is put in by the script through DOM text APIs.
@@ -12,7 +13,7 @@ const PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Spillway</title>
-<style>${PAGE_STYLE}</style>
+<style>${PAGE_STYLE}${PREDICT_PANEL_STYLE}</style>
 </head>
 <body>
 <header>
@@ -26,6 +27,7 @@ const PAGE_HTML = `<!doctype html>
   <div class="conn" id="connection" data-testid="connection"><i></i><span id="connection-text">connecting</span></div>
 </header>
 <main>
+  ${DRILL_BANNER_HTML}
   <div id="source-issues" data-testid="source-issues" hidden></div>
   <p class="error" id="issues-error" hidden></p>
   <p class="error" id="mesh-error" hidden></p>
@@ -40,6 +42,7 @@ const PAGE_HTML = `<!doctype html>
     <p class="empty" id="failover-empty">No failover entries yet.</p>
     <p class="error" id="failover-error" hidden></p>
   </section>
+${PREDICT_PANEL_HTML}
   <section id="canary-section" hidden>
     <h2>Canary vs stable</h2>
     <p class="hint">Measured requests to the canary and the stable subset, per client cluster.</p>
@@ -61,6 +64,7 @@ const PAGE_HTML = `<!doctype html>
 ${SCOPE_PANEL_HTML}
 </main>
 <script>${PAGE_SCRIPT}</script>
+<script>${PREDICT_PANEL_SCRIPT}</script>
 <script>${SCOPE_PANEL_SCRIPT}</script>
 </body>
 </html>

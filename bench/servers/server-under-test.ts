@@ -23,7 +23,6 @@ export const SERVER_LABEL: Record<ServerName, string> = {
 export const REFERENCE_ONLY: ReadonlySet<ServerName> = new Set<ServerName>(['go-control-plane-snapshot']);
 
 export const isGoControlPlane = (server: ServerName): boolean => server === 'go-control-plane' || server === 'go-control-plane-snapshot';
-export const isIstiod = (server: ServerName): boolean => server === 'istiod' || server === 'istiod-default';
 
 export interface ServerUnderTest {
   readonly name: ServerName;

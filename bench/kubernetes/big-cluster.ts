@@ -3,7 +3,9 @@
 // --kube-clusters` reading it. Measures the time to first sync (/readyz), Spillway's RSS, and what one
 // EndpointSlice change costs: time until a sidecar's EDS shows it, and Spillway's CPU for it.
 //
-//   node dist/bench/kubernetes/big-cluster.js [--services 5000] [--endpoints 10] [--changes 5] [--page-size 500]
+//   node dist/bench/kubernetes/big-cluster.js [--services 5000] [--endpoints 10] [--changes 5] [--page-size 500] [--cpu-prof]
+//
+// --cpu-prof writes Spillway's CPU profile (node --cpu-prof) to test-output/kubernetes-big-cluster/.
 //
 // Bounded: the whole run stops itself after --deadline-s (default 900) seconds. Not part of the test suite.
 import { ChildProcess, execFileSync, spawn } from 'child_process';
@@ -100,11 +102,11 @@ interface Spillway {
 }
 
 /** `spillway serve --kube-clusters`, ready when /readyz says every cluster synced (waits up to `timeoutMs`). */
-async function startSpillway(clustersFile: string, pageSize: number, logFile: string, timeoutMs: number): Promise<Spillway> {
+async function startSpillway(clustersFile: string, pageSize: number, logFile: string, timeoutMs: number, profileDir?: string): Promise<Spillway> {
   const xdsPort = await freePort();
   const adminPort = await freePort();
   const out = fs.openSync(logFile, 'w');
-  const args = [path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), 'serve', '--xds', `127.0.0.1:${xdsPort}`, '--admin', `127.0.0.1:${adminPort}`, '--kube-clusters', clustersFile, '--kube-page-size', String(pageSize)];
+  const args = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), 'serve', '--xds', `127.0.0.1:${xdsPort}`, '--admin', `127.0.0.1:${adminPort}`, '--kube-clusters', clustersFile, '--kube-page-size', String(pageSize)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', out, out] });
   fs.closeSync(out);
   void trackChild(child);
@@ -163,7 +165,7 @@ async function main(): Promise<void> {
     const clustersFile = path.join(dir, 'clusters.yaml');
     fs.writeFileSync(clustersFile, `clusters:\n  - { name: east, region: europe-west1, zone: europe-west1-b, gateway: "127.0.0.2:15443", kubeconfig: ${api.kubeconfigPath} }\n`);
     const spawnedAt = Date.now();
-    spillway = await startSpillway(clustersFile, opts.pageSize, path.join(dir, 'spillway.log'), opts.deadlineS * 1000);
+    spillway = await startSpillway(clustersFile, opts.pageSize, path.join(dir, 'spillway.log'), opts.deadlineS * 1000, process.argv.includes('--cpu-prof') ? dir : undefined);
     const firstSyncMs = Date.now() - spawnedAt;
     const syncCpuS = cpuSeconds(spillway.pid);
     const rssAfterSync = rssBytes(spillway.pid);

@@ -12,6 +12,8 @@ import { ClusterObjects, MappedShard, MappingIssue, ServiceMapping, groupSlices,
 interface CachedService {
   service: KubeService;
   slices: readonly KubeEndpointSlice[];
+  /** `namespace/name` of the Pods its slices name, and their labels when it was mapped. */
+  podKeys: readonly string[];
   podLabels: readonly (Readonly<Record<string, string>> | undefined)[];
   exported: boolean;
   previous: ServiceSettings | undefined;
@@ -50,20 +52,17 @@ export class IncrementalShardMapper {
     this.remapped = 0;
     for (const service of kubeServices) {
       const key = objectKey(service.meta);
-      const slices = slicesByService.get(key) ?? [];
-      const inputs = {
-        service,
-        slices,
-        podLabels: slices.flatMap((slice) => slice.endpoints.map((endpoint) => (endpoint.podName ? objects.podLabels.get(objectKey({ namespace: slice.meta.namespace, name: endpoint.podName })) : undefined))),
-        exported: objects.exports.has(key),
-        previous: lastGood.get(key),
-      };
+      const slices = slicesByService.get(key) ?? NO_SLICES;
+      const exported = objects.exports.has(key);
+      const previous = lastGood.get(key);
       const cached = this.cache.get(key);
       let entry: CachedService;
-      if (cached && sameInputs(cached, inputs)) {
+      if (cached && sameInputs(cached, service, slices, exported, previous, objects.podLabels)) {
         entry = cached;
       } else {
         this.remapped++;
+        const podKeys = podKeysOf(slices);
+        const inputs = { service, slices, podKeys, podLabels: podKeys.map((podKey) => objects.podLabels.get(podKey)), exported, previous };
         const mapping = mapService(cluster, service, slices, objects, inputs.previous);
         const text = JSON.stringify(mapping.entry ?? null);
         // Same content as before: keep the old entry object, so nothing downstream sees a change.
@@ -91,15 +90,33 @@ export class IncrementalShardMapper {
   }
 }
 
-function sameInputs(cached: CachedService, inputs: Omit<CachedService, 'mapping' | 'text'>): boolean {
+const NO_SLICES: readonly KubeEndpointSlice[] = [];
+
+/** Cheapest checks first: most Services of a big cluster are unchanged at every rebuild. */
+function sameInputs(
+  cached: CachedService,
+  service: KubeService,
+  slices: readonly KubeEndpointSlice[],
+  exported: boolean,
+  previous: ServiceSettings | undefined,
+  podLabels: ClusterObjects['podLabels'],
+): boolean {
   return (
-    cached.service === inputs.service &&
-    cached.exported === inputs.exported &&
+    cached.service === service &&
+    cached.exported === exported &&
     // The caller passes back the settings this mapper gave last time: equal unless they changed since.
-    (cached.mapping.settings ?? cached.previous) === inputs.previous &&
-    sameItems(cached.slices, inputs.slices) &&
-    sameItems(cached.podLabels, inputs.podLabels)
+    (cached.mapping.settings ?? cached.previous) === previous &&
+    sameItems(cached.slices, slices) &&
+    cached.podKeys.every((podKey, index) => podLabels.get(podKey) === cached.podLabels[index])
   );
+}
+
+function podKeysOf(slices: readonly KubeEndpointSlice[]): string[] {
+  const keys: string[] = [];
+  for (const slice of slices) {
+    for (const endpoint of slice.endpoints) if (endpoint.podName) keys.push(objectKey({ namespace: slice.meta.namespace, name: endpoint.podName }));
+  }
+  return keys;
 }
 
 function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {

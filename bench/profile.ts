@@ -3,6 +3,7 @@
 // sync time, change → ACK for a few flips, and the functions that took the most self time.
 // Usage: npm run bench:profile -- [--services 100] [--clients 10000] [--flips 3] [--mode sotw|delta] [--grpc | --scoped]
 //   [--phase all|storm|pushes]   (what the CPU profile covers: everything, the storm only, or the pushes only)
+//   [--heap-snapshot]            (also write a V8 heap snapshot once the clients are synced)
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -22,12 +23,17 @@ interface ProfileOptions {
   mode: StreamMode;
   kind: ClientKind;
   phase: 'all' | 'storm' | 'pushes';
+  heapSnapshot: boolean;
 }
 
 function parse(argv: readonly string[]): ProfileOptions {
-  const options: ProfileOptions = { services: 100, clients: 10_000, flips: 3, mode: 'sotw', kind: 'envoy', phase: 'all' };
+  const options: ProfileOptions = { services: 100, clients: 10_000, flips: 3, mode: 'sotw', kind: 'envoy', phase: 'all', heapSnapshot: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
+    if (flag === '--heap-snapshot') {
+      options.heapSnapshot = true;
+      continue;
+    }
     if (flag === '--grpc' || flag === '--scoped') {
       options.kind = flag === '--grpc' ? 'grpc' : 'scoped';
       continue;
@@ -77,6 +83,11 @@ async function main(): Promise<void> {
     log(`rss ${mib(before.rss)} -> ${mib(after.rss)} (${perClient(after.rss, before.rss)})`);
     for (const key of ['heapUsed', 'heapTotal', 'external', 'arrayBuffers'] as const) {
       log(`${key} ${mib(before.usage[key])} -> ${mib(after.usage[key])} (${perClient(after.usage[key], before.usage[key])})`);
+    }
+    if (options.heapSnapshot) {
+      const file = path.join(workDir, 'with-clients.heapsnapshot');
+      await server.heapSnapshot(file);
+      log(`heap snapshot with the clients: ${file}`);
     }
     const active = Math.min(load.processCount, options.clients);
     const notReady = new Set<string>();

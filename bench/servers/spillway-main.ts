@@ -3,19 +3,26 @@
 // replaced at each change. Runs in a process of its own so its CPU and memory can be measured alone.
 import * as fs from 'fs';
 import * as inspector from 'inspector';
+import * as v8 from 'v8';
 import { createLogger } from '../../src/log';
 import { MeshStore } from '../../src/mesh/store';
 import { Spillway } from '../../src/spillway';
 import { MeshSize, generateMesh } from '../mesh/generate-mesh';
 
 /** `collect`: run a full collection first (needs --expose-gc), so the heap figure is live data only. */
-export type ToSpillway = { kind: 'apply'; notReady: string[] } | { kind: 'memory'; collect?: boolean } | { kind: 'profile-start' } | { kind: 'profile-stop'; file: string };
+export type ToSpillway =
+  | { kind: 'apply'; notReady: string[] }
+  | { kind: 'memory'; collect?: boolean }
+  | { kind: 'profile-start' }
+  | { kind: 'profile-stop'; file: string }
+  | { kind: 'heap-snapshot'; file: string };
 export type FromSpillway =
   | { kind: 'ready'; port: number }
   | { kind: 'applied' }
   | { kind: 'memory'; usage: NodeJS.MemoryUsage }
   | { kind: 'profile-started' }
-  | { kind: 'profile-stopped'; file: string };
+  | { kind: 'profile-stopped'; file: string }
+  | { kind: 'heap-snapshot-written'; file: string };
 
 const SHARD = 'bench';
 
@@ -48,6 +55,12 @@ async function main(): Promise<void> {
   process.on('message', (message: ToSpillway) => {
     if (message.kind === 'profile-start' || message.kind === 'profile-stop') {
       profile(message);
+      return;
+    }
+    if (message.kind === 'heap-snapshot') {
+      // What holds the memory, object by object (opens in Chrome DevTools' Memory tab).
+      v8.writeHeapSnapshot(message.file);
+      process.send?.({ kind: 'heap-snapshot-written', file: message.file } satisfies FromSpillway);
       return;
     }
     if (message.kind === 'memory') {

@@ -90,6 +90,11 @@ export class SpillwayServer implements ServerUnderTest {
     await this.request({ kind: 'profile-start' }, 'profile-started');
   }
 
+  /** Writes a V8 heap snapshot of the server to `file`. */
+  async heapSnapshot(file: string): Promise<void> {
+    await this.request({ kind: 'heap-snapshot', file }, 'heap-snapshot-written');
+  }
+
   /** Stops it and writes the .cpuprofile to `file`. */
   async stopProfile(file: string): Promise<void> {
     await this.request({ kind: 'profile-stop', file }, 'profile-stopped');

@@ -1,6 +1,7 @@
 // One calibration run: a fresh server, its anchors (one load-generator client per view, straight to the
 // server), then K clients of one kind (real Envoys or load-generator clients) through the recording hop,
 // then endpoint flips. Both kinds are timed by the hop, on the same clock, the same way.
+import * as fs from 'fs';
 import * as os from 'os';
 import { LoadGenerator } from '../load/load-generator';
 import { BenchNode } from '../load/protocol';
@@ -11,6 +12,7 @@ import { max, median, percentile, sleep } from '../measure/statistics';
 import { ServerFactory, ServerName, ServerUnderTest } from '../servers/server-under-test';
 import { EnvoyFleet } from './envoy-fleet';
 import { RecordingHop } from './recording-hop';
+import { Pinning, pinProcess } from './pinning';
 
 export type CalibrationKind = 'envoy' | 'load-generator';
 
@@ -23,6 +25,8 @@ export interface CalibrationPlan {
   workDir: string;
   /** Idle time after the clients synced, before the flips (and before client memory is read). */
   steadyIdleMs: number;
+  /** Server on some cores, clients and hop on the others (`--pin`); undefined: no pinning. */
+  pin?: Pinning;
 }
 
 export interface CalibrationFlip {
@@ -40,6 +44,10 @@ export interface CalibrationFlip {
   /** Bytes the server sent to all clients in the window, and the clients sent back. */
   bytesDown: number;
   bytesUp: number;
+  /** CPU of the recording hop in the window (it forwards and reads every byte of both kinds alike). */
+  hopCpuMs: number;
+  /** Share of the machine's CPU time that was busy during the window (all processes, other work included). */
+  machineBusyShare: number;
   /** Clients timed in this flip, and how many NACKed the change. */
   clients: number;
   nacked: number;
@@ -72,6 +80,13 @@ const ENVOY_START_BATCH = 25;
 const POLL_MS = 200;
 
 const nsToMs = (ns: bigint) => Number(ns) / 1e6;
+
+/** The machine's CPU time so far (all cores, in clock ticks): total, and idle (idle + iowait), from /proc/stat. */
+function machineCpuTicks(): { total: number; idle: number } {
+  const fields = (fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] as string).trim().split(/\s+/).slice(1).map(Number);
+  const total = fields.slice(0, 8).reduce((sum, v) => sum + v, 0);
+  return { total, idle: (fields[3] ?? 0) + (fields[4] ?? 0) };
+}
 const cpuOf = (pids: readonly number[]) => pids.reduce((sum, pid) => sum + cpuNs(pid), 0);
 
 async function waitForSynced(hop: RecordingHop, count: number, deadline: number, broken: () => string | undefined): Promise<void> {
@@ -94,8 +109,8 @@ interface Clients {
   broken(): string | undefined;
 }
 
-async function startEnvoys(nodes: BenchNode[], hop: RecordingHop, workDir: string, progress: (line: string) => void): Promise<Clients> {
-  const fleet = new EnvoyFleet(workDir);
+async function startEnvoys(nodes: BenchNode[], hop: RecordingHop, workDir: string, cores: string | undefined, progress: (line: string) => void): Promise<Clients> {
+  const fleet = new EnvoyFleet(workDir, cores);
   const clients: Clients = { pids: [], stop: () => fleet.stop(), broken: () => fleet.exited() };
   try {
     const deadline = Date.now() + SYNC_TIMEOUT_MS;
@@ -113,8 +128,9 @@ async function startEnvoys(nodes: BenchNode[], hop: RecordingHop, workDir: strin
   return clients;
 }
 
-async function startLoadGenerator(nodes: BenchNode[], hop: RecordingHop): Promise<Clients> {
+async function startLoadGenerator(nodes: BenchNode[], hop: RecordingHop, cores: string | undefined): Promise<Clients> {
   const load = LoadGenerator.start(nodes.length);
+  if (cores) for (const pid of load.pids) pinProcess(pid, cores);
   const clients: Clients = {
     pids: load.pids,
     stop: async () => load.stop(),
@@ -138,12 +154,18 @@ export async function measureCalibration(factory: ServerFactory, kind: Calibrati
   let clients: Clients | undefined;
   try {
     server = await factory.start(plan.size, plan.workDir);
+    if (plan.pin) {
+      pinProcess(server.pid, plan.pin.server);
+      for (const pid of anchors.pids) pinProcess(pid, plan.pin.clients);
+    }
     await anchors.connect('anchors', server.xdsAddress, server.anchorNodes(), 'sotw', SYNC_TIMEOUT_MS);
     hop = await RecordingHop.start(server.xdsAddress);
+    if (plan.pin) pinProcess(hop.pid, plan.pin.clients);
     const measured = server;
     const nodes = Array.from({ length: plan.clients }, (_, i) => measured.node('bench', i));
     const startedAt = Date.now();
-    clients = kind === 'envoy' ? await startEnvoys(nodes, hop, plan.workDir, progress) : await startLoadGenerator(nodes, hop);
+    const cores = plan.pin?.clients;
+    clients = kind === 'envoy' ? await startEnvoys(nodes, hop, plan.workDir, cores, progress) : await startLoadGenerator(nodes, hop, cores);
     const syncMs = Date.now() - startedAt;
     await sleep(plan.steadyIdleMs);
     const clientMemoryPerClientBytes = clients.pids.reduce((sum, pid) => sum + privateMemoryBytes(pid), 0) / plan.clients;
@@ -164,6 +186,8 @@ export async function measureCalibration(factory: ServerFactory, kind: Calibrati
       if (connections !== plan.clients) progress(`flip ${k + 1}: only ${connections} of ${plan.clients} clients are synced`);
       const serverCpuBefore = cpuNs(server.pid);
       const clientCpuBefore = cpuOf(clients.pids);
+      const hopCpuBefore = cpuNs(hop.pid);
+      const machineBefore = machineCpuTicks();
       const windowStartNs = process.hrtime.bigint();
       const changedAtNs = await server.apply(new Set(notReady));
       const flip = await seen;
@@ -171,6 +195,9 @@ export async function measureCalibration(factory: ServerFactory, kind: Calibrati
       const windowMs = nsToMs(process.hrtime.bigint() - windowStartNs);
       const serverCpuMs = Math.max(0, (cpuNs(server.pid) - serverCpuBefore) / 1e6 - (idleCpuPerMs * windowMs) / 1e6);
       const clientCpuMs = (cpuOf(clients.pids) - clientCpuBefore) / 1e6;
+      const hopCpuMs = (cpuNs(hop.pid) - hopCpuBefore) / 1e6;
+      const machineAfter = machineCpuTicks();
+      const machineBusyShare = 1 - (machineAfter.idle - machineBefore.idle) / Math.max(1, machineAfter.total - machineBefore.total);
       const after = await hop.status();
       const acks = flip.ackedNs.map((ns) => nsToMs(ns - changedAtNs));
       const responses = flip.receivedNs.map((ns) => nsToMs(ns - changedAtNs));
@@ -182,6 +209,8 @@ export async function measureCalibration(factory: ServerFactory, kind: Calibrati
         responseP99Ms: percentile(responses, 99),
         serverCpuMs,
         clientCpuMs,
+        hopCpuMs,
+        machineBusyShare,
         bytesDown: after.bytesDown - before.bytesDown,
         bytesUp: after.bytesUp - before.bytesUp,
         clients: connections,

@@ -59,7 +59,8 @@ export class EnvoyFleet {
   private readonly envoys: RunningEnvoy[] = [];
   private readonly binary = envoyBinary(REPO_ROOT);
 
-  constructor(private readonly workDir: string) {}
+  /** `cores`: run every Envoy on these cores only (taskset -c), or anywhere when undefined. */
+  constructor(private readonly workDir: string, private readonly cores?: string) {}
 
   get pids(): number[] {
     return this.envoys.map((e) => e.child.pid as number);
@@ -76,9 +77,10 @@ export class EnvoyFleet {
     const logFile = path.join(this.workDir, `envoy-${index}.log`);
     fs.writeFileSync(bootstrapFile, JSON.stringify(envoyBootstrap(node, xdsAddress)));
     const log = fs.openSync(logFile, 'w');
-    const child = spawn(this.binary, ['-c', bootstrapFile, '--disable-hot-restart', '--concurrency', '1', '--log-level', 'error', '--drain-time-s', '1'], {
-      stdio: ['ignore', log, log],
-    });
+    const args = ['-c', bootstrapFile, '--disable-hot-restart', '--concurrency', '1', '--log-level', 'error', '--drain-time-s', '1'];
+    // taskset execs Envoy, so the pid is Envoy's either way.
+    const [command, argv] = this.cores ? ['taskset', ['-c', this.cores, this.binary, ...args]] : [this.binary, args];
+    const child = spawn(command, argv, { stdio: ['ignore', log, log] });
     fs.closeSync(log);
     this.envoys.push({ child, logFile });
   }

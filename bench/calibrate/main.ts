@@ -14,6 +14,8 @@ import { istiodFactory } from '../servers/istiod-server';
 import { CalibrationKind, CalibrationResult, KIND_LABEL, measureCalibration } from './calibrate-run';
 import { CALIBRATE_USAGE, CalibrateOptions, parseCalibrateOptions } from './options';
 import { renderCalibration } from './report';
+import { sleep } from '../measure/statistics';
+import { splitCores } from './pinning';
 
 const FACTORIES: Partial<Record<ServerName, ServerFactory>> = {
   spillway: spillwayFactory,
@@ -21,6 +23,8 @@ const FACTORIES: Partial<Record<ServerName, ServerFactory>> = {
   'go-control-plane-snapshot': goControlPlaneSnapshotFactory,
   istiod: istiodFactory,
 };
+
+const BETWEEN_RUNS_MS = 15_000;
 
 const started = Date.now();
 function progress(line: string): void {
@@ -57,6 +61,8 @@ async function main(options: CalibrateOptions): Promise<void> {
   const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'spillway-calibrate-'));
   const { clients, reason } = await chooseClients(options, size, workRoot);
   progress(`K = ${clients} (${reason})`);
+  const pin = options.pin ? splitCores() : undefined;
+  if (pin) progress(`pinned: server on core(s) ${pin.server}, clients and hop on ${pin.clients}`);
   const results: CalibrationResult[] = [];
   const errors: string[] = [];
   for (let rep = 0; rep < options.repetitions; rep++) {
@@ -69,10 +75,12 @@ async function main(options: CalibrateOptions): Promise<void> {
       }
       const order: CalibrationKind[] = rep % 2 === 0 ? ['envoy', 'load-generator'] : ['load-generator', 'envoy'];
       for (const kind of order) {
+        // Let the previous run's processes (hundreds of Envoys) leave the machine before the next starts.
+        if (results.length + errors.length > 0) await sleep(BETWEEN_RUNS_MS);
         progress(`${name}, ${clients} × ${KIND_LABEL[kind]} (repetition ${rep + 1})`);
         const workDir = fs.mkdtempSync(path.join(workRoot, `${name}-${kind}-`));
         try {
-          results.push(await measureCalibration(factory, kind, { size, clients, flips: options.flips, workDir, steadyIdleMs: options.steadyIdleMs }, (line) => progress(`  ${line}`)));
+          results.push(await measureCalibration(factory, kind, { size, clients, flips: options.flips, workDir, steadyIdleMs: options.steadyIdleMs, pin }, (line) => progress(`  ${line}`)));
           fs.rmSync(workDir, { recursive: true, force: true });
         } catch (error) {
           const message = `${name}, ${KIND_LABEL[kind]}, repetition ${rep + 1}: ${error instanceof Error ? error.message : String(error)}`;
@@ -83,11 +91,12 @@ async function main(options: CalibrateOptions): Promise<void> {
     }
   }
   const command = `npm run bench:calibrate -- ${process.argv.slice(2).join(' ')}`.trim();
-  const text = renderCalibration({ command, size, clients, clientsReason: reason, results, errors });
+  const placement = pin ? `server pinned to core(s) ${pin.server}, clients and hop to ${pin.clients}` : 'no CPU pinning';
+  const text = renderCalibration({ command, size, clients, clientsReason: reason, placement, results, errors });
   const output = path.resolve(REPO_ROOT, options.output);
   fs.mkdirSync(path.dirname(output), { recursive: true });
   fs.writeFileSync(output, text);
-  fs.writeFileSync(output.replace(/\.md$/, '') + '.json', JSON.stringify({ command, size, clients, reason, results, errors }, null, 2) + '\n');
+  fs.writeFileSync(output.replace(/\.md$/, '') + '.json', JSON.stringify({ command, size, clients, reason, placement, results, errors }, null, 2) + '\n');
   process.stdout.write('\n' + text);
   progress(`written to ${path.relative(REPO_ROOT, output)} (raw figures beside it, .json)`);
   if (errors.length === 0) fs.rmSync(workRoot, { recursive: true, force: true });

@@ -14,16 +14,20 @@ export interface CalibrateOptions {
   repetitions: number;
   servers: ServerName[];
   steadyIdleMs: number;
+  /** Server on half the cores, clients and the hop on the other half. */
+  pin: boolean;
   /** Where the markdown table and the raw figures (JSON beside it) go. */
   output: string;
 }
 
 export const CALIBRATE_USAGE = `npm run bench:calibrate -- [--services 100] [--clusters 3] [--endpoints 10] [--clients K] [--max-clients 300]
-  [--memory-share 0.4] [--flips 20] [--reps 2] [--servers spillway,go-control-plane] [--out dist/bench/CALIBRATION.md]
+  [--memory-share 0.4] [--flips 20] [--reps 2] [--servers spillway,go-control-plane] [--pin] [--out dist/bench/CALIBRATION.md]
 K real Envoys, then K load-generator clients (or the other way round, alternating by repetition), each on a
 fresh server, all through one recording hop that times change -> ACK the same way for both.
 --clients: K; by default as many as fit: one Envoy's private memory (RssAnon) on this mesh is measured first, and K is what
-  --memory-share of the memory available now holds, at most --max-clients.`;
+  --memory-share of the memory available now holds, at most --max-clients.
+--pin: the server on half of the cores, all clients and the hop on the other half (taskset), so the
+  clients' own CPU does not compete with the server's on the same core; the same for both kinds.`;
 
 const SERVERS: readonly ServerName[] = ['spillway', 'go-control-plane', 'go-control-plane-snapshot', 'istiod'];
 
@@ -44,6 +48,7 @@ export function parseCalibrateOptions(argv: readonly string[]): CalibrateOptions
     repetitions: 2,
     servers: ['spillway'],
     steadyIdleMs: 3_000,
+    pin: false,
     output: 'dist/bench/CALIBRATION.md',
   };
   for (let i = 0; i < argv.length; i++) {
@@ -86,6 +91,9 @@ export function parseCalibrateOptions(argv: readonly string[]): CalibrateOptions
         options.servers = names as ServerName[];
         break;
       }
+      case '--pin':
+        options.pin = true;
+        continue;
       case '--steady-ms':
         options.steadyIdleMs = positiveInteger(value, flag);
         break;

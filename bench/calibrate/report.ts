@@ -11,6 +11,8 @@ export interface CalibrationReport {
   clients: number;
   /** How K was chosen (one Envoy's private memory, the memory share), for the text above the table. */
   clientsReason: string;
+  /** How processes were placed on cores. */
+  placement: string;
   results: CalibrationResult[];
   errors: string[];
 }
@@ -30,10 +32,10 @@ const KINDS: CalibrationKind[] = ['envoy', 'load-generator'];
 export function renderCalibration(report: CalibrationReport): string {
   const servers = [...new Set(report.results.map((r) => r.server))] as ServerName[];
   const lines = [
-    `\`${report.command}\`: ${report.size.services} services × ${report.size.endpointsPerCluster} endpoints × ${report.size.clusters} clusters, K = ${report.clients} clients of each kind (${report.clientsReason}).`,
+    `\`${report.command}\`: ${report.size.services} services × ${report.size.endpointsPerCluster} endpoints × ${report.size.clusters} clusters, K = ${report.clients} clients of each kind (${report.clientsReason}); ${report.placement}.`,
     '',
-    '| server | clients | runs (load average at start) | change → ACK p50 (ms) | change → ACK p99 (ms) | server CPU per push (ms) | bytes to clients per change, per client | client CPU per push, per client (ms) | client private memory per client (MiB) | NACKs |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| server | clients | runs (load average at start) | machine CPU busy during flips | change → response sent, p50 / p99 (ms) | change → ACK p50 (ms) | change → ACK p99 (ms) | server CPU per push (ms) | bytes to clients per change, per client | client CPU per push, per client (ms) | client private memory per client (MiB) | NACKs |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const summary: string[] = [];
   for (const server of servers) {
@@ -46,6 +48,8 @@ export function renderCalibration(report: CalibrationReport): string {
       const perClient = (values: number[]) => median(values.map((v) => v / report.clients));
       lines.push(
         `| ${SERVER_LABEL[server]} | ${KIND_LABEL[kind]} | ${runs.length} (${runs.map((r) => r.loadAverage.toFixed(1)).join(', ')}) | ` +
+          `${(100 * median(flips.map((f) => f.machineBusyShare))).toFixed(0)}% | ` +
+          `${ms(median(flips.map((f) => f.responseP50Ms)))} / ${ms(median(flips.map((f) => f.responseP99Ms)))} | ` +
           `${spread(flips.map((f) => f.ackP50Ms))} | ${spread(flips.map((f) => f.ackP99Ms))} | ${spread(flips.map((f) => f.serverCpuMs))} | ` +
           `${perClient(flips.map((f) => f.bytesDown)).toFixed(0)} B | ${perClient(flips.map((f) => f.clientCpuMs)).toFixed(2)} | ` +
           `${(median(runs.map((r) => r.clientMemoryPerClientBytes)) / 2 ** 20).toFixed(1)} | ${runs.reduce((s, r) => s + r.nacks, 0)} |`,

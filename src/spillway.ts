@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { MeshStore } from './mesh/store';
 import { SnapshotCache, ViewKey } from './xds/cache/snapshot-cache';
 import { Snapshot } from './xds/cache/snapshot';
-import { ScopeOptions, makeViewResolver } from './xds/translate/client-view';
+import { ScopeOptions, makeViewResolver, rescopedViewKey } from './xds/translate/client-view';
 import { viewSteps } from './xds/translate/translator';
 import { PUSH_ORDER } from './xds/resource-types';
 import { ServiceParts } from './xds/translate/service-parts';
@@ -18,6 +18,7 @@ import { DEFAULT_LRS_LIMITS, LrsLimits } from './lrs/lrs-limits';
 import { XdsReportingClients } from './xds-reporting-clients';
 import { FailoverTracker } from './visibility/failover-tracker';
 import { DEFAULT_MAX_OBSERVED_CALLS, ObservedCalls } from './visibility/observed-calls';
+import { declaringWorkloads } from './xds/translate/workload-identity';
 import { ModelOverlay } from './predict/model-overlay';
 import { MeshModel } from './mesh/model';
 
@@ -82,6 +83,7 @@ export class Spillway {
     this.server = new XdsServer({
       watcher: this.cache,
       resolveView: options.resolveView ?? makeViewResolver(() => options.store.current(), options.scope),
+      rescopeView: (view, workload, stream) => rescopedViewKey(view, workload, options.store.current(), stream, options.scope),
       logger: log.child({ component: 'xds' }),
       ...options.serverOptions,
     });
@@ -111,6 +113,16 @@ export class Spillway {
   readonly tracker: FailoverTracker;
   private trackerTimer?: NodeJS.Timeout;
 
+  /** Which workloads declare calls, as last seen: sidecars connected before a change move to their new view. */
+  private declaring = '';
+
+  private rescopeIfDeclarationsChanged(model: MeshModel): void {
+    const next = declaringWorkloads(model);
+    if (next === this.declaring) return;
+    this.declaring = next;
+    this.server.rescopeStreams();
+  }
+
   /** The model the views are built from: the store's, with any drill's failures laid over it. */
   servedModel(): MeshModel {
     return this.overlay.apply(this.options.store.current());
@@ -118,7 +130,11 @@ export class Spillway {
 
   async start(): Promise<number> {
     this.xdsPort = await this.server.listen(this.options.xdsAddress);
-    this.unsubscribe = this.options.store.onChange((_model, changeSeenAtMs) => this.rebuild(changeSeenAtMs));
+    this.declaring = declaringWorkloads(this.options.store.current());
+    this.unsubscribe = this.options.store.onChange((model, changeSeenAtMs) => {
+      this.rescopeIfDeclarationsChanged(model);
+      this.rebuild(changeSeenAtMs);
+    });
     this.unsubscribeOverlay = this.overlay.onChange(() => void this.rebuild());
     // Evaluated on a timer too, so failover transitions are logged when they happen, not when looked at.
     this.trackerTimer = setInterval(() => this.tracker.evaluate(), FAILOVER_EVALUATION_INTERVAL_MS);

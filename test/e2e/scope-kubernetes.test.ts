@@ -1,7 +1,7 @@
 // Declared dependencies from Kubernetes, end to end: a real API server holds Services checkout, ledger and
 // web (annotated `spillway.io/calls: checkout.shop`), `spillway serve --kube-clusters` watches it, and a
-// real Envoy sidecar of web (node metadata SERVICE) holds only checkout's clusters and calls it. Editing
-// the annotation moves the sidecar's configuration to the new callee without a reconnect.
+// real Envoy sidecar of web (node metadata SERVICE) holds only checkout's clusters and calls it. Editing,
+// removing and adding the annotation moves the sidecar's configuration along, on the same stream.
 import * as fs from 'fs';
 import * as path from 'path';
 import { Backend, EnvoyProcess, sendRequests, startEnvoy, startHttpBackend, stopEverything, waitFor } from '../harness';
@@ -97,5 +97,21 @@ describe('spillway.io/calls with a real API server and a real Envoy sidecar', ()
     expect(calls.failures).toBe(0);
     expect(answeredBy(calls)).toEqual(['ledger-1']);
     expect(await envoy.stat('control_plane.connected_state')).toBe(1);
+  });
+
+  test('the annotation removed, then added again: the same stream gets the whole mesh, then only checkout', async () => {
+    const streamOf = async () => (await spillway.adminJson<{ clients: { nodeId: string; streamId: number; view: string }[] }>('/debug/clients')).clients.find((c) => c.nodeId === 'sidecar~127.0.0.1~web-1.shop');
+    const before = await streamOf();
+    await kubeCall(target, 'PATCH', `${SERVICES}/web`, { metadata: { annotations: { 'spillway.io/calls': null } } });
+    const all = [`outbound|8080||${CHECKOUT}`, `outbound|8080||${LEDGER}`, 'outbound|8080||web.shop.svc.cluster.local'];
+    await waitFor(async () => JSON.stringify(await outboundClusters()) === JSON.stringify(all), { timeoutMs: 20_000, what: 'the sidecar to hold every service' });
+    expect((await sendRequests({ url, hostHeader: CHECKOUT, count: 5 })).failures).toBe(0);
+
+    await kubeCall(target, 'PATCH', `${SERVICES}/web`, { metadata: { annotations: { 'spillway.io/calls': 'checkout.shop' } } });
+    await waitFor(async () => JSON.stringify(await outboundClusters()) === JSON.stringify([`outbound|8080||${CHECKOUT}`]), { timeoutMs: 20_000, what: 'the sidecar to hold only checkout again' });
+    expect((await sendRequests({ url, hostHeader: CHECKOUT, count: 5 })).failures).toBe(0);
+    const after = await streamOf();
+    expect(after?.streamId).toBe(before?.streamId);
+    expect(after?.view).toContain('|wl=web.shop.svc.cluster.local');
   });
 });

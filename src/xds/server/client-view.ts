@@ -5,7 +5,7 @@ import { ClientRole, StreamMode } from './client-registry';
 import { NodeInfo } from './wire';
 
 export type ViewResolution =
-  | { ok: true; view: ViewKey; clusterId: string; role: ClientRole }
+  | { ok: true; view: ViewKey; clusterId: string; role: ClientRole; /** An Envoy sidecar's workload (full host), whose declared calls may change its view later. */ workload?: string }
   | { ok: false; code: grpc.status; message: string };
 
 /** The stream a view is resolved for: on-demand configuration needs delta xDS over ADS, so it may decide the view. */

@@ -17,7 +17,7 @@ import {
   shortTypeName,
 } from '../resource-types';
 import { ClientInfo, ClientRegistry, StreamMode } from './client-registry';
-import { ViewResolver } from './client-view';
+import { StreamKind, ViewResolver } from './client-view';
 import { NonceSource } from './nonce';
 import { StreamNames, Subscription } from './subscription';
 import { NodeInfo } from './wire';
@@ -46,6 +46,13 @@ export interface StreamContext {
   nameBudget: NameSetBudget;
   /** Shared by all streams of the server: bounds response bytes queued for the transport. */
   sendBudget: SendBudget;
+  /**
+   * The view a stream of `workload` should have now (the workload's declared calls may have appeared or
+   * gone since it connected); absent: views never change after connecting.
+   */
+  rescopeView?: (view: ViewKey, workload: string, stream: StreamKind) => ViewKey;
+  /** Streams whose view may change with the mesh (sidecars that name their workload). */
+  rescopable?: Set<{ rescope(): void }>;
 }
 
 /** Status details stay short: they travel in HTTP/2 trailers, and a long one never reaches the client. */
@@ -92,6 +99,8 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint
   protected readonly names: StreamNames;
   protected view?: ViewKey;
   protected client?: ClientInfo;
+  /** What decides this stream's view besides the node (kept small: not the node itself). */
+  private scope?: { workload: string; stream: StreamKind };
   private logger?: Logger;
   private cancelWatch?: () => void;
   private blocked = false;
@@ -187,7 +196,8 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint
     if (!node || !node.id) {
       throw new StreamClosedError(grpc.status.INVALID_ARGUMENT, 'the first discovery request must carry a node with an id (set node.id in the bootstrap)');
     }
-    const resolution = this.ctx.resolveView(node, { mode: this.mode, ads: this.allowedTypes.length === PUSH_ORDER.length });
+    const streamKind: StreamKind = { mode: this.mode, ads: this.allowedTypes.length === PUSH_ORDER.length };
+    const resolution = this.ctx.resolveView(node, streamKind);
     if (!resolution.ok) {
       this.ctx.registry.recordRejectedStream();
       this.log.warn({ node: node.id, reason: bounded(resolution.message, MAX_STATUS_CHARS) }, 'refusing xDS client');
@@ -225,7 +235,15 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint
       role: resolution.role,
     });
     this.log.info({ view: resolution.view, userAgent: this.client.userAgent, peer: this.client.peer }, 'xDS client connected');
-    this.cancelWatch = this.ctx.watcher.watch(resolution.view, (changed, changeSeenAtMs) => {
+    this.watchView(resolution.view);
+    if (resolution.workload !== undefined && this.ctx.rescopeView && this.ctx.rescopable) {
+      this.scope = { workload: resolution.workload, stream: streamKind };
+      this.ctx.rescopable.add(this);
+    }
+  }
+
+  private watchView(view: ViewKey): void {
+    this.cancelWatch = this.ctx.watcher.watch(view, (changed, changeSeenAtMs) => {
       for (const typeUrl of changed) {
         const state = this.states.get(typeUrl);
         if (!state) continue;
@@ -234,6 +252,24 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint
       }
       this.flush();
     });
+  }
+
+  /**
+   * The workload's declared calls appeared or went since this stream connected: move it to the view it
+   * would get now. Every type is due again; the usual ordering (clusters before the routes naming them,
+   * removals after) applies to the difference, as for any change.
+   */
+  rescope(): void {
+    if (this.closed || !this.scope || this.view === undefined || !this.ctx.rescopeView) return;
+    const next = this.ctx.rescopeView(this.view, this.scope.workload, this.scope.stream);
+    if (next === this.view) return;
+    this.log.info({ from: this.view, to: next }, 'workload scope changed: moving the stream to its new view');
+    this.cancelWatch?.();
+    this.view = next;
+    if (this.client) this.client.view = next;
+    for (const state of this.states.values()) state.cacheChanged = true;
+    this.watchView(next);
+    this.flush();
   }
 
   /** Sends what is due, in make-before-break order, respecting ACK gating and transport backpressure. */
@@ -405,6 +441,7 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint
     if (this.closed) return;
     this.closed = true;
     this.cancelWatch?.();
+    this.ctx.rescopable?.delete(this);
     this.ctx.sendBudget.cancel(this.resume);
     // What the stream subscribed to stops counting against the server's budget at once.
     for (const state of this.states.values()) state.sub.release();

@@ -65,6 +65,8 @@ export interface XdsServerOptions {
   sendBudgetBytes?: number;
   /** What one client may make the server hold, log or show (defaults: DEFAULT_CLIENT_LIMITS). */
   clientLimits?: Partial<ClientLimits>;
+  /** The view a sidecar stream of a workload should have now (see rescopeStreams). */
+  rescopeView?: StreamContext['rescopeView'];
 }
 
 export class XdsServer {
@@ -100,6 +102,8 @@ export class XdsServer {
       clientLimits,
       nameBudget: this.nameBudget,
       sendBudget: new SendBudget(options.sendBudgetBytes ?? DEFAULT_SEND_BUDGET_BYTES),
+      rescopeView: options.rescopeView,
+      rescopable: new Set(),
     };
     this.tls = options.tls;
     this.server = new grpc.Server({
@@ -123,6 +127,11 @@ export class XdsServer {
         },
       });
     }
+  }
+
+  /** Which workloads declare calls changed: streams of sidecars that name a workload move to the view they would get now. */
+  rescopeStreams(): void {
+    for (const stream of this.context.rescopable ?? []) stream.rescope();
   }
 
   /** Adds a sibling gRPC service (e.g. load reporting) on the same port; call before listen(). */

@@ -150,22 +150,38 @@ export function resolveClientView(node: NodeInfo, model: MeshModel, stream: Stre
     }
     view.inbound = { port: inboundPort, bindAddress };
   }
-  scopeView(view, node, model, stream, options);
-  return { ok: true, view: viewKeyOf(view), clusterId, role };
+  const workload = scopable(view) ? workloadHost(node) : undefined;
+  scopeView(view, workload, model, stream, options);
+  return { ok: true, view: viewKeyOf(view), clusterId, role, ...(workload !== undefined ? { workload } : {}) };
+}
+
+/** Envoy sidecars only: gateways route every exported service, and proxyless clients already ask by name. */
+function scopable(view: ClientView): boolean {
+  return view.role === 'sidecar' && !view.proxyless;
 }
 
 /**
- * Envoy sidecars only: gateways route every exported service, and proxyless clients already ask by name.
  * A workload that declares calls gets a view of its own (the calls are read from the model at each
  * build, so edits to the list apply at once); one that declares none shares its cluster's view, or its
  * on-demand twin, which only a delta ADS stream may have (Envoy's on-demand CDS does not work over SotW).
  */
-function scopeView(view: ClientView, node: NodeInfo, model: MeshModel, stream: StreamKind, options: ScopeOptions): void {
-  if (view.role !== 'sidecar' || view.proxyless) return;
-  const workload = workloadHost(node);
+function scopeView(view: ClientView, workload: string | undefined, model: MeshModel, stream: StreamKind, options: ScopeOptions): void {
+  if (!scopable(view)) return;
   if (declaredCalls(model, workload) !== undefined) view.workload = workload;
   // The on-demand filter asks over ADS: a listener sent on a per-type stream could not name that source.
   else if (options.scope === 'on-demand' && stream.mode === 'delta' && stream.ads) view.onDemand = true;
+}
+
+/**
+ * The view a connected sidecar of `workload` should have now: the same as `viewKey` but for its scope,
+ * which follows whether the workload declares calls (they may have been added or removed since).
+ */
+export function rescopedViewKey(viewKey: string, workload: string, model: MeshModel, stream: StreamKind, options: ScopeOptions = DEFAULT_SCOPE_OPTIONS): string {
+  const view = parseViewKey(viewKey);
+  delete view.workload;
+  delete view.onDemand;
+  scopeView(view, workload, model, stream, options);
+  return viewKeyOf(view);
 }
 
 export function makeViewResolver(currentModel: () => MeshModel, options: ScopeOptions = DEFAULT_SCOPE_OPTIONS): ViewResolver {

@@ -34,3 +34,17 @@ export function workloadHost(node: Pick<NodeInfo, 'metadata'>): string | undefin
 export function declaredCalls(model: MeshModel, workload: string | undefined): readonly string[] | undefined {
   return workload === undefined ? undefined : model.services.get(workload)?.service.calls;
 }
+
+const declaringKeys = new WeakMap<MeshModel, string>();
+
+/** The workloads that declare calls, as one text: when it changes, connected sidecars may need another view. */
+export function declaringWorkloads(model: MeshModel): string {
+  let key = declaringKeys.get(model);
+  if (key === undefined) {
+    const hosts: string[] = [];
+    for (const [host, entry] of model.services) if (entry.service.calls) hosts.push(host);
+    key = hosts.sort().join(',');
+    declaringKeys.set(model, key);
+  }
+  return key;
+}

@@ -27,6 +27,7 @@ import { ExitInfo, ManagedProcess, ProcessGroup, describeExit } from './processe
 import { RunningSpillwayServer, startSpillwayServer } from '../spillway-server';
 import { TrafficGenerator, formatTrafficWindow } from './traffic';
 import { StoryCast, StoryDriver, StoryResult, castStory, runStory } from './story';
+import { adminPredictDriver } from './predict-steps';
 import { CountedRequests } from './story-requests';
 
 export interface DemoOptions {
@@ -294,6 +295,7 @@ class Demo {
         if (!this.stopReason) this.say(line);
       },
       stopping: () => this.stopReason !== undefined,
+      predict: this.server ? adminPredictDriver(this.server.adminUrl) : undefined,
     };
   }
 

@@ -5,6 +5,7 @@
 import { MeshModel } from '../mesh/model';
 import { DEMO_SERVICE_HOST, DemoPlan } from './demo-plan';
 import { Sample, formatCounter, formatExpected, matchesWeights, share } from './story-sample';
+import { PredictDriver, predictSteps } from './predict-steps';
 
 /** What the story needs from the running demo; tests drive it with a fake. */
 export interface StoryDriver {
@@ -17,6 +18,8 @@ export interface StoryDriver {
   print(line: string): void;
   /** True once the demo is stopping: the story gives up without calling it a failure. */
   stopping(): boolean;
+  /** What-if and drill steps, told after the first step when given (the admin API). */
+  predict?: PredictDriver;
 }
 
 /** Who plays which part, read off the mesh: the client cluster, the remote clusters and the canary. */
@@ -51,7 +54,7 @@ interface Reading {
   counter: string;
 }
 
-interface StoryStep {
+export interface StoryStep {
   title: string;
   /** Changes the world (kill, restart); returns what it did, for the step line. */
   act?: () => Promise<string>;
@@ -118,6 +121,7 @@ export function storySteps(cast: StoryCast, driver: StoryDriver, timings: StoryT
       },
       passLine: `every request answered in ${client}`,
     },
+    ...(driver.predict ? predictSteps(cast, driver, driver.predict, timings) : []),
     {
       title: `${client}'s backends killed`,
       act: async () => `killed ${(await driver.kill([stable, canary])).join('; ')}`,

@@ -21,15 +21,18 @@ const ADMIN_URL = 'http://127.0.0.1:15014';
 const HOST = 'checkout.shop.svc.cluster.local';
 const READY_TIMEOUT_MS = 60_000;
 const EXIT_TIMEOUT_MS = 30_000;
-/** Startup (~2 s) plus the story (~15 s, most of it Envoy's 10 s ejection), with room for a slow machine. */
-const ONCE_TIMEOUT_MS = 75_000;
+/** Startup (~2 s) plus the story (~35 s: the 10 s drill and its outcome, Envoy's 10 s ejection), with room for a slow machine. */
+const ONCE_TIMEOUT_MS = 100_000;
 /** Every step's verdict line. */
 const STORY_STEPS = [
-  /PASS step 1\/5: every request answered in east/,
-  /PASS step 2\/5: traffic spilled to west and south in proportion to their replicas/,
-  /PASS step 3\/5: east answers every request again/,
-  /PASS step 4\/5: about 10% of requests, and every x-canary: true request, reach the canary/,
-  /PASS step 5\/5: canary traffic falls back to v1, without errors/,
+  /PASS step 1\/8: every request answered in east/,
+  /PASS step 2\/8: the prediction follows the replicas, read from the EDS east's sidecar would get/,
+  /PASS step 3\/8: real traffic moved as predicted, without errors/,
+  /PASS step 4\/8: east has its traffic back, and the drill's outcome counts no failed request/,
+  /PASS step 5\/8: traffic spilled to west and south in proportion to their replicas/,
+  /PASS step 6\/8: east answers every request again/,
+  /PASS step 7\/8: about 10% of requests, and every x-canary: true request, reach the canary/,
+  /PASS step 8\/8: canary traffic falls back to v1, without errors/,
 ];
 
 interface RunningDemo {
@@ -165,7 +168,7 @@ describe('spillway demo (real Envoys and backends on the example mesh ports)', (
       expect(page.body).toContain('<html');
       // The instructions name east's backends in a kill line: the user's way to trigger failover.
       await waitFor(async () => /^\s*kill [\d ]+$/m.test(demo.output()), { timeoutMs: 5_000, what: 'the printed kill line' });
-      expect(demo.output()).not.toContain('[step 1/5]');
+      expect(demo.output()).not.toContain('[step 1/8]');
       const pids = printedPids(demo.output());
       demo.child.kill('SIGTERM');
       const exit = await exitWithin(demo, EXIT_TIMEOUT_MS);
@@ -179,7 +182,7 @@ describe('spillway demo (real Envoys and backends on the example mesh ports)', (
   test('SIGTERM in the middle of the story stops every Envoy and backend, and a cut-short --once exits non-zero', async () => {
     const demo = startDemo('sigterm', ['--once', '--rps', '2']);
     try {
-      await waitFor(async () => demo.output().includes('[step 3/5]'), { timeoutMs: READY_TIMEOUT_MS, what: 'the story to reach step 3 (east recovers)' });
+      await waitFor(async () => demo.output().includes('[step 6/8]'), { timeoutMs: READY_TIMEOUT_MS, what: 'the story to reach step 6 (east recovers)' });
       const pids = printedPids(demo.output());
       demo.child.kill('SIGTERM');
       const exit = await exitWithin(demo, EXIT_TIMEOUT_MS);

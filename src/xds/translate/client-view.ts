@@ -37,8 +37,8 @@ export interface ClientView {
    */
   proxyless?: boolean;
   /**
-   * The workload (full service host) whose declared `calls` scope this Envoy sidecar's view: set only when
-   * the workload declared calls when the sidecar connected (workload-identity.ts).
+   * The workload (full service host) whose declared `calls` scope this Envoy sidecar's view: set while the
+   * workload declares calls (workload-identity.ts; a connected stream follows, see rescopedViewKey).
    */
   workload?: string;
   /** Clusters beyond the scope are served when the proxy asks for them (on-demand CDS over delta xDS). */
@@ -101,9 +101,9 @@ function roleOf(node: NodeInfo): ClientRole {
 
 const IPV4_OR_6 = /^[0-9a-fA-F:.]+$/;
 
-/** Resolves a node against the current model; every refusal says what to set. */
 const SOTW_ADS: StreamKind = { mode: 'sotw', ads: true };
 
+/** Resolves a node against the current model; every refusal says what to set. */
 export function resolveClientView(node: NodeInfo, model: MeshModel, stream: StreamKind = SOTW_ADS, options: ScopeOptions = DEFAULT_SCOPE_OPTIONS): ViewResolution {
   const known = [...model.clusters.keys()].sort();
   const knownText = known.length > 0 ? known.join(', ') : '(none yet: the mesh has no clusters)';

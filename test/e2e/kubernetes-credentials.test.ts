@@ -233,3 +233,42 @@ describe('kubeconfig rotation', () => {
     expect(stats('rotating').connected).toBe(true);
   });
 });
+
+describe('remote Secrets: the home kubeconfig rotated', () => {
+  test("the Secrets are read with the new credentials, without a restart, and the Secret's cluster joins", async () => {
+    const home = path.join(dir, 'home.kubeconfig');
+    fs.writeFileSync(home, kubeconfigWithUser('home', api.url, api.caFile, [`token: ${api.unprivilegedToken}`]));
+    await kubeCall(admin(), 'POST', `/api/v1/namespaces/${SA_NAMESPACE}/secrets`, {
+      metadata: { name: 'spillway-remote-far', labels: { 'spillway.io/cluster': 'far' }, annotations: { 'spillway.io/region': 'europe-west1', 'spillway.io/zone': 'europe-west1-d' } },
+      data: { kubeconfig: Buffer.from(fs.readFileSync(api.kubeconfigPath, 'utf8')).toString('base64') },
+    });
+    const parsed = parseClustersText(
+      `remoteSecrets: { cluster: home, namespace: ${SA_NAMESPACE} }\nclusters:\n  - { name: home, region: europe-west1, zone: europe-west1-b, kubeconfig: home.kubeconfig }\n`,
+      dir,
+    );
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    const homeStore = new MeshStore({ quietMs: 10, maxDelayMs: 50 });
+    const homeSource = new KubernetesSource({
+      clusters: parsed.clusters,
+      ...(parsed.remoteSecrets ? { remoteSecrets: parsed.remoteSecrets } : {}),
+      store: homeStore,
+      logger: pino({ level: 'silent' }),
+      timing: TIMING,
+      rebuildDelayMs: 20,
+      accessRetryMs: 300,
+      accessCheckMs: 300,
+    });
+    homeSource.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(homeSource.remoteSecretsStats?.synced).toBe(false); // 403 on the Secrets
+      fs.writeFileSync(`${home}.tmp`, kubeconfigWithUser('home', api.url, api.caFile, [`token: ${api.token}`]));
+      fs.renameSync(`${home}.tmp`, home);
+      await waitFor(async () => homeSource.stats.find((entry) => entry.cluster === 'far')?.synced === true, { timeoutMs: WAIT_MS, what: 'the Secret to be read with the rotated credentials and its cluster to sync' });
+      expect(homeSource.remoteSecretsStats).toEqual({ synced: true, clusters: 1, rejected: 0 });
+    } finally {
+      await homeSource.stop();
+      homeStore.close();
+    }
+  });
+});

@@ -274,6 +274,21 @@ function namedEntry(r: JsonReader, root: JsonObject, list: string, field: string
   return r.fail(list, `has no entry named "${name}"`);
 }
 
+/** What a client is built from: equal fingerprints need no new connection (an exec plugin by its settings). */
+export function accessFingerprint(access: ApiServerAccess): string {
+  const token = access.token;
+  const tokenPart = token === undefined ? null : token.kind === 'exec' ? { exec: token.plugin.config } : token;
+  return JSON.stringify([
+    access.server,
+    access.ca?.toString('base64'),
+    access.insecureSkipTlsVerify,
+    access.tlsServerName,
+    access.clientCert?.toString('base64'),
+    access.clientKey?.toString('base64'),
+    tokenPart,
+  ]);
+}
+
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }

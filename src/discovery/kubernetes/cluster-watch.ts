@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { MeshModel } from '../../mesh/model';
 import { MeshStore } from '../../mesh/store';
-import { AccessResult, ApiServerAccess, resolveAccess } from './api-access';
+import { AccessResult, ApiServerAccess, accessFingerprint, resolveAccess } from './api-access';
 import { ExecLimits } from './exec-credential';
 import { KubeClusterConfig } from './clusters-file';
 import { KubeClient } from './kube-client';
@@ -342,19 +342,3 @@ export class ClusterWatch {
     return latest;
   }
 }
-
-/** What a client is built from: equal fingerprints need no new connection (an exec plugin by its settings). */
-function accessFingerprint(access: ApiServerAccess): string {
-  const token = access.token;
-  const tokenPart = token === undefined ? null : token.kind === 'exec' ? { exec: token.plugin.config } : token;
-  return JSON.stringify([
-    access.server,
-    access.ca?.toString('base64'),
-    access.insecureSkipTlsVerify,
-    access.tlsServerName,
-    access.clientCert?.toString('base64'),
-    access.clientKey?.toString('base64'),
-    tokenPart,
-  ]);
-}
-

@@ -61,6 +61,7 @@ export class KubernetesSource {
         rebuildDelayMs: options.rebuildDelayMs ?? DEFAULT_REBUILD_DELAY_MS,
         accessRetryMs: options.accessRetryMs ?? DEFAULT_ACCESS_RETRY_MS,
         ...(options.execLimits ? { execLimits: options.execLimits } : {}),
+        ...(options.accessCheckMs !== undefined ? { accessCheckMs: options.accessCheckMs } : {}),
         onClusters: (wanted) => {
           this.remoteChanges = this.remoteChanges.then(() => this.applyRemoteClusters(wanted));
         },

@@ -2,7 +2,8 @@
 // and reports the wanted set of remote clusters after every change. A bad Secret is logged once, with
 // what to fix, and left out; the source adds, restarts and removes cluster watches to match.
 import type { Logger } from 'pino';
-import { resolveAccess } from './api-access';
+import { AccessResult, ApiServerAccess, accessFingerprint, resolveAccess } from './api-access';
+import { DEFAULT_ACCESS_CHECK_MS } from './cluster-watch';
 import { KubeClusterConfig } from './clusters-file';
 import { ExecLimits } from './exec-credential';
 import { KubeClient } from './kube-client';
@@ -25,6 +26,8 @@ export interface RemoteSecretsWatchOptions {
   accessRetryMs: number;
   /** Bounds on the home kubeconfig's exec credential plugin. */
   execLimits?: ExecLimits;
+  /** How often the home cluster's access settings are read again (rotation); 0: never. */
+  accessCheckMs?: number;
   /** The wanted remote clusters by name, after every change. */
   onClusters: (clusters: ReadonlyMap<string, KubeClusterConfig>) => void;
 }
@@ -44,6 +47,11 @@ export class RemoteSecretsWatch {
   /** Problem lines now in effect, by Secret: each is logged once. */
   private problems = new Map<string, string>();
   private wanted = 0;
+  /** The Secrets were listed once: a reconnect (rotated credentials) does not make the source unready. */
+  private listedOnce = false;
+  private accessCheckTimer?: NodeJS.Timeout;
+  private accessText = '';
+  private recheckError?: string;
 
   constructor(private readonly options: RemoteSecretsWatchOptions) {}
 
@@ -56,26 +64,38 @@ export class RemoteSecretsWatch {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.accessCheckTimer);
     const stopping = this.reflector?.stop();
     this.client?.close();
     await stopping;
   }
 
   stats(): RemoteSecretsStats {
-    return { synced: this.reflector?.state.synced ?? false, clusters: this.wanted, rejected: this.problems.size };
+    return { synced: this.listedOnce || (this.reflector?.state.synced ?? false), clusters: this.wanted, rejected: this.problems.size };
+  }
+
+  private resolve(): AccessResult {
+    return resolveAccess(this.options.home.access, this.options.execLimits ? { exec: this.options.execLimits } : {});
   }
 
   private connect(): void {
     if (this.stopped) return;
     const { home, namespace, logger } = this.options;
-    const access = resolveAccess(home.access, this.options.execLimits ? { exec: this.options.execLimits } : {});
+    const access = this.resolve();
     if (!access.ok) {
       logger.error(`remote secrets: cannot reach cluster ${home.cluster.name} to read Secrets in ${namespace}: ${access.error}; fix its access settings in the clusters file; retrying`);
       this.timer = setTimeout(() => this.connect(), this.options.accessRetryMs);
       this.timer.unref();
       return;
     }
-    this.client = new KubeClient(access.access);
+    this.accessText = accessFingerprint(access.access);
+    this.startReflector(access.access);
+    this.scheduleAccessCheck();
+  }
+
+  private startReflector(access: ApiServerAccess): void {
+    const { home, namespace, logger } = this.options;
+    this.client = new KubeClient(access);
     this.reflector = new Reflector<KubeSecret>({
       client: this.client,
       kind: SECRETS,
@@ -90,6 +110,33 @@ export class RemoteSecretsWatch {
     this.reflector.start();
   }
 
+  /** The home cluster's kubeconfig rotated: watch the Secrets with the new settings (see ClusterWatch). */
+  private scheduleAccessCheck(): void {
+    const everyMs = this.options.accessCheckMs ?? DEFAULT_ACCESS_CHECK_MS;
+    if (everyMs <= 0) return;
+    this.accessCheckTimer = setTimeout(() => void this.checkAccess(), everyMs);
+    this.accessCheckTimer.unref();
+  }
+
+  private async checkAccess(): Promise<void> {
+    if (this.stopped) return;
+    const result = this.resolve();
+    if (!result.ok) {
+      if (this.recheckError !== result.error) this.options.logger.warn(`remote secrets: reading the access settings of ${this.options.home.cluster.name} again failed: ${result.error}; keeping the current connection`);
+      this.recheckError = result.error;
+    } else if (accessFingerprint(result.access) !== this.accessText) {
+      this.recheckError = undefined;
+      this.options.logger.info(`remote secrets: the access settings of ${this.options.home.cluster.name} changed; watching the Secrets again`);
+      const stopping = this.reflector?.stop();
+      this.client?.close();
+      await stopping;
+      if (this.stopped) return;
+      this.accessText = accessFingerprint(result.access);
+      this.startReflector(result.access);
+    }
+    this.scheduleAccessCheck();
+  }
+
   /** Coalesces a burst of Secret events into one reconciliation. */
   private schedule(): void {
     if (this.timer !== undefined || this.stopped) return;
@@ -102,6 +149,7 @@ export class RemoteSecretsWatch {
 
   private reconcile(): void {
     if (this.stopped || !this.reflector?.state.synced) return;
+    this.listedOnce = true;
     const wanted = new Map<string, KubeClusterConfig>();
     const problems = new Map<string, string>();
     const secrets = [...this.reflector.items.values()].sort((a, b) => (a.meta.name < b.meta.name ? -1 : 1));

@@ -28,10 +28,18 @@ const logs: { msg: string }[] = [];
 
 const admin = (): KubeTarget => ({ url: api.url, token: api.token, caFile: api.caFile });
 
-/** Requests Spillway made for Services (it lists all namespaces), by verb, once complete or started. */
+/**
+ * Requests Spillway made for Services (it lists all namespaces) that the server answered with 200, by
+ * verb: lists once complete, watches once started. (A restarting server answers some with 429 or 503.)
+ */
 function serviceRequests(verb: 'list' | 'watch'): AuditEvent[] {
   return auditEvents(api).filter(
-    (event) => event.user.username === 'admin' && event.verb === verb && event.requestURI.startsWith('/api/v1/services?') && event.stage === (verb === 'list' ? 'ResponseComplete' : 'ResponseStarted'),
+    (event) =>
+      event.user.username === 'admin' &&
+      event.verb === verb &&
+      event.requestURI.startsWith('/api/v1/services?') &&
+      event.stage === (verb === 'list' ? 'ResponseComplete' : 'ResponseStarted') &&
+      event.responseStatus?.code === 200,
   );
 }
 

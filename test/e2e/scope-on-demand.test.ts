@@ -3,6 +3,7 @@
 // asks Spillway for the route's cluster over the ADS stream and replays the request), and afterwards the
 // service's clusters stay in the proxy's configuration. SotW sidecars keep the whole mesh.
 import * as fs from 'fs';
+import { spawn } from 'child_process';
 import * as http from 'http';
 import * as path from 'path';
 import * as YAML from 'yaml';
@@ -11,6 +12,7 @@ import { answeredBy } from '../harness/tally-shares';
 import { SpillwayProcess, startSpillwayProcess } from '../harness/spillway-process';
 import { freePort } from '../harness/ports';
 import { testOutputDir } from '../harness/output';
+import { repoRoot } from '../harness/paths';
 
 const CHECKOUT = 'checkout.shop.svc.cluster.local';
 const LEDGER = 'ledger.shop.svc.cluster.local';
@@ -142,6 +144,17 @@ describe('on-demand clusters (serve --scope on-demand, real Envoy over delta xDS
     console.log(`first POST on demand: ${JSON.stringify(first)}`);
     expect(first).toEqual({ status: 200, id: 'checkout-v1' });
     expect(serviceClusters(await envoy.dynamicClusterNames())).toHaveLength(4);
+  });
+
+  test('serve refuses an unknown --scope, naming the choices', async () => {
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), 'serve', '--scope', 'lazy'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--scope "lazy" is not one of all, on-demand');
   });
 
   test('a SotW sidecar keeps every cluster (Envoy supports on-demand CDS only over delta xDS)', async () => {

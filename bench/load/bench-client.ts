@@ -83,10 +83,17 @@ function namesIn(header: ResponseHeader, length: number, extract: (resource: Uin
   return found;
 }
 
+/** google.protobuf.Value as protobufjs's fromObject takes it: a string, or a Struct of strings (LABELS). */
+type StructValue = { stringValue: string } | { structValue: { fields: Record<string, { stringValue: string }> } };
+
 function encodeNode(node: BenchNode): Uint8Array {
   const type = messageType('envoy.config.core.v3.Node');
-  const fields: Record<string, { stringValue: string }> = {};
+  const fields: Record<string, StructValue> = {};
   for (const [key, value] of Object.entries(node.metadata)) fields[key] = { stringValue: value };
+  if (node.labels) {
+    const labels = Object.fromEntries(Object.entries(node.labels).map(([key, value]) => [key, { stringValue: value }]));
+    fields.LABELS = { structValue: { fields: labels } };
+  }
   return type
     .encode(type.fromObject({ id: node.id, cluster: 'bench', metadata: { fields }, locality: node.locality, user_agent_name: node.kind === 'grpc' ? 'grpc-node-js' : 'envoy', user_agent_version: 'bench' }))
     .finish();

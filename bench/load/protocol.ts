@@ -4,6 +4,8 @@ export interface BenchNode {
   id: string;
   /** String metadata (CLUSTER_ID, ...), as an Envoy bootstrap would set it. */
   metadata: Record<string, string>;
+  /** The workload's labels, sent as node metadata LABELS (a nested Struct), as an Istio sidecar reports its pod's. */
+  labels?: Record<string, string>;
   locality?: { region: string; zone: string };
   /** Envoy-like (the default) or gRPC-like (proxyless: named LDS for `targets`, then RDS/CDS/EDS by name). */
   kind?: ClientProtocol;

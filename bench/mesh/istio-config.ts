@@ -2,9 +2,24 @@
 // get an EDS cluster per service), with every ready endpoint of every cluster and its locality. Istio
 // has no "not ready" for a ServiceEntry endpoint: an endpoint that is not ready is left out.
 // Encoded as istio.networking.v1alpha3.ServiceEntry (istio.io/api networking/v1alpha3/service_entry.proto,
-// workload_entry.proto), the body istiod's MCP (xDS) config source expects.
+// workload_entry.proto), the body istiod's MCP (xDS) config source expects. On a mesh whose services declare
+// what they call (the scoped workload), each service also gets a Sidecar (networking/v1alpha3/sidecar.proto)
+// that selects its workload by label and lists those services as egress hosts.
 import * as protobuf from 'protobufjs';
-import { MeshSize, BENCH_NAMESPACE, ENDPOINT_PORT, SERVICE_PORT, endpointAddress, endpointKey, NotReady, regionOf, serviceName, zoneOf, clusterName } from './generate-mesh';
+import {
+  MeshSize,
+  BENCH_NAMESPACE,
+  ENDPOINT_PORT,
+  SERVICE_PORT,
+  callsOf,
+  endpointAddress,
+  endpointKey,
+  NotReady,
+  regionOf,
+  serviceName,
+  zoneOf,
+  clusterName,
+} from './generate-mesh';
 import { serviceHost } from '../../src/mesh/model';
 
 /** ServiceEntry.Location MESH_INTERNAL, ServiceEntry.Resolution STATIC. */
@@ -51,6 +66,35 @@ export function serviceEntryProto(size: MeshSize, service: number, notReady: Not
       writer.ldelim();
     }
   }
+  return writer.finish();
+}
+
+/** The pod label a scoped workload's sidecar carries (node metadata LABELS) and its Sidecar selects. */
+export const WORKLOAD_LABEL = 'app';
+
+/** The labels of service `service`'s workload, as its sidecar reports them and its Sidecar selects them. */
+export function workloadLabels(service: number): Record<string, string> {
+  return { [WORKLOAD_LABEL]: serviceName(service) };
+}
+
+/** Sidecar egress host of service `service`: `<config namespace>/<host>`. */
+export function egressHost(service: number): string {
+  return `${BENCH_NAMESPACE}/${serviceHost({ name: serviceName(service), namespace: BENCH_NAMESPACE })}`;
+}
+
+/**
+ * Sidecar of service `service`'s workload, in the mesh namespace: workload_selector 1 (WorkloadSelector:
+ * labels 1), egress 3 (IstioEgressListener: hosts 4), one listener for every port, with the hosts it calls
+ * (callsOf). Without a port or bind it scopes the sidecar's outbound config and nothing else.
+ */
+export function sidecarProto(size: MeshSize, service: number): Uint8Array {
+  const writer = protobuf.Writer.create();
+  writer.uint32(tag(1, LENGTH_DELIMITED)).fork();
+  for (const [key, value] of Object.entries(workloadLabels(service))) mapEntry(writer, 1, key, value);
+  writer.ldelim();
+  writer.uint32(tag(3, LENGTH_DELIMITED)).fork();
+  for (const called of callsOf(size, service)) writer.uint32(tag(4, LENGTH_DELIMITED)).string(egressHost(called));
+  writer.ldelim();
   return writer.finish();
 }
 

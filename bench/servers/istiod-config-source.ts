@@ -4,18 +4,21 @@
 // every other type with an empty list. A change sends the whole list again (SotW), each resource with a
 // version of its own, and istiod updates only the ones whose version changed: one ServiceEntry event per
 // change, as a Kubernetes informer would deliver it, instead of the file source's re-reading of every
-// file on each change.
+// file on each change. On a mesh whose services declare what they call (the scoped workload), Sidecars
+// are answered too, one per service, sent once: they never change during a run.
 import * as grpc from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
 import { BENCH_NAMESPACE, MeshSize, NotReady, serviceName } from '../mesh/generate-mesh';
-import { serviceEntryProto } from '../mesh/istio-config';
+import { serviceEntryProto, sidecarProto } from '../mesh/istio-config';
 import { forEachBytesField, utf8 } from '../load/wire-scan';
 
 const ADS_PATH = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 /** The type istiod's adsc asks for (config.GroupVersionKind.String() of its ServiceEntry schema). */
 export const SERVICE_ENTRY_TYPE = 'networking.istio.io/v1/ServiceEntry';
+export const SIDECAR_TYPE = 'networking.istio.io/v1/Sidecar';
 const MCP_RESOURCE_ANY = 'type.googleapis.com/istio.mcp.v1alpha1.Resource';
 const SERVICE_ENTRY_ANY = 'type.googleapis.com/istio.networking.v1alpha3.ServiceEntry';
+const SIDECAR_ANY = 'type.googleapis.com/istio.networking.v1alpha3.Sidecar';
 /** Bounds on what one stream of istiod may ask: the types it subscribes to, and a request's bytes. */
 const MAX_TYPES_PER_STREAM = 256;
 const MAX_REQUEST_BYTES = 1 << 20;
@@ -30,10 +33,10 @@ function any(writer: protobuf.Writer, field: number, typeUrl: string, value: Uin
 }
 
 /** istio.mcp.v1alpha1.Resource{metadata 1 (Metadata: name 1 "namespace/name", version 3), body 2}. */
-function mcpResource(name: string, version: string, body: Uint8Array): Uint8Array {
+function mcpResource(name: string, version: string, bodyType: string, body: Uint8Array): Uint8Array {
   const writer = protobuf.Writer.create();
   writer.uint32(tag(1)).fork().uint32(tag(1)).string(`${BENCH_NAMESPACE}/${name}`).uint32(tag(3)).string(version).ldelim();
-  any(writer, 2, SERVICE_ENTRY_ANY, body);
+  any(writer, 2, bodyType, body);
   return writer.finish();
 }
 
@@ -70,12 +73,17 @@ export class IstioConfigSource {
   /** Each service's resource and the version it had when it last changed. */
   private readonly resources: Uint8Array[] = [];
   private readonly bodies: Uint8Array[] = [];
+  /** Each service's Sidecar on a mesh whose services declare their calls; none otherwise. */
+  private readonly sidecars: Uint8Array[];
   private version = 0;
   private nonce = 0;
   address = '';
 
   constructor(private readonly size: MeshSize) {
     this.stage(new Set());
+    this.sidecars = size.callsPerWorkload
+      ? Array.from({ length: size.services }, (_, s) => mcpResource(serviceName(s), '1', SIDECAR_ANY, sidecarProto(size, s)))
+      : [];
     this.server.addService(
       {
         StreamAggregatedResources: {
@@ -112,15 +120,21 @@ export class IstioConfigSource {
       const previous = this.bodies[s];
       if (previous && Buffer.compare(previous, body) === 0) continue;
       this.bodies[s] = body;
-      this.resources[s] = mcpResource(serviceName(s), String(this.version), body);
+      this.resources[s] = mcpResource(serviceName(s), String(this.version), SERVICE_ENTRY_ANY, body);
       changed++;
     }
     return changed;
   }
 
-  /** Sends the ServiceEntries (all of them, as SotW requires) to every stream that asked for them. */
+  /**
+   * Sends the ServiceEntries (all of them, as SotW requires) to every stream that asked for them. Throws when
+   * there is none: istiod does not reconnect a config source it lost (it does on a keepalive timeout), and a
+   * change it never sees must fail the run, not time out as a slow push.
+   */
   publish(): void {
-    for (const subscriber of this.subscribers) if (subscriber.sent.has(SERVICE_ENTRY_TYPE)) this.send(subscriber, SERVICE_ENTRY_TYPE);
+    const streams = [...this.subscribers].filter((subscriber) => subscriber.sent.has(SERVICE_ENTRY_TYPE));
+    if (streams.length === 0) throw new Error('istiod is no longer connected to its config source (see istiod.log: adsc)');
+    for (const subscriber of streams) this.send(subscriber, SERVICE_ENTRY_TYPE);
   }
 
   stop(): void {
@@ -143,12 +157,13 @@ export class IstioConfigSource {
     call.on('end', forget);
     call.on('error', forget);
     call.on('close', forget);
+    call.on('cancelled', forget);
   }
 
   private send(subscriber: Subscriber, typeUrl: string): void {
     const nonce = String(++this.nonce);
     subscriber.sent.set(typeUrl, nonce);
-    const resources = typeUrl === SERVICE_ENTRY_TYPE ? this.resources : [];
+    const resources = typeUrl === SERVICE_ENTRY_TYPE ? this.resources : typeUrl === SIDECAR_TYPE ? this.sidecars : [];
     subscriber.call.write(discoveryResponse(typeUrl, String(this.version), nonce, resources));
   }
 }

@@ -1,7 +1,9 @@
 // istiod (pilot-discovery built by scripts/bench-peers.sh, patched to run without Kubernetes) fed the mesh
 // as ServiceEntries over its MCP (config over xDS) source (istiod-config-source.ts), so an endpoint change
 // reaches it as one changed ServiceEntry, as a Kubernetes informer would deliver it. Its push debounce is
-// set to Spillway's. Two configurations: 'istiod' with its admission limit for new streams lifted,
+// set to Spillway's. Scoped sidecars are scoped as in Istio: a Sidecar per workload (egress hosts = the
+// services it calls, selected by the workload's label), which each sidecar matches by its node metadata
+// LABELS. Two configurations: 'istiod' with its admission limit for new streams lifted,
 // 'istiod-default' with it as istiod sets it by default.
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -11,8 +13,8 @@ import * as path from 'path';
 import { serviceHost } from '../../src/mesh/model';
 import { DEFAULT_DEBOUNCE } from '../../src/mesh/debounce';
 import { BenchNode } from '../load/protocol';
-import { BENCH_NAMESPACE, MeshSize, NotReady, SERVICE_PORT, serviceName } from '../mesh/generate-mesh';
-import { meshConfigYaml } from '../mesh/istio-config';
+import { BENCH_NAMESPACE, MeshSize, NotReady, SERVICE_PORT, scopedWorkloadOf, serviceName } from '../mesh/generate-mesh';
+import { meshConfigYaml, workloadLabels } from '../mesh/istio-config';
 import { IstioConfigSource } from './istiod-config-source';
 import { peerBinary } from '../peer-binaries';
 import { freePort, stopProcess, waitUntil } from './child-process';
@@ -54,6 +56,7 @@ type IstiodName = Extract<ServerName, 'istiod' | 'istiod-default'>;
 class IstiodServer implements ServerUnderTest {
   constructor(
     readonly name: IstiodName,
+    private readonly size: MeshSize,
     private readonly child: ChildProcess,
     readonly xdsAddress: string,
     private readonly source: IstioConfigSource,
@@ -75,6 +78,14 @@ class IstiodServer implements ServerUnderTest {
   grpcNode(group: string, index: number, targets: string[]): BenchNode {
     const node = this.node(`grpc-${group}`, index);
     return { ...node, metadata: { ...node.metadata, GENERATOR: 'grpc' }, kind: 'grpc', targets };
+  }
+
+  /**
+   * A sidecar of scoped workload scopedWorkloadOf(index): its pod's labels in node metadata LABELS, which its
+   * workload's Sidecar selects (istiod falls back to them when no registry knows the proxy's IP).
+   */
+  scopedNode(group: string, index: number): BenchNode {
+    return { ...this.node(`scoped-${group}`, index), labels: workloadLabels(scopedWorkloadOf(this.size, index)) };
   }
 
   /** istiod builds one push context for all proxies; a single anchor warms it. */
@@ -177,7 +188,7 @@ async function startIstiod(name: IstiodName, size: MeshSize, workDir: string): P
   const env = istiodEnvironment(name);
   const child = spawn(binary, args, { stdio: ['ignore', log, log], cwd: workDir, env });
   fs.closeSync(log);
-  const server = new IstiodServer(name, child, xdsAddress, source, `127.0.0.1:${monitoringPort}`, `127.0.0.1:${httpPort}`);
+  const server = new IstiodServer(name, size, child, xdsAddress, source, `127.0.0.1:${monitoringPort}`, `127.0.0.1:${httpPort}`);
   let exited = false;
   child.once('exit', () => (exited = true));
   await waitUntil(

@@ -79,6 +79,5 @@ export function unsupportedKind(server: ServerName, kind: ClientKind): string | 
   // INSTANCE_IP, INBOUND_PORT and TLS_DIR are Spillway's node inputs; the peers here take none of them.
   if (isMtlsKind(kind) && server !== 'spillway') return 'the peer does not implement the per-pod node inputs (INSTANCE_IP, INBOUND_PORT, TLS_DIR)';
   if (kind === 'scoped' && server === 'go-control-plane-snapshot') return 'a reference configuration, run on the full mesh only';
-  if (kind === 'scoped' && (server === 'istiod' || server === 'istiod-default')) return 'istiod Sidecar resources are not wired into this harness yet';
   return undefined;
 }

@@ -129,6 +129,12 @@ beforeAll(async () => {
     `      extensions: [{ name: client.authentication.k8s.io/exec, extension: ${JSON.stringify(EXEC_EXTENSION)} }]\n      certificate-authority-data:`,
   );
   fs.writeFileSync(path.join(dir, 'exec.kubeconfig'), execKubeconfig);
+  // A plugin that fails, as one does when its cloud login expired.
+  fs.writeFileSync(path.join(pluginDir, 'failing-plugin.sh'), '#!/bin/sh\necho "error: the SSO session has expired; run aws sso login" >&2\nexit 1\n', { mode: 0o755 });
+  fs.writeFileSync(
+    path.join(dir, 'failing.kubeconfig'),
+    kubeconfigWithUser('failing', api.url, api.caFile, ['exec:', '  apiVersion: client.authentication.k8s.io/v1', '  command: bin/failing-plugin.sh', '  interactiveMode: Never']),
+  );
   // Starts with a token that has no grants: every list is 403 until the file is rewritten.
   fs.writeFileSync(rotatingKubeconfig(), kubeconfigWithUser('rotating', api.url, api.caFile, [`token: ${api.unprivilegedToken}`]));
 
@@ -137,6 +143,7 @@ beforeAll(async () => {
       'clusters:',
       '  - { name: exec, region: europe-west1, zone: europe-west1-b, kubeconfig: exec.kubeconfig }',
       '  - { name: rotating, region: europe-west1, zone: europe-west1-c, kubeconfig: rotating.kubeconfig }',
+      '  - { name: failing, region: europe-west1, zone: europe-west1-d, kubeconfig: failing.kubeconfig }',
       '',
     ].join('\n'),
     dir,
@@ -212,6 +219,13 @@ describe('exec credential plugins', () => {
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     expect(runs().length).toBe(settled);
     expect(logs.filter((line) => line.level >= 50 && line.cluster === 'exec')).toEqual([]);
+  });
+
+  test("a failing plugin is reported with its stderr and what to fix; the other clusters are not held back", async () => {
+    await waitFor(async () => stats('failing').lastError !== undefined, { timeoutMs: WAIT_MS, what: 'the failing plugin to be reported' });
+    expect(stats('failing')).toMatchObject({ synced: false, lastError: { problem: 'credentials', hint: expect.stringContaining('fix the token file or exec credential plugin of kubeconfig') } });
+    expect(stats('failing').lastError?.message).toMatch(/exec credential plugin ".*bin\/failing-plugin.sh" of kubeconfig .*failing.kubeconfig \(user spillway\) exited with 1: error: the SSO session has expired; run aws sso login/);
+    expect(stats('exec').synced).toBe(true);
   });
 });
 

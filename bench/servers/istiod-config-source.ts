@@ -23,6 +23,7 @@ const SIDECAR_ANY = 'type.googleapis.com/istio.networking.v1alpha3.Sidecar';
 const MAX_TYPES_PER_STREAM = 256;
 const MAX_REQUEST_BYTES = 1 << 20;
 const LENGTH_DELIMITED = 2;
+const SOURCE_PING_INTERVAL_MS = 5_000;
 
 const tag = (field: number) => (field << 3) | LENGTH_DELIMITED;
 const passBytes = (bytes: Buffer) => bytes;
@@ -68,7 +69,16 @@ interface Subscriber {
 }
 
 export class IstioConfigSource {
-  private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES });
+  private readonly server = new grpc.Server({
+    'grpc.max_receive_message_length': MAX_REQUEST_BYTES,
+    // istiod pings an idle connection after 30 s and drops it if its own reader has not seen the answer
+    // within 10 s, which on two busy cores (its goroutines queued behind a storm's pushes) happened, and it
+    // never reconnects a config source. A ping from here every 5 s keeps the link from looking idle; a late
+    // answer from istiod is never a reason to drop it.
+    'grpc.keepalive_time_ms': SOURCE_PING_INTERVAL_MS,
+    'grpc.keepalive_timeout_ms': 3_600_000,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
   private readonly subscribers = new Set<Subscriber>();
   /** Each service's resource and the version it had when it last changed. */
   private readonly resources: Uint8Array[] = [];

@@ -125,6 +125,15 @@ describe('on-demand clusters (serve --scope on-demand, real Envoy over delta xDS
     expect(again.failures).toBe(0);
   });
 
+  test('a first request that the route sends to the canary aggregate succeeds too (its children come first)', async () => {
+    const { url } = await sidecar('web-5', 'delta');
+    const started = Date.now();
+    const first = await call(url, CHECKOUT, 1, { 'x-canary': 'true' });
+    console.log(`first request to the canary aggregate on demand: ${JSON.stringify(first.statuses)} in ${Date.now() - started} ms`);
+    expect(first.failures).toBe(0);
+    expect(answeredBy(first)).toEqual(['checkout-v2']);
+  });
+
   test('what was fetched on demand survives a Spillway restart (Envoy subscribes to those names again)', async () => {
     const { envoy, url } = await sidecar('web-3', 'delta');
     expect((await call(url, LEDGER)).failures).toBe(0);

@@ -2,7 +2,7 @@
 // the wildcard answer; naming one cluster brings its whole service; nothing outside the client's view can
 // be asked for; and what a client names stays within the name limits every stream has.
 import * as grpc from '@grpc/grpc-js';
-import { CLUSTER_TYPE } from '../../src/xds/resource-types';
+import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../../src/xds/resource-types';
 import { RawAdsClient } from '../harness/raw-ads-client';
 import { InProcessSpillway, startInProcess } from '../harness/in-process';
 import { endpoint, httpService, sampleMesh } from '../harness/sample-mesh';
@@ -41,7 +41,7 @@ describe('on-demand clusters over delta xDS (raw client)', () => {
     await server.stop();
   });
 
-  test('wildcard CDS holds no service cluster; naming one brings the whole service; it stays', async () => {
+  test('wildcard CDS holds no service cluster; naming one brings the whole service, an aggregate after its children are warm; it stays', async () => {
     const client = open();
     client.sendDelta({ typeUrl: CLUSTER_TYPE, node: NODE });
     const first = await client.next();
@@ -49,8 +49,18 @@ describe('on-demand clusters over delta xDS (raw client)', () => {
     client.ackDelta(first);
 
     client.sendDelta({ typeUrl: CLUSTER_TYPE, subscribe: [`outbound|8083|v2-or-v1|${CART}`] });
-    const cart = await client.next();
-    expect(cart.resources.map((r) => r.name).sort()).toEqual([`outbound|8083|v1|${CART}`, `outbound|8083|v2-or-v1|${CART}`, `outbound|8083|v2|${CART}`, `outbound|8083||${CART}`].sort());
+    // The service's clusters come first; the aggregate that was asked for waits until the client holds
+    // its children's endpoints (Envoy replays the waiting request when it arrives: it must find hosts).
+    const children = await client.next();
+    expect(children.resources.map((r) => r.name).sort()).toEqual([`outbound|8083|v1|${CART}`, `outbound|8083|v2|${CART}`, `outbound|8083||${CART}`].sort());
+    client.ackDelta(children);
+    await client.expectNothing(300);
+    client.sendDelta({ typeUrl: ENDPOINT_TYPE, subscribe: [`outbound|8083|v1|${CART}`, `outbound|8083|v2|${CART}`] });
+    const endpoints = await client.next(3_000, ENDPOINT_TYPE);
+    await client.expectNothing(300);
+    client.ackDelta(endpoints);
+    const cart = await client.next(3_000, CLUSTER_TYPE);
+    expect(cart.resources.map((r) => r.name)).toEqual([`outbound|8083|v2-or-v1|${CART}`]);
     client.ackDelta(cart);
 
     client.sendDelta({ typeUrl: CLUSTER_TYPE, subscribe: [`outbound|8080||${CHECKOUT}`] });

@@ -22,6 +22,11 @@ export interface EncodedResource {
    * clusters, so its aggregate arrives with the children it balances over).
    */
   readonly group?: string;
+  /**
+   * Clusters this one balances over (an aggregate sent on demand): the client gets it only once it holds
+   * them and their endpoints, so a request replayed on its arrival finds hosts.
+   */
+  readonly needs?: readonly string[];
   /** The message as built, kept for debug endpoints and golden tests. */
   readonly message: object;
 }

@@ -3,7 +3,7 @@
 // trusted, so it receives nothing it already has.
 import { EncodedResource } from '../cache/resource';
 import { Snapshot } from '../cache/snapshot';
-import { CLUSTER_TYPE, XdsTypeUrl } from '../resource-types';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, XdsTypeUrl } from '../resource-types';
 import { StreamBase, TypeStateBase } from './stream-base';
 import { Subscription } from './subscription';
 import { CLIENT_LIMIT_FLAGS, ClientLimitError, MAX_NAMES_PER_TYPE } from './client-limits';
@@ -65,7 +65,19 @@ function ownMap(state: DeltaTypeState): Map<string, string> {
   return state.clientHas;
 }
 
+/** Whether the client holds `name` in this type, as far as the stream knows. */
+function holds(state: DeltaTypeState | undefined, name: string): boolean {
+  if (!state) return false;
+  return state.clientHas ? state.clientHas.has(name) : versionsOf(state.held ?? NOTHING).has(name);
+}
+
 export class DeltaStream extends StreamBase<DeltaRequest, DeltaTypeState> {
+  /** The client holds cluster `name` and has ACKed its endpoints: the cluster is warm in Envoy. */
+  private holdsWarm(clusters: DeltaTypeState, name: string): boolean {
+    const endpoints = this.states.get(ENDPOINT_TYPE);
+    return holds(clusters, name) && endpoints !== undefined && !endpoints.awaitingAck && holds(endpoints, name);
+  }
+
   protected newState(): DeltaTypeState {
     return {
       sub: new Subscription(this.names),
@@ -120,7 +132,7 @@ export class DeltaStream extends StreamBase<DeltaRequest, DeltaTypeState> {
   protected respond(typeUrl: XdsTypeUrl, state: DeltaTypeState, snapshot: Snapshot): boolean {
     const inScope = this.selectResources(typeUrl, state.sub, snapshot);
     const difference = state.held ? differenceBetween(state.held, inScope) : diff(state.clientHas ?? new Map(), inScope);
-    const changed = difference.changed;
+    let changed = difference.changed;
     let removed = difference.removed;
     let heldBack = false;
     if (typeUrl === CLUSTER_TYPE && removed.length > 0 && this.routesUnsettled()) {
@@ -128,6 +140,16 @@ export class DeltaStream extends StreamBase<DeltaRequest, DeltaTypeState> {
       state.deferred = true;
       removed = [];
       heldBack = true;
+    }
+    if (typeUrl === CLUSTER_TYPE && changed.some((r) => r.needs)) {
+      // An aggregate fetched on demand goes only once the client holds its children and their endpoints:
+      // Envoy replays the waiting request as soon as the aggregate arrives, and it must find hosts.
+      const ready = changed.filter((r) => !r.needs || r.needs.every((child) => this.holdsWarm(state, child)));
+      if (ready.length < changed.length) {
+        changed = ready;
+        state.deferred = true;
+        heldBack = true;
+      }
     }
     // The first response of a type is sent even when empty, so the client finishes its initial fetch.
     if (changed.length === 0 && removed.length === 0 && state.responded) {

@@ -37,13 +37,25 @@ const namedOnlyParts = new WeakMap<readonly EncodedResource[], readonly EncodedR
 /**
  * A service's resources for an on-demand view: its clusters leave the wildcard set (the proxy asks for
  * them by name) and carry the service as their group, so asking for one brings every cluster of the
- * service (an aggregate is useless without its children). Same bytes, same versions; one copy per part.
+ * service; an aggregate also names the clusters it needs, which the proxy must hold first (delta-stream.ts).
+ * Same bytes, same versions; one copy per part.
  */
 export function namedOnly(resources: readonly EncodedResource[], service: string): readonly EncodedResource[] {
   let copy = namedOnlyParts.get(resources);
   if (!copy) {
-    copy = resources.map((resource) => (resource.typeUrl === CLUSTER_TYPE ? { ...resource, inWildcard: false, group: service } : resource));
+    copy = resources.map((resource) => {
+      if (resource.typeUrl !== CLUSTER_TYPE) return resource;
+      const needs = aggregateChildren(resource.message);
+      return { ...resource, inWildcard: false, group: service, ...(needs ? { needs } : {}) };
+    });
     namedOnlyParts.set(resources, copy);
   }
   return copy;
+}
+
+/** The clusters an aggregate cluster balances over, read from the message as built (cluster-builder.ts). */
+function aggregateChildren(message: object): readonly string[] | undefined {
+  const clusterType = (message as { cluster_type?: { name?: string; typed_config?: { clusters?: unknown } } }).cluster_type;
+  const clusters = clusterType?.name === 'envoy.clusters.aggregate' ? clusterType.typed_config?.clusters : undefined;
+  return Array.isArray(clusters) && clusters.every((name) => typeof name === 'string') ? (clusters as string[]) : undefined;
 }

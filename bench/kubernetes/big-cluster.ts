@@ -3,8 +3,10 @@
 // --kube-clusters` reading it. Measures the time to first sync (/readyz), Spillway's RSS, and what one
 // EndpointSlice change costs: time until a sidecar's EDS shows it, and Spillway's CPU for it.
 //
-//   node dist/bench/kubernetes/big-cluster.js [--services 5000] [--endpoints 10] [--changes 5] [--page-size 500] [--cpu-prof]
+//   node dist/bench/kubernetes/big-cluster.js [--services 5000] [--endpoints 10] [--changes 5] [--page-size 500] [--pods] [--cpu-prof]
 //
+// --pods also creates a Pod per endpoint (labels app and version; the slice names it), as a real
+// cluster has: Spillway then watches 50,000 Pods' metadata too.
 // --cpu-prof writes Spillway's CPU profile (node --cpu-prof) to test-output/kubernetes-big-cluster/.
 //
 // Bounded: the whole run stops itself after --deadline-s (default 900) seconds. Not part of the test suite.
@@ -28,6 +30,7 @@ interface Options {
   pageSize: number;
   deadlineS: number;
   concurrency: number;
+  pods: boolean;
 }
 
 function options(): Options {
@@ -46,6 +49,7 @@ function options(): Options {
     pageSize: value('page-size', 500),
     deadlineS: value('deadline-s', 900),
     concurrency: value('concurrency', 16),
+    pods: args.includes('--pods'),
   };
 }
 
@@ -58,12 +62,19 @@ function endpointIp(service: number, endpoint: number): string {
   return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
 }
 
-function sliceOf(service: number, endpoints: number, notReady = -1): object {
+const podName = (service: number, endpoint: number): string => `svc-${service}-pod-${endpoint}`;
+
+function sliceOf(service: number, endpoints: number, pods: boolean, notReady = -1): object {
   return {
     metadata: { name: `svc-${service}-a`, labels: { 'kubernetes.io/service-name': `svc-${service}` } },
     addressType: 'IPv4',
     ports: [{ name: 'http', port: 8080 }],
-    endpoints: Array.from({ length: endpoints }, (_, e) => ({ addresses: [endpointIp(service, e)], conditions: { ready: e !== notReady }, zone: 'europe-west1-b' })),
+    endpoints: Array.from({ length: endpoints }, (_, e) => ({
+      addresses: [endpointIp(service, e)],
+      conditions: { ready: e !== notReady },
+      zone: 'europe-west1-b',
+      ...(pods ? { targetRef: { kind: 'Pod', name: podName(service, e), namespace: NAMESPACE } } : {}),
+    })),
   };
 }
 
@@ -87,7 +98,11 @@ async function seed(target: KubeTarget, opts: Options): Promise<number> {
     while (next < opts.services) {
       const i = next++;
       await must(target, 'POST', `/api/v1/namespaces/${NAMESPACE}/services`, { metadata: { name: `svc-${i}` }, spec: { ports: [{ name: 'http', port: 8080 }] } });
-      await must(target, 'POST', `/apis/discovery.k8s.io/v1/namespaces/${NAMESPACE}/endpointslices`, sliceOf(i, opts.endpoints));
+      await must(target, 'POST', `/apis/discovery.k8s.io/v1/namespaces/${NAMESPACE}/endpointslices`, sliceOf(i, opts.endpoints, opts.pods));
+      for (let e = 0; opts.pods && e < opts.endpoints; e++) {
+        const pod = { metadata: { name: podName(i, e), labels: { app: `svc-${i}`, version: 'v1' } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } };
+        await must(target, 'POST', `/api/v1/namespaces/${NAMESPACE}/pods`, pod);
+      }
       if (i % 1000 === 999) process.stdout.write(`  seeded ${i + 1} services\n`);
     }
   };
@@ -184,7 +199,7 @@ async function main(): Promise<void> {
       const cpuBefore = cpuSeconds(spillway.pid);
       const wanted = c % 2 === 0 ? opts.endpoints - 1 : opts.endpoints;
       const changedAt = Date.now();
-      await must(target, 'PATCH', `/apis/discovery.k8s.io/v1/namespaces/${NAMESPACE}/endpointslices/svc-${service}-a`, { endpoints: (sliceOf(service, opts.endpoints, c % 2 === 0 ? 0 : -1) as { endpoints: object[] }).endpoints });
+      await must(target, 'PATCH', `/apis/discovery.k8s.io/v1/namespaces/${NAMESPACE}/endpointslices/svc-${service}-a`, { endpoints: (sliceOf(service, opts.endpoints, opts.pods, c % 2 === 0 ? 0 : -1) as { endpoints: object[] }).endpoints });
       while (ready !== wanted) {
         response = await ads.next(60_000, ENDPOINT_TYPE);
         ads.ackSotw(response, undefined, [edsName]);
@@ -198,6 +213,7 @@ async function main(): Promise<void> {
     const result = {
       services: opts.services,
       endpoints: opts.services * opts.endpoints,
+      pods: opts.pods ? opts.services * opts.endpoints : 0,
       pageSize: opts.pageSize,
       seedSeconds: Math.round(seedMs / 100) / 10,
       firstSyncSeconds: Math.round(firstSyncMs / 100) / 10,

@@ -21,10 +21,10 @@ export function drillPostHandlers(drills: DrillManager): Map<string, AdminPostHa
   return new Map<string, AdminPostHandler>([
     [
       '/debug/drill/start',
-      (body, caller) => {
+      async (body, caller) => {
         const request = startRequest(body);
         if (typeof request === 'string') return json({ error: request }, 400);
-        const started = drills.start({ ...request, by: `${caller.peer}${caller.withToken ? ' (token)' : ''}` });
+        const started = await drills.start({ ...request, by: `${caller.peer}${caller.withToken ? ' (token)' : ''}` });
         return started.ok ? json({ drill: started.drill, prediction: started.prediction }) : json({ error: started.error }, started.status);
       },
     ],

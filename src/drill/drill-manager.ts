@@ -11,7 +11,7 @@ import { ModelOverlay } from '../predict/model-overlay';
 import { WhatIfReport, whatIfSteps } from '../predict/what-if';
 import { belongsTo } from '../visibility/failover-tracker';
 import { outboundClusterName } from '../xds/translate/names';
-import { runToEnd } from '../xds/steps';
+import { TimeSlicer } from '../xds/steps';
 
 export const DEFAULT_DRILL_MAX_DURATION_MS = 600_000;
 export const MIN_DRILL_DURATION_MS = 1_000;
@@ -21,6 +21,8 @@ export const FAILBACK_WATCH_MS = 5_000;
 export const SWITCH_SETTLE_MS = 2_000;
 /** An outcome warns when a measured share is this far from the expected one. */
 export const SHARE_TOLERANCE = 0.1;
+/** How long the prediction at a drill's start may hold the event loop at a time. */
+const PREDICTION_SLICE_MS = 20;
 /** Outcomes kept for /debug/drill. */
 const OUTCOMES_KEPT = 5;
 
@@ -87,6 +89,8 @@ export class DrillManager {
   private active?: { drill: ActiveDrill; failure: Failure; timer: NodeJS.Timeout; counting: Counting; stopCounting: () => void };
   private readonly outcomes: DrillOutcome[] = [];
   private nextId = 1;
+  /** A start is being prepared (its prediction computed): a second one must wait its turn. */
+  private starting = false;
   private readonly now: () => number;
 
   constructor(private readonly options: DrillManagerOptions) {
@@ -97,7 +101,17 @@ export class DrillManager {
     return { active: this.active?.drill, outcomes: [...this.outcomes], maxDurationMs: this.options.maxDurationMs };
   }
 
-  start(request: { failure: string; durationMs: number; by: string }): DrillStart {
+  async start(request: { failure: string; durationMs: number; by: string }): Promise<DrillStart> {
+    if (this.starting) return { ok: false, status: 409, error: 'another drill is being started; one at a time' };
+    this.starting = true;
+    try {
+      return await this.startNow(request);
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  private async startNow(request: { failure: string; durationMs: number; by: string }): Promise<DrillStart> {
     if (this.active) return { ok: false, status: 409, error: `a drill is already ${this.active.drill.phase === 'running' ? 'running' : 'ending'} (${this.active.drill.failure}); one at a time: spillway drill stop` };
     if (!Number.isFinite(request.durationMs) || request.durationMs < MIN_DRILL_DURATION_MS || request.durationMs > this.options.maxDurationMs) {
       return { ok: false, status: 400, error: `a drill lasts ${MIN_DRILL_DURATION_MS / 1000} s to ${this.options.maxDurationMs / 1000} s (--drill-max-duration-s)` };
@@ -105,7 +119,9 @@ export class DrillManager {
     const model = this.options.model();
     const parsed = parseFailure(request.failure, model);
     if (!parsed.ok) return { ok: false, status: 400, error: parsed.error };
-    const prediction = runToEnd(whatIfSteps(model, [parsed.failure], this.options.loads, this.now));
+    // Computed a slice at a time: on a big mesh it translates every cluster's view twice.
+    const prediction = await new TimeSlicer(PREDICTION_SLICE_MS).run(whatIfSteps(model, [parsed.failure], this.options.loads, this.now));
+    if (!prediction) return { ok: false, status: 500, error: 'the prediction was not computed' };
     const startedAtMs = this.now();
     const drill: ActiveDrill = { id: this.nextId++, failure: describeFailure(parsed.failure), startedAtMs, deadlineMs: startedAtMs + request.durationMs, by: request.by, phase: 'running' };
     const counting = countingFor(prediction, startedAtMs + SWITCH_SETTLE_MS);

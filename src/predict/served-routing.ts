@@ -24,6 +24,8 @@ export interface ServedRouting {
 export interface ViewRouting {
   /** By EDS name. */
   byName: Map<string, ServedRouting>;
+  /** By service host: what-if looks up one service's clusters without walking the whole view. */
+  byHost: Map<string, ServedRouting[]>;
   /** Aggregate cluster name -> children in failover order. */
   aggregates: Map<string, string[]>;
 }
@@ -56,17 +58,23 @@ function aggregateChildren(cluster: Cluster): string[] | undefined {
 
 export function viewRouting(resources: readonly EncodedResource[]): ViewRouting {
   const byName = new Map<string, ServedRouting>();
+  const byHost = new Map<string, ServedRouting[]>();
   const aggregates = new Map<string, string[]>();
   for (const resource of resources) {
     if (resource.typeUrl === ENDPOINT_TYPE) {
       const parsed = parseOutboundName(resource.name);
-      if (parsed) byName.set(resource.name, { edsName: resource.name, ...parsed, priorities: routingOf(resource.message as ClusterLoadAssignment) });
+      if (!parsed) continue;
+      const routing = { edsName: resource.name, ...parsed, priorities: routingOf(resource.message as ClusterLoadAssignment) };
+      byName.set(resource.name, routing);
+      const list = byHost.get(parsed.host);
+      if (list) list.push(routing);
+      else byHost.set(parsed.host, [routing]);
     } else if (resource.typeUrl === CLUSTER_TYPE) {
       const children = aggregateChildren(resource.message as Cluster);
       if (children) aggregates.set(resource.name, children);
     }
   }
-  return { byName, aggregates };
+  return { byName, byHost, aggregates };
 }
 
 /** Shares (0..1) of the first priority: where traffic goes while those endpoints are healthy. */

@@ -10,7 +10,7 @@ import { belongsTo } from '../visibility/failover-tracker';
 import { viewKeyOf } from '../xds/translate/client-view';
 import { readyCount } from '../xds/translate/endpoint-builder';
 import { outboundClusterName } from '../xds/translate/names';
-import { ResourceCollector } from '../xds/translate/resource-collector';
+import { ResourceCollector, ResourceEncoder } from '../xds/translate/resource-collector';
 import { ServiceParts } from '../xds/translate/service-parts';
 import { viewSteps } from '../xds/translate/translator';
 import { Steps } from '../xds/steps';
@@ -67,9 +67,20 @@ function sidecarViewKey(cluster: string): string {
   return viewKeyOf({ clusterId: cluster, role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15001 });
 }
 
+const NO_BYTES = new Uint8Array(0);
+/** What-if reads the messages the translator built; encoding them for the wire would only cost time. */
+const keepMessages: ResourceEncoder = (typeUrl, name, message, options) => ({ typeUrl, name, message, version: '', sotwField: NO_BYTES, deltaField: NO_BYTES, inWildcard: options?.inWildcard ?? true });
+
 function* routingSteps(model: MeshModel, cluster: string, parts: ServiceParts): Steps<ViewRouting> {
-  const translation = yield* viewSteps(model, sidecarViewKey(cluster), new ResourceCollector(), parts);
+  const translation = yield* viewSteps(model, sidecarViewKey(cluster), new ResourceCollector(keepMessages), parts);
   return viewRouting(translation.resources);
+}
+
+/** EDS names of one service port, in either view, sorted. */
+function namesOf(views: readonly ViewRouting[], host: string, port: number): string[] {
+  const names = new Set<string>();
+  for (const view of views) for (const routing of view.byHost.get(host) ?? []) if (routing.port === port) names.add(routing.edsName);
+  return [...names].sort();
 }
 
 function shortHost(host: string): string {
@@ -152,11 +163,13 @@ function loadFit(routes: WhatIfRoute[], loads: LoadReportStore | undefined, fail
  * The what-if report as steps (one per translated service), so a big mesh is predicted a slice at a time.
  * Only services with endpoints in a failed cluster get routes: the others route exactly as today.
  */
-export function* whatIfSteps(model: MeshModel, failures: readonly Failure[], loads?: LoadReportStore, now: () => number = Date.now): Steps<WhatIfReport> {
+export function* whatIfSteps(fullModel: MeshModel, failures: readonly Failure[], loads?: LoadReportStore, now: () => number = Date.now): Steps<WhatIfReport> {
+  const affected = sortedServices(fullModel).filter((entry) => isAffected(entry, failures));
+  // A service's clusters and endpoints depend only on it, the mesh's clusters and the view's scope
+  // (service-parts.ts), so translating the affected services alone gives exactly their part of each view.
+  const model: MeshModel = { clusters: fullModel.clusters, services: new Map(affected.map((entry) => [serviceHost(entry.service), entry])) };
   const failed = applyFailures(model, failures);
-  // One memo for both translations: services the failure does not touch are translated once per cluster.
   const parts = new ServiceParts();
-  const affected = sortedServices(model).filter((entry) => isAffected(entry, failures));
   const routes: WhatIfRoute[] = [];
   for (const clientCluster of [...model.clusters.keys()].sort()) {
     const before = yield* routingSteps(model, clientCluster, parts);
@@ -164,7 +177,7 @@ export function* whatIfSteps(model: MeshModel, failures: readonly Failure[], loa
     for (const entry of affected) {
       const host = serviceHost(entry.service);
       for (const port of entry.service.ports) {
-        for (const edsName of [...new Set([...before.byName.keys(), ...after.byName.keys()])].filter((n) => n.startsWith(`outbound|${port.port}|`) && n.endsWith(`|${host}`)).sort()) {
+        for (const edsName of namesOf([before, after], host, port.port)) {
           routes.push(routeOf(clientCluster, entry, before.byName.get(edsName), after, edsName, failed));
         }
       }

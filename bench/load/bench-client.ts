@@ -37,6 +37,8 @@ export interface ClientEvents {
   /** An EDS response arrived; `receivedNs` was taken before any parsing, `ackedNs` once its ACK was written. */
   endpoints(client: BenchClient, receivedNs: bigint, ackedNs: bigint, names: ReadonlySet<string>): void;
   failed(client: BenchClient, message: string): void;
+  /** A synced client's stream ended and is being opened again. */
+  reopened(client: BenchClient, message: string): void;
 }
 
 /**
@@ -162,11 +164,13 @@ export class BenchClient {
     call.on('status', (status: grpc.StatusObject) => {
       if (this.closed || call !== this.call) return;
       const message = `stream ended: ${grpc.status[status.code]} ${status.details}`;
-      if (this.syncedAtNs === undefined && this.failuresInRow < MAX_RECONNECTS_IN_ROW) {
-        this.reconnects++;
-        this.failuresInRow++;
-        setTimeout(() => this.reopen(), this.retryDelayMs());
-      } else this.events.failed(this, message);
+      if (this.failuresInRow >= MAX_RECONNECTS_IN_ROW) return this.events.failed(this, message);
+      // Envoy and grpc-js open the stream again whenever it ends, synced or not (istiod, for one, drops a
+      // connection whose keepalive ping goes unanswered for 10 s, which a busy machine can cause).
+      if (this.syncedAtNs === undefined) this.reconnects++;
+      else this.events.reopened(this, message);
+      this.failuresInRow++;
+      setTimeout(() => this.reopen(), this.retryDelayMs());
     });
     call.on('error', () => {
       /* reported through 'status' */

@@ -8,6 +8,8 @@ interface Group {
   startedNs: bigint;
   synced: number;
   reported: boolean;
+  /** Streams of synced clients that ended and were opened again. */
+  reopened: number;
   /** While armed: the EDS name that must show up, and each client's arrival time. */
   armed?: { edsName: string; arrivals: Map<BenchClient, bigint>; acked: Map<BenchClient, bigint> };
 }
@@ -58,13 +60,18 @@ function groupEvents(name: string, group: Group): ClientEvents {
       }
     },
     failed: (_client, message) => send({ kind: 'failed', group: name, message }),
+    reopened: (_client, message) => {
+      group.reopened++;
+      // Said on stderr (the bench's log), the first few and then every 100th: a server dropping synced clients shows.
+      if (group.reopened <= 3 || group.reopened % 100 === 0) process.stderr.write(`[load generator ${process.pid}] ${name}: ${group.reopened} synced streams ended and opened again (last: ${message})\n`);
+    },
   };
 }
 
 function handle(message: ToLoadGenerator): void {
   switch (message.kind) {
     case 'connect': {
-      const group: Group = { clients: [], startedNs: process.hrtime.bigint(), synced: 0, reported: false };
+      const group: Group = { clients: [], startedNs: process.hrtime.bigint(), synced: 0, reported: false, reopened: 0 };
       groups.set(message.group, group);
       const events = groupEvents(message.group, group);
       for (const node of message.nodes) group.clients.push(new BenchClient(message.address, node, message.mode, events));

@@ -18,7 +18,11 @@ export function formatTransition(entry: FailoverEntry, from: string): string {
   let why: string;
   if (!entry.measured) why = `expected ${formatShares(entry.expected.shares)}, no traffic measured`;
   else if (formatShares(entry.measured.shares) === '-') why = `none of ${entry.measured.requests} requests answered`;
-  else why = `measured ${formatShares(entry.measured.shares)} of ${entry.measured.requests} requests`;
+  else if (entry.measured.recent && entry.measured.recent.requests > 0) {
+    // The state is decided on the newest reports: show those, and the 10 s window after them.
+    const recent = entry.measured.recent;
+    why = `measured ${formatShares(recent.shares)} in the last ${Math.round(recent.windowMs / 1000)} s; ${formatShares(entry.measured.shares)} of ${entry.measured.requests} requests in ${Math.round(entry.measured.windowMs / 1000)} s`;
+  } else why = `measured ${formatShares(entry.measured.shares)} of ${entry.measured.requests} requests`;
   return `failover: ${entry.clientCluster} -> ${entryLabel(entry)}: ${from} -> ${entry.state} (${why})`;
 }
 

@@ -13,10 +13,14 @@ export interface ClusterObjects {
   slices: Iterable<KubeEndpointSlice>;
   /** `namespace/name` of every ServiceExport. */
   exports: ReadonlySet<string>;
-  /** Pod labels by `namespace/name`. */
-  podLabels: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  /** Pod labels by `namespace/name` (a Map, or a lookup into the Pod reflectors). */
+  podLabels: PodLabelLookup;
   /** `topology.kubernetes.io/zone` per Node name: the zone of endpoints whose slice gives none. */
   nodeZones?: ReadonlyMap<string, string>;
+}
+
+export interface PodLabelLookup {
+  get(key: string): Readonly<Record<string, string>> | undefined;
 }
 
 export interface MappingIssue {
@@ -163,7 +167,7 @@ function mapEndpoints(
   clusterName: string,
   ports: readonly PortPair[],
   slices: readonly KubeEndpointSlice[],
-  podLabels: ReadonlyMap<string, Readonly<Record<string, string>>>,
+  podLabels: PodLabelLookup,
   nodeZones: ReadonlyMap<string, string>,
   sidecarPort: number | undefined,
 ): MeshEndpoint[] {

@@ -279,7 +279,13 @@ function methodSection(options: BenchOptions): string[] {
       'on every push, endpoint-only ones included, rebuilds and resends the client\'s LDS, RDS and CDS beside the changed EDS (4 responses per ' +
       'change); building the route configuration walks every service the client can see. Its sidecars get Istio\'s own config (extra ' +
       'passthrough/blackhole clusters and listeners, all endpoints in one assignment with localities), so the bytes differ from Spillway\'s: ' +
-      'see the "bytes" and "resources" rows.',
+      'see the "bytes" and "resources" rows. On the scoped workload istiod is scoped the way Istio does it: one `Sidecar` ' +
+      '(networking.istio.io/v1) per service, in the mesh namespace and sent over the same config source, whose `workloadSelector` is the ' +
+      'workload\'s label (`app: svc-<i>`) and whose one egress listener lists the services it calls as hosts ' +
+      '(`bench/svc-<k>.bench.svc.cluster.local`); each scoped sidecar reports that label in node metadata LABELS, which istiod matches (no ' +
+      'registry knows the proxy\'s address). Such a sidecar holds the clusters of those services plus istiod\'s BlackHoleCluster, ' +
+      'PassthroughCluster and InboundPassthroughCluster (istiod\'s /debug/sidecarz and /debug/config_dump show the matched Sidecar and ' +
+      'these clusters; a sidecar without the label, on the same mesh, holds every service).',
   ];
 }
 

@@ -2,7 +2,6 @@
 // `spillway serve | validate`: the command line front. Parses flags, wires the pipeline, handles signals.
 import { formatMeshErrors, loadMeshFile } from '../discovery/file/mesh-file';
 import { DEFAULT_MESH_MAX_BYTES, DEFAULT_MESH_SETTLE_MS } from '../discovery/file/mesh-limits';
-import { runDemoCommand } from '../demo/demo-command';
 import { RunningSpillwayServer, ServerStartError, startSpillwayServer } from '../spillway-server';
 import { LOG_LEVELS, LogFormat, LogLevel, createLogger } from '../log';
 import { FlagSpec, flagHelp, parseFlags, parseHostPort } from './args';
@@ -250,9 +249,12 @@ async function main(argv: string[]): Promise<void> {
     case 'drill':
       process.exitCode = await runDrill(rest);
       return;
-    case 'demo':
+    case 'demo': {
+      // Loaded only for this command: `spillway serve` never loads the demo.
+      const { runDemoCommand } = await import('../demo/demo-command');
       process.exitCode = await runDemoCommand(rest);
       return;
+    }
     case undefined:
     case '--help':
     case 'help':

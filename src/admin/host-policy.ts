@@ -3,6 +3,7 @@
 // `Host: evil.example`; refusing unknown names keeps /debug/config and the page out of its reach.
 // Health, readiness and metrics hold no configuration and are probed by the kubelet and Prometheus with
 // the Pod IP as Host, so they answer any Host.
+import { splitHostPort } from '../net/host-port';
 
 /** Paths that answer whatever the Host: probes and scrapes. */
 export const ANY_HOST_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
@@ -10,11 +11,9 @@ export const ANY_HOST_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz
 /** The host name of a Host header or flag entry, without port or brackets, lower case, no trailing dot. */
 export function hostName(header: string): string {
   let name = header.trim().toLowerCase();
-  if (name.startsWith('[')) {
-    name = name.slice(1, name.indexOf(']') === -1 ? undefined : name.indexOf(']'));
-  } else if (name.split(':').length === 2) {
-    name = name.slice(0, name.indexOf(':'));
-  }
+  const withPort = splitHostPort(name);
+  if (withPort) name = withPort.host;
+  else if (name.startsWith('[')) name = name.slice(1, name.indexOf(']') === -1 ? undefined : name.indexOf(']'));
   return name.endsWith('.') ? name.slice(0, -1) : name;
 }
 

@@ -12,6 +12,7 @@ import { CALL_HOST_FORMS, MAX_CALLS, MAX_CALLS_BYTES, callHost } from '../../mes
 import { ErrorList, listed } from './mesh-error-list';
 import { ALIAS_FREE_NODES, DEFAULT_MESH_FILE_LIMITS, MAX_ENDPOINTS_PER_SERVICE, MAX_SERVICES, MeshFileLimits } from './mesh-limits';
 import { AliasReport, resolveAliases } from './yaml-aliases';
+import { splitHostPort } from '../../net/host-port';
 import {
   CanaryConfig,
   FailoverMode,
@@ -228,14 +229,6 @@ function readGateway(c: Checker, at: At): GatewayAddress | undefined {
   const port = Number(hostPort.port);
   if (!/^\d+$/.test(hostPort.port) || port < MIN_PORT || port > MAX_PORT) return c.report(at, `port "${hostPort.port}" must be a number in ${MIN_PORT}..${MAX_PORT}`);
   return { address: hostPort.host, port };
-}
-
-function splitHostPort(text: string): { host: string; port: string } | undefined {
-  const bracketed = /^\[([^\]]+)\]:([^:]*)$/.exec(text);
-  if (bracketed) return { host: bracketed[1] as string, port: bracketed[2] as string };
-  const colon = text.lastIndexOf(':');
-  if (colon <= 0 || text.indexOf(':') !== colon) return undefined;
-  return { host: text.slice(0, colon), port: text.slice(colon + 1) };
 }
 
 /** Each item alone: the rules across items (duplicates, the count limit) are mesh-assembly.ts's. */

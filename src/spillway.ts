@@ -20,6 +20,7 @@ import { FailoverTracker } from './visibility/failover-tracker';
 import { DEFAULT_MAX_OBSERVED_CALLS, ObservedCalls } from './visibility/observed-calls';
 import { declaringWorkloads } from './xds/translate/workload-identity';
 import { ModelOverlay } from './predict/model-overlay';
+import { FailbackRamp } from './predict/failback-ramp';
 import { MeshModel } from './mesh/model';
 
 const FAILOVER_EVALUATION_INTERVAL_MS = 1_000;
@@ -70,6 +71,9 @@ export class Spillway {
   private unsubscribeOverlay?: () => void;
   /** Failures laid over the model for a bounded time (drills); in memory only, so a restart ends them. */
   readonly overlay = new ModelOverlay();
+  /** Clusters taking their traffic back over their services' slowStartWindowMs (failback-ramp.ts). */
+  readonly ramp = new FailbackRamp();
+  private unsubscribeRamp?: () => void;
 
   constructor(private readonly options: SpillwayOptions) {
     this.sliceMs = options.rebuildSliceMs ?? DEFAULT_REBUILD_SLICE_MS;
@@ -125,7 +129,7 @@ export class Spillway {
 
   /** The model the views are built from: the store's, with any drill's failures laid over it. */
   servedModel(): MeshModel {
-    return this.overlay.apply(this.options.store.current());
+    return this.ramp.apply(this.overlay.apply(this.options.store.current()));
   }
 
   async start(): Promise<number> {
@@ -136,6 +140,7 @@ export class Spillway {
       this.rebuild(changeSeenAtMs);
     });
     this.unsubscribeOverlay = this.overlay.onChange(() => void this.rebuild());
+    this.unsubscribeRamp = this.ramp.onChange(() => void this.rebuild());
     // Evaluated on a timer too, so failover transitions are logged when they happen, not when looked at.
     this.trackerTimer = setInterval(() => this.tracker.evaluate(), FAILOVER_EVALUATION_INTERVAL_MS);
     this.trackerTimer.unref();
@@ -190,6 +195,8 @@ export class Spillway {
     this.stopped = true;
     this.unsubscribe?.();
     this.unsubscribeOverlay?.();
+    this.unsubscribeRamp?.();
+    this.ramp.close();
     clearInterval(this.trackerTimer);
     this.options.store.close();
     await this.server.stop(graceMs);

@@ -69,8 +69,9 @@ export interface MeshService {
    */
   grpcRetryOn?: GrpcRetryCode[];
   /**
-   * Envoy slow start: an endpoint added to a cluster (ready again, or new) gets a weight that grows over
-   * this window instead of its full share at once. Ramps it against its peers of the same priority only.
+   * Gentle failback over this window: a cluster whose ready endpoints go from none to some takes its
+   * traffic back gradually (failback-ramp.ts), and an endpoint added among ready peers gets Envoy's slow
+   * start.
    */
   slowStartWindowMs?: number;
   /**
@@ -97,6 +98,11 @@ export interface MeshEndpoint {
   terminating?: boolean;
   /** Port of the workload's sidecar that terminates mTLS (mTLS services only). */
   sidecarPort?: number;
+  /**
+   * Set while the endpoint's cluster takes its traffic back after having none (the service's
+   * `slowStartWindowMs`): the share, in percent, its cluster's sidecars send to their own endpoints.
+   */
+  rampPercent?: number;
 }
 
 export interface ServiceEntry {

@@ -120,7 +120,10 @@ function expectedForService(model: MeshModel, client: MeshCluster, entry: Servic
       const expectedWeights: Record<string, number> = {};
       for (const target of first) expectedWeights[target.cluster] = (expectedWeights[target.cluster] ?? 0) + target.weight;
       const remoteByDesign = !entry.endpoints.some((e) => e.cluster === client.name && (!subset || e.labels[entry.service.subsetLabel] === subset));
-      const expectedState: FailoverState = first.length === 0 ? 'unavailable' : first.every((t) => t.kind === 'local') ? 'local' : remoteByDesign ? 'remote' : 'spilled';
+      const someLocal = first.some((t) => t.kind === 'local');
+      // Local and remote in one priority: a cluster taking its traffic back over a ramp (failback-ramp.ts).
+      const expectedState: FailoverState =
+        first.length === 0 ? 'unavailable' : first.every((t) => t.kind === 'local') ? 'local' : someLocal ? 'partial' : remoteByDesign ? 'remote' : 'spilled';
       expected.push({
         clientCluster: client.name,
         service: host,

@@ -1,8 +1,8 @@
 // Gentle failback with real Envoy: `slowStartWindowMs` on a service gives its clusters Envoy's slow start,
 // so an endpoint that comes back (ready again) gets a share that grows over the window instead of its full
-// share at once. Measured in 1 s buckets, with and without the window. Also measured and asserted: slow
-// start does not smooth a failback across priorities (remote clusters back to local): that is a priority
-// switch, decided by healthy host counts, which Envoy's slow start does not touch.
+// share at once; and traffic coming back from other clusters (a priority switch Envoy's slow start does
+// not touch) ramps too, by Spillway's own ramp between priorities (failback-ramp.ts). Measured in 1 s
+// buckets, with and without the window.
 import * as fs from 'fs';
 import * as path from 'path';
 import { Backend, EnvoyProcess, Tally, sendRequests, sleep, startHttpBackend, stopEverything, testOutputDir, waitFor } from '../harness';
@@ -101,15 +101,27 @@ describe('slow start (real Envoy)', () => {
     expect(jump.buckets[1] ?? 0).toBeGreaterThanOrEqual(0.45);
   });
 
-  test('failback from a remote cluster is a priority switch: slow start does not smooth it (measured)', async () => {
+  test(`failback from a remote cluster ramps over the window too (Spillway's ramp between priorities)`, async () => {
     write({ slowStart: true, east2Ready: true, eastReady: false });
     await waitFor(async () => Object.keys((await sendRequests({ url: sidecar.url, hostHeader: HOST, count: 10 })).byId).join() === 'west-1', { timeoutMs: 10_000, intervalMs: 200, what: 'traffic on west' });
     await sleep(500);
     write({ slowStart: true, east2Ready: true, eastReady: true });
-    const back = await sharesOverTime(sidecar.url, (id) => id.startsWith('east'), 4_000);
-    record('failback to local with slow start, local share per second', back.buckets);
+    const back = await sharesOverTime(sidecar.url, (id) => id.startsWith('east'), WINDOW_MS + 4_000);
+    record('failback to local with slowStartWindowMs, local share per second', back.buckets);
     expect(back.failures).toBe(0);
-    // The first full second after the change is already all local.
-    expect(back.buckets[1] ?? 0).toBeGreaterThan(0.95);
+    // Rising with time over the window instead of all at once, and all local once it is over.
+    expect(back.buckets[1] ?? 1).toBeLessThan(0.35);
+    expect(back.buckets[5] ?? 0).toBeGreaterThan(back.buckets[1] ?? 1);
+    expect(back.buckets[8] ?? 0).toBeGreaterThan(back.buckets[5] ?? 1);
+    expect(back.buckets[back.buckets.length - 1] ?? 0).toBe(1);
+
+    // Without the window the same failback is a jump.
+    write({ slowStart: false, east2Ready: true, eastReady: false });
+    await waitFor(async () => Object.keys((await sendRequests({ url: sidecar.url, hostHeader: HOST, count: 10 })).byId).join() === 'west-1', { timeoutMs: 10_000, intervalMs: 200, what: 'traffic on west' });
+    await sleep(500);
+    write({ slowStart: false, east2Ready: true, eastReady: true });
+    const jump = await sharesOverTime(sidecar.url, (id) => id.startsWith('east'), 3_000);
+    record('failback to local without, local share per second', jump.buckets);
+    expect(jump.buckets[1] ?? 0).toBeGreaterThan(0.95);
   });
 });

@@ -83,20 +83,49 @@ function remoteTiers(model: MeshModel, client: MeshCluster, selection: EndpointS
   return tiers;
 }
 
+/** Weights are scaled by this while a ramp blends local and remote endpoints (integer weights, fine shares). */
+const RAMP_WEIGHT_SCALE = 100;
+
+/**
+ * A ramp (a cluster taking its traffic back, see failback-ramp.ts): the local endpoints join the first
+ * remote group's priority, each weighted so that together they get `percent` of it.
+ */
+function blendRamp(local: LocalityLbEndpoints[], group: Tier[], percent: number): LocalityLbEndpoints[] {
+  const remote = group.flatMap((tier) => tier.localities);
+  const remoteWeight = remote.reduce((sum, l) => sum + l.lb_endpoints.reduce((s, e) => s + weightOf(e), 0), 0);
+  const localCount = local.reduce((sum, l) => sum + l.lb_endpoints.length, 0);
+  const share = percent / 100;
+  const perEndpoint = Math.max(1, Math.round((share * remoteWeight * RAMP_WEIGHT_SCALE) / ((1 - share) * localCount)));
+  const scaled = (l: LocalityLbEndpoints, weight: (e: LbEndpoint) => number): LocalityLbEndpoints => ({
+    ...l,
+    priority: 0,
+    lb_endpoints: l.lb_endpoints.map((e) => ({ ...e, load_balancing_weight: { value: weight(e) } })),
+  });
+  return [...local.map((l) => scaled(l, () => perEndpoint)), ...remote.map((l) => scaled(l, (e) => weightOf(e) * RAMP_WEIGHT_SCALE))];
+}
+
 /**
  * Gives priorities with no gap: local at 0 when present; remotes next, split by region when the service
- * asks for the region ladder.
+ * asks for the region ladder. While a ramp runs, local shares priority 0 with the first remote group.
  */
-function assignPriorities(local: LocalityLbEndpoints[], remotes: Tier[], regionLadder: boolean): LocalityLbEndpoints[] {
+function assignPriorities(local: LocalityLbEndpoints[], remotes: Tier[], regionLadder: boolean, rampPercent?: number): LocalityLbEndpoints[] {
   const result: LocalityLbEndpoints[] = [];
   let next = 0;
+  const groups = (regionLadder ? [remotes.filter((t) => t.sameRegion), remotes.filter((t) => !t.sameRegion)] : [remotes]).filter((g) => g.length > 0);
+  if (rampPercent !== undefined && local.length > 0 && groups.length > 0) {
+    result.push(...blendRamp(local, groups[0] as Tier[], rampPercent));
+    next = 1;
+    for (const group of groups.slice(1)) {
+      for (const tier of group) for (const l of tier.localities) result.push({ ...l, priority: next });
+      next++;
+    }
+    return mergeDuplicateAddresses(result);
+  }
   if (local.length > 0) {
     for (const l of local) result.push({ ...l, priority: 0 });
     next = 1;
   }
-  const groups = regionLadder ? [remotes.filter((t) => t.sameRegion), remotes.filter((t) => !t.sameRegion)] : [remotes];
   for (const group of groups) {
-    if (group.length === 0) continue;
     for (const tier of group) for (const l of tier.localities) result.push({ ...l, priority: next });
     next++;
   }
@@ -144,11 +173,19 @@ function renumberPriorities(localities: LocalityLbEndpoints[]): LocalityLbEndpoi
   return localities.map((l) => ({ ...l, priority: rank.get(l.priority) as number }));
 }
 
+/** The ramp percent of the client cluster's own ready endpoints, while its cluster takes traffic back. */
+function rampOf(client: MeshCluster, selection: EndpointSelection): number | undefined {
+  for (const endpoint of endpointsFor(selection.entry, selection.port, selection.subset)) {
+    if (endpoint.cluster === client.name && isRoutable(endpoint) && endpoint.rampPercent !== undefined) return endpoint.rampPercent;
+  }
+  return undefined;
+}
+
 /** EDS for a sidecar (or proxyless client) in `client`. */
 export function sidecarLoadAssignment(name: string, model: MeshModel, client: MeshCluster, selection: EndpointSelection): ClusterLoadAssignment {
   const local = selection.tier === 'remote' ? [] : localLocalities(client, selection);
   const remotes = selection.tier === 'local' ? [] : remoteTiers(model, client, selection);
-  const endpoints = assignPriorities(local, remotes, selection.entry.service.failover === 'region');
+  const endpoints = assignPriorities(local, remotes, selection.entry.service.failover === 'region', selection.tier === undefined ? rampOf(client, selection) : undefined);
   return withPolicy({ cluster_name: name, endpoints }, selection);
 }
 

@@ -81,6 +81,20 @@ describe('incremental shard mapping', () => {
     expect(mapper.remapped).toBe(1);
   });
 
+  test('with podsVersion, Pod labels are looked at only when the version moved', () => {
+    const versioned = new IncrementalShardMapper();
+    const labels = new Map([['shop/pod-1', { version: 'v1' }]]);
+    const objects = { services: [service(1)], slices: [slice(1)], exports: new Set<string>(), podLabels: labels };
+    const inputs = (podsVersion: number) => ({ ...objects, podsVersion });
+    const first = versioned.map(EAST, inputs(1), new Map());
+    labels.set('shop/pod-1', { version: 'v2' });
+    const same = versioned.map(EAST, inputs(1), first.settings);
+    expect(versioned.remapped).toBe(0); // the caller said no Pod changed
+    const moved = versioned.map(EAST, inputs(2), same.settings);
+    expect(versioned.remapped).toBe(1);
+    expect(moved.model.services.get('svc-1.shop.svc.cluster.local')?.endpoints[0]?.labels).toEqual({ version: 'v2' });
+  });
+
   test('a Node zone change re-maps everything (any endpoint may sit on that Node)', () => {
     const changed = mapper.map(EAST, { ...objects(), nodeZones: new Map([['n1', 'r1-c']]) }, lastGood);
     expect(mapper.remapped).toBe(services.length);

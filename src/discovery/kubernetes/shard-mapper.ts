@@ -7,9 +7,10 @@
 import { MeshCluster, ServiceEntry, serviceHost } from '../../mesh/model';
 import { KubeEndpointSlice, KubeService, objectKey } from './kube-objects';
 import { ServiceSettings } from './service-annotations';
-import { ClusterObjects, MappedShard, MappingIssue, ServiceMapping, groupSlices, mapService, withGateway } from './service-mapper';
+import { ClusterObjects, MappedShard, MappingIssue, PodLabelLookup, ServiceMapping, groupSlices, mapService, withGateway } from './service-mapper';
 
 interface CachedService {
+  key: string;
   service: KubeService;
   slices: readonly KubeEndpointSlice[];
   /** `namespace/name` of the Pods its slices name, and their labels when it was mapped. */
@@ -18,6 +19,8 @@ interface CachedService {
   exported: boolean;
   previous: ServiceSettings | undefined;
   mapping: ServiceMapping;
+  /** The host of its entry, if it has one. */
+  host?: string;
   /** The entry's content, to keep the old entry when a re-map gives the same. */
   text: string;
 }
@@ -27,20 +30,36 @@ export interface IncrementalShard extends MappedShard {
   changed: boolean;
 }
 
+/** What the mapper is given besides the objects: when the Pods last changed, to skip looking at them. */
+export interface MapperInputs extends ClusterObjects {
+  /** Changes of the Pod copy so far; equal to the last call's: no Pod changed, their labels need no look. */
+  podsVersion?: number;
+}
+
+const NO_SLICES: readonly KubeEndpointSlice[] = [];
+
 export class IncrementalShardMapper {
   private cache = new Map<string, CachedService>();
+  /** The same entries by Service object: an unchanged Service is found without building its key. */
+  private byObject = new WeakMap<KubeService, CachedService>();
   private nodeZonesText = '';
   private clusterText = '';
   private hosts: string[] = [];
+  private podsVersion?: number;
 
   /** Services re-mapped by the last call (for tests and debug logs). */
   remapped = 0;
 
-  map(cluster: MeshCluster, objects: ClusterObjects, lastGood: ReadonlyMap<string, ServiceSettings>): IncrementalShard {
+  map(cluster: MeshCluster, objects: MapperInputs, lastGood: ReadonlyMap<string, ServiceSettings>): IncrementalShard {
     const nodeZonesText = JSON.stringify([...(objects.nodeZones ?? new Map<string, string>())].sort());
     // Zones of endpoints come from Nodes: a Node change may touch any Service.
-    if (nodeZonesText !== this.nodeZonesText) this.cache.clear();
+    if (nodeZonesText !== this.nodeZonesText) {
+      this.cache.clear();
+      this.byObject = new WeakMap();
+    }
     this.nodeZonesText = nodeZonesText;
+    const podsUnchanged = objects.podsVersion !== undefined && objects.podsVersion === this.podsVersion;
+    this.podsVersion = objects.podsVersion;
 
     const slicesByService = groupSlices(objects.slices);
     const issues: MappingIssue[] = [];
@@ -51,64 +70,74 @@ export class IncrementalShardMapper {
     let changed = false;
     this.remapped = 0;
     for (const service of kubeServices) {
-      const key = objectKey(service.meta);
+      const known = this.byObject.get(service);
+      const key = known?.key ?? objectKey(service.meta);
       const slices = slicesByService.get(key) ?? NO_SLICES;
       const exported = objects.exports.has(key);
       const previous = lastGood.get(key);
-      const cached = this.cache.get(key);
+      const cached = known ?? this.cache.get(key);
       let entry: CachedService;
-      if (cached && sameInputs(cached, service, slices, exported, previous, objects.podLabels)) {
+      if (cached && sameInputs(cached, service, slices, exported, previous) && (podsUnchanged || samePodLabels(cached, objects.podLabels))) {
         entry = cached;
       } else {
         this.remapped++;
-        const podKeys = podKeysOf(slices);
-        const inputs = { service, slices, podKeys, podLabels: podKeys.map((podKey) => objects.podLabels.get(podKey)), exported, previous };
-        const mapping = mapService(cluster, service, slices, objects, inputs.previous);
-        const text = JSON.stringify(mapping.entry ?? null);
-        // Same content as before: keep the old entry object, so nothing downstream sees a change.
-        const kept = cached && cached.text === text ? { ...mapping, ...(cached.mapping.entry ? { entry: cached.mapping.entry } : {}) } : mapping;
-        entry = { ...inputs, mapping: kept, text };
+        entry = this.remap(cluster, objects, { key, service, slices, exported, previous }, cached);
+        this.byObject.set(service, entry);
       }
       next.set(key, entry);
-      issues.push(...entry.mapping.issues);
+      for (const issue of entry.mapping.issues) issues.push(issue);
       if (entry.mapping.settings) settings.set(key, entry.mapping.settings);
-      if (entry.mapping.entry) {
-        const host = serviceHost(entry.mapping.entry.service);
-        services.set(host, entry.mapping.entry);
-        if (entry.mapping.entry !== cached?.mapping.entry) changed = true;
+      const mapped = entry.mapping.entry;
+      if (mapped && entry.host) {
+        services.set(entry.host, mapped);
+        if (mapped !== cached?.mapping.entry) changed = true;
       }
     }
     this.cache = next;
-    const hosts = [...services.keys()];
-    if (hosts.length !== this.hosts.length || hosts.some((host, index) => host !== this.hosts[index])) changed = true;
-    this.hosts = hosts;
+    if (services.size !== this.hosts.length) changed = true;
+    else if (!changed) {
+      let index = 0;
+      for (const host of services.keys()) if (host !== this.hosts[index++]) changed = true;
+    }
+    if (changed) this.hosts = [...services.keys()];
     const meshCluster = withGateway(cluster, kubeServices, issues);
     const clusterText = JSON.stringify(meshCluster);
     if (clusterText !== this.clusterText) changed = true;
     this.clusterText = clusterText;
     return { model: { clusters: new Map([[cluster.name, meshCluster]]), services }, issues, settings, changed };
   }
+
+  private remap(
+    cluster: MeshCluster,
+    objects: MapperInputs,
+    inputs: Pick<CachedService, 'key' | 'service' | 'slices' | 'exported' | 'previous'>,
+    cached: CachedService | undefined,
+  ): CachedService {
+    const podKeys = podKeysOf(inputs.slices);
+    const podLabels = podKeys.map((podKey) => objects.podLabels.get(podKey));
+    const mapping = mapService(cluster, inputs.service, inputs.slices, objects, inputs.previous);
+    const text = JSON.stringify(mapping.entry ?? null);
+    // Same content as before: keep the old entry object, so nothing downstream sees a change.
+    const kept = cached && cached.text === text && cached.mapping.entry ? { ...mapping, entry: cached.mapping.entry } : mapping;
+    return { ...inputs, podKeys, podLabels, mapping: kept, ...(kept.entry ? { host: serviceHost(kept.entry.service) } : {}), text };
+  }
 }
 
-const NO_SLICES: readonly KubeEndpointSlice[] = [];
-
 /** Cheapest checks first: most Services of a big cluster are unchanged at every rebuild. */
-function sameInputs(
-  cached: CachedService,
-  service: KubeService,
-  slices: readonly KubeEndpointSlice[],
-  exported: boolean,
-  previous: ServiceSettings | undefined,
-  podLabels: ClusterObjects['podLabels'],
-): boolean {
-  return (
-    cached.service === service &&
-    cached.exported === exported &&
-    // The caller passes back the settings this mapper gave last time: equal unless they changed since.
-    (cached.mapping.settings ?? cached.previous) === previous &&
-    sameItems(cached.slices, slices) &&
-    cached.podKeys.every((podKey, index) => podLabels.get(podKey) === cached.podLabels[index])
-  );
+function sameInputs(cached: CachedService, service: KubeService, slices: readonly KubeEndpointSlice[], exported: boolean, previous: ServiceSettings | undefined): boolean {
+  if (cached.service !== service || cached.exported !== exported) return false;
+  // The caller passes back the settings this mapper gave last time: equal unless they changed since.
+  if ((cached.mapping.settings ?? cached.previous) !== previous) return false;
+  if (cached.slices.length !== slices.length) return false;
+  for (let index = 0; index < slices.length; index++) if (cached.slices[index] !== slices[index]) return false;
+  return true;
+}
+
+function samePodLabels(cached: CachedService, podLabels: PodLabelLookup): boolean {
+  for (let index = 0; index < cached.podKeys.length; index++) {
+    if (podLabels.get(cached.podKeys[index] as string) !== cached.podLabels[index]) return false;
+  }
+  return true;
 }
 
 function podKeysOf(slices: readonly KubeEndpointSlice[]): string[] {
@@ -117,8 +146,4 @@ function podKeysOf(slices: readonly KubeEndpointSlice[]): string[] {
     for (const endpoint of slice.endpoints) if (endpoint.podName) keys.push(objectKey({ namespace: slice.meta.namespace, name: endpoint.podName }));
   }
   return keys;
-}
-
-function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
-  return a.length === b.length && a.every((item, index) => item === b[index]);
 }

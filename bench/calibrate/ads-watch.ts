@@ -9,16 +9,18 @@ const SYNC_TYPES = [CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE];
 const TYPE_URL_PREFIX = 'type.googleapis.com/';
 
 interface RequestFacts {
+  version: string;
   typeUrl: string;
   nonce: string;
   nack: boolean;
 }
 
-/** DiscoveryRequest: type_url 4, response_nonce 5, error_detail 6 (a NACK). */
+/** DiscoveryRequest: version_info 1, type_url 4, response_nonce 5, error_detail 6 (a NACK). */
 function readRequest(bytes: Uint8Array): RequestFacts {
-  const facts: RequestFacts = { typeUrl: '', nonce: '', nack: false };
+  const facts: RequestFacts = { version: '', typeUrl: '', nonce: '', nack: false };
   forEachBytesField(bytes, (field, value) => {
-    if (field === 4) facts.typeUrl = utf8(value);
+    if (field === 1) facts.version = utf8(value);
+    else if (field === 4) facts.typeUrl = utf8(value);
     else if (field === 5) facts.nonce = utf8(value);
     else if (field === 6) facts.nack = true;
   });
@@ -38,7 +40,10 @@ export class AdsWatch {
   private adsStream?: number;
   private readonly notAds = new Set<number>();
   private readonly lastNonce = new Map<string, string>();
-  /** Types of which the client has ACKed at least one response. */
+  /**
+   * Types the client says it holds: it sent a request (not a NACK) with a version, an ACK on this stream
+   * or, on a stream opened again, the version it kept (a server may then send nothing new).
+   */
   private readonly acked = new Set<string>();
   nacks = 0;
   requests = 0;
@@ -78,12 +83,8 @@ export class AdsWatch {
     if (streamId !== this.adsStream) return;
     const request = readRequest(message);
     this.requests++;
-    if (request.nonce === '' || this.lastNonce.get(request.typeUrl) !== request.nonce) {
-      // A new subscription, or an ACK of an older response: neither completes anything.
-      return this.sightAck(request, atNs);
-    }
-    if (request.nack) this.nacks++;
-    else this.acked.add(request.typeUrl);
+    if (!request.nack && request.version !== '') this.acked.add(request.typeUrl);
+    if (request.nack && request.nonce !== '' && this.lastNonce.get(request.typeUrl) === request.nonce) this.nacks++;
     this.sightAck(request, atNs);
   }
 

@@ -25,7 +25,7 @@ export interface CalibrationPlan {
   workDir: string;
   /** Idle time after the clients synced, before the flips (and before client memory is read). */
   steadyIdleMs: number;
-  /** Server on some cores, clients and hop on the others (`--pin`); undefined: no pinning. */
+  /** Server and hop on some cores, clients on the others (`--pin`); undefined: no pinning. */
   pin?: Pinning;
 }
 
@@ -160,7 +160,8 @@ export async function measureCalibration(factory: ServerFactory, kind: Calibrati
     }
     await anchors.connect('anchors', server.xdsAddress, server.anchorNodes(), 'sotw', SYNC_TIMEOUT_MS);
     hop = await RecordingHop.start(server.xdsAddress);
-    if (plan.pin) pinProcess(hop.pid, plan.pin.clients);
+    // Beside the server: its timestamps must not wait behind the clients' work.
+    if (plan.pin) pinProcess(hop.pid, plan.pin.server);
     const measured = server;
     const nodes = Array.from({ length: plan.clients }, (_, i) => measured.node('bench', i));
     const startedAt = Date.now();

@@ -62,7 +62,7 @@ async function main(options: CalibrateOptions): Promise<void> {
   const { clients, reason } = await chooseClients(options, size, workRoot);
   progress(`K = ${clients} (${reason})`);
   const pin = options.pin ? splitCores() : undefined;
-  if (pin) progress(`pinned: server on core(s) ${pin.server}, clients and hop on ${pin.clients}`);
+  if (pin) progress(`pinned: server and hop on core(s) ${pin.server}, clients on ${pin.clients}`);
   const results: CalibrationResult[] = [];
   const errors: string[] = [];
   for (let rep = 0; rep < options.repetitions; rep++) {
@@ -91,7 +91,7 @@ async function main(options: CalibrateOptions): Promise<void> {
     }
   }
   const command = `npm run bench:calibrate -- ${process.argv.slice(2).join(' ')}`.trim();
-  const placement = pin ? `server pinned to core(s) ${pin.server}, clients and hop to ${pin.clients}` : 'no CPU pinning';
+  const placement = pin ? `server and hop pinned to core(s) ${pin.server}, clients to ${pin.clients}` : 'no CPU pinning';
   const text = renderCalibration({ command, size, clients, clientsReason: reason, placement, results, errors });
   const output = path.resolve(REPO_ROOT, options.output);
   fs.mkdirSync(path.dirname(output), { recursive: true });

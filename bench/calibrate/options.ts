@@ -14,7 +14,7 @@ export interface CalibrateOptions {
   repetitions: number;
   servers: ServerName[];
   steadyIdleMs: number;
-  /** Server on half the cores, clients and the hop on the other half. */
+  /** Server and hop on half the cores, clients on the other half. */
   pin: boolean;
   /** Where the markdown table and the raw figures (JSON beside it) go. */
   output: string;
@@ -26,8 +26,8 @@ K real Envoys, then K load-generator clients (or the other way round, alternatin
 fresh server, all through one recording hop that times change -> ACK the same way for both.
 --clients: K; by default as many as fit: one Envoy's private memory (RssAnon) on this mesh is measured first, and K is what
   --memory-share of the memory available now holds, at most --max-clients.
---pin: the server on half of the cores, all clients and the hop on the other half (taskset), so the
-  clients' own CPU does not compete with the server's on the same core; the same for both kinds.`;
+--pin: the server and the hop on half of the cores, all clients on the other half (taskset), so the
+  clients' own CPU competes neither with the server nor with the hop's timestamps; the same for both kinds.`;
 
 const SERVERS: readonly ServerName[] = ['spillway', 'go-control-plane', 'go-control-plane-snapshot', 'istiod'];
 

@@ -1,11 +1,11 @@
-// Optional CPU pinning (`--pin`): the server on one core, every client process and the hop on the
-// other, so the K Envoys' own work (about 1 ms of CPU each per EDS update) does not compete with the
-// server for the same core, for both kinds of client alike. Linux `taskset`.
+// Optional CPU pinning (`--pin`): the server and the recording hop on one half of the cores, every client
+// process on the other, so the K Envoys' own work (about 1 ms of CPU each per EDS update) competes
+// neither with the server nor with the hop's timestamps, for both kinds of client alike. Linux `taskset`.
 import { spawnSync } from 'child_process';
 import * as os from 'os';
 
 export interface Pinning {
-  /** Core list for the server, and for clients and the hop (taskset -c syntax). */
+  /** Core lists (taskset -c syntax): the server and the hop; the clients. */
   server: string;
   clients: string;
 }

@@ -34,7 +34,7 @@ export function renderCalibration(report: CalibrationReport): string {
   const lines = [
     `\`${report.command}\`: ${report.size.services} services × ${report.size.endpointsPerCluster} endpoints × ${report.size.clusters} clusters, K = ${report.clients} clients of each kind (${report.clientsReason}); ${report.placement}.`,
     '',
-    '| server | clients | runs (load average at start) | machine CPU busy during flips | change → response sent, p50 / p99 (ms) | change → ACK p50 (ms) | change → ACK p99 (ms) | server CPU per push (ms) | bytes to clients per change, per client | client CPU per push, per client (ms) | client private memory per client (MiB) | NACKs |',
+    '| server | clients | runs (load average at start) | machine CPU busy during flips | change → response sent, p50 / p99 (ms) | change → ACK p50 (ms) | change → ACK p99 (ms) | server CPU per push (ms) | bytes per change per client: to / from the clients | client CPU per push, per client (ms) | client private memory per client (MiB) | NACKs |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const summary: string[] = [];
@@ -51,7 +51,7 @@ export function renderCalibration(report: CalibrationReport): string {
           `${(100 * median(flips.map((f) => f.machineBusyShare))).toFixed(0)}% | ` +
           `${ms(median(flips.map((f) => f.responseP50Ms)))} / ${ms(median(flips.map((f) => f.responseP99Ms)))} | ` +
           `${spread(flips.map((f) => f.ackP50Ms))} | ${spread(flips.map((f) => f.ackP99Ms))} | ${spread(flips.map((f) => f.serverCpuMs))} | ` +
-          `${perClient(flips.map((f) => f.bytesDown)).toFixed(0)} B | ${perClient(flips.map((f) => f.clientCpuMs)).toFixed(2)} | ` +
+          `${perClient(flips.map((f) => f.bytesDown)).toFixed(0)} / ${perClient(flips.map((f) => f.bytesUp)).toFixed(0)} B | ${perClient(flips.map((f) => f.clientCpuMs)).toFixed(2)} | ` +
           `${(median(runs.map((r) => r.clientMemoryPerClientBytes)) / 2 ** 20).toFixed(1)} | ${runs.reduce((s, r) => s + r.nacks, 0)} |`,
       );
     }

@@ -1,4 +1,5 @@
-// The admin HTTP server: health, readiness and debug JSON. Read-only (GET/HEAD), loopback by default;
+// The admin HTTP server: health, readiness and debug JSON. Read-only (GET/HEAD) but for the drill POSTs
+// (admin-post.ts), loopback by default;
 // answers only loopback or configured Host names (probe paths excepted) and sends security headers.
 import * as http from 'http';
 import type { Logger } from 'pino';
@@ -78,7 +79,7 @@ export class AdminServer {
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' });
-      res.end('the admin server is read-only: use GET or HEAD\n');
+      res.end('the admin server is read-only: use GET or HEAD (POST only starts and stops drills: /debug/drill/start, /debug/drill/stop)\n');
       return;
     }
     const url = new URL(req.url ?? '/', 'http://admin.local');

@@ -51,16 +51,17 @@ function accepts(port: number): Promise<boolean> {
 }
 
 /** The two configurations measured: the admission limit for new streams lifted, or istiod's default. */
-type IstiodName = Extract<ServerName, 'istiod' | 'istiod-default'>;
+export type IstiodName = Extract<ServerName, 'istiod' | 'istiod-default'>;
 
-class IstiodServer implements ServerUnderTest {
+export class IstiodServer implements ServerUnderTest {
   constructor(
     readonly name: IstiodName,
     private readonly size: MeshSize,
     private readonly child: ChildProcess,
     readonly xdsAddress: string,
     private readonly source: IstioConfigSource,
-    private readonly monitoringAddress: string,
+    /** Its Prometheus metrics (`/metrics`), Go runtime figures included. */
+    readonly monitoringAddress: string,
     private readonly httpAddress: string,
   ) {}
 
@@ -161,7 +162,7 @@ function istiodFactoryFor(name: IstiodName): ServerFactory {
 export const istiodFactory: ServerFactory = istiodFactoryFor('istiod');
 export const istiodDefaultFactory: ServerFactory = istiodFactoryFor('istiod-default');
 
-async function startIstiod(name: IstiodName, size: MeshSize, workDir: string): Promise<ServerUnderTest> {
+export async function startIstiod(name: IstiodName, size: MeshSize, workDir: string): Promise<IstiodServer> {
   const binary = peerBinary('istiod') as string;
   const source = new IstioConfigSource(size);
   const sourceAddress = await source.listen();

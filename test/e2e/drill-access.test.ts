@@ -82,7 +82,7 @@ describe('drill access and bounds (admin POST)', () => {
     expect((await httpGet(`${withToken.adminUrl}/debug/drill/start`)).status).toBe(404);
   });
 
-  test('without a token file only loopback callers may POST; a token file that is too short stops serve', async () => {
+  test('without a token file only loopback callers may POST; a token file too short or too big stops serve', async () => {
     const address = nonLoopbackAddress();
     if (!address) throw new Error('this test needs a non-loopback IPv4 address on the machine');
     const port = await freePort();
@@ -105,5 +105,10 @@ describe('drill access and bounds (admin POST)', () => {
     const refused = spawnSync(process.execPath, [MAIN, 'serve', '--xds', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--admin-token-file', shortToken], { encoding: 'utf8', timeout: 15_000 });
     expect(refused.status).toBe(2);
     expect(refused.stderr).toContain('must hold one token of at least 16 characters without spaces');
+    const bigToken = path.join(testOutputDir('drill-access'), 'big-token');
+    fs.writeFileSync(bigToken, 'x'.repeat(5000));
+    const tooBig = spawnSync(process.execPath, [MAIN, 'serve', '--xds', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--admin-token-file', bigToken], { encoding: 'utf8', timeout: 15_000 });
+    expect(tooBig.status).toBe(2);
+    expect(tooBig.stderr).toContain('is 5000 bytes; a token file holds one line of at most 4096 bytes');
   });
 });

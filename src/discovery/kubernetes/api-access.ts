@@ -1,6 +1,6 @@
 // How to reach and authenticate to one cluster's API server: from a kubeconfig, from explicit
 // apiServer/tokenFile/caFile settings, or from inside a Pod. Errors say what to fix, never just "invalid".
-import { closeSync, openSync, readFileSync, readSync } from 'fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'fs';
 import { dirname, isAbsolute, resolve, sep } from 'path';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_EXEC_LIMITS, EXEC_API_VERSIONS, ExecApiVersion, ExecCredentialSource, ExecLimits } from './exec-credential';
@@ -117,10 +117,12 @@ export function readKubeconfigText(path: string): { ok: true; text: string } | {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
-    const buffer = Buffer.alloc(MAX_KUBECONFIG_BYTES + 1);
+    // Sized by the file (read again every few seconds), one byte over to notice one that grew past the bound.
+    const buffer = Buffer.alloc(Math.min(fstatSync(fd).size, MAX_KUBECONFIG_BYTES) + 1);
     let length = 0;
     for (let read = -1; read !== 0 && length < buffer.length; length += read) read = readSync(fd, buffer, length, buffer.length - length, null);
     if (length > MAX_KUBECONFIG_BYTES) return { ok: false, error: `kubeconfig ${path} is larger than ${MAX_KUBECONFIG_BYTES} bytes; is it the right file?` };
+    if (length === buffer.length) return { ok: false, error: `kubeconfig ${path} grew while it was read; write it by rename` };
     return { ok: true, text: buffer.subarray(0, length).toString('utf8') };
   } catch (error) {
     return { ok: false, error: `cannot read kubeconfig ${path}: ${errorText(error)}` };

@@ -50,6 +50,14 @@ export function envoyBootstrap(node: BenchNode, xdsAddress: string): Record<stri
   };
 }
 
+/** Every Envoy started and not yet stopped, so an interrupted run can kill them (they outlive this process otherwise). */
+const liveEnvoys = new Set<ChildProcess>();
+
+export function killAllEnvoys(): void {
+  for (const child of liveEnvoys) child.kill('SIGKILL');
+  liveEnvoys.clear();
+}
+
 interface RunningEnvoy {
   child: ChildProcess;
   logFile: string;
@@ -82,6 +90,8 @@ export class EnvoyFleet {
     const [command, argv] = this.cores ? ['taskset', ['-c', this.cores, this.binary, ...args]] : [this.binary, args];
     const child = spawn(command, argv, { stdio: ['ignore', log, log] });
     fs.closeSync(log);
+    liveEnvoys.add(child);
+    child.once('exit', () => liveEnvoys.delete(child));
     this.envoys.push({ child, logFile });
   }
 

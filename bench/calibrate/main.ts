@@ -16,6 +16,7 @@ import { CALIBRATE_USAGE, CalibrateOptions, parseCalibrateOptions } from './opti
 import { renderCalibration } from './report';
 import { sleep } from '../measure/statistics';
 import { splitCores } from './pinning';
+import { killAllEnvoys } from './envoy-fleet';
 
 const FACTORIES: Partial<Record<ServerName, ServerFactory>> = {
   spillway: spillwayFactory,
@@ -101,6 +102,14 @@ async function main(options: CalibrateOptions): Promise<void> {
   progress(`written to ${path.relative(REPO_ROOT, output)} (raw figures beside it, .json)`);
   if (errors.length === 0) fs.rmSync(workRoot, { recursive: true, force: true });
   if (results.length === 0) process.exitCode = 1;
+}
+
+// Ctrl-C or a timeout: the Envoys are spawned, not forked, and would outlive the run.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAllEnvoys();
+    process.exit(130);
+  });
 }
 
 let options: CalibrateOptions;

@@ -23,7 +23,7 @@ export interface CalibrateOptions {
 export const CALIBRATE_USAGE = `npm run bench:calibrate -- [--services 100] [--clusters 3] [--endpoints 10] [--clients K] [--max-clients 300]
   [--memory-share 0.4] [--flips 20] [--reps 2] [--servers spillway,go-control-plane] [--pin] [--out dist/bench/CALIBRATION.md]
 K real Envoys, then K load-generator clients (or the other way round, alternating by repetition), each on a
-fresh server, all through one recording hop that times change -> ACK the same way for both.
+fresh server, each run through a recording hop that times change -> ACK the same way for both.
 --clients: K; by default as many as fit: one Envoy's private memory (RssAnon) on this mesh is measured first, and K is what
   --memory-share of the memory available now holds, at most --max-clients.
 --pin: the server and the hop on half of the cores, all clients on the other half (taskset), so the

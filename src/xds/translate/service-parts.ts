@@ -3,7 +3,7 @@
 // service entry (its whole content, endpoints included), the mesh's clusters (gateways, regions) and the
 // scope of the view (client cluster, role, certificate directory, proxyless or not); all three make up
 // its key, so a part is reused only when everything it was built from is equal.
-import { MeshModel, ServiceEntry } from '../../mesh/model';
+import { MeshModel, ServiceEntry, serviceHost } from '../../mesh/model';
 import { EncodedResource } from '../cache/resource';
 import { TranslationIssue } from './translation-issues';
 
@@ -34,11 +34,23 @@ export function contentKeyOf(entry: ServiceEntry): string {
   return key;
 }
 
-/** The model's clusters as text (gateway addresses and regions feed every part). */
+// Distinct cluster sets seen lately, as short ids: scope strings are hashed on every part lookup, so they
+// carry an id, not the clusters' whole text. Bounded: an id that falls out is simply issued anew.
+const clusterSetIds = new Map<string, string>();
+const MAX_CLUSTER_SET_IDS = 64;
+let clusterSetCounter = 0;
+
+/** The model's clusters (gateway addresses and regions feed every part) as a short id, equal for equal clusters. */
 export function clustersKeyOf(model: MeshModel): string {
   let key = clusterKeys.get(model);
   if (key === undefined) {
-    key = JSON.stringify([...model.clusters.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
+    const text = JSON.stringify([...model.clusters.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
+    key = clusterSetIds.get(text);
+    if (key === undefined) {
+      key = `c${(++clusterSetCounter).toString(36)}`;
+      clusterSetIds.set(text, key);
+      if (clusterSetIds.size > MAX_CLUSTER_SET_IDS) clusterSetIds.delete(clusterSetIds.keys().next().value as string);
+    }
     clusterKeys.set(model, key);
   }
   return key;
@@ -55,6 +67,11 @@ export class ServiceParts {
   private old = new Map<string, Map<string, AnyPart>>();
   private assembledLive = new Map<string, Assembled>();
   private assembledOld = new Map<string, Assembled>();
+  // scope -> service host -> its newest part: a rebuilt part whose value equals the one before (an
+  // endpoint change leaves a service's routes as they were) takes over the earlier value object, so what
+  // is assembled from values (route tables) is recognised as unchanged without being built again.
+  // Pruned at the end of each pass to the parts that pass used.
+  private byHost = new Map<string, Map<string, AnyPart>>();
   hits = 0;
   misses = 0;
 
@@ -75,19 +92,35 @@ export class ServiceParts {
       return part as ServicePart<T>;
     }
     this.misses++;
-    const built = build();
+    const built = this.withEarlierValue(scope, serviceHost(entry.service), build());
     live.set(key, built);
     return built;
   }
 
+  /** `built`, or a copy carrying the service's earlier value object when the two values are equal. */
+  private withEarlierValue<T>(scope: string, host: string, built: ServicePart<T>): ServicePart<T> {
+    let byHost = this.byHost.get(scope);
+    if (!byHost) {
+      byHost = new Map();
+      this.byHost.set(scope, byHost);
+    }
+    const earlier = byHost.get(host);
+    let part = built;
+    if (earlier?.value !== undefined && built.value !== undefined && JSON.stringify(earlier.value) === JSON.stringify(built.value)) {
+      part = { ...built, value: earlier.value as T };
+    }
+    byHost.set(host, part);
+    return part;
+  }
+
   /**
-   * What a view builds from all its parts (say, the route table naming every service), remembered per
-   * scope and name: when the parts are the very same objects as last time, so is the result.
+   * What a view builds from the values of all its parts (say, the route table naming every service),
+   * remembered per scope and name: when the values are the very same objects as last time, so is the result.
    */
   assembled<T>(scope: string, name: string, parts: readonly AnyPart[], build: () => T): T {
     const key = `${scope}\u0000${name}`;
     const previous = this.assembledLive.get(key) ?? this.assembledOld.get(key);
-    if (previous && sameParts(previous.parts, parts)) {
+    if (previous && sameValues(previous.parts, parts)) {
       this.assembledLive.set(key, previous);
       return previous.value as T;
     }
@@ -102,6 +135,11 @@ export class ServiceParts {
     this.live = new Map();
     this.assembledOld = this.assembledLive;
     this.assembledLive = new Map();
+    for (const [scope, byHost] of this.byHost) {
+      const used = new Set(this.old.get(scope)?.values());
+      for (const [host, part] of byHost) if (!used.has(part)) byHost.delete(host);
+      if (byHost.size === 0) this.byHost.delete(scope);
+    }
   }
 
   get size(): number {
@@ -111,9 +149,9 @@ export class ServiceParts {
   }
 }
 
-/** Whether two lists hold the very same parts in the same order (then whatever was assembled from them is too). */
-export function sameParts(a: readonly AnyPart[], b: readonly AnyPart[]): boolean {
+/** Whether two lists of parts carry the very same values in the same order (then whatever was assembled from them is too). */
+export function sameValues(a: readonly AnyPart[], b: readonly AnyPart[]): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]?.value !== b[i]?.value) return false;
   return true;
 }

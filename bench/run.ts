@@ -104,7 +104,7 @@ async function main(options: BenchOptions): Promise<void> {
           }
           const label = `run ${runIndex}/${totalRuns}: ${factory.name}, ${services} services, ${clients} ${KIND_TEXT[kind]} (repetition ${rep + 1})`;
           // A reference configuration is shown for comparison, not used for ratios: its smallest N says enough,
-          // and at large N it would take most of the run (the SnapshotCache re-sends every assignment per change).
+          // and at large N it would take most of the run (see REFERENCE_ONLY).
           const smallest = Math.min(...sets.filter((s) => s.kind === kind).map((s) => s.clients));
           if (REFERENCE_ONLY.has(factory.name) && clients > smallest) {
             const reason = `a reference configuration, measured at ${smallest} clients only`;

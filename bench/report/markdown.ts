@@ -310,9 +310,10 @@ export function renderReport(report: Report, intro: string): string {
   const references = servers.filter((server) => REFERENCE_ONLY.has(server));
   if (references.length > 0) {
     lines.push(
-      `Ratios are against each peer in its best configuration for this workload. ${references.map((r) => SERVER_LABEL[r]).join(', ')} ` +
-        'is measured in the same run and shown in the tables below, but not used for ratios: it re-sends every subscribed EDS resource ' +
-        'on a change (see the "bytes per client per change" row), so a ratio against it measures that choice, not the library.',
+      `Ratios are against each peer in its best configuration for this workload. ${references.map((r) => SERVER_LABEL[r]).join(' and ')} ` +
+        'are measured in the same run at the smallest client count of each kind and shown in the tables below, but not used for ratios: ' +
+        'the SnapshotCache re-sends every subscribed EDS resource on a change (see the "bytes per client per change" row), and istiod\'s ' +
+        'default admission limit paces new streams at 25 per second, so a ratio against either measures that choice, not the server.',
       '',
     );
   }

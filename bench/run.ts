@@ -92,6 +92,43 @@ async function main(options: BenchOptions): Promise<void> {
   const totalRuns = options.repetitions * options.services.length * sets.length * factories.length;
   let spillwayFailed = false;
 
+  // SIGTERM (or Ctrl-C) ends the run early but still writes what was measured, marked as interrupted.
+  let written = false;
+  const writeReport = (interruptedAfter?: number): void => {
+    if (written) return;
+    written = true;
+    const cells: Cell[] = [];
+    for (const services of options.services) {
+      for (const { clients, kind } of sets) {
+        const allCounts = sets.filter((s) => s.kind === kind).map((s) => s.clients);
+        const figures = factories.flatMap((factory) => {
+          const sameSize = allCounts.flatMap((n) => results.get(key(services, n, kind, factory.name)) ?? []);
+          return figuresOf(factory.name, results.get(key(services, clients, kind, factory.name)) ?? [], sameSize) ?? [];
+        });
+        cells.push({ services, clients, kind, figures, errors: errors.get(key(services, clients, kind, 'all')) ?? [] });
+      }
+    }
+    const output = path.resolve(REPO_ROOT, options.output);
+    const interrupted = interruptedAfter === undefined ? undefined : { completedRuns: interruptedAfter, totalRuns };
+    const text = renderReport({ options, machine, cells, skipped, elapsedMs: Date.now() - started, ...(interrupted ? { interrupted } : {}) }, existingIntro(output));
+    fs.mkdirSync(path.dirname(output), { recursive: true });
+    fs.writeFileSync(output, text);
+    const plot = path.resolve(REPO_ROOT, options.plot);
+    fs.mkdirSync(path.dirname(plot), { recursive: true });
+    fs.writeFileSync(plot, renderPlot(cells, factories.map((f) => f.name)));
+    if ([...errors.values()].every((list) => list.length === 0)) fs.rmSync(workRoot, { recursive: true, force: true });
+    const summaryStart = text.indexOf('### Spillway / peer');
+    process.stdout.write('\n' + text.slice(summaryStart, text.indexOf('\n### ', summaryStart + 5)) + '\n');
+    progress(`report written to ${path.relative(REPO_ROOT, output)}, plot to ${path.relative(REPO_ROOT, plot)}`);
+  };
+  const onSignal = (): void => {
+    progress(`interrupted after ${runIndex - 1} of ${totalRuns} runs: writing the report of what was measured`);
+    writeReport(runIndex - 1);
+    process.exit(130);
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+
   for (let rep = 0; rep < options.repetitions; rep++) {
     for (const services of options.services) {
       for (const { clients, kind } of clientSets(options, rep)) {
@@ -151,28 +188,7 @@ async function main(options: BenchOptions): Promise<void> {
     }
   }
 
-  const cells: Cell[] = [];
-  for (const services of options.services) {
-    for (const { clients, kind } of sets) {
-      const allCounts = sets.filter((s) => s.kind === kind).map((s) => s.clients);
-      const figures = factories.flatMap((factory) => {
-        const sameSize = allCounts.flatMap((n) => results.get(key(services, n, kind, factory.name)) ?? []);
-        return figuresOf(factory.name, results.get(key(services, clients, kind, factory.name)) ?? [], sameSize) ?? [];
-      });
-      cells.push({ services, clients, kind, figures, errors: errors.get(key(services, clients, kind, 'all')) ?? [] });
-    }
-  }
-  const output = path.resolve(REPO_ROOT, options.output);
-  const text = renderReport({ options, machine, cells, skipped, elapsedMs: Date.now() - started }, existingIntro(output));
-  fs.mkdirSync(path.dirname(output), { recursive: true });
-  fs.writeFileSync(output, text);
-  const plot = path.resolve(REPO_ROOT, options.plot);
-  fs.mkdirSync(path.dirname(plot), { recursive: true });
-  fs.writeFileSync(plot, renderPlot(cells, factories.map((f) => f.name)));
-  if ([...errors.values()].every((list) => list.length === 0)) fs.rmSync(workRoot, { recursive: true, force: true });
-  const summaryStart = text.indexOf('### Spillway / peer');
-  process.stdout.write('\n' + text.slice(summaryStart, text.indexOf('\n### ', summaryStart + 5)) + '\n');
-  progress(`report written to ${path.relative(REPO_ROOT, output)}, plot to ${path.relative(REPO_ROOT, plot)}`);
+  writeReport();
   if (spillwayFailed) {
     // Peers failing is reported, not fatal; Spillway's own run failing means the harness (or Spillway) is broken.
     progress('FAILED: a Spillway run failed (see above)');

@@ -28,6 +28,8 @@ export interface Report {
   /** Servers that could not run, with the reason. */
   skipped: Map<ServerName, string>;
   elapsedMs: number;
+  /** Set when the run was stopped early: the report holds the runs completed by then. */
+  interrupted?: { completedRuns: number; totalRuns: number };
 }
 
 const fixed = (value: number, digits = 0) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
@@ -296,7 +298,8 @@ export function renderReport(report: Report, intro: string): string {
   const peers = servers.filter((server) => server !== 'spillway' && !REFERENCE_ONLY.has(server));
   const lines: string[] = [intro.trimEnd(), '', GENERATED_MARKER, '', '## Latest run', ''];
   lines.push(
-    `Run ${machine.date}, ${(report.elapsedMs / 60_000).toFixed(1)} min, ${options.quick ? 'quick check (--quick)' : options.workload === 'pods' ? 'mTLS workload only (--workload pods)' : 'full run'}.`,
+    `Run ${machine.date}, ${(report.elapsedMs / 60_000).toFixed(1)} min, ${options.quick ? 'quick check (--quick)' : options.workload === 'pods' ? 'mTLS workload only (--workload pods)' : 'full run'}` +
+      `${report.interrupted ? `, **stopped early** after ${report.interrupted.completedRuns} of ${report.interrupted.totalRuns} runs (each column's "runs" row says how many repetitions its figures hold)` : ''}.`,
     '',
     `- Machine: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.kernel}; load average at start ${machine.loadAverage} (shared machine).`,
     `- Software: Node ${machine.node}; Go ${machine.go}; ${machine.goControlPlane}; ${machine.istio} (pilot-discovery, patched: see Method).`,

@@ -175,7 +175,10 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
     allowedHosts: options.adminAllowedHosts,
     post: { handlers: drillPostHandlers(drills), token: options.predict?.adminToken, maxBodyBytes: options.predict?.maxBodyBytes ?? DEFAULT_ADMIN_MAX_BODY_BYTES },
     handlers: debugRoutes({
-      spillway,
+      xdsClients: spillway.server,
+      snapshot: (view) => spillway.cache.snapshot(view),
+      translationIssues: () => spillway.issues,
+      failoverEntries: () => spillway.tracker.entries(),
       currentModel: () => store.current(),
       isReady: () => store.version > 0 && sources.every((source) => source.synced()),
       sourceIssues: () => sources.flatMap((source) => source.issues?.() ?? []),
@@ -184,7 +187,7 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
   });
   adminServer.addRoute('/debug/what-if', whatIfHandler({ model: () => spillway.servedModel(), loads: spillway.loads, maxFailures: options.predict?.whatIfMaxFailures ?? DEFAULT_WHAT_IF_MAX_FAILURES }));
   adminServer.addRoute('/debug/drill', drillStatusHandler(drills));
-  adminServer.addRoute('/debug/scope', scopeHandler({ spillway, model: () => store.current(), defaultScope: options.scope?.scope ?? 'all' }));
+  adminServer.addRoute('/debug/scope', scopeHandler({ observedCalls: spillway.observedCalls, model: () => store.current(), defaultScope: options.scope?.scope ?? 'all' }));
   let adminPort: number;
   try {
     adminPort = await adminServer.listen(options.admin.host, options.admin.port);

@@ -7,7 +7,10 @@ import { AdminResponse, json } from './admin-server';
 /** Entries per answer unless `?limit=N` says otherwise: a page of 10,000 rows helps nobody. */
 export const DEFAULT_CLIENTS_LIMIT = 500;
 
-export function clientsReport(server: Pick<XdsServer, 'registry' | 'nameBudget'>, url: URL): AdminResponse {
+/** What the report reads of the xDS server: its client registry and the subscribed-name budget. */
+export type XdsClientsSource = Pick<XdsServer, 'registry' | 'nameBudget'>;
+
+export function clientsReport(server: XdsClientsSource, url: URL): AdminResponse {
   const text = url.searchParams.get('limit');
   const limit = text === null ? DEFAULT_CLIENTS_LIMIT : Number(text);
   if (!Number.isInteger(limit) || limit < 0) return json({ error: `limit "${text?.slice(0, 32)}" is not a whole number >= 0 (default ${DEFAULT_CLIENTS_LIMIT})` }, 400);

@@ -11,7 +11,7 @@ setup-demo:
 	bash scripts/setup.sh demo
 
 build:
-	npx tsc -p tsconfig.json
+	npm run build
 
 demo: setup-demo
 	node dist/src/cli/main.js demo

@@ -31,6 +31,7 @@ log "envoy: $("$VENV/bin/envoy" --version 2>/dev/null | grep -o 'version: [^ ]*'
 
 if [ "$PURPOSE" = demo ]; then
   log "compiling Spillway (the tests are compiled by 'make test')"
+  bash scripts/gen-xds-types.sh
   npx tsc -p tsconfig.src.json
   exit 0
 fi
@@ -60,4 +61,5 @@ log "grpc-go test client (cached in \${SPILLWAY_CACHE:-~/.cache/spillway}/bin)"
 bash scripts/grpc-go.sh >/dev/null
 
 log "compiling TypeScript"
+bash scripts/gen-xds-types.sh
 npx tsc -p tsconfig.json

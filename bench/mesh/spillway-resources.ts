@@ -2,7 +2,7 @@
 // peer serves byte-for-byte what Spillway serves and only the serving machinery is compared.
 import * as protobuf from 'protobufjs';
 import { MeshModel, serviceHost } from '../../src/mesh/model';
-import { EncodedResource } from '../../src/xds/cache/resource';
+import { EncodedResource } from '../../src/xds/resource/encoded-resource';
 import { translateView } from '../../src/xds/translate/translator';
 import { viewKeyOf, DEFAULT_OUTBOUND_ADDRESS, DEFAULT_OUTBOUND_PORT } from '../../src/xds/translate/client-view';
 import { BENCH_NAMESPACE, MeshSize, clusterName, scopedWorkloads, serviceName } from './generate-mesh';

@@ -1,9 +1,11 @@
 // Where a view's traffic goes, read from the resources the translator produced for it: EDS priorities,
 // locality weights (each locality's sub_zone is the mesh cluster it stands for), and the canary
 // aggregate's child order from CDS. Reads decisions; makes none.
-import { EncodedResource } from '../xds/cache/resource';
+import { EncodedResource } from '../xds/resource/encoded-resource';
 import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../xds/resource-types';
-import { Cluster, ClusterLoadAssignment } from '../xds/translate/envoy-types';
+import { Cluster, ClusterLoadAssignment } from '../xds/resource/envoy-messages';
+import { unpackAny } from '../xds/resource/typed-any';
+import { AGGREGATE_CONFIG_TYPE } from '../xds/translate/cluster-builder';
 
 export interface PriorityShares {
   priority: number;
@@ -41,19 +43,19 @@ export function parseOutboundName(name: string): { port: number; subset: string;
 
 export function routingOf(assignment: ClusterLoadAssignment): PriorityShares[] {
   const byPriority = new Map<number, Record<string, number>>();
-  for (const locality of assignment.endpoints) {
-    const cluster = locality.locality.sub_zone ?? '';
-    const weights = byPriority.get(locality.priority) ?? {};
-    for (const lb of locality.lb_endpoints) weights[cluster] = (weights[cluster] ?? 0) + (lb.load_balancing_weight?.value ?? 1);
-    byPriority.set(locality.priority, weights);
+  for (const locality of assignment.endpoints ?? []) {
+    const cluster = locality.locality?.sub_zone ?? '';
+    const priority = locality.priority ?? 0;
+    const weights = byPriority.get(priority) ?? {};
+    for (const lb of locality.lb_endpoints ?? []) weights[cluster] = (weights[cluster] ?? 0) + (lb.load_balancing_weight?.value ?? 1);
+    byPriority.set(priority, weights);
   }
   return [...byPriority.entries()].sort(([a], [b]) => a - b).map(([priority, weights]) => ({ priority, weights }));
 }
 
 function aggregateChildren(cluster: Cluster): string[] | undefined {
   if (cluster.cluster_type?.name !== 'envoy.clusters.aggregate') return undefined;
-  const children = cluster.cluster_type.typed_config.clusters;
-  return Array.isArray(children) ? children.filter((c): c is string => typeof c === 'string') : undefined;
+  return unpackAny(cluster.cluster_type.typed_config, AGGREGATE_CONFIG_TYPE)?.clusters;
 }
 
 export function viewRouting(resources: readonly EncodedResource[]): ViewRouting {

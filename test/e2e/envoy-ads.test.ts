@@ -3,7 +3,7 @@
 import { CLUSTER_TYPE } from '../../src/xds/resource-types';
 import { MeshModel } from '../../src/mesh/model';
 import { Snapshot } from '../../src/xds/cache/snapshot';
-import { encodeResource } from '../../src/xds/cache/resource';
+import { encodeResource } from '../../src/xds/resource/encoded-resource';
 import { translateView } from '../../src/xds/translate/translator';
 import {
   Backend,

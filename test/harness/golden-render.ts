@@ -2,7 +2,7 @@
 // (CDS, EDS, LDS, RDS), sorted by name, each with its version and its content as decoded from the bytes a
 // client receives; then the translation issues.
 import { stringify } from 'yaml';
-import { EncodedResource } from '../../src/xds/cache/resource';
+import { EncodedResource } from '../../src/xds/resource/encoded-resource';
 import { PUSH_ORDER, shortTypeName } from '../../src/xds/resource-types';
 import { ViewTranslation } from '../../src/xds/translate/sidecar-translator';
 import { decodeOnWire } from './wire-decode';

@@ -1,7 +1,7 @@
 // Decodes a resource exactly as a client receives it (the SotW `resources` entry: an Any), so golden files
 // and tests show what is on the wire, not what a builder meant to send.
 import * as protobuf from 'protobufjs';
-import { EncodedResource } from '../../src/xds/cache/resource';
+import { EncodedResource } from '../../src/xds/resource/encoded-resource';
 import { messageType } from '../../src/xds/protos';
 
 const TYPE_URL_PREFIX = 'type.googleapis.com/';

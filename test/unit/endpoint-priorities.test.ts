@@ -3,7 +3,7 @@
 // region ladder, no priority gap, not-ready/terminating endpoints left out, one address only once.
 import { FailoverMode, MeshCluster, MeshEndpoint, MeshModel, MeshService, ServiceEntry, ServicePort, serviceHost } from '../../src/mesh/model';
 import { EndpointSelection, sidecarLoadAssignment } from '../../src/xds/translate/endpoint-builder';
-import { ClusterLoadAssignment, LbEndpoint, LocalityLbEndpoints } from '../../src/xds/translate/envoy-types';
+import { LoadAssignment as ClusterLoadAssignment, LbEndpoint, LocalityLbEndpoints } from '../../src/xds/translate/endpoint-builder';
 
 const GATEWAY_PORT = 15443;
 const SERVICE_PORT = 8080;

@@ -3,7 +3,7 @@
 import { internNames } from '../../src/xds/server/name-set';
 import { Subscription } from '../../src/xds/server/subscription';
 import { Snapshot } from '../../src/xds/cache/snapshot';
-import { encodeResource } from '../../src/xds/cache/resource';
+import { encodeResource } from '../../src/xds/resource/encoded-resource';
 import { ENDPOINT_TYPE } from '../../src/xds/resource-types';
 import { messageType } from '../../src/xds/protos';
 

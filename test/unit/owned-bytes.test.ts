@@ -1,7 +1,7 @@
 // Long-lived encoded bytes must not be slices of Node's shared allocation slab (a kept slice pins 8 KiB),
 // and the delta form of a resource is built only when a delta stream asks for it, then kept.
-import { ownedBytes } from '../../src/xds/cache/owned-bytes';
-import { encodeResource } from '../../src/xds/cache/resource';
+import { ownedBytes } from '../../src/xds/resource/owned-bytes';
+import { encodeResource } from '../../src/xds/resource/encoded-resource';
 import { CLUSTER_TYPE } from '../../src/xds/resource-types';
 
 describe('owned bytes', () => {

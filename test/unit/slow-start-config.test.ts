@@ -3,7 +3,7 @@
 import { parseMeshText } from '../../src/discovery/file/mesh-file';
 import { CLUSTER_TYPE } from '../../src/xds/resource-types';
 import { translateView } from '../../src/xds/translate/translator';
-import { Cluster } from '../../src/xds/translate/envoy-types';
+import { Cluster } from '../../src/xds/resource/envoy-messages';
 
 function mesh(windowMs: number | string): string {
   return `clusters:

@@ -4,7 +4,7 @@
 import { messageType } from '../../src/xds/protos';
 import { decodeDeltaRequest } from '../../src/xds/server/delta-request';
 import { emptyResourceFor } from '../../src/xds/server/empty-resources';
-import { encodeResource } from '../../src/xds/cache/resource';
+import { encodeResource } from '../../src/xds/resource/encoded-resource';
 import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../../src/xds/resource-types';
 import { releaseRequestChunksAfterDecoding } from '../../src/xds/server/grpc-request-chunks';
 

@@ -1,7 +1,8 @@
 // Encodes each distinct resource once, however many views contain it and however often views are
 // rebuilt: identical (type, name, content) reuses the same bytes. Entries not used during the last two
 // rebuild generations are dropped, so memory follows the live mesh, not its history.
-import { EncodeOptions, EncodedResource, encodeResource } from './resource';
+import { EncodeOptions, EncodedResource, encodeResource } from '../resource/encoded-resource';
+import { ResourceMessages } from '../resource/envoy-messages';
 import { XdsTypeUrl } from '../resource-types';
 
 export class EncodeMemo {
@@ -16,7 +17,7 @@ export class EncodeMemo {
     this.current = new Map();
   }
 
-  encode(typeUrl: XdsTypeUrl, name: string, message: object, options: EncodeOptions = {}): EncodedResource {
+  encode<T extends XdsTypeUrl>(typeUrl: T, name: string, message: ResourceMessages[T], options: EncodeOptions = {}): EncodedResource {
     const key = `${typeUrl}\u0000${name}\u0000${options.inWildcard === false ? 0 : 1}\u0000${JSON.stringify(message)}`;
     let resource = this.current.get(key);
     if (!resource) {

@@ -1,5 +1,5 @@
 // An immutable set of encoded resources for one client view, with per-type versions derived from content.
-import { EncodedResource, contentHash } from './resource';
+import { EncodedResource, contentHash } from '../resource/encoded-resource';
 import { PUSH_ORDER, XdsTypeUrl } from '../resource-types';
 
 const EMPTY: ReadonlyMap<string, EncodedResource> = new Map();

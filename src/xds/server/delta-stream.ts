@@ -1,7 +1,7 @@
 // Incremental (delta) xDS on one stream: responses carry only resources whose version the client does not
 // hold, and names of resources that are gone. A reconnecting client's initial_resource_versions are
 // trusted, so it receives nothing it already has.
-import { EncodedResource } from '../cache/resource';
+import { EncodedResource } from '../resource/encoded-resource';
 import { Snapshot } from '../cache/snapshot';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, XdsTypeUrl } from '../resource-types';
 import { StreamBase, TypeStateBase } from './stream-base';

@@ -11,8 +11,10 @@
 //
 // Its bytes are assembled here, when needed, into buffers of their own exact size: small buffers from
 // protobufjs come out of Node's 8 KiB pool, where one long-lived 2 KiB slice pins a whole 8 KiB slab.
-import { EncodedResource, contentHash, encodeResource } from '../cache/resource';
+import { EncodedResource, contentHash, encodeResource } from '../resource/encoded-resource';
 import { ENDPOINT_TYPE, LISTENER_TYPE, XdsTypeUrl } from '../resource-types';
+import { ClusterLoadAssignment } from '../resource/envoy-messages';
+import { typedAny } from '../resource/typed-any';
 
 const byNameSet = new WeakMap<object, Map<string, EncodedResource>>();
 const unknownTargetsByNameSet = new WeakMap<object, number>();
@@ -57,7 +59,7 @@ const MATCHES_NO_TARGET = 'unknown.spillway.invalid';
 
 function unknownTargetListener(name: string): EncodedResource {
   const routeConfig = { name: `${name} is not a service known to Spillway`, virtual_hosts: [{ name: 'unknown', domains: [MATCHES_NO_TARGET], routes: [] }] };
-  const hcm = { '@type': HCM_TYPE, stat_prefix: 'unknown', codec_type: 'AUTO', route_config: routeConfig, http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }] };
+  const hcm = typedAny(HCM_TYPE, { stat_prefix: 'unknown', codec_type: 'AUTO', route_config: routeConfig, http_filters: [{ name: 'envoy.filters.http.router', typed_config: typedAny(ROUTER_TYPE, {}) }] });
   return encodeResource(LISTENER_TYPE, name, { name, api_listener: { api_listener: hcm } }, { inWildcard: false });
 }
 
@@ -84,7 +86,7 @@ class EmptyAssignment implements EncodedResource {
     return fields([2, fields([3, Buffer.from(this.name, 'utf8')], [1, Buffer.from(this.version, 'utf8')], [2, this.any()])]);
   }
 
-  get message(): object {
+  get message(): ClusterLoadAssignment {
     return { cluster_name: this.name, endpoints: [] };
   }
 

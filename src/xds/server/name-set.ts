@@ -2,7 +2,7 @@
 // names; sharing one set (and one copy of its strings) per distinct list keeps per-client memory small,
 // and lets a snapshot select and version each distinct subscription once for all the clients that share it.
 import { createHash } from 'crypto';
-import { ownedBytes } from '../cache/owned-bytes';
+import { ownedBytes } from '../resource/owned-bytes';
 
 export class NameSet {
   readonly names: ReadonlySet<string>;

@@ -2,7 +2,7 @@
 // full set of subscribed resources; EDS and RDS responses carry only what the client does not hold yet
 // (the protocol groups those types per resource, as in delta), so one endpoint change costs one
 // assignment, not every assignment the client watches. Versions derive from content.
-import { EncodedResource } from '../cache/resource';
+import { EncodedResource } from '../resource/encoded-resource';
 import { Snapshot, byName, versionOfSet } from '../cache/snapshot';
 import { CLUSTER_TYPE, XdsTypeUrl, isCompleteSetType } from '../resource-types';
 import { StreamBase, TypeStateBase } from './stream-base';

@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ConfigWatcher, ViewKey } from '../cache/snapshot-cache';
-import { EncodedResource } from '../cache/resource';
+import { EncodedResource } from '../resource/encoded-resource';
 import { Snapshot, byName } from '../cache/snapshot';
 import {
   CLUSTER_TYPE,

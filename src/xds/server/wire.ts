@@ -3,8 +3,8 @@
 // repeated fields), so serving a client costs no re-encoding.
 import * as protobuf from 'protobufjs';
 import { messageType } from '../protos';
-import { EncodedResource } from '../cache/resource';
-import { ownedBytes } from '../cache/owned-bytes';
+import { EncodedResource } from '../resource/encoded-resource';
+import { ownedBytes } from '../resource/owned-bytes';
 
 export interface NodeLocality {
   region?: string;

@@ -1,12 +1,13 @@
 // CDS: one EDS cluster per (service port, subset), fed over ADS, with outlier detection on.
 import { MeshService, ServicePort } from '../../mesh/model';
-import { Cluster, TypedConfig } from './envoy-types';
+import { Any, CircuitBreakers, Cluster } from '../resource/envoy-messages';
+import { messageNameOfUrl, typedAny } from '../resource/typed-any';
 import { outlierDetection } from './outlier-detection';
 import { durationFromMs } from '../duration';
 import { subsetHeaderProtocolOptions } from './subset-header';
 
 export const CONNECT_TIMEOUT_MS = 1_000;
-const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+const HTTP_PROTOCOL_OPTIONS = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
 export function usesHttp2(port: ServicePort): boolean {
   return port.protocol === 'grpc' || port.protocol === 'http2';
@@ -40,7 +41,7 @@ export function edsCluster(name: string, service: MeshService, port: ServicePort
 export const RETRY_BUDGET_PERCENT = 25;
 export const MIN_RETRY_CONCURRENCY = 32;
 
-function circuitBreakers(): { thresholds: Record<string, unknown>[] } {
+function circuitBreakers(): CircuitBreakers {
   return {
     thresholds: [
       {
@@ -51,13 +52,8 @@ function circuitBreakers(): { thresholds: Record<string, unknown>[] } {
   };
 }
 
-function http2Options(): Record<string, TypedConfig> {
-  return {
-    [HTTP_PROTOCOL_OPTIONS]: {
-      '@type': `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`,
-      explicit_http_config: { http2_protocol_options: {} },
-    },
-  };
+function http2Options(): Record<string, Any> {
+  return { [messageNameOfUrl(HTTP_PROTOCOL_OPTIONS)]: typedAny(HTTP_PROTOCOL_OPTIONS, { explicit_http_config: { http2_protocol_options: {} } }) };
 }
 
 /** A sidecar cluster also tells gateways which subset it picked (see subset-header.ts). */
@@ -65,7 +61,7 @@ export function withSubsetHeader(cluster: Cluster, port: ServicePort): Cluster {
   return { ...cluster, typed_extension_protocol_options: subsetHeaderProtocolOptions(usesHttp2(port)) };
 }
 
-const AGGREGATE_CONFIG_TYPE = 'type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig';
+export const AGGREGATE_CONFIG_TYPE = 'type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig';
 
 /**
  * An aggregate cluster: Envoy walks its children's priorities in order, so [canary, stable] means canary
@@ -77,7 +73,7 @@ export function aggregateCluster(name: string, children: string[]): Cluster {
   return {
     name,
     connect_timeout: durationFromMs(CONNECT_TIMEOUT_MS),
-    cluster_type: { name: 'envoy.clusters.aggregate', typed_config: { '@type': AGGREGATE_CONFIG_TYPE, clusters: children } },
+    cluster_type: { name: 'envoy.clusters.aggregate', typed_config: typedAny(AGGREGATE_CONFIG_TYPE, { clusters: children }) },
     // The router counts retries against the cluster it routed to: the aggregate needs the budget too.
     circuit_breakers: circuitBreakers(),
     load_balancing_policy: {
@@ -85,13 +81,13 @@ export function aggregateCluster(name: string, children: string[]): Cluster {
         {
           typed_extension_config: {
             name: 'envoy.load_balancing_policies.cluster_provided',
-            typed_config: { '@type': 'type.googleapis.com/envoy.extensions.load_balancing_policies.cluster_provided.v3.ClusterProvided' },
+            typed_config: typedAny('type.googleapis.com/envoy.extensions.load_balancing_policies.cluster_provided.v3.ClusterProvided', {}),
           },
         },
         {
           typed_extension_config: {
             name: 'envoy.load_balancing_policies.round_robin',
-            typed_config: { '@type': 'type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin' },
+            typed_config: typedAny('type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin', {}),
           },
         },
       ],

@@ -2,7 +2,28 @@
 // weighted by how many ready endpoints it fronts (so "one gateway hides n replicas" no longer skews load).
 import { MeshCluster, MeshModel, ServiceEntry, ServicePort } from '../../mesh/model';
 import { connectPortOf, endpointsFor, isExportedFrom, isRoutable } from '../../mesh/rules';
-import { ClusterLoadAssignment, LbEndpoint, Locality, LocalityLbEndpoints } from './envoy-types';
+import {
+  Address,
+  ClusterLoadAssignment,
+  Endpoint,
+  Filled,
+  LbEndpoint as LbEndpointMessage,
+  Locality,
+  LocalityLbEndpoints as LocalityLbEndpointsMessage,
+  SocketAddress,
+} from '../resource/envoy-messages';
+
+// What this builder makes: the generated messages with the fields it always sets (its own code and the
+// failover tracker read them back).
+export type LbEndpoint = Filled<
+  LbEndpointMessage,
+  { endpoint: Filled<Endpoint, { address: Filled<Address, { socket_address: Filled<SocketAddress, { address: string; port_value: number }> }> }> }
+>;
+export type LocalityLbEndpoints = Filled<
+  LocalityLbEndpointsMessage,
+  { locality: Locality; lb_endpoints: LbEndpoint[]; load_balancing_weight: { value: number }; priority: number }
+>;
+export type LoadAssignment = Filled<ClusterLoadAssignment, { cluster_name: string; endpoints: LocalityLbEndpoints[] }>;
 import { subsetMetadata } from './subset-header';
 
 export interface EndpointSelection {
@@ -182,7 +203,7 @@ function rampOf(client: MeshCluster, selection: EndpointSelection): number | und
 }
 
 /** EDS for a sidecar (or proxyless client) in `client`. */
-export function sidecarLoadAssignment(name: string, model: MeshModel, client: MeshCluster, selection: EndpointSelection): ClusterLoadAssignment {
+export function sidecarLoadAssignment(name: string, model: MeshModel, client: MeshCluster, selection: EndpointSelection): LoadAssignment {
   const local = selection.tier === 'remote' ? [] : localLocalities(client, selection);
   const remotes = selection.tier === 'local' ? [] : remoteTiers(model, client, selection);
   const endpoints = assignPriorities(local, remotes, selection.entry.service.failover === 'region', selection.tier === undefined ? rampOf(client, selection) : undefined);
@@ -190,11 +211,11 @@ export function sidecarLoadAssignment(name: string, model: MeshModel, client: Me
 }
 
 /** EDS for the gateway of `gatewayCluster`: its own ready endpoints only, so gateways never chain. */
-export function gatewayLoadAssignment(name: string, gatewayCluster: MeshCluster, selection: EndpointSelection): ClusterLoadAssignment {
+export function gatewayLoadAssignment(name: string, gatewayCluster: MeshCluster, selection: EndpointSelection): LoadAssignment {
   return withPolicy({ cluster_name: name, endpoints: localLocalities(gatewayCluster, selection) }, selection);
 }
 
-function withPolicy(assignment: ClusterLoadAssignment, selection: EndpointSelection): ClusterLoadAssignment {
+function withPolicy(assignment: LoadAssignment, selection: EndpointSelection): LoadAssignment {
   const factor = selection.entry.service.canary?.overprovisioningPercent;
   if (factor !== undefined) assignment.policy = { overprovisioning_factor: { value: factor } };
   return assignment;

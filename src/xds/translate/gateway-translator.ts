@@ -5,10 +5,10 @@ import { MeshCluster, MeshModel, ServiceEntry, serviceHost } from '../../mesh/mo
 import { sniFor, tcpProxy, tlsInspector } from './mtls';
 import { firstPort } from './inbound-translator';
 import { isExportedFrom, sortedServices, subsetsOf } from '../../mesh/rules';
-import { Route, VirtualHost } from './envoy-types';
+import { FilterChain, Route, VirtualHost } from '../resource/envoy-messages';
 import { SUBSET_HEADER } from './subset-header';
 import { ResourceCollector } from './resource-collector';
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../resource-types';
+import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE } from '../resource-types';
 import { ClientView } from './client-view';
 import { edsCluster } from './cluster-builder';
 import { gatewayLoadAssignment } from './endpoint-builder';
@@ -23,7 +23,7 @@ import { Steps, runToEnd } from '../steps';
 interface GatewayPart {
   virtualHosts: VirtualHost[];
   /** SNI passthrough chains of an mTLS service. */
-  chains: Record<string, unknown>[];
+  chains: FilterChain[];
 }
 
 /** Everything one exported service contributes to the gateway; throws on a bad service. */
@@ -79,7 +79,7 @@ export function* gatewayViewSteps(model: MeshModel, view: ClientView, out: Resou
     yield;
   }
   yield; // the table joins every service's virtual host: a step of its own
-  const routeTable = () => out.encodeRouteTable(ROUTE_TYPE, GATEWAY_ROUTE, routeTableOf(GATEWAY_ROUTE, used.flatMap((p) => p.value?.virtualHosts ?? [])));
+  const routeTable = () => out.encodeRouteTable(GATEWAY_ROUTE, routeTableOf(GATEWAY_ROUTE, used.flatMap((p) => p.value?.virtualHosts ?? [])));
   out.addEncoded([parts ? parts.assembled(scope, GATEWAY_ROUTE, used, routeTable) : routeTable()]);
   const passthroughChains = used.flatMap((p) => p.value?.chains ?? []);
   const listener = httpListener(GATEWAY_LISTENER, view.outboundAddress || cluster.gateway.address, cluster.gateway.port, GATEWAY_ROUTE, 'gateway');
@@ -98,9 +98,9 @@ export function translateGatewayView(model: MeshModel, view: ClientView, out: Re
 }
 
 /** SNI filter chains (and their clusters) that pass mTLS connections through to this cluster's sidecars. */
-function addPassthrough(out: ResourceCollector, cluster: MeshCluster, entry: ServiceEntry): Record<string, unknown>[] {
+function addPassthrough(out: ResourceCollector, cluster: MeshCluster, entry: ServiceEntry): FilterChain[] {
   const host = serviceHost(entry.service);
-  const chains: Record<string, unknown>[] = [];
+  const chains: FilterChain[] = [];
   for (const port of entry.service.ports) {
     for (const subset of ['', ...subsetsOf(entry)]) {
       const sni = sniFor(port.port, host, subset);

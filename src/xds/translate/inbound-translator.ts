@@ -13,17 +13,19 @@
 // filter state the cluster has no host and answers 503 (it fails closed).
 import { MeshModel, ServicePort, serviceHost } from '../../mesh/model';
 import { portOf, sortedServices, subsetsOf } from '../../mesh/rules';
-import { EncodedResource } from '../cache/resource';
+import { EncodedResource } from '../resource/encoded-resource';
 import { LISTENER_TYPE, CLUSTER_TYPE } from '../resource-types';
 import { ClientView } from './client-view';
 import { CONNECT_TIMEOUT_MS, usesHttp2 } from './cluster-builder';
-import { Cluster, TypedExtensionConfig } from './envoy-types';
+import { Cluster, FilterChain, Listener, NetworkFilter, RouteConfiguration } from '../resource/envoy-messages';
+import { messageNameOfUrl, typedAny } from '../resource/typed-any';
 import { httpConnectionManager } from './listener-builder';
 import { DEFAULT_TLS_DIR, downstreamTlsSocket, sniFor, tlsInspector } from './mtls';
 import { ResourceCollector } from './resource-collector';
 import { durationFromMs } from '../duration';
 
 export const INBOUND_LISTENER = 'inbound';
+const HTTP_PROTOCOL_OPTIONS = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 /** The filter state key Envoy's ORIGINAL_DST cluster reads its destination from (before any header). */
 export const ORIGINAL_DST_FILTER_STATE = 'envoy.network.transport_socket.original_dst_address';
 
@@ -70,13 +72,12 @@ export function inboundTargets(model: MeshModel, clusterId: string, inboundPort:
 }
 
 /** Copies the address the caller connected to (the pod's) into the filter state ORIGINAL_DST reads. */
-function destinationFromLocalAddress(): TypedExtensionConfig {
+function destinationFromLocalAddress(): NetworkFilter {
   return {
     name: 'envoy.filters.network.set_filter_state',
-    typed_config: {
-      '@type': 'type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config',
+    typed_config: typedAny('type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config', {
       on_new_connection: [{ object_key: ORIGINAL_DST_FILTER_STATE, format_string: { text_format_source: { inline_string: '%DOWNSTREAM_LOCAL_ADDRESS%' } } }],
-    },
+    }),
   };
 }
 
@@ -91,10 +92,7 @@ export function inboundCluster(name: string, appPort: number, http2: boolean): C
   };
   if (http2) {
     cluster.typed_extension_protocol_options = {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-        explicit_http_config: { http2_protocol_options: {} },
-      },
+      [messageNameOfUrl(HTTP_PROTOCOL_OPTIONS)]: typedAny(HTTP_PROTOCOL_OPTIONS, { explicit_http_config: { http2_protocol_options: {} } }),
     };
   }
   return cluster;
@@ -104,9 +102,9 @@ function prefixRanges(addresses: readonly string[]): { address_prefix: string; p
   return [...addresses].sort().map((address) => ({ address_prefix: address, prefix_len: { value: address.includes(':') ? 128 : 32 } }));
 }
 
-function chain(target: InboundTarget, clusterName: string, tlsDir: string, addresses?: readonly string[]): Record<string, unknown> {
+function chain(target: InboundTarget, clusterName: string, tlsDir: string, addresses?: readonly string[]): FilterChain {
   const key = `${target.host}:${target.port.port}`;
-  const routes = {
+  const routes: RouteConfiguration = {
     name: `inbound|${key}`,
     virtual_hosts: [{ name: key, domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: clusterName } }] }],
   };
@@ -138,7 +136,7 @@ export function inboundResources(model: MeshModel, clusterId: string, inbound: {
     if (target.appPorts.size === 1) continue;
     for (const addresses of target.appPorts.values()) for (const address of addresses) ownAddresses.add(address);
   }
-  const chains: Record<string, unknown>[] = [];
+  const chains: FilterChain[] = [];
   for (const target of targets) {
     if (target.appPorts.size === 1) {
       const [appPort] = [...target.appPorts.keys()] as [number];
@@ -150,13 +148,13 @@ export function inboundResources(model: MeshModel, clusterId: string, inbound: {
       for (const [appPort, addresses] of [...target.appPorts].sort(([a], [b]) => a - b)) chains.push(chain(target, clusterFor(target, appPort), tlsDir, addresses));
     }
   }
-  const listener = {
+  const listener: Listener = {
     name: INBOUND_LISTENER,
     address: { socket_address: { address: inbound.bindAddress, port_value: inbound.port } },
     listener_filters: [tlsInspector()],
     filter_chains: chains,
   };
-  return [...[...clusters.values()].map((cluster) => encode(CLUSTER_TYPE, cluster.name, cluster)), encode(LISTENER_TYPE, INBOUND_LISTENER, listener)];
+  return [...[...clusters].map(([name, cluster]) => encode(CLUSTER_TYPE, name, cluster)), encode(LISTENER_TYPE, INBOUND_LISTENER, listener)];
 }
 
 // Per model, per inbound configuration: built once however many sidecars share it.

@@ -2,7 +2,7 @@
 // unhealthy, and priority failover silently never starts. Every field is set explicitly, because the
 // proxyless gRPC client crashes when success-rate fields are left unset (see DESIGN.md).
 import { OutlierTuning } from '../../mesh/model';
-import { Duration, OutlierDetection } from './envoy-types';
+import { Duration, OutlierDetection } from '../resource/envoy-messages';
 import { durationFromMs } from '../duration';
 
 export const DEFAULT_CONSECUTIVE_5XX = 3;

@@ -1,30 +1,32 @@
 // Where translators put what they build. The collector encodes, through a memo when given one.
-import { EncodeOptions, EncodedResource, encodeResource, encodeRouteTable, virtualHostField } from '../cache/resource';
-import { XdsTypeUrl } from '../resource-types';
+import { EncodeOptions, EncodedResource, encodeResource, encodeRouteTable, virtualHostField } from '../resource/encoded-resource';
+import { ResourceMessages, RouteTable, VirtualHost } from '../resource/envoy-messages';
+import { ROUTE_TYPE, XdsTypeUrl } from '../resource-types';
 
-export type ResourceEncoder = (typeUrl: XdsTypeUrl, name: string, message: object, options?: EncodeOptions) => EncodedResource;
+/** Encodes a resource message of the type its URL names. */
+export type ResourceEncoder = <T extends XdsTypeUrl>(typeUrl: T, name: string, message: ResourceMessages[T], options?: EncodeOptions) => EncodedResource;
 
 export class ResourceCollector {
   readonly resources: EncodedResource[] = [];
 
   constructor(private readonly encoder: ResourceEncoder = encodeResource) {}
 
-  add(typeUrl: XdsTypeUrl, name: string, message: object, options?: EncodeOptions): void {
+  add<T extends XdsTypeUrl>(typeUrl: T, name: string, message: ResourceMessages[T], options?: EncodeOptions): void {
     this.resources.push(this.encoder(typeUrl, name, message, options));
   }
 
   /** Encodes without adding (for a resource assembled from memoised parts, added later with addEncoded). */
-  encode(typeUrl: XdsTypeUrl, name: string, message: object, options?: EncodeOptions): EncodedResource {
+  encode<T extends XdsTypeUrl>(typeUrl: T, name: string, message: ResourceMessages[T], options?: EncodeOptions): EncodedResource {
     return this.encoder(typeUrl, name, message, options);
   }
 
   /** A route table, encoded a virtual host at a time (see encodeRouteTable): never through the memo. */
-  encodeRouteTable(typeUrl: XdsTypeUrl, name: string, message: { virtual_hosts: readonly object[] }): EncodedResource {
-    return encodeRouteTable(typeUrl, name, message);
+  encodeRouteTable(name: string, message: RouteTable): EncodedResource {
+    return encodeRouteTable(ROUTE_TYPE, name, message);
   }
 
   /** Encodes virtual hosts now (with their service), so assembling the table later costs no encoding. */
-  prepareVirtualHosts<T extends object>(virtualHosts: T[]): T[] {
+  prepareVirtualHosts(virtualHosts: VirtualHost[]): VirtualHost[] {
     for (const virtualHost of virtualHosts) virtualHostField(virtualHost);
     return virtualHosts;
   }
@@ -42,4 +44,3 @@ export class ResourceCollector {
     this.resources.push(...other.resources);
   }
 }
-

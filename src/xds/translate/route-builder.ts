@@ -1,7 +1,8 @@
 // RDS: a sidecar's outbound route table. A service is found by Host/:authority in every usual form:
 // `checkout`, `checkout.shop`, `checkout.shop.svc`, `checkout.shop.svc.cluster.local`, with or without port.
 import { ServiceEntry, ServicePort, serviceHost } from '../../mesh/model';
-import { Route, RouteAction, RouteConfiguration, VirtualHost } from './envoy-types';
+import { RetryPolicy, Route, RouteAction, RouteTable, VirtualHost } from '../resource/envoy-messages';
+import { typedAny } from '../resource/typed-any';
 import { durationFromMs } from '../duration';
 
 export const ROUTE_TIMEOUT_MS = 15_000;
@@ -25,23 +26,20 @@ export function hostForms(entry: ServiceEntry, port: ServicePort): string[] {
   return forms;
 }
 
-export function retryPolicy(): Record<string, unknown> {
+export function retryPolicy(): RetryPolicy {
   return {
     retry_on: 'connect-failure,refused-stream,reset,unavailable,gateway-error',
     num_retries: { value: RETRY_ATTEMPTS },
     retry_host_predicate: [
       {
         name: 'envoy.retry_host_predicates.previous_hosts',
-        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' },
+        typed_config: typedAny('type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate', {}),
       },
     ],
     host_selection_retry_max_attempts: 5,
     retry_priority: {
       name: 'envoy.retry_priorities.previous_priorities',
-      typed_config: {
-        '@type': 'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
-        update_frequency: 1,
-      },
+      typed_config: typedAny('type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig', { update_frequency: 1 }),
     },
   };
 }
@@ -61,7 +59,7 @@ export const GRPC_RETRY_BASE_INTERVAL_MS = 25;
 export const GRPC_RETRY_MAX_INTERVAL_MS = 250;
 
 /** `retryOn`: the service's grpcRetryOn from the mesh, when it names its own statuses. */
-export function grpcRetryPolicy(retryOn: readonly string[] = [GRPC_RETRY_ON]): Record<string, unknown> {
+export function grpcRetryPolicy(retryOn: readonly string[] = [GRPC_RETRY_ON]): RetryPolicy {
   return {
     retry_on: retryOn.join(','),
     num_retries: { value: GRPC_RETRY_ATTEMPTS },
@@ -87,14 +85,14 @@ export function virtualHostOf(target: RouteTarget): VirtualHost {
  * The table from candidate virtual hosts, in order. A host whose domains are all free is used as the very
  * same object (so its encoding is reused); one that lost some domains to an earlier service is copied.
  */
-export function routeTableOf(name: string, candidates: readonly VirtualHost[]): RouteConfiguration {
+export function routeTableOf(name: string, candidates: readonly VirtualHost[]): RouteTable {
   const taken = new Set<string>();
   const virtualHosts: VirtualHost[] = [];
   for (const candidate of candidates) {
-    const domains = candidate.domains.filter((domain) => !taken.has(domain));
+    const domains = (candidate.domains ?? []).filter((domain) => !taken.has(domain));
     if (domains.length === 0) continue;
     for (const domain of domains) taken.add(domain);
-    virtualHosts.push(domains.length === candidate.domains.length ? candidate : { ...candidate, domains });
+    virtualHosts.push(domains.length === candidate.domains?.length ? candidate : { ...candidate, domains });
   }
   return { name, virtual_hosts: virtualHosts, validate_clusters: { value: false } };
 }

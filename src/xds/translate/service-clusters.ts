@@ -7,7 +7,7 @@ import { DEFAULT_TLS_DIR, grpcUpstreamTlsSocket, sniFor, upstreamTlsSocket } fro
 import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../resource-types';
 import { aggregateCluster, edsCluster, fallbackChild, withSubsetHeader } from './cluster-builder';
 import { EndpointSelection, sidecarLoadAssignment } from './endpoint-builder';
-import { Cluster } from './envoy-types';
+import { Cluster } from '../resource/envoy-messages';
 import { grpcOutlierDetection } from './outlier-detection';
 import { fallbackClusterName, outboundClusterName } from './names';
 

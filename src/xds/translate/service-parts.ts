@@ -4,7 +4,7 @@
 // scope of the view (client cluster, role, certificate directory, proxyless or not); all three make up
 // its key, so a part is reused only when everything it was built from is equal.
 import { MeshModel, ServiceEntry, serviceHost } from '../../mesh/model';
-import { EncodedResource } from '../cache/resource';
+import { EncodedResource } from '../resource/encoded-resource';
 import { TranslationIssue } from './translation-issues';
 
 export interface ServicePart<T> {

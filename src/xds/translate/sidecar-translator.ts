@@ -2,14 +2,14 @@
 // a route in the outbound table, and an API listener per port.
 import { MeshModel, ServiceEntry, serviceHost } from '../../mesh/model';
 import { isVisibleFrom, sortedServices } from '../../mesh/rules';
-import { EncodedResource } from '../cache/resource';
+import { EncodedResource } from '../resource/encoded-resource';
 import { ResourceCollector } from './resource-collector';
 import { addInboundListener } from './inbound-translator';
-import { LISTENER_TYPE, ROUTE_TYPE } from '../resource-types';
+import { LISTENER_TYPE } from '../resource-types';
 import { ClientView } from './client-view';
 import { apiListener, httpListener } from './listener-builder';
 import { SIDECAR_OUTBOUND_LISTENER, SIDECAR_OUTBOUND_ROUTE, apiListenerName } from './names';
-import { Route, VirtualHost } from './envoy-types';
+import { Route, RouteConfiguration, VirtualHost } from '../resource/envoy-messages';
 import { portClusters } from './service-clusters';
 import { RouteTarget, clusterRoute, grpcRetryPolicy, routeTableOf, serviceRoutes, virtualHostOf } from './route-builder';
 import { TranslationIssue } from './translation-issues';
@@ -57,7 +57,7 @@ function translateService(out: ResourceCollector, model: MeshModel, view: Client
     const warm = warmRoute(clusters.routable, grpcRoutes);
     // Last: it never matches, so it shadows nothing.
     if (warm) grpcRoutes.push(warm);
-    const inlineRoutes = { name: listenerName, virtual_hosts: [{ name: listenerName, domains: ['*'], routes: grpcRoutes }] };
+    const inlineRoutes: RouteConfiguration = { name: listenerName, virtual_hosts: [{ name: listenerName, domains: ['*'], routes: grpcRoutes }] };
     out.add(LISTENER_TYPE, listenerName, apiListener(listenerName, inlineRoutes), { inWildcard: false });
   }
   return routeTargets;
@@ -103,7 +103,7 @@ export function* sidecarViewSteps(model: MeshModel, view: ClientView, out: Resou
   }
   addInboundListener(out, model, view);
   yield; // the table joins every service's virtual host: a step of its own
-  const routeTable = () => out.encodeRouteTable(ROUTE_TYPE, SIDECAR_OUTBOUND_ROUTE, routeTableOf(SIDECAR_OUTBOUND_ROUTE, used.flatMap((p) => p.value ?? [])));
+  const routeTable = () => out.encodeRouteTable(SIDECAR_OUTBOUND_ROUTE, routeTableOf(SIDECAR_OUTBOUND_ROUTE, used.flatMap((p) => p.value ?? [])));
   // Views of one scope that select different services must not take turns replacing one memoised table.
   const tableScope = selection.key === '' ? scope : `${scope}|${selection.key}`;
   out.addEncoded([parts ? parts.assembled(tableScope, SIDECAR_OUTBOUND_ROUTE, used, routeTable) : routeTable()]);

@@ -3,31 +3,30 @@
 // actually chosen (%UPSTREAM_METADATA%). So the header follows the real choice, also inside a canary
 // aggregate that fell back to stable (an upstream filter on the subset cluster would not: Envoy runs the
 // aggregate's filters). Gateways route on the header; local backends ignore it.
-import { StructMsg, TypedConfig } from './envoy-types';
+import { Any, Metadata } from '../resource/envoy-messages';
+import { messageNameOfUrl, typedAny } from '../resource/typed-any';
 
 export const SUBSET_HEADER = 'x-spillway-subset';
 export const METADATA_NAMESPACE = 'spillway';
 
-export function subsetMetadata(subset: string): { filter_metadata: Record<string, StructMsg> } {
+export function subsetMetadata(subset: string): Metadata {
   return { filter_metadata: { [METADATA_NAMESPACE]: { fields: { subset: { stringValue: subset } } } } };
 }
 
-const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+const HTTP_PROTOCOL_OPTIONS = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
 /**
  * Upstream HTTP filters for a sidecar cluster: set `x-spillway-subset` from the chosen host's metadata,
  * replacing whatever the caller sent (an empty value removes it).
  */
-export function subsetHeaderProtocolOptions(http2: boolean): Record<string, TypedConfig> {
+export function subsetHeaderProtocolOptions(http2: boolean): Record<string, Any> {
   return {
-    [HTTP_PROTOCOL_OPTIONS]: {
-      '@type': `type.googleapis.com/${HTTP_PROTOCOL_OPTIONS}`,
+    [messageNameOfUrl(HTTP_PROTOCOL_OPTIONS)]: typedAny(HTTP_PROTOCOL_OPTIONS, {
       explicit_http_config: http2 ? { http2_protocol_options: {} } : { http_protocol_options: {} },
       http_filters: [
         {
           name: 'envoy.filters.http.header_mutation',
-          typed_config: {
-            '@type': 'type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation',
+          typed_config: typedAny('type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation', {
             mutations: {
               request_mutations: [
                 { remove: SUBSET_HEADER },
@@ -39,13 +38,13 @@ export function subsetHeaderProtocolOptions(http2: boolean): Record<string, Type
                 },
               ],
             },
-          },
+          }),
         },
         {
           name: 'envoy.filters.http.upstream_codec',
-          typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec' },
+          typed_config: typedAny('type.googleapis.com/envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec', {}),
         },
       ],
-    },
+    }),
   };
 }

@@ -1,6 +1,5 @@
 // Pure translation entry point: (model, view) -> resources, plus the issues found on the way.
 import { MeshModel } from '../../mesh/model';
-import { Snapshot } from '../cache/snapshot';
 import { ViewKey } from '../cache/snapshot-cache';
 import { parseViewKey } from './client-view';
 import { gatewayViewSteps } from './gateway-translator';
@@ -24,8 +23,4 @@ export function* viewSteps(model: MeshModel, viewKey: ViewKey, out: ResourceColl
 /** Translates one view at once. */
 export function translateView(model: MeshModel, viewKey: ViewKey, out: ResourceCollector = new ResourceCollector(), parts?: ServiceParts): ViewTranslation {
   return runToEnd(viewSteps(model, viewKey, out, parts));
-}
-
-export function snapshotOf(translation: ViewTranslation): Snapshot {
-  return new Snapshot(translation.resources);
 }

@@ -3,7 +3,7 @@
 // shared by all three (a service translates the same whoever calls it); what differs is the selection,
 // and the route table assembled from it, whose memo key therefore carries the selection.
 import { MeshModel } from '../../mesh/model';
-import { EncodedResource } from '../cache/resource';
+import { EncodedResource } from '../resource/encoded-resource';
 import { CLUSTER_TYPE } from '../resource-types';
 import { ClientView } from './client-view';
 import { declaredCalls } from './workload-identity';

@@ -3,6 +3,7 @@ import { createHash } from 'crypto';
 import * as protobuf from 'protobufjs';
 import { messageType } from '../protos';
 import { XdsTypeUrl, messageNameOf } from '../resource-types';
+import { ResourceMessage, ResourceMessages, RouteTable, VirtualHost } from './envoy-messages';
 import { unknownFieldPaths } from './strict-fields';
 import { ownedBytes } from './owned-bytes';
 
@@ -28,7 +29,7 @@ export interface EncodedResource {
    */
   readonly needs?: readonly string[];
   /** The message as built, kept for debug endpoints and golden tests. */
-  readonly message: object;
+  readonly message: ResourceMessage;
 }
 
 export interface EncodeOptions {
@@ -55,7 +56,7 @@ export function lengthDelimitedField(fieldNumber: number, bytes: Uint8Array): Ui
  * Encodes a resource message (proto field names, snake_case). Throws if the message does not fit the
  * type: builders are ours, so that is a programming error, and callers report it per resource.
  */
-export function encodeResource(typeUrl: XdsTypeUrl, name: string, message: object, options: EncodeOptions = {}): EncodedResource {
+export function encodeResource<T extends XdsTypeUrl>(typeUrl: T, name: string, message: ResourceMessages[T], options: EncodeOptions = {}): EncodedResource {
   return resourceFromBytes(typeUrl, name, encodeMessage(messageNameOf(typeUrl), name, message), message, options);
 }
 
@@ -80,7 +81,7 @@ const VIRTUAL_HOSTS_FIELD = 2;
  * (protobuf concatenates repeated fields), each encoded once per object: a table of thousands of services
  * costs only the hosts that changed.
  */
-export function encodeRouteTable(typeUrl: XdsTypeUrl, name: string, message: { virtual_hosts: readonly object[] }): EncodedResource {
+export function encodeRouteTable(typeUrl: XdsTypeUrl, name: string, message: RouteTable): EncodedResource {
   const head = encodeMessage(messageNameOf(typeUrl), name, { ...message, virtual_hosts: [] });
   const parts: Uint8Array[] = [head];
   for (const virtualHost of message.virtual_hosts) parts.push(virtualHostField(virtualHost));
@@ -91,7 +92,7 @@ export function encodeRouteTable(typeUrl: XdsTypeUrl, name: string, message: { v
  * A virtual host as a `virtual_hosts` field, encoded once per object. Translation calls it as it builds
  * each service (so the work is spread with the service's other work), the table then only concatenates.
  */
-export function virtualHostField(virtualHost: object): Uint8Array {
+export function virtualHostField(virtualHost: VirtualHost): Uint8Array {
   let field = virtualHostFields.get(virtualHost);
   if (!field) {
     field = ownedBytes(lengthDelimitedField(VIRTUAL_HOSTS_FIELD, encodeMessage('envoy.config.route.v3.VirtualHost', 'virtual host', virtualHost)));
@@ -100,7 +101,7 @@ export function virtualHostField(virtualHost: object): Uint8Array {
   return field;
 }
 
-function resourceFromBytes(typeUrl: XdsTypeUrl, name: string, value: Uint8Array, message: object, options: EncodeOptions): EncodedResource {
+function resourceFromBytes(typeUrl: XdsTypeUrl, name: string, value: Uint8Array, message: ResourceMessage, options: EncodeOptions): EncodedResource {
   const any = encodeAny(typeUrl, value);
   const version = contentHash(any);
   // Kept as long as the configuration is: buffers of their own, never slices of a shared slab.

@@ -6,7 +6,7 @@ import * as inspector from 'inspector';
 import * as v8 from 'v8';
 import { createLogger } from '../../src/log';
 import { MeshStore } from '../../src/mesh/store';
-import { Spillway } from '../../src/spillway';
+import { ControlPlane } from '../../src/control-plane/control-plane';
 import { MeshSize, generateMesh } from '../mesh/generate-mesh';
 
 /** `collect`: run a full collection first (needs --expose-gc), so the heap figure is live data only. */
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   store.setShard(SHARD, generateMesh(size));
   store.flush();
   // Production default level; the harness sends the output to a log file.
-  const spillway = new Spillway({ store, logger: createLogger('info', 'json'), xdsAddress: '127.0.0.1:0' });
+  const spillway = new ControlPlane({ store, logger: createLogger('info', 'json'), xdsAddress: '127.0.0.1:0' });
   const port = await spillway.start();
   process.on('message', (message: ToSpillway) => {
     if (message.kind === 'profile-start' || message.kind === 'profile-stop') {

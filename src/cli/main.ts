@@ -2,7 +2,7 @@
 // `spillway serve | validate`: the command line front. Parses flags, wires the pipeline, handles signals.
 import { formatMeshErrors, loadMeshFile } from '../discovery/file/mesh-file';
 import { DEFAULT_MESH_MAX_BYTES, DEFAULT_MESH_SETTLE_MS } from '../discovery/file/mesh-limits';
-import { RunningSpillwayServer, ServerStartError, startSpillwayServer } from '../spillway-server';
+import { RunningSpillwayServer, ServerStartError, startSpillwayServer } from '../composition-root';
 import { LOG_LEVELS, LogFormat, LogLevel, createLogger } from '../log';
 import { FlagSpec, flagHelp, parseFlags, parseHostPort } from './args';
 import { runClients, runStatus } from './status';

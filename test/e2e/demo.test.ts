@@ -11,7 +11,7 @@ import { BACKEND_IDENTITY_HEADER, BackendIdentity, parseIdentity } from '../../s
 import { planDemo } from '../../src/demo/demo-plan';
 import { httpGet } from '../../src/demo/http-get';
 import { findUnavailable, formatUnavailable } from '../../src/demo/port-check';
-import { DEMO_READY_LINE } from '../../src/demo/run-demo';
+import { DEMO_READY_LINE } from '../../src/demo/demo-startup';
 import { repoRoot, testOutputDir, waitFor } from '../harness';
 
 const CLI = path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js');

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { parseClustersText } from '../../src/discovery/kubernetes/clusters-file';
 import { ClusterStats } from '../../src/discovery/kubernetes/cluster-watch';
 import { KubernetesSource } from '../../src/discovery/kubernetes/kubernetes-source';
-import { RunningSpillwayServer, startSpillwayServer } from '../../src/spillway-server';
+import { RunningSpillwayServer, startSpillwayServer } from '../../src/composition-root';
 import { ENDPOINT_TYPE } from '../../src/xds/resource-types';
 import { waitFor } from '../harness';
 import { httpGet } from '../harness/http-get';

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import pino from 'pino';
 import { parseClustersText } from '../../src/discovery/kubernetes/clusters-file';
 import { KubernetesSource } from '../../src/discovery/kubernetes/kubernetes-source';
-import { RunningSpillwayServer, startSpillwayServer } from '../../src/spillway-server';
+import { RunningSpillwayServer, startSpillwayServer } from '../../src/composition-root';
 import { ENDPOINT_TYPE } from '../../src/xds/resource-types';
 import { waitFor } from '../harness';
 import { KubeApiServer, KubeTarget, kubeCall, startKubeApiServer, stopAllKubeApiServers } from '../harness/kube-apiserver';

@@ -9,7 +9,7 @@ import * as path from 'path';
 import pino from 'pino';
 import { parseClustersText } from '../../src/discovery/kubernetes/clusters-file';
 import { KubernetesSource } from '../../src/discovery/kubernetes/kubernetes-source';
-import { RunningSpillwayServer, startSpillwayServer } from '../../src/spillway-server';
+import { RunningSpillwayServer, startSpillwayServer } from '../../src/composition-root';
 import { LISTENER_TYPE } from '../../src/xds/resource-types';
 import { sniFor } from '../../src/xds/translate/mtls';
 import { Backend, EnvoyProcess, freePort, sendRequests, startEnvoy, startHttpBackend, stopEverything, waitFor } from '../harness';
@@ -267,7 +267,7 @@ describe('the same through the Kubernetes source (real API server): the pod\'s s
     await waitFor(async () => (await envoy.listenerNames()).includes('inbound'), { timeoutMs: 20_000, what: 'the inbound listener at the real Envoy' });
     expect(await envoy.dynamicClusterNames()).toContain(`inbound|${app.port}||checkout.shop.svc.cluster.local`);
     // One view for both pods.
-    expect(server.spillway.cache.viewKeys().filter((key) => key.includes('|in='))).toEqual([sharedView]);
+    expect(server.controlPlane.cache.viewKeys().filter((key) => key.includes('|in='))).toEqual([sharedView]);
 
     const answer = await waitFor(async () => {
       const text = await directRequest(sidecarPort, sniFor(8080, 'checkout.shop.svc.cluster.local'), callerFiles, meshCa, { host: 'checkout.shop.svc.cluster.local' }).catch((error: Error) => error.message);

@@ -2,10 +2,10 @@
 import { createLogger } from '../../src/log';
 import { MeshModel } from '../../src/mesh/model';
 import { MeshStore } from '../../src/mesh/store';
-import { Spillway, SpillwayOptions } from '../../src/spillway';
+import { ControlPlane, ControlPlaneOptions } from '../../src/control-plane/control-plane';
 
 export interface InProcessSpillway {
-  spillway: Spillway;
+  spillway: ControlPlane;
   store: MeshStore;
   address: string;
   port: number;
@@ -14,12 +14,12 @@ export interface InProcessSpillway {
   stop(): Promise<void>;
 }
 
-export async function startInProcess(model: MeshModel, overrides: Partial<SpillwayOptions> = {}): Promise<InProcessSpillway> {
+export async function startInProcess(model: MeshModel, overrides: Partial<ControlPlaneOptions> = {}): Promise<InProcessSpillway> {
   const store = new MeshStore({ quietMs: 5, maxDelayMs: 20 });
   store.setShard('test', model);
   store.flush();
   const logger = createLogger((process.env.SPILLWAY_TEST_LOG_LEVEL as 'info' | undefined) ?? 'silent');
-  const spillway = new Spillway({ store, logger, xdsAddress: '127.0.0.1:0', ...overrides });
+  const spillway = new ControlPlane({ store, logger, xdsAddress: '127.0.0.1:0', ...overrides });
   const port = await spillway.start();
   return {
     spillway,

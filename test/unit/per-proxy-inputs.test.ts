@@ -59,7 +59,7 @@ describe('a change to one per-proxy input rebuilds only that proxy\'s own resour
     server = await startInProcess(model);
     base = viewOf(model, BASE);
     baseSnapshot = server.spillway.cache.snapshot(base);
-    misses = server.spillway.parts.misses;
+    misses = server.spillway.serviceTranslations().translated;
     builds = inboundBuilds.count;
   });
   afterEach(async () => server?.stop());
@@ -70,7 +70,7 @@ describe('a change to one per-proxy input rebuilds only that proxy\'s own resour
     const snapshot = server.spillway.cache.snapshot(view);
     // The other proxy's view is untouched.
     expect(server.spillway.cache.snapshot(base)).toBe(baseSnapshot);
-    return { view, snapshot, translated: server.spillway.parts.misses - misses, inboundBuilt: inboundBuilds.count - builds };
+    return { view, snapshot, translated: server.spillway.serviceTranslations().translated - misses, inboundBuilt: inboundBuilds.count - builds };
   }
 
   test('INSTANCE_IP: not part of the view; another pod is the same view and snapshot, nothing is built', () => {
@@ -125,7 +125,7 @@ describe('a change to one per-proxy input rebuilds only that proxy\'s own resour
     expect(other.snapshot.get(CLUSTER_TYPE, VAULT)).not.toBe(baseSnapshot.get(CLUSTER_TYPE, VAULT));
     const sibling = viewOf(model, { ...BASE, TLS_DIR: '/certs/b', OUTBOUND_PORT: '15002', INSTANCE_IP: '10.1.0.8' });
     expect(ownResources(other.snapshot, server.spillway.cache.snapshot(sibling))).toEqual(['Listener outbound']);
-    expect(server.spillway.parts.misses - misses).toBe(visible);
+    expect(server.spillway.serviceTranslations().translated - misses).toBe(visible);
   });
 
   test('a mesh change costs one translation per scope and one inbound build per inbound configuration, not per proxy', async () => {
@@ -138,10 +138,10 @@ describe('a change to one per-proxy input rebuilds only that proxy\'s own resour
     ];
     const cancels = views.map((view) => server.spillway.cache.watch(view, () => undefined));
     for (const view of views) server.spillway.cache.snapshot(view);
-    const before = { misses: server.spillway.parts.misses, builds: inboundBuilds.count };
+    const before = { misses: server.spillway.serviceTranslations().translated, builds: inboundBuilds.count };
     server.setModel(mtlsMesh(false)); // one vault endpoint no longer ready
     await server.spillway.rebuild();
-    expect(server.spillway.parts.misses - before.misses).toBe(1); // vault, once for the one scope
+    expect(server.spillway.serviceTranslations().translated - before.misses).toBe(1); // vault, once for the one scope
     expect(inboundBuilds.count - before.builds).toBe(2); // inbound ports 15006 and 15007
     for (const cancel of cancels) cancel();
   });

@@ -18,7 +18,7 @@ describe('per-service rebuilds and shared encoding', () => {
     server = await startInProcess(sampleMesh());
     const cancel = server.spillway.cache.watch(WEST_VIEW, () => undefined);
     const before = server.spillway.cache.snapshot(WEST_VIEW);
-    const translatedBefore = server.spillway.stats.servicesTranslated;
+    const translatedBefore = server.spillway.rebuildStats().servicesTranslated;
     server.setModel(sampleMesh({ checkoutEndpoints: [endpoint('east', 18081, { ready: false }), endpoint('west', 18082)] }));
     await server.spillway.rebuild();
     const after = server.spillway.cache.snapshot(WEST_VIEW);
@@ -29,7 +29,7 @@ describe('per-service rebuilds and shared encoding', () => {
     expect(after.get(ENDPOINT_TYPE, CHECKOUT)?.version).not.toBe(before.get(ENDPOINT_TYPE, CHECKOUT)?.version);
     // The cluster's content is equal, so it is the same encoded object (encode memo).
     expect(after.get(CLUSTER_TYPE, CHECKOUT)).toBe(before.get(CLUSTER_TYPE, CHECKOUT));
-    expect(server.spillway.stats.servicesTranslated - translatedBefore).toBeGreaterThanOrEqual(1);
+    expect(server.spillway.rebuildStats().servicesTranslated - translatedBefore).toBeGreaterThanOrEqual(1);
     // A new service appears in the same pass.
     server.setModel(sampleMesh({ extraServices: [{ service: httpService('extra', 'shop', 7070), endpoints: [endpoint('west', 17070)] }] }));
     await server.spillway.rebuild();
@@ -40,9 +40,9 @@ describe('per-service rebuilds and shared encoding', () => {
   test('sidecars that differ only in their listener port share every per-service part and the route table', async () => {
     server = await startInProcess(sampleMesh());
     const a = server.spillway.cache.snapshot(EAST_VIEW);
-    const misses = server.spillway.parts.misses;
+    const misses = server.spillway.serviceTranslations().translated;
     const b = server.spillway.cache.snapshot(EAST_VIEW_OTHER_PORT);
-    expect(server.spillway.parts.misses).toBe(misses);
+    expect(server.spillway.serviceTranslations().translated).toBe(misses);
     expect(b.get(CLUSTER_TYPE, CHECKOUT)).toBe(a.get(CLUSTER_TYPE, CHECKOUT));
     expect(b.get(ROUTE_TYPE, 'outbound')).toBe(a.get(ROUTE_TYPE, 'outbound'));
     expect(b.get(LISTENER_TYPE, 'outbound')).not.toBe(a.get(LISTENER_TYPE, 'outbound'));

@@ -12,7 +12,7 @@ import { MeshStore } from '../../src/mesh/store';
 import { Failure } from '../../src/predict/failure';
 import { firstShares, viewRouting } from '../../src/predict/served-routing';
 import { WhatIfReport, whatIfSteps } from '../../src/predict/what-if';
-import { Spillway } from '../../src/spillway';
+import { ControlPlane } from '../../src/control-plane/control-plane';
 import { runToEnd } from '../../src/xds/steps';
 import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../../src/xds/resource-types';
 import { viewKeyOf } from '../../src/xds/translate/client-view';
@@ -116,11 +116,11 @@ function parse(text: string): MeshModel {
 }
 
 /** A Spillway serving `model` (optionally with a drill's failures laid over it); not listening. */
-function serving(model: MeshModel, overlay: Failure[] = []): Spillway {
+function serving(model: MeshModel, overlay: Failure[] = []): ControlPlane {
   const store = new MeshStore();
   store.setShard('file', model);
   store.flush();
-  const spillway = new Spillway({ store, logger, xdsAddress: '127.0.0.1:0' });
+  const spillway = new ControlPlane({ store, logger, xdsAddress: '127.0.0.1:0' });
   spillway.overlay.set(overlay);
   return spillway;
 }
@@ -129,7 +129,7 @@ function sidecarKey(cluster: string): string {
   return viewKeyOf({ clusterId: cluster, role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15001 });
 }
 
-function servedEds(spillway: Spillway, cluster: string): Map<string, unknown> {
+function servedEds(spillway: ControlPlane, cluster: string): Map<string, unknown> {
   const snapshot = spillway.cache.snapshot(sidecarKey(cluster));
   return new Map([...snapshot.resources(ENDPOINT_TYPE).values()].map((r) => [r.name, r.message]));
 }

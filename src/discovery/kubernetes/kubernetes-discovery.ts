@@ -40,7 +40,7 @@ export function startKubernetesDiscovery(options: KubernetesDiscoveryOptions): S
   return { ok: true, source };
 }
 
-/** What the serve pipeline needs of a running source (the shape of spillway-server's MeshSourceHandle). */
+/** What the serve pipeline needs of a running source (the shape of composition-root's MeshSourceHandle). */
 export interface KubernetesSourceHandle {
   statuses(): { name: string; reloads: number; rejected: number; lastGoodAtMs?: number }[];
   /** Every cluster synced once (for /readyz). */

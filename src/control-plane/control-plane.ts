@@ -1,37 +1,39 @@
-// Wires the pipeline: mesh store -> translation -> snapshot cache -> xDS server. Discovery sources and
-// the admin server attach to the store and read the others; nothing flows backwards.
+// The xDS control plane: mesh store -> translation -> snapshot cache -> xDS server, with load reporting
+// (LRS) on the same port and the failover tracker over both. It owns the rebuild loop; discovery sources
+// feed the store and the admin server reads what the accessors below give (src/composition-root.ts
+// wires them). Nothing flows backwards.
 import type { Logger } from 'pino';
-import { MeshStore } from './mesh/store';
-import { SnapshotCache, ViewKey } from './xds/cache/snapshot-cache';
-import { Snapshot } from './xds/cache/snapshot';
-import { ScopeOptions, makeViewResolver, rescopedViewKey } from './xds/translate/client-view';
-import { viewSteps } from './xds/translate/translator';
-import { PUSH_ORDER } from './xds/resource-types';
-import { ServiceParts } from './xds/translate/service-parts';
-import { Steps, TimeSlicer, runToEnd } from './xds/steps';
-import { ViewTranslation } from './xds/translate/sidecar-translator';
-import { ResourceCollector } from './xds/translate/resource-collector';
-import { EncodeMemo } from './xds/cache/encode-memo';
-import { LoadReportStore } from './lrs/load-report-store';
-import { LoadReportingService } from './lrs/lrs-server';
-import { DEFAULT_LRS_LIMITS, LrsLimits } from './lrs/lrs-limits';
+import { MeshStore } from '../mesh/store';
+import { SnapshotCache, ViewKey } from '../xds/cache/snapshot-cache';
+import { Snapshot } from '../xds/cache/snapshot';
+import { ScopeOptions, makeViewResolver, rescopedViewKey } from '../xds/translate/client-view';
+import { viewSteps } from '../xds/translate/translator';
+import { PUSH_ORDER } from '../xds/resource-types';
+import { ServiceParts } from '../xds/translate/service-parts';
+import { Steps, TimeSlicer, runToEnd } from '../xds/steps';
+import { ViewTranslation } from '../xds/translate/sidecar-translator';
+import { ResourceCollector } from '../xds/translate/resource-collector';
+import { EncodeMemo } from '../xds/cache/encode-memo';
+import { LoadReportStore } from '../lrs/load-report-store';
+import { LoadReportingService, LrsStats } from '../lrs/lrs-server';
+import { DEFAULT_LRS_LIMITS, LrsLimits } from '../lrs/lrs-limits';
 import { XdsReportingClients } from './xds-reporting-clients';
-import { FailoverTracker } from './visibility/failover-tracker';
-import { DEFAULT_MAX_OBSERVED_CALLS, ObservedCalls } from './visibility/observed-calls';
-import { declaringWorkloads } from './xds/translate/workload-identity';
-import { ModelOverlay } from './predict/model-overlay';
-import { FailbackRamp } from './predict/failback-ramp';
-import { MeshModel } from './mesh/model';
+import { FailoverTracker } from '../visibility/failover-tracker';
+import { DEFAULT_MAX_OBSERVED_CALLS, ObservedCalls } from '../visibility/observed-calls';
+import { declaringWorkloads } from '../xds/translate/workload-identity';
+import { ModelOverlay } from '../predict/model-overlay';
+import { FailbackRamp } from '../predict/failback-ramp';
+import { MeshModel } from '../mesh/model';
+import { TranslationIssue } from '../xds/translate/translation-issues';
+import { XdsServer, XdsServerOptions } from '../xds/server/xds-server';
+import { ViewResolver } from '../xds/server/client-view';
 
 const FAILOVER_EVALUATION_INTERVAL_MS = 1_000;
 /** How long a rebuild may hold the event loop before it yields (health checks must answer within ~1 s). */
 export const DEFAULT_REBUILD_SLICE_MS = 50;
 const SLOW_REBUILD_MS = 2_000;
-import { TranslationIssue } from './xds/translate/translation-issues';
-import { XdsServer, XdsServerOptions } from './xds/server/xds-server';
-import { ViewResolver } from './xds/server/client-view';
 
-export interface SpillwayOptions {
+export interface ControlPlaneOptions {
   store: MeshStore;
   logger: Logger;
   /** host:port for xDS; port 0 picks a free port. */
@@ -51,41 +53,63 @@ export interface SpillwayOptions {
   maxObservedCalls?: number;
 }
 
-export class Spillway {
-  readonly cache: SnapshotCache;
+/** What others may do with the served snapshots: read them and watch views, never rebuild or replace. */
+export type SnapshotReader = Pick<SnapshotCache, 'snapshot' | 'ready' | 'watch' | 'viewKeys'>;
+
+/** Counters of the rebuild loop since start (spillway_rebuilds and friends). */
+export interface RebuildStats {
+  rebuilds: number;
+  lastRebuildMs: number;
+  servicesTranslated: number;
+  servicesReused: number;
+}
+
+export class ControlPlane {
+  /** The gRPC server (xDS and LRS): its client registry and name budget are what the admin shows. */
   readonly server: XdsServer;
-  /** Latest translation issues per view, for logs, metrics and debug endpoints. */
-  readonly issues = new Map<ViewKey, TranslationIssue[]>();
-  xdsPort = 0;
-  readonly stats = { rebuilds: 0, lastRebuildMs: 0, servicesTranslated: 0, servicesReused: 0 };
+  /** Failures laid over the model for a bounded time (drills); in memory only, so a restart ends them. */
+  readonly overlay = new ModelOverlay();
+  /** Where load reports land (LRS); read by the failover view, what-if, drills and metrics. */
+  readonly loads: LoadReportStore;
+  /** Which services each workload was seen calling (scope suggestions; never changes what proxies get). */
+  readonly observedCalls: ObservedCalls;
+  readonly tracker: FailoverTracker;
+
+  private readonly snapshots: SnapshotCache;
+  private readonly lrs: LoadReportingService;
+  /** Latest translation issues per view, for logs and debug endpoints. */
+  private readonly issues = new Map<ViewKey, TranslationIssue[]>();
+  private readonly stats: RebuildStats = { rebuilds: 0, lastRebuildMs: 0, servicesTranslated: 0, servicesReused: 0 };
   /** Shared by all views: a resource identical in many views is encoded once. */
-  readonly memo = new EncodeMemo();
+  private readonly memo = new EncodeMemo();
   /** Shared by all views and rebuilds: a service is translated again only when what it is built from changed. */
-  readonly parts = new ServiceParts();
+  private readonly parts = new ServiceParts();
+  /** Clusters taking their traffic back over their services' slowStartWindowMs (failback-ramp.ts). */
+  private readonly ramp = new FailbackRamp();
+  private readonly sliceMs: number;
+  private xdsPort = 0;
   private rebuilding?: Promise<void>;
   private rebuildRequested = false;
   private pendingChangeSeenAtMs?: number;
   private stopped = false;
-  private readonly sliceMs: number;
   private unsubscribe?: () => void;
   private unsubscribeOverlay?: () => void;
-  /** Failures laid over the model for a bounded time (drills); in memory only, so a restart ends them. */
-  readonly overlay = new ModelOverlay();
-  /** Clusters taking their traffic back over their services' slowStartWindowMs (failback-ramp.ts). */
-  readonly ramp = new FailbackRamp();
   private unsubscribeRamp?: () => void;
+  private trackerTimer?: NodeJS.Timeout;
+  /** Which workloads declare calls, as last seen: sidecars connected before a change move to their new view. */
+  private declaring = '';
 
-  constructor(private readonly options: SpillwayOptions) {
+  constructor(private readonly options: ControlPlaneOptions) {
     this.sliceMs = options.rebuildSliceMs ?? DEFAULT_REBUILD_SLICE_MS;
     const log = options.logger;
-    this.cache = new SnapshotCache(
+    this.snapshots = new SnapshotCache(
       options.buildSnapshot ?? ((view) => runToEnd(this.buildSteps(view))),
       // A new view is built a slice at a time too: the first proxy of a new kind on a big mesh must not
       // stall health checks and every other client for the seconds its translation takes.
       async (view) => (await new TimeSlicer(this.sliceMs).run(this.buildSteps(view))) as Snapshot,
     );
     this.server = new XdsServer({
-      watcher: this.cache,
+      watcher: this.snapshots,
       resolveView: options.resolveView ?? makeViewResolver(() => options.store.current(), options.scope),
       rescopeView: (view, workload, stream) => rescopedViewKey(view, workload, options.store.current(), stream, options.scope),
       logger: log.child({ component: 'xds' }),
@@ -94,7 +118,7 @@ export class Spillway {
     const lrsLimits = options.lrsLimits ?? DEFAULT_LRS_LIMITS;
     this.loads = new LoadReportStore(lrsLimits.maxSeries);
     // LRS sees the xDS side only through this read-only lookup: who is connected, and what it was sent.
-    const clients = new XdsReportingClients({ registry: this.server.registry, snapshot: (view) => this.cache.ready(view), model: () => this.servedModel() });
+    const clients = new XdsReportingClients({ registry: this.server.registry, snapshot: (view) => this.snapshots.ready(view), model: () => this.servedModel() });
     this.observedCalls = new ObservedCalls(options.maxObservedCalls ?? DEFAULT_MAX_OBSERVED_CALLS, (host) => options.store.current().services.has(host));
     this.lrs = new LoadReportingService({
       store: this.loads,
@@ -108,17 +132,30 @@ export class Spillway {
     this.tracker = new FailoverTracker(() => this.servedModel(), this.loads, log.child({ component: 'failover' }));
   }
 
-  /** Where load reports land (LRS); read by the failover view and metrics. */
-  readonly loads: LoadReportStore;
-  /** Which services each workload was seen calling (scope suggestions; never changes what proxies get). */
-  readonly observedCalls: ObservedCalls;
-  /** The load reporting service; its counters feed metrics. */
-  readonly lrs: LoadReportingService;
-  readonly tracker: FailoverTracker;
-  private trackerTimer?: NodeJS.Timeout;
+  /** The snapshots served per view, read-only (debug endpoints, tests). */
+  get cache(): SnapshotReader {
+    return this.snapshots;
+  }
 
-  /** Which workloads declare calls, as last seen: sidecars connected before a change move to their new view. */
-  private declaring = '';
+  /** Latest translation issues per view (/debug/issues). */
+  translationIssues(): ReadonlyMap<ViewKey, readonly TranslationIssue[]> {
+    return this.issues;
+  }
+
+  /** A copy of the rebuild counters. */
+  rebuildStats(): Readonly<RebuildStats> {
+    return { ...this.stats };
+  }
+
+  /** Services translated and reused since start, by rebuilds and first builds of new views alike. */
+  serviceTranslations(): { translated: number; reused: number } {
+    return { translated: this.parts.misses, reused: this.parts.hits };
+  }
+
+  /** Refused load reports and dropped loads, by reason (live counters, for metrics). */
+  get lrsStats(): Readonly<LrsStats> {
+    return this.lrs.stats;
+  }
 
   private rescopeIfDeclarationsChanged(model: MeshModel): void {
     const next = declaringWorkloads(model);
@@ -171,7 +208,7 @@ export class Spillway {
       const started = performance.now();
       const slicer = new TimeSlicer(this.sliceMs);
       const before = { translated: this.parts.misses, reused: this.parts.hits };
-      const result = await this.cache.rebuildAllSliced((view) => this.buildSteps(view), slicer, changeSeenAtMs, () => this.rebuildRequested || this.stopped);
+      const result = await this.snapshots.rebuildAllSliced((view) => this.buildSteps(view), slicer, changeSeenAtMs, () => this.rebuildRequested || this.stopped);
       if (!result.completed) continue; // a newer model arrived: start over with it (parts done so far are kept)
       this.pendingChangeSeenAtMs = undefined;
       this.parts.endPass();
@@ -182,11 +219,11 @@ export class Spillway {
       this.stats.servicesTranslated += this.parts.misses - before.translated;
       this.stats.servicesReused += this.parts.hits - before.reused;
       this.options.logger.debug(
-        { views: this.cache.viewKeys().length, changedViews: result.changedViews, elapsedMs, yields: slicer.yields, translated: this.parts.misses - before.translated },
+        { views: this.snapshots.viewKeys().length, changedViews: result.changedViews, elapsedMs, yields: slicer.yields, translated: this.parts.misses - before.translated },
         'views rebuilt',
       );
       if (elapsedMs > SLOW_REBUILD_MS) {
-        this.options.logger.info({ views: this.cache.viewKeys().length, elapsedMs: Math.round(elapsedMs), yields: slicer.yields }, 'a slow rebuild finished (big mesh or many views); the event loop kept serving meanwhile');
+        this.options.logger.info({ views: this.snapshots.viewKeys().length, elapsedMs: Math.round(elapsedMs), yields: slicer.yields }, 'a slow rebuild finished (big mesh or many views); the event loop kept serving meanwhile');
       }
     }
   }

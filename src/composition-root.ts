@@ -1,7 +1,8 @@
-// The whole `spillway serve` pipeline in one call: mesh sources (the mesh file, or the embedded example,
-// plus any others such as Kubernetes discovery) -> store -> Spillway (xDS + LRS) -> metrics -> admin
-// server. `spillway serve` and `spillway demo` both start it, so the demo runs exactly what production
-// runs. Signals and process exit stay with the caller.
+// The composition root: builds every part of a running Spillway server and wires them, in one call. Mesh
+// sources (the mesh file, or the embedded example, plus any others such as Kubernetes discovery) -> store
+// -> control plane (xDS + LRS) -> metrics, drills -> admin server, whose routes get only the narrow
+// sources they read. `spillway serve` and `spillway demo` both start it, so the demo runs exactly what
+// production runs. Signals and process exit stay with the caller.
 import type { Logger } from 'pino';
 import { AdminServer } from './admin/admin-server';
 import { debugRoutes } from './admin/debug-routes';
@@ -11,7 +12,7 @@ import { formatMeshErrors, parseMeshText } from './discovery/file/mesh-file';
 import { SourceIssue } from './discovery/source-issue';
 import { DebounceOptions, DEFAULT_DEBOUNCE } from './mesh/debounce';
 import { MeshStore } from './mesh/store';
-import { Spillway, SpillwayOptions } from './spillway';
+import { ControlPlane, ControlPlaneOptions } from './control-plane/control-plane';
 import { SourceStatus, SpillwayMetrics } from './visibility/metrics';
 import { DEFAULT_DRILL_MAX_DURATION_MS, DrillManager } from './drill/drill-manager';
 import { DEFAULT_WHAT_IF_MAX_FAILURES, whatIfHandler } from './admin/what-if-route';
@@ -50,11 +51,11 @@ export interface SpillwayServerOptions {
   admin: HostPort;
   debounce?: DebounceOptions;
   /** TLS/mTLS and per-client limits of the xDS server, as `serve` flags give them. */
-  serverOptions?: SpillwayOptions['serverOptions'];
+  serverOptions?: ControlPlaneOptions['serverOptions'];
   /** Bounds of load reports (`--lrs-*`). */
-  lrsLimits?: SpillwayOptions['lrsLimits'];
-  scope?: SpillwayOptions['scope'];
-  maxObservedCalls?: SpillwayOptions['maxObservedCalls'];
+  lrsLimits?: ControlPlaneOptions['lrsLimits'];
+  scope?: ControlPlaneOptions['scope'];
+  maxObservedCalls?: ControlPlaneOptions['maxObservedCalls'];
   /** Host names the admin server answers besides loopback and its own address (`--admin-allowed-hosts`). */
   adminAllowedHosts?: readonly string[];
   /** What-if and drills: --admin-token-file's token, --admin-max-body-bytes, --drill-max-duration-s, --what-if-max-failures. */
@@ -62,7 +63,7 @@ export interface SpillwayServerOptions {
 }
 
 export interface RunningSpillwayServer {
-  readonly spillway: Spillway;
+  readonly controlPlane: ControlPlane;
   readonly store: MeshStore;
   readonly xdsPort: number;
   readonly adminPort: number;
@@ -139,7 +140,7 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
   const sources = await startSources(options, store);
   store.flush();
 
-  const spillway = new Spillway({ store, logger, xdsAddress: grpcAddress(options.xds), serverOptions: options.serverOptions, lrsLimits: options.lrsLimits, scope: options.scope, maxObservedCalls: options.maxObservedCalls });
+  const controlPlane = new ControlPlane({ store, logger, xdsAddress: grpcAddress(options.xds), serverOptions: options.serverOptions, lrsLimits: options.lrsLimits, scope: options.scope, maxObservedCalls: options.maxObservedCalls });
   if (!options.serverOptions?.tls && !isLoopback(options.xds.host)) {
     logger.warn(
       { xds: grpcAddress(options.xds) },
@@ -148,7 +149,7 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
   }
   let xdsPort: number;
   try {
-    xdsPort = await spillway.start();
+    xdsPort = await controlPlane.start();
   } catch (error) {
     await stopAll(sources);
     store.close();
@@ -156,17 +157,17 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
   }
 
   const metrics = new SpillwayMetrics({
-    registry: spillway.server.registry,
-    tracker: spillway.tracker,
-    loads: spillway.loads,
-    lrs: spillway.lrs.stats,
+    registry: controlPlane.server.registry,
+    tracker: controlPlane.tracker,
+    loads: controlPlane.loads,
+    lrs: controlPlane.lrsStats,
     sources: () => sources.flatMap((source) => source.statuses()),
-    rebuilds: () => spillway.stats,
+    rebuilds: () => controlPlane.rebuildStats(),
   });
   const drills = new DrillManager({
-    overlay: spillway.overlay,
+    overlay: controlPlane.overlay,
     model: () => store.current(),
-    loads: spillway.loads,
+    loads: controlPlane.loads,
     logger: logger.child({ component: 'drill' }),
     maxDurationMs: options.predict?.drillMaxDurationMs ?? DEFAULT_DRILL_MAX_DURATION_MS,
   });
@@ -175,25 +176,25 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
     allowedHosts: options.adminAllowedHosts,
     post: { handlers: drillPostHandlers(drills), token: options.predict?.adminToken, maxBodyBytes: options.predict?.maxBodyBytes ?? DEFAULT_ADMIN_MAX_BODY_BYTES },
     handlers: debugRoutes({
-      xdsClients: spillway.server,
-      snapshot: (view) => spillway.cache.snapshot(view),
-      translationIssues: () => spillway.issues,
-      failoverEntries: () => spillway.tracker.entries(),
+      xdsClients: controlPlane.server,
+      snapshot: (view) => controlPlane.cache.snapshot(view),
+      translationIssues: () => controlPlane.translationIssues(),
+      failoverEntries: () => controlPlane.tracker.entries(),
       currentModel: () => store.current(),
       isReady: () => store.version > 0 && sources.every((source) => source.synced()),
       sourceIssues: () => sources.flatMap((source) => source.issues?.() ?? []),
       metrics,
     }),
   });
-  adminServer.addRoute('/debug/what-if', whatIfHandler({ model: () => spillway.servedModel(), loads: spillway.loads, maxFailures: options.predict?.whatIfMaxFailures ?? DEFAULT_WHAT_IF_MAX_FAILURES }));
+  adminServer.addRoute('/debug/what-if', whatIfHandler({ model: () => controlPlane.servedModel(), loads: controlPlane.loads, maxFailures: options.predict?.whatIfMaxFailures ?? DEFAULT_WHAT_IF_MAX_FAILURES }));
   adminServer.addRoute('/debug/drill', drillStatusHandler(drills));
-  adminServer.addRoute('/debug/scope', scopeHandler({ observedCalls: spillway.observedCalls, model: () => store.current(), defaultScope: options.scope?.scope ?? 'all' }));
+  adminServer.addRoute('/debug/scope', scopeHandler({ observedCalls: controlPlane.observedCalls, model: () => store.current(), defaultScope: options.scope?.scope ?? 'all' }));
   let adminPort: number;
   try {
     adminPort = await adminServer.listen(options.admin.host, options.admin.port);
   } catch (error) {
     await stopAll(sources);
-    await spillway.stop(0);
+    await controlPlane.stop(0);
     throw new ServerStartError(error instanceof Error ? error.message : String(error));
   }
   const adminUrl = `http://${urlHost(options.admin.host)}:${adminPort}/`;
@@ -201,7 +202,7 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
 
   let stopped: Promise<void> | undefined;
   return {
-    spillway,
+    controlPlane,
     store,
     xdsPort,
     adminPort,
@@ -209,7 +210,7 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
     stop(graceMs = 1_000) {
       stopped ??= (async () => {
         drills.close();
-        await Promise.all([stopAll(sources), spillway.stop(graceMs), adminServer.close()]);
+        await Promise.all([stopAll(sources), controlPlane.stop(graceMs), adminServer.close()]);
       })();
       return stopped;
     },

@@ -1,11 +1,11 @@
 // The read-only view of xDS clients that load reporting gets (src/lrs/reporting-clients.ts), built from
 // the xDS client registry and the snapshot cache. Data flows one way: LRS asks, nothing here changes.
-import type { MeshModel } from './mesh/model';
-import type { ReportingClients, SentClusters } from './lrs/reporting-clients';
-import type { ClientRegistry } from './xds/server/client-registry';
-import type { Snapshot } from './xds/cache/snapshot';
-import type { ViewKey } from './xds/cache/snapshot-cache';
-import { CLUSTER_TYPE } from './xds/resource-types';
+import type { MeshModel } from '../mesh/model';
+import type { ReportingClients, SentClusters } from '../lrs/reporting-clients';
+import type { ClientRegistry } from '../xds/server/client-registry';
+import type { Snapshot } from '../xds/cache/snapshot';
+import type { ViewKey } from '../xds/cache/snapshot-cache';
+import { CLUSTER_TYPE } from '../xds/resource-types';
 
 /** A stream that just closed may still count for this long; a new one is seen at once (below). */
 const INDEX_MAX_AGE_MS = 1_000;

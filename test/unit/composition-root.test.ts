@@ -6,7 +6,7 @@ import * as path from 'path';
 import pino from 'pino';
 import { parseMeshText } from '../../src/discovery/file/mesh-file';
 import { MeshStore } from '../../src/mesh/store';
-import { MeshSourceHandle, RunningSpillwayServer, ServerStartError, startSpillwayServer } from '../../src/spillway-server';
+import { MeshSourceHandle, RunningSpillwayServer, ServerStartError, startSpillwayServer } from '../../src/composition-root';
 import { httpGet } from '../../src/demo/http-get';
 import { testOutputDir } from '../harness';
 
@@ -62,7 +62,7 @@ test('an extra source replaces the embedded mesh, gates readiness until it has s
 });
 
 test('an invalid mesh file is a ServerStartError with its line and what to do', async () => {
-  const file = path.join(testOutputDir('spillway-server'), 'broken.yaml');
+  const file = path.join(testOutputDir('composition-root'), 'broken.yaml');
   fs.writeFileSync(file, 'clusters:\n  - name: east\n    region: r\n');
   const error = await start({ meshPath: file }).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(ServerStartError);

@@ -26,7 +26,7 @@ import { FailbackRamp } from '../predict/failback-ramp';
 import { MeshModel } from '../mesh/model';
 import { TranslationIssue } from '../xds/translate/translation-issues';
 import { XdsServer, XdsServerOptions } from '../xds/server/xds-server';
-import { ViewResolver } from '../xds/server/client-view';
+import { ViewResolver } from '../xds/node/view-resolution';
 
 const FAILOVER_EVALUATION_INTERVAL_MS = 1_000;
 /** How long a rebuild may hold the event loop before it yields (health checks must answer within ~1 s). */

@@ -6,7 +6,7 @@
 import { MeshModel } from '../../src/mesh/model';
 import { Snapshot } from '../../src/xds/cache/snapshot';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, XdsTypeUrl } from '../../src/xds/resource-types';
-import { NodeInfo } from '../../src/xds/server/wire';
+import { NodeInfo } from '../../src/xds/node/node-info';
 import { resolveClientView } from '../../src/xds/translate/client-view';
 import { inboundBuilds } from '../../src/xds/translate/inbound-translator';
 import { InProcessSpillway, startInProcess } from '../harness/in-process';

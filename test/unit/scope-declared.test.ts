@@ -6,8 +6,8 @@ import { MAX_CALLS, MAX_CALLS_BYTES, callHost, parseCallList } from '../../src/m
 import { MeshModel, serviceHost } from '../../src/mesh/model';
 import { Snapshot } from '../../src/xds/cache/snapshot';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/xds/resource-types';
-import { StreamMode } from '../../src/xds/server/client-registry';
-import { NodeInfo } from '../../src/xds/server/wire';
+import { StreamMode } from '../../src/xds/node/stream-kind';
+import { NodeInfo } from '../../src/xds/node/node-info';
 import { ScopeMode, parseViewKey, resolveClientView } from '../../src/xds/translate/client-view';
 import { ServiceParts } from '../../src/xds/translate/service-parts';
 import { translateView } from '../../src/xds/translate/translator';

@@ -3,7 +3,7 @@
 // makes. And grpc-js must not keep a stream's last request once it is decoded.
 import { messageType } from '../../src/xds/protos';
 import { decodeDeltaRequest } from '../../src/xds/server/delta-request';
-import { emptyResourceFor } from '../../src/xds/server/empty-resources';
+import { EmptyResources } from '../../src/xds/server/empty-resources';
 import { encodeResource } from '../../src/xds/resource/encoded-resource';
 import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../../src/xds/resource-types';
 import { releaseRequestChunksAfterDecoding } from '../../src/xds/server/grpc-request-chunks';
@@ -45,15 +45,16 @@ describe('delta request decoding', () => {
 
 describe('empty EDS answers', () => {
   test.each(['a', 'outbound|8080||checkout.shop.svc.cluster.local', 'ü-é-🙂', 'x'.repeat(2_048), ''])('are what the encoder makes (name %#)', (name) => {
+    const empties = new EmptyResources();
     const set = {};
-    const built = emptyResourceFor(ENDPOINT_TYPE, name, set);
+    const built = empties.for(ENDPOINT_TYPE, name, set);
     const encoded = encodeResource(ENDPOINT_TYPE, name, { cluster_name: name, endpoints: [] });
     expect(built?.version).toBe(encoded.version);
     expect(Buffer.from(built?.sotwField ?? [])).toEqual(Buffer.from(encoded.sotwField));
     expect(Buffer.from(built?.deltaField ?? [])).toEqual(Buffer.from(encoded.deltaField));
-    expect(emptyResourceFor(ENDPOINT_TYPE, name, set)).toBe(built); // one per name set
-    expect(emptyResourceFor(ENDPOINT_TYPE, name, {})).not.toBe(built);
-    expect(emptyResourceFor(CLUSTER_TYPE, name, set)).toBeUndefined();
+    expect(empties.for(ENDPOINT_TYPE, name, set)).toBe(built); // one per name set
+    expect(empties.for(ENDPOINT_TYPE, name, {})).not.toBe(built);
+    expect(empties.for(CLUSTER_TYPE, name, set)).toBeUndefined();
   });
 });
 

@@ -4,8 +4,9 @@ import { Snapshot } from './snapshot';
 import { XdsTypeUrl } from '../resource-types';
 import { Steps, TimeSlicer } from '../steps';
 
-/** Opaque name of a client view; every client with the same key shares its snapshot and bytes. */
-export type ViewKey = string;
+import type { ViewKey } from '../node/view-key';
+
+export type { ViewKey };
 
 /** `changeSeenAtMs`: when the change behind this snapshot was first seen (for push latency). */
 export type SnapshotListener = (changedTypes: ReadonlySet<XdsTypeUrl>, changeSeenAtMs: number) => void;

@@ -1,8 +1,8 @@
 // Every connected xDS client and, per type, what it was sent and what it ACKed or NACKed: the state
 // that debug endpoints and metrics read. The server writes it; nothing here talks to clients.
 
-export type ClientRole = 'sidecar' | 'gateway';
-export type StreamMode = 'sotw' | 'delta';
+import { ClientRole } from '../node/node-info';
+import { StreamMode } from '../node/stream-kind';
 
 export interface NackRecord {
   version: string;

@@ -13,11 +13,7 @@
 // protobufjs come out of Node's 8 KiB pool, where one long-lived 2 KiB slice pins a whole 8 KiB slab.
 import { EncodedResource, contentHash, encodeResource } from '../resource/encoded-resource';
 import { ENDPOINT_TYPE, LISTENER_TYPE, XdsTypeUrl } from '../resource-types';
-import { ClusterLoadAssignment } from '../resource/envoy-messages';
 import { typedAny } from '../resource/typed-any';
-
-const byNameSet = new WeakMap<object, Map<string, EncodedResource>>();
-const unknownTargetsByNameSet = new WeakMap<object, number>();
 
 /**
  * Unknown-target listeners made for one name set at most. A real client names a few targets; a hostile one
@@ -27,26 +23,32 @@ const unknownTargetsByNameSet = new WeakMap<object, number>();
  */
 export const MAX_UNKNOWN_TARGETS_PER_NAME_SET = 64;
 
-/** The empty assignment for `name`, shared by everyone subscribed with the (interned) `nameSet`. */
-export function emptyResourceFor(typeUrl: XdsTypeUrl, name: string, nameSet: object): EncodedResource | undefined {
-  if (typeUrl !== ENDPOINT_TYPE && !(typeUrl === LISTENER_TYPE && PROXYLESS_TARGET.test(name))) return undefined;
-  let resources = byNameSet.get(nameSet);
-  if (!resources) {
-    resources = new Map();
-    byNameSet.set(nameSet, resources);
-  }
-  let resource = resources.get(name);
-  if (!resource) {
-    if (typeUrl === ENDPOINT_TYPE) resource = new EmptyAssignment(name);
-    else {
-      const made = unknownTargetsByNameSet.get(nameSet) ?? 0;
-      if (made >= MAX_UNKNOWN_TARGETS_PER_NAME_SET) return undefined;
-      unknownTargetsByNameSet.set(nameSet, made + 1);
-      resource = unknownTargetListener(name);
+/** The answers for names a view lacks, per interned name set: owned by the server, shared by its streams. */
+export class EmptyResources {
+  private readonly byNameSet = new WeakMap<object, Map<string, EncodedResource>>();
+  private readonly unknownTargetsByNameSet = new WeakMap<object, number>();
+
+  /** The empty answer for `name`, shared by everyone subscribed with the (interned) `nameSet`. */
+  for(typeUrl: XdsTypeUrl, name: string, nameSet: object): EncodedResource | undefined {
+    if (typeUrl !== ENDPOINT_TYPE && !(typeUrl === LISTENER_TYPE && PROXYLESS_TARGET.test(name))) return undefined;
+    let resources = this.byNameSet.get(nameSet);
+    if (!resources) {
+      resources = new Map();
+      this.byNameSet.set(nameSet, resources);
     }
-    resources.set(name, resource);
+    let resource = resources.get(name);
+    if (!resource) {
+      if (typeUrl === ENDPOINT_TYPE) resource = new EmptyAssignment(name);
+      else {
+        const made = this.unknownTargetsByNameSet.get(nameSet) ?? 0;
+        if (made >= MAX_UNKNOWN_TARGETS_PER_NAME_SET) return undefined;
+        this.unknownTargetsByNameSet.set(nameSet, made + 1);
+        resource = unknownTargetListener(name);
+      }
+      resources.set(name, resource);
+    }
+    return resource;
   }
-  return resource;
 }
 
 /** What `xds:///<host>:<port>` asks for; sidecars and gateways subscribe to listeners by wildcard. */
@@ -86,7 +88,7 @@ class EmptyAssignment implements EncodedResource {
     return fields([2, fields([3, Buffer.from(this.name, 'utf8')], [1, Buffer.from(this.version, 'utf8')], [2, this.any()])]);
   }
 
-  get message(): ClusterLoadAssignment {
+  get message(): object {
     return { cluster_name: this.name, endpoints: [] };
   }
 

@@ -1,6 +1,8 @@
 // What SotW and delta requests share: the node and the error detail kept as bytes, decoded only when read
 // (the node once per stream, after its size was checked; a NACK's text only when it is a NACK).
-import { ErrorDetail, NodeInfo, RawNode, decodePlain, toErrorDetail, toNodeInfo } from './wire';
+import { ErrorDetail, toErrorDetail } from './wire';
+import { NodeInfo } from '../node/node-info';
+import { RawNode, decodePlain, toNodeInfo } from '../node/node-decoding';
 
 export abstract class LazyNodeAndError {
   private decodedNode?: { value: NodeInfo | undefined };

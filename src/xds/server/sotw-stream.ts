@@ -5,10 +5,10 @@
 import { EncodedResource } from '../resource/encoded-resource';
 import { Snapshot, byName, versionOfSet } from '../cache/snapshot';
 import { CLUSTER_TYPE, XdsTypeUrl, isCompleteSetType } from '../resource-types';
+import { PushState } from './push-state';
 import { StreamBase, TypeStateBase } from './stream-base';
 import { Subscription } from './subscription';
-import { SotwRequest, sharedSotwResponse } from './wire';
-import { PairMemo } from './pair-memo';
+import { SotwRequest } from './wire';
 
 interface SotwTypeState extends TypeStateBase {
   /** What the client was last sent (shared, immutable resources: no copies per client). */
@@ -21,20 +21,12 @@ interface SotwTypeState extends TypeStateBase {
 
 export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
   protected newState(): SotwTypeState {
-    return { sub: new Subscription(this.names), awaitingAck: false, cacheChanged: false, namesChanged: false, responded: false, deferred: false, sent: [] };
+    return { sub: new Subscription(this.names), push: new PushState(), sent: [] };
   }
 
   protected handle(typeUrl: XdsTypeUrl, request: SotwRequest, state: SotwTypeState, isFirstOfType: boolean): void {
-    const nonce = request.responseNonce;
-    if (nonce && nonce === state.lastNonce) {
-      state.awaitingAck = false;
-      if (request.errorDetail) this.recordNack(typeUrl, state.sentVersion ?? '', nonce, request.errorDetail.message);
-      else this.recordAck(typeUrl, request.versionInfo);
-    } else if (nonce && state.lastNonce) {
-      // A stale nonce: the client has not seen our newest response yet. Its ACK/NACK is ignored, but the
-      // names it lists are its current wishes and are honoured below.
-      this.logStaleNonce(nonce, state.lastNonce);
-    }
+    // A stale nonce's ACK/NACK is ignored, but the names it lists are its current wishes and are honoured below.
+    this.receiveAnswer(typeUrl, state.push, request, request.versionInfo);
 
     // Cheapest first: the list is the current names in sorted order (one memcmp); else the same bytes as
     // the stream's last request (a digest). Either way nothing changes and the names are not decoded.
@@ -52,42 +44,40 @@ export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
       // A reconnecting client tells us the version it holds: compared with what we would send once the
       // view's snapshot is there (a new view on a big mesh is built in the background).
       if (request.versionInfo !== '') state.heldVersion = request.versionInfo;
-      state.namesChanged = true;
+      state.push.markNamesChanged();
       return;
     }
-    if (subscriptionChanged) state.namesChanged = true;
+    if (subscriptionChanged) state.push.markNamesChanged();
     // A NACK or ACK with pending cache changes is handled by flush(); an ACK with nothing new sends nothing.
   }
 
   protected respond(typeUrl: XdsTypeUrl, state: SotwTypeState, snapshot: Snapshot): boolean {
+    const push = state.push;
     let resources = this.selectResources(typeUrl, state.sub, snapshot);
     if (typeUrl === CLUSTER_TYPE) resources = this.keepRemovedClustersWhileRoutesSettle(resources, state);
     const version = versionOfSet(resources);
-    if (state.heldVersion !== undefined && !state.responded) {
+    if (state.heldVersion !== undefined && !push.hasResponded) {
       const held = state.heldVersion;
       state.heldVersion = undefined;
       if (held === version) {
         // It already has exactly this: sending it again would only cost both sides.
         state.sent = resources;
-        state.sentVersion = version;
-        state.responded = true;
+        push.recordHeld(version);
         this.log.info({ type: typeUrl, version }, 'client already holds the current version; nothing resent');
         return false;
       }
     }
-    const sameAsSent = version === state.sentVersion && state.responded;
-    if (sameAsSent) return false;
-    const fullSet = isCompleteSetType(typeUrl) || !state.responded;
-    const toSend = fullSet ? resources : notYetHeld(resources, state.sent);
+    if (push.sentExactly(version)) return false;
+    const fullSet = isCompleteSetType(typeUrl) || !push.hasResponded;
+    const toSend = fullSet ? resources : this.ctx.sotwDifferences.notYetHeld(resources, state.sent);
     if (!fullSet && toSend.length === 0) {
       // Only names the client dropped: it forgets them itself, nothing to send.
       state.sent = resources;
-      state.sentVersion = version;
+      push.recordVersion(version);
       return false;
     }
-    this.sendResponse(typeUrl, state, version, sharedSotwResponse(typeUrl, version, toSend, this.ctx.nonces.processPrefix));
+    this.sendResponse(typeUrl, push, version, this.ctx.responses.sharedSotw(typeUrl, version, toSend));
     state.sent = resources;
-    state.sentVersion = version;
     return true;
   }
 
@@ -96,23 +86,11 @@ export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
    * still point at it are settled; then CDS is sent again without it.
    */
   private keepRemovedClustersWhileRoutesSettle(resources: readonly EncodedResource[], state: SotwTypeState): readonly EncodedResource[] {
-    if (!this.routesUnsettled()) return resources;
+    if (!this.order.routesUnsettled()) return resources;
     const present = new Set(resources.map((r) => r.name));
     const removed = state.sent.filter((r) => !present.has(r.name));
     if (removed.length === 0) return resources;
-    state.deferred = true; // come back once routes are settled
+    state.push.defer(); // come back once routes are settled
     return [...resources, ...removed].sort(byName);
   }
-}
-
-// Clients of a view mostly hold the same (shared) array and move to the same next one, so the difference
-// is computed once and shared too, which lets its encoded body be shared (wire.ts).
-const differences = new PairMemo<readonly EncodedResource[], readonly EncodedResource[], readonly EncodedResource[]>();
-
-/** Resources whose name the client does not hold at this version. */
-function notYetHeld(resources: readonly EncodedResource[], held: readonly EncodedResource[]): readonly EncodedResource[] {
-  return differences.get(resources, held, () => {
-    const heldVersions = new Map(held.map((r) => [r.name, r.version]));
-    return resources.filter((r) => heldVersions.get(r.name) !== r.version);
-  });
 }

@@ -1,128 +1,88 @@
-// What SotW and delta streams share: resolving the client's view from its first request, watching the
-// cache, writing with backpressure, ordering pushes, and closing with a clear status.
+// What SotW and delta streams share, composed of parts with one job each: admission of the client
+// (client-admission.ts), its request rate (request-rate.ts) and served types (served-types.ts), the view it
+// follows (view-watch.ts), per-type push state (push-state.ts) and make-before-break ordering
+// (push-order.ts), flow control (stream-writer.ts), the registry's record (client-ledger.ts), and closing
+// with a clear status (stream-end.ts). This class wires them to the call; the protocol lives in the subclass.
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { ConfigWatcher, ViewKey } from '../cache/snapshot-cache';
 import { EncodedResource } from '../resource/encoded-resource';
-import { Snapshot, byName } from '../cache/snapshot';
-import {
-  CLUSTER_TYPE,
-  ENDPOINT_TYPE,
-  LISTENER_TYPE,
-  PUSH_ORDER,
-  ROUTE_TYPE,
-  SUPPORTED_TYPES_TEXT,
-  XdsTypeUrl,
-  isXdsTypeUrl,
-  shortTypeName,
-} from '../resource-types';
-import { ClientInfo, ClientRegistry, StreamMode } from './client-registry';
-import { StreamKind, ViewResolver } from './client-view';
-import { NonceSource } from './nonce';
-import { StreamNames, Subscription } from './subscription';
-import { NodeInfo } from './wire';
-import { ClientLimitError, ClientLimits } from './client-limits';
-import { NameSetBudget } from './name-budget';
-import { nodeSizeProblem } from './node-limits';
+import { Snapshot } from '../cache/snapshot';
+import { XdsTypeUrl } from '../resource-types';
+import { NodeInfo } from '../node/node-info';
+import { StreamKind, StreamMode } from '../node/stream-kind';
 import { bounded } from './bounded-text';
-import { emptyResourceFor } from './empty-resources';
-import { IdentityPolicy, checkClusterIdentity } from './client-identity';
-import { TokenBucket } from './rate-limit';
-import { SendBudget } from './send-budget';
+import { admitClient } from './client-admission';
+import { ClientLedger } from './client-ledger';
+import { ClientLimitError } from './client-limits';
+import { ErrorDetail } from './wire';
+import { GrpcSizeWarning } from './grpc-size-warning';
+import { PushOrder } from './push-order';
+import { PushState } from './push-state';
+import { RequestRate } from './request-rate';
+import { selectResources } from './resource-selection';
+import { ServedTypes } from './served-types';
+import { StreamContext } from './stream-context';
+import { StreamClosedError, endWithStatus } from './stream-end';
+import { StreamLog } from './stream-log';
+import { StreamWriter } from './stream-writer';
+import { StreamNames, Subscription } from './subscription';
+import { ViewWatch, WorkloadScope } from './view-watch';
 
-export interface StreamContext {
-  watcher: ConfigWatcher;
-  resolveView: ViewResolver;
-  registry: ClientRegistry;
-  logger: Logger;
-  nonces: NonceSource;
-  nextStreamId: () => number;
-  /** When set, a client's certificate must name the cluster it claims. */
-  identity?: IdentityPolicy;
-  limits: StreamLimits;
-  /** What one client may make the server hold, log or show. */
-  clientLimits: ClientLimits;
-  /** Shared by all streams of the server: bounds the distinct subscribed names held. */
-  nameBudget: NameSetBudget;
-  /** Shared by all streams of the server: bounds response bytes queued for the transport. */
-  sendBudget: SendBudget;
-  /**
-   * The view a stream of `workload` should have now (the workload's declared calls may have appeared or
-   * gone since it connected); absent: views never change after connecting.
-   */
-  rescopeView?: (view: ViewKey, workload: string, stream: StreamKind) => ViewKey;
-  /** Streams whose view may change with the mesh (sidecars that name their workload). */
-  rescopable?: Set<{ rescope(): void }>;
-}
-
-/** Status details stay short: they travel in HTTP/2 trailers, and a long one never reaches the client. */
-const MAX_STATUS_CHARS = 1024;
-
-export interface StreamLimits {
-  requestsPerSecond: number;
-  requestBurst: number;
-}
-
+/** What every per-type state of a stream holds, whatever the protocol adds. */
 export interface TypeStateBase {
   readonly sub: Subscription;
-  lastNonce?: string;
-  /** A response is out and neither ACKed nor NACKed: cache changes wait (the client gets the newest later). */
-  awaitingAck: boolean;
-  /** The cache changed since the last response of this type. */
-  cacheChanged: boolean;
-  /** The client changed what it subscribes to: answer even while a response is out. */
-  namesChanged: boolean;
-  /** Whether any response of this type was sent on this stream. */
-  responded: boolean;
-  /** Some content (a cluster removal) was held back until listeners and routes settle. */
-  deferred: boolean;
-  /** Version of the last response sent on this stream. */
-  sentVersion?: string;
-  /** When the oldest change not yet sent was first seen (for push latency). */
-  changeSeenAtMs?: number;
+  readonly push: PushState;
 }
 
-/** What a gRPC client (grpc-js, grpc-go) accepts in one message unless configured otherwise. */
-export const GRPC_DEFAULT_MAX_RECEIVE_BYTES = 4 * 1024 * 1024;
-
-export class StreamClosedError extends Error {
-  constructor(readonly code: grpc.status, message: string) {
-    super(message);
-  }
+/** What both protocols' requests carry that the stream itself reads. */
+export interface StreamRequest {
+  readonly node?: NodeInfo;
+  readonly nodeBytes?: Uint8Array;
+  readonly typeUrl: string;
+  readonly responseNonce: string;
+  readonly errorDetail?: ErrorDetail;
 }
 
 type DuplexCall<Req> = grpc.ServerDuplexStream<Req, Buffer>;
 
-export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint8Array; typeUrl: string }, State extends TypeStateBase> {
-  protected readonly states = new Map<XdsTypeUrl, State>();
+export abstract class StreamBase<Req extends StreamRequest, State extends TypeStateBase> {
+  private readonly states = new Map<XdsTypeUrl, State>();
   /** Shared by this stream's subscriptions (one per type): their byte total and limits. */
   protected readonly names: StreamNames;
-  protected view?: ViewKey;
-  protected client?: ClientInfo;
-  /** What decides this stream's view besides the node (kept small: not the node itself). */
-  private scope?: { workload: string; stream: StreamKind };
-  private logger?: Logger;
-  private cancelWatch?: () => void;
-  private blocked = false;
-  private closed = false;
+  protected readonly order: PushOrder;
+  private readonly streamLog: StreamLog;
+  private readonly rate: RequestRate;
+  private readonly served: ServedTypes;
+  private readonly ledger: ClientLedger;
+  private readonly sizeWarning = new GrpcSizeWarning();
+  private readonly writer: StreamWriter;
+  private readonly viewWatch: ViewWatch;
   private readonly streamId: number;
-  /** Types already warned about as too big for a gRPC client (once per stream and type). */
-  private readonly warnedTooBig = new Set<string>();
-  private readonly requestBudget: TokenBucket;
-  /** Resumes this stream when the server's send budget has room again. */
-  private readonly resume = () => this.flush();
+  private scope?: WorkloadScope;
+  private admitted = false;
+  private closed = false;
 
   constructor(
-    protected readonly call: DuplexCall<Req>,
+    private readonly call: DuplexCall<Req>,
     protected readonly ctx: StreamContext,
     private readonly mode: StreamMode,
     private readonly serviceName: string,
     /** Types this service may carry: all four on ADS, one on a per-type service. */
-    private readonly allowedTypes: readonly XdsTypeUrl[],
+    allowedTypes: readonly XdsTypeUrl[],
   ) {
-    this.streamId = ctx.nextStreamId();
-    this.requestBudget = new TokenBucket(ctx.limits.requestsPerSecond, ctx.limits.requestBurst);
+    const streamId = ctx.nextStreamId();
+    this.streamLog = new StreamLog(ctx.logger, { stream: streamId, mode, service: serviceName });
+    this.rate = new RequestRate(ctx.limits);
+    this.served = new ServedTypes(serviceName, allowedTypes);
     this.names = new StreamNames(ctx.clientLimits, ctx.nameBudget);
+    this.ledger = new ClientLedger(ctx.registry, this.streamLog, ctx.clientLimits.maxNackMessageChars);
+    this.order = new PushOrder((typeUrl) => this.states.get(typeUrl)?.push);
+    this.writer = new StreamWriter(call, ctx.sendBudget, () => this.flush());
+    this.viewWatch = new ViewWatch(ctx.watcher, (changed, changeSeenAtMs) => {
+      for (const typeUrl of changed) this.states.get(typeUrl)?.push.markCacheChanged(changeSeenAtMs);
+      this.flush();
+    });
+    this.streamId = streamId;
     call.on('data', (request: Req) => this.onRequest(request));
     call.on('end', () => this.close());
     call.on('error', (error: Error) => {
@@ -133,13 +93,8 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint
     call.on('close', () => this.cleanup());
   }
 
-  /**
-   * This stream's logger: one pino child per stream (made when first needed, or when the client is known),
-   * because thousands of streams connect at once and every child costs time and memory.
-   */
   protected get log(): Logger {
-    this.logger ??= this.ctx.logger.child({ stream: this.streamId, mode: this.mode, service: this.serviceName });
-    return this.logger;
+    return this.streamLog.log;
   }
 
   /** Handles one request of this stream's kind; may throw StreamClosedError to end the stream. */
@@ -148,24 +103,17 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint
   /** Sends one response of this type if there is anything to send; returns whether it sent. */
   protected abstract respond(typeUrl: XdsTypeUrl, state: State, snapshot: Snapshot): boolean;
 
+  /** This stream's state of another type, when the client subscribed to it. */
+  protected stateOf(typeUrl: XdsTypeUrl): State | undefined {
+    return this.states.get(typeUrl);
+  }
+
   private onRequest(request: Req): void {
     if (this.closed) return;
     try {
-      if (!this.requestBudget.take()) {
-        throw new StreamClosedError(
-          grpc.status.RESOURCE_EXHAUSTED,
-          `more than ${this.ctx.limits.requestsPerSecond} discovery requests per second (burst ${this.ctx.limits.requestBurst}) on one stream; the client is misbehaving`,
-        );
-      }
-      if (!this.client) this.start(request);
-      const typeUrl = request.typeUrl;
-      if (!isXdsTypeUrl(typeUrl) || !this.allowedTypes.includes(typeUrl)) {
-        const served = this.allowedTypes.length === PUSH_ORDER.length ? SUPPORTED_TYPES_TEXT : this.allowedTypes.map(shortTypeName).join(', ');
-        throw new StreamClosedError(
-          grpc.status.INVALID_ARGUMENT,
-          `unsupported type_url "${bounded(typeUrl, 200)}" on ${this.serviceName}; this server serves ${served}`,
-        );
-      }
+      this.rate.admit();
+      if (!this.admitted) this.start(request);
+      const typeUrl = this.served.check(request.typeUrl);
       let state = this.states.get(typeUrl);
       const isFirstOfType = !state;
       if (!state) {
@@ -185,73 +133,31 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint
   }
 
   private start(request: Req): void {
-    // Sizes first, on the bytes: an oversize node is neither decoded, nor logged, nor echoed.
-    const sizeProblem = request.nodeBytes ? nodeSizeProblem(request.nodeBytes, this.ctx.clientLimits) : undefined;
-    if (sizeProblem) {
-      this.ctx.registry.recordRejectedStream();
-      this.log.warn({ reason: sizeProblem, peer: safePeer(this.call) }, 'refusing xDS client: node too large');
-      throw new StreamClosedError(grpc.status.RESOURCE_EXHAUSTED, sizeProblem);
-    }
-    const node = request.node;
-    if (!node || !node.id) {
-      throw new StreamClosedError(grpc.status.INVALID_ARGUMENT, 'the first discovery request must carry a node with an id (set node.id in the bootstrap)');
-    }
-    const streamKind: StreamKind = { mode: this.mode, ads: this.allowedTypes.length === PUSH_ORDER.length };
-    const resolution = this.ctx.resolveView(node, streamKind);
-    if (!resolution.ok) {
-      this.ctx.registry.recordRejectedStream();
-      this.log.warn({ node: node.id, reason: bounded(resolution.message, MAX_STATUS_CHARS) }, 'refusing xDS client');
-      throw new StreamClosedError(resolution.code, resolution.message);
-    }
-    if (this.ctx.identity) {
-      const identity = checkClusterIdentity(this.ctx.identity, this.call.getAuthContext().sslPeerCertificate, resolution.clusterId);
-      if (!identity.ok) {
-        this.ctx.registry.recordRejectedStream();
-        this.log.warn({ node: node.id, reason: identity.message }, 'refusing xDS client: certificate does not match its cluster');
-        throw new StreamClosedError(grpc.status.PERMISSION_DENIED, identity.message);
-      }
-    }
-    this.view = resolution.view;
-    this.client = {
+    const peer = safePeer(this.call);
+    const streamKind: StreamKind = { mode: this.mode, ads: this.served.isAds };
+    const client = admitClient(request, streamKind, { address: peer, certificate: () => this.call.getAuthContext().sslPeerCertificate }, this.ctx, this.log);
+    const userAgent = [client.node.userAgentName, client.node.userAgentVersion].filter(Boolean).join('/');
+    this.admitted = true;
+    this.ledger.connected({
       streamId: this.streamId,
-      nodeId: node.id,
-      clusterId: resolution.clusterId,
-      role: resolution.role,
-      view: resolution.view,
-      userAgent: [node.userAgentName, node.userAgentVersion].filter(Boolean).join('/'),
+      nodeId: client.node.id,
+      clusterId: client.clusterId,
+      role: client.role,
+      view: client.view,
+      userAgent,
       mode: this.mode,
       service: this.serviceName,
-      peer: safePeer(this.call),
+      peer,
       connectedAtMs: Date.now(),
       types: {},
-    };
-    this.ctx.registry.add(this.client);
-    this.logger = this.ctx.logger.child({
-      stream: this.streamId,
-      mode: this.mode,
-      service: this.serviceName,
-      node: node.id,
-      cluster: resolution.clusterId,
-      role: resolution.role,
     });
-    this.log.info({ view: resolution.view, userAgent: this.client.userAgent, peer: this.client.peer }, 'xDS client connected');
-    this.watchView(resolution.view);
-    if (resolution.workload !== undefined && this.ctx.rescopeView && this.ctx.rescopable) {
-      this.scope = { workload: resolution.workload, stream: streamKind };
+    this.streamLog.identify({ nodeId: client.node.id, clusterId: client.clusterId, role: client.role });
+    this.log.info({ view: client.view, userAgent, peer }, 'xDS client connected');
+    this.viewWatch.follow(client.view);
+    if (client.workload !== undefined && this.ctx.rescopeView) {
+      this.scope = new WorkloadScope(client.workload, streamKind, this.ctx.rescopeView);
       this.ctx.rescopable.add(this);
     }
-  }
-
-  private watchView(view: ViewKey): void {
-    this.cancelWatch = this.ctx.watcher.watch(view, (changed, changeSeenAtMs) => {
-      for (const typeUrl of changed) {
-        const state = this.states.get(typeUrl);
-        if (!state) continue;
-        state.cacheChanged = true;
-        state.changeSeenAtMs ??= changeSeenAtMs;
-      }
-      this.flush();
-    });
   }
 
   /**
@@ -260,175 +166,77 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint
    * removals after) applies to the difference, as for any change.
    */
   rescope(): void {
-    if (this.closed || !this.scope || this.view === undefined || !this.ctx.rescopeView) return;
-    const next = this.ctx.rescopeView(this.view, this.scope.workload, this.scope.stream);
-    if (next === this.view) return;
-    this.log.info({ from: this.view, to: next }, 'workload scope changed: moving the stream to its new view');
-    this.cancelWatch?.();
-    this.view = next;
-    if (this.client) this.client.view = next;
-    for (const state of this.states.values()) state.cacheChanged = true;
-    this.watchView(next);
+    const current = this.viewWatch.view;
+    if (this.closed || !this.scope || current === undefined) return;
+    const next = this.scope.viewNow(current);
+    if (next === current) return;
+    this.log.info({ from: current, to: next }, 'workload scope changed: moving the stream to its new view');
+    this.ledger.movedTo(next);
+    for (const state of this.states.values()) state.push.markCacheChanged();
+    this.viewWatch.follow(next);
     this.flush();
   }
 
-  /** Sends what is due, in make-before-break order, respecting ACK gating and transport backpressure. */
-  protected flush(): void {
-    if (this.closed || this.blocked || this.view === undefined) return;
+  /** Sends what is due, in make-before-break order, respecting ACK gating and flow control. */
+  private flush(): void {
+    if (this.closed || this.writer.isBlocked) return;
     // A new view's first snapshot may still be building (a big mesh): its watchers are told when it is.
-    const snapshot = this.ctx.watcher.ready(this.view);
+    const snapshot = this.viewWatch.ready();
     if (!snapshot) return;
     // A cluster removal held back in the first pass is due in a second one when listeners and routes
     // settled during the first without sending anything (their change was nothing this client subscribes
     // to): no later event would come to release it.
-    if (this.flushPass(snapshot) && this.deferredDue()) this.flushPass(snapshot);
+    if (this.flushPass(snapshot) && this.order.deferredDue()) this.flushPass(snapshot);
   }
 
   /** One pass over the types in push order; false when it stopped early (backpressure or budget). */
   private flushPass(snapshot: Snapshot): boolean {
-    for (const typeUrl of PUSH_ORDER) {
+    for (const typeUrl of this.order.types) {
       const state = this.states.get(typeUrl);
-      if (!state) continue;
-      const deferredDue = state.deferred && !this.routesUnsettled();
-      if (!(state.cacheChanged || state.namesChanged || deferredDue)) continue;
-      if (state.awaitingAck && !state.namesChanged) continue;
-      if (this.mustWaitForClusters(typeUrl)) continue;
-      if (!this.ctx.sendBudget.canSend()) {
-        // Many responses are queued server-wide (a reconnect storm): take a turn, send the newest state then.
-        this.ctx.sendBudget.waitTurn(this.resume);
-        return false;
-      }
-      state.cacheChanged = false;
-      state.namesChanged = false;
-      state.deferred = false;
+      if (!state || !this.order.mayPush(typeUrl, state.push)) continue;
+      // Many responses are queued server-wide (a reconnect storm): take a turn, send the newest state then.
+      if (!this.writer.mayWrite()) return false;
+      state.push.beginResponse();
       this.respond(typeUrl, state, snapshot);
-      if (this.blocked) return false;
+      if (this.writer.isBlocked) return false;
     }
     return true;
   }
 
-  /** Whether a held-back removal may go now (and is not waiting for its own ACK). */
-  private deferredDue(): boolean {
-    const clusters = this.states.get(CLUSTER_TYPE);
-    return clusters !== undefined && clusters.deferred && !clusters.awaitingAck && !this.routesUnsettled();
-  }
-
-  /**
-   * On ADS, listeners and routes wait until clusters and endpoints are settled, so a route never points at
-   * a cluster the client does not have yet.
-   */
-  private mustWaitForClusters(typeUrl: XdsTypeUrl): boolean {
-    if (typeUrl !== LISTENER_TYPE && typeUrl !== ROUTE_TYPE) return false;
-    return ([CLUSTER_TYPE, ENDPOINT_TYPE] as const).some((dependency) => {
-      const state = this.states.get(dependency);
-      return state !== undefined && state.responded && (state.awaitingAck || state.cacheChanged || state.namesChanged);
-    });
-  }
-
-  /** Whether listeners or routes still have something to send or confirm (cluster removals wait for them). */
-  protected routesUnsettled(): boolean {
-    return ([LISTENER_TYPE, ROUTE_TYPE] as const).some((typeUrl) => {
-      const state = this.states.get(typeUrl);
-      return state !== undefined && (state.awaitingAck || state.cacheChanged || state.namesChanged);
-    });
-  }
-
   /** Resources of a type that this subscription covers, sorted by name; missing EDS names get an empty assignment. */
   protected selectResources(typeUrl: XdsTypeUrl, sub: Subscription, snapshot: Snapshot): readonly EncodedResource[] {
-    // The common case (Envoy's CDS and LDS) shares one sorted array per snapshot across all clients.
-    if (sub.isWildcard && sub.names.size === 0) return snapshot.wildcardResources(typeUrl);
-    return snapshot.selection(typeUrl, sub.isWildcard, sub.nameSet, () => {
-      const selected: EncodedResource[] = sub.isWildcard ? [...snapshot.wildcardResources(typeUrl)] : [];
-      const all = snapshot.resources(typeUrl);
-      const groupsAdded = new Set<string>();
-      for (const name of sub.names) {
-        const resource = all.get(name);
-        if (resource?.group !== undefined) {
-          // Named one of a group: the whole group comes (members it also named are pushed here, not below).
-          if (!groupsAdded.has(resource.group)) {
-            groupsAdded.add(resource.group);
-            for (const member of snapshot.groupMembers(typeUrl, resource.group)) if (!(member.inWildcard && sub.isWildcard)) selected.push(member);
-          }
-        } else if (resource) {
-          if (!(resource.inWildcard && sub.isWildcard)) selected.push(resource);
-        } else {
-          const empty = emptyResourceFor(typeUrl, name, sub.nameSet);
-          if (empty) selected.push(empty);
-        }
-      }
-      return selected.sort(byName);
-    });
-  }
-
-  /** Sends a response (encoded with a fresh nonce, or already encoded with its own) and records it as awaiting ACK. */
-  protected sendResponse(typeUrl: XdsTypeUrl, state: State, version: string, response: ((nonce: string) => Buffer) | { nonce: string; bytes: Buffer }): void {
-    const nonce = typeof response === 'function' ? this.ctx.nonces.next() : response.nonce;
-    const bytes = typeof response === 'function' ? response(nonce) : response.bytes;
-    state.lastNonce = nonce;
-    state.awaitingAck = true;
-    state.responded = true;
-    state.sentVersion = version;
-    if (this.client) this.ctx.registry.recordSent(this.client, shortTypeName(typeUrl), version, nonce, state.changeSeenAtMs);
-    state.changeSeenAtMs = undefined;
-    this.log.debug({ type: shortTypeName(typeUrl), version, nonce, bytes: bytes.length }, 'response sent');
-    this.warnIfTooBigForGrpc(typeUrl, bytes.length);
-    this.send(bytes);
+    return selectResources(typeUrl, sub, snapshot, this.ctx.emptyResources);
   }
 
   /**
-   * gRPC clients refuse messages over 4 MiB unless told otherwise, and then say only "Received message
-   * larger than max": say here, once per stream and type, what the operator can do about it.
+   * The request's nonce answers the newest response of this type: an ACK (of `ackedVersion`) or a NACK
+   * is recorded. A stale nonce (the client has not seen our newest response yet) is only logged.
    */
-  private warnIfTooBigForGrpc(typeUrl: XdsTypeUrl, bytes: number): void {
-    if (bytes <= GRPC_DEFAULT_MAX_RECEIVE_BYTES || !this.client || !/grpc/i.test(this.client.userAgent)) return;
-    const type = shortTypeName(typeUrl);
-    if (this.warnedTooBig.has(type)) return;
-    this.warnedTooBig.add(type);
-    this.log.warn(
-      { type, bytes, limit: GRPC_DEFAULT_MAX_RECEIVE_BYTES },
-      `this ${type} response (${(bytes / 1048576).toFixed(1)} MiB) is over the 4 MiB gRPC clients accept by default: the client will fail with "Received message larger than max"; raise its grpc.max_receive_message_length, or split the mesh (docs/OPERATIONS.md, big meshes)`,
-    );
-  }
-
-  private send(bytes: Buffer): void {
-    if (this.closed) return;
-    const ticket = this.ctx.sendBudget.take(bytes.length);
-    const accepted = this.call.write(bytes, () => ticket.release());
-    if (!accepted) {
-      // The client reads slowly: stop pushing until it drains. Changes meanwhile only mark types dirty,
-      // so it later receives the newest state once, never a queue of stale ones.
-      this.blocked = true;
-      this.call.once('drain', () => {
-        this.blocked = false;
-        this.flush();
-      });
+  protected receiveAnswer(typeUrl: XdsTypeUrl, push: PushState, request: Req, ackedVersion: string): void {
+    const nonce = request.responseNonce;
+    const answer = push.receiveNonce(nonce);
+    if (answer === 'answer') {
+      const error = request.errorDetail;
+      if (error) this.ledger.nack(typeUrl, push.version, nonce, error.message);
+      else this.ledger.ack(typeUrl, ackedVersion);
+    } else if (answer === 'stale') {
+      this.ledger.staleNonce(nonce, push.latestNonce);
     }
   }
 
-  /** `version` is the client's version_info: kept and logged only up to a bound. */
-  protected recordAck(typeUrl: XdsTypeUrl, version: string): void {
-    const kept = bounded(version);
-    if (this.client) this.ctx.registry.recordAck(this.client, shortTypeName(typeUrl), kept);
-    this.log.debug({ type: shortTypeName(typeUrl), version: kept }, 'ACK');
-  }
-
-  /** `message` is the client's error text: kept and logged only up to --xds-max-nack-message-chars. */
-  protected recordNack(typeUrl: XdsTypeUrl, version: string, nonce: string, message: string): void {
-    const kept = bounded(message, this.ctx.clientLimits.maxNackMessageChars);
-    if (this.client) this.ctx.registry.recordNack(this.client, shortTypeName(typeUrl), { version, nonce, message: kept, atMs: Date.now() });
-    this.log.warn({ type: shortTypeName(typeUrl), version, nonce, error: kept }, 'NACK: the client rejected the config and keeps its previous one');
-  }
-
-  /** A nonce the client sent that is not ours to trust: logged only up to a bound. */
-  protected logStaleNonce(nonce: string, latest: string): void {
-    this.log.debug({ nonce: bounded(nonce), latest }, 'stale nonce ignored');
+  /** Sends a response (encoded with a fresh nonce, or already encoded with its own) and records it as awaiting ACK. */
+  protected sendResponse(typeUrl: XdsTypeUrl, push: PushState, version: string, response: ((nonce: string) => Buffer) | { nonce: string; bytes: Buffer }): void {
+    const nonce = typeof response === 'function' ? this.ctx.nonces.next() : response.nonce;
+    const bytes = typeof response === 'function' ? response(nonce) : response.bytes;
+    const changeSeenAtMs = push.recordSent(nonce, version);
+    this.ledger.sent(typeUrl, version, nonce, bytes.length, changeSeenAtMs);
+    this.sizeWarning.check(typeUrl, bytes.length, this.ledger.userAgent, this.log);
+    this.writer.write(bytes);
   }
 
   private fail(code: grpc.status, message: string): void {
     if (this.closed) return;
-    const details = bounded(message, MAX_STATUS_CHARS);
-    this.log.warn({ code: grpc.status[code], message: details }, 'closing xDS stream');
-    this.call.emit('error', { code, details, message: details, name: 'StreamClosedError' } as grpc.ServiceError);
+    endWithStatus(this.call, code, message, this.log);
     this.cleanup();
   }
 
@@ -440,16 +248,13 @@ export abstract class StreamBase<Req extends { node?: NodeInfo; nodeBytes?: Uint
   private cleanup(): void {
     if (this.closed) return;
     this.closed = true;
-    this.cancelWatch?.();
-    this.ctx.rescopable?.delete(this);
-    this.ctx.sendBudget.cancel(this.resume);
+    this.viewWatch.close();
+    this.ctx.rescopable.delete(this);
+    this.writer.close();
     // What the stream subscribed to stops counting against the server's budget at once.
     for (const state of this.states.values()) state.sub.release();
     this.states.clear();
-    if (this.client) {
-      this.ctx.registry.remove(this.client.streamId);
-      this.log.info('xDS client disconnected');
-    }
+    this.ledger.disconnected();
   }
 }
 

@@ -5,14 +5,19 @@ import * as net from 'net';
 import type { Logger } from 'pino';
 import { ConfigWatcher } from '../cache/snapshot-cache';
 import { ClientRegistry } from './client-registry';
-import { ViewResolver } from './client-view';
+import { ViewRescoper, ViewResolver } from '../node/view-resolution';
 import { DeltaStream } from './delta-stream';
 import { NonceSource } from './nonce';
 import { DISCOVERY_SERVICES } from './services';
 import { SotwStream } from './sotw-stream';
-import { StreamContext } from './stream-base';
+import { StreamContext } from './stream-context';
+import { ResponseEncoder } from './response-encoder';
+import { SotwDifferences } from './sotw-differences';
+import { DeltaDifferences } from './delta-differences';
+import { EmptyResources } from './empty-resources';
+import { RescopableStreams } from './view-watch';
 import { DeltaRequest, SotwRequest } from './wire';
-import { IdentityPolicy } from './client-identity';
+import { IdentityPolicy } from '../node/client-identity';
 import { DEFAULT_SEND_BUDGET_BYTES, SendBudget } from './send-budget';
 import { parseHostPort } from '../../net/host-port';
 import { ClientLimits, clientLimitsWith } from './client-limits';
@@ -66,7 +71,9 @@ export interface XdsServerOptions {
   /** What one client may make the server hold, log or show (defaults: DEFAULT_CLIENT_LIMITS). */
   clientLimits?: Partial<ClientLimits>;
   /** The view a sidecar stream of a workload should have now (see rescopeStreams). */
-  rescopeView?: StreamContext['rescopeView'];
+  rescopeView?: ViewRescoper;
+  /** ControlPlane{identifier} in every response, so clients can tell which server answered (default "spillway"). */
+  controlPlaneIdentifier?: string;
 }
 
 export class XdsServer {
@@ -87,12 +94,13 @@ export class XdsServer {
     }
     const clientLimits = clientLimitsWith(options.clientLimits);
     this.nameBudget = new NameSetBudget(clientLimits.maxNamesBytesTotal);
+    const nonces = new NonceSource();
     this.context = {
       watcher: options.watcher,
       resolveView: options.resolveView,
       registry: this.registry,
       logger: options.logger,
-      nonces: new NonceSource(),
+      nonces,
       nextStreamId: () => ++this.streamCounter,
       identity: options.identity,
       limits: {
@@ -102,8 +110,12 @@ export class XdsServer {
       clientLimits,
       nameBudget: this.nameBudget,
       sendBudget: new SendBudget(options.sendBudgetBytes ?? DEFAULT_SEND_BUDGET_BYTES),
+      responses: new ResponseEncoder(nonces.processPrefix, options.controlPlaneIdentifier),
+      sotwDifferences: new SotwDifferences(),
+      deltaDifferences: new DeltaDifferences(),
+      emptyResources: new EmptyResources(),
       rescopeView: options.rescopeView,
-      rescopable: new Set(),
+      rescopable: new RescopableStreams(),
     };
     this.tls = options.tls;
     this.server = new grpc.Server({
@@ -131,7 +143,7 @@ export class XdsServer {
 
   /** Which workloads declare calls changed: streams of sidecars that name a workload move to the view they would get now. */
   rescopeStreams(): void {
-    for (const stream of this.context.rescopable ?? []) stream.rescope();
+    this.context.rescopable.rescopeAll();
   }
 
   /** Adds a sibling gRPC service (e.g. load reporting) on the same port; call before listen(). */

@@ -3,11 +3,10 @@
 // OUTBOUND_ADDRESS place a sidecar's outbound listener, INBOUND_PORT/INBOUND_ADDRESS its mTLS inbound
 // listener. Nothing that differs per pod is part of a view (INSTANCE_IP is accepted and ignored): every
 // workload sidecar of a cluster with the same ports and certificate directory shares one view.
-import * as grpc from '@grpc/grpc-js';
 import { MeshModel } from '../../mesh/model';
-import { StreamKind, ViewResolution, ViewResolver } from '../server/client-view';
-import { NodeInfo } from '../server/wire';
-import { ClientRole } from '../server/client-registry';
+import { ClientRole, NodeInfo } from '../node/node-info';
+import { StreamKind } from '../node/stream-kind';
+import { ViewResolution, ViewResolver } from '../node/view-resolution';
 import { declaredCalls, workloadHost } from './workload-identity';
 
 export const DEFAULT_OUTBOUND_PORT = 15001;
@@ -109,32 +108,32 @@ export function resolveClientView(node: NodeInfo, model: MeshModel, stream: Stre
   const knownText = known.length > 0 ? known.join(', ') : '(none yet: the mesh has no clusters)';
   const clusterId = metadataString(node, 'CLUSTER_ID');
   if (!clusterId) {
-    return { ok: false, code: grpc.status.FAILED_PRECONDITION, message: `node "${node.id}" has no metadata CLUSTER_ID; set node.metadata.CLUSTER_ID to one of: ${knownText}` };
+    return { ok: false, reason: 'not-servable', message: `node "${node.id}" has no metadata CLUSTER_ID; set node.metadata.CLUSTER_ID to one of: ${knownText}` };
   }
   const cluster = model.clusters.get(clusterId);
   if (!cluster) {
-    return { ok: false, code: grpc.status.FAILED_PRECONDITION, message: `node "${node.id}" names unknown CLUSTER_ID "${clusterId.slice(0, 100)}"; known clusters: ${knownText}` };
+    return { ok: false, reason: 'not-servable', message: `node "${node.id}" names unknown CLUSTER_ID "${clusterId.slice(0, 100)}"; known clusters: ${knownText}` };
   }
   const role = roleOf(node);
   if (role === 'gateway' && !cluster.gateway) {
-    return { ok: false, code: grpc.status.FAILED_PRECONDITION, message: `node "${node.id}" is a gateway of cluster "${clusterId}", which has no gateway address in the mesh; add clusters[].gateway` };
+    return { ok: false, reason: 'not-servable', message: `node "${node.id}" is a gateway of cluster "${clusterId}", which has no gateway address in the mesh; add clusters[].gateway` };
   }
   const portText = metadataString(node, 'OUTBOUND_PORT');
   const outboundPort = portText === undefined ? DEFAULT_OUTBOUND_PORT : Number(portText);
   if (!Number.isInteger(outboundPort) || outboundPort < 1 || outboundPort > 65535) {
-    return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: `node "${node.id}": metadata OUTBOUND_PORT "${portText}" is not a port number (1-65535)` };
+    return { ok: false, reason: 'invalid-metadata', message: `node "${node.id}": metadata OUTBOUND_PORT "${portText}" is not a port number (1-65535)` };
   }
   const addressKey = role === 'gateway' ? 'LISTEN_ADDRESS' : 'OUTBOUND_ADDRESS';
   const defaultAddress = role === 'gateway' ? (cluster.gateway?.address ?? '0.0.0.0') : DEFAULT_OUTBOUND_ADDRESS;
   const outboundAddress = metadataString(node, addressKey) ?? defaultAddress;
   if (!IPV4_OR_6.test(outboundAddress)) {
-    return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: `node "${node.id}": metadata ${addressKey} "${outboundAddress.slice(0, 100)}" is not an IP address` };
+    return { ok: false, reason: 'invalid-metadata', message: `node "${node.id}": metadata ${addressKey} "${outboundAddress.slice(0, 100)}" is not an IP address` };
   }
   const view: ClientView = { clusterId, role, outboundAddress, outboundPort };
   if (/grpc/i.test(node.userAgentName)) view.proxyless = true;
   const tlsDir = metadataString(node, 'TLS_DIR');
   if (tlsDir !== undefined) {
-    if (tlsDir.includes('|') || tlsDir.length > 512) return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: `node "${node.id}": metadata TLS_DIR is not a usable path` };
+    if (tlsDir.includes('|') || tlsDir.length > 512) return { ok: false, reason: 'invalid-metadata', message: `node "${node.id}": metadata TLS_DIR is not a usable path` };
     view.tlsDir = tlsDir;
   }
   const inboundText = metadataString(node, 'INBOUND_PORT');
@@ -142,11 +141,11 @@ export function resolveClientView(node: NodeInfo, model: MeshModel, stream: Stre
   if (inboundText !== undefined && role === 'sidecar' && !view.proxyless) {
     const inboundPort = Number(inboundText);
     if (!Number.isInteger(inboundPort) || inboundPort < 1 || inboundPort > 65535) {
-      return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: `node "${node.id}": metadata INBOUND_PORT "${inboundText}" is not a port number (1-65535)` };
+      return { ok: false, reason: 'invalid-metadata', message: `node "${node.id}": metadata INBOUND_PORT "${inboundText}" is not a port number (1-65535)` };
     }
     const bindAddress = metadataString(node, 'INBOUND_ADDRESS') ?? '0.0.0.0';
     if (!IPV4_OR_6.test(bindAddress)) {
-      return { ok: false, code: grpc.status.INVALID_ARGUMENT, message: `node "${node.id}": metadata INBOUND_ADDRESS "${bindAddress.slice(0, 100)}" is not an IP address` };
+      return { ok: false, reason: 'invalid-metadata', message: `node "${node.id}": metadata INBOUND_ADDRESS "${bindAddress.slice(0, 100)}" is not an IP address` };
     }
     view.inbound = { port: inboundPort, bindAddress };
   }

@@ -3,7 +3,7 @@
 // so sidecars bootstrapped for Istio need no change.
 import { MeshModel } from '../../mesh/model';
 import { callHost } from '../../mesh/calls';
-import { NodeInfo } from '../server/wire';
+import { NodeInfo } from '../node/node-info';
 
 /** Istio's labels for the app a pod runs, in the order Istio itself reads them. */
 const APP_LABELS = ['app', 'app.kubernetes.io/name'] as const;

@@ -121,6 +121,7 @@ Usage:
   spillway scope [--admin URL] [--json]     per workload: declared vs observed callees, a calls: list to paste
   spillway what-if --fail CLUSTER[/SERVICE] [--fail ...]    where traffic would go if these failed, and whether it fits
   spillway drill start|stop|status          rehearse a failure for a bounded time (spillway drill --help)
+  spillway istio render --xds-address HOST:PORT   EnvoyFilters that give istiod's sidecars Spillway's endpoints (docs/ISTIO.md)
   spillway demo [--duration-s N]            live failover on loopback: Spillway, real Envoys, backends (docs/DEMO.md)
   spillway --help
 
@@ -249,6 +250,11 @@ async function main(argv: string[]): Promise<void> {
     case 'drill':
       process.exitCode = await runDrill(rest);
       return;
+    case 'istio': {
+      const { runIstioCommand } = await import('../istio/render-command');
+      process.exitCode = runIstioCommand(rest);
+      return;
+    }
     case 'demo': {
       // Loaded only for this command: `spillway serve` never loads the demo.
       const { runDemoCommand } = await import('../demo/demo-command');

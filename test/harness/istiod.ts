@@ -1,0 +1,191 @@
+// The real istiod (pilot-discovery built from istio.io/istio by scripts/bench-peers.sh) for end-to-end tests
+// of Spillway's Istio extension mode. It reads its config (ServiceEntries, DestinationRules, EnvoyFilters)
+// from a folder it watches (mesh config `configSources: fs://`), so a test applies and deletes Istio
+// resources by writing and removing files, as `kubectl apply` would through the API server.
+//
+// Settings that make upstream Envoy (not Istio's own proxy build) accept what istiod sends:
+// - PILOT_ENABLE_METADATA_EXCHANGE=false: no `istio.metadata_exchange` filter (Istio's proxy only);
+// - PILOT_ENABLE_ALPN_FILTER=false: no `istio.alpn` HTTP filter (Istio's proxy only; it sets the ALPN
+//   of Istio mTLS connections, which these tests do not make);
+// - meshConfig enableAutoMtls: false: the sidecar runs without istio-agent, so it has no certificates
+//   over SDS; with auto mTLS on, its clusters would wait forever for secrets and never warm.
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { terminate, trackChild } from './child-processes';
+import { testOutputDir } from './output';
+import { repoRoot } from './paths';
+import { freePort, waitFor } from './ports';
+
+const ISTIOD_START_TIMEOUT_MS = 120_000;
+
+export interface IstiodProcess {
+  /** Where sidecars send ADS: 127.0.0.1:port. */
+  readonly xdsPort: number;
+  /** istiod's debug HTTP server (/debug/configz, /debug/syncz...). */
+  readonly httpUrl: string;
+  readonly configDir: string;
+  readonly logFile: string;
+  /** Writes (or replaces) one config file of Istio resources, as YAML documents. */
+  apply(fileName: string, documents: readonly object[]): void;
+  /** Writes raw YAML text as a config file. */
+  applyText(fileName: string, text: string): void;
+  remove(fileName: string): void;
+  logTail(chars?: number): string;
+  stop(): Promise<void>;
+}
+
+/** The pilot-discovery binary, built (or found in the cache) by the project's own script. */
+export function istiodBinary(): string {
+  const result = spawnSync('bash', [path.join(repoRoot(), 'scripts', 'bench-peers.sh'), '--print-paths', '--only', 'istiod', '--cached-only'], {
+    cwd: repoRoot(),
+    encoding: 'utf8',
+  });
+  const match = /^istiod=(.+)$/m.exec(result.stdout ?? '');
+  if (!match?.[1]) {
+    throw new Error(`istiod is not built: run scripts/bench-peers.sh --only istiod (make test does)\n${result.stderr ?? ''}`);
+  }
+  return match[1];
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export async function startIstiod(name: string): Promise<IstiodProcess> {
+  const dir = testOutputDir(`istiod-${name}`);
+  const configDir = path.join(dir, 'config');
+  fs.rmSync(configDir, { recursive: true, force: true });
+  fs.mkdirSync(configDir, { recursive: true });
+  const [xdsPort, httpPort, httpsPort, monitoringPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const meshConfig = {
+    defaultConfig: { discoveryAddress: `127.0.0.1:${xdsPort}` },
+    enableAutoMtls: false,
+    configSources: [{ address: `fs://${configDir}` }],
+  };
+  fs.writeFileSync(path.join(dir, 'mesh.yaml'), YAML.stringify(meshConfig));
+  fs.writeFileSync(path.join(dir, 'networks.yaml'), '{}\n');
+  const logFile = path.join(dir, 'istiod.log');
+  const log = fs.openSync(logFile, 'w');
+  const args = [
+    'discovery',
+    '--registries=',
+    `--meshConfig=${path.join(dir, 'mesh.yaml')}`,
+    `--networksConfig=${path.join(dir, 'networks.yaml')}`,
+    `--grpcAddr=127.0.0.1:${xdsPort}`,
+    `--httpAddr=127.0.0.1:${httpPort}`,
+    `--httpsAddr=127.0.0.1:${httpsPort}`,
+    `--monitoringAddr=127.0.0.1:${monitoringPort}`,
+    '--secureGRPCAddr=',
+    '--ctrlz_port=0',
+    '--domain=cluster.local',
+  ];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ENABLE_CA_SERVER: 'false',
+    PILOT_ENABLE_METADATA_EXCHANGE: 'false',
+    PILOT_ENABLE_ALPN_FILTER: 'false',
+    // Tests change config often: push within 100 ms instead of istiod's production debounce.
+    PILOT_DEBOUNCE_AFTER: '50ms',
+    PILOT_DEBOUNCE_MAX: '200ms',
+  };
+  const child = spawn(istiodBinary(), args, { stdio: ['ignore', log, log], cwd: dir, env });
+  fs.closeSync(log);
+  trackChild(child);
+  const logTail = (chars = 4000) => fs.readFileSync(logFile, 'utf8').slice(-chars);
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`istiod exited with ${child.exitCode}: ${logTail()}`);
+      return accepts(xdsPort);
+    },
+    { timeoutMs: ISTIOD_START_TIMEOUT_MS, what: `istiod ${name} to accept xDS connections` },
+  );
+  const write = (fileName: string, text: string) => {
+    // Write then rename, so istiod's folder watch never reads half a file.
+    const target = path.join(configDir, fileName);
+    fs.writeFileSync(`${dir}/${fileName}.tmp`, text);
+    fs.renameSync(`${dir}/${fileName}.tmp`, target);
+  };
+  return {
+    xdsPort,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
+    configDir,
+    logFile,
+    apply: (fileName, documents) => write(fileName, documents.map((d) => YAML.stringify(d)).join('---\n')),
+    applyText: write,
+    remove: (fileName) => fs.rmSync(path.join(configDir, fileName), { force: true }),
+    logTail,
+    stop: () => terminate(child).then(() => undefined),
+  };
+}
+
+export interface IstioSidecarNode {
+  /** Pod IP in the node id (istiod matches workloads by it; a loopback address matches none). */
+  ip: string;
+  pod: string;
+  namespace: string;
+  /** Istio's cluster ID, which Spillway reads as the mesh cluster (node metadata CLUSTER_ID). */
+  clusterId: string;
+  labels: Record<string, string>;
+}
+
+/**
+ * The bootstrap of an Istio sidecar as istio-agent would write it, reduced to what upstream Envoy needs:
+ * the Istio node (id, metadata), ADS to istiod, no iptables (INTERCEPTION_MODE NONE: istiod then binds
+ * the outbound listeners to 127.0.0.1:<service port>).
+ */
+export function istioSidecarBootstrap(node: IstioSidecarNode, istiodXdsPort: number): Record<string, unknown> {
+  return {
+    node: {
+      id: `sidecar~${node.ip}~${node.pod}.${node.namespace}~${node.namespace}.svc.cluster.local`,
+      cluster: `${node.labels.app ?? node.pod}.${node.namespace}`,
+      metadata: {
+        ISTIO_VERSION: '1.31.0',
+        CLUSTER_ID: node.clusterId,
+        NAMESPACE: node.namespace,
+        INTERCEPTION_MODE: 'NONE',
+        WORKLOAD_NAME: node.pod,
+        LABELS: node.labels,
+        INSTANCE_IPS: node.ip,
+      },
+    },
+    dynamic_resources: {
+      ads_config: {
+        api_type: 'GRPC',
+        transport_api_version: 'V3',
+        set_node_on_first_message_only: true,
+        grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc', retry_policy: { retry_back_off: { base_interval: '0.25s', max_interval: '1s' } } } }],
+      },
+      cds_config: { ads: {}, resource_api_version: 'V3' },
+      lds_config: { ads: {}, resource_api_version: 'V3' },
+    },
+    static_resources: {
+      clusters: [
+        {
+          name: 'xds-grpc',
+          type: 'STATIC',
+          connect_timeout: '1s',
+          typed_extension_protocol_options: {
+            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+              '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+              explicit_http_config: { http2_protocol_options: {} },
+            },
+          },
+          load_assignment: {
+            cluster_name: 'xds-grpc',
+            endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: istiodXdsPort } } } }] }],
+          },
+        },
+      ],
+    },
+  };
+}

@@ -107,11 +107,11 @@ function startEmbeddedMesh(store: MeshStore, logger: Logger): MeshSourceHandle {
   if (!embedded.ok) throw new Error('the embedded mesh is invalid (a bug): ' + formatMeshErrors('embedded', embedded.errors));
   store.setShard('file', embedded.model);
   logger.info(embedded.summary, 'serving the embedded example mesh (use --mesh FILE for yours)');
-  return { statuses: () => [{ name: 'embedded', reloads: 0, rejected: 0, lastGoodAtMs: Date.now() }], synced: () => true, stop: () => {} };
+  return { statuses: () => [{ name: 'embedded', reloads: 0, rejected: 0, lastGoodAtMs: Date.now() }], synced: () => true, stop: () => undefined };
 }
 
 async function stopAll(sources: readonly MeshSourceHandle[]): Promise<void> {
-  await Promise.all(sources.map((source) => source.stop()));
+  await Promise.all(sources.map(async (source) => source.stop()));
 }
 
 /** Starts every source in order; if one fails, the ones already running are stopped before rethrowing. */

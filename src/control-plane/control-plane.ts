@@ -106,7 +106,12 @@ export class ControlPlane {
       options.buildSnapshot ?? ((view) => runToEnd(this.buildSteps(view))),
       // A new view is built a slice at a time too: the first proxy of a new kind on a big mesh must not
       // stall health checks and every other client for the seconds its translation takes.
-      async (view) => (await new TimeSlicer(this.sliceMs).run(this.buildSteps(view))) as Snapshot,
+      async (view) => {
+        const snapshot = await new TimeSlicer(this.sliceMs).run(this.buildSteps(view));
+        // run() gives undefined only to a caller that can abandon it; this one cannot.
+        if (!snapshot) throw new Error(`the build of view ${view} ended without a snapshot`);
+        return snapshot;
+      },
     );
     this.server = new XdsServer({
       watcher: this.snapshots,
@@ -174,7 +179,7 @@ export class ControlPlane {
     this.declaring = declaringWorkloads(this.options.store.current());
     this.unsubscribe = this.options.store.onChange((model, changeSeenAtMs) => {
       this.rescopeIfDeclarationsChanged(model);
-      this.rebuild(changeSeenAtMs);
+      void this.rebuild(changeSeenAtMs);
     });
     this.unsubscribeOverlay = this.overlay.onChange(() => void this.rebuild());
     this.unsubscribeRamp = this.ramp.onChange(() => void this.rebuild());

@@ -70,7 +70,7 @@ class Demo {
 
   async run(): Promise<number> {
     const say = (line: string) => this.output.say(line);
-    const removeSignals = this.options.handleSignals === false ? () => {} : stopOnSignals(this.stop, () => this.processes.group.killAllNow(), say);
+    const removeSignals = this.options.handleSignals === false ? () => undefined : stopOnSignals(this.stop, () => this.processes.group.killAllNow(), say);
     let exitCode = 0;
     const startup = startDemo(
       { workDir: this.workDir, meshFile: this.meshFile, logLevel: this.options.logLevel ?? 'info', envoyBinary: this.options.envoyBinary, stopping: () => this.stop.reason !== undefined },

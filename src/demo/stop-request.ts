@@ -2,7 +2,7 @@
 // shutdown itself) gives the reason; everything that must end waits on `requested`.
 export class StopRequest {
   private why?: string;
-  private resolve: (reason: string) => void = () => {};
+  private resolve: (reason: string) => void = () => undefined;
   readonly requested = new Promise<string>((resolve) => {
     this.resolve = resolve;
   });

@@ -1,7 +1,7 @@
 // Where a view's traffic goes, read from the resources the translator produced for it: EDS priorities,
 // locality weights (each locality's sub_zone is the mesh cluster it stands for), and the canary
 // aggregate's child order from CDS. Reads decisions; makes none.
-import { EncodedResource } from '../xds/resource/encoded-resource';
+import { EncodedResource, messageOf } from '../xds/resource/encoded-resource';
 import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../xds/resource-types';
 import { Cluster, ClusterLoadAssignment } from '../xds/resource/envoy-messages';
 import { unpackAny } from '../xds/resource/typed-any';
@@ -63,16 +63,18 @@ export function viewRouting(resources: readonly EncodedResource[]): ViewRouting 
   const byHost = new Map<string, ServedRouting[]>();
   const aggregates = new Map<string, string[]>();
   for (const resource of resources) {
-    if (resource.typeUrl === ENDPOINT_TYPE) {
+    const assignment = messageOf(resource, ENDPOINT_TYPE);
+    const cluster = messageOf(resource, CLUSTER_TYPE);
+    if (assignment) {
       const parsed = parseOutboundName(resource.name);
       if (!parsed) continue;
-      const routing = { edsName: resource.name, ...parsed, priorities: routingOf(resource.message as ClusterLoadAssignment) };
+      const routing = { edsName: resource.name, ...parsed, priorities: routingOf(assignment) };
       byName.set(resource.name, routing);
       const list = byHost.get(parsed.host);
       if (list) list.push(routing);
       else byHost.set(parsed.host, [routing]);
-    } else if (resource.typeUrl === CLUSTER_TYPE) {
-      const children = aggregateChildren(resource.message as Cluster);
+    } else if (cluster) {
+      const children = aggregateChildren(cluster);
       if (children) aggregates.set(resource.name, children);
     }
   }

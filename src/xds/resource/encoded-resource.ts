@@ -32,6 +32,12 @@ export interface EncodedResource {
   readonly message: ResourceMessage;
 }
 
+/** The message of `resource` as its type, when it is of `typeUrl` (readers: debug, prediction, scoping). */
+export function messageOf<T extends XdsTypeUrl>(resource: EncodedResource, typeUrl: T): ResourceMessages[T] | undefined {
+  // The encoder only ever pairs a type URL with a message of that type (encodeResource's signature).
+  return resource.typeUrl === typeUrl ? (resource.message as ResourceMessages[T]) : undefined;
+}
+
 export interface EncodeOptions {
   inWildcard?: boolean;
 }

@@ -3,7 +3,9 @@
 // shared by all three (a service translates the same whoever calls it); what differs is the selection,
 // and the route table assembled from it, whose memo key therefore carries the selection.
 import { MeshModel } from '../../mesh/model';
-import { EncodedResource } from '../resource/encoded-resource';
+import { EncodedResource, messageOf } from '../resource/encoded-resource';
+import { unpackAny } from '../resource/typed-any';
+import { AGGREGATE_CONFIG_TYPE } from './cluster-builder';
 import { CLUSTER_TYPE } from '../resource-types';
 import { ClientView } from './client-view';
 import { declaredCalls } from './workload-identity';
@@ -44,18 +46,12 @@ export function namedOnly(resources: readonly EncodedResource[], service: string
   let copy = namedOnlyParts.get(resources);
   if (!copy) {
     copy = resources.map((resource) => {
-      if (resource.typeUrl !== CLUSTER_TYPE) return resource;
-      const needs = aggregateChildren(resource.message);
+      const cluster = messageOf(resource, CLUSTER_TYPE);
+      if (!cluster) return resource;
+      const needs = unpackAny(cluster.cluster_type?.typed_config, AGGREGATE_CONFIG_TYPE)?.clusters;
       return { ...resource, inWildcard: false, group: service, ...(needs ? { needs } : {}) };
     });
     namedOnlyParts.set(resources, copy);
   }
   return copy;
-}
-
-/** The clusters an aggregate cluster balances over, read from the message as built (cluster-builder.ts). */
-function aggregateChildren(message: object): readonly string[] | undefined {
-  const clusterType = (message as { cluster_type?: { name?: string; typed_config?: { clusters?: unknown } } }).cluster_type;
-  const clusters = clusterType?.name === 'envoy.clusters.aggregate' ? clusterType.typed_config?.clusters : undefined;
-  return Array.isArray(clusters) && clusters.every((name) => typeof name === 'string') ? (clusters as string[]) : undefined;
 }

@@ -20,6 +20,11 @@ interface ForbiddenEdge {
 
 const FORBIDDEN: readonly ForbiddenEdge[] = [
   {
+    from: ['admin/', 'xds/', 'lrs/', 'mesh/', 'discovery/', 'visibility/', 'predict/', 'drill/', 'net/'],
+    to: ['composition-root', 'control-plane/'],
+    because: 'the composition root builds the parts and passes each the narrow interface it reads; no part imports the root',
+  },
+  {
     from: ['xds/translate/', 'xds/cache/', 'lrs/'],
     to: ['xds/server/'],
     because: 'the xDS server is the top of the pipeline; shared types live in xds/node/',

@@ -40,6 +40,13 @@ node_modules/.bin/proto-loader-gen-types --keepCase --longs String --enums Strin
 # The generated Any accepts any object with an '@type' (proto-loader's AnyExtension), which would let a
 # misspelled field inside a typed_config through. An Any field takes only what typedAny() builds
 # (src/xds/resource/typed-any.ts), which checks the message against the type its URL names.
+# Where the types came from: the package carries no record of its Envoy API commit, so its content digest
+# stands for the revision (docs/ARCHITECTURE.md, "Envoy message types").
+{
+  echo "@grpc/grpc-js-xds $(node -p "require('@grpc/grpc-js-xds/package.json').version")"
+  echo "deps/envoy-api: $(cd "$DEPS/envoy-api" && find . -name '*.proto' -type f | wc -l) .proto files, content sha256 $(cd "$DEPS/envoy-api" && find . -name '*.proto' -type f | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-64)"
+} > "$OUT/SOURCE.txt"
+
 cat > "$OUT/google/protobuf/Any.ts" <<'TS'
 // Replaced by scripts/gen-xds-types.sh: built only by typedAny() in src/xds/resource/typed-any.ts.
 declare const typedAnyBrand: unique symbol;

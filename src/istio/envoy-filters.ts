@@ -1,15 +1,15 @@
 // Istio extension mode: the EnvoyFilters that let istiod-managed sidecars take their endpoints from Spillway.
 // istiod keeps listeners, routes, certificates and policy; these patches change only what Istio lacks:
-//   1. a `spillway-xds` cluster, so sidecars can reach Spillway;
-//   2. per exported service port, istiod's own outbound clusters (`outbound|<port>|<subset>|<host>`, the
+//   1. per exported service port, istiod's own outbound clusters (`outbound|<port>|<subset>|<host>`, the
 //      names Spillway also uses) get their EDS from Spillway instead of istiod's ADS, plus Spillway's outlier
 //      detection and the subset header its gateways route on; Spillway serves those names per caller cluster
 //      (node metadata CLUSTER_ID, which Istio already sets) with local endpoints first and remote gateways
 //      weighted by their ready endpoints;
-//   3. for a canary, the `<canary>-or-<stable>` aggregate (and, for the locality-first order, its EDS
+//   2. for a canary, the `<canary>-or-<stable>` aggregate (and, for the locality-first order, its EDS
 //      children) is added, and the canary routes go first in istiod's virtual host for the service.
 // Every cluster and route comes from Spillway's own builders, so Istio sidecars get what Spillway's own
-// sidecars get.
+// sidecars get. Sidecars reach Spillway with Envoy's Google gRPC client (a target URI): Envoy accepts an
+// `envoy_grpc` config source only on a cluster defined in the bootstrap, never on one an EnvoyFilter adds.
 import { MeshCluster, MeshModel, ServiceEntry, serviceHost } from '../mesh/model';
 import { isVisibleFrom, sortedServices, subsetsOf } from '../mesh/rules';
 import { CLUSTER_TYPE, XdsTypeUrl } from '../xds/resource-types';
@@ -21,7 +21,8 @@ import { encodeResource } from '../xds/resource/encoded-resource';
 import { ResourceMessages } from '../xds/resource/envoy-messages';
 import { JsonValue, toProtoJson } from './proto-json';
 
-export const SPILLWAY_XDS_CLUSTER = 'spillway-xds';
+/** The stat prefix of the sidecars' gRPC channel to Spillway (Envoy's `config.grpc.spillway_xds.*`). */
+export const SPILLWAY_XDS_STAT_PREFIX = 'spillway_xds';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'spillway';
 export const ENVOY_FILTER_API_VERSION = 'networking.istio.io/v1alpha3';
@@ -93,7 +94,7 @@ function spillwayEdsConfig(options: IstioExtensionOptions): Record<string, unkno
         api_type: 'GRPC',
         transport_api_version: 'V3',
         set_node_on_first_message_only: true,
-        grpc_services: [{ envoy_grpc: { cluster_name: SPILLWAY_XDS_CLUSTER } }],
+        grpc_services: [{ google_grpc: { target_uri: targetUri(options), stat_prefix: SPILLWAY_XDS_STAT_PREFIX } }],
       },
       resource_api_version: 'V3',
       initial_fetch_timeout: { seconds: options.initialFetchTimeoutS ?? DEFAULT_INITIAL_FETCH_TIMEOUT_S },
@@ -101,25 +102,9 @@ function spillwayEdsConfig(options: IstioExtensionOptions): Record<string, unkno
   };
 }
 
-const isIpAddress = (host: string) => /^[0-9.]+$/.test(host) || host.includes(':');
-
-/** The cluster sidecars reach Spillway by (HTTP/2, as gRPC needs). */
-export function spillwayXdsCluster(options: IstioExtensionOptions): Json {
-  return toProtoJson(CLUSTER_MESSAGE, {
-    name: SPILLWAY_XDS_CLUSTER,
-    type: isIpAddress(options.xdsHost) ? 'STATIC' : 'STRICT_DNS',
-    connect_timeout: { seconds: 1 },
-    typed_extension_protocol_options: {
-      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-        explicit_http_config: { http2_protocol_options: {} },
-      },
-    },
-    load_assignment: {
-      cluster_name: SPILLWAY_XDS_CLUSTER,
-      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: options.xdsHost, port_value: options.xdsPort } } } }] }],
-    },
-  });
+/** gRPC target syntax: an IPv6 address goes in brackets. */
+function targetUri(options: IstioExtensionOptions): string {
+  return options.xdsHost.includes(':') ? `[${options.xdsHost}]:${options.xdsPort}` : `${options.xdsHost}:${options.xdsPort}`;
 }
 
 function filterName(entry: ServiceEntry): string {
@@ -189,16 +174,11 @@ function servicePatches(model: MeshModel, client: MeshCluster, entry: ServiceEnt
 }
 
 /**
- * The EnvoyFilters for a mesh: `spillway-xds`, and one per exported service (named
- * spillway-<name>-<namespace>), in a stable order so re-rendering an unchanged mesh changes nothing.
+ * The EnvoyFilters for a mesh: one per exported service (named spillway-<name>-<namespace>), in a stable order so re-rendering an unchanged mesh changes nothing.
  */
 export function istioEnvoyFilters(model: MeshModel, options: IstioExtensionOptions): IstioExtension {
   const notes: string[] = [];
-  const filters: EnvoyFilterResource[] = [
-    envoyFilter(SPILLWAY_XDS_CLUSTER, options, [
-      { applyTo: 'CLUSTER', match: { context: 'SIDECAR_OUTBOUND' }, patch: { operation: 'ADD', value: spillwayXdsCluster(options) } },
-    ]),
-  ];
+  const filters: EnvoyFilterResource[] = [];
   const client = [...model.clusters.values()].sort((a, b) => a.name.localeCompare(b.name))[0];
   if (!client) return { filters, notes };
   for (const entry of sortedServices(model)) {

@@ -8,16 +8,15 @@ import type { WhatIfReport } from '../../src/predict/what-if';
 import type { FailoverEntry } from '../../src/visibility/failover-tracker';
 import type { ScopeReport } from '../../src/visibility/scope-report';
 
-/** Compiles only when `Server` is assignable to `Json`. */
-const conforms =
-  <Json>() =>
-  <Server extends Json>(): true =>
-    true;
+/** `true` when every `Server` value is a `Json` value; then only `true` may be assigned to it, else only `false`. */
+type Conforms<Server, Json> = [Server] extends [Json] ? true : false;
+
+const failover: Conforms<FailoverEntry, Wire.FailoverEntry> = true;
+const sourceIssue: Conforms<SourceIssue, Wire.SourceIssueJson> = true;
+const whatIf: Conforms<WhatIfReport, Wire.WhatIfReportJson> = true;
+const scope: Conforms<ScopeReport, Wire.ScopeReportJson> = true;
+const drill: Conforms<ReturnType<DrillManager['status']> & { generatedAtMs: number }, Wire.DrillStatusJson> = true;
 
 test('server report types are assignable to the wire types the page and the CLI read', () => {
-  expect(conforms<Wire.FailoverEntry>()<FailoverEntry>()).toBe(true);
-  expect(conforms<Wire.SourceIssueJson>()<SourceIssue>()).toBe(true);
-  expect(conforms<Wire.WhatIfReportJson>()<WhatIfReport>()).toBe(true);
-  expect(conforms<Wire.ScopeReportJson>()<ScopeReport>()).toBe(true);
-  expect(conforms<Wire.DrillStatusJson>()<ReturnType<DrillManager['status']> & { generatedAtMs: number }>()).toBe(true);
+  expect([failover, sourceIssue, whatIf, scope, drill]).toEqual([true, true, true, true, true]);
 });

@@ -10,7 +10,8 @@ export interface FailoverTarget {
   cluster: string;
   address: string;
   weight: number;
-  kind: 'local' | 'gateway' | string;
+  /** `local` or `gateway` today; a newer server may send other kinds. */
+  kind: string;
 }
 
 export interface FailoverPriority {
@@ -30,7 +31,13 @@ export interface FailoverEntry {
   priorities: FailoverPriority[];
   expected: { state: FailoverState; shares: Shares };
   /** Absent when there was no traffic in the window. `state` is decided on `recent` when it has requests. */
-  measured?: { state: FailoverState; shares: Shares; requests: number; windowMs: number; recent?: { shares: Shares; requests: number; windowMs: number } };
+  measured?: {
+    state: FailoverState;
+    shares: Shares;
+    requests: number;
+    windowMs: number;
+    recent?: { shares: Shares; requests: number; windowMs: number };
+  };
   state: FailoverState;
   sinceMs: number;
 }
@@ -201,7 +208,15 @@ export interface DrillOutcomeJson {
   startedAtMs: number;
   endedAtMs: number;
   endedBy: 'deadline' | 'stop';
-  routes: { clientCluster: string; service: string; port: number; subset: string; expected: Shares; measured?: Shares; requests: number }[];
+  routes: {
+    clientCluster: string;
+    service: string;
+    port: number;
+    subset: string;
+    expected: Shares;
+    measured?: Shares;
+    requests: number;
+  }[];
   requests: number;
   failedRequests: number;
   warnings: string[];

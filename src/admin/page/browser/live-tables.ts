@@ -75,9 +75,16 @@ function canaryRole(canary: CanaryJson, subset: string): 'canary' | 'stable' | u
 }
 
 /** Reuses a row while its data is unchanged, so open NACK details and hover survive each poll. */
-function syncRows<T>(tbody: HTMLElement, items: readonly T[], keyOf: (item: T) => string, render: (item: T) => HTMLElement, extraSignature: string): void {
+function syncRows<T>(
+  tbody: HTMLElement,
+  items: readonly T[],
+  keyOf: (item: T) => string,
+  render: (item: T) => HTMLElement,
+  extraSignature: string,
+): void {
   const old = new Map<string, HTMLElement>();
-  for (const tr of tbody.children) if (tr instanceof HTMLElement && tr.dataset.key !== undefined) old.set(tr.dataset.key, tr);
+  for (const tr of tbody.children)
+    if (tr instanceof HTMLElement && tr.dataset.key !== undefined) old.set(tr.dataset.key, tr);
   const seen = new Set<string>();
   items.forEach((item, index) => {
     const key = keyOf(item);
@@ -121,7 +128,14 @@ function sharesView(shares: Shares | undefined, testId: string, color: (cluster:
     'div',
     { class: 'shares' },
     parts.length
-      ? parts.map(([cluster, share]) => h('span', null, h('i', { class: 'dot', style: { background: color(cluster) } }), `${cluster} ${percent(share)}`))
+      ? parts.map(([cluster, share]) =>
+          h(
+            'span',
+            null,
+            h('i', { class: 'dot', style: { background: color(cluster) } }),
+            `${cluster} ${percent(share)}`,
+          ),
+        )
       : h('span', { class: 'muted' }, 'no target'),
   );
   return [bar, labels];
@@ -130,24 +144,48 @@ function sharesView(shares: Shares | undefined, testId: string, color: (cluster:
 function subsetCell(entry: FailoverEntry): HTMLElement {
   const canary = canaryOf(entry.service);
   const role = canary && canaryRole(canary, entry.subset);
-  return h('td', null, entry.subset ? entry.subset : h('span', { class: 'muted' }, 'all'), role && h('span', { class: `tag ${role}` }, role));
+  return h(
+    'td',
+    null,
+    entry.subset ? entry.subset : h('span', { class: 'muted' }, 'all'),
+    role && h('span', { class: `tag ${role}` }, role),
+  );
 }
 
 function failoverRow(e: FailoverEntry): HTMLElement {
   const m = e.measured;
   return h(
     'tr',
-    { 'data-testid': 'failover-row', 'data-client-cluster': e.clientCluster, 'data-service': e.service, 'data-port': e.port, 'data-subset': e.subset, 'data-state': e.state },
+    {
+      'data-testid': 'failover-row',
+      'data-client-cluster': e.clientCluster,
+      'data-service': e.service,
+      'data-port': e.port,
+      'data-subset': e.subset,
+      'data-state': e.state,
+    },
     h('td', { class: 'strong' }, e.clientCluster),
     h('td', { title: e.service }, shortHost(e.service), h('span', { class: 'port' }, `:${e.port}`)),
     subsetCell(e),
-    h('td', null, h('span', { class: `badge state-${e.state}`, 'data-testid': 'state' }, e.state), h('div', { class: 'since', 'data-since-ms': e.sinceMs })),
+    h(
+      'td',
+      null,
+      h('span', { class: `badge state-${e.state}`, 'data-testid': 'state' }, e.state),
+      h('div', { class: 'since', 'data-since-ms': e.sinceMs }),
+    ),
     h('td', null, sharesView(e.expected.shares, 'expected-shares')),
     h(
       'td',
       null,
       m
-        ? [sharesView(m.shares, 'measured-shares'), h('div', { class: 'muted small', 'data-testid': 'measured-requests' }, `${m.requests} req in ${seconds(m.windowMs)}`)]
+        ? [
+            sharesView(m.shares, 'measured-shares'),
+            h(
+              'div',
+              { class: 'muted small', 'data-testid': 'measured-requests' },
+              `${m.requests} req in ${seconds(m.windowMs)}`,
+            ),
+          ]
         : h('span', { class: 'muted' }, 'no traffic'),
     ),
   );
@@ -174,7 +212,15 @@ function canarySplits(entries: readonly FailoverEntry[]): CanarySplit[] {
     const key = `${e.clientCluster}|${e.service}|${e.port}`;
     let split = splits.get(key);
     if (!split) {
-      split = { key, clientCluster: e.clientCluster, service: e.service, port: e.port, config: canary, canary: 0, stable: 0 };
+      split = {
+        key,
+        clientCluster: e.clientCluster,
+        service: e.service,
+        port: e.port,
+        config: canary,
+        canary: 0,
+        stable: 0,
+      };
       splits.set(key, split);
     }
     split[role] = e.measured ? e.measured.requests : 0;
@@ -187,18 +233,44 @@ function canaryRow(s: CanarySplit): HTMLElement {
   const canaryLabel = `${s.config.canary} canary`;
   const splitColor = (label: string) => (label === canaryLabel ? '#f97316' : '#6366f1');
   const count = (label: string, subset: string, n: number) =>
-    h('span', { class: 'count' }, h('b', { 'data-testid': `${label}-requests` }, n), ' req ', h('span', { class: 'muted' }, `${label} (${subset})`));
+    h(
+      'span',
+      { class: 'count' },
+      h('b', { 'data-testid': `${label}-requests` }, n),
+      ' req ',
+      h('span', { class: 'muted' }, `${label} (${subset})`),
+    );
   return h(
     'tr',
-    { 'data-testid': 'canary-row', 'data-client-cluster': s.clientCluster, 'data-service': s.service, 'data-port': s.port, 'data-canary-requests': s.canary, 'data-stable-requests': s.stable },
+    {
+      'data-testid': 'canary-row',
+      'data-client-cluster': s.clientCluster,
+      'data-service': s.service,
+      'data-port': s.port,
+      'data-canary-requests': s.canary,
+      'data-stable-requests': s.stable,
+    },
     h('td', { class: 'strong' }, s.clientCluster),
     h('td', { title: s.service }, shortHost(s.service), h('span', { class: 'port' }, `:${s.port}`)),
-    h('td', null, h('div', { class: 'counts' }, count('canary', s.config.canary, s.canary), count('stable', s.config.stable, s.stable))),
+    h(
+      'td',
+      null,
+      h(
+        'div',
+        { class: 'counts' },
+        count('canary', s.config.canary, s.canary),
+        count('stable', s.config.stable, s.stable),
+      ),
+    ),
     h(
       'td',
       null,
       total
-        ? sharesView({ [canaryLabel]: s.canary / total, [`${s.config.stable} stable`]: s.stable / total }, 'canary-shares', splitColor)
+        ? sharesView(
+            { [canaryLabel]: s.canary / total, [`${s.config.stable} stable`]: s.stable / total },
+            'canary-shares',
+            splitColor,
+          )
         : h('span', { class: 'muted' }, 'no traffic'),
     ),
     h('td', { class: 'muted' }, `${s.config.weight}%`),
@@ -206,14 +278,27 @@ function canaryRow(s: CanarySplit): HTMLElement {
 }
 
 /** `data-sync` values of a sync cell (the tests and the CSS read them). */
-const SYNC_ATTRIBUTE: Record<SyncStatus, string> = { '-': 'none', 'in sync': 'in-sync', pending: 'pending', NACK: 'nack' };
+const SYNC_ATTRIBUTE: Record<SyncStatus, string> = {
+  '-': 'none',
+  'in sync': 'in-sync',
+  pending: 'pending',
+  NACK: 'nack',
+};
 
 function syncCell(type: string, s: TypeStatusJson | undefined): HTMLElement {
   const status = syncStatus(s);
   const td = h('td', { 'data-testid': 'sync', 'data-type': type, 'data-sync': SYNC_ATTRIBUTE[status] });
   if (!s || status === '-') td.append(h('span', { class: 'muted' }, '-'));
-  else if (status === 'in sync') td.append(h('span', { class: 'badge sync-in-sync', title: `version ${s.ackedVersion ?? ''} ACKed` }, 'in sync'));
-  else if (status === 'pending') td.append(h('span', { class: 'badge sync-pending', title: `sent version ${s.sentVersion ?? ''}, waiting for the ACK` }, 'pending'));
+  else if (status === 'in sync')
+    td.append(h('span', { class: 'badge sync-in-sync', title: `version ${s.ackedVersion ?? ''} ACKed` }, 'in sync'));
+  else if (status === 'pending')
+    td.append(
+      h(
+        'span',
+        { class: 'badge sync-pending', title: `sent version ${s.sentVersion ?? ''}, waiting for the ACK` },
+        'pending',
+      ),
+    );
   else if (s.lastNack) {
     const n = s.lastNack;
     const nacks = `${s.nacks} NACK${s.nacks === 1 ? '' : 's'}`;
@@ -222,7 +307,11 @@ function syncCell(type: string, s: TypeStatusJson | undefined): HTMLElement {
         'details',
         { class: 'nack', 'data-type': type },
         h('summary', { class: 'badge sync-nack', title: n.message }, 'NACK'),
-        h('pre', { class: 'nack-text', 'data-testid': 'nack-message' }, `${n.message}\n(version ${n.version}, ${nacks})`),
+        h(
+          'pre',
+          { class: 'nack-text', 'data-testid': 'nack-message' },
+          `${n.message}\n(version ${n.version}, ${nacks})`,
+        ),
       ),
     );
   }
@@ -249,8 +338,25 @@ function issueView(issue: SourceIssueJson): HTMLElement {
   const error = issue.severity === 'error';
   return h(
     'div',
-    { class: `issue ${issue.severity}`, 'data-testid': 'source-issue', 'data-severity': issue.severity, 'data-source': issue.source },
-    h('div', null, h('b', null, error ? 'Mesh rejected: ' : 'Warning: '), issue.summary, h('span', { class: 'small' }, error ? ' (first rejected ' : ' (', h('span', { 'data-since-ms': issue.sinceMs }), ')')),
+    {
+      class: `issue ${issue.severity}`,
+      'data-testid': 'source-issue',
+      'data-severity': issue.severity,
+      'data-source': issue.source,
+    },
+    h(
+      'div',
+      null,
+      h('b', null, error ? 'Mesh rejected: ' : 'Warning: '),
+      issue.summary,
+      h(
+        'span',
+        { class: 'small' },
+        error ? ' (first rejected ' : ' (',
+        h('span', { 'data-since-ms': issue.sinceMs }),
+        ')',
+      ),
+    ),
     issue.details.length > 0 && h('pre', { 'data-testid': 'issue-details' }, issue.details.join('\n')),
     s &&
       h(
@@ -296,16 +402,30 @@ function renderSummary(): void {
 }
 
 function renderLegend(): void {
-  byId('legend').replaceChildren(...clusterOrder().map((name) => h('span', null, h('i', { class: 'dot', style: { background: colorOf(name) } }), name)));
+  byId('legend').replaceChildren(
+    ...clusterOrder().map((name) =>
+      h('span', null, h('i', { class: 'dot', style: { background: colorOf(name) } }), name),
+    ),
+  );
 }
 
 function renderFailover(): void {
   if (!view.failover) return;
   const entries = [...view.failover.entries].sort(
-    (a, b) => a.service.localeCompare(b.service) || a.port - b.port || a.subset.localeCompare(b.subset) || a.clientCluster.localeCompare(b.clientCluster),
+    (a, b) =>
+      a.service.localeCompare(b.service) ||
+      a.port - b.port ||
+      a.subset.localeCompare(b.subset) ||
+      a.clientCluster.localeCompare(b.clientCluster),
   );
   const meshSignature = JSON.stringify(view.mesh ?? null);
-  syncRows(byId('failover-body'), entries, (e) => [e.clientCluster, e.service, e.port, e.subset].join('|'), failoverRow, meshSignature);
+  syncRows(
+    byId('failover-body'),
+    entries,
+    (e) => [e.clientCluster, e.service, e.port, e.subset].join('|'),
+    failoverRow,
+    meshSignature,
+  );
   byId('failover-empty').hidden = entries.length > 0;
   const splits = canarySplits(entries);
   byId('canary-section').hidden = splits.length === 0;
@@ -314,14 +434,17 @@ function renderFailover(): void {
 
 function renderClients(): void {
   if (!view.clients) return;
-  const clients = [...view.clients.clients].sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.nodeId.localeCompare(b.nodeId) || a.streamId - b.streamId);
+  const clients = [...view.clients.clients].sort(
+    (a, b) => a.clusterId.localeCompare(b.clusterId) || a.nodeId.localeCompare(b.nodeId) || a.streamId - b.streamId,
+  );
   syncRows(byId('clients-body'), clients, (c) => String(c.streamId), clientRow, '');
   byId('clients-empty').hidden = clients.length > 0;
 }
 
 function renderTimes(): void {
   const now = serverNow();
-  for (const el of document.querySelectorAll<HTMLElement>('[data-since-ms]')) el.textContent = ago(now - Number(el.dataset.sinceMs));
+  for (const el of document.querySelectorAll<HTMLElement>('[data-since-ms]'))
+    el.textContent = ago(now - Number(el.dataset.sinceMs));
 }
 
 /** Keeps a fulfilled answer and shows or clears the section's error; true when fulfilled. */
@@ -350,7 +473,9 @@ async function refresh(): Promise<void> {
   const failed = fulfilled.filter((ok) => !ok).length;
   byId('connection').dataset.ok = String(failed === 0);
   byId('connection-text').textContent =
-    failed === fulfilled.length ? 'cannot reach the admin server, retrying' : (failed ? 'partly updated ' : 'live, updated ') + new Date().toLocaleTimeString();
+    failed === fulfilled.length
+      ? 'cannot reach the admin server, retrying'
+      : (failed ? 'partly updated ' : 'live, updated ') + new Date().toLocaleTimeString();
   for (const step of [renderSummary, renderLegend, renderIssues, renderFailover, renderClients, renderTimes]) {
     try {
       step();

@@ -11,7 +11,8 @@ const WORKLOAD_LIMIT = 200;
 function workloadRow(w: WorkloadScopeJson): HTMLElement {
   const observed = w.observed.map((o) => `${o.service} (${o.requests})`).join(', ') || '-';
   const declared = w.declared ? w.declared.join(', ') || '(nothing)' : 'not declared';
-  const warn = w.observedNotDeclared.length > 0 ? ` - called but not declared: ${w.observedNotDeclared.join(', ')}` : '';
+  const warn =
+    w.observedNotDeclared.length > 0 ? ` - called but not declared: ${w.observedNotDeclared.join(', ')}` : '';
   return h(
     'tr',
     { 'data-workload': w.workload },

@@ -36,6 +36,16 @@ const FORBIDDEN: readonly ForbiddenEdge[] = [
   },
   {
     from: ['xds/translate/'],
+    to: ['xds/cache/'],
+    because: 'translation hands resources to the cache; what both use (the encoded form, message types) lives in xds/resource/',
+  },
+  {
+    from: ['xds/resource/'],
+    to: ['xds/translate/', 'xds/cache/', 'xds/server/', 'xds/node/', 'lrs/', 'mesh/', 'discovery/'],
+    because: 'xds/resource/ is the layer under translate and cache: it imports neither',
+  },
+  {
+    from: ['xds/translate/'],
     to: ['pkg:@grpc/grpc-js'],
     because: 'view resolution returns a typed refusal; only the server maps it to a gRPC status',
   },

@@ -21,8 +21,7 @@ export function describeExit(exit: ExitInfo): string {
 
 export class ManagedProcess {
   readonly exited: Promise<ExitInfo>;
-  /** Set once stop() was called: the exit that follows is expected. */
-  stopRequested = false;
+  private stopWasRequested = false;
   private exitInfo?: ExitInfo;
 
   constructor(
@@ -46,13 +45,18 @@ export class ManagedProcess {
     return this.child.pid ?? -1;
   }
 
+  /** True once stop() or killNow() was called: the exit that follows is expected. */
+  get stopRequested(): boolean {
+    return this.stopWasRequested;
+  }
+
   get running(): boolean {
     return this.exitInfo === undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** SIGTERM (or `signal`), SIGKILL after graceMs; resolves on exit. Safe to call more than once. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = STOP_GRACE_MS): Promise<ExitInfo> {
-    this.stopRequested = true;
+    this.stopWasRequested = true;
     if (!this.running) return this.exited;
     this.child.kill(signal);
     let timer: NodeJS.Timeout | undefined;
@@ -62,6 +66,16 @@ export class ManagedProcess {
     if ((await Promise.race([this.exited, timedOut])) === 'timeout') this.child.kill('SIGKILL');
     clearTimeout(timer);
     return this.exited;
+  }
+
+  /** Synchronous SIGKILL, for process exit where nothing async runs. */
+  killNow(): void {
+    this.stopWasRequested = true;
+    try {
+      this.child.kill('SIGKILL');
+    } catch {
+      // Already gone: nothing to clean up.
+    }
   }
 
   /** Resolves with the first stdout line matching `pattern`; rejects if the process exits first or on timeout. */
@@ -94,7 +108,7 @@ export class ProcessGroup {
   private closed = false;
   private readonly killNow = () => this.killAllNow();
 
-  constructor(private readonly onUnexpectedExit: UnexpectedExitListener = () => {}) {
+  constructor(private readonly onUnexpectedExit: UnexpectedExitListener = () => undefined) {
     process.on('exit', this.killNow);
   }
 
@@ -127,14 +141,7 @@ export class ProcessGroup {
 
   /** Synchronous SIGKILL of everything still running: for process exit, where nothing async runs. */
   killAllNow(): void {
-    for (const managed of this.live) {
-      managed.stopRequested = true;
-      try {
-        managed.child.kill('SIGKILL');
-      } catch {
-        // Already gone: nothing to clean up.
-      }
-    }
+    for (const managed of this.live) managed.killNow();
   }
 
   /** Stops listening for process exit; call after stopAll. */

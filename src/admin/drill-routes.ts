@@ -1,7 +1,7 @@
 // Drill routes: GET /debug/drill (the active drill and the last outcomes), POST /debug/drill/start
 // {"failure":"east/checkout.shop","durationS":120} and POST /debug/drill/stop. The POSTs go through
 // admin-post.ts (token or loopback, JSON, bounded body).
-import { DrillManager } from '../drill/drill-manager';
+import type { DrillManager } from '../drill/drill-manager';
 import { AdminPostHandler } from './admin-post';
 import { AdminHandler, json } from './admin-server';
 
@@ -13,11 +13,11 @@ function startRequest(body: unknown): { failure: string; durationMs: number } | 
   return { failure, durationMs: durationS * 1000 };
 }
 
-export function drillStatusHandler(drills: DrillManager): AdminHandler {
+export function drillStatusHandler(drills: Pick<DrillManager, 'status'>): AdminHandler {
   return () => json({ generatedAtMs: Date.now(), ...drills.status() });
 }
 
-export function drillPostHandlers(drills: DrillManager): Map<string, AdminPostHandler> {
+export function drillPostHandlers(drills: Pick<DrillManager, 'start' | 'stop'>): Map<string, AdminPostHandler> {
   return new Map<string, AdminPostHandler>([
     [
       '/debug/drill/start',

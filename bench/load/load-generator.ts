@@ -174,7 +174,7 @@ export class LoadGenerator {
   async connect(group: string, address: string, nodes: BenchNode[], mode: StreamMode, timeoutMs: number): Promise<SyncResult> {
     const shares = this.shares(nodes);
     const results = await Promise.all(
-      this.processes.map((p, i) => ((shares[i] as BenchNode[]).length > 0 ? p.connect(group, address, shares[i] as BenchNode[], mode, timeoutMs) : undefined)),
+      this.processes.map((p, i) => ((shares[i] as BenchNode[]).length > 0 ? p.connect(group, address, shares[i] as BenchNode[], mode, timeoutMs) : Promise.resolve(undefined))),
     );
     const done = results.filter((r): r is SyncResult => r !== undefined);
     const first = done[0] as SyncResult;

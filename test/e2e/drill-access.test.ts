@@ -89,7 +89,7 @@ describe('drill access and bounds (admin POST)', () => {
     const log = fs.openSync(path.join(testOutputDir('drill-access'), 'open.log'), 'w');
     const child = spawn(process.execPath, [MAIN, 'serve', '--xds', '127.0.0.1:0', '--admin', `0.0.0.0:${port}`, '--admin-allowed-hosts', address], { stdio: ['ignore', log, log] });
     fs.closeSync(log);
-    trackChild(child);
+    void trackChild(child);
     try {
       await waitFor(async () => (await httpGet(`http://127.0.0.1:${port}/readyz`).catch(() => ({ status: 0 }))).status === 200, { timeoutMs: 15_000, what: 'serve ready' });
       const body = JSON.stringify({ failure: 'east', durationS: 2 });

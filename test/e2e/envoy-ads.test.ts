@@ -118,7 +118,7 @@ describe.each(['sotw', 'delta'] as const)('Envoy over %s ADS', (mode) => {
     const { envoy, url } = await sidecar(server, mode, 'east', `sidecar-${mode}-nack`);
     await expectTrafficTo(url, ['east-1'], 'initial traffic');
     injectBroken = true;
-    server.spillway.rebuild();
+    void server.spillway.rebuild();
     await envoy.waitForStat('cluster_manager.cds.update_rejected', (v) => v >= 1, 10_000);
     const client = await waitFor(async () => server.spillway.server.registry.list().find((c) => c.nodeId === `sidecar-${mode}-nack` && c.types.CDS?.lastNack), {
       timeoutMs: 5_000,
@@ -133,7 +133,7 @@ describe.each(['sotw', 'delta'] as const)('Envoy over %s ADS', (mode) => {
     expect(tally.byId['east-1']).toBe(10);
     // The next good change goes through.
     injectBroken = false;
-    server.spillway.rebuild();
+    void server.spillway.rebuild();
     await waitFor(async () => (client.types.CDS?.ackedVersion ?? '') !== '' && client.types.CDS?.ackedVersion === client.types.CDS?.sentVersion, {
       timeoutMs: 5_000,
       what: 'good config ACKed after the NACK',

@@ -153,7 +153,9 @@ describe('how fast traffic leaves a failing cluster (real Envoy, repeated)', () 
     const runs: Move[] = [];
     for (let i = 0; i < REPETITIONS; i++) {
       await allLocal();
-      runs.push(await timeMove(sidecar.url, async () => void (await Promise.all(backends.east.map((b) => b.kill('SIGKILL'))))));
+      runs.push(await timeMove(sidecar.url, async () => {
+        await Promise.all(backends.east.map((b) => b.kill('SIGKILL')));
+      }));
       await Promise.all(backends.east.map((b) => b.restart()));
     }
     record('east backends killed (SIGKILL)', runs);

@@ -180,7 +180,8 @@ describe('demo/kind templates', () => {
     const secret = find(cluster, 'Secret', `spillway-remote-${peer}`);
     expect(secret.metadata.namespace).toBe('spillway-system');
     expect(secret.metadata.labels).toEqual({ 'spillway.io/cluster': peer });
-    const remote = byName.get(peer)!;
+    const remote = byName.get(peer);
+    if (!remote) throw new Error(`${cluster}: clusters.yaml has no entry for ${peer}`);
     expect(secret.metadata.annotations).toEqual({
       'spillway.io/region': remote.cluster.region,
       'spillway.io/zone': remote.cluster.zone,

@@ -111,7 +111,7 @@ describe('mesh files written carelessly or with hostile intent', () => {
     saveAtomically('clusters: []\nservices: []\n');
     const issue = await rejection(/at least one cluster/);
     expect(issue.details[0]).toMatch(new RegExp(`^${MESH}:1: clusters: `));
-    const validate = await run(process.execPath, [CLI, 'validate', MESH]).catch((error: { code: number; stderr: string }) => error);
+    const validate = await run(process.execPath, [CLI, 'validate', MESH]).catch((error: unknown) => error);
     expect(validate).toMatchObject({ code: 1 });
     expect((validate as { stderr: string }).stderr).toContain('at least one cluster');
     expectStillServed(from);

@@ -69,7 +69,7 @@ class BackendProcess implements Backend {
   async start(): Promise<void> {
     const [command, args] = commandOf(this.kind, ['--host', this.host, '--port', String(this.port), '--id', this.id]);
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    trackChild(child);
+    void trackChild(child);
     this.child = child;
     runningBackends.add(this);
     const stderr = new StreamTail(child.stderr);

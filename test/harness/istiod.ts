@@ -100,7 +100,7 @@ export async function startIstiod(name: string): Promise<IstiodProcess> {
   };
   const child = spawn(istiodBinary(), args, { stdio: ['ignore', log, log], cwd: dir, env });
   fs.closeSync(log);
-  trackChild(child);
+  void trackChild(child);
   const logTail = (chars = 4000) => fs.readFileSync(logFile, 'utf8').slice(-chars);
   await waitFor(
     async () => {

@@ -49,7 +49,8 @@ function decodeAny(any: { type_url?: string; value?: Uint8Array }): Record<strin
 }
 
 function nameOf(message: Record<string, unknown>): string {
-  return String(message.name ?? message.cluster_name ?? '');
+  const name = message.name ?? message.cluster_name;
+  return typeof name === 'string' ? name : '';
 }
 
 function decodeResponse(mode: RawMode, bytes: Buffer): RawResponse {

@@ -37,7 +37,7 @@ export async function startSpillwayProcess(options: SpillwayProcessOptions): Pro
   args.push(...(options.extraArgs ?? []));
   const child = spawn(process.execPath, args, { stdio: ['ignore', out, out] });
   fs.closeSync(out);
-  trackChild(child);
+  void trackChild(child);
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   const logTail = (chars = 3000) => fs.readFileSync(logFile, 'utf8').slice(-chars);
   await waitFor(

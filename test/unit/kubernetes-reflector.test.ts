@@ -24,7 +24,7 @@ const reflectors: Reflector<unknown>[] = [];
 beforeAll(async () => {
   server = http.createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://fake');
-    seen.push(`${url.pathname}${url.searchParams.get('watch') ? ' watch rv=' + url.searchParams.get('resourceVersion') : ' list'}`);
+    seen.push(`${url.pathname}${url.searchParams.get('watch') ? ` watch rv=${String(url.searchParams.get('resourceVersion'))}` : ' list'}`);
     handler(request, response, url);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

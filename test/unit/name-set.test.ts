@@ -63,10 +63,12 @@ describe('interned name sets', () => {
   test('a snapshot builds one selection per distinct subscription', () => {
     const snapshot = new Snapshot([encodeResource(ENDPOINT_TYPE, 'a', { cluster_name: 'a', endpoints: [] })]);
     const names = internNames(new Set(['a']));
+    const resource = snapshot.get(ENDPOINT_TYPE, 'a');
+    if (!resource) throw new Error('the snapshot lost its one resource');
     let built = 0;
     const select = () => {
       built++;
-      return [snapshot.get(ENDPOINT_TYPE, 'a')!];
+      return [resource];
     };
     const one = snapshot.selection(ENDPOINT_TYPE, false, names, select);
     const two = snapshot.selection(ENDPOINT_TYPE, false, internNames(new Set(['a'])), select);

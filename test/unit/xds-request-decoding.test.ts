@@ -64,6 +64,7 @@ describe('grpc-js request chunks', () => {
     readCompressFlag: Buffer;
     write(data: Buffer): Buffer[];
   }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- an internal module of grpc-js, typed here with the private fields read
   const { StreamDecoder } = require('@grpc/grpc-js/build/src/stream-decoder') as { StreamDecoder: new (max: number) => DecoderInternals };
 
   test('a decoded request is no longer referenced by the decoder (grpc-js internals are as expected)', () => {

@@ -4,7 +4,7 @@ import * as YAML from 'yaml';
 import { EMBEDDED_MESH_YAML } from '../discovery/embedded-mesh';
 import { formatMeshErrors, loadMeshFile, parseMeshText } from '../discovery/file/mesh-file';
 import { DEFAULT_MESH_MAX_BYTES } from '../discovery/file/mesh-limits';
-import { FlagSpec, flagHelp, parseFlags } from '../cli/args';
+import { FlagSpec, flagHelp, parseFlags } from '../flags/flags';
 import { parseHostPort } from '../net/host-port';
 import { DEFAULT_INITIAL_FETCH_TIMEOUT_S, IstioExtension, istioEnvoyFilters } from './envoy-filters';
 

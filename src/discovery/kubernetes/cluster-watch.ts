@@ -239,6 +239,11 @@ export class ClusterWatch {
     await Promise.all(stopped);
   }
 
+  /** The API client of the running watch (it changes when the cluster's access settings rotate). */
+  apiClient(): KubeClient | undefined {
+    return this.stopped ? undefined : this.client;
+  }
+
   private startReflectors(access: ApiServerAccess): void {
     this.client = new KubeClient(access);
     this.logger.info({ server: access.server, origin: access.origin, namespaces: this.options.config.namespaces ?? 'all' }, `cluster ${this.name}: watching ${access.server}`);

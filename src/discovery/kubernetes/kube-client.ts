@@ -154,13 +154,27 @@ export class KubeClient {
   }
 
   /** One request; an exec plugin's token refused with 401 is renewed and the request sent once more. */
-  private async open(path: string, accept: string, timeoutMs: number): Promise<http.IncomingMessage> {
+  private async open(path: string, accept: string, timeoutMs: number, write?: WriteRequest): Promise<http.IncomingMessage> {
     const auth = await this.authorization();
     try {
-      return await this.openWith(path, accept, timeoutMs, auth);
+      return await this.openWith(path, accept, timeoutMs, auth, write);
     } catch (error) {
       if (!this.renewAfter401(error, auth)) throw error;
-      return this.openWith(path, accept, timeoutMs, await this.authorization());
+      return this.openWith(path, accept, timeoutMs, await this.authorization(), write);
+    }
+  }
+
+  /**
+   * A write (create, replace, delete) with a JSON body; resolves with the object the API server returns.
+   * Only the Istio extension writes (its EnvoyFilters); discovery itself only reads.
+   */
+  async sendJson(method: WriteMethod, path: string, body?: unknown, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<unknown> {
+    const response = await this.open(path, JSON_ACCEPT, timeoutMs, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await readBody(response, timeoutMs);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new KubeApiError('bad-response', `${method} ${withoutQuery(path)}: the answer is not JSON: ${text.slice(0, MAX_ERROR_BODY_CHARS)}`);
     }
   }
 
@@ -183,35 +197,41 @@ export class KubeClient {
     return true;
   }
 
-  private openWith(path: string, accept: string, timeoutMs: number, auth: Authorization): Promise<http.IncomingMessage> {
+  private openWith(path: string, accept: string, timeoutMs: number, auth: Authorization, write?: WriteRequest): Promise<http.IncomingMessage> {
+    const method = write?.method ?? 'GET';
     return new Promise((resolve, reject) => {
-      const request = this.request(path, accept, auth);
-      const timer = setTimeout(() => request.destroy(new KubeApiError('timeout', `GET ${withoutQuery(path)}: no answer within ${timeoutMs}ms`)), timeoutMs);
+      const request = this.request(path, accept, auth, method, write?.body);
+      const timer = setTimeout(() => request.destroy(new KubeApiError('timeout', `${method} ${withoutQuery(path)}: no answer within ${timeoutMs}ms`)), timeoutMs);
       request.on('error', (error) => {
         clearTimeout(timer);
         reject(toApiError(error));
       });
       request.on('response', (response) => {
         clearTimeout(timer);
-        if (response.statusCode === 200) {
+        // 201 Created and 202 Accepted (a delete in progress) are successes of writes.
+        if (response.statusCode === 200 || (write && (response.statusCode === 201 || response.statusCode === 202))) {
           resolve(response);
           return;
         }
         readBody(response, timeoutMs).then(
-          (body) => reject(statusError(`GET ${withoutQuery(path)}`, response.statusCode ?? 0, body)),
+          (body) => reject(statusError(`${method} ${withoutQuery(path)}`, response.statusCode ?? 0, body)),
           (error: unknown) => reject(toApiError(error)),
         );
       });
-      request.end();
+      request.end(write?.body);
     });
   }
 
-  private request(path: string, accept: string, auth: Authorization): http.ClientRequest {
+  private request(path: string, accept: string, auth: Authorization, method = 'GET', body?: string): http.ClientRequest {
     const url = new URL(this.access.server + path);
     const headers: http.OutgoingHttpHeaders = { Accept: accept, 'User-Agent': 'spillway' };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(body);
+    }
     // Read per request: a rotated token file takes effect at the next (re)connect.
     if (auth.token !== undefined) headers.Authorization = `Bearer ${auth.token}`;
-    const options: https.RequestOptions = { method: 'GET', headers, agent: this.agent, timeout: this.connectTimeoutMs };
+    const options: https.RequestOptions = { method, headers, agent: this.agent, timeout: this.connectTimeoutMs };
     const request = this.secure ? https.request(url, options) : http.request(url, options);
     // `timeout` is socket inactivity before the response starts; after it the callers' own timers rule.
     request.on('timeout', () => request.destroy(new KubeApiError('timeout', `${url.host}: no answer within ${this.connectTimeoutMs}ms`)));
@@ -222,6 +242,13 @@ export class KubeClient {
 
 interface Authorization {
   token?: string;
+}
+
+export type WriteMethod = 'POST' | 'PUT' | 'DELETE';
+
+interface WriteRequest {
+  method: WriteMethod;
+  body: string | undefined;
 }
 
 /** Splits a chunked stream into complete, non-empty lines. */

@@ -2,6 +2,7 @@
 // Secrets (added, restarted and removed at run time): one ClusterWatch per cluster, each owning its store
 // shard `kubernetes/<cluster>`. Clusters are independent: one that is down, misconfigured or forbidden
 // keeps its last good shard and never holds back the others.
+import type { KubeClient } from './kube-client';
 import type { Logger } from 'pino';
 import { MeshStore } from '../../mesh/store';
 import { KubeClusterConfig, RemoteSecretsConfig } from './clusters-file';
@@ -86,6 +87,13 @@ export class KubernetesSource {
   }
 
   /** Per-cluster freshness for /readyz, metrics and the admin page. */
+  /** The clusters listed in the clusters file (not those of remote Secrets), with their current API clients. */
+  fileClusters(): { name: string; client(): KubeClient | undefined }[] {
+    return [...this.running]
+      .filter(([, running]) => !running.remote)
+      .map(([name, running]) => ({ name, client: () => running.watch.apiClient() }));
+  }
+
   get stats(): ClusterStats[] {
     return [...this.running.values()].map(({ watch }) => watch.stats());
   }

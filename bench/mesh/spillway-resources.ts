@@ -4,7 +4,8 @@ import * as protobuf from 'protobufjs';
 import { MeshModel, serviceHost } from '../../src/mesh/model';
 import { EncodedResource } from '../../src/xds/resource/encoded-resource';
 import { translateView } from '../../src/xds/translate/translator';
-import { viewKeyOf, DEFAULT_OUTBOUND_ADDRESS, DEFAULT_OUTBOUND_PORT } from '../../src/xds/translate/client-view';
+import { DEFAULT_OUTBOUND_ADDRESS, DEFAULT_OUTBOUND_PORT } from '../../src/xds/translate/client-view';
+import { ViewKey } from '../../src/xds/node/view-key';
 import { BENCH_NAMESPACE, MeshSize, clusterName, scopedWorkloads, serviceName } from './generate-mesh';
 
 export interface ResourceLine {
@@ -30,17 +31,17 @@ function anyBytes(resource: EncodedResource): Uint8Array {
  * The sidecar views of the mesh: one per cluster, or with declared calls one per (cluster, workload), as
  * the peer keys them (node.metadata CLUSTER_ID, and `/SERVICE` when the node names its workload).
  */
-function sidecarViews(size: MeshSize): { view: string; key: string }[] {
-  const views: { view: string; key: string }[] = [];
+function sidecarViews(size: MeshSize): { view: string; key: ViewKey }[] {
+  const views: { view: string; key: ViewKey }[] = [];
   for (let c = 0; c < size.clusters; c++) {
     const base = { clusterId: clusterName(c), role: 'sidecar' as const, outboundAddress: DEFAULT_OUTBOUND_ADDRESS, outboundPort: DEFAULT_OUTBOUND_PORT };
     if (!size.callsPerWorkload) {
-      views.push({ view: clusterName(c), key: viewKeyOf(base) });
+      views.push({ view: clusterName(c), key: ViewKey.of(base) });
       continue;
     }
     for (const s of scopedWorkloads(size)) {
       const workload = { name: serviceName(s), namespace: BENCH_NAMESPACE };
-      views.push({ view: `${clusterName(c)}/${workload.name}.${workload.namespace}`, key: viewKeyOf({ ...base, workload: serviceHost(workload) }) });
+      views.push({ view: `${clusterName(c)}/${workload.name}.${workload.namespace}`, key: ViewKey.of({ ...base, workload: serviceHost(workload) }) });
     }
   }
   return views;

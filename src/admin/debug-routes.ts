@@ -25,7 +25,7 @@ export interface DebugSources {
   /** The snapshot a view is served (/debug/config). */
   snapshot: (view: ViewKey) => Snapshot;
   /** Latest translation issues per view (/debug/issues). */
-  translationIssues: () => ReadonlyMap<ViewKey, readonly TranslationIssue[]>;
+  translationIssues: () => ReadonlyMap<string, readonly TranslationIssue[]>;
   /** Failover state per client cluster, service and subset (/debug/failover). */
   failoverEntries: () => FailoverEntry[];
   currentModel: () => MeshModel;

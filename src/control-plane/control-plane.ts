@@ -78,7 +78,7 @@ export class ControlPlane {
   private readonly snapshots: SnapshotCache;
   private readonly lrs: LoadReportingService;
   /** Latest translation issues per view, for logs and debug endpoints. */
-  private readonly issues = new Map<ViewKey, TranslationIssue[]>();
+  private readonly issues = new Map<string, TranslationIssue[]>();
   private readonly stats: RebuildStats = { rebuilds: 0, lastRebuildMs: 0, servicesTranslated: 0, servicesReused: 0 };
   /** Shared by all views: a resource identical in many views is encoded once. */
   private readonly memo = new EncodeMemo();
@@ -142,8 +142,8 @@ export class ControlPlane {
     return this.snapshots;
   }
 
-  /** Latest translation issues per view (/debug/issues). */
-  translationIssues(): ReadonlyMap<ViewKey, readonly TranslationIssue[]> {
+  /** Latest translation issues per view, by the view key's text (/debug/issues). */
+  translationIssues(): ReadonlyMap<string, readonly TranslationIssue[]> {
     return this.issues;
   }
 
@@ -260,11 +260,11 @@ export class ControlPlane {
   }
 
   private snapshotOf(view: ViewKey, translation: ViewTranslation): Snapshot {
-    const previous = this.issues.get(view) ?? [];
+    const previous = this.issues.get(view.id) ?? [];
     if (translation.issues.length > 0 && JSON.stringify(previous) !== JSON.stringify(translation.issues)) {
       for (const issue of translation.issues) this.options.logger.error({ view, service: issue.service, error: issue.message }, 'service skipped: translation failed');
     }
-    this.issues.set(view, translation.issues);
+    this.issues.set(view.id, translation.issues);
     return new Snapshot(translation.resources);
   }
 }

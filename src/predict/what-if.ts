@@ -7,7 +7,7 @@ import { MeshModel, ServiceEntry, serviceHost } from '../mesh/model';
 import { sortedServices } from '../mesh/rules';
 import { LOAD_WINDOW_MS, LoadReportStore } from '../lrs/load-report-store';
 import { belongsTo } from '../visibility/failover-tracker';
-import { viewKeyOf } from '../xds/translate/client-view';
+import { ViewKey } from '../xds/node/view-key';
 import { readyCount } from '../xds/translate/endpoint-builder';
 import { outboundClusterName } from '../xds/translate/names';
 import { ResourceCollector, ResourceEncoder } from '../xds/translate/resource-collector';
@@ -63,8 +63,8 @@ export interface WhatIfReport {
 }
 
 /** The view a sidecar of `cluster` gets (listener address and port do not change routing). */
-function sidecarViewKey(cluster: string): string {
-  return viewKeyOf({ clusterId: cluster, role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15001 });
+function sidecarViewKey(cluster: string): ViewKey {
+  return ViewKey.of({ clusterId: cluster, role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15001 });
 }
 
 const NO_BYTES = new Uint8Array(0);

@@ -267,7 +267,7 @@ describe('the same through the Kubernetes source (real API server): the pod\'s s
     await waitFor(async () => (await envoy.listenerNames()).includes('inbound'), { timeoutMs: 20_000, what: 'the inbound listener at the real Envoy' });
     expect(await envoy.dynamicClusterNames()).toContain(`inbound|${app.port}||checkout.shop.svc.cluster.local`);
     // One view for both pods.
-    expect(server.controlPlane.cache.viewKeys().filter((key) => key.includes('|in='))).toEqual([sharedView]);
+    expect(server.controlPlane.cache.viewKeys().map((key) => key.id).filter((key) => key.includes('|in='))).toEqual([sharedView]);
 
     const answer = await waitFor(async () => {
       const text = await directRequest(sidecarPort, sniFor(8080, 'checkout.shop.svc.cluster.local'), callerFiles, meshCa, { host: 'checkout.shop.svc.cluster.local' }).catch((error: Error) => error.message);

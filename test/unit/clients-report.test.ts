@@ -5,6 +5,7 @@ import { NameSetBudget } from '../../src/xds/server/name-budget';
 import { DEFAULT_CLIENTS_LIMIT, clientsReport } from '../../src/admin/clients-report';
 import { formatClientsTable } from '../../src/cli/status';
 import { ClientsReport } from '../../src/admin/page/api-types';
+import { ViewKey } from '../../src/xds/node/view-key';
 
 function client(streamId: number): ClientInfo {
   return {
@@ -12,7 +13,7 @@ function client(streamId: number): ClientInfo {
     nodeId: `node-${streamId}`,
     clusterId: 'east',
     role: 'sidecar',
-    view: 'v',
+    view: ViewKey.of({ clusterId: 'east', role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15001 }),
     userAgent: 'envoy',
     mode: 'sotw',
     service: 'ads',

@@ -33,7 +33,7 @@ function checkGolden(file: string, actual: string): void {
 for (const goldenCase of listGoldenCases()) {
   describe(`golden translation: ${goldenCase.name}`, () => {
     for (const viewKey of goldenCase.views) {
-      test(viewKey, () => {
+      test(viewKey.id, () => {
         const translation = translateView(modelOf(goldenCase), viewKey);
         checkGolden(path.join(goldenCase.dir, viewFileName(viewKey)), renderTranslation(translation));
       });

@@ -2,9 +2,10 @@
 // grpcRetryOn names its own statuses; Envoy sidecars keep their own policy either way.
 import { LISTENER_TYPE } from '../../src/xds/resource-types';
 import { translateView } from '../../src/xds/translate/translator';
+import { ViewKey } from '../../src/xds/node/view-key';
 import { endpoint, httpService, sampleMesh } from '../harness/sample-mesh';
 
-const PROXYLESS_VIEW = 'sidecar|east|127.0.0.1|15001|kind=grpc';
+const PROXYLESS_VIEW = ViewKey.of({ clusterId: 'east', role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15001, proxyless: true });
 const LISTENER = 'echo.shop.svc.cluster.local:9090';
 
 function retryOnOf(grpcRetryOn?: ('unavailable' | 'resource-exhausted')[]): unknown[] {

@@ -3,6 +3,7 @@
 import { MeshCluster, MeshModel, ServiceEntry, serviceHost } from '../../src/mesh/model';
 import { MeshStore, mergeShards } from '../../src/mesh/store';
 import { translateView } from '../../src/xds/translate/translator';
+import { ViewKey } from '../../src/xds/node/view-key';
 import { ENDPOINT_TYPE } from '../../src/xds/resource-types';
 import { endpoint, httpService } from '../harness/sample-mesh';
 
@@ -14,7 +15,7 @@ function clusterShard(cluster: MeshCluster, exported: boolean, address: string):
   return { clusters: new Map([[cluster.name, cluster]]), services: new Map([[serviceHost(entry.service), entry]]) };
 }
 
-function remoteGateways(model: MeshModel, view: string): string[] {
+function remoteGateways(model: MeshModel, view: ViewKey): string[] {
   const assignment = translateView(model, view).resources.find((r) => r.typeUrl === ENDPOINT_TYPE && r.name === 'outbound|8080||checkout.shop.svc.cluster.local');
   const message = assignment?.message as { endpoints: { priority: number; lb_endpoints: { endpoint: { address: { socket_address: { address: string } } } }[] }[] };
   return message.endpoints.filter((l) => l.priority > 0).flatMap((l) => l.lb_endpoints.map((e) => e.endpoint.address.socket_address.address));
@@ -27,11 +28,11 @@ describe('mergeShards', () => {
     expect(checkout?.service.exported).toBe(true);
     expect(checkout?.service.exportedFrom).toEqual(['east']);
     expect(checkout?.endpoints).toHaveLength(2);
-    expect(remoteGateways(merged, 'sidecar|west|127.0.0.1|15001')).toEqual(['10.1.0.1']);
-    expect(remoteGateways(merged, 'sidecar|east|127.0.0.1|15001')).toEqual([]);
-    const westGateway = translateView(merged, 'gateway|west').resources.map((r) => r.name);
+    expect(remoteGateways(merged, ViewKey.of({ clusterId: 'west', role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15001 }))).toEqual(['10.1.0.1']);
+    expect(remoteGateways(merged, ViewKey.of({ clusterId: 'east', role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15001 }))).toEqual([]);
+    const westGateway = translateView(merged, ViewKey.of({ clusterId: 'west', role: 'gateway', outboundAddress: '', outboundPort: 0 })).resources.map((r) => r.name);
     expect(westGateway.some((name) => name.includes('checkout'))).toBe(false);
-    const eastGateway = translateView(merged, 'gateway|east').resources.map((r) => r.name);
+    const eastGateway = translateView(merged, ViewKey.of({ clusterId: 'east', role: 'gateway', outboundAddress: '', outboundPort: 0 })).resources.map((r) => r.name);
     expect(eastGateway).toContain('gateway|8080||checkout.shop.svc.cluster.local');
   });
 

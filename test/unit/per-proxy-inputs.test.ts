@@ -8,6 +8,7 @@ import { Snapshot } from '../../src/xds/cache/snapshot';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, XdsTypeUrl } from '../../src/xds/resource-types';
 import { NodeInfo } from '../../src/xds/node/node-info';
 import { resolveClientView } from '../../src/xds/translate/client-view';
+import { ViewKey } from '../../src/xds/node/view-key';
 import { inboundBuilds } from '../../src/xds/translate/inbound-translator';
 import { InProcessSpillway, startInProcess } from '../harness/in-process';
 import { endpoint, httpService, sampleMesh } from '../harness/sample-mesh';
@@ -30,7 +31,7 @@ function mtlsMesh(vaultReady = true): MeshModel {
   });
 }
 
-function viewOf(model: MeshModel, metadata: Record<string, string>): string {
+function viewOf(model: MeshModel, metadata: Record<string, string>): ViewKey {
   const node: NodeInfo = { id: 'sidecar~test', cluster: '', metadata, userAgentName: 'envoy', userAgentVersion: '1.40.0' };
   const resolved = resolveClientView(node, model);
   if (!resolved.ok) throw new Error(resolved.message);
@@ -49,7 +50,7 @@ function ownResources(a: Snapshot, b: Snapshot): string[] {
 describe('a change to one per-proxy input rebuilds only that proxy\'s own resources', () => {
   let server: InProcessSpillway;
   let model: MeshModel;
-  let base: string;
+  let base: ViewKey;
   let baseSnapshot: Snapshot;
   let misses: number;
   let builds: number;
@@ -65,7 +66,7 @@ describe('a change to one per-proxy input rebuilds only that proxy\'s own resour
   afterEach(async () => server?.stop());
 
   /** The view of a proxy whose metadata differs from BASE by `change`, and what it translated to get it. */
-  function changed(change: Record<string, string>): { view: string; snapshot: Snapshot; translated: number; inboundBuilt: number } {
+  function changed(change: Record<string, string>): { view: ViewKey; snapshot: Snapshot; translated: number; inboundBuilt: number } {
     const view = viewOf(model, { ...BASE, ...change });
     const snapshot = server.spillway.cache.snapshot(view);
     // The other proxy's view is untouched.
@@ -75,18 +76,18 @@ describe('a change to one per-proxy input rebuilds only that proxy\'s own resour
 
   test('INSTANCE_IP: not part of the view; another pod is the same view and snapshot, nothing is built', () => {
     const other = changed({ INSTANCE_IP: '10.1.0.8' });
-    expect(other.view).toBe(base);
+    expect(other.view.id).toBe(base.id);
     expect(other.snapshot).toBe(baseSnapshot);
     expect(other.translated).toBe(0);
     expect(other.inboundBuilt).toBe(0);
     // Without INSTANCE_IP at all, the same.
     const { INSTANCE_IP: _unused, ...withoutIp } = BASE;
-    expect(viewOf(model, withoutIp)).toBe(base);
+    expect(viewOf(model, withoutIp).id).toBe(base.id);
   });
 
   test('OUTBOUND_PORT: only the outbound listener is its own', () => {
     const other = changed({ OUTBOUND_PORT: '15002' });
-    expect(other.view).not.toBe(base);
+    expect(other.view.id).not.toBe(base.id);
     expect(other.translated).toBe(0);
     expect(other.inboundBuilt).toBe(0);
     expect(ownResources(baseSnapshot, other.snapshot)).toEqual(['Listener outbound']);
@@ -149,7 +150,7 @@ describe('a change to one per-proxy input rebuilds only that proxy\'s own resour
   test('a proxyless gRPC client has no inbound listener to share: INBOUND_PORT is not part of its view', () => {
     const node: NodeInfo = { id: 'grpc-client', cluster: '', metadata: { CLUSTER_ID: 'east', INBOUND_PORT: '15006' }, userAgentName: 'gRPC Node', userAgentVersion: '1.0' };
     const resolved = resolveClientView(node, model);
-    expect(resolved.ok && resolved.view).toBe('sidecar|east|127.0.0.1|15001|kind=grpc');
+    expect(resolved.ok && resolved.view.id).toBe('sidecar|east|127.0.0.1|15001|kind=grpc');
     const bad = resolveClientView({ ...node, userAgentName: 'envoy', metadata: { ...node.metadata, INBOUND_ADDRESS: 'pod-ip' } }, model);
     expect(bad.ok ? '' : bad.message).toMatch(/INBOUND_ADDRESS "pod-ip" is not an IP address/);
   });

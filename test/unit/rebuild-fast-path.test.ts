@@ -2,13 +2,14 @@
 // encoded once across views; a big rebuild yields to the event loop.
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/xds/resource-types';
 import { InProcessSpillway, startInProcess } from '../harness/in-process';
+import { ViewKey } from '../../src/xds/node/view-key';
 import { endpoint, httpService, sampleMesh } from '../harness/sample-mesh';
 
 const CHECKOUT = 'outbound|8080||checkout.shop.svc.cluster.local';
 const LEDGER = 'outbound|8080||ledger.shop.svc.cluster.local';
-const EAST_VIEW = 'sidecar|east|127.0.0.1|15001';
-const EAST_VIEW_OTHER_PORT = 'sidecar|east|127.0.0.1|15002';
-const WEST_VIEW = 'sidecar|west|127.0.0.1|15001';
+const EAST_VIEW = ViewKey.of({ clusterId: 'east', role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15001 });
+const EAST_VIEW_OTHER_PORT = ViewKey.of({ clusterId: 'east', role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15002 });
+const WEST_VIEW = ViewKey.of({ clusterId: 'west', role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15001 });
 
 describe('per-service rebuilds and shared encoding', () => {
   let server: InProcessSpillway;

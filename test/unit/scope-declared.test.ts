@@ -8,7 +8,8 @@ import { Snapshot } from '../../src/xds/cache/snapshot';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../src/xds/resource-types';
 import { StreamMode } from '../../src/xds/node/stream-kind';
 import { NodeInfo } from '../../src/xds/node/node-info';
-import { ScopeMode, parseViewKey, resolveClientView } from '../../src/xds/translate/client-view';
+import { ScopeMode, resolveClientView } from '../../src/xds/translate/client-view';
+import { ViewKey } from '../../src/xds/node/view-key';
 import { ServiceParts } from '../../src/xds/translate/service-parts';
 import { translateView } from '../../src/xds/translate/translator';
 import { workloadHost } from '../../src/xds/translate/workload-identity';
@@ -34,7 +35,7 @@ function meshWithCalls(calls: string[] | undefined): MeshModel {
   });
 }
 
-function viewOf(model: MeshModel, metadata: Record<string, unknown>, mode: StreamMode = 'sotw', scope: ScopeMode = 'all', userAgent = 'envoy', ads = true): string {
+function viewOf(model: MeshModel, metadata: Record<string, unknown>, mode: StreamMode = 'sotw', scope: ScopeMode = 'all', userAgent = 'envoy', ads = true): ViewKey {
   const resolved = resolveClientView(node(metadata, userAgent), model, { mode, ads }, { scope });
   if (!resolved.ok) throw new Error(resolved.message);
   return resolved.view;
@@ -136,7 +137,7 @@ describe('a sidecar whose workload declares calls', () => {
   it('gets only the called services (all their clusters) plus its own listeners; other sidecars are unchanged', () => {
     const model = meshWithCalls([CHECKOUT]);
     const scoped = viewOf(model, { SERVICE: 'web.shop' });
-    expect(parseViewKey(scoped).workload).toBe(WEB);
+    expect(scoped.view.workload).toBe(WEB);
     const snapshot = new Snapshot(translateView(model, scoped).resources);
     expect(servicesOfClusters(snapshot)).toEqual([CHECKOUT]);
     expect([...snapshot.resources(ENDPOINT_TYPE).keys()].every((name) => name.endsWith(`|${CHECKOUT}`))).toBe(true);
@@ -144,7 +145,7 @@ describe('a sidecar whose workload declares calls', () => {
 
     // No identity, a workload without calls, a gateway, a proxyless client: the whole visible mesh.
     for (const other of [viewOf(model, {}), viewOf(model, { SERVICE: 'checkout.shop' }), viewOf(model, { SERVICE: 'web.shop' }, 'sotw', 'all', 'grpc-node-js')]) {
-      expect(parseViewKey(other).workload).toBeUndefined();
+      expect(other.view.workload).toBeUndefined();
       expect(servicesOfClusters(new Snapshot(translateView(model, other).resources))).toEqual([CHECKOUT, 'payments.billing.svc.cluster.local', WEB]);
     }
   });
@@ -183,12 +184,12 @@ describe('a sidecar whose workload declares calls', () => {
 describe('on demand (serve --scope on-demand)', () => {
   it('only delta Envoy sidecars without declarations get it; SotW ones keep every cluster', () => {
     const model = meshWithCalls(undefined);
-    expect(parseViewKey(viewOf(model, {}, 'delta', 'on-demand')).onDemand).toBe(true);
-    expect(parseViewKey(viewOf(model, {}, 'sotw', 'on-demand')).onDemand).toBeUndefined();
-    expect(parseViewKey(viewOf(model, {}, 'delta', 'all')).onDemand).toBeUndefined();
+    expect(viewOf(model, {}, 'delta', 'on-demand').view.onDemand).toBe(true);
+    expect(viewOf(model, {}, 'sotw', 'on-demand').view.onDemand).toBeUndefined();
+    expect(viewOf(model, {}, 'delta', 'all').view.onDemand).toBeUndefined();
     // A per-type delta stream (not ADS): the filter's ADS source would name nothing there.
-    expect(parseViewKey(viewOf(model, {}, 'delta', 'on-demand', 'envoy', false)).onDemand).toBeUndefined();
-    expect(parseViewKey(viewOf(meshWithCalls([CHECKOUT]), { SERVICE: 'web.shop' }, 'delta', 'on-demand')).onDemand).toBeUndefined();
+    expect(viewOf(model, {}, 'delta', 'on-demand', 'envoy', false).view.onDemand).toBeUndefined();
+    expect(viewOf(meshWithCalls([CHECKOUT]), { SERVICE: 'web.shop' }, 'delta', 'on-demand').view.onDemand).toBeUndefined();
   });
 
   it('keeps every route but no cluster in the wildcard set; a cluster named brings its whole service', () => {
@@ -240,7 +241,7 @@ describe('what scoping saves (1,000 services, a workload calling 10)', () => {
     }));
     const model = sampleMesh({ extraServices: services });
     // What an Envoy receives: everything but the listeners kept for proxyless clients (served only by name).
-    const bytesOf = (view: string): number => translateView(model, view).resources.filter((r) => r.typeUrl !== LISTENER_TYPE || r.inWildcard).reduce((sum, r) => sum + r.deltaField.length, 0);
+    const bytesOf = (view: ViewKey): number => translateView(model, view).resources.filter((r) => r.typeUrl !== LISTENER_TYPE || r.inWildcard).reduce((sum, r) => sum + r.deltaField.length, 0);
     const scoped = bytesOf(viewOf(model, { SERVICE: 'svc-0.fill' }));
     const full = bytesOf(viewOf(model, {}));
     console.log(`1,000 services: scoped sidecar (10 callees) is sent ${scoped} bytes, an unscoped one ${full} bytes (${(full / scoped).toFixed(0)}x)`);

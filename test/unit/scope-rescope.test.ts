@@ -39,7 +39,7 @@ describe('declarations that appear or go after a sidecar connected', () => {
     const scoped = await client.next();
     expect(names(scoped)).toEqual([`outbound|8080||${CHECKOUT}`]);
     const registered = server.spillway.server.registry.list().find((c) => c.nodeId === NODE.id);
-    expect(registered?.view).toContain(`|wl=${WEB}`);
+    expect(registered?.view.id).toContain(`|wl=${WEB}`);
     client.ackSotw(scoped, undefined);
 
     server.setModel(mesh());

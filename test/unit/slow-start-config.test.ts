@@ -3,6 +3,7 @@
 import { parseMeshText } from '../../src/discovery/file/mesh-file';
 import { CLUSTER_TYPE } from '../../src/xds/resource-types';
 import { translateView } from '../../src/xds/translate/translator';
+import { ViewKey } from '../../src/xds/node/view-key';
 import { Cluster } from '../../src/xds/resource/envoy-messages';
 
 function mesh(windowMs: number | string): string {
@@ -25,7 +26,7 @@ describe('slow start window', () => {
   test('becomes slow_start_config on the sidecar and gateway EDS clusters', () => {
     const parsed = parseMeshText(mesh(30000));
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-    for (const view of ['sidecar|east|127.0.0.1|15001', 'gateway|west|10.0.0.2']) {
+    for (const view of [ViewKey.of({ clusterId: 'east', role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15001 }), ViewKey.of({ clusterId: 'west', role: 'gateway', outboundAddress: '10.0.0.2', outboundPort: 0 })]) {
       const clusters = translateView(parsed.model, view).resources.filter((r) => r.typeUrl === CLUSTER_TYPE).map((r) => r.message as Cluster);
       const eds = clusters.filter((c) => c.type === 'EDS');
       expect(eds.length).toBeGreaterThan(0);

@@ -15,7 +15,7 @@ import { WhatIfReport, whatIfSteps } from '../../src/predict/what-if';
 import { ControlPlane } from '../../src/control-plane/control-plane';
 import { runToEnd } from '../../src/xds/steps';
 import { CLUSTER_TYPE, ENDPOINT_TYPE } from '../../src/xds/resource-types';
-import { viewKeyOf } from '../../src/xds/translate/client-view';
+import { ViewKey } from '../../src/xds/node/view-key';
 
 const logger = pino({ level: 'silent' });
 const CASES = 150;
@@ -125,8 +125,8 @@ function serving(model: MeshModel, overlay: Failure[] = []): ControlPlane {
   return spillway;
 }
 
-function sidecarKey(cluster: string): string {
-  return viewKeyOf({ clusterId: cluster, role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15001 });
+function sidecarKey(cluster: string): ViewKey {
+  return ViewKey.of({ clusterId: cluster, role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15001 });
 }
 
 function servedEds(spillway: ControlPlane, cluster: string): Map<string, unknown> {

@@ -4,9 +4,9 @@ import { Snapshot } from './snapshot';
 import { XdsTypeUrl } from '../resource-types';
 import { Steps, TimeSlicer } from '../steps';
 
-import type { ViewKey } from '../node/view-key';
+import { ViewKey } from '../node/view-key';
 
-export type { ViewKey };
+export { ViewKey };
 
 /** `changeSeenAtMs`: when the change behind this snapshot was first seen (for push latency). */
 export type SnapshotListener = (changedTypes: ReadonlySet<XdsTypeUrl>, changeSeenAtMs: number) => void;
@@ -27,13 +27,16 @@ export type SnapshotBuilder = (view: ViewKey) => Snapshot;
 export type AsyncSnapshotBuilder = (view: ViewKey) => Promise<Snapshot>;
 
 interface ViewEntry {
+  /** The key the entry was made for: every build of the view gets this one. */
+  readonly view: ViewKey;
   /** Undefined while the view's first snapshot is being built in the background. */
   snapshot?: Snapshot;
   readonly listeners: Set<SnapshotListener>;
 }
 
 export class SnapshotCache implements ConfigWatcher {
-  private readonly views = new Map<ViewKey, ViewEntry>();
+  /** By the view key's canonical text: equal views (different key objects) share one entry. */
+  private readonly views = new Map<string, ViewEntry>();
   /** Rebuild passes started so far: a first build that overlapped one may have used an older model. */
   private passes = 0;
 
@@ -45,34 +48,34 @@ export class SnapshotCache implements ConfigWatcher {
   /** The view's snapshot, built now if it is not there yet (debug endpoints, tests, tools). */
   snapshot(view: ViewKey): Snapshot {
     const entry = this.entry(view);
-    entry.snapshot ??= this.build(view);
+    entry.snapshot ??= this.build(entry.view);
     return entry.snapshot;
   }
 
   /** The view's snapshot when it is built; never builds (streams wait for their watcher to be told). */
   ready(view: ViewKey): Snapshot | undefined {
-    return this.views.get(view)?.snapshot;
+    return this.views.get(view.id)?.snapshot;
   }
 
   watch(view: ViewKey, listener: SnapshotListener): () => void {
-    let entry = this.views.get(view);
+    let entry = this.views.get(view.id);
     if (!entry) {
-      entry = { listeners: new Set() };
-      this.views.set(view, entry);
-      if (this.buildInBackground) this.buildFirst(view, entry);
+      entry = { view, listeners: new Set() };
+      this.views.set(view.id, entry);
+      if (this.buildInBackground) this.buildFirst(entry);
       else entry.snapshot = this.build(view);
     }
     entry.listeners.add(listener);
     return () => {
       entry.listeners.delete(listener);
       // A view nobody watches is dropped; it is rebuilt from the model when a client comes back.
-      if (entry.listeners.size === 0 && this.views.get(view) === entry) this.views.delete(view);
+      if (entry.listeners.size === 0 && this.views.get(view.id) === entry) this.views.delete(view.id);
     };
   }
 
   /** Views that currently have watchers (or were just built). */
   viewKeys(): ViewKey[] {
-    return [...this.views.keys()];
+    return [...this.views.values()].map((entry) => entry.view);
   }
 
   /**
@@ -89,12 +92,13 @@ export class SnapshotCache implements ConfigWatcher {
   ): Promise<{ completed: boolean; changedViews: number }> {
     let changedViews = 0;
     this.passes++;
-    for (const view of [...this.views.keys()]) {
-      if (!this.views.get(view)?.snapshot) continue; // gone, or its first build is running (see buildFirst)
-      const snapshot = await slicer.run(steps(view), abandon);
+    for (const id of [...this.views.keys()]) {
+      const current = this.views.get(id);
+      if (!current?.snapshot) continue; // gone, or its first build is running (see buildFirst)
+      const snapshot = await slicer.run(steps(current.view), abandon);
       if (snapshot === undefined) return { completed: false, changedViews };
-      const entry = this.views.get(view);
-      if (entry && this.replace(view, entry, snapshot, changeSeenAtMs)) changedViews++;
+      const entry = this.views.get(id);
+      if (entry && this.replace(entry, snapshot, changeSeenAtMs)) changedViews++;
       if (slicer.due()) {
         await slicer.yield();
         if (abandon()) return { completed: false, changedViews };
@@ -107,31 +111,32 @@ export class SnapshotCache implements ConfigWatcher {
    * Builds a new view's first snapshot in the background, then tells its watchers. If a rebuild pass began
    * meanwhile, the model may have changed under the build: it runs again until no pass overlapped it.
    */
-  private buildFirst(view: ViewKey, entry: ViewEntry): void {
+  private buildFirst(entry: ViewEntry): void {
+    const view = entry.view;
     const build = this.buildInBackground as AsyncSnapshotBuilder;
     const startedAtMs = Date.now();
     const run = (passesAtStart: number): void => {
       build(view).then(
         (snapshot) => {
-          if (this.views.get(view) !== entry) return; // nobody watches it any more
+          if (this.views.get(view.id) !== entry) return; // nobody watches it any more
           if (this.passes !== passesAtStart) {
             // A pass began meanwhile: the model may have changed under this build. A snapshot built at
             // once since (snapshot()) is newer and taken care of by the pass; otherwise build again.
             if (!entry.snapshot) run(this.passes);
             return;
           }
-          this.replace(view, entry, snapshot, startedAtMs);
+          this.replace(entry, snapshot, startedAtMs);
         },
         () => {
           // A builder must not throw for a valid view; fall back to building it at once.
-          if (this.views.get(view) === entry && !entry.snapshot) this.replace(view, entry, this.build(view), startedAtMs);
+          if (this.views.get(view.id) === entry && !entry.snapshot) this.replace(entry, this.build(view), startedAtMs);
         },
       );
     };
     run(this.passes);
   }
 
-  private replace(_view: ViewKey, entry: ViewEntry, next: Snapshot, changeSeenAtMs: number): boolean {
+  private replace(entry: ViewEntry, next: Snapshot, changeSeenAtMs: number): boolean {
     const changed = next.changedTypes(entry.snapshot);
     entry.snapshot = next;
     if (changed.size === 0) return false;
@@ -140,10 +145,10 @@ export class SnapshotCache implements ConfigWatcher {
   }
 
   private entry(view: ViewKey): ViewEntry {
-    let entry = this.views.get(view);
+    let entry = this.views.get(view.id);
     if (!entry) {
-      entry = { snapshot: this.build(view), listeners: new Set() };
-      this.views.set(view, entry);
+      entry = { view, snapshot: this.build(view), listeners: new Set() };
+      this.views.set(view.id, entry);
     }
     return entry;
   }

@@ -3,6 +3,7 @@
 
 import { ClientRole } from '../node/node-info';
 import { StreamMode } from '../node/stream-kind';
+import type { ViewKey } from '../node/view-key';
 
 export interface NackRecord {
   version: string;
@@ -27,7 +28,8 @@ export interface ClientInfo {
   nodeId: string;
   clusterId: string;
   role: ClientRole;
-  view: string;
+  /** Reports show its text. */
+  view: ViewKey;
   userAgent: string;
   mode: StreamMode;
   service: string;

@@ -169,7 +169,7 @@ export abstract class StreamBase<Req extends StreamRequest, State extends TypeSt
     const current = this.viewWatch.view;
     if (this.closed || !this.scope || current === undefined) return;
     const next = this.scope.viewNow(current);
-    if (next === current) return;
+    if (next.equals(current)) return;
     this.log.info({ from: current, to: next }, 'workload scope changed: moving the stream to its new view');
     this.ledger.movedTo(next);
     for (const state of this.states.values()) state.push.markCacheChanged();

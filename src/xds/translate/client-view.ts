@@ -7,42 +7,16 @@ import { MeshModel } from '../../mesh/model';
 import { ClientRole, NodeInfo } from '../node/node-info';
 import { StreamKind } from '../node/stream-kind';
 import { ViewResolution, ViewResolver } from '../node/view-resolution';
+import { ClientView, ViewKey } from '../node/view-key';
+
+export type { ClientView };
 import { declaredCalls, workloadHost } from './workload-identity';
 
 export const DEFAULT_OUTBOUND_PORT = 15001;
 export const DEFAULT_OUTBOUND_ADDRESS = '127.0.0.1';
 
-export interface ClientView {
-  clusterId: string;
-  role: ClientRole;
-  /**
-   * Where the client's listener binds: a sidecar's outbound listener, or a gateway's listener (its
-   * mesh gateway address unless node metadata LISTEN_ADDRESS says otherwise, e.g. 0.0.0.0 in a pod
-   * behind a load balancer).
-   */
-  outboundAddress: string;
-  outboundPort: number;
-  /** Where the proxy finds cert.pem, key.pem and ca.pem for mTLS (metadata TLS_DIR). */
-  tlsDir?: string;
-  /**
-   * Where a workload sidecar terminates mTLS: INBOUND_PORT (the endpoints' `sidecarPort`), bound on
-   * INBOUND_ADDRESS. Not the pod's address: the inbound listener forwards to whatever address the caller
-   * connected to (see inbound-translator.ts), so pods share the view.
-   */
-  inbound?: { port: number; bindAddress: string };
-  /**
-   * Proxyless gRPC clients read TLS settings in another form than Envoy (certificate provider
-   * instances, gRFC A29), so they get a view of their own when it matters.
-   */
-  proxyless?: boolean;
-  /**
-   * The workload (full service host) whose declared `calls` scope this Envoy sidecar's view: set while the
-   * workload declares calls (workload-identity.ts; a connected stream follows, see rescopedViewKey).
-   */
-  workload?: string;
-  /** Clusters beyond the scope are served when the proxy asks for them (on-demand CDS over delta xDS). */
-  onDemand?: boolean;
-}
+/** A view while it is being decided (ViewKey freezes it). */
+type ViewDraft = { -readonly [Field in keyof ClientView]: ClientView[Field] };
 
 /** What an Envoy sidecar whose workload declares no calls gets: every visible service, or them on demand. */
 export type ScopeMode = 'all' | 'on-demand';
@@ -53,38 +27,6 @@ export interface ScopeOptions {
 }
 
 export const DEFAULT_SCOPE_OPTIONS: ScopeOptions = { scope: 'all' };
-
-export function viewKeyOf(view: ClientView): string {
-  const base = view.role === 'gateway' ? `gateway|${view.clusterId}|${view.outboundAddress}` : `sidecar|${view.clusterId}|${view.outboundAddress}|${view.outboundPort}`;
-  const tls = view.tlsDir ? `|tls=${view.tlsDir}` : '';
-  const inbound = view.inbound ? `|in=${view.inbound.port},${view.inbound.bindAddress}` : '';
-  const kind = view.proxyless ? '|kind=grpc' : '';
-  const workload = view.workload ? `|wl=${view.workload}` : '';
-  const onDemand = view.onDemand ? '|od=1' : '';
-  return base + tls + inbound + kind + workload + onDemand;
-}
-
-export function parseViewKey(key: string): ClientView {
-  const parts = key.split('|');
-  const optional = parts.filter((p) => p.includes('='));
-  const [role, clusterId, address, port] = parts.filter((p) => !p.includes('='));
-  let view: ClientView;
-  if (role === 'gateway' && clusterId) view = { clusterId, role, outboundAddress: address ?? '', outboundPort: 0 };
-  else if (role === 'sidecar' && clusterId && address && port) view = { clusterId, role, outboundAddress: address, outboundPort: Number(port) };
-  else throw new Error(`malformed view key "${key}"`);
-  for (const part of optional) {
-    const [name, value = ''] = part.split(/=(.*)/s);
-    if (name === 'tls') view.tlsDir = value;
-    if (name === 'kind') view.proxyless = value === 'grpc';
-    if (name === 'wl') view.workload = value;
-    if (name === 'od') view.onDemand = value === '1';
-    if (name === 'in') {
-      const [inboundPort = '0', bindAddress = ''] = value.split(',');
-      view.inbound = { port: Number(inboundPort), bindAddress };
-    }
-  }
-  return view;
-}
 
 function metadataString(node: NodeInfo, key: string): string | undefined {
   const value = node.metadata[key];
@@ -129,7 +71,7 @@ export function resolveClientView(node: NodeInfo, model: MeshModel, stream: Stre
   if (!IPV4_OR_6.test(outboundAddress)) {
     return { ok: false, reason: 'invalid-metadata', message: `node "${node.id}": metadata ${addressKey} "${outboundAddress.slice(0, 100)}" is not an IP address` };
   }
-  const view: ClientView = { clusterId, role, outboundAddress, outboundPort };
+  const view: ViewDraft = { clusterId, role, outboundAddress, outboundPort };
   if (/grpc/i.test(node.userAgentName)) view.proxyless = true;
   const tlsDir = metadataString(node, 'TLS_DIR');
   if (tlsDir !== undefined) {
@@ -151,7 +93,7 @@ export function resolveClientView(node: NodeInfo, model: MeshModel, stream: Stre
   }
   const workload = scopable(view) ? workloadHost(node) : undefined;
   scopeView(view, workload, model, stream, options);
-  return { ok: true, view: viewKeyOf(view), clusterId, role, ...(workload !== undefined ? { workload } : {}) };
+  return { ok: true, view: ViewKey.of(view), clusterId, role, ...(workload !== undefined ? { workload } : {}) };
 }
 
 /** Envoy sidecars only: gateways route every exported service, and proxyless clients already ask by name. */
@@ -164,7 +106,7 @@ function scopable(view: ClientView): boolean {
  * build, so edits to the list apply at once); one that declares none shares its cluster's view, or its
  * on-demand twin, which only a delta ADS stream may have (Envoy's on-demand CDS does not work over SotW).
  */
-function scopeView(view: ClientView, workload: string | undefined, model: MeshModel, stream: StreamKind, options: ScopeOptions): void {
+function scopeView(view: ViewDraft, workload: string | undefined, model: MeshModel, stream: StreamKind, options: ScopeOptions): void {
   if (!scopable(view)) return;
   if (declaredCalls(model, workload) !== undefined) view.workload = workload;
   // The on-demand filter asks over ADS: a listener sent on a per-type stream could not name that source.
@@ -175,12 +117,12 @@ function scopeView(view: ClientView, workload: string | undefined, model: MeshMo
  * The view a connected sidecar of `workload` should have now: the same as `viewKey` but for its scope,
  * which follows whether the workload declares calls (they may have been added or removed since).
  */
-export function rescopedViewKey(viewKey: string, workload: string, model: MeshModel, stream: StreamKind, options: ScopeOptions = DEFAULT_SCOPE_OPTIONS): string {
-  const view = parseViewKey(viewKey);
+export function rescopedViewKey(key: ViewKey, workload: string, model: MeshModel, stream: StreamKind, options: ScopeOptions = DEFAULT_SCOPE_OPTIONS): ViewKey {
+  const view: ViewDraft = { ...key.view };
   delete view.workload;
   delete view.onDemand;
   scopeView(view, workload, model, stream, options);
-  return viewKeyOf(view);
+  return ViewKey.of(view);
 }
 
 export function makeViewResolver(currentModel: () => MeshModel, options: ScopeOptions = DEFAULT_SCOPE_OPTIONS): ViewResolver {

@@ -1,6 +1,7 @@
 // Pure translation entry point: (model, view) -> resources, plus the issues found on the way.
 import { MeshModel } from '../../mesh/model';
 import { ViewKey } from '../node/view-key';
+import { parseViewKey } from './client-view';
 import { gatewayViewSteps } from './gateway-translator';
 import { ViewTranslation, sidecarViewSteps } from './sidecar-translator';
 import { ResourceCollector } from './resource-collector';
@@ -12,7 +13,7 @@ import { Steps, runToEnd } from '../steps';
  * `parts` remembers per-service results across views and rebuilds.
  */
 export function* viewSteps(model: MeshModel, viewKey: ViewKey, out: ResourceCollector = new ResourceCollector(), parts?: ServiceParts): Steps<ViewTranslation> {
-  const view = viewKey.view;
+  const view = parseViewKey(viewKey);
   if (!model.clusters.has(view.clusterId)) {
     return { resources: [], issues: [{ service: '*', message: `cluster "${view.clusterId}" is no longer in the mesh` }] };
   }

@@ -1,7 +1,6 @@
 // Pure translation entry point: (model, view) -> resources, plus the issues found on the way.
 import { MeshModel } from '../../mesh/model';
 import { ViewKey } from '../node/view-key';
-import { parseViewKey } from './client-view';
 import { gatewayViewSteps } from './gateway-translator';
 import { ViewTranslation, sidecarViewSteps } from './sidecar-translator';
 import { ResourceCollector } from './resource-collector';
@@ -13,7 +12,7 @@ import { Steps, runToEnd } from '../steps';
  * `parts` remembers per-service results across views and rebuilds.
  */
 export function* viewSteps(model: MeshModel, viewKey: ViewKey, out: ResourceCollector = new ResourceCollector(), parts?: ServiceParts): Steps<ViewTranslation> {
-  const view = parseViewKey(viewKey);
+  const view = viewKey.view;
   if (!model.clusters.has(view.clusterId)) {
     return { resources: [], issues: [{ service: '*', message: `cluster "${view.clusterId}" is no longer in the mesh` }] };
   }

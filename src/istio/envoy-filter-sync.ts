@@ -11,6 +11,7 @@ import { MeshModel } from '../mesh/model';
 import { ENVOY_FILTER_API_VERSION, EnvoyFilterResource, IstioExtensionOptions, MANAGED_BY_LABEL, MANAGED_BY_VALUE, istioEnvoyFilters } from './envoy-filters';
 
 export const DEFAULT_ISTIO_RESYNC_MS = 30_000;
+export const MIN_ISTIO_RESYNC_MS = 500;
 /** More than this many owned objects in one list is not ours to trust: the pass stops and says so. */
 export const MAX_OWNED_FILTERS = 10_000;
 

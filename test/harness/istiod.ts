@@ -189,3 +189,20 @@ export function istioSidecarBootstrap(node: IstioSidecarNode, istiodXdsPort: num
     },
   };
 }
+
+/**
+ * One of Istio's own CRDs (e.g. `envoyfilters.networking.istio.io`) from the istio.io/istio module the
+ * istiod build downloaded (manifests/charts/base/files/crd-all.gen.yaml), so the API server validates
+ * objects against Istio's real schema.
+ */
+export function istioCrd(name: string): Record<string, unknown> {
+  const version = fs.readFileSync(path.join(repoRoot(), 'bench', 'peers', 'istiod', 'ISTIO_VERSION'), 'utf8').trim();
+  const modCache = spawnSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).stdout.trim();
+  const file = path.join(modCache, 'istio.io', `istio@${version}`, 'manifests', 'charts', 'base', 'files', 'crd-all.gen.yaml');
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run scripts/bench-peers.sh --only istiod (make test does), which downloads istio.io/istio`);
+  const crd = YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'))
+    .map((document) => document.toJSON() as Record<string, unknown> | null)
+    .find((document) => (document?.metadata as { name?: string } | undefined)?.name === name);
+  if (!crd) throw new Error(`${file} has no CRD ${name}`);
+  return crd;
+}

@@ -4,7 +4,9 @@ import { formatMeshErrors, loadMeshFile } from '../discovery/file/mesh-file';
 import { DEFAULT_MESH_MAX_BYTES, DEFAULT_MESH_SETTLE_MS } from '../discovery/file/mesh-limits';
 import { RunningSpillwayServer, ServerStartError, startSpillwayServer } from '../composition-root';
 import { LOG_LEVELS, LogFormat, LogLevel, createLogger } from '../log';
-import { FlagSpec, flagHelp, parseFlags, parseHostPort } from './args';
+import { FlagSpec, flagHelp, parseFlags } from '../flags/flags';
+import { FlagNumber, positiveWholeNumber, wholeNumberFromZero } from '../flags/flag-numbers';
+import { parseHostPort } from '../net/host-port';
 import { runClients, runStatus } from './status';
 import { kubernetesSourceStarter, parseNamespaceList } from '../discovery/kubernetes/kubernetes-discovery';
 import { KUBE_LIMIT_FLAGS, kubeLimits } from '../discovery/kubernetes/kube-flags';
@@ -90,16 +92,16 @@ function readPem(flagName: string, file: string | undefined): Buffer | undefined
   }
 }
 
+function numberOrFail(checked: FlagNumber): number {
+  return checked.ok ? checked.value : fail(checked.error);
+}
+
 function positiveInteger(flagName: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) fail(`--${flagName} "${text}" is not a positive whole number`);
-  return value;
+  return numberOrFail(positiveWholeNumber(flagName, text));
 }
 
 function nonNegativeInteger(flagName: string, text: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) fail(`--${flagName} "${text}" is not a whole number >= 0`);
-  return value;
+  return numberOrFail(wholeNumberFromZero(flagName, text));
 }
 
 /** `--admin-allowed-hosts a,b:8080`: names only (ports are not compared); no wildcards, no URLs. */

@@ -5,12 +5,14 @@ import * as fs from 'fs';
 import * as http from 'http';
 import type { DrillOutcome, ActiveDrill } from '../drill/drill-manager';
 import type { WhatIfReport } from '../predict/what-if';
-import { FlagSpec, flagHelp, parseFlags } from './args';
-import { DEFAULT_ADMIN_URL, adminBaseUrl, formatAge, formatColumns, formatShares, shortHost } from './status';
+import type { FlagSpec, FlagValues, ValueFlag } from '../flags/flags';
+import { formatAge, formatColumns } from '../format/text-table';
+import { formatShares, shortHost } from '../format/failover-text';
+import { ADMIN_FLAG, parseAdminCommand } from './admin-flags';
 
 const FETCH_TIMEOUT_MS = 30_000;
-const ADMIN_FLAG: FlagSpec = { name: 'admin', value: 'URL', help: 'admin server of spillway serve (HOST:PORT works too)', default: DEFAULT_ADMIN_URL };
-const TOKEN_FLAG: FlagSpec = { name: 'token-file', value: 'FILE', help: 'file holding the admin token (the server runs with --admin-token-file); not needed from loopback without one' };
+const FAIL_FLAG: ValueFlag = { name: 'fail', value: 'CLUSTER[/SERVICE]', help: 'a cluster (or one service in it) to fail; repeat for several', multiple: true };
+const TOKEN_FLAG: ValueFlag = { name: 'token-file', value: 'FILE', help: 'file holding the admin token (the server runs with --admin-token-file); not needed from loopback without one' };
 
 export interface DrillStatus {
   generatedAtMs: number;
@@ -133,38 +135,11 @@ async function call(c: Call, path: string, method: 'GET' | 'POST', body?: unknow
   return { ok: true, body: answer.body };
 }
 
-/** Pulls every `--fail X` out (parseFlags keeps one value per flag). */
-function takeRepeated(argv: readonly string[], name: string): { values: string[]; rest: string[] } {
-  const values: string[] = [];
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === `--${name}`) values.push(argv[++i] ?? '');
-    else if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
-    else rest.push(arg);
-  }
-  return { values, rest };
-}
-
-function setup(argv: readonly string[], specs: FlagSpec[], usage: string): { call: Call; flags: Map<string, string>; positional: string[] } | number {
-  const json = argv.includes('--json');
-  const parsed = parseFlags(argv.filter((a) => a !== '--json'), specs);
-  if (!parsed.ok) {
-    process.stderr.write(`spillway: ${parsed.error}\n`);
-    return 2;
-  }
-  if (parsed.flags.has('help')) {
-    process.stdout.write(`${usage}\n\n${flagHelp(specs)}\n  --json                      print the admin server's JSON as is\n`);
-    return 0;
-  }
-  const adminText = parsed.flags.get('admin') ?? DEFAULT_ADMIN_URL;
-  const base = adminBaseUrl(adminText);
-  if (!base) {
-    process.stderr.write(`spillway: --admin "${adminText}" is not an http URL or HOST:PORT\n`);
-    return 2;
-  }
+function setup(argv: readonly string[], specs: readonly FlagSpec[], usage: string): { call: Call; flags: FlagValues; positional: string[] } | number {
+  const args = parseAdminCommand(argv, specs, usage);
+  if (typeof args === 'number') return args;
   let token: string | undefined;
-  const tokenFile = parsed.flags.get('token-file');
+  const tokenFile = args.flags.get('token-file');
   if (tokenFile) {
     try {
       token = fs.readFileSync(tokenFile, 'utf8').trim();
@@ -173,7 +148,7 @@ function setup(argv: readonly string[], specs: FlagSpec[], usage: string): { cal
       return 2;
     }
   }
-  return { call: { base, json, token }, flags: parsed.flags, positional: parsed.positional };
+  return { call: { base: args.base, json: args.json, token }, flags: args.flags, positional: args.positional };
 }
 
 const WHAT_IF_USAGE = `Usage: spillway what-if --fail CLUSTER[/SERVICE] [--fail ...] [--admin URL] [--json]
@@ -182,9 +157,9 @@ Where traffic would go if these failed (by the translator's own rules: prioritie
 ladder, canary order), and whether the receiving clusters can take it (load reports).`;
 
 export async function runWhatIf(argv: readonly string[]): Promise<number> {
-  const { values, rest } = takeRepeated(argv, 'fail');
-  const ready = setup(rest, [ADMIN_FLAG], WHAT_IF_USAGE);
+  const ready = setup(argv, [FAIL_FLAG, ADMIN_FLAG], WHAT_IF_USAGE);
   if (typeof ready === 'number') return ready;
+  const values = ready.flags.all(FAIL_FLAG.name);
   if (values.length === 0) {
     process.stderr.write('spillway: name what fails: --fail east or --fail east/checkout.shop (repeat for several)\n');
     return 2;
@@ -204,7 +179,9 @@ A drill serves CLUSTER's endpoints (of SERVICE only, if given) as not ready for 
 so real traffic moves as in a real failure, then comes back. One at a time; a restart of spillway ends it.`;
 
 export async function runDrill(argv: readonly string[]): Promise<number> {
-  const [action, ...rest] = argv;
+  const [first, ...others] = argv;
+  // `spillway drill --help` is help, not an action.
+  const [action, rest] = first === '--help' ? [undefined, argv] : [first, others];
   const specs = [ADMIN_FLAG, TOKEN_FLAG, { name: 'cluster', value: 'CLUSTER', help: 'the cluster whose endpoints the drill takes out' }, { name: 'service', value: 'SERVICE', help: 'only this service (name.namespace)' }, { name: 'for', value: 'DURATION', help: 'how long, e.g. 120s or 2m (the server caps it: --drill-max-duration-s)' }];
   const ready = setup(rest, specs, DRILL_USAGE);
   if (typeof ready === 'number') return ready;

@@ -3,7 +3,7 @@ import { DEFAULT_ADMIN_MAX_BODY_BYTES, readTokenFile } from '../admin/admin-post
 import { DEFAULT_WHAT_IF_MAX_FAILURES } from '../admin/what-if-route';
 import { DEFAULT_DRILL_MAX_DURATION_MS } from '../drill/drill-manager';
 import type { SpillwayServerOptions } from '../composition-root';
-import { FlagSpec } from './args';
+import { FlagSpec } from '../flags/flags';
 
 export const PREDICT_FLAGS: FlagSpec[] = [
   {

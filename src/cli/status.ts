@@ -1,88 +1,15 @@
 // `spillway status` and `spillway clients`: the live page's two tables as aligned text, read from a
 // running `spillway serve`'s admin server. Formatting is pure (and unit-tested); only run* do I/O.
 import * as http from 'http';
-import {
-  ClientsReport,
-  FailoverEntry,
-  FailoverReport,
-  IssuesReport,
-  SYNC_TYPES,
-  SourceIssueJson,
-  Shares,
-  syncStatus,
-} from '../admin/page/api-types';
-import { FlagSpec, flagHelp, parseFlags } from './args';
+import { ClientsReport, FailoverReport, IssuesReport, SYNC_TYPES, SourceIssueJson, syncStatus } from '../admin/page/api-types';
+import { cell, formatAge, formatColumns } from '../format/text-table';
+import { formatFailoverTable } from '../format/failover-text';
+import { ADMIN_FLAG, parseAdminCommand } from './admin-flags';
 import { drillBannerOf } from './predict-commands';
 
-export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:15014';
 const FETCH_TIMEOUT_MS = 3_000;
-const JSON_FLAG = '--json';
-
-const FLAGS: FlagSpec[] = [
-  { name: 'admin', value: 'URL', help: 'admin server of spillway serve (HOST:PORT works too)', default: DEFAULT_ADMIN_URL },
-];
 
 // ---- pure formatting ----
-
-/** Remote text (Envoy's NACK messages, user agents) must not break lines or send terminal escapes. */
-function cell(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim();
-}
-
-/** Columns padded to their widest cell, two spaces apart; no trailing blanks. */
-export function formatColumns(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const all = [header, ...rows].map((row) => row.map(cell));
-  const widths = header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
-  return all.map((row) => row.map((text, i) => text.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
-}
-
-/** Elapsed time, short: "12s", "3m", "2h", "4d". */
-export function formatAge(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h`;
-  return `${Math.floor(s / 86400)}d`;
-}
-
-/** "west 98% east 2%": biggest share first; "-" when traffic goes nowhere. */
-export function formatShares(shares: Shares): string {
-  const parts = Object.entries(shares)
-    .filter(([, share]) => share > 0)
-    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  if (parts.length === 0) return '-';
-  return parts.map(([cluster, share]) => `${cluster} ${share > 0 && share < 0.01 ? '<1' : Math.round(share * 100)}%`).join(' ');
-}
-
-/** `checkout.shop.svc.cluster.local` -> `checkout.shop`: the suffix is the same on every row. */
-export function shortHost(host: string): string {
-  return host.replace(/\.svc\.cluster\.local$/, '');
-}
-
-function measuredText(entry: FailoverEntry): string {
-  const m = entry.measured;
-  if (!m) return 'no traffic';
-  return `${formatShares(m.shares)} (${m.requests} req/${Math.round(m.windowMs / 1000)}s)`;
-}
-
-function byServicePortSubsetClient(a: FailoverEntry, b: FailoverEntry): number {
-  return a.service.localeCompare(b.service) || a.port - b.port || a.subset.localeCompare(b.subset) || a.clientCluster.localeCompare(b.clientCluster);
-}
-
-/** The failover table; "since" is measured against the report's own clock. */
-export function formatFailoverTable(report: FailoverReport): string {
-  if (report.entries.length === 0) return 'no failover entries yet (one appears per client cluster, service port and subset)';
-  const rows = [...report.entries].sort(byServicePortSubsetClient).map((e) => [
-    e.clientCluster,
-    `${shortHost(e.service)}:${e.port}`,
-    e.subset || 'all',
-    e.state,
-    formatAge(report.generatedAtMs - e.sinceMs),
-    formatShares(e.expected.shares),
-    measuredText(e),
-  ]);
-  return formatColumns(['CLIENT', 'SERVICE', 'SUBSET', 'STATE', 'SINCE', 'EXPECTED', 'MEASURED'], rows);
-}
 
 /** The clients table, then each NACK's error text (too long for a column). */
 export function formatClientsTable(report: ClientsReport, nowMs: number): string {
@@ -134,19 +61,6 @@ export function formatIssues(report: IssuesReport, nowMs: number): string {
   return lines.join('\n');
 }
 
-/** `--admin` value -> base URL; a bare HOST:PORT (what `serve --admin` takes) means http. */
-export function adminBaseUrl(text: string): URL | undefined {
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`;
-  try {
-    const url = new URL(withScheme);
-    if (url.protocol !== 'http:') return undefined;
-    if (!url.pathname.endsWith('/')) url.pathname += '/';
-    return url;
-  } catch {
-    return undefined;
-  }
-}
-
 // ---- I/O ----
 
 /** The admin server did not answer at all (as opposed to answering with an error). */
@@ -188,22 +102,9 @@ async function fetchIssues(base: URL): Promise<IssuesReport | undefined> {
 }
 
 export async function runCommand<T>(argv: readonly string[], command: Command<T>): Promise<number> {
-  const json = argv.includes(JSON_FLAG);
-  const parsed = parseFlags(argv.filter((arg) => arg !== JSON_FLAG), FLAGS);
-  if (!parsed.ok) {
-    process.stderr.write(`spillway: ${parsed.error}\n`);
-    return 2;
-  }
-  if (parsed.flags.has('help')) {
-    process.stdout.write(`Usage: spillway ${command.name} [--admin URL] [--json]\n\n${command.summary}\n\n${flagHelp(FLAGS)}\n  --json                      print the admin server's JSON as is\n`);
-    return 0;
-  }
-  const adminText = parsed.flags.get('admin') ?? DEFAULT_ADMIN_URL;
-  const base = adminBaseUrl(adminText);
-  if (!base) {
-    process.stderr.write(`spillway: --admin "${adminText}" is not an http URL or HOST:PORT\n`);
-    return 2;
-  }
+  const args = parseAdminCommand(argv, [ADMIN_FLAG], `Usage: spillway ${command.name} [--admin URL] [--json]\n\n${command.summary}`);
+  if (typeof args === 'number') return args;
+  const { base, json } = args;
   const shownBase = base.href.replace(/\/$/, '');
   const url = new URL(command.path, base);
   let answer: { status: number; body: string };

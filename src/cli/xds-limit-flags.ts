@@ -1,7 +1,7 @@
 // The `serve` flags bounding what one xDS client may make the server hold, log or show
 // (src/xds/server/client-limits.ts; docs/OPERATIONS.md, "xDS client limits").
 import { CLIENT_LIMIT_FLAGS, ClientLimits, DEFAULT_CLIENT_LIMITS } from '../xds/server/client-limits';
-import { FlagSpec } from './args';
+import { FlagSpec } from '../flags/flags';
 
 const HELP: Record<keyof ClientLimits, string> = {
   maxNamesBytesPerType: 'bytes of resource names one stream may subscribe to for one type',

@@ -3,7 +3,7 @@
 // Answers every request with its identity (header x-demo-backend and a one-line JSON body) and prints
 // `READY <port>` once listening. The demo spawns one per mesh endpoint; docker-compose runs them too.
 import * as http from 'http';
-import { FlagSpec, parseFlags } from '../cli/args';
+import { FlagSpec, parseFlags } from '../flags/flags';
 import { BACKEND_IDENTITY_HEADER, BackendIdentity, formatIdentity, readyLine } from './backend-identity';
 
 const FLAGS: FlagSpec[] = [

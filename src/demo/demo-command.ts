@@ -1,5 +1,5 @@
 // `spillway demo [flags]`: flags -> runDemo. Returns the exit code, so main.ts only needs one line.
-import { FlagSpec, flagHelp, parseFlags } from '../cli/args';
+import { FlagSpec, SwitchFlag, flagHelp, parseFlags } from '../flags/flags';
 import { LOG_LEVELS, LogLevel } from '../log';
 import { DEFAULT_REQUESTS_PER_SECOND, defaultWorkDir, runDemo } from './run-demo';
 import { MAX_REQUESTS_PER_SECOND } from './traffic';
@@ -12,8 +12,8 @@ export const DEMO_FLAGS: FlagSpec[] = [
   { name: 'story', value: 'yes|no', help: 'tell the failover story (kill, spill, recover, canary) once everything is up', default: 'yes' },
 ];
 
-/** A bare switch (no value): `--once`, or DEMO_ONCE=1 in the environment. */
-const ONCE_SWITCH = '--once';
+/** `--once`, or DEMO_ONCE=1 in the environment; its help (two lines) is written out in DEMO_USAGE. */
+const ONCE_FLAG: SwitchFlag = { name: 'once', switch: true, help: 'tell the story once and stop' };
 
 export const DEMO_USAGE = `Usage: spillway demo [flags]
 
@@ -38,9 +38,9 @@ export function onceFromEnvironment(env: NodeJS.ProcessEnv = process.env): boole
 }
 
 export async function runDemoCommand(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const once = argv.includes(ONCE_SWITCH) || onceFromEnvironment(env);
-  const parsed = parseFlags(argv.filter((arg) => arg !== ONCE_SWITCH), DEMO_FLAGS);
+  const parsed = parseFlags(argv, [...DEMO_FLAGS, ONCE_FLAG]);
   if (!parsed.ok) return usageError(parsed.error);
+  const once = parsed.flags.has(ONCE_FLAG.name) || onceFromEnvironment(env);
   if (parsed.flags.has('help')) {
     process.stdout.write(DEMO_USAGE);
     return 0;

@@ -1,7 +1,7 @@
 // Prints failover transitions for the demo's client cluster as they happen ("local -> spilled"), read from
 // the same tracker that serves /debug/failover, so the terminal and the admin page always agree.
 import { FailoverEntry } from '../visibility/failover-tracker';
-import { formatShares, shortHost } from '../cli/status';
+import { formatShares, shortHost } from '../format/failover-text';
 
 const WATCH_INTERVAL_MS = 1_000;
 

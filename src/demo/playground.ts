@@ -1,7 +1,7 @@
 // The demo as a playground, once the story is told (or skipped): keys that kill, restart, drain and
 // undrain the client cluster and print the status table, and the instructions for doing it by hand.
 import * as path from 'path';
-import { formatFailoverTable } from '../cli/status';
+import { formatFailoverTable } from '../format/failover-text';
 import type { FailoverEntry } from '../visibility/failover-tracker';
 import { BackendFleet } from './backend-fleet';
 import { DemoPlan } from './demo-plan';

@@ -2,7 +2,7 @@
 // The demo's traffic generator on its own, for docker-compose (next to a sidecar, as an app would be):
 // `node dist/src/demo/traffic-main.js --url http://127.0.0.1:15001/ --host checkout.shop.svc.cluster.local`.
 // Prints what answered every 10 seconds; stops on SIGTERM/SIGINT.
-import { FlagSpec, parseFlags } from '../cli/args';
+import { FlagSpec, parseFlags } from '../flags/flags';
 import { MAX_REQUESTS_PER_SECOND, TrafficGenerator, formatTrafficWindow } from './traffic';
 
 const SUMMARY_INTERVAL_MS = 10_000;

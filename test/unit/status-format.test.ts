@@ -2,17 +2,10 @@
 // codes against a stub admin server (and against nothing at all).
 import * as http from 'http';
 import { ClientInfoJson, ClientsReport, FailoverReport, IssuesReport, TypeStatusJson, syncStatus } from '../../src/admin/page/api-types';
-import {
-  adminBaseUrl,
-  formatAge,
-  formatClientsTable,
-  formatColumns,
-  formatFailoverTable,
-  formatIssues,
-  formatShares,
-  runClients,
-  runStatus,
-} from '../../src/cli/status';
+import { adminBaseUrl } from '../../src/cli/admin-flags';
+import { formatClientsTable, formatIssues, runClients, runStatus } from '../../src/cli/status';
+import { formatFailoverTable, formatShares } from '../../src/format/failover-text';
+import { formatAge, formatColumns } from '../../src/format/text-table';
 import { freePort } from '../harness';
 
 const NOW = 1_795_746_700_000;

@@ -23,13 +23,12 @@ interface Workload {
 }
 
 /** A TLS_DIR for one proxy: cert.pem, key.pem and the CA that verifies its peers. */
-function tlsDir(name: string, ca: Ca, files: CertFiles, trust: Ca): string {
+function tlsDir(name: string, _ca: Ca, files: CertFiles, trust: Ca): string {
   const dir = path.join(DIR, 'proxies', name);
   fs.mkdirSync(dir, { recursive: true });
   fs.copyFileSync(files.cert, path.join(dir, 'cert.pem'));
   fs.copyFileSync(files.key, path.join(dir, 'key.pem'));
   fs.copyFileSync(trust.cert, path.join(dir, 'ca.pem'));
-  void ca;
   return dir;
 }
 

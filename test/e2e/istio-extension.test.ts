@@ -204,9 +204,17 @@ describe('Istio extension mode: istiod sidecar, Spillway endpoints (real istiod,
     expect(byPriority(1).map((h) => `${h.address}:${h.port}@${h.weight}`)).toEqual([`127.0.0.3:${topology.gatewayPort}@3`]);
     const v1 = await sidecar.cluster(`outbound|${servicePort}|v1|${HOST}`);
     expect((v1?.hosts ?? []).filter((h) => h.priority === 1).map((h) => h.weight)).toEqual([2]);
-    // Spillway sees the Istio sidecar as a client of cluster east.
+    // Spillway sees the Istio sidecar as a client of cluster east that asks it for endpoints only, every
+    // response ACKed: everything else it gets from istiod. Envoy opens one EDS stream per cluster whose
+    // endpoints come from a config source other than ADS (it shares no stream between them): three here.
     const clients = asArray(asRecord(await httpGetJson(`${topology.spillway.adminUrl}/debug/clients`)).clients).map(asRecord);
-    expect(clients.some((c) => JSON.stringify(c).includes('productpage-1'))).toBe(true);
+    const istioStreams = clients.filter((c) => String(c.nodeId).includes('productpage-1'));
+    expect(istioStreams.map((c) => c.clusterId)).toEqual(['east', 'east', 'east']);
+    for (const stream of istioStreams) {
+      const types = asRecord(stream.types);
+      expect(Object.keys(types)).toEqual(['EDS']);
+      expect(Object.values(types).every((t) => asRecord(t).ackedVersion !== undefined)).toBe(true);
+    }
   });
 
   test('requests stay in east; when both east v1 die they spill to the west gateway, and come back', async () => {
@@ -241,6 +249,22 @@ describe('Istio extension mode: istiod sidecar, Spillway endpoints (real istiod,
 
     await Promise.all([backends.eastV2.restart(), backends.westV2.restart()]);
     await until((ids) => ids.length === 1 && ids[0] === 'east-v2-1', 'canary traffic back on east v2', CANARY_HEADERS, 30_000);
+  });
+
+  test('Spillway down: the sidecar keeps its last endpoints and serves on; it picks Spillway up again on restart', async () => {
+    await topology.spillway.stop();
+    const meanwhile = await send(100);
+    expect(meanwhile.failures).toBe(0);
+    expect(answeredBy(meanwhile).every(isEast)).toBe(true);
+    expect(((await sidecar.cluster(plainName()))?.hosts ?? []).length).toBe(4);
+    await topology.restartSpillway();
+    // The EDS stream reconnects (Google gRPC client, with backoff) and the sidecar is served again.
+    await waitFor(async () => asArray(asRecord(await httpGetJson(`${topology.spillway.adminUrl}/debug/clients`)).clients).some((c) => JSON.stringify(c).includes('productpage-1')), {
+      timeoutMs: 30_000,
+      what: 'the Istio sidecar to reconnect to the restarted Spillway',
+    });
+    const after = await send(100);
+    expect(after.failures).toBe(0);
   });
 
   test('deleting the EnvoyFilters returns the sidecar to istiod-only endpoints without failed requests', async () => {

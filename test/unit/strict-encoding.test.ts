@@ -15,13 +15,23 @@ function pastTheCompiler<T>(message: object): T {
 
 describe('strict encoding', () => {
   test('a misspelled top-level field is refused, naming its path', () => {
-    expect(() => encodeResource(CLUSTER_TYPE, 'c', pastTheCompiler<Cluster>({ name: 'c', outlier_detecton: { consecutive_5xx: { value: 3 } } }))).toThrow(
-      'c: no such field in envoy.config.cluster.v3.Cluster: Cluster.outlier_detecton',
-    );
+    expect(() =>
+      encodeResource(
+        CLUSTER_TYPE,
+        'c',
+        pastTheCompiler<Cluster>({ name: 'c', outlier_detecton: { consecutive_5xx: { value: 3 } } }),
+      ),
+    ).toThrow('c: no such field in envoy.config.cluster.v3.Cluster: Cluster.outlier_detecton');
   });
 
   test('a misspelled nested field is refused', () => {
-    expect(() => encodeResource(CLUSTER_TYPE, 'c', pastTheCompiler<Cluster>({ name: 'c', outlier_detection: { consecutive_5xxx: { value: 3 } } }))).toThrow('Cluster.outlier_detection.consecutive_5xxx');
+    expect(() =>
+      encodeResource(
+        CLUSTER_TYPE,
+        'c',
+        pastTheCompiler<Cluster>({ name: 'c', outlier_detection: { consecutive_5xxx: { value: 3 } } }),
+      ),
+    ).toThrow('Cluster.outlier_detection.consecutive_5xxx');
   });
 
   test('a misspelled field inside a typed_config Any is refused', () => {
@@ -32,27 +42,44 @@ describe('strict encoding', () => {
           filters: [
             {
               name: 'envoy.filters.network.tcp_proxy',
-              typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 's', clustre: 'x' },
+              typed_config: {
+                '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
+                stat_prefix: 's',
+                clustre: 'x',
+              },
             },
           ],
         },
       ],
     });
-    expect(() => encodeResource(LISTENER_TYPE, 'l', listener)).toThrow('Listener.filter_chains[0].filters[0].typed_config.clustre');
+    expect(() => encodeResource(LISTENER_TYPE, 'l', listener)).toThrow(
+      'Listener.filter_chains[0].filters[0].typed_config.clustre',
+    );
   });
 
   test('an Any of an unknown type is refused', () => {
-    const listener = pastTheCompiler<Listener>({ name: 'l', filter_chains: [{ filters: [{ name: 'f', typed_config: { '@type': 'type.googleapis.com/no.such.Type' } }] }] });
+    const listener = pastTheCompiler<Listener>({
+      name: 'l',
+      filter_chains: [{ filters: [{ name: 'f', typed_config: { '@type': 'type.googleapis.com/no.such.Type' } }] }],
+    });
     expect(() => encodeResource(LISTENER_TYPE, 'l', listener)).toThrow('unknown type type.googleapis.com/no.such.Type');
   });
 
   test('Struct metadata keys are data, not fields', () => {
-    const cluster: Cluster = { name: 'c', metadata: { filter_metadata: { 'spillway.io': { fields: { anything: { stringValue: 'x' } } } } } };
+    const cluster: Cluster = {
+      name: 'c',
+      metadata: { filter_metadata: { 'spillway.io': { fields: { anything: { stringValue: 'x' } } } } },
+    };
     expect(() => encodeResource(CLUSTER_TYPE, 'c', cluster)).not.toThrow();
   });
 
   test('what is built decodes back unchanged', () => {
-    const cluster: Cluster = { name: 'c', type: 'EDS', connect_timeout: { seconds: 1 }, outlier_detection: { consecutive_5xx: { value: 3 } } };
+    const cluster: Cluster = {
+      name: 'c',
+      type: 'EDS',
+      connect_timeout: { seconds: 1 },
+      outlier_detection: { consecutive_5xx: { value: 3 } },
+    };
     expect(decodeOnWire(encodeResource(CLUSTER_TYPE, 'c', cluster))).toEqual(cluster);
   });
 });

@@ -27,10 +27,22 @@ export const r: RouteConfiguration = { name: 'r', virtual_hosts: [{ name: 'v', d
 new ResourceCollector().add(CLUSTER_TYPE, 'c', c);`,
     error: null,
   },
-  topLevelTypo: { code: `export const c: Cluster = { name: 'c', outlier_detecton: {} };`, error: /'outlier_detecton' does not exist in type 'Cluster'/ },
-  nestedTypo: { code: `export const c: Cluster = { name: 'c', outlier_detection: { consecutive_5xxx: { value: 3 } } };`, error: /'consecutive_5xxx' does not exist in type 'OutlierDetection'/ },
-  typoInsideAny: { code: `export const any = typedAny(${TCP_PROXY}, { stat_prefix: 's', clustre: 'x' });`, error: /'clustre' does not exist in type 'TcpProxy'/ },
-  messageOfAnotherType: { code: `export const any = typedAny(${ROUTER}, { stat_prefix: 's' });`, error: /'stat_prefix' does not exist in type 'Router'/ },
+  topLevelTypo: {
+    code: `export const c: Cluster = { name: 'c', outlier_detecton: {} };`,
+    error: /'outlier_detecton' does not exist in type 'Cluster'/,
+  },
+  nestedTypo: {
+    code: `export const c: Cluster = { name: 'c', outlier_detection: { consecutive_5xxx: { value: 3 } } };`,
+    error: /'consecutive_5xxx' does not exist in type 'OutlierDetection'/,
+  },
+  typoInsideAny: {
+    code: `export const any = typedAny(${TCP_PROXY}, { stat_prefix: 's', clustre: 'x' });`,
+    error: /'clustre' does not exist in type 'TcpProxy'/,
+  },
+  messageOfAnotherType: {
+    code: `export const any = typedAny(${ROUTER}, { stat_prefix: 's' });`,
+    error: /'stat_prefix' does not exist in type 'Router'/,
+  },
   untypedAnyBag: {
     code: `export const l: Listener = { name: 'l', filter_chains: [{ filters: [{ name: 'f', typed_config: { '@type': ${TCP_PROXY}, stat_prefix: 's' } }] }] };`,
     error: /'stat_prefix' does not exist in type 'Any'/,
@@ -39,9 +51,18 @@ new ResourceCollector().add(CLUSTER_TYPE, 'c', c);`,
     code: `export const l: Listener = { name: 'l', filter_chains: [{ filters: [{ name: 'f', typed_config: { '@type': ${ROUTER} } }] }] };`,
     error: /is missing in type .* but required in type 'Any'/,
   },
-  wrongEnumValue: { code: `export const c: Cluster = { name: 'c', type: 'EDSS' };`, error: /'"EDSS"' is not assignable/ },
-  messageOfAnotherResourceType: { code: `new ResourceCollector().add(ENDPOINT_TYPE, 'c', { name: 'c' });`, error: /'name' does not exist in type 'ClusterLoadAssignment'/ },
-  builderResultTypo: { code: `export const t = aggregateCluster('a', ['b']).cluster_typ;`, error: /Property 'cluster_typ' does not exist/ },
+  wrongEnumValue: {
+    code: `export const c: Cluster = { name: 'c', type: 'EDSS' };`,
+    error: /'"EDSS"' is not assignable/,
+  },
+  messageOfAnotherResourceType: {
+    code: `new ResourceCollector().add(ENDPOINT_TYPE, 'c', { name: 'c' });`,
+    error: /'name' does not exist in type 'ClusterLoadAssignment'/,
+  },
+  builderResultTypo: {
+    code: `export const t = aggregateCluster('a', ['b']).cluster_typ;`,
+    error: /Property 'cluster_typ' does not exist/,
+  },
 };
 
 describe('generated Envoy types', () => {
@@ -67,7 +88,10 @@ describe('generated Envoy types', () => {
       const messages = new Map<string, string[]>();
       for (const diagnostic of ts.getPreEmitDiagnostics(program)) {
         const file = diagnostic.file ? path.basename(diagnostic.file.fileName, '.ts') : '(global)';
-        messages.set(file, [...(messages.get(file) ?? []), ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')]);
+        messages.set(file, [
+          ...(messages.get(file) ?? []),
+          ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'),
+        ]);
       }
       const report = Object.fromEntries(
         Object.entries(CASES).map(([name, { error }]) => {
@@ -77,7 +101,10 @@ describe('generated Envoy types', () => {
       );
       // Diagnostics elsewhere (say, in the repository's own sources) would mean the probe measured nothing.
       const elsewhere = [...messages.keys()].filter((file) => !(file in CASES));
-      expect({ report, elsewhere }).toEqual({ report: Object.fromEntries(Object.keys(CASES).map((name) => [name, true])), elsewhere: [] });
+      expect({ report, elsewhere }).toEqual({
+        report: Object.fromEntries(Object.keys(CASES).map((name) => [name, true])),
+        elsewhere: [],
+      });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -33,9 +33,12 @@ export interface EncodedResource {
 }
 
 /** The message of `resource` as its type, when it is of `typeUrl` (readers: debug, prediction, scoping). */
-export function messageOf<T extends XdsTypeUrl>(resource: EncodedResource, typeUrl: T): ResourceMessages[T] | undefined {
+export function messageOf<T extends XdsTypeUrl>(
+  resource: EncodedResource,
+  typeUrl: T,
+): ResourceMessages[T] | undefined {
   // The encoder only ever pairs a type URL with a message of that type (encodeResource's signature).
-  return resource.typeUrl === typeUrl ? (resource.message as ResourceMessages[T]) : undefined;
+  return resource.typeUrl === typeUrl ? resource.message : undefined;
 }
 
 export interface EncodeOptions {
@@ -50,19 +53,32 @@ export function contentHash(bytes: Uint8Array | string): string {
 
 /** Encodes an Any{type_url, value} message. */
 function encodeAny(typeUrl: string, value: Uint8Array): Uint8Array {
-  return protobuf.Writer.create().uint32((1 << 3) | 2).string(typeUrl).uint32((2 << 3) | 2).bytes(value).finish();
+  return protobuf.Writer.create()
+    .uint32((1 << 3) | 2)
+    .string(typeUrl)
+    .uint32((2 << 3) | 2)
+    .bytes(value)
+    .finish();
 }
 
 /** Wraps bytes as a length-delimited field with the given number. */
 export function lengthDelimitedField(fieldNumber: number, bytes: Uint8Array): Uint8Array {
-  return protobuf.Writer.create().uint32((fieldNumber << 3) | 2).bytes(bytes).finish();
+  return protobuf.Writer.create()
+    .uint32((fieldNumber << 3) | 2)
+    .bytes(bytes)
+    .finish();
 }
 
 /**
  * Encodes a resource message (proto field names, snake_case). Throws if the message does not fit the
  * type: builders are ours, so that is a programming error, and callers report it per resource.
  */
-export function encodeResource<T extends XdsTypeUrl>(typeUrl: T, name: string, message: ResourceMessages[T], options: EncodeOptions = {}): EncodedResource {
+export function encodeResource<T extends XdsTypeUrl>(
+  typeUrl: T,
+  name: string,
+  message: ResourceMessages[T],
+  options: EncodeOptions = {},
+): EncodedResource {
   return resourceFromBytes(typeUrl, name, encodeMessage(messageNameOf(typeUrl), name, message), message, options);
 }
 
@@ -101,13 +117,24 @@ export function encodeRouteTable(typeUrl: XdsTypeUrl, name: string, message: Rou
 export function virtualHostField(virtualHost: VirtualHost): Uint8Array {
   let field = virtualHostFields.get(virtualHost);
   if (!field) {
-    field = ownedBytes(lengthDelimitedField(VIRTUAL_HOSTS_FIELD, encodeMessage('envoy.config.route.v3.VirtualHost', 'virtual host', virtualHost)));
+    field = ownedBytes(
+      lengthDelimitedField(
+        VIRTUAL_HOSTS_FIELD,
+        encodeMessage('envoy.config.route.v3.VirtualHost', 'virtual host', virtualHost),
+      ),
+    );
     virtualHostFields.set(virtualHost, field);
   }
   return field;
 }
 
-function resourceFromBytes(typeUrl: XdsTypeUrl, name: string, value: Uint8Array, message: ResourceMessage, options: EncodeOptions): EncodedResource {
+function resourceFromBytes(
+  typeUrl: XdsTypeUrl,
+  name: string,
+  value: Uint8Array,
+  message: ResourceMessage,
+  options: EncodeOptions,
+): EncodedResource {
   const any = encodeAny(typeUrl, value);
   const version = contentHash(any);
   // Kept as long as the configuration is: buffers of their own, never slices of a shared slab.
@@ -132,9 +159,12 @@ function resourceFromBytes(typeUrl: XdsTypeUrl, name: string, value: Uint8Array,
 /** Resource{name, version, resource} of a DeltaDiscoveryResponse. */
 function deltaResourceBytes(name: string, version: string, any: Uint8Array): Uint8Array {
   return protobuf.Writer.create()
-    .uint32((3 << 3) | 2).string(name)
-    .uint32((1 << 3) | 2).string(version)
-    .uint32((2 << 3) | 2).bytes(any)
+    .uint32((3 << 3) | 2)
+    .string(name)
+    .uint32((1 << 3) | 2)
+    .string(version)
+    .uint32((2 << 3) | 2)
+    .bytes(any)
     .finish();
 }
 

@@ -83,4 +83,5 @@ export type RouteTable = Filled<RouteConfiguration, { virtual_hosts: VirtualHost
  * `T` with the fields `N` names always set, as a builder guarantees them to the code that reads its
  * result back. `N` may only narrow fields `T` has: a key `T` lacks is a compile error.
  */
-export type Filled<T, N extends { [K in keyof N]: K extends keyof T ? NonNullable<T[K]> : never }> = Omit<T, keyof N> & N;
+export type Filled<T, N extends { [K in keyof N]: K extends keyof T ? NonNullable<T[K]> : never }> = Omit<T, keyof N> &
+  N;

@@ -14,14 +14,18 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 function fieldOf(type: protobuf.Type, key: string): protobuf.Field | undefined {
   // Builders use proto (snake_case) names; protobufjs also accepts the camelCase JSON names.
-  return type.fields[key] ?? type.fieldsArray.find((field) => field.name === key || protobuf.util.camelCase(field.name) === key);
+  return (
+    type.fields[key] ??
+    type.fieldsArray.find((field) => field.name === key || protobuf.util.camelCase(field.name) === key)
+  );
 }
 
 function checkValue(field: protobuf.Field, value: unknown, path: string, out: string[]): void {
   const resolved = field.resolvedType;
   if (!(resolved instanceof protobuf.Type)) return; // scalars and enums: fromObject/verify judge the value
   if (field.map) {
-    if (isPlainObject(value)) for (const [key, item] of Object.entries(value)) checkMessage(resolved, item, `${path}[${key}]`, out);
+    if (isPlainObject(value))
+      for (const [key, item] of Object.entries(value)) checkMessage(resolved, item, `${path}[${key}]`, out);
     return;
   }
   if (field.repeated && Array.isArray(value)) {
@@ -35,7 +39,8 @@ function checkAny(root: protobuf.Root, value: Record<string, unknown>, path: str
   const typeUrl = value['@type'];
   if (typeof typeUrl !== 'string') {
     // The binary form {type_url, value}: nothing to look into.
-    for (const key of Object.keys(value)) if (!['type_url', 'typeUrl', 'value'].includes(key)) out.push(`${path}.${key}`);
+    for (const key of Object.keys(value))
+      if (!['type_url', 'typeUrl', 'value'].includes(key)) out.push(`${path}.${key}`);
     return;
   }
   const typeName = typeUrl.startsWith(TYPE_URL_PREFIX) ? typeUrl.slice(TYPE_URL_PREFIX.length) : typeUrl;
@@ -53,7 +58,7 @@ function checkAny(root: protobuf.Root, value: Record<string, unknown>, path: str
 function checkMessage(type: protobuf.Type, value: unknown, path: string, out: string[]): void {
   if (!isPlainObject(value) || FREE_FORM.has(type.fullName.replace(/^\./, ''))) return;
   if (type.fullName === `.${ANY_TYPE}`) {
-    checkAny(type.root as protobuf.Root, value, path, out);
+    checkAny(type.root, value, path, out);
     return;
   }
   for (const [key, item] of Object.entries(value)) {

@@ -45,9 +45,14 @@ export interface AnyMessages {
 
 export type AnyTypeUrl = keyof AnyMessages;
 
-/** The message name a type URL names (the key of typed_extension_protocol_options, for one). */
+/** The message name a type URL names. */
 export function messageNameOfUrl(typeUrl: AnyTypeUrl): string {
   return typeUrl.slice(PREFIX.length);
+}
+
+/** A cluster's typed_extension_protocol_options entry: keyed by the message name of what it holds. */
+export function protocolOptions<U extends AnyTypeUrl>(typeUrl: U, value: AnyMessages[U]): Record<string, Any> {
+  return { [messageNameOfUrl(typeUrl)]: typedAny(typeUrl, value) };
 }
 
 /** `value` packed as an Any of `typeUrl`; the message is checked against the type the URL names. */
@@ -58,7 +63,7 @@ export function typedAny<U extends AnyTypeUrl>(typeUrl: U, value: AnyMessages[U]
 
 /** The message inside `any`, when it is of `typeUrl` (readers of built resources: debug, prediction). */
 export function unpackAny<U extends AnyTypeUrl>(any: Any | null | undefined, typeUrl: U): AnyMessages[U] | undefined {
-  if (!any || any['@type'] !== typeUrl) return undefined;
+  if (any?.['@type'] !== typeUrl) return undefined;
   const { '@type': _url, ...value } = any as unknown as Record<string, unknown>;
-  return value as AnyMessages[U];
+  return value;
 }

@@ -1,18 +1,17 @@
 // CDS: one EDS cluster per (service port, subset), fed over ADS, with outlier detection on.
 import { MeshService, ServicePort } from '../../mesh/model';
 import { Any, CircuitBreakers, Cluster } from '../resource/envoy-messages';
-import { messageNameOfUrl, typedAny } from '../resource/typed-any';
+import { protocolOptions, typedAny } from '../resource/typed-any';
 import { outlierDetection } from './outlier-detection';
 import { durationFromMs } from '../duration';
 import { subsetHeaderProtocolOptions } from './subset-header';
 
 export const CONNECT_TIMEOUT_MS = 1_000;
-const HTTP_PROTOCOL_OPTIONS = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+export const HTTP_PROTOCOL_OPTIONS = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 
 export function usesHttp2(port: ServicePort): boolean {
   return port.protocol === 'grpc' || port.protocol === 'http2';
 }
-
 
 export function edsCluster(name: string, service: MeshService, port: ServicePort): Cluster {
   const cluster: Cluster = {
@@ -30,7 +29,10 @@ export function edsCluster(name: string, service: MeshService, port: ServicePort
   };
   if (usesHttp2(port)) cluster.typed_extension_protocol_options = http2Options();
   // Envoy ramps an added endpoint's weight over the window (gRPC clients have no slow start and ignore it).
-  if (service.slowStartWindowMs !== undefined) cluster.round_robin_lb_config = { slow_start_config: { slow_start_window: durationFromMs(service.slowStartWindowMs) } };
+  if (service.slowStartWindowMs !== undefined)
+    cluster.round_robin_lb_config = {
+      slow_start_config: { slow_start_window: durationFromMs(service.slowStartWindowMs) },
+    };
   return cluster;
 }
 
@@ -46,14 +48,17 @@ function circuitBreakers(): CircuitBreakers {
     thresholds: [
       {
         priority: 'DEFAULT',
-        retry_budget: { budget_percent: { value: RETRY_BUDGET_PERCENT }, min_retry_concurrency: { value: MIN_RETRY_CONCURRENCY } },
+        retry_budget: {
+          budget_percent: { value: RETRY_BUDGET_PERCENT },
+          min_retry_concurrency: { value: MIN_RETRY_CONCURRENCY },
+        },
       },
     ],
   };
 }
 
 function http2Options(): Record<string, Any> {
-  return { [messageNameOfUrl(HTTP_PROTOCOL_OPTIONS)]: typedAny(HTTP_PROTOCOL_OPTIONS, { explicit_http_config: { http2_protocol_options: {} } }) };
+  return protocolOptions(HTTP_PROTOCOL_OPTIONS, { explicit_http_config: { http2_protocol_options: {} } });
 }
 
 /** A sidecar cluster also tells gateways which subset it picked (see subset-header.ts). */
@@ -73,7 +78,10 @@ export function aggregateCluster(name: string, children: string[]): Cluster {
   return {
     name,
     connect_timeout: durationFromMs(CONNECT_TIMEOUT_MS),
-    cluster_type: { name: 'envoy.clusters.aggregate', typed_config: typedAny(AGGREGATE_CONFIG_TYPE, { clusters: children }) },
+    cluster_type: {
+      name: 'envoy.clusters.aggregate',
+      typed_config: typedAny(AGGREGATE_CONFIG_TYPE, { clusters: children }),
+    },
     // The router counts retries against the cluster it routed to: the aggregate needs the budget too.
     circuit_breakers: circuitBreakers(),
     load_balancing_policy: {
@@ -81,13 +89,19 @@ export function aggregateCluster(name: string, children: string[]): Cluster {
         {
           typed_extension_config: {
             name: 'envoy.load_balancing_policies.cluster_provided',
-            typed_config: typedAny('type.googleapis.com/envoy.extensions.load_balancing_policies.cluster_provided.v3.ClusterProvided', {}),
+            typed_config: typedAny(
+              'type.googleapis.com/envoy.extensions.load_balancing_policies.cluster_provided.v3.ClusterProvided',
+              {},
+            ),
           },
         },
         {
           typed_extension_config: {
             name: 'envoy.load_balancing_policies.round_robin',
-            typed_config: typedAny('type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin', {}),
+            typed_config: typedAny(
+              'type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin',
+              {},
+            ),
           },
         },
       ],

@@ -17,7 +17,12 @@ import {
 // failover tracker read them back).
 export type LbEndpoint = Filled<
   LbEndpointMessage,
-  { endpoint: Filled<Endpoint, { address: Filled<Address, { socket_address: Filled<SocketAddress, { address: string; port_value: number }> }> }> }
+  {
+    endpoint: Filled<
+      Endpoint,
+      { address: Filled<Address, { socket_address: Filled<SocketAddress, { address: string; port_value: number }> }> }
+    >;
+  }
 >;
 export type LocalityLbEndpoints = Filled<
   LocalityLbEndpointsMessage,
@@ -77,13 +82,17 @@ function localLocalities(client: MeshCluster, selection: EndpointSelection): Loc
 
 /** Ready endpoints of the selection in `cluster`. */
 export function readyCount(selection: EndpointSelection, cluster: string): number {
-  return endpointsFor(selection.entry, selection.port, selection.subset).filter((e) => e.cluster === cluster && isRoutable(e)).length;
+  return endpointsFor(selection.entry, selection.port, selection.subset).filter(
+    (e) => e.cluster === cluster && isRoutable(e),
+  ).length;
 }
 
 function remoteTiers(model: MeshModel, client: MeshCluster, selection: EndpointSelection): Tier[] {
   if (!selection.entry.service.exported) return [];
   const tiers: Tier[] = [];
-  const remotes = [...model.clusters.values()].filter((c) => c.name !== client.name && c.gateway).sort(byName((c) => c.name));
+  const remotes = [...model.clusters.values()]
+    .filter((c) => c.name !== client.name && c.gateway)
+    .sort(byName((c) => c.name));
   for (const remote of remotes) {
     if (!isExportedFrom(selection.entry, remote.name)) continue;
     const count = readyCount(selection, remote.name);
@@ -122,19 +131,29 @@ function blendRamp(local: LocalityLbEndpoints[], group: Tier[], percent: number)
     priority: 0,
     lb_endpoints: l.lb_endpoints.map((e) => ({ ...e, load_balancing_weight: { value: weight(e) } })),
   });
-  return [...local.map((l) => scaled(l, () => perEndpoint)), ...remote.map((l) => scaled(l, (e) => weightOf(e) * RAMP_WEIGHT_SCALE))];
+  return [
+    ...local.map((l) => scaled(l, () => perEndpoint)),
+    ...remote.map((l) => scaled(l, (e) => weightOf(e) * RAMP_WEIGHT_SCALE)),
+  ];
 }
 
 /**
  * Gives priorities with no gap: local at 0 when present; remotes next, split by region when the service
  * asks for the region ladder. While a ramp runs, local shares priority 0 with the first remote group.
  */
-function assignPriorities(local: LocalityLbEndpoints[], remotes: Tier[], regionLadder: boolean, rampPercent?: number): LocalityLbEndpoints[] {
+function assignPriorities(
+  local: LocalityLbEndpoints[],
+  remotes: Tier[],
+  regionLadder: boolean,
+  rampPercent?: number,
+): LocalityLbEndpoints[] {
   const result: LocalityLbEndpoints[] = [];
   let next = 0;
-  const groups = (regionLadder ? [remotes.filter((t) => t.sameRegion), remotes.filter((t) => !t.sameRegion)] : [remotes]).filter((g) => g.length > 0);
+  const groups = (
+    regionLadder ? [remotes.filter((t) => t.sameRegion), remotes.filter((t) => !t.sameRegion)] : [remotes]
+  ).filter((g) => g.length > 0);
   if (rampPercent !== undefined && local.length > 0 && groups.length > 0) {
-    result.push(...blendRamp(local, groups[0] as Tier[], rampPercent));
+    result.push(...blendRamp(local, groups[0], rampPercent));
     next = 1;
     for (const group of groups.slice(1)) {
       for (const tier of group) for (const l of tier.localities) result.push({ ...l, priority: next });
@@ -197,21 +216,36 @@ function renumberPriorities(localities: LocalityLbEndpoints[]): LocalityLbEndpoi
 /** The ramp percent of the client cluster's own ready endpoints, while its cluster takes traffic back. */
 function rampOf(client: MeshCluster, selection: EndpointSelection): number | undefined {
   for (const endpoint of endpointsFor(selection.entry, selection.port, selection.subset)) {
-    if (endpoint.cluster === client.name && isRoutable(endpoint) && endpoint.rampPercent !== undefined) return endpoint.rampPercent;
+    if (endpoint.cluster === client.name && isRoutable(endpoint) && endpoint.rampPercent !== undefined)
+      return endpoint.rampPercent;
   }
   return undefined;
 }
 
 /** EDS for a sidecar (or proxyless client) in `client`. */
-export function sidecarLoadAssignment(name: string, model: MeshModel, client: MeshCluster, selection: EndpointSelection): LoadAssignment {
+export function sidecarLoadAssignment(
+  name: string,
+  model: MeshModel,
+  client: MeshCluster,
+  selection: EndpointSelection,
+): LoadAssignment {
   const local = selection.tier === 'remote' ? [] : localLocalities(client, selection);
   const remotes = selection.tier === 'local' ? [] : remoteTiers(model, client, selection);
-  const endpoints = assignPriorities(local, remotes, selection.entry.service.failover === 'region', selection.tier === undefined ? rampOf(client, selection) : undefined);
+  const endpoints = assignPriorities(
+    local,
+    remotes,
+    selection.entry.service.failover === 'region',
+    selection.tier === undefined ? rampOf(client, selection) : undefined,
+  );
   return withPolicy({ cluster_name: name, endpoints }, selection);
 }
 
 /** EDS for the gateway of `gatewayCluster`: its own ready endpoints only, so gateways never chain. */
-export function gatewayLoadAssignment(name: string, gatewayCluster: MeshCluster, selection: EndpointSelection): LoadAssignment {
+export function gatewayLoadAssignment(
+  name: string,
+  gatewayCluster: MeshCluster,
+  selection: EndpointSelection,
+): LoadAssignment {
   return withPolicy({ cluster_name: name, endpoints: localLocalities(gatewayCluster, selection) }, selection);
 }
 

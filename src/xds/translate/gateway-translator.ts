@@ -40,7 +40,11 @@ function translateService(out: ResourceCollector, cluster: MeshCluster, entry: S
       out.add(CLUSTER_TYPE, name, edsCluster(name, entry.service, port));
       out.add(ENDPOINT_TYPE, name, gatewayLoadAssignment(name, cluster, { entry, port, subset }));
       const route = clusterRoute(name);
-      routes.push({ ...route, name: `subset-${subset}`, match: { ...route.match, headers: [{ name: SUBSET_HEADER, string_match: { exact: subset } }] } });
+      routes.push({
+        ...route,
+        name: `subset-${subset}`,
+        match: { ...route.match, headers: [{ name: SUBSET_HEADER, string_match: { exact: subset } }] },
+      });
     }
     const name = inboundGatewayClusterName(port.port, host);
     out.add(CLUSTER_TYPE, name, edsCluster(name, entry.service, port));
@@ -57,20 +61,31 @@ function servicePart(out: ResourceCollector, cluster: MeshCluster, entry: Servic
     const value = translateService(scratch, cluster, entry);
     return { resources: scratch.resources, value };
   } catch (error) {
-    return { resources: [], issue: { service: serviceHost(entry.service), message: error instanceof Error ? error.message : String(error) } };
+    return {
+      resources: [],
+      issue: { service: serviceHost(entry.service), message: error instanceof Error ? error.message : String(error) },
+    };
   }
 }
 
 /** The view as steps: one per service, so a big mesh can be translated a slice at a time. */
-export function* gatewayViewSteps(model: MeshModel, view: ClientView, out: ResourceCollector, parts?: ServiceParts): Steps<ViewTranslation> {
+export function* gatewayViewSteps(
+  model: MeshModel,
+  view: ClientView,
+  out: ResourceCollector,
+  parts?: ServiceParts,
+): Steps<ViewTranslation> {
   const cluster = model.clusters.get(view.clusterId);
   const issues: TranslationIssue[] = [];
-  if (!cluster || !cluster.gateway) return { resources: [], issues: [{ service: '*', message: `cluster "${view.clusterId}" has no gateway` }] };
+  if (!cluster?.gateway)
+    return { resources: [], issues: [{ service: '*', message: `cluster "${view.clusterId}" has no gateway` }] };
   const scope = `gateway|${view.clusterId}|${clustersKeyOf(model)}`;
   const used: ServicePart<GatewayPart>[] = [];
   for (const entry of sortedServices(model)) {
     if (!isExportedFrom(entry, view.clusterId)) continue;
-    const part = parts ? parts.part(scope, entry, () => servicePart(out, cluster, entry)) : servicePart(out, cluster, entry);
+    const part = parts
+      ? parts.part(scope, entry, () => servicePart(out, cluster, entry))
+      : servicePart(out, cluster, entry);
     if (part.issue) issues.push(part.issue);
     else {
       out.addEncoded(part.resources);
@@ -79,21 +94,45 @@ export function* gatewayViewSteps(model: MeshModel, view: ClientView, out: Resou
     yield;
   }
   yield; // the table joins every service's virtual host: a step of its own
-  const routeTable = () => out.encodeRouteTable(GATEWAY_ROUTE, routeTableOf(GATEWAY_ROUTE, used.flatMap((p) => p.value?.virtualHosts ?? [])));
+  const routeTable = () =>
+    out.encodeRouteTable(
+      GATEWAY_ROUTE,
+      routeTableOf(
+        GATEWAY_ROUTE,
+        used.flatMap((p) => p.value?.virtualHosts ?? []),
+      ),
+    );
   out.addEncoded([parts ? parts.assembled(scope, GATEWAY_ROUTE, used, routeTable) : routeTable()]);
   const passthroughChains = used.flatMap((p) => p.value?.chains ?? []);
-  const listener = httpListener(GATEWAY_LISTENER, view.outboundAddress || cluster.gateway.address, cluster.gateway.port, GATEWAY_ROUTE, 'gateway');
+  const listener = httpListener(
+    GATEWAY_LISTENER,
+    view.outboundAddress || cluster.gateway.address,
+    cluster.gateway.port,
+    GATEWAY_ROUTE,
+    'gateway',
+  );
   if (passthroughChains.length > 0) {
     // TLS with a known SNI passes through; plain HTTP goes to the routes; TLS with any other SNI matches
     // no chain and the connection is closed.
     listener.listener_filters = [tlsInspector()];
-    listener.filter_chains = [...passthroughChains, ...(listener.filter_chains ?? []).map((chain) => ({ ...chain, filter_chain_match: { transport_protocol: 'raw_buffer' } }))];
+    listener.filter_chains = [
+      ...passthroughChains,
+      ...(listener.filter_chains ?? []).map((chain) => ({
+        ...chain,
+        filter_chain_match: { transport_protocol: 'raw_buffer' },
+      })),
+    ];
   }
   out.add(LISTENER_TYPE, GATEWAY_LISTENER, listener);
   return { resources: out.resources, issues };
 }
 
-export function translateGatewayView(model: MeshModel, view: ClientView, out: ResourceCollector = new ResourceCollector(), parts?: ServiceParts): ViewTranslation {
+export function translateGatewayView(
+  model: MeshModel,
+  view: ClientView,
+  out: ResourceCollector = new ResourceCollector(),
+  parts?: ServiceParts,
+): ViewTranslation {
   return runToEnd(gatewayViewSteps(model, view, out, parts));
 }
 
@@ -104,11 +143,17 @@ function addPassthrough(out: ResourceCollector, cluster: MeshCluster, entry: Ser
   for (const port of entry.service.ports) {
     for (const subset of ['', ...subsetsOf(entry)]) {
       const sni = sniFor(port.port, host, subset);
-      out.add(CLUSTER_TYPE, sni, { ...edsCluster(sni, entry.service, port), typed_extension_protocol_options: undefined });
+      out.add(CLUSTER_TYPE, sni, {
+        ...edsCluster(sni, entry.service, port),
+        typed_extension_protocol_options: undefined,
+      });
       out.add(ENDPOINT_TYPE, sni, gatewayLoadAssignment(sni, cluster, { entry, port, subset: subset || undefined }));
       // Proxyless gRPC clients send the bare host as SNI (no port, no subset): the first port's service.
       const serverNames = subset === '' && port === firstPort(entry.service.ports) ? [sni, host] : [sni];
-      chains.push({ filter_chain_match: { server_names: serverNames, transport_protocol: 'tls' }, filters: [tcpProxy(`passthrough_${port.port}`, sni)] });
+      chains.push({
+        filter_chain_match: { server_names: serverNames, transport_protocol: 'tls' },
+        filters: [tcpProxy(`passthrough_${port.port}`, sni)],
+      });
     }
   }
   return chains;

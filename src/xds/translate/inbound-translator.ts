@@ -16,16 +16,15 @@ import { portOf, sortedServices, subsetsOf } from '../../mesh/rules';
 import { EncodedResource } from '../resource/encoded-resource';
 import { LISTENER_TYPE, CLUSTER_TYPE } from '../resource-types';
 import { ClientView } from './client-view';
-import { CONNECT_TIMEOUT_MS, usesHttp2 } from './cluster-builder';
+import { CONNECT_TIMEOUT_MS, HTTP_PROTOCOL_OPTIONS, usesHttp2 } from './cluster-builder';
 import { Cluster, FilterChain, Listener, NetworkFilter, RouteConfiguration } from '../resource/envoy-messages';
-import { messageNameOfUrl, typedAny } from '../resource/typed-any';
+import { protocolOptions, typedAny } from '../resource/typed-any';
 import { httpConnectionManager } from './listener-builder';
 import { DEFAULT_TLS_DIR, downstreamTlsSocket, sniFor, tlsInspector } from './mtls';
 import { ResourceCollector } from './resource-collector';
 import { durationFromMs } from '../duration';
 
 export const INBOUND_LISTENER = 'inbound';
-const HTTP_PROTOCOL_OPTIONS = 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 /** The filter state key Envoy's ORIGINAL_DST cluster reads its destination from (before any header). */
 export const ORIGINAL_DST_FILTER_STATE = 'envoy.network.transport_socket.original_dst_address';
 
@@ -47,7 +46,9 @@ export function inboundTargets(model: MeshModel, clusterId: string, inboundPort:
   const targets: InboundTarget[] = [];
   for (const entry of sortedServices(model)) {
     if (!entry.service.mtls) continue;
-    const local = entry.endpoints.filter((endpoint) => endpoint.cluster === clusterId && endpoint.sidecarPort === inboundPort);
+    const local = entry.endpoints.filter(
+      (endpoint) => endpoint.cluster === clusterId && endpoint.sidecarPort === inboundPort,
+    );
     if (local.length === 0) continue;
     const host = serviceHost(entry.service);
     for (const port of entry.service.ports) {
@@ -76,7 +77,12 @@ function destinationFromLocalAddress(): NetworkFilter {
   return {
     name: 'envoy.filters.network.set_filter_state',
     typed_config: typedAny('type.googleapis.com/envoy.extensions.filters.network.set_filter_state.v3.Config', {
-      on_new_connection: [{ object_key: ORIGINAL_DST_FILTER_STATE, format_string: { text_format_source: { inline_string: '%DOWNSTREAM_LOCAL_ADDRESS%' } } }],
+      on_new_connection: [
+        {
+          object_key: ORIGINAL_DST_FILTER_STATE,
+          format_string: { text_format_source: { inline_string: '%DOWNSTREAM_LOCAL_ADDRESS%' } },
+        },
+      ],
     }),
   };
 }
@@ -91,35 +97,51 @@ export function inboundCluster(name: string, appPort: number, http2: boolean): C
     original_dst_lb_config: { upstream_port_override: { value: appPort } },
   };
   if (http2) {
-    cluster.typed_extension_protocol_options = {
-      [messageNameOfUrl(HTTP_PROTOCOL_OPTIONS)]: typedAny(HTTP_PROTOCOL_OPTIONS, { explicit_http_config: { http2_protocol_options: {} } }),
-    };
+    cluster.typed_extension_protocol_options = protocolOptions(HTTP_PROTOCOL_OPTIONS, {
+      explicit_http_config: { http2_protocol_options: {} },
+    });
   }
   return cluster;
 }
 
 function prefixRanges(addresses: readonly string[]): { address_prefix: string; prefix_len: { value: number } }[] {
-  return [...addresses].sort().map((address) => ({ address_prefix: address, prefix_len: { value: address.includes(':') ? 128 : 32 } }));
+  return [...addresses]
+    .sort()
+    .map((address) => ({ address_prefix: address, prefix_len: { value: address.includes(':') ? 128 : 32 } }));
 }
 
 function chain(target: InboundTarget, clusterName: string, tlsDir: string, addresses?: readonly string[]): FilterChain {
   const key = `${target.host}:${target.port.port}`;
   const routes: RouteConfiguration = {
     name: `inbound|${key}`,
-    virtual_hosts: [{ name: key, domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: clusterName } }] }],
+    virtual_hosts: [
+      { name: key, domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: clusterName } }] },
+    ],
   };
   return {
-    filter_chain_match: { server_names: target.serverNames, ...(addresses ? { prefix_ranges: prefixRanges(addresses) } : {}) },
+    filter_chain_match: {
+      server_names: target.serverNames,
+      ...(addresses ? { prefix_ranges: prefixRanges(addresses) } : {}),
+    },
     transport_socket: downstreamTlsSocket(tlsDir),
     filters: [
       destinationFromLocalAddress(),
-      { name: 'envoy.filters.network.http_connection_manager', typed_config: httpConnectionManager(`inbound_${target.port.port}`, { inline: routes }) },
+      {
+        name: 'envoy.filters.network.http_connection_manager',
+        typed_config: httpConnectionManager(`inbound_${target.port.port}`, { inline: routes }),
+      },
     ],
   };
 }
 
 /** The inbound listener and its clusters for one (client cluster, inbound port, bind address, TLS_DIR). */
-export function inboundResources(model: MeshModel, clusterId: string, inbound: { port: number; bindAddress: string }, tlsDir: string, encode: ResourceCollector['encode']): EncodedResource[] {
+export function inboundResources(
+  model: MeshModel,
+  clusterId: string,
+  inbound: { port: number; bindAddress: string },
+  tlsDir: string,
+  encode: ResourceCollector['encode'],
+): EncodedResource[] {
   const targets = inboundTargets(model, clusterId, inbound.port);
   if (targets.length === 0) return [];
   const clusters = new Map<string, Cluster>();
@@ -145,7 +167,8 @@ export function inboundResources(model: MeshModel, clusterId: string, inbound: {
       if (ownAddresses.size > 0) chains.push(chain(target, name, tlsDir, [...ownAddresses]));
     } else {
       // Endpoints disagree on the app port: one chain per app port, for the addresses that use it.
-      for (const [appPort, addresses] of [...target.appPorts].sort(([a], [b]) => a - b)) chains.push(chain(target, clusterFor(target, appPort), tlsDir, addresses));
+      for (const [appPort, addresses] of [...target.appPorts].sort(([a], [b]) => a - b))
+        chains.push(chain(target, clusterFor(target, appPort), tlsDir, addresses));
     }
   }
   const listener: Listener = {
@@ -154,7 +177,10 @@ export function inboundResources(model: MeshModel, clusterId: string, inbound: {
     listener_filters: [tlsInspector()],
     filter_chains: chains,
   };
-  return [...[...clusters].map(([name, cluster]) => encode(CLUSTER_TYPE, name, cluster)), encode(LISTENER_TYPE, INBOUND_LISTENER, listener)];
+  return [
+    ...[...clusters].map(([name, cluster]) => encode(CLUSTER_TYPE, name, cluster)),
+    encode(LISTENER_TYPE, INBOUND_LISTENER, listener),
+  ];
 }
 
 // Per model, per inbound configuration: built once however many sidecars share it.

@@ -3,7 +3,8 @@
 import { Any, HttpConnectionManager, HttpFilter, Listener, RouteConfiguration } from '../resource/envoy-messages';
 import { typedAny } from '../resource/typed-any';
 
-const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const HCM_TYPE =
+  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 
 const ON_DEMAND_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.on_demand.v3.OnDemand';
@@ -18,10 +19,17 @@ function routerFilter(): HttpFilter {
  * Envoy's default wait of 5 s applies.
  */
 function onDemandFilter(): HttpFilter {
-  return { name: 'envoy.filters.http.on_demand', typed_config: typedAny(ON_DEMAND_TYPE, { odcds: { source: { ads: {}, resource_api_version: 'V3' } } }) };
+  return {
+    name: 'envoy.filters.http.on_demand',
+    typed_config: typedAny(ON_DEMAND_TYPE, { odcds: { source: { ads: {}, resource_api_version: 'V3' } } }),
+  };
 }
 
-export function httpConnectionManager(statPrefix: string, routes: { rdsName: string } | { inline: RouteConfiguration }, onDemand = false): Any {
+export function httpConnectionManager(
+  statPrefix: string,
+  routes: { rdsName: string } | { inline: RouteConfiguration },
+  onDemand = false,
+): Any {
   const routing: Pick<HttpConnectionManager, 'rds' | 'route_config'> =
     'rdsName' in routes
       ? { rds: { route_config_name: routes.rdsName, config_source: { ads: {}, resource_api_version: 'V3' } } }
@@ -35,13 +43,25 @@ export function httpConnectionManager(statPrefix: string, routes: { rdsName: str
 }
 
 /** An HTTP listener on address:port whose routes come over RDS. */
-export function httpListener(name: string, address: string, port: number, rdsName: string, statPrefix: string, onDemand = false): Listener {
+export function httpListener(
+  name: string,
+  address: string,
+  port: number,
+  rdsName: string,
+  statPrefix: string,
+  onDemand = false,
+): Listener {
   return {
     name,
     address: { socket_address: { address, port_value: port } },
     filter_chains: [
       {
-        filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: httpConnectionManager(statPrefix, { rdsName }, onDemand) }],
+        filters: [
+          {
+            name: 'envoy.filters.network.http_connection_manager',
+            typed_config: httpConnectionManager(statPrefix, { rdsName }, onDemand),
+          },
+        ],
       },
     ],
   };

@@ -16,7 +16,9 @@ export function sniFor(port: number, host: string, subset = ''): string {
 
 function certificateFiles(tlsDir: string): CommonTlsContext {
   return {
-    tls_certificates: [{ certificate_chain: { filename: `${tlsDir}/cert.pem` }, private_key: { filename: `${tlsDir}/key.pem` } }],
+    tls_certificates: [
+      { certificate_chain: { filename: `${tlsDir}/cert.pem` }, private_key: { filename: `${tlsDir}/key.pem` } },
+    ],
     validation_context: { trusted_ca: { filename: `${tlsDir}/ca.pem` } },
   };
 }
@@ -71,6 +73,9 @@ export function tlsInspector(): ListenerFilter {
 export function tcpProxy(statPrefix: string, cluster: string): NetworkFilter {
   return {
     name: 'envoy.filters.network.tcp_proxy',
-    typed_config: typedAny('type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', { stat_prefix: statPrefix, cluster }),
+    typed_config: typedAny('type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', {
+      stat_prefix: statPrefix,
+      cluster,
+    }),
   };
 }

@@ -1,10 +1,21 @@
 // Where translators put what they build. The collector encodes, through a memo when given one.
-import { EncodeOptions, EncodedResource, encodeResource, encodeRouteTable, virtualHostField } from '../resource/encoded-resource';
+import {
+  EncodeOptions,
+  EncodedResource,
+  encodeResource,
+  encodeRouteTable,
+  virtualHostField,
+} from '../resource/encoded-resource';
 import { ResourceMessages, RouteTable, VirtualHost } from '../resource/envoy-messages';
 import { ROUTE_TYPE, XdsTypeUrl } from '../resource-types';
 
 /** Encodes a resource message of the type its URL names. */
-export type ResourceEncoder = <T extends XdsTypeUrl>(typeUrl: T, name: string, message: ResourceMessages[T], options?: EncodeOptions) => EncodedResource;
+export type ResourceEncoder = <T extends XdsTypeUrl>(
+  typeUrl: T,
+  name: string,
+  message: ResourceMessages[T],
+  options?: EncodeOptions,
+) => EncodedResource;
 
 export class ResourceCollector {
   readonly resources: EncodedResource[] = [];
@@ -16,7 +27,12 @@ export class ResourceCollector {
   }
 
   /** Encodes without adding (for a resource assembled from memoised parts, added later with addEncoded). */
-  encode<T extends XdsTypeUrl>(typeUrl: T, name: string, message: ResourceMessages[T], options?: EncodeOptions): EncodedResource {
+  encode<T extends XdsTypeUrl>(
+    typeUrl: T,
+    name: string,
+    message: ResourceMessages[T],
+    options?: EncodeOptions,
+  ): EncodedResource {
     return this.encoder(typeUrl, name, message, options);
   }
 

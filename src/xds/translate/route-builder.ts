@@ -22,7 +22,7 @@ export function hostForms(entry: ServiceEntry, port: ServicePort): string[] {
   const bases = [serviceHost(entry.service), `${name}.${namespace}.svc`, `${name}.${namespace}`, name];
   const firstPort = [...entry.service.ports].sort((a, b) => a.port - b.port)[0];
   const forms = bases.map((base) => `${base}:${port.port}`);
-  if (firstPort && firstPort.port === port.port) forms.push(...bases);
+  if (firstPort?.port === port.port) forms.push(...bases);
   return forms;
 }
 
@@ -33,13 +33,19 @@ export function retryPolicy(): RetryPolicy {
     retry_host_predicate: [
       {
         name: 'envoy.retry_host_predicates.previous_hosts',
-        typed_config: typedAny('type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate', {}),
+        typed_config: typedAny(
+          'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate',
+          {},
+        ),
       },
     ],
     host_selection_retry_max_attempts: 5,
     retry_priority: {
       name: 'envoy.retry_priorities.previous_priorities',
-      typed_config: typedAny('type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig', { update_frequency: 1 }),
+      typed_config: typedAny(
+        'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
+        { update_frequency: 1 },
+      ),
     },
   };
 }
@@ -63,7 +69,10 @@ export function grpcRetryPolicy(retryOn: readonly string[] = [GRPC_RETRY_ON]): R
   return {
     retry_on: retryOn.join(','),
     num_retries: { value: GRPC_RETRY_ATTEMPTS },
-    retry_back_off: { base_interval: durationFromMs(GRPC_RETRY_BASE_INTERVAL_MS), max_interval: durationFromMs(GRPC_RETRY_MAX_INTERVAL_MS) },
+    retry_back_off: {
+      base_interval: durationFromMs(GRPC_RETRY_BASE_INTERVAL_MS),
+      max_interval: durationFromMs(GRPC_RETRY_MAX_INTERVAL_MS),
+    },
   };
 }
 
@@ -78,7 +87,11 @@ export function clusterRoute(cluster: string): Route {
 
 /** A target's virtual host with every host form (the table may take some away, see routeTableOf). */
 export function virtualHostOf(target: RouteTarget): VirtualHost {
-  return { name: `${serviceHost(target.entry.service)}:${target.port.port}`, domains: hostForms(target.entry, target.port), routes: target.routes };
+  return {
+    name: `${serviceHost(target.entry.service)}:${target.port.port}`,
+    domains: hostForms(target.entry, target.port),
+    routes: target.routes,
+  };
 }
 
 /**
@@ -101,7 +114,12 @@ export function routeTableOf(name: string, candidates: readonly VirtualHost[]): 
  * Routes of a service: with a canary, requests matching the header go to the fallback cluster, and
  * `weight`% of the rest too; everything else goes to the stable cluster.
  */
-export function serviceRoutes(entry: ServiceEntry, defaultCluster: string, fallbackCluster: string | undefined, action: (cluster: string) => Route): Route[] {
+export function serviceRoutes(
+  entry: ServiceEntry,
+  defaultCluster: string,
+  fallbackCluster: string | undefined,
+  action: (cluster: string) => Route,
+): Route[] {
   const canary = entry.service.canary;
   if (!canary || !fallbackCluster) return [action(defaultCluster)];
   const routes: Route[] = [];

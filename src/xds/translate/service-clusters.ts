@@ -28,14 +28,24 @@ interface PortContext {
   proxyless: boolean;
 }
 
-function addEdsPair(out: ResourceCollector, name: string, cluster: Cluster, context: PortContext, selection: EndpointSelection): void {
+function addEdsPair(
+  out: ResourceCollector,
+  name: string,
+  cluster: Cluster,
+  context: PortContext,
+  selection: EndpointSelection,
+): void {
   const { model, client, tlsDir } = context;
   // The scope keeps proxyless views apart from Envoy's, so gRPC-only ejection never reaches an Envoy.
-  if (context.proxyless) cluster = { ...cluster, outlier_detection: grpcOutlierDetection(selection.entry.service.outlier) };
+  if (context.proxyless)
+    cluster = { ...cluster, outlier_detection: grpcOutlierDetection(selection.entry.service.outlier) };
   if (selection.entry.service.mtls) {
     // The SNI names the subset the caller wants, so a gateway can pass the connection through unopened.
     const sni = sniFor(selection.port.port, serviceHost(selection.entry.service), selection.subset);
-    cluster = { ...cluster, transport_socket: context.proxyless ? grpcUpstreamTlsSocket() : upstreamTlsSocket(sni, tlsDir) };
+    cluster = {
+      ...cluster,
+      transport_socket: context.proxyless ? grpcUpstreamTlsSocket() : upstreamTlsSocket(sni, tlsDir),
+    };
   }
   out.add(CLUSTER_TYPE, name, cluster);
   out.add(ENDPOINT_TYPE, name, sidecarLoadAssignment(name, model, client, selection));
@@ -55,14 +65,19 @@ export const MAX_STANDBY_SUBSETS = 4;
  * every cluster routes name; a cluster named for the first time fails calls in the instant before its
  * balancer exists, so a canary added later switches to an aggregate gRPC already has.
  */
-function addStandbyAggregates(out: ResourceCollector, entry: ServiceEntry, port: ServicePort, subsets: readonly string[]): string[] {
+function addStandbyAggregates(
+  out: ResourceCollector,
+  entry: ServiceEntry,
+  port: ServicePort,
+  subsets: readonly string[],
+): string[] {
   if (subsets.length > MAX_STANDBY_SUBSETS) return [];
   const host = serviceHost(entry.service);
   const canary = entry.service.canary;
   const names: string[] = [];
   for (const first of subsets) {
     for (const second of subsets) {
-      if (first === second || (canary && first === canary.canary && second === canary.stable)) continue;
+      if (first === second || (canary?.canary === first && canary.stable === second)) continue;
       const name = fallbackClusterName(port.port, host, first, second);
       const children = [outboundClusterName(port.port, host, first), outboundClusterName(port.port, host, second)];
       out.add(CLUSTER_TYPE, name, withSubsetHeader(aggregateCluster(name, children), port));
@@ -85,14 +100,20 @@ export function portClusters(
   const context: PortContext = { model, client, tlsDir, proxyless };
   const host = serviceHost(entry.service);
   const plainName = outboundClusterName(port.port, host);
-  addEdsPair(out, plainName, withSubsetHeader(edsCluster(plainName, entry.service, port), port), context, { entry, port });
+  addEdsPair(out, plainName, withSubsetHeader(edsCluster(plainName, entry.service, port), port), context, {
+    entry,
+    port,
+  });
   const canary = entry.service.canary;
   const routable = [plainName];
   const subsets = subsetsOf(entry);
   for (const subset of subsets) {
     const name = outboundClusterName(port.port, host, subset);
     routable.push(name);
-    const isChild = canary !== undefined && (subset === canary.canary || subset === canary.stable) && canary.order === 'version-first';
+    const isChild =
+      canary !== undefined &&
+      (subset === canary.canary || subset === canary.stable) &&
+      canary.order === 'version-first';
     addEdsPair(out, name, subsetCluster(name, entry, port, isChild), context, { entry, port, subset });
   }
   if (proxyless) routable.push(...addStandbyAggregates(out, entry, port, subsets));
@@ -101,7 +122,10 @@ export function portClusters(
   const fallbackName = fallbackClusterName(port.port, host, canary.canary, canary.stable);
   let children: string[];
   if (canary.order === 'version-first') {
-    children = [outboundClusterName(port.port, host, canary.canary), outboundClusterName(port.port, host, canary.stable)];
+    children = [
+      outboundClusterName(port.port, host, canary.canary),
+      outboundClusterName(port.port, host, canary.stable),
+    ];
   } else {
     // locality-first: canary local, stable local, canary remote, stable remote, each its own child.
     children = [];
@@ -115,5 +139,9 @@ export function portClusters(
   }
   out.add(CLUSTER_TYPE, fallbackName, withSubsetHeader(aggregateCluster(fallbackName, children), port));
   routable.push(fallbackName);
-  return { defaultCluster: outboundClusterName(port.port, host, canary.stable), fallbackCluster: fallbackName, routable };
+  return {
+    defaultCluster: outboundClusterName(port.port, host, canary.stable),
+    fallbackCluster: fallbackName,
+    routable,
+  };
 }

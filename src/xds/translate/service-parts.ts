@@ -44,7 +44,9 @@ let clusterSetCounter = 0;
 export function clustersKeyOf(model: MeshModel): string {
   let key = clusterKeys.get(model);
   if (key === undefined) {
-    const text = JSON.stringify([...model.clusters.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
+    const text = JSON.stringify(
+      [...model.clusters.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    );
     key = clusterSetIds.get(text);
     if (key === undefined) {
       key = `c${(++clusterSetCounter).toString(36)}`;
@@ -106,7 +108,11 @@ export class ServiceParts {
     }
     const earlier = byHost.get(host);
     let part = built;
-    if (earlier?.value !== undefined && built.value !== undefined && JSON.stringify(earlier.value) === JSON.stringify(built.value)) {
+    if (
+      earlier?.value !== undefined &&
+      built.value !== undefined &&
+      JSON.stringify(earlier.value) === JSON.stringify(built.value)
+    ) {
       part = { ...built, value: earlier.value as T };
     }
     byHost.set(host, part);

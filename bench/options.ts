@@ -43,11 +43,12 @@ export interface BenchOptions {
  */
 export function clientSets(options: BenchOptions, rep = 0): { clients: number; kind: ClientKind }[] {
   const pair: ClientKind[] = rep % 2 === 0 ? ['mtls-pods', 'mtls-shared'] : ['mtls-shared', 'mtls-pods'];
+  const of = (kind: ClientKind) => (clients: number) => ({ clients, kind });
   return [
-    ...options.clients.map((clients) => ({ clients, kind: 'envoy' as ClientKind })),
-    ...options.grpcClients.map((clients) => ({ clients, kind: 'grpc' as ClientKind })),
+    ...options.clients.map(of('envoy')),
+    ...options.grpcClients.map(of('grpc')),
     ...options.podClients.flatMap((clients) => pair.map((kind) => ({ clients, kind }))),
-    ...options.scopedClients.map((clients) => ({ clients, kind: 'scoped' as ClientKind })),
+    ...options.scopedClients.map(of('scoped')),
   ];
 }
 

@@ -4,7 +4,7 @@
 #                           into a local virtualenv under .cache/), and Spillway itself compiled (with the
 #                           live page's browser script, bundled by esbuild: npm run build:page)
 #   scripts/setup.sh        everything `make test` needs as well: chromium, shellcheck, a kube-apiserver and
-#                           etcd, the grpc-go test binaries, and the tests and benchmarks compiled
+#                           etcd, the grpc-go test binaries, istiod, and the tests and benchmarks compiled
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PURPOSE="${1:-test}"
@@ -61,6 +61,11 @@ bash scripts/kube-apiserver.sh
 # The grpc-go xDS client and backend of the proxyless tests (test/grpc-go), cached by a hash of its sources.
 log "grpc-go test client (cached in \${SPILLWAY_CACHE:-~/.cache/spillway}/bin)"
 bash scripts/grpc-go.sh >/dev/null
+
+# The real istiod of the Istio extension tests (pilot-discovery from istio.io/istio, the same build the
+# benchmarks use; its download also holds Istio's CRDs, which the tests install in the API server).
+log "istiod for the Istio extension tests (first build takes about ten minutes; cached in \${SPILLWAY_CACHE:-~/.cache/spillway}/bin)"
+bash scripts/bench-peers.sh --only istiod >/dev/null
 
 log "compiling TypeScript"
 bash scripts/gen-xds-types.sh

@@ -30,6 +30,10 @@ PROTOS=(
   envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto
 )
 
+# Nothing to do when this script and the package are what the last run used.
+STAMP="$(sha256sum "$0" | cut -c1-16) $(node -p "require('@grpc/grpc-js-xds/package.json').version") ${DEPS}"
+if [ -f "$OUT/.stamp" ] && [ "$(cat "$OUT/.stamp")" = "$STAMP" ]; then exit 0; fi
+
 rm -rf "$OUT"
 # Field names as in the proto (snake_case), enums as strings, 64-bit integers as numbers or strings:
 # the plain-object form protobufjs fromObject takes (see src/xds/protos.ts, which loads with keepCase).
@@ -61,3 +65,5 @@ export interface Any__Output {
   'value'?: (Buffer);
 }
 TS
+
+echo "$STAMP" > "$OUT/.stamp"

@@ -27,6 +27,8 @@ export default defineConfig(
       '@typescript-eslint/no-unnecessary-condition': 'off',
       // Async functions without await keep an interface's promise contract.
       '@typescript-eslint/require-await': 'off',
+      // `text || fallback` treats an empty string as unset (environment variables, flags), as meant.
+      '@typescript-eslint/prefer-nullish-coalescing': ['error', { ignorePrimitives: { string: true } }],
       // Its fix turns `x as T` into `x!`, which no-non-null-assertion (strict) then forbids.
       '@typescript-eslint/non-nullable-type-assertion-style': 'off',
       '@typescript-eslint/no-unused-vars': [

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { messageType } from '../xds/protos';
 import { durationFromMs } from '../xds/duration';
-import { RawNode, decodePlain, structToPlain } from '../xds/node/node-decoding';
+import { RawNode, decodeNode, structToPlain } from '../xds/node/node-decoding';
 import { IdentityPolicy, checkClusterIdentity } from '../xds/node/client-identity';
 import { TokenBucket } from '../net/token-bucket';
 import { LoadReportStore, LoadSample } from './load-report-store';
@@ -144,7 +144,7 @@ export class LoadReportingService {
   private admitReporter(call: grpc.ServerDuplexStream<Buffer, Buffer>, report: DecodedReport): Reporter {
     let node: RawNode | undefined;
     try {
-      node = decodePlain<RawNode>('envoy.config.core.v3.Node', report.node);
+      node = decodeNode(report.node);
     } catch {
       throw new StreamRefused('invalid', grpc.status.INVALID_ARGUMENT, 'the load report\'s node is not a valid envoy.config.core.v3.Node');
     }

@@ -43,7 +43,10 @@ function viewOf(entry: unknown, file: string): ViewKey {
   if (role !== 'sidecar' && role !== 'gateway') throw problem('role is not sidecar or gateway');
   if (typeof clusterId !== 'string' || typeof outboundAddress !== 'string' || typeof outboundPort !== 'number') throw problem('clusterId, outboundAddress or outboundPort has the wrong type');
   const view: { -readonly [Field in keyof ClientView]: ClientView[Field] } = { role, clusterId, outboundAddress, outboundPort };
-  if (tlsDir !== undefined) view.tlsDir = typeof tlsDir === 'string' ? tlsDir : String(tlsDir);
+  if (tlsDir !== undefined) {
+    if (typeof tlsDir !== 'string') throw problem('tlsDir is not a path');
+    view.tlsDir = tlsDir;
+  }
   if (inbound !== undefined) {
     if (!isRecord(inbound) || typeof inbound.port !== 'number' || typeof inbound.bindAddress !== 'string') throw problem('inbound is not { port, bindAddress }');
     view.inbound = { port: inbound.port, bindAddress: inbound.bindAddress };

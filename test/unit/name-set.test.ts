@@ -1,7 +1,15 @@
 // Interned subscription name sets: clients asking for the same names share one immutable set, and one
 // client's change never leaks into another's.
-import { internNames } from '../../src/xds/server/name-set';
-import { Subscription } from '../../src/xds/server/subscription';
+import { StreamNames, Subscription } from '../../src/xds/server/subscription';
+import { NameSet } from '../../src/xds/server/name-set';
+import { NameSetBudget } from '../../src/xds/server/name-budget';
+import { DEFAULT_CLIENT_LIMITS } from '../../src/xds/server/client-limits';
+
+/** One server's budget, with the table of sets its streams share. */
+const budget = new NameSetBudget();
+const internNames = (names: ReadonlySet<string>): NameSet => budget.sets.intern(names);
+/** A subscription on a stream of its own, on that server. */
+const newSubscription = (): Subscription => new Subscription(new StreamNames(DEFAULT_CLIENT_LIMITS, budget));
 import { Snapshot } from '../../src/xds/cache/snapshot';
 import { encodeResource } from '../../src/xds/resource/encoded-resource';
 import { ENDPOINT_TYPE } from '../../src/xds/resource-types';
@@ -32,8 +40,8 @@ describe('interned name sets', () => {
   });
 
   test('SotW: two clients with the same names share the set; one changing leaves the other alone', () => {
-    const first = new Subscription();
-    const second = new Subscription();
+    const first = newSubscription();
+    const second = newSubscription();
     first.applySotw(['x', 'y']);
     second.applySotw(['y', 'x', 'y']);
     expect(first.nameSet).toBe(second.nameSet);
@@ -48,8 +56,8 @@ describe('interned name sets', () => {
   });
 
   test('delta: copy on write, and a rejected request changes nothing', () => {
-    const first = new Subscription();
-    const second = new Subscription();
+    const first = newSubscription();
+    const second = newSubscription();
     first.applyDelta(['a', 'b'], []);
     second.applyDelta(['b', 'a'], []);
     expect(first.nameSet).toBe(second.nameSet);
@@ -87,17 +95,17 @@ describe('interned name sets', () => {
   });
 
   test('a subscription tells a repeated list (no change) from any change, wildcards included', () => {
-    const named = new Subscription();
+    const named = newSubscription();
     named.applySotw(['b', 'a']);
     expect(named.repeatsEncoded(wireNames(['a', 'b']))).toBe(true);
     expect(named.repeatsEncoded(wireNames(['a']))).toBe(false);
-    const legacy = new Subscription();
+    const legacy = newSubscription();
     legacy.applySotw([]);
     expect(legacy.repeatsEncoded(Buffer.alloc(0))).toBe(true);
     expect(legacy.repeatsEncoded(wireNames(['a']))).toBe(false);
-    const explicit = new Subscription();
+    const explicit = newSubscription();
     explicit.applySotw(['*', 'a']);
     expect(explicit.repeatsEncoded(wireNames(['a']))).toBe(false); // dropping "*" is a change
-    expect(new Subscription().repeatsEncoded(Buffer.alloc(0))).toBe(false); // nothing asked yet
+    expect(newSubscription().repeatsEncoded(Buffer.alloc(0))).toBe(false); // nothing asked yet
   });
 });

@@ -8,15 +8,20 @@ import { NodeInfo, NodeLocality } from './node-info';
 const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: false, arrays: true, objects: true };
 
 /** One embedded message as a plain object (snake_case fields), or undefined when it was absent. */
-export function decodePlain<T>(typeName: string, bytes: Uint8Array | undefined): T | undefined {
+export function decodePlain(typeName: string, bytes: Uint8Array | undefined): Record<string, unknown> | undefined {
   if (!bytes) return undefined;
   const type = messageType(typeName);
-  return type.toObject(type.decode(bytes), TO_OBJECT) as T;
+  return type.toObject(type.decode(bytes), TO_OBJECT);
+}
+
+/** An envoy.config.core.v3.Node from its bytes (throws on bytes that are no Node), or undefined when absent. */
+export function decodeNode(bytes: Uint8Array | undefined): RawNode | undefined {
+  return decodePlain('envoy.config.core.v3.Node', bytes);
 }
 
 // protobufjs bundles google.protobuf.Struct/Value with camelCase field names, while Envoy's own
 // protos are loaded with snake_case; accept both.
-type ProtoValue = {
+interface ProtoValue {
   nullValue?: unknown;
   numberValue?: number;
   stringValue?: string;
@@ -28,7 +33,7 @@ type ProtoValue = {
   bool_value?: boolean;
   struct_value?: { fields?: Record<string, ProtoValue> };
   list_value?: { values?: ProtoValue[] };
-};
+}
 
 function valueToPlain(value: ProtoValue): unknown {
   const text = value.stringValue ?? value.string_value;

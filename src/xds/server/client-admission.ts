@@ -54,7 +54,7 @@ export function admitClient(
     throw new StreamClosedError(grpc.status.RESOURCE_EXHAUSTED, sizeProblem);
   }
   const node = request.node;
-  if (!node || !node.id) {
+  if (!node?.id) {
     throw new StreamClosedError(grpc.status.INVALID_ARGUMENT, 'the first discovery request must carry a node with an id (set node.id in the bootstrap)');
   }
   const resolution = policy.resolveView(node, stream);

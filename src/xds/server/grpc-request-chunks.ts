@@ -10,7 +10,8 @@ interface DecoderInternals {
   readState: number;
   readPartialMessage: Buffer[];
   readCompressFlag: Buffer;
-  write(data: Buffer): Buffer[];
+  /** A property, not a method: it is taken off the prototype and called with the decoder as `this`. */
+  write: (this: DecoderInternals, data: Buffer) => Buffer[];
 }
 
 interface DecoderModule {
@@ -20,25 +21,30 @@ interface DecoderModule {
 /** grpc-js's ReadState.NO_DATA: between messages (the last one is complete). */
 const NO_DATA = 0;
 const NO_FLAG = Buffer.alloc(1);
-let applied: boolean | undefined;
+/**
+ * Marks grpc-js's write once it is ours. The patch is of a library shared by the whole process, so whether
+ * it is in place is read from the library itself, not kept here: every server after the first finds it.
+ */
+const RELEASES_CHUNKS = Symbol.for('spillway.releasesRequestChunks');
 
-/** Installs the fix once per process; returns whether it is in place. */
+type DecoderWrite = DecoderInternals['write'] & { [RELEASES_CHUNKS]?: true };
+
+/** Installs the fix (once per process, whichever server comes first); returns whether it is in place. */
 export function releaseRequestChunksAfterDecoding(): boolean {
-  applied ??= install();
-  return applied;
-}
-
-function install(): boolean {
   let decoderModule: DecoderModule;
   try {
+    // An internal module of grpc-js: loaded only if it is there (an import would fail the whole server).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     decoderModule = require('@grpc/grpc-js/build/src/stream-decoder') as DecoderModule;
   } catch {
     return false;
   }
   const Decoder = decoderModule.StreamDecoder;
-  if (!Decoder || !looksAsExpected(new Decoder(1))) return false;
+  if (!Decoder) return false;
+  if ((Decoder.prototype.write as DecoderWrite)[RELEASES_CHUNKS]) return true;
+  if (!looksAsExpected(new Decoder(1))) return false;
   const write = Decoder.prototype.write;
-  Decoder.prototype.write = function writeAndRelease(this: DecoderInternals, data: Buffer): Buffer[] {
+  const writeAndRelease: DecoderWrite = function writeAndRelease(this: DecoderInternals, data: Buffer): Buffer[] {
     const messages = write.call(this, data);
     if (this.readState === NO_DATA) {
       this.readPartialMessage = [];
@@ -46,6 +52,8 @@ function install(): boolean {
     }
     return messages;
   };
+  writeAndRelease[RELEASES_CHUNKS] = true;
+  Decoder.prototype.write = writeAndRelease;
   return true;
 }
 

@@ -2,7 +2,7 @@
 // (the node once per stream, after its size was checked; a NACK's text only when it is a NACK).
 import { ErrorDetail, toErrorDetail } from './wire';
 import { NodeInfo } from '../node/node-info';
-import { RawNode, decodePlain, toNodeInfo } from '../node/node-decoding';
+import { decodeNode, decodePlain, toNodeInfo } from '../node/node-decoding';
 
 export abstract class LazyNodeAndError {
   private decodedNode?: { value: NodeInfo | undefined };
@@ -15,12 +15,12 @@ export abstract class LazyNodeAndError {
   ) {}
 
   get node(): NodeInfo | undefined {
-    this.decodedNode ??= { value: toNodeInfo(decodePlain<RawNode>('envoy.config.core.v3.Node', this.nodeBytes)) };
+    this.decodedNode ??= { value: toNodeInfo(decodeNode(this.nodeBytes)) };
     return this.decodedNode.value;
   }
 
   get errorDetail(): ErrorDetail | undefined {
-    this.decodedError ??= { value: toErrorDetail(decodePlain<{ code?: number; message?: string }>('google.rpc.Status', this.errorBytes)) };
+    this.decodedError ??= { value: toErrorDetail(decodePlain('google.rpc.Status', this.errorBytes)) };
     return this.decodedError.value;
   }
 }

@@ -1,11 +1,13 @@
-// The server-wide bound on subscribed names. Clients asking for the same names share one interned set, so
-// what the server really holds grows with distinct subscriptions, not with proxies: that is what is
-// counted, each distinct set once, for as long as any stream holds it (released when the last one closes
+// The server-wide bound on subscribed names. Clients asking for the same names share one interned set (the
+// budget holds the server's table of them), so what the server really holds grows with distinct
+// subscriptions, not with proxies: that is what is counted, each distinct set once, for as long as any stream holds it (released when the last one closes
 // or moves on, without waiting for garbage collection).
 import { CLIENT_LIMIT_FLAGS, ClientLimitError } from './client-limits';
-import { NameSet } from './name-set';
+import { NameSet, NameSetInterner } from './name-set';
 
 export class NameSetBudget {
+  /** The server's shared sets: streams asking for the same names hold one (and are counted once). */
+  readonly sets = new NameSetInterner();
   private readonly holders = new Map<NameSet, number>();
   private total = 0;
 

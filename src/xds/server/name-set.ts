@@ -9,7 +9,7 @@ export class NameSet {
   private encoded?: Buffer;
   private encodedLength?: number;
 
-  /** @internal use internNames() */
+  /** @internal use NameSetInterner.intern() */
   constructor(
     /** The names, sorted. */
     private readonly sorted: readonly string[],
@@ -50,13 +50,6 @@ export class NameSet {
     return true;
   }
 }
-
-// Weak references: a set lives as long as some subscription holds it; the registry forgets the entry
-// once it has been collected, so clients that come and go with unique lists leave nothing behind.
-const interned = new Map<string, WeakRef<NameSet>>();
-const forget = new FinalizationRegistry<string>((key) => {
-  if (interned.get(key)?.deref() === undefined) interned.delete(key);
-});
 
 /** resource_names is field 3 of DiscoveryRequest (length-delimited): tag 0x1a, length, UTF-8 bytes. */
 function encodeAsResourceNames(sorted: readonly string[]): Buffer {
@@ -114,24 +107,36 @@ export function bytesOfNames(names: Iterable<string>): number {
   return bytes;
 }
 
-/** The one shared NameSet holding exactly `names` (`bytes`: their UTF-8 bytes, when already counted). */
-export function internNames(names: ReadonlySet<string>, bytes = bytesOfNames(names)): NameSet {
-  const sorted = [...names].sort();
-  const key = keyOf(sorted);
-  const existing = interned.get(key)?.deref();
-  // Equal digests of different lists are not expected; if ever, the new list gets a set of its own.
-  if (existing?.sameAs(names)) return existing;
-  const set = new NameSet(sorted, key, bytes);
-  if (!existing) {
-    interned.set(key, new WeakRef(set));
-    forget.register(set, key);
+/**
+ * The table of shared sets, one per server. Weak references: a set lives as long as some subscription holds
+ * it; the table forgets the entry once it has been collected, so clients that come and go with unique
+ * lists leave nothing behind.
+ */
+export class NameSetInterner {
+  private readonly interned = new Map<string, WeakRef<NameSet>>();
+  private readonly forget = new FinalizationRegistry<string>((key) => {
+    if (this.interned.get(key)?.deref() === undefined) this.interned.delete(key);
+  });
+  /** The empty set: what a subscription holds before it names anything. */
+  readonly none: NameSet = this.intern(new Set());
+
+  /** The one shared NameSet holding exactly `names` (`bytes`: their UTF-8 bytes, when already counted). */
+  intern(names: ReadonlySet<string>, bytes = bytesOfNames(names)): NameSet {
+    const sorted = [...names].sort();
+    const key = keyOf(sorted);
+    const existing = this.interned.get(key)?.deref();
+    // Equal digests of different lists are not expected; if ever, the new list gets a set of its own.
+    if (existing?.sameAs(names)) return existing;
+    const set = new NameSet(sorted, key, bytes);
+    if (!existing) {
+      this.interned.set(key, new WeakRef(set));
+      this.forget.register(set, key);
+    }
+    return set;
   }
-  return set;
-}
 
-/** How many distinct name sets are alive (for tests and debugging). */
-export function internedNameSetCount(): number {
-  return interned.size;
+  /** How many distinct name sets are alive (for tests and debugging). */
+  get size(): number {
+    return this.interned.size;
+  }
 }
-
-export const NO_NAMES = internNames(new Set());

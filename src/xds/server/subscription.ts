@@ -4,7 +4,7 @@
 // every other client that asked for the same names; what a stream may hold is bounded (client-limits.ts).
 import { CLIENT_LIMIT_FLAGS, ClientLimitError, ClientLimits, DEFAULT_CLIENT_LIMITS, MAX_NAMES_PER_TYPE, MAX_NAME_LENGTH_CHARS } from './client-limits';
 import { NameSetBudget } from './name-budget';
-import { NO_NAMES, NameSet, bytesOfNames, internNames } from './name-set';
+import { NameSet, bytesOfNames } from './name-set';
 import { bounded } from './bounded-text';
 
 export { MAX_NAMES_PER_TYPE, MAX_NAME_LENGTH_CHARS };
@@ -17,7 +17,7 @@ export interface SubscriptionChange {
   wildcardChanged: boolean;
 }
 
-/** What the subscriptions of one stream share: its limits, its byte total, and the server's budget. */
+/** What the subscriptions of one stream share: its limits, its byte total, and the server's budget (with its name sets). */
 export class StreamNames {
   /** Bytes of the names this stream's subscriptions hold, over all types. */
   bytes = 0;
@@ -32,9 +32,11 @@ export class Subscription {
   private started = false;
   private legacyWildcard = false;
   private explicitWildcard = false;
-  private named: NameSet = NO_NAMES;
+  private named: NameSet;
 
-  constructor(private readonly stream: StreamNames = new StreamNames()) {}
+  constructor(private readonly stream: StreamNames = new StreamNames()) {
+    this.named = stream.budget.sets.none;
+  }
 
   get isWildcard(): boolean {
     return this.legacyWildcard || this.explicitWildcard;
@@ -134,7 +136,7 @@ export class Subscription {
   release(): void {
     this.stream.budget.release(this.named);
     this.stream.bytes -= this.named.bytes;
-    this.named = NO_NAMES;
+    this.named = this.stream.budget.sets.none;
   }
 
   /** Checks the byte bounds, then holds the interned set of `next` instead of the current one. */
@@ -151,7 +153,7 @@ export class Subscription {
         `${streamBytes} bytes of resource names on one stream (limit --${CLIENT_LIMIT_FLAGS.maxNamesBytesPerStream} ${maxNamesBytesPerStream})`,
       );
     }
-    const set = internNames(next, bytes);
+    const set = this.stream.budget.sets.intern(next, bytes);
     this.stream.budget.swap(this.named, set);
     this.stream.bytes = streamBytes;
     this.named = set;

@@ -31,7 +31,8 @@ export const DEFAULT_SCOPE_OPTIONS: ScopeOptions = { scope: 'all' };
 function metadataString(node: NodeInfo, key: string): string | undefined {
   const value = node.metadata[key];
   if (value === undefined || value === null || value === '') return undefined;
-  return String(value);
+  // Struct values may be lists or structs: shown as JSON (a refusal then says what the node sent).
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
 }
 
 function roleOf(node: NodeInfo): ClientRole {

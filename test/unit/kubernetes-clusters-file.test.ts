@@ -7,17 +7,17 @@ import { ClustersParseResult, KubeClusterConfig, loadClustersFile, parseClusters
 import { kubernetesSourceStarter, parseNamespaceList, startKubernetesDiscovery, validateClustersFile } from '../../src/discovery/kubernetes/kubernetes-discovery';
 import { MeshStore } from '../../src/mesh/store';
 import pino from 'pino';
-import { MeshFileError, formatMeshErrors } from '../../src/discovery/file/mesh-file';
+import { ConfigError, formatConfigErrors } from '../../src/config-validation/config-error';
 
 const lines = (...text: string[]) => text.join('\n') + '\n';
 const BASE = '/etc/spillway';
 
 function clustersOf(result: ClustersParseResult): KubeClusterConfig[] {
-  if (!result.ok) throw new Error('expected a valid file:\n' + formatMeshErrors('clusters.yaml', result.errors));
+  if (!result.ok) throw new Error('expected a valid file:\n' + formatConfigErrors('clusters.yaml', result.errors));
   return result.clusters;
 }
 
-function errorsOf(result: ClustersParseResult): MeshFileError[] {
+function errorsOf(result: ClustersParseResult): ConfigError[] {
   if (result.ok) throw new Error('expected the file to be rejected');
   return result.errors;
 }

@@ -8,7 +8,7 @@
 import { MeshCluster } from '../../mesh/model';
 import { CachedBatch, cacheBatch, fits, placeBatch } from './cached-batch';
 import { ServiceItem, assembleMesh } from './mesh-assembly';
-import { ErrorList, ErrorPlace } from './mesh-error-list';
+import { ErrorList, ErrorPlace } from '../../config-validation/error-list';
 import { MeshParseResult, parseMeshText, readMeshParts } from './mesh-file';
 import { MAX_SERVICES } from './mesh-limits';
 import { DEFAULT_AVERAGE_BATCH_ITEMS, ServiceBatch, batchServices } from './service-batches';

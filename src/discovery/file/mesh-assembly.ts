@@ -4,7 +4,7 @@
 // (incremental-mesh-parser.ts): either way this one function decides, and the results are the same.
 import { MeshCluster, ServiceEntry, serviceHost } from '../../mesh/model';
 import { shortHost } from '../../mesh/calls';
-import { ErrorList, ErrorPlace } from './mesh-error-list';
+import { ErrorList, ErrorPlace } from '../../config-validation/error-list';
 import type { MeshFileError, MeshParseResult } from './mesh-file';
 import { MAX_SERVICES } from './mesh-limits';
 

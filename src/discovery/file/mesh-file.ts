@@ -1,18 +1,19 @@
 // Reads a mesh file (YAML, or JSON, which is YAML) into a MeshModel. Every error is collected, each with
-// the path and line it is about, so one run of `spillway validate` lists everything there is to fix.
-// Validation walks the YAML node tree (not the plain JS value) because only the nodes know their lines.
+// the path and line it is about, so one run of `spillway validate` lists everything there is to fix
+// (the located reading is src/config-validation/, shared with the clusters file).
 // Limits (aliases, services, endpoints per service, listed errors) are in mesh-limits.ts. Service items are
 // read one by one and joined by mesh-assembly.ts, so a part of a file can be read alone and joined with
 // parts read before (incremental-mesh-parser.ts) with the same result.
 import { isIP } from 'net';
-import { Alias, LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { cannotRead, readMeshFileBytes } from './mesh-file-reader';
 import { CallSite, MeshParts, ServiceItem, ServiceList, assembleMesh } from './mesh-assembly';
 import { CALL_HOST_FORMS, MAX_CALLS, MAX_CALLS_BYTES, callHost } from '../../mesh/calls';
-import { ErrorList, listed } from './mesh-error-list';
-import { ALIAS_FREE_NODES, DEFAULT_MESH_FILE_LIMITS, MAX_ENDPOINTS_PER_SERVICE, MAX_SERVICES, MeshFileLimits } from './mesh-limits';
-import { AliasReport, resolveAliases } from './yaml-aliases';
+import { DEFAULT_MESH_FILE_LIMITS, MAX_ENDPOINTS_PER_SERVICE, MAX_SERVICES, MeshFileLimits } from './mesh-limits';
 import { splitHostPort } from '../../net/host-port';
+import { ConfigError, formatConfigError, formatConfigErrors } from '../../config-validation/config-error';
+import { At, Fields, YamlChecker as Checker, openYaml } from '../../config-validation/yaml-checker';
+import { MAX_PORT, MIN_PORT, didYouMean, isLabelKey } from '../../config-validation/value-rules';
+import { DEFAULT_SUBSET_LABEL } from '../../mesh/defaults';
 import {
   CanaryConfig,
   FailoverMode,
@@ -29,13 +30,8 @@ import {
   ServicePort,
 } from '../../mesh/model';
 
-export interface MeshFileError {
-  /** Where in the document, e.g. `services[0].endpoints[2].cluster`; empty when about the file as a whole. */
-  path: string;
-  /** 1-based line; absent when the error is about no line (unreadable file, count of unlisted errors). */
-  line?: number;
-  message: string;
-}
+/** An error of a mesh file: where (path, line) and what. */
+export type MeshFileError = ConfigError;
 
 export interface MeshSummary {
   clusters: number;
@@ -45,9 +41,6 @@ export interface MeshSummary {
 
 export type MeshParseResult = { ok: true; model: MeshModel; summary: MeshSummary } | { ok: false; errors: MeshFileError[] };
 
-export const DEFAULT_SUBSET_LABEL = 'version';
-const MIN_PORT = 1;
-const MAX_PORT = 65_535;
 /** Below 100% a fully healthy priority would already spill traffic: surely a mistake. */
 const MIN_OVERPROVISIONING_PERCENT = 100;
 const MAX_OVERPROVISIONING_PERCENT = 10_000;
@@ -83,18 +76,10 @@ export function parseMeshText(text: string): MeshParseResult {
  * May throw RangeError on a too deeply nested text (parseMeshText reports it).
  */
 export function readMeshParts(text: string, serviceIndexOffset = 0): MeshParts {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    // The tree of a document with syntax errors is partial: report the syntax, not its consequences.
-    return { kind: 'refused', errors: listed(doc.errors.map((error) => ({ path: '', line: lineCounter.linePos(error.pos[0]).line, message: error.message }))) };
-  }
-  const lines = new Locator(text, lineCounter);
-  const aliases = resolveAliases(doc.contents);
-  const aliasErrors = checkAliases(aliases, lines);
-  if (aliasErrors.length > 0) return { kind: 'refused', errors: listed(aliasErrors) };
-  const checker = new Checker(aliases.targets, lines);
-  const read = readMesh(checker, checker.at(doc.contents, '', 1), serviceIndexOffset);
+  const opened = openYaml(text);
+  if (!opened.ok) return { kind: 'refused', errors: opened.errors };
+  const checker = opened.checker;
+  const read = readMesh(checker, opened.root, serviceIndexOffset);
   return { kind: 'read', checked: checker.found, ...read };
 }
 
@@ -110,64 +95,9 @@ export function loadMeshFile(path: string, limits: MeshFileLimits = DEFAULT_MESH
 /** The error for a mesh file that cannot be read (missing, deleted, no permission). */
 export const unreadableFileError = cannotRead;
 
-/** Aliases that point nowhere, into themselves, or blow the document up are refused before any walk. */
-function checkAliases(report: AliasReport, lines: Locator): MeshFileError[] {
-  const errors: MeshFileError[] = report.undefinedAliases.map((alias) => ({
-    path: '',
-    line: lines.of(alias) ?? 1,
-    message: `alias *${alias.source} has no anchor &${alias.source} before it`,
-  }));
-  if (report.cyclic) {
-    const alias = report.cyclic;
-    errors.push({ path: '', line: lines.of(alias) ?? 1, message: `alias *${alias.source} is inside the node anchored &${alias.source}: it would repeat forever` });
-  }
-  const added = report.expandedNodes - report.writtenNodes;
-  const allowed = Math.max(ALIAS_FREE_NODES, report.writtenNodes);
-  if (added > allowed) {
-    const heaviest = report.heaviest;
-    const line = heaviest ? lines.ofAnchor(heaviest.anchor, heaviest.node) : undefined;
-    const culprit = heaviest ? `; most come from the ${heaviest.uses} aliases of &${heaviest.anchor} (line ${line ?? '?'}), adding ${heaviest.addedNodes} nodes` : '';
-    errors.push({
-      path: '',
-      line: line ?? 1,
-      message:
-        `YAML aliases expand this file from ${report.writtenNodes} written nodes to ${report.expandedNodes}${culprit}. ` +
-        `Aliases may add at most as many nodes as the file writes out (or ${ALIAS_FREE_NODES}): write the repeated parts out, or generate the file`,
-    });
-  }
-  return errors;
-}
-
-/** Lines of YAML nodes, for error messages. */
-class Locator {
-  constructor(private readonly text: string, private readonly lineCounter: LineCounter) {}
-
-  of(node: unknown): number | undefined {
-    const start = startOf(node);
-    return start === undefined ? undefined : this.lineCounter.linePos(start).line;
-  }
-
-  /** A block node starts on the line below its `&name`: point at the anchor, where a reader looks. */
-  ofAnchor(anchor: string, node: unknown): number | undefined {
-    const start = startOf(node);
-    const at = start === undefined ? -1 : this.text.lastIndexOf(`&${anchor}`, start);
-    return at >= 0 ? this.lineCounter.linePos(at).line : this.of(node);
-  }
-}
-
-function startOf(node: unknown): number | undefined {
-  return (node as { range?: [number, number, number] } | null | undefined)?.range?.[0];
-}
-
 /** One line per error, `FILE:LINE: PATH: MESSAGE`, the form editors and terminals turn into links. */
-export function formatMeshErrors(file: string, errors: readonly MeshFileError[]): string {
-  return errors.map((error) => formatMeshError(file, error)).join('\n');
-}
-
-export function formatMeshError(file: string, error: MeshFileError): string {
-  const where = error.line === undefined ? file : `${file}:${error.line}`;
-  return error.path ? `${where}: ${error.path}: ${error.message}` : `${where}: ${error.message}`;
-}
+export const formatMeshErrors = formatConfigErrors;
+export const formatMeshError = formatConfigError;
 
 // ---------------------------------------------------------------------------------------------------
 // Mesh structure: clusters, services, ports, endpoints. Each reader reports its own errors and returns
@@ -549,233 +479,4 @@ function isDuplicate(c: Checker, at: At, cluster: string, address: string, ports
 
 function formatHostPort(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Typed, located access to YAML nodes. Every check reports at the node's own line and path.
-
-/** A node of the document with where it is. */
-interface At {
-  node: unknown;
-  path: string;
-  line: number;
-}
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$/;
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-
-function isLabelKey(key: string): boolean {
-  return LABEL_KEY.test(key);
-}
-
-/** The fields of one mapping, after unknown keys were reported. */
-class Fields {
-  constructor(
-    private readonly checker: Checker,
-    private readonly owner: At,
-    private readonly values: Map<string, At>,
-    /** Keys an unknown key was reported as a likely typo of: their absence is that same error. */
-    private readonly misspelled: ReadonlySet<string>,
-  ) {}
-
-  /** The field, or undefined when absent or explicitly empty (`key:` or `key: null`). */
-  optional(key: string): At | undefined {
-    const at = this.values.get(key);
-    return at && at.node !== null ? at : undefined;
-  }
-
-  /** The field, reporting it when absent or empty. */
-  required(key: string): At | undefined {
-    const at = this.values.get(key);
-    if (!at && this.misspelled.has(key)) return undefined;
-    if (!at) return this.checker.report({ path: childPath(this.owner.path, key), line: this.owner.line }, `missing required key "${key}"`);
-    if (at.node === null) return this.checker.report(at, 'needs a value');
-    return at;
-  }
-}
-
-class Checker {
-  readonly found = new ErrorList();
-
-  constructor(
-    private readonly aliasTargets: ReadonlyMap<Alias, unknown>,
-    private readonly lines: Locator,
-  ) {}
-
-  /** A checker of the same document with errors of its own: one service item's. */
-  forItem(): Checker {
-    return new Checker(this.aliasTargets, this.lines);
-  }
-
-  /** Wraps a node (following aliases) with its path and line; empty values (`key:`) become null. */
-  at(node: unknown, path: string, fallbackLine: number): At {
-    const line = this.lines.of(node) ?? fallbackLine;
-    const target = isAlias(node) ? this.aliasTargets.get(node) : node;
-    const value = target === undefined || target === null || (isScalar(target) && target.value === null) ? null : target;
-    return { node: value, path, line };
-  }
-
-  report(where: { path: string; line: number }, message: string): undefined {
-    return this.found.report(where, message);
-  }
-
-  /** A mapping's entries by string key, any keys allowed (labels, per-port numbers). */
-  entries(at: At): Map<string, At> | undefined {
-    if (!isMap(at.node)) return this.report(at, `must be a mapping, got ${describe(at.node)}`);
-    const entries = new Map<string, At>();
-    for (const pair of at.node.items) {
-      const keyLine = this.lines.of(pair.key) ?? at.line;
-      const key = isScalar(pair.key) ? pair.key.value : undefined;
-      if (typeof key !== 'string' && typeof key !== 'number') {
-        this.report({ path: at.path, line: keyLine }, `keys must be text, got ${describe(pair.key)}`);
-        continue;
-      }
-      const name = String(key);
-      // Errors about a field point at its key's line: a block value starts on the lines below.
-      entries.set(name, { ...this.at(pair.value, childPath(at.path, name), keyLine), line: keyLine });
-    }
-    return entries;
-  }
-
-  /** A mapping that may only hold `known` keys: a typo must be an error, never silently ignored. */
-  fields(at: At, known: readonly string[]): Fields | undefined {
-    if (!isMap(at.node)) return this.report(at, `must be a mapping with keys ${known.join(', ')}; got ${describe(at.node)}`);
-    const entries = this.entries(at);
-    if (!entries) return undefined;
-    const misspelled = new Set<string>();
-    for (const [key, value] of entries) {
-      if (known.includes(key)) continue;
-      const suggestion = closest(key, known);
-      if (suggestion !== undefined) misspelled.add(suggestion);
-      this.report(value, `unknown key "${key}"${suggestion !== undefined ? ` (did you mean "${suggestion}"?)` : ` (allowed: ${known.join(', ')})`}`);
-      entries.delete(key);
-    }
-    return new Fields(this, at, entries, misspelled);
-  }
-
-  /** The items of a list, numbered from `indexOffset`; undefined (no error) when `at` is undefined, since the caller reported absence. */
-  items(at: At | undefined, indexOffset = 0): At[] | undefined {
-    if (!at) return undefined;
-    if (!isSeq(at.node)) return this.report(at, `must be a list, got ${describe(at.node)}`);
-    return at.node.items.map((item, index) => this.at(item, `${at.path}[${indexOffset + index}]`, at.line));
-  }
-
-  string(at: At | undefined): string | undefined {
-    if (!at) return undefined;
-    if (isScalar(at.node) && typeof at.node.value === 'string') return at.node.value;
-    const quoteHint = isScalar(at.node) && at.node.value !== null ? `; quote it if you mean the text: "${String(at.node.value)}"` : '';
-    return this.report(at, `must be a string, got ${describe(at.node)}${quoteHint}`);
-  }
-
-  nonEmptyString(at: At | undefined): string | undefined {
-    const value = this.string(at);
-    if (at && value !== undefined && value.trim() === '') return this.report(at, 'must not be empty');
-    return value;
-  }
-
-  dnsLabel(at: At | undefined): string | undefined {
-    const value = this.string(at);
-    if (at && value !== undefined && !DNS_LABEL.test(value)) {
-      return this.report(at, `"${value}" is not a DNS label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)`);
-    }
-    return value;
-  }
-
-  labelKey(at: At): string | undefined {
-    const value = this.string(at);
-    if (value !== undefined && !isLabelKey(value)) return this.report(at, `"${value}" is not a label key (like version or app.kubernetes.io/version)`);
-    return value;
-  }
-
-  /** Label values name subsets, which appear in Envoy cluster names: Kubernetes label syntax keeps them safe. */
-  labelValue(at: At | undefined): string | undefined {
-    const value = this.string(at);
-    if (at && value !== undefined && !LABEL_VALUE.test(value)) {
-      return this.report(at, `"${value}" is not a label value (letters, digits, '-', '_' and '.', starting and ending with a letter or digit, at most 63 characters)`);
-    }
-    return value;
-  }
-
-  integer(at: At | undefined, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
-    if (!at) return undefined;
-    const value = isScalar(at.node) ? at.node.value : undefined;
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`;
-    if (typeof value !== 'number' || !Number.isInteger(value)) return this.report(at, `must be a whole number ${range}, got ${describe(at.node)}`);
-    if (value < min || value > max) return this.report(at, `${value} is out of range: must be ${range}`);
-    return value;
-  }
-
-  optionalInteger(at: At | undefined, min: number, max?: number): number | undefined {
-    return at ? this.integer(at, min, max) : undefined;
-  }
-
-  optionalBoolean(at: At | undefined): boolean | undefined {
-    if (!at) return undefined;
-    if (isScalar(at.node) && typeof at.node.value === 'boolean') return at.node.value;
-    return this.report(at, `must be true or false, got ${describe(at.node)}`);
-  }
-
-  oneOf<T extends string>(at: At, values: readonly T[]): T | undefined {
-    const value = this.string(at);
-    if (value === undefined) return undefined;
-    if ((values as readonly string[]).includes(value)) return value as T;
-    return this.report(at, `"${value}" is not one of ${values.join(', ')}${didYouMean(value, values)}`);
-  }
-
-  optionalOneOf<T extends string>(at: At | undefined, values: readonly T[]): T | undefined {
-    return at ? this.oneOf(at, values) : undefined;
-  }
-}
-
-function childPath(parent: string, key: string): string {
-  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return parent ? `${parent}.${key}` : key;
-  return `${parent}[${JSON.stringify(key)}]`;
-}
-
-function describe(node: unknown): string {
-  if (node === null || node === undefined) return 'nothing';
-  if (isMap(node)) return 'a mapping';
-  if (isSeq(node)) return 'a list';
-  if (isScalar(node)) {
-    const value = node.value;
-    if (typeof value === 'string') return `"${value}" (a string)`;
-    if (value === null) return 'nothing';
-    return `${String(value)} (a ${typeof value})`;
-  }
-  return 'an unsupported value';
-}
-
-/** ` (did you mean "x"?)` when a close candidate exists, else empty. */
-function didYouMean(word: string, candidates: readonly string[]): string {
-  const suggestion = closest(word, candidates);
-  return suggestion !== undefined ? ` (did you mean "${suggestion}"?)` : '';
-}
-
-/** The candidate a typo most likely meant: same letters in another case, or a few edits away. */
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const distance = candidate.toLowerCase() === word.toLowerCase() ? 0 : editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  const close = Math.max(1, Math.floor(word.length / 3));
-  return bestDistance <= close ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] as number;
 }

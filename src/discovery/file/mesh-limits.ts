@@ -21,14 +21,9 @@ export const MAX_SERVICES = 150_000;
 /** Endpoints of one service: each becomes a host in every proxy's load assignment for it. */
 export const MAX_ENDPOINTS_PER_SERVICE = 20_000;
 
-/**
- * YAML aliases (`*name`) may add at most as many nodes as the file writes out, or this many, whichever
- * is larger: sharing a ports list or labels is fine, turning 150 KB into a million endpoints is not.
- */
-export const ALIAS_FREE_NODES = 100_000;
-
-/** Errors listed per rejected version: enough to fix a file, too few to flood the log or /debug/issues. */
-export const MAX_LISTED_ERRORS = 100;
+/** Alias expansion and listed errors are bounds of every configuration file (src/config-validation/). */
+export { ALIAS_FREE_NODES } from '../../config-validation/yaml-checker';
+export { MAX_LISTED_ERRORS } from '../../config-validation/error-list';
 
 export interface MeshFileLimits {
   maxBytes: number;

@@ -2,12 +2,12 @@
 // Kubernetes discovery from a clusters file in one call.
 import type { Logger } from 'pino';
 import { MeshStore } from '../../mesh/store';
-import { formatMeshErrors } from '../file/mesh-file';
+import { formatConfigErrors } from '../../config-validation/config-error';
+import { DNS_LABEL } from '../../config-validation/value-rules';
 import { loadClustersFile } from './clusters-file';
 import { ExecLimits } from './exec-credential';
 import { KubernetesSource } from './kubernetes-source';
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export interface KubernetesDiscoveryOptions {
   clustersFile: string;
@@ -26,7 +26,7 @@ export type StartResult = { ok: true; source: KubernetesSource } | { ok: false; 
 /** Reads and validates the clusters file, then starts watching every cluster (without waiting for syncs). */
 export function startKubernetesDiscovery(options: KubernetesDiscoveryOptions): StartResult {
   const parsed = loadClustersFile(options.clustersFile);
-  if (!parsed.ok) return { ok: false, errors: formatMeshErrors(options.clustersFile, parsed.errors) };
+  if (!parsed.ok) return { ok: false, errors: formatConfigErrors(options.clustersFile, parsed.errors) };
   const source = new KubernetesSource({
     clusters: parsed.clusters,
     ...(parsed.remoteSecrets ? { remoteSecrets: parsed.remoteSecrets } : {}),
@@ -78,7 +78,7 @@ export function kubernetesSourceStarter(options: StarterOptions): (store: MeshSt
 /** For `spillway validate`: every error of a clusters file, one `FILE:LINE: PATH: MESSAGE` line each. */
 export function validateClustersFile(path: string): { ok: true; clusters: number } | { ok: false; errors: string } {
   const parsed = loadClustersFile(path);
-  return parsed.ok ? { ok: true, clusters: parsed.clusters.length } : { ok: false, errors: formatMeshErrors(path, parsed.errors) };
+  return parsed.ok ? { ok: true, clusters: parsed.clusters.length } : { ok: false, errors: formatConfigErrors(path, parsed.errors) };
 }
 
 /** `shop,payments` -> ['shop', 'payments'], or the error to print. */

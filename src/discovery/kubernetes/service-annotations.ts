@@ -1,7 +1,8 @@
 // The `spillway.io/*` annotations a Service may carry: what the mesh file says per service, said on the
 // Service itself. Every wrong value is reported with the annotation named and the form it needs.
 import { CanaryConfig, FailoverMode } from '../../mesh/model';
-import { DEFAULT_SUBSET_LABEL } from '../file/mesh-file';
+import { DEFAULT_SUBSET_LABEL } from '../../mesh/defaults';
+import { LABEL_KEY, LABEL_VALUE } from '../../config-validation/value-rules';
 import { parseCallList } from '../../mesh/calls';
 
 export const ANNOTATION_PREFIX = 'spillway.io/';
@@ -40,8 +41,6 @@ const KNOWN_ANNOTATIONS = [
 const FAILOVER_MODES: readonly FailoverMode[] = ['cluster', 'region'];
 const CANARY_ORDERS: readonly CanaryConfig['order'][] = ['version-first', 'locality-first'];
 const MAX_WEIGHT_PERCENT = 100;
-const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
 /** What a Service's annotations decide. */

@@ -1,8 +1,11 @@
-// The errors of one mesh file, kept in the order they were found and capped at MAX_LISTED_ERRORS (the rest
-// are counted). Which errors are kept depends on that order, so whoever joins errors found separately
-// (service items parsed apart, see mesh-assembly.ts) replays them in file order through one list.
-import type { MeshFileError } from './mesh-file';
-import { MAX_LISTED_ERRORS } from './mesh-limits';
+// The errors of one configuration file, kept in the order they were found and capped at MAX_LISTED_ERRORS
+// (the rest are counted). Which errors are kept depends on that order, so whoever joins errors found
+// separately (the mesh file's service items parsed apart, see discovery/file/mesh-assembly.ts) replays
+// them in file order through one list.
+import type { ConfigError } from './config-error';
+
+/** Errors listed per rejected version: enough to fix a file, too few to flood the log or /debug/issues. */
+export const MAX_LISTED_ERRORS = 100;
 
 export interface ErrorPlace {
   path: string;
@@ -10,7 +13,7 @@ export interface ErrorPlace {
 }
 
 export class ErrorList {
-  readonly errors: MeshFileError[] = [];
+  readonly errors: ConfigError[] = [];
   /** Errors found beyond MAX_LISTED_ERRORS: counted, not kept. */
   unlisted = 0;
 
@@ -26,30 +29,30 @@ export class ErrorList {
   }
 
   /** Reports what another list holds, as if each had been reported here. */
-  replay(errors: readonly MeshFileError[], from = 0, to = errors.length): void {
+  replay(errors: readonly ConfigError[], from = 0, to = errors.length): void {
     for (let i = from; i < to; i++) {
-      const error = errors[i] as MeshFileError;
+      const error = errors[i] as ConfigError;
       if (this.errors.length < MAX_LISTED_ERRORS) this.errors.push(error);
       else this.unlisted++;
     }
   }
 
   /** What the user sees: the kept errors by line, then one error counting the rest. */
-  finished(): MeshFileError[] {
+  finished(): ConfigError[] {
     return [...sortByLine(this.errors), ...unlistedError(this.unlisted)];
   }
 }
 
 /** At most MAX_LISTED_ERRORS errors, then one that counts the rest. */
-export function listed(errors: MeshFileError[]): MeshFileError[] {
+export function listed(errors: ConfigError[]): ConfigError[] {
   if (errors.length <= MAX_LISTED_ERRORS) return errors;
   return [...errors.slice(0, MAX_LISTED_ERRORS), ...unlistedError(errors.length - MAX_LISTED_ERRORS)];
 }
 
-function unlistedError(count: number): MeshFileError[] {
+function unlistedError(count: number): ConfigError[] {
   return count > 0 ? [{ path: '', message: `and ${count} more errors (only the first ${MAX_LISTED_ERRORS} are listed): fix these and validate again` }] : [];
 }
 
-function sortByLine(errors: MeshFileError[]): MeshFileError[] {
+function sortByLine(errors: ConfigError[]): ConfigError[] {
   return [...errors].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
 }

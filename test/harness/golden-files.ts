@@ -26,7 +26,8 @@ export function viewFileName(viewKey: ViewKey): string {
   return `${viewKey.id.replace(/[^A-Za-z0-9._-]/g, '-')}.yaml`;
 }
 
-const VIEW_EXAMPLE = '{ role: sidecar, clusterId: east, outboundAddress: 127.0.0.1, outboundPort: 15001 } or { role: gateway, clusterId: west }';
+const VIEW_EXAMPLE =
+  '{ role: sidecar, clusterId: east, outboundAddress: 127.0.0.1, outboundPort: 15001 } or { role: gateway, clusterId: west }';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -34,21 +35,49 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** One views.yaml entry as a view; a gateway's address and port may be left out (empty). */
 function viewOf(entry: unknown, file: string): ViewKey {
-  const problem = (what: string): Error => new Error(`${file}: ${what} in ${JSON.stringify(entry)}; an entry looks like ${VIEW_EXAMPLE}`);
+  const problem = (what: string): Error =>
+    new Error(`${file}: ${what} in ${JSON.stringify(entry)}; an entry looks like ${VIEW_EXAMPLE}`);
   if (!isRecord(entry)) throw problem('not a mapping');
-  const known = new Set(['role', 'clusterId', 'outboundAddress', 'outboundPort', 'tlsDir', 'inbound', 'proxyless', 'workload', 'onDemand']);
+  const known = new Set([
+    'role',
+    'clusterId',
+    'outboundAddress',
+    'outboundPort',
+    'tlsDir',
+    'inbound',
+    'proxyless',
+    'workload',
+    'onDemand',
+  ]);
   const unknown = Object.keys(entry).filter((field) => !known.has(field));
   if (unknown.length > 0) throw problem(`unknown field ${unknown.join(', ')}`);
-  const { role, clusterId, outboundAddress = '', outboundPort = 0, tlsDir, inbound, proxyless, workload, onDemand } = entry;
+  const {
+    role,
+    clusterId,
+    outboundAddress = '',
+    outboundPort = 0,
+    tlsDir,
+    inbound,
+    proxyless,
+    workload,
+    onDemand,
+  } = entry;
   if (role !== 'sidecar' && role !== 'gateway') throw problem('role is not sidecar or gateway');
-  if (typeof clusterId !== 'string' || typeof outboundAddress !== 'string' || typeof outboundPort !== 'number') throw problem('clusterId, outboundAddress or outboundPort has the wrong type');
-  const view: { -readonly [Field in keyof ClientView]: ClientView[Field] } = { role, clusterId, outboundAddress, outboundPort };
+  if (typeof clusterId !== 'string' || typeof outboundAddress !== 'string' || typeof outboundPort !== 'number')
+    throw problem('clusterId, outboundAddress or outboundPort has the wrong type');
+  const view: { -readonly [Field in keyof ClientView]: ClientView[Field] } = {
+    role,
+    clusterId,
+    outboundAddress,
+    outboundPort,
+  };
   if (tlsDir !== undefined) {
     if (typeof tlsDir !== 'string') throw problem('tlsDir is not a path');
     view.tlsDir = tlsDir;
   }
   if (inbound !== undefined) {
-    if (!isRecord(inbound) || typeof inbound.port !== 'number' || typeof inbound.bindAddress !== 'string') throw problem('inbound is not { port, bindAddress }');
+    if (!isRecord(inbound) || typeof inbound.port !== 'number' || typeof inbound.bindAddress !== 'string')
+      throw problem('inbound is not { port, bindAddress }');
     view.inbound = { port: inbound.port, bindAddress: inbound.bindAddress };
   }
   if (proxyless === true) view.proxyless = true;
@@ -59,7 +88,8 @@ function viewOf(entry: unknown, file: string): ViewKey {
 
 function readViews(file: string): ViewKey[] {
   const entries: unknown = parse(fs.readFileSync(file, 'utf8'));
-  if (!Array.isArray(entries) || entries.length === 0) throw new Error(`${file} must be a non-empty YAML list of views, like - ${VIEW_EXAMPLE}`);
+  if (!Array.isArray(entries) || entries.length === 0)
+    throw new Error(`${file} must be a non-empty YAML list of views, like - ${VIEW_EXAMPLE}`);
   const views = entries.map((entry) => viewOf(entry, file));
   const files = views.map(viewFileName);
   if (new Set(files).size !== files.length) throw new Error(`${file}: two views map to the same expected file`);
@@ -76,7 +106,12 @@ export function listGoldenCases(): GoldenCase[] {
     .sort()
     .map((name) => {
       const dir = path.join(root, name);
-      return { name, dir, meshText: fs.readFileSync(path.join(dir, MESH_FILE), 'utf8'), views: readViews(path.join(dir, VIEWS_FILE)) };
+      return {
+        name,
+        dir,
+        meshText: fs.readFileSync(path.join(dir, MESH_FILE), 'utf8'),
+        views: readViews(path.join(dir, VIEWS_FILE)),
+      };
     });
 }
 

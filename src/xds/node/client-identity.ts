@@ -23,9 +23,17 @@ export function clusterIdentityPrefix(policy: IdentityPolicy, clusterId: string)
   return `spiffe://${policy.trustDomain}/cluster/${clusterId}`;
 }
 
-export function checkClusterIdentity(policy: IdentityPolicy, certificate: PeerCertificate | undefined, clusterId: string): IdentityCheck {
+export function checkClusterIdentity(
+  policy: IdentityPolicy,
+  certificate: PeerCertificate | undefined,
+  clusterId: string,
+): IdentityCheck {
   if (!certificate || Object.keys(certificate).length === 0) {
-    return { ok: false, message: 'this server requires a client certificate (mTLS); configure the xDS client with one issued by the mesh CA' };
+    return {
+      ok: false,
+      message:
+        'this server requires a client certificate (mTLS); configure the xDS client with one issued by the mesh CA',
+    };
   }
   const expected = clusterIdentityPrefix(policy, clusterId);
   const sans = uriSans(certificate);

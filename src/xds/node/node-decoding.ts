@@ -5,7 +5,13 @@ import * as protobuf from 'protobufjs';
 import { messageType } from '../protos';
 import { NodeInfo, NodeLocality } from './node-info';
 
-const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: false, arrays: true, objects: true };
+const TO_OBJECT: protobuf.IConversionOptions = {
+  longs: String,
+  enums: String,
+  defaults: false,
+  arrays: true,
+  objects: true,
+};
 
 /** One embedded message as a plain object (snake_case fields), or undefined when it was absent. */
 export function decodePlain(typeName: string, bytes: Uint8Array | undefined): Record<string, unknown> | undefined {

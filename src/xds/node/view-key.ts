@@ -66,7 +66,10 @@ export class ViewKey {
 function canonicalText(view: ClientView): string {
   // A gateway's port comes from the mesh, not the view; its address is always set when resolved from a node.
   const gatewayAddress = view.outboundAddress ? `|${view.outboundAddress}` : '';
-  const base = view.role === 'gateway' ? `gateway|${view.clusterId}${gatewayAddress}` : `sidecar|${view.clusterId}|${view.outboundAddress}|${view.outboundPort}`;
+  const base =
+    view.role === 'gateway'
+      ? `gateway|${view.clusterId}${gatewayAddress}`
+      : `sidecar|${view.clusterId}|${view.outboundAddress}|${view.outboundPort}`;
   const tls = view.tlsDir ? `|tls=${view.tlsDir}` : '';
   const inbound = view.inbound ? `|in=${view.inbound.port},${view.inbound.bindAddress}` : '';
   const kind = view.proxyless ? '|kind=grpc' : '';

@@ -55,7 +55,10 @@ export function admitClient(
   }
   const node = request.node;
   if (!node?.id) {
-    throw new StreamClosedError(grpc.status.INVALID_ARGUMENT, 'the first discovery request must carry a node with an id (set node.id in the bootstrap)');
+    throw new StreamClosedError(
+      grpc.status.INVALID_ARGUMENT,
+      'the first discovery request must carry a node with an id (set node.id in the bootstrap)',
+    );
   }
   const resolution = policy.resolveView(node, stream);
   if (!resolution.ok) {
@@ -67,7 +70,10 @@ export function admitClient(
     const identity = checkClusterIdentity(policy.identity, peer.certificate(), resolution.clusterId);
     if (!identity.ok) {
       policy.registry.recordRejectedStream();
-      log.warn({ node: node.id, reason: identity.message }, 'refusing xDS client: certificate does not match its cluster');
+      log.warn(
+        { node: node.id, reason: identity.message },
+        'refusing xDS client: certificate does not match its cluster',
+      );
       throw new StreamClosedError(grpc.status.PERMISSION_DENIED, identity.message);
     }
   }

@@ -46,8 +46,17 @@ export class ClientLedger {
   /** `message` is the client's error text. */
   nack(typeUrl: XdsTypeUrl, version: string, nonce: string, message: string): void {
     const kept = bounded(message, this.maxNackMessageChars);
-    if (this.client) this.registry.recordNack(this.client, shortTypeName(typeUrl), { version, nonce, message: kept, atMs: Date.now() });
-    this.streamLog.log.warn({ type: shortTypeName(typeUrl), version, nonce, error: kept }, 'NACK: the client rejected the config and keeps its previous one');
+    if (this.client)
+      this.registry.recordNack(this.client, shortTypeName(typeUrl), {
+        version,
+        nonce,
+        message: kept,
+        atMs: Date.now(),
+      });
+    this.streamLog.log.warn(
+      { type: shortTypeName(typeUrl), version, nonce, error: kept },
+      'NACK: the client rejected the config and keeps its previous one',
+    );
   }
 
   /** A nonce the client sent that is not ours to trust. */

@@ -133,7 +133,9 @@ export class ClientRegistry {
 }
 
 function isNacking(client: ClientInfo): boolean {
-  return Object.values(client.types).some((status) => status.lastNack !== undefined && status.lastNack.atMs >= (status.ackedAtMs ?? -Infinity));
+  return Object.values(client.types).some(
+    (status) => status.lastNack !== undefined && status.lastNack.atMs >= (status.ackedAtMs ?? -Infinity),
+  );
 }
 
 function typeStatus(client: ClientInfo, type: string): TypeStatus {

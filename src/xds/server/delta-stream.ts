@@ -53,16 +53,21 @@ export class DeltaStream extends StreamBase<DeltaRequest, DeltaTypeState> {
     }
     const limit = this.ctx.clientLimits.maxNamesBytesPerType;
     let bytes = 0;
-    for (const [name, version] of initialVersions) bytes += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(version, 'utf8');
+    for (const [name, version] of initialVersions)
+      bytes += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(version, 'utf8');
     if (bytes > limit) {
-      throw new ClientLimitError(`initial_resource_versions of ${bytes} bytes (limit --${CLIENT_LIMIT_FLAGS.maxNamesBytesPerType} ${limit})`);
+      throw new ClientLimitError(
+        `initial_resource_versions of ${bytes} bytes (limit --${CLIENT_LIMIT_FLAGS.maxNamesBytesPerType} ${limit})`,
+      );
     }
   }
 
   protected respond(typeUrl: XdsTypeUrl, state: DeltaTypeState, snapshot: Snapshot): boolean {
     const differences = this.ctx.deltaDifferences;
     const inScope = this.selectResources(typeUrl, state.sub, snapshot);
-    const difference = state.held ? differences.between(state.held, inScope) : differences.from(state.clientHas ?? new Map(), inScope);
+    const difference = state.held
+      ? differences.between(state.held, inScope)
+      : differences.from(state.clientHas ?? new Map(), inScope);
     let changed = difference.changed;
     let removed = difference.removed;
     let heldBack = false;
@@ -92,7 +97,9 @@ export class DeltaStream extends StreamBase<DeltaRequest, DeltaTypeState> {
       return false;
     }
     const systemVersion = snapshot.typeVersion(typeUrl);
-    this.sendResponse(typeUrl, state.push, systemVersion, (nonce) => this.ctx.responses.delta(typeUrl, systemVersion, nonce, changed, removed));
+    this.sendResponse(typeUrl, state.push, systemVersion, (nonce) =>
+      this.ctx.responses.delta(typeUrl, systemVersion, nonce, changed, removed),
+    );
     if (heldBack) {
       // It still holds the clusters being removed: only its own map can say so.
       const has = this.ownMap(state);
@@ -108,12 +115,19 @@ export class DeltaStream extends StreamBase<DeltaRequest, DeltaTypeState> {
   /** The client holds cluster `name` and has ACKed its endpoints: the cluster is warm in Envoy. */
   private holdsWarm(clusters: DeltaTypeState, name: string): boolean {
     const endpoints = this.stateOf(ENDPOINT_TYPE);
-    return this.holds(clusters, name) && endpoints !== undefined && !endpoints.push.isAwaitingAck && this.holds(endpoints, name);
+    return (
+      this.holds(clusters, name) &&
+      endpoints !== undefined &&
+      !endpoints.push.isAwaitingAck &&
+      this.holds(endpoints, name)
+    );
   }
 
   /** Whether the client holds `name` in this type, as far as the stream knows. */
   private holds(state: DeltaTypeState, name: string): boolean {
-    return state.clientHas ? state.clientHas.has(name) : this.ctx.deltaDifferences.versionsOf(state.held ?? NOTHING).has(name);
+    return state.clientHas
+      ? state.clientHas.has(name)
+      : this.ctx.deltaDifferences.versionsOf(state.held ?? NOTHING).has(name);
   }
 
   /** The client's holdings as its own map (copied from the shared array the first time it is needed). */

@@ -53,15 +53,24 @@ export class EmptyResources {
 
 /** What `xds:///<host>:<port>` asks for; sidecars and gateways subscribe to listeners by wildcard. */
 const PROXYLESS_TARGET = /^[^:\s]+:\d{1,5}$/;
-const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const HCM_TYPE =
+  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 
 /** A reserved name (RFC 2606): no client's target is this, so no call finds a virtual host. */
 const MATCHES_NO_TARGET = 'unknown.spillway.invalid';
 
 function unknownTargetListener(name: string): EncodedResource {
-  const routeConfig = { name: `${name} is not a service known to Spillway`, virtual_hosts: [{ name: 'unknown', domains: [MATCHES_NO_TARGET], routes: [] }] };
-  const hcm = typedAny(HCM_TYPE, { stat_prefix: 'unknown', codec_type: 'AUTO', route_config: routeConfig, http_filters: [{ name: 'envoy.filters.http.router', typed_config: typedAny(ROUTER_TYPE, {}) }] });
+  const routeConfig = {
+    name: `${name} is not a service known to Spillway`,
+    virtual_hosts: [{ name: 'unknown', domains: [MATCHES_NO_TARGET], routes: [] }],
+  };
+  const hcm = typedAny(HCM_TYPE, {
+    stat_prefix: 'unknown',
+    codec_type: 'AUTO',
+    route_config: routeConfig,
+    http_filters: [{ name: 'envoy.filters.http.router', typed_config: typedAny(ROUTER_TYPE, {}) }],
+  });
   return encodeResource(LISTENER_TYPE, name, { name, api_listener: { api_listener: hcm } }, { inWildcard: false });
 }
 
@@ -85,7 +94,10 @@ class EmptyAssignment implements EncodedResource {
 
   get deltaField(): Uint8Array {
     // Resource{name = 3, version = 1, resource = 2}, in encodeResource's order.
-    return fields([2, fields([3, Buffer.from(this.name, 'utf8')], [1, Buffer.from(this.version, 'utf8')], [2, this.any()])]);
+    return fields([
+      2,
+      fields([3, Buffer.from(this.name, 'utf8')], [1, Buffer.from(this.version, 'utf8')], [2, this.any()]),
+    ]);
   }
 
   get message(): object {

@@ -58,5 +58,10 @@ export function releaseRequestChunksAfterDecoding(): boolean {
 }
 
 function looksAsExpected(decoder: DecoderInternals): boolean {
-  return decoder.readState === NO_DATA && Array.isArray(decoder.readPartialMessage) && Buffer.isBuffer(decoder.readCompressFlag) && typeof decoder.write === 'function';
+  return (
+    decoder.readState === NO_DATA &&
+    Array.isArray(decoder.readPartialMessage) &&
+    Buffer.isBuffer(decoder.readCompressFlag) &&
+    typeof decoder.write === 'function'
+  );
 }

@@ -7,7 +7,12 @@ import { XdsTypeUrl } from '../resource-types';
 import { EmptyResources } from './empty-resources';
 import { Subscription } from './subscription';
 
-export function selectResources(typeUrl: XdsTypeUrl, sub: Subscription, snapshot: Snapshot, empties: EmptyResources): readonly EncodedResource[] {
+export function selectResources(
+  typeUrl: XdsTypeUrl,
+  sub: Subscription,
+  snapshot: Snapshot,
+  empties: EmptyResources,
+): readonly EncodedResource[] {
   // The common case (Envoy's CDS and LDS) shares one sorted array per snapshot across all clients.
   if (sub.isWildcard && sub.names.size === 0) return snapshot.wildcardResources(typeUrl);
   return snapshot.selection(typeUrl, sub.isWildcard, sub.nameSet, () => {
@@ -20,7 +25,8 @@ export function selectResources(typeUrl: XdsTypeUrl, sub: Subscription, snapshot
         // Named one of a group: the whole group comes (members it also named are pushed here, not below).
         if (!groupsAdded.has(resource.group)) {
           groupsAdded.add(resource.group);
-          for (const member of snapshot.groupMembers(typeUrl, resource.group)) if (!(member.inWildcard && sub.isWildcard)) selected.push(member);
+          for (const member of snapshot.groupMembers(typeUrl, resource.group))
+            if (!(member.inWildcard && sub.isWildcard)) selected.push(member);
         }
       } else if (resource) {
         if (!(resource.inWildcard && sub.isWildcard)) selected.push(resource);

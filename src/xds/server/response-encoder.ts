@@ -32,10 +32,17 @@ export class ResponseEncoder {
 
   sotw(typeUrl: string, versionInfo: string, nonce: string, resources: readonly EncodedResource[]): Buffer {
     const writer = protobuf.Writer.create()
-      .uint32((1 << 3) | 2).string(versionInfo)
-      .uint32((4 << 3) | 2).string(typeUrl)
-      .uint32((5 << 3) | 2).string(nonce)
-      .uint32((6 << 3) | 2).fork().uint32((1 << 3) | 2).string(this.controlPlaneIdentifier).ldelim();
+      .uint32((1 << 3) | 2)
+      .string(versionInfo)
+      .uint32((4 << 3) | 2)
+      .string(typeUrl)
+      .uint32((5 << 3) | 2)
+      .string(nonce)
+      .uint32((6 << 3) | 2)
+      .fork()
+      .uint32((1 << 3) | 2)
+      .string(this.controlPlaneIdentifier)
+      .ldelim();
     return Buffer.concat([writer.finish(), ...resources.map((r) => r.sotwField)]);
   }
 
@@ -57,12 +64,25 @@ export class ResponseEncoder {
     return response;
   }
 
-  delta(typeUrl: string, systemVersion: string, nonce: string, resources: readonly EncodedResource[], removed: readonly string[]): Buffer {
+  delta(
+    typeUrl: string,
+    systemVersion: string,
+    nonce: string,
+    resources: readonly EncodedResource[],
+    removed: readonly string[],
+  ): Buffer {
     const writer = protobuf.Writer.create()
-      .uint32((1 << 3) | 2).string(systemVersion)
-      .uint32((4 << 3) | 2).string(typeUrl)
-      .uint32((5 << 3) | 2).string(nonce)
-      .uint32((7 << 3) | 2).fork().uint32((1 << 3) | 2).string(this.controlPlaneIdentifier).ldelim();
+      .uint32((1 << 3) | 2)
+      .string(systemVersion)
+      .uint32((4 << 3) | 2)
+      .string(typeUrl)
+      .uint32((5 << 3) | 2)
+      .string(nonce)
+      .uint32((7 << 3) | 2)
+      .fork()
+      .uint32((1 << 3) | 2)
+      .string(this.controlPlaneIdentifier)
+      .ldelim();
     for (const name of removed) writer.uint32((6 << 3) | 2).string(name);
     return Buffer.concat([writer.finish(), ...resources.map((r) => r.deltaField)]);
   }

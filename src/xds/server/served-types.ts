@@ -19,6 +19,9 @@ export class ServedTypes {
   check(typeUrl: string): XdsTypeUrl {
     if (isXdsTypeUrl(typeUrl) && this.types.includes(typeUrl)) return typeUrl;
     const served = this.isAds ? SUPPORTED_TYPES_TEXT : this.types.map(shortTypeName).join(', ');
-    throw new StreamClosedError(grpc.status.INVALID_ARGUMENT, `unsupported type_url "${bounded(typeUrl, 200)}" on ${this.serviceName}; this server serves ${served}`);
+    throw new StreamClosedError(
+      grpc.status.INVALID_ARGUMENT,
+      `unsupported type_url "${bounded(typeUrl, 200)}" on ${this.serviceName}; this server serves ${served}`,
+    );
   }
 }

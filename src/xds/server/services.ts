@@ -31,7 +31,12 @@ export interface DiscoveryServiceSpec {
   definition: grpc.ServiceDefinition;
 }
 
-function spec(service: string, sotwMethod: string, deltaMethod: string, types: readonly XdsTypeUrl[]): DiscoveryServiceSpec {
+function spec(
+  service: string,
+  sotwMethod: string,
+  deltaMethod: string,
+  types: readonly XdsTypeUrl[],
+): DiscoveryServiceSpec {
   return {
     service,
     sotwMethod,
@@ -45,12 +50,12 @@ function spec(service: string, sotwMethod: string, deltaMethod: string, types: r
 }
 
 export const DISCOVERY_SERVICES: readonly DiscoveryServiceSpec[] = [
-  spec('envoy.service.discovery.v3.AggregatedDiscoveryService', 'StreamAggregatedResources', 'DeltaAggregatedResources', [
-    CLUSTER_TYPE,
-    ENDPOINT_TYPE,
-    LISTENER_TYPE,
-    ROUTE_TYPE,
-  ]),
+  spec(
+    'envoy.service.discovery.v3.AggregatedDiscoveryService',
+    'StreamAggregatedResources',
+    'DeltaAggregatedResources',
+    [CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE],
+  ),
   spec('envoy.service.cluster.v3.ClusterDiscoveryService', 'StreamClusters', 'DeltaClusters', [CLUSTER_TYPE]),
   spec('envoy.service.endpoint.v3.EndpointDiscoveryService', 'StreamEndpoints', 'DeltaEndpoints', [ENDPOINT_TYPE]),
   spec('envoy.service.listener.v3.ListenerDiscoveryService', 'StreamListeners', 'DeltaListeners', [LISTENER_TYPE]),

@@ -5,7 +5,11 @@ import { EncodedResource } from '../resource/encoded-resource';
 import { PairMemo } from './pair-memo';
 
 export class SotwDifferences {
-  private readonly memo = new PairMemo<readonly EncodedResource[], readonly EncodedResource[], readonly EncodedResource[]>();
+  private readonly memo = new PairMemo<
+    readonly EncodedResource[],
+    readonly EncodedResource[],
+    readonly EncodedResource[]
+  >();
 
   /** Resources whose name the client does not hold at this version. */
   notYetHeld(resources: readonly EncodedResource[], held: readonly EncodedResource[]): readonly EncodedResource[] {

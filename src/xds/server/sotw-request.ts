@@ -100,6 +100,7 @@ export function decodeSotwRequest(bytes: Buffer): SotwRequest {
         break;
     }
   }
-  const namesRegion = namesStart < 0 ? Buffer.alloc(0) : namesContiguous ? bytes.subarray(namesStart, namesEnd) : undefined;
+  const namesRegion =
+    namesStart < 0 ? Buffer.alloc(0) : namesContiguous ? bytes.subarray(namesStart, namesEnd) : undefined;
   return new LazySotwRequest(versionInfo, typeUrl, responseNonce, nodeBytes, errorBytes, namesRegion, bytes);
 }

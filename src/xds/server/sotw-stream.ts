@@ -85,7 +85,10 @@ export class SotwStream extends StreamBase<SotwRequest, SotwTypeState> {
    * Make before break: a cluster that disappears stays in the CDS set until listeners and routes that may
    * still point at it are settled; then CDS is sent again without it.
    */
-  private keepRemovedClustersWhileRoutesSettle(resources: readonly EncodedResource[], state: SotwTypeState): readonly EncodedResource[] {
+  private keepRemovedClustersWhileRoutesSettle(
+    resources: readonly EncodedResource[],
+    state: SotwTypeState,
+  ): readonly EncodedResource[] {
     if (!this.order.routesUnsettled()) return resources;
     const present = new Set(resources.map((r) => r.name));
     const removed = state.sent.filter((r) => !present.has(r.name));

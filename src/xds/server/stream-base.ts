@@ -126,7 +126,10 @@ export abstract class StreamBase<Req extends StreamRequest, State extends TypeSt
       if (error instanceof StreamClosedError) this.fail(error.code, error.message);
       else if (error instanceof ClientLimitError) this.fail(grpc.status.RESOURCE_EXHAUSTED, error.message);
       else {
-        this.log.error({ err: bounded(error instanceof Error ? (error.stack ?? error.message) : String(error), 4096) }, 'unexpected error handling a discovery request');
+        this.log.error(
+          { err: bounded(error instanceof Error ? (error.stack ?? error.message) : String(error), 4096) },
+          'unexpected error handling a discovery request',
+        );
         this.fail(grpc.status.INTERNAL, `internal error: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
@@ -135,7 +138,13 @@ export abstract class StreamBase<Req extends StreamRequest, State extends TypeSt
   private start(request: Req): void {
     const peer = safePeer(this.call);
     const streamKind: StreamKind = { mode: this.mode, ads: this.served.isAds };
-    const client = admitClient(request, streamKind, { address: peer, certificate: () => this.call.getAuthContext().sslPeerCertificate }, this.ctx, this.log);
+    const client = admitClient(
+      request,
+      streamKind,
+      { address: peer, certificate: () => this.call.getAuthContext().sslPeerCertificate },
+      this.ctx,
+      this.log,
+    );
     const userAgent = [client.node.userAgentName, client.node.userAgentVersion].filter(Boolean).join('/');
     this.admitted = true;
     this.ledger.connected({
@@ -225,7 +234,12 @@ export abstract class StreamBase<Req extends StreamRequest, State extends TypeSt
   }
 
   /** Sends a response (encoded with a fresh nonce, or already encoded with its own) and records it as awaiting ACK. */
-  protected sendResponse(typeUrl: XdsTypeUrl, push: PushState, version: string, response: ((nonce: string) => Buffer) | { nonce: string; bytes: Buffer }): void {
+  protected sendResponse(
+    typeUrl: XdsTypeUrl,
+    push: PushState,
+    version: string,
+    response: ((nonce: string) => Buffer) | { nonce: string; bytes: Buffer },
+  ): void {
     const nonce = typeof response === 'function' ? this.ctx.nonces.next() : response.nonce;
     const bytes = typeof response === 'function' ? response(nonce) : response.bytes;
     const changeSeenAtMs = push.recordSent(nonce, version);

@@ -17,7 +17,12 @@ export class StreamClosedError extends Error {
 export const MAX_STATUS_CHARS = 1024;
 
 /** Ends the call with `code` and a bounded `message` the client sees. */
-export function endWithStatus(call: { emit(event: 'error', error: grpc.ServiceError): boolean }, code: grpc.status, message: string, log: Logger): void {
+export function endWithStatus(
+  call: { emit(event: 'error', error: grpc.ServiceError): boolean },
+  code: grpc.status,
+  message: string,
+  log: Logger,
+): void {
   const details = bounded(message, MAX_STATUS_CHARS);
   log.warn({ code: grpc.status[code], message: details }, 'closing xDS stream');
   call.emit('error', { code, details, message: details, name: 'StreamClosedError' } as grpc.ServiceError);

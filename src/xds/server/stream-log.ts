@@ -19,6 +19,11 @@ export class StreamLog {
 
   /** From now on every line names the client. */
   identify(client: { nodeId: string; clusterId: string; role: ClientRole }): void {
-    this.logger = this.parent.child({ ...this.fields, node: client.nodeId, cluster: client.clusterId, role: client.role });
+    this.logger = this.parent.child({
+      ...this.fields,
+      node: client.nodeId,
+      cluster: client.clusterId,
+      role: client.role,
+    });
   }
 }

@@ -2,7 +2,14 @@
 // streams. Follows the xDS rules for legacy wildcard (first request names nothing), explicit "*" and
 // unsubscribing by sending an empty list after names. The named part is an interned NameSet, shared with
 // every other client that asked for the same names; what a stream may hold is bounded (client-limits.ts).
-import { CLIENT_LIMIT_FLAGS, ClientLimitError, ClientLimits, DEFAULT_CLIENT_LIMITS, MAX_NAMES_PER_TYPE, MAX_NAME_LENGTH_CHARS } from './client-limits';
+import {
+  CLIENT_LIMIT_FLAGS,
+  ClientLimitError,
+  ClientLimits,
+  DEFAULT_CLIENT_LIMITS,
+  MAX_NAMES_PER_TYPE,
+  MAX_NAME_LENGTH_CHARS,
+} from './client-limits';
 import { NameSetBudget } from './name-budget';
 import { NameSet, bytesOfNames } from './name-set';
 import { bounded } from './bounded-text';
@@ -110,7 +117,8 @@ export class Subscription {
       if (name === '*') this.explicitWildcard = true;
       else if (!(next ?? this.named.names).has(name)) {
         next ??= new Set(this.named.names);
-        if (next.size >= MAX_NAMES_PER_TYPE) throw new ClientLimitError(`more than ${MAX_NAMES_PER_TYPE} resource names`);
+        if (next.size >= MAX_NAMES_PER_TYPE)
+          throw new ClientLimitError(`more than ${MAX_NAMES_PER_TYPE} resource names`);
         checkName(name);
         next.add(name);
         added.push(name);

@@ -90,7 +90,9 @@ export class XdsServer {
   constructor(options: XdsServerOptions) {
     this.registry = options.registry ?? new ClientRegistry();
     if (!releaseRequestChunksAfterDecoding()) {
-      options.logger.warn('grpc-js internals changed: each idle stream keeps its last request in memory (see grpc-request-chunks.ts)');
+      options.logger.warn(
+        'grpc-js internals changed: each idle stream keeps its last request in memory (see grpc-request-chunks.ts)',
+      );
     }
     const clientLimits = clientLimitsWith(options.clientLimits);
     this.nameBudget = new NameSetBudget(clientLimits.maxNamesBytesTotal);
@@ -159,14 +161,22 @@ export class XdsServer {
     const hostPort = parseHostPort(address);
     if (!hostPort) return Promise.reject(new Error(`cannot listen for xDS on "${address}": not HOST:PORT`));
     const credentials = this.tls
-      ? grpc.ServerCredentials.createSsl(this.tls.clientCa ?? null, [{ cert_chain: this.tls.certChain, private_key: this.tls.privateKey }], this.tls.clientCa !== undefined)
+      ? grpc.ServerCredentials.createSsl(
+          this.tls.clientCa ?? null,
+          [{ cert_chain: this.tls.certChain, private_key: this.tls.privateKey }],
+          this.tls.clientCa !== undefined,
+        )
       : grpc.ServerCredentials.createInsecure();
     const injector = this.server.createConnectionInjector(credentials);
     const listener = net.createServer((socket) => injector.injectConnection(socket));
     return new Promise((resolve, reject) => {
       listener.once('error', (error) => {
         injector.destroy();
-        reject(new Error(`cannot listen for xDS on ${address}: ${error.message} (is another server using the port? pick one with --xds)`));
+        reject(
+          new Error(
+            `cannot listen for xDS on ${address}: ${error.message} (is another server using the port? pick one with --xds)`,
+          ),
+        );
       });
       listener.listen({ host: hostPort.host, port: hostPort.port, backlog: LISTEN_BACKLOG }, () => {
         this.listener = listener;

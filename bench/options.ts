@@ -1,6 +1,7 @@
 // Command-line options of `npm run bench`.
 import { ClientKind, StreamMode } from './load/protocol';
 import { ServerName } from './servers/server-under-test';
+import { FlagSpec, parseFlags } from '../src/flags/flags';
 
 export interface BenchOptions {
   quick: boolean;
@@ -80,6 +81,15 @@ function positive(text: string, flag: string): number {
   return numbers(text, flag)[0] as number;
 }
 
+/** Read by the shared flag parser; what each means is in USAGE. */
+const BENCH_FLAGS: FlagSpec[] = [
+  { name: 'quick', switch: true, help: 'a smoke check of the harness' },
+  { name: 'cached-peers', switch: true, help: 'only peers already built' },
+  ...['services', 'clients', 'grpc-clients', 'pod-clients', 'scoped-clients', 'calls', 'workload', 'clusters', 'endpoints', 'reps', 'flips', 'servers', 'mode', 'out'].map(
+    (name): FlagSpec => ({ name, value: 'VALUE', help: '' }),
+  ),
+];
+
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const quick = argv.includes('--quick');
   const options: BenchOptions = {
@@ -108,74 +118,57 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     // it would hold in service. Waited twice per run, so it stays short.
     steadyIdleMs: quick ? 1_000 : 5_000,
   };
-  let outGiven = false;
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i] as string;
-    if (flag === '--quick') continue;
-    if (flag === '--cached-peers') {
-      options.cachedPeersOnly = true;
-      continue;
-    }
-    if (flag === '--help' || flag === '-h') throw new Error(USAGE);
-    const value = argv[i + 1];
-    if (value === undefined) throw new Error(`${flag} needs a value\n${USAGE}`);
-    i++;
-    switch (flag) {
-      case '--services':
-        options.services = numbers(value, flag);
-        break;
-      case '--clients':
-        options.clients = value.trim() === '0' ? [] : numbers(value, flag);
-        break;
-      case '--grpc-clients':
-        options.grpcClients = value.trim() === '0' ? [] : numbers(value, flag);
-        break;
-      case '--scoped-clients':
-        options.scopedClients = value.trim() === '0' ? [] : numbers(value, flag);
-        break;
-      case '--calls':
-        options.callsPerWorkload = positive(value, flag);
-        break;
-      case '--pod-clients':
-        options.podClients = value.trim() === '0' ? [] : numbers(value, flag);
-        break;
-      case '--workload':
-        if (value !== 'all' && value !== 'pods') throw new Error('--workload is all or pods');
-        options.workload = value;
-        break;
-      case '--clusters':
-        options.clusters = positive(value, flag);
-        break;
-      case '--endpoints':
-        options.endpointsPerCluster = positive(value, flag);
-        break;
-      case '--reps':
-        options.repetitions = positive(value, flag);
-        break;
-      case '--flips':
-        options.flips = positive(value, flag);
-        break;
-      case '--servers': {
-        const names = value.split(',').map((name) => name.trim());
-        const unknown = names.filter((name) => !ALL_SERVERS.includes(name as ServerName));
-        if (unknown.length > 0) throw new Error(`unknown server(s) ${unknown.join(', ')}; known: ${ALL_SERVERS.join(', ')}`);
-        options.servers = names as ServerName[];
-        break;
-      }
-      case '--mode':
-        if (value !== 'sotw' && value !== 'delta') throw new Error('--mode is sotw or delta');
-        options.mode = value;
-        break;
-      case '--out':
-        // The plot goes beside a report written elsewhere, never over the published one.
-        options.output = value;
-        options.plot = `${value.replace(/\.md$/, '')}-push-p99.svg`;
-        outGiven = true;
-        break;
-      default:
-        throw new Error(`unknown option ${flag}\n${USAGE}`);
-    }
+  if (argv.includes('-h')) throw new Error(USAGE);
+  const parsed = parseFlags(argv, BENCH_FLAGS);
+  if (!parsed.ok) throw new Error(`${parsed.error.replace(/ \(see --help\)$/, '')}\n${USAGE}`);
+  if (parsed.flags.has('help')) throw new Error(USAGE);
+  if (parsed.positional.length > 0) throw new Error(`unexpected argument ${parsed.positional[0]}\n${USAGE}`);
+  const flag = (name: string): string | undefined => parsed.flags.get(name);
+  const counts = (name: string): number[] | undefined => {
+    const value = flag(name);
+    if (value === undefined) return undefined;
+    return value.trim() === '0' ? [] : numbers(value, `--${name}`);
+  };
+  const count = (name: string): number | undefined => {
+    const value = flag(name);
+    return value === undefined ? undefined : positive(value, `--${name}`);
+  };
+  if (parsed.flags.has('cached-peers')) options.cachedPeersOnly = true;
+  const services = flag('services');
+  if (services !== undefined) options.services = numbers(services, '--services');
+  options.clients = counts('clients') ?? options.clients;
+  options.grpcClients = counts('grpc-clients') ?? options.grpcClients;
+  options.scopedClients = counts('scoped-clients') ?? options.scopedClients;
+  options.podClients = counts('pod-clients') ?? options.podClients;
+  options.callsPerWorkload = count('calls') ?? options.callsPerWorkload;
+  options.clusters = count('clusters') ?? options.clusters;
+  options.endpointsPerCluster = count('endpoints') ?? options.endpointsPerCluster;
+  options.repetitions = count('reps') ?? options.repetitions;
+  options.flips = count('flips') ?? options.flips;
+  const workload = flag('workload');
+  if (workload !== undefined) {
+    if (workload !== 'all' && workload !== 'pods') throw new Error('--workload is all or pods');
+    options.workload = workload;
   }
+  const servers = flag('servers');
+  if (servers !== undefined) {
+    const names = servers.split(',').map((name) => name.trim());
+    const unknown = names.filter((name) => !ALL_SERVERS.includes(name as ServerName));
+    if (unknown.length > 0) throw new Error(`unknown server(s) ${unknown.join(', ')}; known: ${ALL_SERVERS.join(', ')}`);
+    options.servers = names as ServerName[];
+  }
+  const mode = flag('mode');
+  if (mode !== undefined) {
+    if (mode !== 'sotw' && mode !== 'delta') throw new Error('--mode is sotw or delta');
+    options.mode = mode;
+  }
+  const out = flag('out');
+  if (out !== undefined) {
+    // The plot goes beside a report written elsewhere, never over the published one.
+    options.output = out;
+    options.plot = `${out.replace(/\.md$/, '')}-push-p99.svg`;
+  }
+  const outGiven = out !== undefined;
   if (options.workload === 'pods') {
     options.clients = [];
     options.grpcClients = [];

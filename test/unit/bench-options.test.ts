@@ -1,0 +1,30 @@
+// `npm run bench` options, read by the shared flag parser: defaults, --quick, lists, --workload pods and
+// what is refused.
+import { parseOptions } from '../../bench/options';
+
+describe('bench options', () => {
+  test('defaults and --quick', () => {
+    const full = parseOptions([]);
+    expect(full).toMatchObject({ quick: false, services: [100, 1000], clients: [1000, 5000, 10000], output: 'docs/BENCHMARKS.md', cachedPeersOnly: false, mode: 'sotw' });
+    expect(parseOptions(['--quick'])).toMatchObject({ quick: true, services: [50], clients: [100], cachedPeersOnly: true, output: 'dist/bench/BENCHMARKS-quick.md' });
+  });
+
+  test('lists, "0" for none, numbers, servers, mode and --out (the plot beside it)', () => {
+    const options = parseOptions(['--services', '100', '--clients=1000,5000', '--grpc-clients', '0', '--reps', '3', '--servers', 'spillway,istiod', '--mode', 'delta', '--out', '/tmp/b.md', '--cached-peers']);
+    expect(options).toMatchObject({ services: [100], clients: [1000, 5000], grpcClients: [], repetitions: 3, servers: ['spillway', 'istiod'], mode: 'delta', output: '/tmp/b.md', plot: '/tmp/b-push-p99.svg', cachedPeersOnly: true });
+  });
+
+  test('--workload pods runs Spillway alone into its own report', () => {
+    expect(parseOptions(['--workload', 'pods', '--pod-clients', '50'])).toMatchObject({ clients: [], servers: ['spillway'], podClients: [50], output: 'dist/bench/BENCHMARKS-pods.md' });
+  });
+
+  test('what is refused, with the usage', () => {
+    expect(() => parseOptions(['--bogus', '1'])).toThrow(/^unknown flag --bogus\nnpm run bench/);
+    expect(() => parseOptions(['--reps'])).toThrow(/^flag --reps needs a value\n/);
+    expect(() => parseOptions(['--reps', '0'])).toThrow('--reps wants positive integers, got "0"');
+    expect(() => parseOptions(['--mode', 'both'])).toThrow('--mode is sotw or delta');
+    expect(() => parseOptions(['--servers', 'envoy'])).toThrow(/unknown server\(s\) envoy/);
+    expect(() => parseOptions(['--help'])).toThrow(/^npm run bench/);
+    expect(() => parseOptions(['-h'])).toThrow(/^npm run bench/);
+  });
+});

@@ -13,7 +13,7 @@ export function hostName(header: string): string {
   let name = header.trim().toLowerCase();
   const withPort = splitHostPort(name);
   if (withPort) name = withPort.host;
-  else if (name.startsWith('[')) name = name.slice(1, name.indexOf(']') === -1 ? undefined : name.indexOf(']'));
+  else if (name.startsWith('[')) name = name.slice(1, name.includes(']') ? name.indexOf(']') : undefined);
   return name.endsWith('.') ? name.slice(0, -1) : name;
 }
 

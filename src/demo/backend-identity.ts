@@ -20,7 +20,7 @@ export function formatIdentity(identity: BackendIdentity): string {
 
 export function parseIdentity(text: string | undefined): BackendIdentity | undefined {
   const parts = text?.split('/');
-  if (!parts || parts.length !== 4) return undefined;
+  if (parts?.length !== 4) return undefined;
   const [cluster, service, version, portText] = parts as [string, string, string, string];
   const port = Number(portText);
   if (!cluster || !service || !version || !Number.isInteger(port)) return undefined;

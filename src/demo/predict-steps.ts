@@ -130,7 +130,7 @@ export function predictSteps(cast: StoryCast, driver: StoryDriver, predict: Pred
           outcome = await predict.lastOutcome();
         }
         const route = outcome?.routes.find((r) => r.clientCluster === client && r.subset === stable);
-        const ok = s.failed === 0 && (s.byCluster[client] ?? 0) === s.total && outcome !== undefined && outcome.failedRequests === 0;
+        const ok = s.failed === 0 && (s.byCluster[client] ?? 0) === s.total && outcome?.failedRequests === 0;
         const report = outcome
           ? `outcome: ${outcome.requests} requests reported, ${outcome.failedRequests} failed; expected ${sharesText(route?.expected ?? {})}, measured ${sharesText(route?.measured ?? {})}`
           : 'no outcome reported';

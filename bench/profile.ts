@@ -15,6 +15,7 @@ import { max, percentile, sleep } from './measure/statistics';
 import { flippedService, grpcTargets } from './scenario';
 import { startSpillway } from './servers/spillway-server';
 import { topSelfTime } from './measure/cpu-profile';
+import { FlagSpec, parseFlags } from '../src/flags/flags';
 
 interface ProfileOptions {
   services: number;
@@ -26,26 +27,32 @@ interface ProfileOptions {
   heapSnapshot: boolean;
 }
 
+const PROFILE_FLAGS: FlagSpec[] = [
+  ...['heap-snapshot', 'grpc', 'scoped'].map((name): FlagSpec => ({ name, switch: true, help: '' })),
+  ...['services', 'clients', 'flips', 'mode', 'phase'].map((name): FlagSpec => ({ name, value: 'VALUE', help: '' })),
+];
+
 function parse(argv: readonly string[]): ProfileOptions {
   const options: ProfileOptions = { services: 100, clients: 10_000, flips: 3, mode: 'sotw', kind: 'envoy', phase: 'all', heapSnapshot: false };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (flag === '--heap-snapshot') {
-      options.heapSnapshot = true;
-      continue;
-    }
-    if (flag === '--grpc' || flag === '--scoped') {
-      options.kind = flag === '--grpc' ? 'grpc' : 'scoped';
-      continue;
-    }
-    const value = argv[++i];
-    if (value === undefined) throw new Error(`${flag} needs a value`);
-    if (flag === '--services') options.services = Number(value);
-    else if (flag === '--clients') options.clients = Number(value);
-    else if (flag === '--flips') options.flips = Number(value);
-    else if (flag === '--mode' && (value === 'sotw' || value === 'delta')) options.mode = value;
-    else if (flag === '--phase' && (value === 'all' || value === 'storm' || value === 'pushes')) options.phase = value;
-    else throw new Error(`unknown option ${flag} ${value}`);
+  const parsed = parseFlags(argv, PROFILE_FLAGS);
+  if (!parsed.ok) throw new Error(parsed.error);
+  const flag = (name: string): string | undefined => parsed.flags.get(name);
+  options.heapSnapshot = parsed.flags.has('heap-snapshot');
+  if (parsed.flags.has('grpc')) options.kind = 'grpc';
+  if (parsed.flags.has('scoped')) options.kind = 'scoped';
+  const number = (name: string, fallback: number): number => (flag(name) === undefined ? fallback : Number(flag(name)));
+  options.services = number('services', options.services);
+  options.clients = number('clients', options.clients);
+  options.flips = number('flips', options.flips);
+  const mode = flag('mode');
+  if (mode !== undefined) {
+    if (mode !== 'sotw' && mode !== 'delta') throw new Error(`unknown option --mode ${mode}`);
+    options.mode = mode;
+  }
+  const phase = flag('phase');
+  if (phase !== undefined) {
+    if (phase !== 'all' && phase !== 'storm' && phase !== 'pushes') throw new Error(`unknown option --phase ${phase}`);
+    options.phase = phase;
   }
   return options;
 }

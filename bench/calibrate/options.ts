@@ -1,5 +1,6 @@
 // Command-line options of `npm run bench:calibrate`.
 import { ServerName } from '../servers/server-under-test';
+import { FlagSpec, parseFlags } from '../../src/flags/flags';
 
 export interface CalibrateOptions {
   services: number;
@@ -37,6 +38,14 @@ function positiveInteger(text: string | undefined, flag: string): number {
   return value;
 }
 
+/** Read by the shared flag parser; what each means is in CALIBRATE_USAGE. */
+const CALIBRATE_FLAGS: FlagSpec[] = [
+  { name: 'pin', switch: true, help: 'server and hop on half the cores, clients on the other half' },
+  ...['services', 'clusters', 'endpoints', 'clients', 'max-clients', 'memory-share', 'flips', 'reps', 'servers', 'steady-ms', 'out'].map(
+    (name): FlagSpec => ({ name, value: 'VALUE', help: '' }),
+  ),
+];
+
 export function parseCalibrateOptions(argv: readonly string[]): CalibrateOptions {
   const options: CalibrateOptions = {
     services: 100,
@@ -51,60 +60,39 @@ export function parseCalibrateOptions(argv: readonly string[]): CalibrateOptions
     pin: false,
     output: 'dist/bench/CALIBRATION.md',
   };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i] as string;
-    const value = argv[i + 1];
-    switch (flag) {
-      case '--help':
-        throw new Error(CALIBRATE_USAGE);
-      case '--services':
-        options.services = positiveInteger(value, flag);
-        break;
-      case '--clusters':
-        options.clusters = positiveInteger(value, flag);
-        break;
-      case '--endpoints':
-        options.endpointsPerCluster = positiveInteger(value, flag);
-        break;
-      case '--clients':
-        options.clients = positiveInteger(value, flag);
-        break;
-      case '--max-clients':
-        options.maxClients = positiveInteger(value, flag);
-        break;
-      case '--memory-share': {
-        const share = Number(value);
-        if (!(share > 0 && share <= 0.9)) throw new Error(`${flag} wants a number in (0, 0.9], got "${value}"`);
-        options.memoryShare = share;
-        break;
-      }
-      case '--flips':
-        options.flips = positiveInteger(value, flag);
-        break;
-      case '--reps':
-        options.repetitions = positiveInteger(value, flag);
-        break;
-      case '--servers': {
-        const names = (value ?? '').split(',').map((s) => s.trim());
-        const unknown = names.filter((name) => !SERVERS.includes(name as ServerName));
-        if (names.length === 0 || unknown.length > 0) throw new Error(`${flag}: unknown server(s) ${unknown.join(', ')} (known: ${SERVERS.join(', ')})`);
-        options.servers = names as ServerName[];
-        break;
-      }
-      case '--pin':
-        options.pin = true;
-        continue;
-      case '--steady-ms':
-        options.steadyIdleMs = positiveInteger(value, flag);
-        break;
-      case '--out':
-        if (!value) throw new Error(`${flag} wants a path`);
-        options.output = value;
-        break;
-      default:
-        throw new Error(`unknown option ${flag}\n${CALIBRATE_USAGE}`);
-    }
-    i++;
+  const parsed = parseFlags(argv, CALIBRATE_FLAGS);
+  if (!parsed.ok) throw new Error(`${parsed.error.replace(/ \(see --help\)$/, '')}\n${CALIBRATE_USAGE}`);
+  if (parsed.flags.has('help')) throw new Error(CALIBRATE_USAGE);
+  if (parsed.positional.length > 0) throw new Error(`unexpected argument ${parsed.positional[0]}\n${CALIBRATE_USAGE}`);
+  const flag = (name: string): string | undefined => parsed.flags.get(name);
+  const count = (name: string): number | undefined => (flag(name) === undefined ? undefined : positiveInteger(flag(name), `--${name}`));
+  options.services = count('services') ?? options.services;
+  options.clusters = count('clusters') ?? options.clusters;
+  options.endpointsPerCluster = count('endpoints') ?? options.endpointsPerCluster;
+  const clients = count('clients');
+  if (clients !== undefined) options.clients = clients;
+  options.maxClients = count('max-clients') ?? options.maxClients;
+  options.flips = count('flips') ?? options.flips;
+  options.repetitions = count('reps') ?? options.repetitions;
+  options.steadyIdleMs = count('steady-ms') ?? options.steadyIdleMs;
+  const shareText = flag('memory-share');
+  if (shareText !== undefined) {
+    const share = Number(shareText);
+    if (!(share > 0 && share <= 0.9)) throw new Error(`--memory-share wants a number in (0, 0.9], got "${shareText}"`);
+    options.memoryShare = share;
+  }
+  const servers = flag('servers');
+  if (servers !== undefined) {
+    const names = servers.split(',').map((s) => s.trim());
+    const unknown = names.filter((name) => !SERVERS.includes(name as ServerName));
+    if (names.length === 0 || unknown.length > 0) throw new Error(`--servers: unknown server(s) ${unknown.join(', ')} (known: ${SERVERS.join(', ')})`);
+    options.servers = names as ServerName[];
+  }
+  if (parsed.flags.has('pin')) options.pin = true;
+  const out = flag('out');
+  if (out !== undefined) {
+    if (!out) throw new Error('--out wants a path');
+    options.output = out;
   }
   return options;
 }

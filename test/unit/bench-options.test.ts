@@ -1,6 +1,7 @@
 // `npm run bench` options, read by the shared flag parser: defaults, --quick, lists, --workload pods and
 // what is refused.
 import { parseOptions } from '../../bench/options';
+import { parseCalibrateOptions } from '../../bench/calibrate/options';
 
 describe('bench options', () => {
   test('defaults and --quick', () => {
@@ -26,5 +27,21 @@ describe('bench options', () => {
     expect(() => parseOptions(['--servers', 'envoy'])).toThrow(/unknown server\(s\) envoy/);
     expect(() => parseOptions(['--help'])).toThrow(/^npm run bench/);
     expect(() => parseOptions(['-h'])).toThrow(/^npm run bench/);
+  });
+});
+
+describe('bench:calibrate options', () => {
+  test('defaults, values, switches and refusals', () => {
+    expect(parseCalibrateOptions([])).toMatchObject({ services: 100, maxClients: 300, memoryShare: 0.4, servers: ['spillway'], pin: false, output: 'dist/bench/CALIBRATION.md' });
+    expect(parseCalibrateOptions(['--clients', '20', '--memory-share=0.5', '--servers', 'spillway,istiod', '--pin', '--out', 'x.md'])).toMatchObject({
+      clients: 20,
+      memoryShare: 0.5,
+      servers: ['spillway', 'istiod'],
+      pin: true,
+      output: 'x.md',
+    });
+    expect(() => parseCalibrateOptions(['--memory-share', '1'])).toThrow('--memory-share wants a number in (0, 0.9], got "1"');
+    expect(() => parseCalibrateOptions(['--reps', 'two'])).toThrow('--reps wants a positive integer, got "two"');
+    expect(() => parseCalibrateOptions(['--nope'])).toThrow(/^unknown flag --nope\nnpm run bench:calibrate/);
   });
 });

@@ -22,6 +22,7 @@ import { testOutputDir } from '../../test/harness/output';
 import { rssBytes } from '../../test/harness/process-rss';
 import { RawAdsClient, RawResponse } from '../../test/harness/raw-ads-client';
 import { ENDPOINT_TYPE } from '../../src/xds/resource-types';
+import { FlagSpec, parseFlags } from '../../src/flags/flags';
 
 interface Options {
   services: number;
@@ -33,14 +34,20 @@ interface Options {
   pods: boolean;
 }
 
+const BIG_CLUSTER_FLAGS: FlagSpec[] = [
+  ...['services', 'endpoints', 'changes', 'page-size', 'deadline-s', 'concurrency'].map((name): FlagSpec => ({ name, value: 'N', help: '' })),
+  ...['pods', 'cpu-prof'].map((name): FlagSpec => ({ name, switch: true, help: '' })),
+];
+
 function options(): Options {
-  const args = process.argv.slice(2);
+  const parsed = parseFlags(process.argv.slice(2), BIG_CLUSTER_FLAGS);
+  if (!parsed.ok) throw new Error(parsed.error);
   const value = (name: string, fallback: number): number => {
-    const index = args.indexOf(`--${name}`);
-    if (index < 0) return fallback;
-    const parsed = Number(args[index + 1]);
-    if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`--${name} needs a positive whole number`);
-    return parsed;
+    const text = parsed.flags.get(name);
+    if (text === undefined) return fallback;
+    const number = Number(text);
+    if (!Number.isInteger(number) || number < 1) throw new Error(`--${name} needs a positive whole number`);
+    return number;
   };
   return {
     services: value('services', 5_000),
@@ -49,7 +56,7 @@ function options(): Options {
     pageSize: value('page-size', 500),
     deadlineS: value('deadline-s', 900),
     concurrency: value('concurrency', 16),
-    pods: args.includes('--pods'),
+    pods: parsed.flags.has('pods'),
   };
 }
 

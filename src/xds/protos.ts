@@ -4,8 +4,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as protobuf from 'protobufjs';
 
-/** The Envoy API files Spillway encodes or decodes; their imports are followed automatically. */
-const ENTRY_FILES = [
+/**
+ * The Envoy API files Spillway encodes or decodes; their imports are followed automatically. Every file
+ * the message types are generated from (scripts/gen-xds-types.sh) is among them (a unit test checks).
+ */
+export const ENTRY_FILES: readonly string[] = [
   'envoy/service/discovery/v3/ads.proto',
   'envoy/service/discovery/v3/discovery.proto',
   'envoy/service/cluster/v3/cds.proto',
@@ -68,7 +71,7 @@ export function envoyRoot(): protobuf.Root {
     }
     return target;
   };
-  root.loadSync(ENTRY_FILES, { keepCase: true });
+  root.loadSync([...ENTRY_FILES], { keepCase: true });
   root.resolveAll();
   cachedRoot = root;
   return root;

@@ -8,7 +8,7 @@ import * as ts from 'typescript';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const imports = [
-  `import { Cluster, Listener, RouteConfiguration } from '${ROOT}/src/xds/resource/envoy-messages';`,
+  `import { Cluster, Filled, Listener, RouteConfiguration } from '${ROOT}/src/xds/resource/envoy-messages';`,
   `import { typedAny } from '${ROOT}/src/xds/resource/typed-any';`,
   `import { aggregateCluster } from '${ROOT}/src/xds/translate/cluster-builder';`,
   `import { ResourceCollector } from '${ROOT}/src/xds/translate/resource-collector';`,
@@ -24,7 +24,8 @@ const CASES: Record<string, { code: string; error: RegExp | null }> = {
     code: `export const c: Cluster = { name: 'c', type: 'EDS', outlier_detection: { consecutive_5xx: { value: 3 } } };
 export const l: Listener = { name: 'l', filter_chains: [{ filters: [{ name: 'f', typed_config: typedAny(${TCP_PROXY}, { stat_prefix: 's', cluster: 'x' }) }] }] };
 export const r: RouteConfiguration = { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [] }] };
-new ResourceCollector().add(CLUSTER_TYPE, 'c', c);`,
+new ResourceCollector().add(CLUSTER_TYPE, 'c', c);
+export type Named = Filled<Cluster, { name: string }>;`,
     error: null,
   },
   topLevelTypo: {
@@ -58,6 +59,10 @@ new ResourceCollector().add(CLUSTER_TYPE, 'c', c);`,
   messageOfAnotherResourceType: {
     code: `new ResourceCollector().add(ENDPOINT_TYPE, 'c', { name: 'c' });`,
     error: /'name' does not exist in type 'ClusterLoadAssignment'/,
+  },
+  narrowedFieldTypo: {
+    code: `export type Built = Filled<Cluster, { outlier_detecton: { interval: { seconds: number } } }>;`,
+    error: /does not satisfy the constraint/,
   },
   builderResultTypo: {
     code: `export const t = aggregateCluster('a', ['b']).cluster_typ;`,

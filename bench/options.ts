@@ -78,7 +78,7 @@ function numbers(text: string, flag: string): number[] {
 }
 
 function positive(text: string, flag: string): number {
-  return numbers(text, flag)[0] as number;
+  return numbers(text, flag)[0];
 }
 
 /** Read by the shared flag parser; what each means is in USAGE. */

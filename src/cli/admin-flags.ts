@@ -4,7 +4,12 @@ import { FlagSpec, FlagValues, SwitchFlag, ValueFlag, flagHelp, parseFlags } fro
 
 export const DEFAULT_ADMIN_URL = 'http://127.0.0.1:15014';
 
-export const ADMIN_FLAG: ValueFlag = { name: 'admin', value: 'URL', help: 'admin server of spillway serve (HOST:PORT works too)', default: DEFAULT_ADMIN_URL };
+export const ADMIN_FLAG: ValueFlag = {
+  name: 'admin',
+  value: 'URL',
+  help: 'admin server of spillway serve (HOST:PORT works too)',
+  default: DEFAULT_ADMIN_URL,
+};
 const JSON_FLAG: SwitchFlag = { name: 'json', switch: true, help: "print the admin server's JSON as is" };
 
 /** `--admin` value -> base URL; a bare HOST:PORT (what `serve --admin` takes) means http. */
@@ -32,7 +37,11 @@ export interface AdminCommandArgs {
  * Parses a command's flags (`specs`, besides --json; include ADMIN_FLAG). Prints --help (`usage`, then the
  * flags) or what is wrong and returns the exit code then; otherwise the admin URL and the flags.
  */
-export function parseAdminCommand(argv: readonly string[], specs: readonly FlagSpec[], usage: string): AdminCommandArgs | number {
+export function parseAdminCommand(
+  argv: readonly string[],
+  specs: readonly FlagSpec[],
+  usage: string,
+): AdminCommandArgs | number {
   const parsed = parseFlags(argv, [...specs, JSON_FLAG]);
   if (!parsed.ok) {
     process.stderr.write(`spillway: ${parsed.error}\n`);

@@ -1,13 +1,8 @@
 // `spillway scope`: per workload, the services it declares it calls and those its sidecars were seen
 // calling (load reports), with a `calls:` list and an annotation to paste. Formatting is pure.
 import type { ScopeReport, WorkloadScope } from '../visibility/scope-report';
-import { formatAge } from '../format/text-table';
+import { cell as clean, formatAge } from '../format/text-table';
 import { runCommand } from './status';
-
-/** Remote text must not break lines or send terminal escapes. */
-function clean(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim();
-}
 
 function workloadText(entry: WorkloadScope, nowMs: number): string[] {
   const lines = [clean(entry.workload)];

@@ -31,7 +31,7 @@ export class ErrorList {
   /** Reports what another list holds, as if each had been reported here. */
   replay(errors: readonly ConfigError[], from = 0, to = errors.length): void {
     for (let i = from; i < to; i++) {
-      const error = errors[i] as ConfigError;
+      const error = errors[i];
       if (this.errors.length < MAX_LISTED_ERRORS) this.errors.push(error);
       else this.unlisted++;
     }
@@ -50,7 +50,14 @@ export function listed(errors: ConfigError[]): ConfigError[] {
 }
 
 function unlistedError(count: number): ConfigError[] {
-  return count > 0 ? [{ path: '', message: `and ${count} more errors (only the first ${MAX_LISTED_ERRORS} are listed): fix these and validate again` }] : [];
+  return count > 0
+    ? [
+        {
+          path: '',
+          message: `and ${count} more errors (only the first ${MAX_LISTED_ERRORS} are listed): fix these and validate again`,
+        },
+      ]
+    : [];
 }
 
 function sortByLine(errors: ConfigError[]): ConfigError[] {

@@ -46,7 +46,12 @@ export function openYaml(text: string, wording: Wording = DEFAULT_WORDING): Open
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
-    return { ok: false, errors: listed(doc.errors.map((error) => ({ path: '', line: lineCounter.linePos(error.pos[0]).line, message: error.message }))) };
+    return {
+      ok: false,
+      errors: listed(
+        doc.errors.map((error) => ({ path: '', line: lineCounter.linePos(error.pos[0]).line, message: error.message })),
+      ),
+    };
   }
   const lines = new Locator(text, lineCounter);
   const aliases = resolveAliases(doc.contents);
@@ -64,14 +69,20 @@ function checkAliases(report: AliasReport, lines: Locator): ConfigError[] {
   }));
   if (report.cyclic) {
     const alias = report.cyclic;
-    errors.push({ path: '', line: lines.of(alias) ?? 1, message: `alias *${alias.source} is inside the node anchored &${alias.source}: it would repeat forever` });
+    errors.push({
+      path: '',
+      line: lines.of(alias) ?? 1,
+      message: `alias *${alias.source} is inside the node anchored &${alias.source}: it would repeat forever`,
+    });
   }
   const added = report.expandedNodes - report.writtenNodes;
   const allowed = Math.max(ALIAS_FREE_NODES, report.writtenNodes);
   if (added > allowed) {
     const heaviest = report.heaviest;
     const line = heaviest ? lines.ofAnchor(heaviest.anchor, heaviest.node) : undefined;
-    const culprit = heaviest ? `; most come from the ${heaviest.uses} aliases of &${heaviest.anchor} (line ${line ?? '?'}), adding ${heaviest.addedNodes} nodes` : '';
+    const culprit = heaviest
+      ? `; most come from the ${heaviest.uses} aliases of &${heaviest.anchor} (line ${line ?? '?'}), adding ${heaviest.addedNodes} nodes`
+      : '';
     errors.push({
       path: '',
       line: line ?? 1,
@@ -127,7 +138,11 @@ export class Fields {
   required(key: string): At | undefined {
     const at = this.values.get(key);
     if (!at && this.misspelled.has(key)) return undefined;
-    if (!at) return this.checker.report({ path: childPath(this.owner.path, key), line: this.owner.line }, this.checker.wording.missingKey(key));
+    if (!at)
+      return this.checker.report(
+        { path: childPath(this.owner.path, key), line: this.owner.line },
+        this.checker.wording.missingKey(key),
+      );
     if (at.node === null) return this.checker.report(at, 'needs a value');
     return at;
   }
@@ -151,7 +166,8 @@ export class YamlChecker {
   at(node: unknown, path: string, fallbackLine: number): At {
     const line = this.lines.of(node) ?? fallbackLine;
     const target = isAlias(node) ? this.aliasTargets.get(node) : node;
-    const value = target === undefined || target === null || (isScalar(target) && target.value === null) ? null : target;
+    const value =
+      target === undefined || target === null || (isScalar(target) && target.value === null) ? null : target;
     return { node: value, path, line };
   }
 
@@ -179,7 +195,8 @@ export class YamlChecker {
 
   /** A mapping that may only hold `known` keys: a typo must be an error, never silently ignored. */
   fields(at: At, known: readonly string[]): Fields | undefined {
-    if (!isMap(at.node)) return this.report(at, `must be a mapping with keys ${known.join(', ')}; got ${describe(at.node)}`);
+    if (!isMap(at.node))
+      return this.report(at, `must be a mapping with keys ${known.join(', ')}; got ${describe(at.node)}`);
     const entries = this.entries(at);
     if (!entries) return undefined;
     const misspelled = new Set<string>();
@@ -187,7 +204,10 @@ export class YamlChecker {
       if (known.includes(key)) continue;
       const suggestion = closest(key, known);
       if (suggestion !== undefined) misspelled.add(suggestion);
-      this.report(value, `unknown key "${key}"${suggestion !== undefined ? ` (did you mean "${suggestion}"?)` : ` (allowed: ${known.join(', ')})`}`);
+      this.report(
+        value,
+        `unknown key "${key}"${suggestion !== undefined ? ` (did you mean "${suggestion}"?)` : ` (allowed: ${known.join(', ')})`}`,
+      );
       entries.delete(key);
     }
     return new Fields(this, at, entries, misspelled);
@@ -208,25 +228,30 @@ export class YamlChecker {
   string(at: At | undefined): string | undefined {
     if (!at) return undefined;
     if (isScalar(at.node) && typeof at.node.value === 'string') return at.node.value;
-    const quoteHint = isScalar(at.node) && at.node.value !== null ? `; quote it if you mean the text: "${String(at.node.value)}"` : '';
+    const quoteHint =
+      isScalar(at.node) && at.node.value !== null
+        ? `; quote it if you mean the text: "${printable(at.node.value)}"`
+        : '';
     return this.report(at, `must be a string, got ${describe(at.node)}${quoteHint}`);
   }
 
   nonEmptyString(at: At | undefined): string | undefined {
     const value = this.string(at);
-    if (at && value !== undefined && value.trim() === '') return this.report(at, 'must not be empty');
+    if (at && value?.trim() === '') return this.report(at, 'must not be empty');
     return value;
   }
 
   dnsLabel(at: At | undefined): string | undefined {
     const value = this.string(at);
-    if (at && value !== undefined && !DNS_LABEL.test(value)) return this.report(at, `"${value}" is not a DNS label (${this.wording.dnsLabelRule})`);
+    if (at && value !== undefined && !DNS_LABEL.test(value))
+      return this.report(at, `"${value}" is not a DNS label (${this.wording.dnsLabelRule})`);
     return value;
   }
 
   labelKey(at: At): string | undefined {
     const value = this.string(at);
-    if (value !== undefined && !isLabelKey(value)) return this.report(at, `"${value}" is not a label key (like version or app.kubernetes.io/version)`);
+    if (value !== undefined && !isLabelKey(value))
+      return this.report(at, `"${value}" is not a label key (like version or app.kubernetes.io/version)`);
     return value;
   }
 
@@ -234,7 +259,10 @@ export class YamlChecker {
   labelValue(at: At | undefined): string | undefined {
     const value = this.string(at);
     if (at && value !== undefined && !LABEL_VALUE.test(value)) {
-      return this.report(at, `"${value}" is not a label value (letters, digits, '-', '_' and '.', starting and ending with a letter or digit, at most 63 characters)`);
+      return this.report(
+        at,
+        `"${value}" is not a label value (letters, digits, '-', '_' and '.', starting and ending with a letter or digit, at most 63 characters)`,
+      );
     }
     return value;
   }
@@ -243,7 +271,8 @@ export class YamlChecker {
     if (!at) return undefined;
     const value = isScalar(at.node) ? at.node.value : undefined;
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`;
-    if (typeof value !== 'number' || !Number.isInteger(value)) return this.report(at, `must be a whole number ${range}, got ${describe(at.node)}`);
+    if (typeof value !== 'number' || !Number.isInteger(value))
+      return this.report(at, `must be a whole number ${range}, got ${describe(at.node)}`);
     if (value < min || value > max) return this.report(at, `${value} is out of range: must be ${range}`);
     return value;
   }
@@ -284,7 +313,14 @@ function describe(node: unknown): string {
     const value = node.value;
     if (typeof value === 'string') return `"${value}" (a string)`;
     if (value === null) return 'nothing';
-    return `${String(value)} (a ${typeof value})`;
+    return `${printable(value)} (a ${typeof value})`;
   }
   return 'an unsupported value';
+}
+
+/** A scalar's value as text (YAML scalars are strings, numbers, booleans or null). */
+function printable(value: unknown): string {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
+  return JSON.stringify(value) ?? typeof value;
 }

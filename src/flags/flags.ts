@@ -59,8 +59,16 @@ function isSwitch(spec: FlagSpec): spec is SwitchFlag {
 
 export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]): ParsedFlags {
   const known = new Map(specs.map((spec) => [spec.name, spec]));
-  const options = Object.fromEntries(specs.map((spec) => [spec.name, { type: isSwitch(spec) ? ('boolean' as const) : ('string' as const) }]));
-  const { tokens } = parseArgs({ args: [...argv], options: { ...options, [HELP]: { type: 'boolean' } }, strict: false, allowPositionals: true, tokens: true });
+  const options = Object.fromEntries(
+    specs.map((spec) => [spec.name, { type: isSwitch(spec) ? ('boolean' as const) : ('string' as const) }]),
+  );
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options: { ...options, [HELP]: { type: 'boolean' } },
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   const values = new Map<string, string[]>();
   const switches = new Set<string>();
   const positional: string[] = [];
@@ -84,7 +92,8 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[]):
     if (given && spec.multiple) given.push(token.value);
     else values.set(spec.name, [token.value]);
   }
-  for (const spec of specs) if (!isSwitch(spec) && !values.has(spec.name) && spec.default !== undefined) values.set(spec.name, [spec.default]);
+  for (const spec of specs)
+    if (!isSwitch(spec) && !values.has(spec.name) && spec.default !== undefined) values.set(spec.name, [spec.default]);
   return { ok: true, flags: new FlagValues(values, switches), positional };
 }
 

@@ -9,7 +9,9 @@ export function formatShares(shares: Shares): string {
     .filter(([, share]) => share > 0)
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   if (parts.length === 0) return '-';
-  return parts.map(([cluster, share]) => `${cluster} ${share > 0 && share < 0.01 ? '<1' : Math.round(share * 100)}%`).join(' ');
+  return parts
+    .map(([cluster, share]) => `${cluster} ${share > 0 && share < 0.01 ? '<1' : Math.round(share * 100)}%`)
+    .join(' ');
 }
 
 /** `checkout.shop.svc.cluster.local` -> `checkout.shop`: the suffix is the same on every row. */
@@ -24,20 +26,28 @@ function measuredText(entry: FailoverEntry): string {
 }
 
 function byServicePortSubsetClient(a: FailoverEntry, b: FailoverEntry): number {
-  return a.service.localeCompare(b.service) || a.port - b.port || a.subset.localeCompare(b.subset) || a.clientCluster.localeCompare(b.clientCluster);
+  return (
+    a.service.localeCompare(b.service) ||
+    a.port - b.port ||
+    a.subset.localeCompare(b.subset) ||
+    a.clientCluster.localeCompare(b.clientCluster)
+  );
 }
 
 /** The failover table; "since" is measured against the report's own clock. */
 export function formatFailoverTable(report: FailoverReport): string {
-  if (report.entries.length === 0) return 'no failover entries yet (one appears per client cluster, service port and subset)';
-  const rows = [...report.entries].sort(byServicePortSubsetClient).map((e) => [
-    e.clientCluster,
-    `${shortHost(e.service)}:${e.port}`,
-    e.subset || 'all',
-    e.state,
-    formatAge(report.generatedAtMs - e.sinceMs),
-    formatShares(e.expected.shares),
-    measuredText(e),
-  ]);
+  if (report.entries.length === 0)
+    return 'no failover entries yet (one appears per client cluster, service port and subset)';
+  const rows = [...report.entries]
+    .sort(byServicePortSubsetClient)
+    .map((e) => [
+      e.clientCluster,
+      `${shortHost(e.service)}:${e.port}`,
+      e.subset || 'all',
+      e.state,
+      formatAge(report.generatedAtMs - e.sinceMs),
+      formatShares(e.expected.shares),
+      measuredText(e),
+    ]);
   return formatColumns(['CLIENT', 'SERVICE', 'SUBSET', 'STATE', 'SINCE', 'EXPECTED', 'MEASURED'], rows);
 }

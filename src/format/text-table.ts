@@ -1,16 +1,26 @@
 // Plain-text building blocks of the terminal views (`spillway status|clients|what-if|drill|scope` and the
 // demo's console): aligned columns, short ages, and cells made safe to print.
 
-/** Remote text (Envoy's NACK messages, user agents) must not break lines or send terminal escapes. */
+/**
+ * Remote text (Envoy's NACK messages, user agents) must not break lines or send terminal escapes: control
+ * characters (C0, DEL and C1, whose 0x9b is a terminal's CSI) and runs of white space become one space.
+ */
 export function cell(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim();
+  return text.replace(/[\p{Cc}\s]+/gu, ' ').trim();
 }
 
 /** Columns padded to their widest cell, two spaces apart; no trailing blanks. */
 export function formatColumns(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const all = [header, ...rows].map((row) => row.map(cell));
   const widths = header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
-  return all.map((row) => row.map((text, i) => text.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return all
+    .map((row) =>
+      row
+        .map((text, i) => text.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** Elapsed time, short: "12s", "3m", "2h", "4d". */

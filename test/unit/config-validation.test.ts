@@ -23,7 +23,8 @@ function meshErrors(text: string) {
 /** A document whose aliases add far more nodes than it writes: 10 anchors of 10 aliases each, nested. */
 function aliasBomb(prefix: string): string {
   const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
-  for (let i = 1; i < 7; i++) levels.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => `*a${i - 1}`).join(', ')}]`);
+  for (let i = 1; i < 7; i++)
+    levels.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => `*a${i - 1}`).join(', ')}]`);
   return lines(...levels, prefix);
 }
 
@@ -32,12 +33,21 @@ describe('one way to read a configuration file', () => {
     const clusters = clusterErrors(aliasBomb('clusters: []'));
     const mesh = meshErrors(aliasBomb('clusters: []'));
     expect(clusters).toHaveLength(1);
-    expect(clusters[0]?.message).toMatch(/^YAML aliases expand this file from \d+ written nodes to \d+; most come from the 10 aliases of &a5/);
+    expect(clusters[0]?.message).toMatch(
+      /^YAML aliases expand this file from \d+ written nodes to \d+; most come from the 10 aliases of &a5/,
+    );
     expect(clusters).toEqual(mesh);
   });
 
   test('an alias in the clusters file stands for its anchor', () => {
-    const result = parseClustersText(lines('clusters:', '  - { name: east, region: &r r1, zone: r1-a, inCluster: true }', '  - { name: west, region: *r, zone: r1-b, inCluster: true }'), '/');
+    const result = parseClustersText(
+      lines(
+        'clusters:',
+        '  - { name: east, region: &r r1, zone: r1-a, inCluster: true }',
+        '  - { name: west, region: *r, zone: r1-b, inCluster: true }',
+      ),
+      '/',
+    );
     expect(result.ok && result.clusters.map((c) => c.cluster.region)).toEqual(['r1', 'r1']);
   });
 
@@ -51,24 +61,38 @@ describe('one way to read a configuration file', () => {
     const items = Array.from({ length: 150 }, (_, i) => `  - { name: Bad${i}, region: r, zone: z, inCluster: true }`);
     const errors = clusterErrors(lines('clusters:', ...items));
     expect(errors).toHaveLength(MAX_LISTED_ERRORS + 1);
-    expect(errors[MAX_LISTED_ERRORS]).toEqual({ path: '', message: `and 50 more errors (only the first ${MAX_LISTED_ERRORS} are listed): fix these and validate again` });
+    expect(errors[MAX_LISTED_ERRORS]).toEqual({
+      path: '',
+      message: `and 50 more errors (only the first ${MAX_LISTED_ERRORS} are listed): fix these and validate again`,
+    });
   });
 
   test('each file keeps its wording of a missing key and of a DNS label', () => {
-    expect(clusterErrors(lines('clusters:', '  - { name: East, zone: z, inCluster: true }')).map((e) => `${e.path}: ${e.message}`)).toEqual([
+    expect(
+      clusterErrors(lines('clusters:', '  - { name: East, zone: z, inCluster: true }')).map(
+        (e) => `${e.path}: ${e.message}`,
+      ),
+    ).toEqual([
       `clusters[0].name: "East" is not a DNS label (lowercase letters, digits and '-')`,
       'clusters[0].region: is required',
     ]);
-    expect(meshErrors(lines('clusters:', '  - { name: East, zone: z }')).map((e) => `${e.path}: ${e.message}`)).toEqual([
-      `clusters[0].name: "East" is not a DNS label (${DEFAULT_WORDING.dnsLabelRule})`,
-      'clusters[0].region: missing required key "region"',
-    ]);
+    expect(meshErrors(lines('clusters:', '  - { name: East, zone: z }')).map((e) => `${e.path}: ${e.message}`)).toEqual(
+      [
+        `clusters[0].name: "East" is not a DNS label (${DEFAULT_WORDING.dnsLabelRule})`,
+        'clusters[0].region: missing required key "region"',
+      ],
+    );
   });
 
   test('syntax errors are listed with their line, formatted FILE:LINE: PATH: MESSAGE', () => {
     const opened = openYaml('a: [\n');
     expect(opened.ok).toBe(false);
     if (!opened.ok) expect(formatConfigErrors('x.yaml', opened.errors)).toMatch(/^x\.yaml:\d+: /);
-    expect(formatConfigErrors('x.yaml', [{ path: 'a.b', line: 3, message: 'm' }, { path: '', message: 'whole file' }])).toBe('x.yaml:3: a.b: m\nx.yaml: whole file');
+    expect(
+      formatConfigErrors('x.yaml', [
+        { path: 'a.b', line: 3, message: 'm' },
+        { path: '', message: 'whole file' },
+      ]),
+    ).toBe('x.yaml:3: a.b: m\nx.yaml: whole file');
   });
 });

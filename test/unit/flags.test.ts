@@ -32,7 +32,17 @@ describe('parseFlags', () => {
   });
 
   test('switches, --help, repeated flags; the last value of a single flag wins', () => {
-    const { flags } = parsed(['--json', '--fail', 'east', '--fail=west/checkout.shop', '--rps', '1', '--rps', '2', '--help']);
+    const { flags } = parsed([
+      '--json',
+      '--fail',
+      'east',
+      '--fail=west/checkout.shop',
+      '--rps',
+      '1',
+      '--rps',
+      '2',
+      '--help',
+    ]);
     expect(flags.has('json')).toBe(true);
     expect(flags.has('help')).toBe(true);
     expect(flags.all('fail')).toEqual(['east', 'west/checkout.shop']);
@@ -59,7 +69,9 @@ describe('parseFlags', () => {
       '  --fail CLUSTER              what fails',
       '  --json                      print JSON',
     ]);
-    expect(flagHelp([{ name: 'a-very-long-flag-name', value: 'BYTES', help: 'x' }])).toBe('  --a-very-long-flag-name BYTES x');
+    expect(flagHelp([{ name: 'a-very-long-flag-name', value: 'BYTES', help: 'x' }])).toBe(
+      '  --a-very-long-flag-name BYTES x',
+    );
   });
 });
 

@@ -88,7 +88,7 @@ function readClusters(text: string, baseDir: string): ClustersParseResult {
   const defaultNamespaces = namespacesAt ? readNamespaces(c, namespacesAt) : undefined;
   const listAt = top.required('clusters');
   const items = c.items(listAt);
-  if (listAt && items && items.length === 0) c.report(listAt, 'needs at least one cluster');
+  if (listAt && items?.length === 0) c.report(listAt, 'needs at least one cluster');
   const clusters: KubeClusterConfig[] = [];
   const seen = new Map<string, string>();
   for (const item of items ?? []) {

@@ -94,6 +94,8 @@ describe('formatting', () => {
 
   test('control characters and newlines in remote text cannot break a row', () => {
     expect(formatColumns(['X'], [['one\ntwo\u001b[31m']])).toBe('X\none two [31m');
+    // C1 controls too: 0x9b alone is a CSI to many terminals.
+    expect(formatColumns(['X'], [['a\u009b31m\u0085b\u007f']])).toBe('X\na 31m b');
   });
 
   test('ages are short', () => {

@@ -4,7 +4,16 @@
 export interface GatewayAddress {
   address: string;
   port: number;
+  /**
+   * `istio`: Istio's own east-west gateway (AUTO_PASSTHROUGH), reached only with Istio mTLS: its EDS
+   * endpoint carries `tlsMode: istio`, so an istiod-managed caller's cluster originates ISTIO_MUTUAL with
+   * the SNI `outbound_.<port>_.<subset>_.<host>`. Absent: a Spillway gateway.
+   */
+  kind?: GatewayKind;
 }
+
+export type GatewayKind = 'spillway' | 'istio';
+export const GATEWAY_KINDS: readonly GatewayKind[] = ['spillway', 'istio'];
 
 export interface MeshCluster {
   name: string;

@@ -214,3 +214,26 @@ describe('sidecarLoadAssignment priorities', () => {
     expectAcceptableToGrpcClients(assignment);
   });
 });
+
+describe("Istio's transport socket match metadata", () => {
+  const tlsModeOf = (e: LbEndpoint): unknown => e.metadata?.filter_metadata?.['envoy.transport_socket_match'];
+  const withIstioWest = [cluster('east', 'r1', 'r1-a', '10.1.0.1'), { ...cluster('west', 'r1', 'r1-b'), gateway: { address: '10.2.0.1', port: GATEWAY_PORT, kind: 'istio' as const } }];
+
+  test("an Istio east-west gateway's endpoint says tlsMode istio (callers must originate Istio mTLS); a Spillway gateway's does not", () => {
+    const assignment = assignmentFor({ title: '', clusters: withIstioWest, endpoints: [endpoint('east', '10.1.1.1', { version: 'v1' }), endpoint('west', '10.2.1.1', { version: 'v1' })], subset: 'v1', expected: [] });
+    const [local, remote] = assignment.endpoints.map((l) => l.lb_endpoints[0] as LbEndpoint);
+    expect(tlsModeOf(remote as LbEndpoint)).toEqual({ fields: { tlsMode: { stringValue: 'istio' } } });
+    // The subset metadata Spillway's gateways route on stays beside it.
+    expect(remote?.metadata?.filter_metadata?.spillway).toEqual({ fields: { subset: { stringValue: 'v1' } } });
+    expect(tlsModeOf(local as LbEndpoint)).toBeUndefined();
+    const plain = assignmentFor({ title: '', endpoints: [endpoint('west', '10.2.1.1')], expected: [] });
+    expect(tlsModeOf(plain.endpoints[0]?.lb_endpoints[0] as LbEndpoint)).toBeUndefined();
+  });
+
+  test('a local endpoint labelled security.istio.io/tlsMode (an injected pod) carries it, as istiod would say', () => {
+    const injected: MeshEndpoint = { ...endpoint('east', '10.1.1.1'), labels: { 'security.istio.io/tlsMode': 'istio' } };
+    const assignment = assignmentFor({ title: '', endpoints: [injected, endpoint('east', '10.1.1.2')], expected: [] });
+    const endpoints = assignment.endpoints[0]?.lb_endpoints ?? [];
+    expect(endpoints.map(tlsModeOf)).toEqual([{ fields: { tlsMode: { stringValue: 'istio' } } }, undefined]);
+  });
+});

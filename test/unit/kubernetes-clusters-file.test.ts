@@ -91,7 +91,7 @@ describe('clusters file', () => {
       '7 clusters[1]: give only one of kubeconfig, apiServer',
       '9 clusters[1].gateway: "gw.example:15443" is not IP:PORT (the gateway is reached by IP; IPv6 in brackets: [::1]:15443)',
       '16 clusters[2].namespaces: must name at least one namespace (leave it out to watch all)',
-      '17 clusters[2].colour: unknown key "colour" (allowed: name, region, zone, gateway, kubeconfig, context, apiServer, tokenFile, caFile, insecureSkipTlsVerify, inCluster, namespaces)',
+      '17 clusters[2].colour: unknown key "colour" (allowed: name, region, zone, gateway, gatewayKind, kubeconfig, context, apiServer, tokenFile, caFile, insecureSkipTlsVerify, inCluster, namespaces)',
       '18 clusters[3].name: duplicate cluster name "south" (first at clusters[2])',
     ]);
   });

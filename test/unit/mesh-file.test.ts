@@ -268,6 +268,25 @@ describe('parseMeshText: every rule reports its path and line', () => {
   });
 });
 
+describe("parseMeshText: a cluster behind Istio's east-west gateway", () => {
+  const clusters = (west: string) => lines('clusters:', '  - { name: east, region: r1, zone: r1-a, gateway: 127.0.0.2:15443 }', west, 'services: []');
+
+  test('gatewayKind: istio marks the gateway; spillway (the default) does not', () => {
+    const model = modelOf(parseMeshText(clusters('  - { name: west, region: r1, zone: r1-b, gateway: 127.0.0.3:15443, gatewayKind: istio }')));
+    expect(model.clusters.get('west')?.gateway).toEqual({ address: '127.0.0.3', port: 15443, kind: 'istio' });
+    expect(model.clusters.get('east')?.gateway).toEqual({ address: '127.0.0.2', port: 15443 });
+    const spillway = modelOf(parseMeshText(clusters('  - { name: west, region: r1, zone: r1-b, gateway: 127.0.0.3:15443, gatewayKind: spillway }')));
+    expect(spillway.clusters.get('west')?.gateway).toEqual({ address: '127.0.0.3', port: 15443 });
+  });
+
+  test('an unknown kind, or a kind without a gateway, is an error with its line', () => {
+    const unknown = errorsOf(parseMeshText(clusters('  - { name: west, region: r1, zone: r1-b, gateway: 127.0.0.3:15443, gatewayKind: linkerd }')));
+    expect(unknown.map((e) => `${e.line} ${e.path}`)).toEqual(['3 clusters[1].gatewayKind']);
+    const alone = errorsOf(parseMeshText(clusters('  - { name: west, region: r1, zone: r1-b, gatewayKind: istio }')));
+    expect(alone.map((e) => `${e.line} ${e.path}: ${e.message}`)).toEqual(['3 clusters[1].gatewayKind: gatewayKind needs a gateway (HOST:PORT) in the same cluster']);
+  });
+});
+
 describe('parseMeshText: hostile and careless files', () => {
   const CLUSTERS = ['clusters:', '  - { name: east, region: r1, zone: r1-a }', 'services:'];
 

@@ -19,6 +19,7 @@ import {
   FailoverMode,
   GRPC_RETRY_CODES,
   GrpcRetryCode,
+  GATEWAY_KINDS,
   GatewayAddress,
   MeshCluster,
   MeshEndpoint,
@@ -46,7 +47,7 @@ const MIN_OVERPROVISIONING_PERCENT = 100;
 const MAX_OVERPROVISIONING_PERCENT = 10_000;
 
 const TOP_KEYS = ['clusters', 'services', 'mtls'] as const;
-const CLUSTER_KEYS = ['name', 'region', 'zone', 'gateway'] as const;
+const CLUSTER_KEYS = ['name', 'region', 'zone', 'gateway', 'gatewayKind'] as const;
 /** Longest slow start window a service may ask for (an hour). */
 const MAX_SLOW_START_WINDOW_MS = 3_600_000;
 const SERVICE_KEYS = ['name', 'namespace', 'ports', 'export', 'failover', 'outlierDetection', 'subsets', 'canary', 'mtls', 'grpcRetryOn', 'calls', 'slowStartWindowMs', 'endpoints'] as const;
@@ -143,9 +144,13 @@ function readClusters(c: Checker, at: At | undefined): ClusterSet {
     const region = c.nonEmptyString(f.required('region'));
     const zone = c.nonEmptyString(f.required('zone'));
     const gatewayAt = f.optional('gateway');
+    const kindAt = f.optional('gatewayKind');
+    const kind = kindAt ? c.oneOf(kindAt, GATEWAY_KINDS) : undefined;
+    if (kindAt && kind && !gatewayAt) c.report(kindAt, 'gatewayKind needs a gateway (HOST:PORT) in the same cluster');
     const gateway = gatewayAt ? readGateway(c, gatewayAt) : undefined;
-    if (name === undefined || region === undefined || zone === undefined || (gatewayAt && !gateway)) continue;
-    if (!set.valid.has(name)) set.valid.set(name, { name, region, zone, ...(gateway ? { gateway } : {}) });
+    if (name === undefined || region === undefined || zone === undefined || (gatewayAt && !gateway) || (kindAt && (!kind || !gatewayAt))) continue;
+    const withKind = gateway && kind === 'istio' ? { ...gateway, kind } : gateway;
+    if (!set.valid.has(name)) set.valid.set(name, { name, region, zone, ...(withKind ? { gateway: withKind } : {}) });
   }
   return set;
 }

@@ -25,7 +25,7 @@
 import { readFileSync } from 'fs';
 import { isIP } from 'net';
 import { dirname, isAbsolute, resolve } from 'path';
-import { GatewayAddress, MeshCluster } from '../../mesh/model';
+import { GATEWAY_KINDS, GatewayAddress, MeshCluster } from '../../mesh/model';
 import { splitHostPort } from '../../net/host-port';
 import { ConfigError } from '../../config-validation/config-error';
 import { At, Fields, Wording, YamlChecker, openYaml } from '../../config-validation/yaml-checker';
@@ -50,7 +50,7 @@ export type ClustersParseResult = { ok: true; clusters: KubeClusterConfig[]; rem
 
 const TOP_KEYS = ['clusters', 'namespaces', 'remoteSecrets'];
 const REMOTE_SECRETS_KEYS = ['cluster', 'namespace'];
-const CLUSTER_KEYS = ['name', 'region', 'zone', 'gateway', 'kubeconfig', 'context', 'apiServer', 'tokenFile', 'caFile', 'insecureSkipTlsVerify', 'inCluster', 'namespaces'];
+const CLUSTER_KEYS = ['name', 'region', 'zone', 'gateway', 'gatewayKind', 'kubeconfig', 'context', 'apiServer', 'tokenFile', 'caFile', 'insecureSkipTlsVerify', 'inCluster', 'namespaces'];
 const ACCESS_KEYS = ['kubeconfig', 'apiServer', 'inCluster'];
 
 /** The clusters file's own wording of these two errors, as its users know it. */
@@ -135,12 +135,16 @@ function readCluster(c: YamlChecker, at: At, context: ClusterContext): KubeClust
   const region = c.nonEmptyString(f.required('region'));
   const zone = c.nonEmptyString(f.required('zone'));
   const gatewayAt = f.optional('gateway');
-  const gateway = gatewayAt ? readGateway(c, gatewayAt) : undefined;
+  const kindAt = f.optional('gatewayKind');
+  const kind = kindAt ? c.oneOf(kindAt, GATEWAY_KINDS) : undefined;
+  if (kindAt && kind && !gatewayAt) c.report(kindAt, 'gatewayKind needs a gateway (IP:PORT) in the same cluster');
+  const parsedGateway = gatewayAt ? readGateway(c, gatewayAt) : undefined;
+  const gateway = parsedGateway && kind === 'istio' ? { ...parsedGateway, kind } : parsedGateway;
   const namespacesAt = f.optional('namespaces');
   const namespaces = namespacesAt ? readNamespaces(c, namespacesAt) : context.defaultNamespaces;
   const access = readAccess(c, at, f, context.baseDir);
   if (name === undefined || region === undefined || zone === undefined || access === undefined) return undefined;
-  if ((gatewayAt && !gateway) || (namespacesAt && !namespaces)) return undefined;
+  if ((gatewayAt && !gateway) || (namespacesAt && !namespaces) || (kindAt && (!kind || !gatewayAt))) return undefined;
   return { cluster: { name, region, zone, ...(gateway ? { gateway } : {}) }, access, ...(namespaces ? { namespaces } : {}) };
 }
 

@@ -46,13 +46,26 @@ interface Tier {
   sameRegion: boolean;
 }
 
-function lbEndpoint(address: string, port: number, weight: number, subset?: string): LbEndpoint {
+/**
+ * Istio's label on an injected pod, and the metadata istiod gives such an endpoint: an istiod-managed
+ * caller's cluster picks its ISTIO_MUTUAL transport socket for endpoints carrying it (auto mTLS), and
+ * plaintext for the others. Spillway's own sidecars' clusters have no transport socket matches: ignored.
+ */
+export const ISTIO_TLS_MODE_LABEL = 'security.istio.io/tlsMode';
+const TRANSPORT_SOCKET_MATCH = 'envoy.transport_socket_match';
+
+function lbEndpoint(address: string, port: number, weight: number, subset?: string, tlsMode?: string): LbEndpoint {
   const endpoint: LbEndpoint = {
     endpoint: { address: { socket_address: { address, port_value: port } } },
     health_status: 'HEALTHY',
     load_balancing_weight: { value: weight },
   };
-  if (subset !== undefined) endpoint.metadata = subsetMetadata(subset);
+  const metadata = subset !== undefined ? subsetMetadata(subset) : undefined;
+  if (tlsMode === undefined) {
+    if (metadata) endpoint.metadata = metadata;
+    return endpoint;
+  }
+  endpoint.metadata = { filter_metadata: { ...metadata?.filter_metadata, [TRANSPORT_SOCKET_MATCH]: { fields: { tlsMode: { stringValue: tlsMode } } } } };
   return endpoint;
 }
 
@@ -69,7 +82,7 @@ function localLocalities(client: MeshCluster, selection: EndpointSelection): Loc
     const list = byZone.get(zone) ?? [];
     const port = connectPortOf(selection.entry.service, endpoint, selection.port);
     if (port === undefined) continue;
-    list.push(lbEndpoint(endpoint.address, port, 1, selection.subset));
+    list.push(lbEndpoint(endpoint.address, port, 1, selection.subset, endpoint.labels[ISTIO_TLS_MODE_LABEL]));
     byZone.set(zone, list);
   }
   return [...byZone.entries()].sort(byName(([zone]) => zone)).map(([zone, lbEndpoints]) => ({
@@ -103,7 +116,8 @@ function remoteTiers(model: MeshModel, client: MeshCluster, selection: EndpointS
       localities: [
         {
           locality,
-          lb_endpoints: [lbEndpoint(remote.gateway.address, remote.gateway.port, count, selection.subset)],
+          // Istio's own gateway passes Istio mTLS through by SNI: the caller must originate it.
+          lb_endpoints: [lbEndpoint(remote.gateway.address, remote.gateway.port, count, selection.subset, remote.gateway.kind === 'istio' ? 'istio' : undefined)],
           load_balancing_weight: { value: count },
           priority: 0,
         },

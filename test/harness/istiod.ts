@@ -61,7 +61,15 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-export async function startIstiod(name: string): Promise<IstiodProcess> {
+export interface IstiodOptions {
+  /**
+   * Istio's auto mTLS (mesh config enableAutoMtls): clusters get ISTIO_MUTUAL for endpoints marked
+   * tlsMode=istio. Only for proxies that have certificates over SDS (sds-server.ts); off by default.
+   */
+  autoMtls?: boolean;
+}
+
+export async function startIstiod(name: string, options: IstiodOptions = {}): Promise<IstiodProcess> {
   const dir = testOutputDir(`istiod-${name}`);
   const configDir = path.join(dir, 'config');
   fs.rmSync(configDir, { recursive: true, force: true });
@@ -69,7 +77,7 @@ export async function startIstiod(name: string): Promise<IstiodProcess> {
   const [xdsPort, httpPort, httpsPort, monitoringPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const meshConfig = {
     defaultConfig: { discoveryAddress: `127.0.0.1:${xdsPort}` },
-    enableAutoMtls: false,
+    enableAutoMtls: options.autoMtls ?? false,
     configSources: [{ address: `fs://${configDir}` }],
   };
   fs.writeFileSync(path.join(dir, 'mesh.yaml'), YAML.stringify(meshConfig));
@@ -138,21 +146,44 @@ export interface IstioSidecarNode {
   labels: Record<string, string>;
 }
 
+export interface IstioProxyOptions {
+  /** Where the proxy's certificates come from (an SDS server, as istio-agent would be): adds `sds-grpc`. */
+  sdsPort?: number;
+  /** An Istio gateway (node type `router`) instead of a sidecar; `sni-dnat` is the east-west gateway's mode. */
+  router?: { mode: 'standard' | 'sni-dnat' };
+}
+
+function staticGrpcCluster(name: string, port: number): Record<string, unknown> {
+  return {
+    name,
+    type: 'STATIC',
+    connect_timeout: '1s',
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        explicit_http_config: { http2_protocol_options: {} },
+      },
+    },
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
+  };
+}
+
 /**
- * The bootstrap of an Istio sidecar as istio-agent would write it, reduced to what upstream Envoy needs:
- * the Istio node (id, metadata), ADS to istiod, no iptables (INTERCEPTION_MODE NONE: istiod then binds
- * the outbound listeners to 127.0.0.1:<service port>).
+ * The bootstrap of an Istio proxy as istio-agent would write it, reduced to what upstream Envoy needs:
+ * the Istio node (id, metadata), ADS to istiod, certificates over SDS when given, no iptables
+ * (INTERCEPTION_MODE NONE: istiod then binds a sidecar's outbound listeners to 127.0.0.1:<service port>).
  */
-export function istioSidecarBootstrap(node: IstioSidecarNode, istiodXdsPort: number): Record<string, unknown> {
+export function istioSidecarBootstrap(node: IstioSidecarNode, istiodXdsPort: number, options: IstioProxyOptions = {}): Record<string, unknown> {
+  const type = options.router ? 'router' : 'sidecar';
   return {
     node: {
-      id: `sidecar~${node.ip}~${node.pod}.${node.namespace}~${node.namespace}.svc.cluster.local`,
-      cluster: `${node.labels.app ?? node.pod}.${node.namespace}`,
+      id: `${type}~${node.ip}~${node.pod}.${node.namespace}~${node.namespace}.svc.cluster.local`,
+      cluster: `${node.labels.app ?? node.labels.istio ?? node.pod}.${node.namespace}`,
       metadata: {
         ISTIO_VERSION: '1.31.0',
         CLUSTER_ID: node.clusterId,
         NAMESPACE: node.namespace,
-        INTERCEPTION_MODE: 'NONE',
+        ...(options.router ? { ROUTER_MODE: options.router.mode } : { INTERCEPTION_MODE: 'NONE' }),
         WORKLOAD_NAME: node.pod,
         LABELS: node.labels,
         INSTANCE_IPS: node.ip,
@@ -169,23 +200,7 @@ export function istioSidecarBootstrap(node: IstioSidecarNode, istiodXdsPort: num
       lds_config: { ads: {}, resource_api_version: 'V3' },
     },
     static_resources: {
-      clusters: [
-        {
-          name: 'xds-grpc',
-          type: 'STATIC',
-          connect_timeout: '1s',
-          typed_extension_protocol_options: {
-            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-              '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-              explicit_http_config: { http2_protocol_options: {} },
-            },
-          },
-          load_assignment: {
-            cluster_name: 'xds-grpc',
-            endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: istiodXdsPort } } } }] }],
-          },
-        },
-      ],
+      clusters: [staticGrpcCluster('xds-grpc', istiodXdsPort), ...(options.sdsPort !== undefined ? [staticGrpcCluster('sds-grpc', options.sdsPort)] : [])],
     },
   };
 }

@@ -6,6 +6,8 @@ export interface StaticHttpProxyOptions {
   clusterName: string;
   endpoints: XdsEndpoint[];
   listenerHost?: string;
+  /** Terminate mutual TLS on the listener (a workload sidecar's inbound side): its certificate, and the CA clients must present a certificate of. */
+  downstreamTls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -13,6 +15,20 @@ const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3
 const PREVIOUS_HOSTS_TYPE = 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';
 const UPSTREAM_CONNECT_TIMEOUT = '0.5s';
 const RETRIES_ON_DEAD_UPSTREAM = 2;
+
+function downstreamTlsSocket(tls: NonNullable<StaticHttpProxyOptions['downstreamTls']>): Record<string, unknown> {
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+      require_client_certificate: true,
+      common_tls_context: {
+        tls_certificates: [{ certificate_chain: { filename: tls.certFile }, private_key: { filename: tls.keyFile } }],
+        validation_context: { trusted_ca: { filename: tls.caFile } },
+      },
+    },
+  };
+}
 
 /** staticBootstrap for startEnvoy: routes every request to `clusterName`, retrying on another host if one is down. */
 export function staticHttpProxy(options: StaticHttpProxyOptions): BootstrapFragment {
@@ -37,6 +53,7 @@ export function staticHttpProxy(options: StaticHttpProxyOptions): BootstrapFragm
           address: socketAddress(options.listenerHost ?? '127.0.0.1', options.listenerPort),
           filter_chains: [
             {
+              ...(options.downstreamTls ? { transport_socket: downstreamTlsSocket(options.downstreamTls) } : {}),
               filters: [
                 {
                   name: 'envoy.filters.network.http_connection_manager',

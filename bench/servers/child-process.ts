@@ -71,3 +71,15 @@ export async function waitUntil(check: () => Promise<boolean>, timeoutMs: number
   }
   throw new Error(`${what}: not ready within ${timeoutMs} ms`);
 }
+
+/** Whether something accepts TCP connections on 127.0.0.1:port (a server that opens its port only when ready). */
+export function acceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

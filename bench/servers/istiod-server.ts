@@ -7,7 +7,6 @@
 // 'istiod-default' with it as istiod sets it by default.
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { serviceHost } from '../../src/mesh/model';
@@ -17,7 +16,7 @@ import { BENCH_NAMESPACE, MeshSize, NotReady, SERVICE_PORT, scopedWorkloadOf, se
 import { meshConfigYaml, workloadLabels } from '../mesh/istio-config';
 import { IstioConfigSource } from './istiod-config-source';
 import { peerBinary } from '../peer-binaries';
-import { freePort, stopProcess, waitUntil } from './child-process';
+import { acceptsConnections, freePort, stopProcess, waitUntil } from './child-process';
 import { ServerFactory, ServerName, ServerUnderTest } from './server-under-test';
 import { outboundName } from './sidecar-nodes';
 
@@ -33,22 +32,6 @@ const BASE_SYNC_TIMEOUT_MS = 180_000;
 const ADMISSION_TAIL_MS = 60_000;
 /** Istio's own cluster ID when it has no Kubernetes registry. */
 const ISTIO_CLUSTER_ID = 'Kubernetes';
-
-/**
- * Whether the xDS port accepts connections. (istiod's /ready also waits for the sidecar injector and
- * config validation, which never get ready without Kubernetes; it opens the xDS port only after its
- * caches, the config files included, are synced.)
- */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /** The two configurations measured: the admission limit for new streams lifted, or istiod's default. */
 export type IstiodName = Extract<ServerName, 'istiod' | 'istiod-default'>;
@@ -198,7 +181,9 @@ export async function startIstiod(name: IstiodName, size: MeshSize, workDir: str
         source.stop();
         throw new Error(`istiod exited at start (see ${workDir}/istiod.log)`);
       }
-      return accepts(grpcPort);
+      // istiod's /ready also waits for the sidecar injector and config validation, which never get ready
+      // without Kubernetes; it opens the xDS port only once its caches, config included, are synced.
+      return acceptsConnections(grpcPort);
     },
     START_TIMEOUT_MS,
     `istiod (see ${workDir}/istiod.log)`,

@@ -8,7 +8,7 @@
 import * as path from 'path';
 import { Backend, EnvoyProcess, emptyTally, mergeTally, sendRequests, startEnvoy, startHttpBackend, stopEverything, waitFor } from '../harness';
 import { createCa, issue } from '../harness/certs';
-import { IstiodProcess, istioSidecarBootstrap, startIstiod } from '../harness/istiod';
+import { IstiodProcess, istioSidecarBootstrap, serviceEntry, startIstiod } from '../harness/istiod';
 import { freePort } from '../harness/ports';
 import { SdsServer, startSdsServer } from '../harness/sds-server';
 import { staticHttpProxy } from '../harness/static-bootstrap';
@@ -89,18 +89,7 @@ describe("Istio's east-west gateway as a cluster's gateway (real istiod x2, real
     // West's istiod knows its own pod and runs Istio's east-west gateway.
     westIstiod = await startIstiod(`eastwest-west-${process.pid}`);
     westIstiod.apply('west.yaml', [
-      {
-        apiVersion: 'networking.istio.io/v1',
-        kind: 'ServiceEntry',
-        metadata: { name: 'reviews', namespace: 'default' },
-        spec: {
-          hosts: [HOST],
-          location: 'MESH_INTERNAL',
-          resolution: 'STATIC',
-          ports: [{ number: servicePort, name: 'http', protocol: 'HTTP' }],
-          endpoints: [{ address: '127.0.0.1', ports: { http: westWorkloadPort }, labels: { version: 'v1', 'security.istio.io/tlsMode': 'istio' } }],
-        },
-      },
+      serviceEntry(HOST, servicePort, [{ address: '127.0.0.1', ports: { http: westWorkloadPort }, labels: { version: 'v1', 'security.istio.io/tlsMode': 'istio' } }]),
       {
         apiVersion: 'networking.istio.io/v1',
         kind: 'Gateway',
@@ -127,20 +116,7 @@ describe("Istio's east-west gateway as a cluster's gateway (real istiod x2, real
 
     // East: istiod with auto mTLS, its sidecar with certificates over SDS, Spillway's EnvoyFilters.
     eastIstiod = await startIstiod(`eastwest-east-${process.pid}`, { autoMtls: true });
-    eastIstiod.apply('east.yaml', [
-      {
-        apiVersion: 'networking.istio.io/v1',
-        kind: 'ServiceEntry',
-        metadata: { name: 'reviews', namespace: 'default' },
-        spec: {
-          hosts: [HOST],
-          location: 'MESH_INTERNAL',
-          resolution: 'STATIC',
-          ports: [{ number: servicePort, name: 'http', protocol: 'HTTP' }],
-          endpoints: [{ address: '127.0.0.1', ports: { http: eastBackend.port }, labels: { version: 'v1' } }],
-        },
-      },
-    ]);
+    eastIstiod.apply('east.yaml', [serviceEntry(HOST, servicePort, [{ address: '127.0.0.1', ports: { http: eastBackend.port }, labels: { version: 'v1' } }])]);
     const rendered = spawnSync(process.execPath, [path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), 'istio', 'render', '--mesh', topology.meshFile.path, '--xds-address', `127.0.0.1:${topology.spillway.xdsPort}`], { encoding: 'utf8' });
     if (rendered.status !== 0) throw new Error(`spillway istio render: ${rendered.stderr}`);
     eastIstiod.applyText('spillway.yaml', rendered.stdout);

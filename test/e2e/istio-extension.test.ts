@@ -11,7 +11,7 @@ import * as path from 'path';
 import { Backend, EnvoyProcess, Tally, emptyTally, mergeTally, sendRequests, startEnvoy, startHttpBackend, stopEverything, waitFor } from '../harness';
 import { configDumpSection, parseClusters } from '../harness/envoy-admin-parsers';
 import { httpGetJson } from '../harness/http-get';
-import { IstiodProcess, istioSidecarBootstrap, startIstiod } from '../harness/istiod';
+import { IstiodProcess, istioSidecarBootstrap, serviceEntry, startIstiod } from '../harness/istiod';
 import { repoRoot } from '../harness/paths';
 import { freePort } from '../harness/ports';
 import { answeredBy, describeTally } from '../harness/tally-shares';
@@ -66,18 +66,7 @@ function meshDocument(backends: Backends, gatewayPort: number, servicePort: numb
 function istioConfig(backends: Backends, servicePort: number): object[] {
   const endpoint = (backend: Backend, version: string) => ({ address: '127.0.0.1', ports: { http: backend.port }, labels: { version } });
   return [
-    {
-      apiVersion: 'networking.istio.io/v1',
-      kind: 'ServiceEntry',
-      metadata: { name: 'reviews', namespace: 'default' },
-      spec: {
-        hosts: [HOST],
-        location: 'MESH_INTERNAL',
-        resolution: 'STATIC',
-        ports: [{ number: servicePort, name: 'http', protocol: 'HTTP' }],
-        endpoints: [...backends.eastV1.map((b) => endpoint(b, 'v1')), endpoint(backends.eastV2, 'v2')],
-      },
-    },
+    serviceEntry(HOST, servicePort, [...backends.eastV1.map((b) => endpoint(b, 'v1')), endpoint(backends.eastV2, 'v2')]),
     {
       apiVersion: 'networking.istio.io/v1',
       kind: 'DestinationRule',

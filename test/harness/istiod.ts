@@ -11,9 +11,9 @@
 //   over SDS; with auto mTLS on, its clusters would wait forever for secrets and never warm.
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import * as YAML from 'yaml';
+import { acceptsConnections } from '../../bench/servers/child-process';
 import { terminate, trackChild } from './child-processes';
 import { testOutputDir } from './output';
 import { repoRoot } from './paths';
@@ -37,6 +37,24 @@ export interface IstiodProcess {
   stop(): Promise<void>;
 }
 
+export interface ServiceEntryEndpoint {
+  address: string;
+  /** Port per service port name. */
+  ports: Record<string, number>;
+  labels?: Record<string, string>;
+}
+
+/** An HTTP service as istiod's registry holds it (what Kubernetes would show it for the cluster's pods). */
+export function serviceEntry(host: string, port: number, endpoints: readonly ServiceEntryEndpoint[]): object {
+  const [name, namespace] = host.split('.');
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'ServiceEntry',
+    metadata: { name, namespace },
+    spec: { hosts: [host], location: 'MESH_INTERNAL', resolution: 'STATIC', ports: [{ number: port, name: 'http', protocol: 'HTTP' }], endpoints },
+  };
+}
+
 /** The pilot-discovery binary, built (or found in the cache) by the project's own script. */
 export function istiodBinary(): string {
   const result = spawnSync('bash', [path.join(repoRoot(), 'scripts', 'bench-peers.sh'), '--print-paths', '--only', 'istiod', '--cached-only'], {
@@ -48,17 +66,6 @@ export function istiodBinary(): string {
     throw new Error(`istiod is not built: run scripts/bench-peers.sh --only istiod (make test does)\n${result.stderr ?? ''}`);
   }
   return match[1];
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 export interface IstiodOptions {
@@ -113,7 +120,7 @@ export async function startIstiod(name: string, options: IstiodOptions = {}): Pr
   await waitFor(
     async () => {
       if (child.exitCode !== null) throw new Error(`istiod exited with ${child.exitCode}: ${logTail()}`);
-      return accepts(xdsPort);
+      return acceptsConnections(xdsPort);
     },
     { timeoutMs: ISTIOD_START_TIMEOUT_MS, what: `istiod ${name} to accept xDS connections` },
   );

@@ -3,7 +3,8 @@
 import * as fs from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { ExecCredentialSource, ExecPluginConfig } from '../../src/discovery/kubernetes/exec-credential';
+import { ExecCredentialSource, ExecPluginConfig, ExecPlugins } from '../../src/discovery/kubernetes/exec-credential';
+import { resolveAccess } from '../../src/discovery/kubernetes/api-access';
 
 const V1 = 'client.authentication.k8s.io/v1';
 let dir: string;
@@ -82,5 +83,39 @@ describe('exec credential plugins', () => {
     await expect(new ExecCredentialSource(plugin(script('cert.sh', `echo '${cert}'`)), limits).token()).rejects.toThrow(/has no status.token \(it gave a client certificate: Spillway takes tokens only from plugins\)/);
     const badTime = JSON.stringify({ apiVersion: V1, kind: 'ExecCredential', status: { token: 't', expirationTimestamp: 'tomorrow' } });
     await expect(new ExecCredentialSource(plugin(script('time.sh', `echo '${badTime}'`)), limits).token()).rejects.toThrow(/"tomorrow" is not an RFC 3339 time/);
+  });
+});
+
+describe('plugins shared by the watches of one source', () => {
+  const kubeconfig = (command: string) =>
+    [
+      'apiVersion: v1',
+      'clusters: [{ name: c, cluster: { server: "https://127.0.0.1:6443" } }]',
+      'contexts: [{ name: ctx, context: { cluster: c, user: u } }]',
+      'current-context: ctx',
+      `users: [{ name: u, user: { exec: { apiVersion: ${V1}, command: ${command} } } }]`,
+      '',
+    ].join('\n');
+
+  test("the same kubeconfig user read twice (a cluster's watch and its remote-Secrets watch, or a re-read) runs its plugin once", async () => {
+    const counter = join(dir, 'shared-count');
+    fs.writeFileSync(counter, '');
+    const command = script('shared.sh', `echo x >> ${counter}\necho '${credential('shared-token')}'`);
+    const file = join(dir, 'shared.kubeconfig');
+    fs.writeFileSync(file, kubeconfig(command));
+    const plugins = new ExecPlugins();
+    const tokenOf = async (): Promise<string> => {
+      const access = resolveAccess({ kind: 'kubeconfig', path: file }, { plugins });
+      if (!access.ok || access.access.token?.kind !== 'exec') throw new Error(`no exec token source: ${JSON.stringify(access)}`);
+      return access.access.token.plugin.token();
+    };
+    expect(await Promise.all([tokenOf(), tokenOf()])).toEqual(['shared-token', 'shared-token']);
+    expect(await tokenOf()).toBe('shared-token');
+    expect(fs.readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(1);
+    // Without sharing, each reading has its own cache and runs the plugin again.
+    const alone = resolveAccess({ kind: 'kubeconfig', path: file });
+    if (!alone.ok || alone.access.token?.kind !== 'exec') throw new Error('no exec token source');
+    await alone.access.token.plugin.token();
+    expect(fs.readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(2);
   });
 });

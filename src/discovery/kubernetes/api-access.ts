@@ -3,7 +3,7 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'fs';
 import { dirname, isAbsolute, resolve, sep } from 'path';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_EXEC_LIMITS, EXEC_API_VERSIONS, ExecApiVersion, ExecCredentialSource, ExecLimits } from './exec-credential';
+import { DEFAULT_EXEC_LIMITS, EXEC_API_VERSIONS, ExecApiVersion, ExecCredentialSource, ExecLimits, ExecPluginConfig, ExecPlugins } from './exec-credential';
 import { JsonObject, JsonReader } from './json-reader';
 
 /**
@@ -18,6 +18,8 @@ export const MAX_KUBECONFIG_BYTES = 1024 * 1024;
 export interface AccessOptions {
   /** Bounds on exec credential plugins (kubeconfig files only: Secrets may not run commands). */
   exec?: ExecLimits;
+  /** Plugins shared with other watches of the same source (one run, one token per kubeconfig user). */
+  plugins?: ExecPlugins;
 }
 
 export interface ApiServerAccess {
@@ -52,7 +54,7 @@ export function resolveAccess(settings: AccessSettings, options: AccessOptions =
   try {
     switch (settings.kind) {
       case 'kubeconfig':
-        return loadKubeconfig(settings.path, settings.context, options.exec ?? DEFAULT_EXEC_LIMITS);
+        return loadKubeconfig(settings.path, settings.context, options.exec ?? DEFAULT_EXEC_LIMITS, options.plugins);
       case 'direct':
         return {
           ok: true,
@@ -106,10 +108,10 @@ function inClusterAccess(): AccessResult {
  * The subset of kubeconfig that a control plane uses: server, CA, token, client certificate, or an exec
  * credential plugin. auth-provider plugins (long deprecated) are refused with a hint.
  */
-export function loadKubeconfig(path: string, contextName?: string, execLimits: ExecLimits = DEFAULT_EXEC_LIMITS): AccessResult {
+export function loadKubeconfig(path: string, contextName?: string, execLimits: ExecLimits = DEFAULT_EXEC_LIMITS, plugins?: ExecPlugins): AccessResult {
   const read = readKubeconfigText(path);
   if (!read.ok) return read;
-  return parseKubeconfig(read.text, path, dirname(path), contextName, execLimits);
+  return parseKubeconfig(read.text, path, dirname(path), contextName, execLimits, plugins);
 }
 
 /** The file's text, refused past MAX_KUBECONFIG_BYTES (a kubeconfig is a few kilobytes). */
@@ -136,7 +138,14 @@ export function readKubeconfigText(path: string): { ok: true; text: string } | {
  * `exec`: the limits for an exec plugin, or 'refuse-exec' where whoever wrote the kubeconfig must not run
  * commands in Spillway's process (a remote Secret).
  */
-export function parseKubeconfig(text: string, name: string, base: string, contextName?: string, exec: ExecLimits | 'refuse-exec' = DEFAULT_EXEC_LIMITS): AccessResult {
+export function parseKubeconfig(
+  text: string,
+  name: string,
+  base: string,
+  contextName?: string,
+  exec: ExecLimits | 'refuse-exec' = DEFAULT_EXEC_LIMITS,
+  plugins?: ExecPlugins,
+): AccessResult {
   const path = name;
   let document: unknown;
   try {
@@ -181,7 +190,7 @@ export function parseKubeconfig(text: string, name: string, base: string, contex
   const origin = `kubeconfig ${path} (context ${chosen})`;
   const plugin =
     user.exec !== undefined && exec !== 'refuse-exec' && server
-      ? readExecPlugin(r, user.exec, { base, origin: `kubeconfig ${path} (user ${userName})`, cluster, server, ca, limits: exec })
+      ? readExecPlugin(r, user.exec, { base, origin: `kubeconfig ${path} (user ${userName})`, cluster, server, ca, limits: exec, plugins })
       : undefined;
   if (!server || r.errors.length > 0) return { ok: false, error: `kubeconfig ${path}: ${r.errors.join('; ')}` };
   const token: TokenSource | undefined = inlineToken
@@ -213,6 +222,7 @@ interface ExecContext {
   server: string;
   ca: Buffer | undefined;
   limits: ExecLimits;
+  plugins: ExecPlugins | undefined;
 }
 
 /** `users[].user.exec` as client-go reads it; the plugin never runs interactively (no terminal here). */
@@ -239,18 +249,16 @@ function readExecPlugin(r: JsonReader, value: unknown, context: ExecContext): Ex
   if (!command || !apiVersion || r.errors.length > 0) return undefined;
   // client-go resolves a command with a path separator against the kubeconfig's folder; a bare name uses PATH.
   const resolved = command.includes(sep) && !isAbsolute(command) ? resolve(context.base, command) : command;
-  return new ExecCredentialSource(
-    {
-      apiVersion: apiVersion as ExecApiVersion,
-      command: resolved,
-      args,
-      env,
-      ...(installHint ? { installHint } : {}),
-      ...(provideClusterInfo ? { clusterInfo: execClusterInfo(context) } : {}),
-      origin: context.origin,
-    },
-    context.limits,
-  );
+  const config: ExecPluginConfig = {
+    apiVersion: apiVersion as ExecApiVersion,
+    command: resolved,
+    args,
+    env,
+    ...(installHint ? { installHint } : {}),
+    ...(provideClusterInfo ? { clusterInfo: execClusterInfo(context) } : {}),
+    origin: context.origin,
+  };
+  return context.plugins ? context.plugins.source(config, context.limits) : new ExecCredentialSource(config, context.limits);
 }
 
 /** `spec.cluster` of KUBERNETES_EXEC_INFO (client-go's field names), with the exec extension as `config`. */

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { MeshModel } from '../../mesh/model';
 import { MeshStore } from '../../mesh/store';
 import { AccessResult, ApiServerAccess, accessFingerprint, resolveAccess } from './api-access';
-import { ExecLimits } from './exec-credential';
+import { ExecLimits, ExecPlugins } from './exec-credential';
 import { KubeClusterConfig } from './clusters-file';
 import { KubeClient } from './kube-client';
 import { KubeEndpointSlice, KubeNodeLabels, KubePodLabels, KubeService, KubeServiceExport } from './kube-objects';
@@ -37,6 +37,8 @@ export interface ClusterWatchOptions {
   accessCheckMs?: number;
   /** Bounds on a kubeconfig's exec credential plugin. */
   execLimits?: ExecLimits;
+  /** Shared with the source's other watches: one plugin run and token per kubeconfig user. */
+  execPlugins?: ExecPlugins;
   /** The shard to keep serving until this watch has synced (a restarted watch of the same cluster). */
   initialShard?: MeshModel;
 }
@@ -177,7 +179,7 @@ export class ClusterWatch {
   }
 
   private resolve(): AccessResult {
-    return resolveAccess(this.options.config.access, this.options.execLimits ? { exec: this.options.execLimits } : {});
+    return resolveAccess(this.options.config.access, { ...(this.options.execLimits ? { exec: this.options.execLimits } : {}), ...(this.options.execPlugins ? { plugins: this.options.execPlugins } : {}) });
   }
 
   private connect(): void {

@@ -77,6 +77,28 @@ export class ExecCredentialSource {
   }
 }
 
+/** Distinct plugins kept at most (a kubeconfig edited many times leaves its old plugins behind). */
+const MAX_SHARED_PLUGINS = 64;
+
+/**
+ * The plugins of one Kubernetes source, shared by every watch that uses the same kubeconfig user: a
+ * cluster watched for its Services and for its remote Secrets runs its plugin once and caches one token.
+ */
+export class ExecPlugins {
+  private readonly byConfig = new Map<string, ExecCredentialSource>();
+
+  source(config: ExecPluginConfig, limits: ExecLimits): ExecCredentialSource {
+    const key = JSON.stringify([config, limits]);
+    let source = this.byConfig.get(key);
+    if (!source) {
+      source = new ExecCredentialSource(config, limits);
+      if (this.byConfig.size >= MAX_SHARED_PLUGINS) this.byConfig.delete(this.byConfig.keys().next().value as string);
+      this.byConfig.set(key, source);
+    }
+    return source;
+  }
+}
+
 /** The KUBERNETES_EXEC_INFO a plugin receives: never interactive (a control plane has no terminal). */
 export function execInfo(config: ExecPluginConfig): string {
   return JSON.stringify({

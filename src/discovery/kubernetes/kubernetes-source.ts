@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { MeshStore } from '../../mesh/store';
 import { KubeClusterConfig, RemoteSecretsConfig } from './clusters-file';
 import { ClusterStats, ClusterWatch, DEFAULT_ACCESS_RETRY_MS, DEFAULT_REBUILD_DELAY_MS, KUBERNETES_SHARD_PREFIX } from './cluster-watch';
-import { ExecLimits } from './exec-credential';
+import { ExecLimits, ExecPlugins } from './exec-credential';
 import { ReflectorTiming } from './reflector';
 import { RemoteSecretsStats, RemoteSecretsWatch } from './remote-secrets-watch';
 
@@ -38,6 +38,8 @@ interface RunningCluster {
 
 export class KubernetesSource {
   private readonly running = new Map<string, RunningCluster>();
+  /** One run and one cached token per kubeconfig user, whichever watches use it. */
+  private readonly execPlugins = new ExecPlugins();
   private readonly secrets?: RemoteSecretsWatch;
   private readonly logger: Logger;
   private started = false;
@@ -62,6 +64,7 @@ export class KubernetesSource {
         rebuildDelayMs: options.rebuildDelayMs ?? DEFAULT_REBUILD_DELAY_MS,
         accessRetryMs: options.accessRetryMs ?? DEFAULT_ACCESS_RETRY_MS,
         ...(options.execLimits ? { execLimits: options.execLimits } : {}),
+        execPlugins: this.execPlugins,
         ...(options.accessCheckMs !== undefined ? { accessCheckMs: options.accessCheckMs } : {}),
         onClusters: (wanted) => {
           this.remoteChanges = this.remoteChanges.then(() => this.applyRemoteClusters(wanted));
@@ -137,6 +140,7 @@ export class KubernetesSource {
       ...(this.options.accessRetryMs !== undefined ? { accessRetryMs: this.options.accessRetryMs } : {}),
       ...(this.options.accessCheckMs !== undefined ? { accessCheckMs: this.options.accessCheckMs } : {}),
       ...(this.options.execLimits ? { execLimits: this.options.execLimits } : {}),
+      execPlugins: this.execPlugins,
       // A restarted watch keeps serving what the old one knew until it has listed everything itself.
       ...(previous ? { initialShard: previous.shard() } : {}),
     });

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { AccessResult, ApiServerAccess, accessFingerprint, resolveAccess } from './api-access';
 import { DEFAULT_ACCESS_CHECK_MS } from './cluster-watch';
 import { KubeClusterConfig } from './clusters-file';
-import { ExecLimits } from './exec-credential';
+import { ExecLimits, ExecPlugins } from './exec-credential';
 import { KubeClient } from './kube-client';
 import { KubeSecret, objectKey } from './kube-objects';
 import { SECRETS } from './kube-resources';
@@ -26,6 +26,8 @@ export interface RemoteSecretsWatchOptions {
   accessRetryMs: number;
   /** Bounds on the home kubeconfig's exec credential plugin. */
   execLimits?: ExecLimits;
+  /** Shared with the source's other watches: one plugin run and token per kubeconfig user. */
+  execPlugins?: ExecPlugins;
   /** How often the home cluster's access settings are read again (rotation); 0: never. */
   accessCheckMs?: number;
   /** The wanted remote clusters by name, after every change. */
@@ -75,7 +77,7 @@ export class RemoteSecretsWatch {
   }
 
   private resolve(): AccessResult {
-    return resolveAccess(this.options.home.access, this.options.execLimits ? { exec: this.options.execLimits } : {});
+    return resolveAccess(this.options.home.access, { ...(this.options.execLimits ? { exec: this.options.execLimits } : {}), ...(this.options.execPlugins ? { plugins: this.options.execPlugins } : {}) });
   }
 
   private connect(): void {

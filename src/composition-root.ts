@@ -156,6 +156,13 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
     throw new ServerStartError(error instanceof Error ? error.message : String(error));
   }
 
+  const drills = new DrillManager({
+    overlay: controlPlane.overlay,
+    model: () => store.current(),
+    loads: controlPlane.loads,
+    logger: logger.child({ component: 'drill' }),
+    maxDurationMs: options.predict?.drillMaxDurationMs ?? DEFAULT_DRILL_MAX_DURATION_MS,
+  });
   const metrics = new SpillwayMetrics({
     registry: controlPlane.server.registry,
     tracker: controlPlane.tracker,
@@ -163,13 +170,7 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
     lrs: controlPlane.lrsStats,
     sources: () => sources.flatMap((source) => source.statuses()),
     rebuilds: () => controlPlane.rebuildStats(),
-  });
-  const drills = new DrillManager({
-    overlay: controlPlane.overlay,
-    model: () => store.current(),
-    loads: controlPlane.loads,
-    logger: logger.child({ component: 'drill' }),
-    maxDurationMs: options.predict?.drillMaxDurationMs ?? DEFAULT_DRILL_MAX_DURATION_MS,
+    drills: () => drills.totals(),
   });
   const adminServer = new AdminServer({
     logger,

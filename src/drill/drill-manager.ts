@@ -83,11 +83,20 @@ export interface DrillManagerOptions {
   now?: () => number;
 }
 
+/** Totals since start, for metrics: what a dashboard alerts on (drills that failed requests). */
+export interface DrillTotals {
+  active: boolean;
+  endedBy: Record<DrillOutcome['endedBy'], number>;
+  requests: number;
+  failedRequests: number;
+}
+
 export type DrillStart = { ok: true; drill: ActiveDrill; prediction: WhatIfReport } | { ok: false; status: number; error: string };
 
 export class DrillManager {
   private active?: { drill: ActiveDrill; failure: Failure; timer: NodeJS.Timeout; counting: Counting; stopCounting: () => void };
   private readonly outcomes: DrillOutcome[] = [];
+  private readonly ended: Omit<DrillTotals, 'active'> = { endedBy: { deadline: 0, stop: 0 }, requests: 0, failedRequests: 0 };
   private nextId = 1;
   /** A start is being prepared (its prediction computed): a second one must wait its turn. */
   private starting = false;
@@ -99,6 +108,10 @@ export class DrillManager {
 
   status(): { active?: ActiveDrill; outcomes: DrillOutcome[]; maxDurationMs: number } {
     return { active: this.active?.drill, outcomes: [...this.outcomes], maxDurationMs: this.options.maxDurationMs };
+  }
+
+  totals(): DrillTotals {
+    return { active: this.active !== undefined, endedBy: { ...this.ended.endedBy }, requests: this.ended.requests, failedRequests: this.ended.failedRequests };
   }
 
   async start(request: { failure: string; durationMs: number; by: string }): Promise<DrillStart> {
@@ -187,6 +200,9 @@ export class DrillManager {
       warnings: shareWarnings(routes),
     };
     this.outcomes.unshift(outcome);
+    this.ended.endedBy[endedBy]++;
+    this.ended.requests += outcome.requests;
+    this.ended.failedRequests += outcome.failedRequests;
     this.outcomes.length = Math.min(this.outcomes.length, OUTCOMES_KEPT);
     this.options.logger.info(
       { audit: 'drill', action: 'outcome', drill: outcome.id, failure: outcome.failure, requests: outcome.requests, failedRequests: outcome.failedRequests, routes: routes.filter((r) => r.requests > 0) },

@@ -5,6 +5,7 @@ import { ClientRegistry } from '../xds/server/client-registry';
 import { LoadReportStore } from '../lrs/load-report-store';
 import { LrsStats } from '../lrs/lrs-server';
 import { FailoverState, FailoverTracker } from './failover-tracker';
+import type { DrillTotals } from '../drill/drill-manager';
 
 export interface SourceStatus {
   name: string;
@@ -22,6 +23,8 @@ export interface MetricsSources {
   lrs: LrsStats;
   sources: () => SourceStatus[];
   rebuilds: () => { rebuilds: number; lastRebuildMs: number; servicesTranslated: number; servicesReused: number };
+  /** Drills since start (`spillway drill`). */
+  drills?: () => DrillTotals;
 }
 
 const LATENCY_BUCKETS_SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -211,6 +214,39 @@ export class SpillwayMetrics {
       registers: [r],
       collect() {
         this.set(sources.loads.series);
+      },
+    });
+    if (sources.drills) this.drillMetrics(sources.drills);
+  }
+
+  private drillMetrics(drills: () => DrillTotals): void {
+    const r = this.registry;
+    new Gauge({
+      name: 'spillway_drill_active',
+      help: '1 while a drill runs (the served views treat its failure as real), else 0',
+      registers: [r],
+      collect() {
+        this.set(drills().active ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'spillway_drills_ended',
+      help: 'Drills ended since start, by what ended them (deadline or stop)',
+      labelNames: ['by'],
+      registers: [r],
+      collect() {
+        for (const [by, count] of Object.entries(drills().endedBy)) this.set({ by }, count);
+      },
+    });
+    new Gauge({
+      name: 'spillway_drill_requests',
+      help: 'Requests to drilled services that load reports counted during drills since start, by outcome (failed: what a drill cost callers)',
+      labelNames: ['outcome'],
+      registers: [r],
+      collect() {
+        const totals = drills();
+        this.set({ outcome: 'ok' }, totals.requests - totals.failedRequests);
+        this.set({ outcome: 'failed' }, totals.failedRequests);
       },
     });
   }

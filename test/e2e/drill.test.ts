@@ -6,6 +6,7 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { Backend, EnvoyProcess, Tally, emptyTally, mergeTally, sendRequests, sleep, startHttpBackend, stopEverything, waitFor } from '../harness';
 import { repoRoot } from '../harness/paths';
+import { httpGet } from '../harness/http-get';
 import { ClusterSpec, MeshDocument, Topology, checkoutService, clustersYaml, startSidecar, startTopology } from '../harness/topology';
 import type { DrillOutcome, ActiveDrill } from '../../src/drill/drill-manager';
 
@@ -133,6 +134,12 @@ describe('drills (real Envoy)', () => {
     expect(printed.stdout).toMatch(/^no drill running\n\nDrill 1 \(east\/checkout\.shop\) ended by deadline after \d+s: \d+ requests reported, 0 failed/);
     const log = topology.spillway.logTail(500_000);
     for (const action of ['start', 'end', 'outcome']) expect(log).toContain(`"audit":"drill","action":"${action}"`);
+    // The same in Prometheus metrics, for a dashboard: no drill running, one ended by its deadline, none failed.
+    const metrics = (await httpGet(`${topology.spillway.adminUrl}/metrics`)).body;
+    expect(metrics).toMatch(/^spillway_drill_active 0$/m);
+    expect(metrics).toMatch(/^spillway_drills_ended\{by="deadline"\} 1$/m);
+    expect(metrics).toMatch(/^spillway_drill_requests\{outcome="failed"\} 0$/m);
+    expect(Number(/^spillway_drill_requests\{outcome="ok"\} (\d+)$/m.exec(metrics)?.[1])).toBe(outcome.requests);
   });
 
   test('drill stop ends it early; a restart of Spillway ends a drill (never persisted)', async () => {

@@ -19,6 +19,8 @@ import { runDrill, runWhatIf } from './predict-commands';
 import { SCOPE_MODES, ScopeMode } from '../xds/translate/client-view';
 import { DEFAULT_MAX_OBSERVED_CALLS } from '../visibility/observed-calls';
 import { runScope } from './scope-command';
+import { withIstioApply } from '../istio/istio-apply';
+import { DEFAULT_ISTIO_RESYNC_MS, MIN_ISTIO_RESYNC_MS } from '../istio/envoy-filter-sync';
 
 const MESH_MAX_BYTES_FLAG: FlagSpec = {
   name: 'mesh-max-bytes',
@@ -60,6 +62,13 @@ const SERVE_FLAGS: FlagSpec[] = [
     default: String(DEFAULT_MAX_OBSERVED_CALLS),
   },
   { name: 'kube-clusters', value: 'FILE', help: 'Kubernetes clusters file: discover Services/EndpointSlices/ServiceExports of every cluster listed' },
+  {
+    name: 'istio-apply',
+    value: 'HOST:PORT',
+    help: "Istio extension mode: keep EnvoyFilters applied in every cluster of --kube-clusters that give istiod's sidecars their endpoints from Spillway, reached at HOST:PORT (docs/ISTIO.md)",
+  },
+  { name: 'istio-namespace', value: 'NS', help: 'namespace of those EnvoyFilters: Istio\'s root namespace applies them to every sidecar', default: 'istio-system' },
+  { name: 'istio-resync-ms', value: 'MS', help: 'how often the EnvoyFilters are checked besides every mesh change (hand edits and deletions are put back)', default: String(DEFAULT_ISTIO_RESYNC_MS) },
   { name: 'kube-namespaces', value: 'NS,NS', help: 'watch only these namespaces in every cluster (overrides the clusters file)' },
   ...KUBE_LIMIT_FLAGS,
   { name: 'xds-tls-cert', value: 'FILE', help: 'serve xDS over TLS with this certificate chain (PEM)' },
@@ -178,6 +187,13 @@ async function serve(args: string[]): Promise<void> {
   const namespaces = parsed.flags.has('kube-namespaces') ? parseNamespaceList(flag('kube-namespaces')) : undefined;
   if (namespaces && !Array.isArray(namespaces)) fail(`--kube-namespaces: ${namespaces.error}`);
   const kube = kubeLimits((name) => positiveInteger(name, flag(name)), fail);
+  const istioApply = parsed.flags.has('istio-apply') ? parseHostPort(flag('istio-apply')) : undefined;
+  if (parsed.flags.has('istio-apply') && !istioApply) fail(`--istio-apply "${flag('istio-apply')}" is not HOST:PORT (Spillway's xDS address as the sidecars reach it)`);
+  if (istioApply && !kubeClusters) fail('--istio-apply needs --kube-clusters: the EnvoyFilters are applied in the clusters it lists');
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(flag('istio-namespace'))) fail(`--istio-namespace "${flag('istio-namespace').slice(0, 80)}" is not a namespace name`);
+  const istioResyncMs = positiveInteger('istio-resync-ms', flag('istio-resync-ms'));
+  if (istioResyncMs < MIN_ISTIO_RESYNC_MS) fail(`--istio-resync-ms must be at least ${MIN_ISTIO_RESYNC_MS}: every pass lists the EnvoyFilters of every cluster`);
+  const kubeStarter = kubeClusters ? kubernetesSourceStarter({ clustersFile: kubeClusters, namespaces, ...kube, invalidConfig: (message) => new ServerStartError(message) }) : undefined;
   let server: RunningSpillwayServer;
   try {
     server = await startSpillwayServer({
@@ -189,7 +205,7 @@ async function serve(args: string[]): Promise<void> {
       },
       xds,
       admin,
-      extraSources: kubeClusters ? [kubernetesSourceStarter({ clustersFile: kubeClusters, namespaces, ...kube, invalidConfig: (message) => new ServerStartError(message) })] : [],
+      extraSources: kubeStarter ? [istioApply ? withIstioApply(kubeStarter, { xdsHost: istioApply.host, xdsPort: istioApply.port, namespace: flag('istio-namespace'), resyncMs: istioResyncMs }) : kubeStarter] : [],
       debounce: { quietMs: Number(flag('debounce-ms')), maxDelayMs: Number(flag('max-delay-ms')) },
       serverOptions: {
         tls: certChain && privateKey ? { certChain, privateKey, clientCa } : undefined,

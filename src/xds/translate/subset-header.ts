@@ -31,7 +31,7 @@ export function subsetHeaderProtocolOptions(http2: boolean): Record<string, Any>
               { remove: SUBSET_HEADER },
               {
                 append: {
-                  header: { key: SUBSET_HEADER, value: `%UPSTREAM_METADATA(["${METADATA_NAMESPACE}", "subset"])%` },
+                  header: { key: SUBSET_HEADER, value: `%UPSTREAM_METADATA(${METADATA_NAMESPACE}:subset)%` },
                   append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
                 },
               },

@@ -30,7 +30,11 @@ const MESH_MAX_BYTES_FLAG: FlagSpec = {
 };
 
 const SERVE_FLAGS: FlagSpec[] = [
-  { name: 'mesh', value: 'FILE', help: 'mesh file (YAML or JSON), hot-reloaded on change; without it the embedded example mesh is served' },
+  {
+    name: 'mesh',
+    value: 'FILE',
+    help: 'mesh file (YAML or JSON), hot-reloaded on change; without it the embedded example mesh is served',
+  },
   MESH_MAX_BYTES_FLAG,
   {
     name: 'mesh-settle-ms',
@@ -38,15 +42,30 @@ const SERVE_FLAGS: FlagSpec[] = [
     help: 'read the mesh file only once its size and modification time stayed the same this long (write it by rename anyway)',
     default: String(DEFAULT_MESH_SETTLE_MS),
   },
-  { name: 'xds', value: 'HOST:PORT', help: 'where the xDS (ADS, SotW and delta) gRPC server listens', default: '0.0.0.0:15010' },
-  { name: 'admin', value: 'HOST:PORT', help: 'admin HTTP server: /healthz /readyz /debug/*', default: '127.0.0.1:15014' },
+  {
+    name: 'xds',
+    value: 'HOST:PORT',
+    help: 'where the xDS (ADS, SotW and delta) gRPC server listens',
+    default: '0.0.0.0:15010',
+  },
+  {
+    name: 'admin',
+    value: 'HOST:PORT',
+    help: 'admin HTTP server: /healthz /readyz /debug/*',
+    default: '127.0.0.1:15014',
+  },
   {
     name: 'admin-allowed-hosts',
     value: 'NAME,NAME',
     help: 'Host names the admin page and /debug/* answer besides loopback and the --admin address (DNS rebinding protection); /healthz /readyz /metrics answer any Host',
   },
   { name: 'log-level', value: 'LEVEL', help: 'fatal|error|warn|info|debug|trace|silent', default: 'info' },
-  { name: 'log-format', value: 'FORMAT', help: 'json | pretty | auto (pretty in a terminal, JSON otherwise)', default: 'auto' },
+  {
+    name: 'log-format',
+    value: 'FORMAT',
+    help: 'json | pretty | auto (pretty in a terminal, JSON otherwise)',
+    default: 'auto',
+  },
   { name: 'debounce-ms', value: 'MS', help: 'quiet period that coalesces bursts of mesh changes', default: '50' },
   { name: 'max-delay-ms', value: 'MS', help: 'longest a change waits while a burst goes on', default: '500' },
   {
@@ -61,35 +80,92 @@ const SERVE_FLAGS: FlagSpec[] = [
     help: '(workload, callee) pairs learned from load reports and kept for spillway scope; more are counted, not kept',
     default: String(DEFAULT_MAX_OBSERVED_CALLS),
   },
-  { name: 'kube-clusters', value: 'FILE', help: 'Kubernetes clusters file: discover Services/EndpointSlices/ServiceExports of every cluster listed' },
+  {
+    name: 'kube-clusters',
+    value: 'FILE',
+    help: 'Kubernetes clusters file: discover Services/EndpointSlices/ServiceExports of every cluster listed',
+  },
   {
     name: 'istio-apply',
     value: 'HOST:PORT',
     help: "Istio extension mode: keep EnvoyFilters applied in every cluster of --kube-clusters that give istiod's sidecars their endpoints from Spillway, reached at HOST:PORT (docs/ISTIO.md)",
   },
-  { name: 'istio-namespace', value: 'NS', help: 'namespace of those EnvoyFilters: Istio\'s root namespace applies them to every sidecar', default: 'istio-system' },
-  { name: 'istio-resync-ms', value: 'MS', help: 'how often the EnvoyFilters are checked besides every mesh change (hand edits and deletions are put back)', default: String(DEFAULT_ISTIO_RESYNC_MS) },
-  { name: 'kube-namespaces', value: 'NS,NS', help: 'watch only these namespaces in every cluster (overrides the clusters file)' },
+  {
+    name: 'istio-namespace',
+    value: 'NS',
+    help: "namespace of those EnvoyFilters: Istio's root namespace applies them to every sidecar",
+    default: 'istio-system',
+  },
+  {
+    name: 'istio-resync-ms',
+    value: 'MS',
+    help: 'how often the EnvoyFilters are checked besides every mesh change (hand edits and deletions are put back)',
+    default: String(DEFAULT_ISTIO_RESYNC_MS),
+  },
+  {
+    name: 'kube-namespaces',
+    value: 'NS,NS',
+    help: 'watch only these namespaces in every cluster (overrides the clusters file)',
+  },
   ...KUBE_LIMIT_FLAGS,
   { name: 'xds-tls-cert', value: 'FILE', help: 'serve xDS over TLS with this certificate chain (PEM)' },
   { name: 'xds-tls-key', value: 'FILE', help: 'private key (PEM) for --xds-tls-cert' },
-  { name: 'xds-client-ca', value: 'FILE', help: 'require client certificates from this CA; each must carry the URI SAN spiffe://<trust-domain>/cluster/<CLUSTER_ID>' },
+  {
+    name: 'xds-client-ca',
+    value: 'FILE',
+    help: 'require client certificates from this CA; each must carry the URI SAN spiffe://<trust-domain>/cluster/<CLUSTER_ID>',
+  },
   { name: 'trust-domain', value: 'NAME', help: 'SPIFFE trust domain of client identities', default: 'spillway' },
-  { name: 'max-request-bytes', value: 'BYTES', help: 'largest request (xDS or load report) accepted; a bigger one ends its stream with RESOURCE_EXHAUSTED', default: String(DEFAULT_MAX_REQUEST_BYTES) },
+  {
+    name: 'max-request-bytes',
+    value: 'BYTES',
+    help: 'largest request (xDS or load report) accepted; a bigger one ends its stream with RESOURCE_EXHAUSTED',
+    default: String(DEFAULT_MAX_REQUEST_BYTES),
+  },
   ...XDS_CLIENT_LIMIT_FLAGS,
-  { name: 'max-streams-per-connection', value: 'N', help: 'concurrent gRPC streams per client connection', default: '16' },
-  { name: 'max-requests-per-second', value: 'N', help: 'discovery requests per second per stream before it is cut off', default: '50' },
+  {
+    name: 'max-streams-per-connection',
+    value: 'N',
+    help: 'concurrent gRPC streams per client connection',
+    default: '16',
+  },
+  {
+    name: 'max-requests-per-second',
+    value: 'N',
+    help: 'discovery requests per second per stream before it is cut off',
+    default: '50',
+  },
   {
     name: 'send-budget-bytes',
     value: 'BYTES',
     help: 'responses queued for the sockets server-wide before streams take turns (bounds memory in reconnect storms)',
     default: String(64 * 1024 * 1024),
   },
-  { name: 'lrs-max-report-bytes', value: 'BYTES', help: 'largest load report (LRS) accepted; larger ones end the stream with RESOURCE_EXHAUSTED', default: String(DEFAULT_LRS_LIMITS.maxReportBytes) },
-  { name: 'lrs-max-clusters-per-report', value: 'N', help: 'cluster stats entries in one load report', default: String(DEFAULT_LRS_LIMITS.maxClustersPerReport) },
-  { name: 'lrs-max-localities-per-report', value: 'N', help: 'locality stats entries in one load report, over all its clusters', default: String(DEFAULT_LRS_LIMITS.maxLocalitiesPerReport) },
+  {
+    name: 'lrs-max-report-bytes',
+    value: 'BYTES',
+    help: 'largest load report (LRS) accepted; larger ones end the stream with RESOURCE_EXHAUSTED',
+    default: String(DEFAULT_LRS_LIMITS.maxReportBytes),
+  },
+  {
+    name: 'lrs-max-clusters-per-report',
+    value: 'N',
+    help: 'cluster stats entries in one load report',
+    default: String(DEFAULT_LRS_LIMITS.maxClustersPerReport),
+  },
+  {
+    name: 'lrs-max-localities-per-report',
+    value: 'N',
+    help: 'locality stats entries in one load report, over all its clusters',
+    default: String(DEFAULT_LRS_LIMITS.maxLocalitiesPerReport),
+  },
   ...PREDICT_FLAGS,
-  { name: 'lrs-max-series', value: 'N', help: 'load series (client cluster x Envoy cluster x target cluster) kept for the 10 s window, server-wide', default: String(DEFAULT_LRS_LIMITS.maxSeries) },
+  {
+    name: 'lrs-max-series',
+    value: 'N',
+    help: 'load series (client cluster x Envoy cluster x target cluster) kept for the 10 s window, server-wide',
+    default: String(DEFAULT_LRS_LIMITS.maxSeries),
+  },
 ];
 
 function readPem(flagName: string, file: string | undefined): Buffer | undefined {
@@ -115,9 +191,15 @@ function nonNegativeInteger(flagName: string, text: string): number {
 
 /** `--admin-allowed-hosts a,b:8080`: names only (ports are not compared); no wildcards, no URLs. */
 function adminAllowedHosts(text: string | undefined): string[] {
-  const names = (text ?? '').split(',').map((name) => name.trim()).filter((name) => name.length > 0);
+  const names = (text ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
   for (const name of names) {
-    if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.:-]+)$/.test(name)) fail(`--admin-allowed-hosts: "${name}" is not a host name (give names like spillway.example.com or 10.0.0.5, comma-separated)`);
+    if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.:-]+)$/.test(name))
+      fail(
+        `--admin-allowed-hosts: "${name}" is not a host name (give names like spillway.example.com or 10.0.0.5, comma-separated)`,
+      );
   }
   return names;
 }
@@ -150,7 +232,9 @@ function validate(args: string[]): void {
   if (!parsed.ok) fail(parsed.error);
   const file = parsed.positional[0];
   if (!file) fail('validate needs a FILE (spillway validate mesh.yaml)');
-  const result = loadMeshFile(file, { maxBytes: positiveInteger('mesh-max-bytes', parsed.flags.get('mesh-max-bytes') as string) });
+  const result = loadMeshFile(file, {
+    maxBytes: positiveInteger('mesh-max-bytes', parsed.flags.get('mesh-max-bytes') as string),
+  });
   if (!result.ok) {
     process.stderr.write(formatMeshErrors(file, result.errors) + '\n');
     process.stderr.write(`${file}: ${result.errors.length} error(s)\n`);
@@ -172,8 +256,10 @@ async function serve(args: string[]): Promise<void> {
   if (!xds) fail(`--xds "${flag('xds')}" is not HOST:PORT`);
   const admin = parseHostPort(flag('admin'));
   if (!admin) fail(`--admin "${flag('admin')}" is not HOST:PORT`);
-  if (!LOG_LEVELS.includes(flag('log-level') as LogLevel)) fail(`--log-level "${flag('log-level')}" is not one of ${LOG_LEVELS.join(', ')}`);
-  if (!['auto', 'json', 'pretty'].includes(flag('log-format'))) fail(`--log-format "${flag('log-format')}" is not json, pretty or auto`);
+  if (!LOG_LEVELS.includes(flag('log-level') as LogLevel))
+    fail(`--log-level "${flag('log-level')}" is not one of ${LOG_LEVELS.join(', ')}`);
+  if (!['auto', 'json', 'pretty'].includes(flag('log-format')))
+    fail(`--log-format "${flag('log-format')}" is not json, pretty or auto`);
   const logger = createLogger(flag('log-level') as LogLevel, flag('log-format') as LogFormat);
   const certChain = readPem('xds-tls-cert', parsed.flags.get('xds-tls-cert'));
   const privateKey = readPem('xds-tls-key', parsed.flags.get('xds-tls-key'));
@@ -188,12 +274,25 @@ async function serve(args: string[]): Promise<void> {
   if (namespaces && !Array.isArray(namespaces)) fail(`--kube-namespaces: ${namespaces.error}`);
   const kube = kubeLimits((name) => positiveInteger(name, flag(name)), fail);
   const istioApply = parsed.flags.has('istio-apply') ? parseHostPort(flag('istio-apply')) : undefined;
-  if (parsed.flags.has('istio-apply') && !istioApply) fail(`--istio-apply "${flag('istio-apply')}" is not HOST:PORT (Spillway's xDS address as the sidecars reach it)`);
-  if (istioApply && !kubeClusters) fail('--istio-apply needs --kube-clusters: the EnvoyFilters are applied in the clusters it lists');
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(flag('istio-namespace'))) fail(`--istio-namespace "${flag('istio-namespace').slice(0, 80)}" is not a namespace name`);
+  if (parsed.flags.has('istio-apply') && !istioApply)
+    fail(`--istio-apply "${flag('istio-apply')}" is not HOST:PORT (Spillway's xDS address as the sidecars reach it)`);
+  if (istioApply && !kubeClusters)
+    fail('--istio-apply needs --kube-clusters: the EnvoyFilters are applied in the clusters it lists');
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(flag('istio-namespace')))
+    fail(`--istio-namespace "${flag('istio-namespace').slice(0, 80)}" is not a namespace name`);
   const istioResyncMs = positiveInteger('istio-resync-ms', flag('istio-resync-ms'));
-  if (istioResyncMs < MIN_ISTIO_RESYNC_MS) fail(`--istio-resync-ms must be at least ${MIN_ISTIO_RESYNC_MS}: every pass lists the EnvoyFilters of every cluster`);
-  const kubeStarter = kubeClusters ? kubernetesSourceStarter({ clustersFile: kubeClusters, namespaces, ...kube, invalidConfig: (message) => new ServerStartError(message) }) : undefined;
+  if (istioResyncMs < MIN_ISTIO_RESYNC_MS)
+    fail(
+      `--istio-resync-ms must be at least ${MIN_ISTIO_RESYNC_MS}: every pass lists the EnvoyFilters of every cluster`,
+    );
+  const kubeStarter = kubeClusters
+    ? kubernetesSourceStarter({
+        clustersFile: kubeClusters,
+        namespaces,
+        ...kube,
+        invalidConfig: (message) => new ServerStartError(message),
+      })
+    : undefined;
   let server: RunningSpillwayServer;
   try {
     server = await startSpillwayServer({
@@ -205,7 +304,18 @@ async function serve(args: string[]): Promise<void> {
       },
       xds,
       admin,
-      extraSources: kubeStarter ? [istioApply ? withIstioApply(kubeStarter, { xdsHost: istioApply.host, xdsPort: istioApply.port, namespace: flag('istio-namespace'), resyncMs: istioResyncMs }) : kubeStarter] : [],
+      extraSources: kubeStarter
+        ? [
+            istioApply
+              ? withIstioApply(kubeStarter, {
+                  xdsHost: istioApply.host,
+                  xdsPort: istioApply.port,
+                  namespace: flag('istio-namespace'),
+                  resyncMs: istioResyncMs,
+                })
+              : kubeStarter,
+          ]
+        : [],
       debounce: { quietMs: Number(flag('debounce-ms')), maxDelayMs: Number(flag('max-delay-ms')) },
       serverOptions: {
         tls: certChain && privateKey ? { certChain, privateKey, clientCa } : undefined,
@@ -224,7 +334,11 @@ async function serve(args: string[]): Promise<void> {
         maxSeries: positiveInteger('lrs-max-series', flag('lrs-max-series')),
       },
       adminAllowedHosts: adminAllowedHosts(parsed.flags.get('admin-allowed-hosts')),
-      predict: predictOptions((name) => parsed.flags.get(name), (name) => positiveInteger(name, flag(name)), fail),
+      predict: predictOptions(
+        (name) => parsed.flags.get(name),
+        (name) => positiveInteger(name, flag(name)),
+        fail,
+      ),
       scope: { scope },
       maxObservedCalls: positiveInteger('scope-max-observed-calls', flag('scope-max-observed-calls')),
     });

@@ -11,8 +11,17 @@ import { formatShares, shortHost } from '../format/failover-text';
 import { ADMIN_FLAG, parseAdminCommand } from './admin-flags';
 
 const FETCH_TIMEOUT_MS = 30_000;
-const FAIL_FLAG: ValueFlag = { name: 'fail', value: 'CLUSTER[/SERVICE]', help: 'a cluster (or one service in it) to fail; repeat for several', multiple: true };
-const TOKEN_FLAG: ValueFlag = { name: 'token-file', value: 'FILE', help: 'file holding the admin token (the server runs with --admin-token-file); not needed from loopback without one' };
+const FAIL_FLAG: ValueFlag = {
+  name: 'fail',
+  value: 'CLUSTER[/SERVICE]',
+  help: 'a cluster (or one service in it) to fail; repeat for several',
+  multiple: true,
+};
+const TOKEN_FLAG: ValueFlag = {
+  name: 'token-file',
+  value: 'FILE',
+  help: 'file holding the admin token (the server runs with --admin-token-file); not needed from loopback without one',
+};
 
 export interface DrillStatus {
   generatedAtMs: number;
@@ -27,7 +36,13 @@ export function formatWhatIf(report: WhatIfReport): string {
   if (report.routes.length === 0) lines.push('no service has endpoints there: nothing would move');
   else {
     const rows = [...report.routes]
-      .sort((a, b) => a.service.localeCompare(b.service) || a.port - b.port || a.subset.localeCompare(b.subset) || a.clientCluster.localeCompare(b.clientCluster))
+      .sort(
+        (a, b) =>
+          a.service.localeCompare(b.service) ||
+          a.port - b.port ||
+          a.subset.localeCompare(b.subset) ||
+          a.clientCluster.localeCompare(b.clientCluster),
+      )
       .map((r) => [
         r.clientCluster,
         `${shortHost(r.service)}:${r.port}`,
@@ -41,7 +56,14 @@ export function formatWhatIf(report: WhatIfReport): string {
   }
   if (report.fit.length > 0) {
     lines.push('', `Load fit (load reports, last ${Math.round(report.loadWindowMs / 1000)} s):`);
-    const rows = report.fit.map((f) => [f.cluster, `${shortHost(f.service)}:${f.port}`, String(f.readyEndpoints), String(f.todayRps), String(f.predictedRps), f.factor !== undefined ? `${f.factor}x` : '-']);
+    const rows = report.fit.map((f) => [
+      f.cluster,
+      `${shortHost(f.service)}:${f.port}`,
+      String(f.readyEndpoints),
+      String(f.todayRps),
+      String(f.predictedRps),
+      f.factor !== undefined ? `${f.factor}x` : '-',
+    ]);
     lines.push(formatColumns(['CLUSTER', 'SERVICE', 'READY', 'REQ/S NOW', 'REQ/S AFTER', 'FACTOR'], rows));
   } else {
     lines.push('', 'Load fit: no load reports yet (no traffic measured), so only routing is predicted.');
@@ -52,7 +74,8 @@ export function formatWhatIf(report: WhatIfReport): string {
 
 /** One line for `spillway status` and `drill status` while a drill is on. */
 export function drillBanner(active: ActiveDrill, nowMs: number): string {
-  if (active.phase === 'ending') return `DRILL ${active.failure}: over, traffic coming back (outcome in a few seconds: spillway drill status)`;
+  if (active.phase === 'ending')
+    return `DRILL ${active.failure}: over, traffic coming back (outcome in a few seconds: spillway drill status)`;
   return `DRILL ${active.failure}: these endpoints are served as not ready for ${formatAge(active.deadlineMs - nowMs)} more (started by ${active.by}; spillway drill stop ends it)`;
 }
 
@@ -62,8 +85,16 @@ export function formatOutcome(outcome: DrillOutcome): string {
   ];
   const rows = outcome.routes
     .filter((r) => r.requests > 0)
-    .map((r) => [r.clientCluster, `${shortHost(r.service)}:${r.port}`, r.subset || 'all', formatShares(r.expected), r.measured ? formatShares(r.measured) : '-', String(r.requests)]);
-  if (rows.length > 0) lines.push(formatColumns(['CLIENT', 'SERVICE', 'SUBSET', 'EXPECTED', 'MEASURED', 'REQUESTS'], rows));
+    .map((r) => [
+      r.clientCluster,
+      `${shortHost(r.service)}:${r.port}`,
+      r.subset || 'all',
+      formatShares(r.expected),
+      r.measured ? formatShares(r.measured) : '-',
+      String(r.requests),
+    ]);
+  if (rows.length > 0)
+    lines.push(formatColumns(['CLIENT', 'SERVICE', 'SUBSET', 'EXPECTED', 'MEASURED', 'REQUESTS'], rows));
   else lines.push('no traffic to the drilled services was reported during the drill');
   if (outcome.warnings.length > 0) lines.push('Differences:', ...outcome.warnings.map((w) => `  ${w}`));
   return lines.join('\n');
@@ -84,7 +115,12 @@ export function parseDuration(text: string): number | undefined {
 
 // ---- I/O ----
 
-function request(url: URL, method: 'GET' | 'POST', body?: unknown, token?: string): Promise<{ status: number; body: string }> {
+function request(
+  url: URL,
+  method: 'GET' | 'POST',
+  body?: unknown,
+  token?: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
     const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -93,7 +129,9 @@ function request(url: URL, method: 'GET' | 'POST', body?: unknown, token?: strin
     const req = http.request(url, { method, headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
       response.on('error', reject);
     });
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${FETCH_TIMEOUT_MS} ms`)), FETCH_TIMEOUT_MS);
@@ -119,13 +157,20 @@ interface Call {
   token?: string;
 }
 
-async function call(c: Call, path: string, method: 'GET' | 'POST', body?: unknown): Promise<{ ok: true; body: string } | { ok: false; code: number }> {
+async function call(
+  c: Call,
+  path: string,
+  method: 'GET' | 'POST',
+  body?: unknown,
+): Promise<{ ok: true; body: string } | { ok: false; code: number }> {
   const url = new URL(path, c.base);
   let answer: { status: number; body: string };
   try {
     answer = await request(url, method, body, c.token);
   } catch (error) {
-    process.stderr.write(`spillway: cannot reach the admin server at ${c.base.href} (${error instanceof Error ? error.message : String(error)}; is spillway serve running? pass --admin URL)\n`);
+    process.stderr.write(
+      `spillway: cannot reach the admin server at ${c.base.href} (${error instanceof Error ? error.message : String(error)}; is spillway serve running? pass --admin URL)\n`,
+    );
     return { ok: false, code: 1 };
   }
   if (answer.status !== 200) {
@@ -135,7 +180,11 @@ async function call(c: Call, path: string, method: 'GET' | 'POST', body?: unknow
   return { ok: true, body: answer.body };
 }
 
-function setup(argv: readonly string[], specs: readonly FlagSpec[], usage: string): { call: Call; flags: FlagValues; positional: string[] } | number {
+function setup(
+  argv: readonly string[],
+  specs: readonly FlagSpec[],
+  usage: string,
+): { call: Call; flags: FlagValues; positional: string[] } | number {
   const args = parseAdminCommand(argv, specs, usage);
   if (typeof args === 'number') return args;
   let token: string | undefined;
@@ -144,7 +193,9 @@ function setup(argv: readonly string[], specs: readonly FlagSpec[], usage: strin
     try {
       token = fs.readFileSync(tokenFile, 'utf8').trim();
     } catch (error) {
-      process.stderr.write(`spillway: --token-file ${tokenFile}: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(
+        `spillway: --token-file ${tokenFile}: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
       return 2;
     }
   }
@@ -182,19 +233,29 @@ export async function runDrill(argv: readonly string[]): Promise<number> {
   const [first, ...others] = argv;
   // `spillway drill --help` is help, not an action.
   const [action, rest] = first === '--help' ? [undefined, argv] : [first, others];
-  const specs = [ADMIN_FLAG, TOKEN_FLAG, { name: 'cluster', value: 'CLUSTER', help: 'the cluster whose endpoints the drill takes out' }, { name: 'service', value: 'SERVICE', help: 'only this service (name.namespace)' }, { name: 'for', value: 'DURATION', help: 'how long, e.g. 120s or 2m (the server caps it: --drill-max-duration-s)' }];
+  const specs = [
+    ADMIN_FLAG,
+    TOKEN_FLAG,
+    { name: 'cluster', value: 'CLUSTER', help: 'the cluster whose endpoints the drill takes out' },
+    { name: 'service', value: 'SERVICE', help: 'only this service (name.namespace)' },
+    { name: 'for', value: 'DURATION', help: 'how long, e.g. 120s or 2m (the server caps it: --drill-max-duration-s)' },
+  ];
   const ready = setup(rest, specs, DRILL_USAGE);
   if (typeof ready === 'number') return ready;
   if (action === 'status') {
     const answer = await call(ready.call, 'debug/drill', 'GET');
     if (!answer.ok) return answer.code;
-    process.stdout.write(ready.call.json ? answer.body : formatDrillStatus(JSON.parse(answer.body) as DrillStatus) + '\n');
+    process.stdout.write(
+      ready.call.json ? answer.body : formatDrillStatus(JSON.parse(answer.body) as DrillStatus) + '\n',
+    );
     return 0;
   }
   if (action === 'stop') {
     const answer = await call(ready.call, 'debug/drill/stop', 'POST', {});
     if (!answer.ok) return answer.code;
-    process.stdout.write('drill stopped: traffic comes back now; spillway drill status shows the outcome in a few seconds\n');
+    process.stdout.write(
+      'drill stopped: traffic comes back now; spillway drill status shows the outcome in a few seconds\n',
+    );
     return 0;
   }
   if (action !== 'start') {
@@ -209,14 +270,19 @@ export async function runDrill(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const service = ready.flags.get('service');
-  const answer = await call(ready.call, 'debug/drill/start', 'POST', { failure: service ? `${cluster}/${service}` : cluster, durationS });
+  const answer = await call(ready.call, 'debug/drill/start', 'POST', {
+    failure: service ? `${cluster}/${service}` : cluster,
+    durationS,
+  });
   if (!answer.ok) return answer.code;
   if (ready.call.json) {
     process.stdout.write(answer.body);
     return 0;
   }
   const started = JSON.parse(answer.body) as { drill: ActiveDrill; prediction: WhatIfReport };
-  process.stdout.write(`${drillBanner(started.drill, started.drill.startedAtMs)}\n\nExpected:\n${formatWhatIf(started.prediction)}\n`);
+  process.stdout.write(
+    `${drillBanner(started.drill, started.drill.startedAtMs)}\n\nExpected:\n${formatWhatIf(started.prediction)}\n`,
+  );
   return 0;
 }
 

@@ -11,13 +11,32 @@ export const PREDICT_FLAGS: FlagSpec[] = [
     value: 'FILE',
     help: 'token (one line, 16+ characters) that admin POSTs (drills) must send as Authorization: Bearer; without it only loopback callers may POST',
   },
-  { name: 'admin-max-body-bytes', value: 'BYTES', help: 'largest admin POST body read', default: String(DEFAULT_ADMIN_MAX_BODY_BYTES) },
-  { name: 'drill-max-duration-s', value: 'S', help: 'longest drill accepted (one runs at a time)', default: String(DEFAULT_DRILL_MAX_DURATION_MS / 1000) },
-  { name: 'what-if-max-failures', value: 'N', help: 'fail= parameters one what-if may name', default: String(DEFAULT_WHAT_IF_MAX_FAILURES) },
+  {
+    name: 'admin-max-body-bytes',
+    value: 'BYTES',
+    help: 'largest admin POST body read',
+    default: String(DEFAULT_ADMIN_MAX_BODY_BYTES),
+  },
+  {
+    name: 'drill-max-duration-s',
+    value: 'S',
+    help: 'longest drill accepted (one runs at a time)',
+    default: String(DEFAULT_DRILL_MAX_DURATION_MS / 1000),
+  },
+  {
+    name: 'what-if-max-failures',
+    value: 'N',
+    help: 'fail= parameters one what-if may name',
+    default: String(DEFAULT_WHAT_IF_MAX_FAILURES),
+  },
 ];
 
 /** The server options of these flags; `positive` rejects a bad number, `fail` a bad token file. */
-export function predictOptions(flag: (name: string) => string | undefined, positive: (name: string) => number, fail: (message: string) => never): NonNullable<SpillwayServerOptions['predict']> {
+export function predictOptions(
+  flag: (name: string) => string | undefined,
+  positive: (name: string) => number,
+  fail: (message: string) => never,
+): NonNullable<SpillwayServerOptions['predict']> {
   const tokenFile = flag('admin-token-file');
   let adminToken: string | undefined;
   if (tokenFile) {

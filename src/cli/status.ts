@@ -1,7 +1,14 @@
 // `spillway status` and `spillway clients`: the live page's two tables as aligned text, read from a
 // running `spillway serve`'s admin server. Formatting is pure (and unit-tested); only run* do I/O.
 import * as http from 'http';
-import { ClientsReport, FailoverReport, IssuesReport, SYNC_TYPES, SourceIssueJson, syncStatus } from '../admin/page/api-types';
+import {
+  ClientsReport,
+  FailoverReport,
+  IssuesReport,
+  SYNC_TYPES,
+  SourceIssueJson,
+  syncStatus,
+} from '../admin/page/api-types';
 import { cell, formatAge, formatColumns } from '../format/text-table';
 import { formatFailoverTable } from '../format/failover-text';
 import { ADMIN_FLAG, parseAdminCommand } from './admin-flags';
@@ -14,7 +21,9 @@ const FETCH_TIMEOUT_MS = 3_000;
 /** The clients table, then each NACK's error text (too long for a column). */
 export function formatClientsTable(report: ClientsReport, nowMs: number): string {
   if (report.clients.length === 0) return 'no proxies connected';
-  const clients = [...report.clients].sort((a, b) => a.clusterId.localeCompare(b.clusterId) || a.nodeId.localeCompare(b.nodeId) || a.streamId - b.streamId);
+  const clients = [...report.clients].sort(
+    (a, b) => a.clusterId.localeCompare(b.clusterId) || a.nodeId.localeCompare(b.nodeId) || a.streamId - b.streamId,
+  );
   const rows = clients.map((c) => [
     c.nodeId,
     c.clusterId,
@@ -28,23 +37,32 @@ export function formatClientsTable(report: ClientsReport, nowMs: number): string
   const nacks = clients.flatMap((c) =>
     SYNC_TYPES.flatMap((type) => {
       const status = c.types[type];
-      return status?.lastNack && syncStatus(status) === 'NACK' ? [`  ${c.nodeId} ${type} (version ${status.lastNack.version}): ${cell(status.lastNack.message)}`] : [];
+      return status?.lastNack && syncStatus(status) === 'NACK'
+        ? [`  ${c.nodeId} ${type} (version ${status.lastNack.version}): ${cell(status.lastNack.message)}`]
+        : [];
     }),
   );
-  const shown = report.total !== undefined && report.total > report.clients.length
-    ? `\n\nshowing ${report.clients.length} of ${report.total} proxies (those with a NACK first); all of them: /debug/clients?limit=${report.total}`
-    : '';
+  const shown =
+    report.total !== undefined && report.total > report.clients.length
+      ? `\n\nshowing ${report.clients.length} of ${report.total} proxies (those with a NACK first); all of them: /debug/clients?limit=${report.total}`
+      : '';
   return (nacks.length ? `${table}\n\nNACKs:\n${nacks.join('\n')}` : table) + shown;
 }
 
 function sourceIssueText(issue: SourceIssueJson, nowMs: number): string[] {
   const error = issue.severity === 'error';
-  const label = error ? `${issue.source === 'file' ? 'MESH FILE' : cell(issue.source).toUpperCase()} REJECTED` : 'WARNING';
-  const when = error ? `first rejected ${formatAge(nowMs - issue.sinceMs)} ago` : `${formatAge(nowMs - issue.sinceMs)} ago`;
+  const label = error
+    ? `${issue.source === 'file' ? 'MESH FILE' : cell(issue.source).toUpperCase()} REJECTED`
+    : 'WARNING';
+  const when = error
+    ? `first rejected ${formatAge(nowMs - issue.sinceMs)} ago`
+    : `${formatAge(nowMs - issue.sinceMs)} ago`;
   const lines = [`${label} (${when}): ${cell(issue.summary)}`, ...issue.details.map((line) => `  ${cell(line)}`)];
   const s = issue.serving;
   if (s) {
-    lines.push(`  serving instead the last good version ${cell(s.version)}, accepted ${formatAge(nowMs - s.acceptedAtMs)} ago (${s.clusters} clusters, ${s.services} services, ${s.endpoints} endpoints)`);
+    lines.push(
+      `  serving instead the last good version ${cell(s.version)}, accepted ${formatAge(nowMs - s.acceptedAtMs)} ago (${s.clusters} clusters, ${s.services} services, ${s.endpoints} endpoints)`,
+    );
   }
   return lines;
 }
@@ -57,7 +75,10 @@ export function formatIssues(report: IssuesReport, nowMs: number): string {
   const lines = (report.sources ?? []).flatMap((issue) => sourceIssueText(issue, nowMs));
   const views = Object.values(report.views ?? {}).filter((issues) => issues.length > 0);
   const problems = views.reduce((sum, issues) => sum + issues.length, 0);
-  if (problems > 0) lines.push(`TRANSLATION: ${problems} service problem${problems === 1 ? '' : 's'} in ${views.length} view${views.length === 1 ? '' : 's'} (those services are skipped; see /debug/issues)`);
+  if (problems > 0)
+    lines.push(
+      `TRANSLATION: ${problems} service problem${problems === 1 ? '' : 's'} in ${views.length} view${views.length === 1 ? '' : 's'} (those services are skipped; see /debug/issues)`,
+    );
   return lines.join('\n');
 }
 
@@ -71,11 +92,18 @@ function getText(url: URL): Promise<{ status: number; body: string }> {
     const request = http.get(url, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
       response.on('error', (error) => reject(new AdminUnreachable(error.message)));
     });
-    const timer = setTimeout(() => request.destroy(new AdminUnreachable(`no answer within ${FETCH_TIMEOUT_MS} ms`)), FETCH_TIMEOUT_MS);
-    request.on('error', (error) => reject(error instanceof AdminUnreachable ? error : new AdminUnreachable(error.message)));
+    const timer = setTimeout(
+      () => request.destroy(new AdminUnreachable(`no answer within ${FETCH_TIMEOUT_MS} ms`)),
+      FETCH_TIMEOUT_MS,
+    );
+    request.on('error', (error) =>
+      reject(error instanceof AdminUnreachable ? error : new AdminUnreachable(error.message)),
+    );
     request.on('close', () => clearTimeout(timer));
   });
 }
@@ -102,7 +130,11 @@ async function fetchIssues(base: URL): Promise<IssuesReport | undefined> {
 }
 
 export async function runCommand<T>(argv: readonly string[], command: Command<T>): Promise<number> {
-  const args = parseAdminCommand(argv, [ADMIN_FLAG], `Usage: spillway ${command.name} [--admin URL] [--json]\n\n${command.summary}`);
+  const args = parseAdminCommand(
+    argv,
+    [ADMIN_FLAG],
+    `Usage: spillway ${command.name} [--admin URL] [--json]\n\n${command.summary}`,
+  );
   if (typeof args === 'number') return args;
   const { base, json } = args;
   const shownBase = base.href.replace(/\/$/, '');
@@ -112,7 +144,9 @@ export async function runCommand<T>(argv: readonly string[], command: Command<T>
     answer = await getText(url);
   } catch (error) {
     if (!(error instanceof AdminUnreachable)) throw error;
-    process.stderr.write(`spillway: cannot reach the admin server at ${shownBase} (is spillway serve running? pass --admin URL)\n`);
+    process.stderr.write(
+      `spillway: cannot reach the admin server at ${shownBase} (is spillway serve running? pass --admin URL)\n`,
+    );
     return 1;
   }
   if (answer.status !== 200) {
@@ -137,7 +171,9 @@ export async function runCommand<T>(argv: readonly string[], command: Command<T>
   }
   const issuesText = issues ? formatIssues(issues, Date.now()) : '';
   const banner = command.banner ? await command.banner(base) : '';
-  process.stdout.write((banner ? `${banner}\n\n` : '') + (issuesText ? `${issuesText}\n\n` : '') + command.format(report) + '\n');
+  process.stdout.write(
+    (banner ? `${banner}\n\n` : '') + (issuesText ? `${issuesText}\n\n` : '') + command.format(report) + '\n',
+  );
   return 0;
 }
 
@@ -146,7 +182,8 @@ export function runStatus(argv: string[]): Promise<number> {
   return runCommand<FailoverReport>(argv, {
     name: 'status',
     path: 'debug/failover',
-    summary: 'Failover state per client cluster, service port and subset: where traffic is expected to go and where it went. A rejected mesh file (and other source problems) is shown above the table; --json adds them as "issues".',
+    summary:
+      'Failover state per client cluster, service port and subset: where traffic is expected to go and where it went. A rejected mesh file (and other source problems) is shown above the table; --json adds them as "issues".',
     format: formatFailoverTable,
     withIssues: true,
     banner: drillBannerOf,

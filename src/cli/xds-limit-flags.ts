@@ -6,7 +6,8 @@ import { FlagSpec } from '../flags/flags';
 const HELP: Record<keyof ClientLimits, string> = {
   maxNamesBytesPerType: 'bytes of resource names one stream may subscribe to for one type',
   maxNamesBytesPerStream: 'bytes of resource names one stream may subscribe to, all types together',
-  maxNamesBytesTotal: 'bytes of distinct subscribed name sets server-wide (clients asking for the same names share one)',
+  maxNamesBytesTotal:
+    'bytes of distinct subscribed name sets server-wide (clients asking for the same names share one)',
   maxNodeBytes: 'largest node (whole Node message) of a stream; a bigger one is refused with RESOURCE_EXHAUSTED',
   maxNodeMetadataBytes: 'largest node metadata',
   maxNodeFieldBytes: 'largest node id, cluster, user agent name and version',

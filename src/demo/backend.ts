@@ -23,18 +23,20 @@ function fail(message: string): never {
 function serve(identity: BackendIdentity): http.Server {
   const headerValue = formatIdentity(identity);
   const body = JSON.stringify({ ...identity, pid: process.pid }) + '\n';
-  return http.createServer((request, response) => {
-    // Drain the request so keep-alive connections stay usable.
-    request.resume();
-    request.on('end', () => {
-      response.writeHead(200, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-        [BACKEND_IDENTITY_HEADER]: headerValue,
+  return http
+    .createServer((request, response) => {
+      // Drain the request so keep-alive connections stay usable.
+      request.resume();
+      request.on('end', () => {
+        response.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          [BACKEND_IDENTITY_HEADER]: headerValue,
+        });
+        response.end(body);
       });
-      response.end(body);
-    });
-  }).on('clientError', (_error, socket) => socket.destroy());
+    })
+    .on('clientError', (_error, socket) => socket.destroy());
 }
 
 function main(): void {
@@ -45,10 +47,16 @@ function main(): void {
   const port = Number(flag('port') ?? fail('--port PORT is required'));
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port "${flag('port')}" is not a port number`);
   const host = flag('host') as string;
-  const identity: BackendIdentity = { cluster, service: flag('service') as string, version: flag('version') as string, port };
+  const identity: BackendIdentity = {
+    cluster,
+    service: flag('service') as string,
+    version: flag('version') as string,
+    port,
+  };
   const server = serve(identity);
   server.once('error', (error: NodeJS.ErrnoException) => {
-    const hint = error.code === 'EADDRINUSE' ? ': something else listens there; stop it or change the port in the mesh' : '';
+    const hint =
+      error.code === 'EADDRINUSE' ? ': something else listens there; stop it or change the port in the mesh' : '';
     fail(`cannot listen on ${host}:${port}: ${error.message}${hint}`);
   });
   server.listen({ host, port }, () => {

@@ -5,11 +5,25 @@ import { DEFAULT_REQUESTS_PER_SECOND, defaultWorkDir, runDemo } from './run-demo
 import { MAX_REQUESTS_PER_SECOND } from './traffic';
 
 export const DEMO_FLAGS: FlagSpec[] = [
-  { name: 'duration-s', value: 'N', help: 'stop by itself N seconds after everything is up (default: run until Ctrl-C)' },
-  { name: 'rps', value: 'N', help: `requests per second sent through the sidecar, 0 for none (max ${MAX_REQUESTS_PER_SECOND})`, default: String(DEFAULT_REQUESTS_PER_SECOND) },
+  {
+    name: 'duration-s',
+    value: 'N',
+    help: 'stop by itself N seconds after everything is up (default: run until Ctrl-C)',
+  },
+  {
+    name: 'rps',
+    value: 'N',
+    help: `requests per second sent through the sidecar, 0 for none (max ${MAX_REQUESTS_PER_SECOND})`,
+    default: String(DEFAULT_REQUESTS_PER_SECOND),
+  },
   { name: 'work-dir', value: 'DIR', help: 'mesh copy, Envoy bootstraps and logs', default: defaultWorkDir() },
   { name: 'log-level', value: 'LEVEL', help: 'level of the Spillway log file in the work dir', default: 'info' },
-  { name: 'story', value: 'yes|no', help: 'tell the failover story (kill, spill, recover, canary) once everything is up', default: 'yes' },
+  {
+    name: 'story',
+    value: 'yes|no',
+    help: 'tell the failover story (kill, spill, recover, canary) once everything is up',
+    default: 'yes',
+  },
 ];
 
 /** `--once`, or DEMO_ONCE=1 in the environment; its help (two lines) is written out in DEMO_USAGE. */
@@ -48,13 +62,23 @@ export async function runDemoCommand(argv: readonly string[], env: NodeJS.Proces
   if (parsed.positional.length > 0) return usageError(`unexpected argument "${parsed.positional[0]}"`);
   const durationText = parsed.flags.get('duration-s');
   const durationS = durationText === undefined ? undefined : Number(durationText);
-  if (durationS !== undefined && !(Number.isFinite(durationS) && durationS > 0)) return usageError(`--duration-s "${durationText}" is not a positive number of seconds`);
+  if (durationS !== undefined && !(Number.isFinite(durationS) && durationS > 0))
+    return usageError(`--duration-s "${durationText}" is not a positive number of seconds`);
   const rps = Number(parsed.flags.get('rps'));
-  if (!(Number.isFinite(rps) && rps >= 0 && rps <= MAX_REQUESTS_PER_SECOND)) return usageError(`--rps "${parsed.flags.get('rps')}" is not a number from 0 to ${MAX_REQUESTS_PER_SECOND}`);
+  if (!(Number.isFinite(rps) && rps >= 0 && rps <= MAX_REQUESTS_PER_SECOND))
+    return usageError(`--rps "${parsed.flags.get('rps')}" is not a number from 0 to ${MAX_REQUESTS_PER_SECOND}`);
   const logLevel = parsed.flags.get('log-level') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) return usageError(`--log-level "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(logLevel))
+    return usageError(`--log-level "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   const storyText = parsed.flags.get('story');
   if (storyText !== 'yes' && storyText !== 'no') return usageError(`--story "${storyText}" is not yes or no`);
   if (once && storyText === 'no') return usageError('--once (DEMO_ONCE) tells the story: it cannot go with --story no');
-  return runDemo({ durationS, requestsPerSecond: rps, workDir: parsed.flags.get('work-dir'), logLevel, story: storyText === 'yes', once });
+  return runDemo({
+    durationS,
+    requestsPerSecond: rps,
+    workDir: parsed.flags.get('work-dir'),
+    logLevel,
+    story: storyText === 'yes',
+    once,
+  });
 }

@@ -8,7 +8,12 @@ import { MAX_REQUESTS_PER_SECOND, TrafficGenerator, formatTrafficWindow } from '
 const SUMMARY_INTERVAL_MS = 10_000;
 
 const FLAGS: FlagSpec[] = [
-  { name: 'url', value: 'URL', help: 'where to send requests (the sidecar outbound listener)', default: 'http://127.0.0.1:15001/' },
+  {
+    name: 'url',
+    value: 'URL',
+    help: 'where to send requests (the sidecar outbound listener)',
+    default: 'http://127.0.0.1:15001/',
+  },
   { name: 'host', value: 'HOST', help: 'Host header: the service to call', default: 'checkout.shop.svc.cluster.local' },
   { name: 'rps', value: 'N', help: `requests per second (max ${MAX_REQUESTS_PER_SECOND})`, default: '4' },
 ];
@@ -22,14 +27,21 @@ function main(): void {
   const flag = (name: string) => parsed.flags.get(name) as string;
   let traffic: TrafficGenerator;
   try {
-    traffic = new TrafficGenerator({ url: flag('url'), hostHeader: flag('host'), requestsPerSecond: Number(flag('rps')) });
+    traffic = new TrafficGenerator({
+      url: flag('url'),
+      hostHeader: flag('host'),
+      requestsPerSecond: Number(flag('rps')),
+    });
   } catch (error) {
     process.stderr.write(`traffic: ${error instanceof Error ? error.message : String(error)} (--rps)\n`);
     process.exit(2);
   }
   traffic.start();
   process.stdout.write(`traffic: ${flag('rps')} requests/s to ${flag('url')} with Host ${flag('host')}\n`);
-  const summary = setInterval(() => process.stdout.write(`${formatTrafficWindow(traffic.takeWindow())}\n`), SUMMARY_INTERVAL_MS);
+  const summary = setInterval(
+    () => process.stdout.write(`${formatTrafficWindow(traffic.takeWindow())}\n`),
+    SUMMARY_INTERVAL_MS,
+  );
   const stop = () => {
     clearInterval(summary);
     void traffic.stop().then(() => process.exit(0));

@@ -3,8 +3,18 @@ import * as fs from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { loadKubeconfig, resolveAccess } from '../../src/discovery/kubernetes/api-access';
-import { ClustersParseResult, KubeClusterConfig, loadClustersFile, parseClustersText } from '../../src/discovery/kubernetes/clusters-file';
-import { kubernetesSourceStarter, parseNamespaceList, startKubernetesDiscovery, validateClustersFile } from '../../src/discovery/kubernetes/kubernetes-discovery';
+import {
+  ClustersParseResult,
+  KubeClusterConfig,
+  loadClustersFile,
+  parseClustersText,
+} from '../../src/discovery/kubernetes/clusters-file';
+import {
+  kubernetesSourceStarter,
+  parseNamespaceList,
+  startKubernetesDiscovery,
+  validateClustersFile,
+} from '../../src/discovery/kubernetes/kubernetes-discovery';
 import { MeshStore } from '../../src/mesh/store';
 import pino from 'pino';
 import { ConfigError, formatConfigErrors } from '../../src/config-validation/config-error';
@@ -51,10 +61,20 @@ describe('clusters file', () => {
       },
       {
         cluster: { name: 'west', region: 'r1', zone: 'r1-b', gateway: { address: '::1', port: 15443 } },
-        access: { kind: 'direct', apiServer: 'https://10.1.0.1:6443', tokenFile: '/etc/spillway/secrets/west.token', caFile: '/abs/ca.crt', insecureSkipTlsVerify: false },
+        access: {
+          kind: 'direct',
+          apiServer: 'https://10.1.0.1:6443',
+          tokenFile: '/etc/spillway/secrets/west.token',
+          caFile: '/abs/ca.crt',
+          insecureSkipTlsVerify: false,
+        },
         namespaces: ['shop'],
       },
-      { cluster: { name: 'local', region: 'r2', zone: 'r2-a' }, access: { kind: 'in-cluster' }, namespaces: ['shop', 'payments'] },
+      {
+        cluster: { name: 'local', region: 'r2', zone: 'r2-a' },
+        access: { kind: 'in-cluster' },
+        namespaces: ['shop', 'payments'],
+      },
     ]);
   });
 
@@ -99,8 +119,12 @@ describe('clusters file', () => {
   test('syntax errors, an empty file and a missing clusters list are reported with a line', () => {
     expect(errorsOf(parseClustersText('clusters: [\n', BASE))[0]?.line).toBeGreaterThanOrEqual(1);
     expect(errorsOf(parseClustersText('', BASE))[0]?.message).toMatch(/empty/);
-    expect(errorsOf(parseClustersText('namespaces: [a]\n', BASE))).toEqual([{ path: 'clusters', line: 1, message: 'is required' }]);
-    expect(errorsOf(parseClustersText('clusters: []\n', BASE))).toEqual([{ path: 'clusters', line: 1, message: 'needs at least one cluster' }]);
+    expect(errorsOf(parseClustersText('namespaces: [a]\n', BASE))).toEqual([
+      { path: 'clusters', line: 1, message: 'is required' },
+    ]);
+    expect(errorsOf(parseClustersText('clusters: []\n', BASE))).toEqual([
+      { path: 'clusters', line: 1, message: 'needs at least one cluster' },
+    ]);
     expect(errorsOf(parseClustersText(lines('clusters:', '  - { name: a, region: r, zone: z }'), BASE))[0]).toEqual({
       path: 'clusters[0]',
       line: 2,
@@ -109,7 +133,9 @@ describe('clusters file', () => {
   });
 
   test('loadClustersFile reports an unreadable file', () => {
-    expect(errorsOf(loadClustersFile('/nonexistent/clusters.yaml'))[0]?.message).toMatch(/cannot read the clusters file/);
+    expect(errorsOf(loadClustersFile('/nonexistent/clusters.yaml'))[0]?.message).toMatch(
+      /cannot read the clusters file/,
+    );
   });
 });
 
@@ -165,7 +191,13 @@ describe('kubeconfig', () => {
 
   test('client certificates and inline tokens', () => {
     const data = (text: string) => Buffer.from(text).toString('base64');
-    const path = write('b.yaml', kubeconfig([`client-certificate-data: ${data('CERT')}`, `client-key-data: ${data('KEY')}`, 'token: abc'], ['      insecure-skip-tls-verify: true']));
+    const path = write(
+      'b.yaml',
+      kubeconfig(
+        [`client-certificate-data: ${data('CERT')}`, `client-key-data: ${data('KEY')}`, 'token: abc'],
+        ['      insecure-skip-tls-verify: true'],
+      ),
+    );
     const result = loadKubeconfig(path);
     if (!result.ok) throw new Error(result.error);
     expect(result.access.clientCert).toEqual(Buffer.from('CERT'));
@@ -176,24 +208,59 @@ describe('kubeconfig', () => {
 
   test('what cannot work is refused with what to do instead', () => {
     const authProvider = loadKubeconfig(write('c.yaml', kubeconfig(['auth-provider: { name: gcp }'])));
-    expect(authProvider).toEqual({ ok: false, error: expect.stringMatching(/auth-provider plugins are not supported; use an exec plugin, a service-account token/) });
-    const execText = kubeconfig(['exec: { command: gke-gcloud-auth-plugin, apiVersion: client.authentication.k8s.io/v1, interactiveMode: IfAvailable }']);
+    expect(authProvider).toEqual({
+      ok: false,
+      error: expect.stringMatching(
+        /auth-provider plugins are not supported; use an exec plugin, a service-account token/,
+      ),
+    });
+    const execText = kubeconfig([
+      'exec: { command: gke-gcloud-auth-plugin, apiVersion: client.authentication.k8s.io/v1, interactiveMode: IfAvailable }',
+    ]);
     expect(loadKubeconfig(write('c2.yaml', execText))).toMatchObject({ ok: true, access: { token: { kind: 'exec' } } });
     // A remote Secret's kubeconfig may not run commands in Spillway.
     expect(resolveAccess({ kind: 'kubeconfig-text', text: execText, origin: 'Secret spillway-system/west' })).toEqual({
       ok: false,
-      error: expect.stringMatching(/exec credential plugins are refused here \(whoever writes it could run commands in Spillway\)/),
+      error: expect.stringMatching(
+        /exec credential plugins are refused here \(whoever writes it could run commands in Spillway\)/,
+      ),
     });
-    const interactive = loadKubeconfig(write('c3.yaml', kubeconfig(['exec: { command: x, apiVersion: client.authentication.k8s.io/v1, interactiveMode: Always }'])));
-    expect(interactive).toEqual({ ok: false, error: expect.stringMatching(/interactiveMode: Always needs a terminal/) });
-    const alpha = loadKubeconfig(write('c4.yaml', kubeconfig(['exec: { command: x, apiVersion: client.authentication.k8s.io/v1alpha1 }'])));
-    expect(alpha).toEqual({ ok: false, error: expect.stringMatching(/"client.authentication.k8s.io\/v1alpha1" is not supported/) });
+    const interactive = loadKubeconfig(
+      write(
+        'c3.yaml',
+        kubeconfig(['exec: { command: x, apiVersion: client.authentication.k8s.io/v1, interactiveMode: Always }']),
+      ),
+    );
+    expect(interactive).toEqual({
+      ok: false,
+      error: expect.stringMatching(/interactiveMode: Always needs a terminal/),
+    });
+    const alpha = loadKubeconfig(
+      write('c4.yaml', kubeconfig(['exec: { command: x, apiVersion: client.authentication.k8s.io/v1alpha1 }'])),
+    );
+    expect(alpha).toEqual({
+      ok: false,
+      error: expect.stringMatching(/"client.authentication.k8s.io\/v1alpha1" is not supported/),
+    });
     fs.writeFileSync(join(dir, 'huge.yaml'), Buffer.alloc(1024 * 1024 + 1, 'a'));
-    expect(loadKubeconfig(join(dir, 'huge.yaml'))).toEqual({ ok: false, error: expect.stringMatching(/is larger than 1048576 bytes/) });
+    expect(loadKubeconfig(join(dir, 'huge.yaml'))).toEqual({
+      ok: false,
+      error: expect.stringMatching(/is larger than 1048576 bytes/),
+    });
     const noContext = loadKubeconfig(write('d.yaml', kubeconfig(['token: x'])), 'missing');
     expect(noContext).toEqual({ ok: false, error: expect.stringMatching(/no entry named "missing"/) });
-    expect(loadKubeconfig(join(dir, 'absent.yaml'))).toEqual({ ok: false, error: expect.stringMatching(/cannot read kubeconfig/) });
-    expect(resolveAccess({ kind: 'direct', apiServer: 'https://x:1', caFile: join(dir, 'absent.pem'), insecureSkipTlsVerify: false })).toEqual({
+    expect(loadKubeconfig(join(dir, 'absent.yaml'))).toEqual({
+      ok: false,
+      error: expect.stringMatching(/cannot read kubeconfig/),
+    });
+    expect(
+      resolveAccess({
+        kind: 'direct',
+        apiServer: 'https://x:1',
+        caFile: join(dir, 'absent.pem'),
+        insecureSkipTlsVerify: false,
+      }),
+    ).toEqual({
       ok: false,
       error: expect.stringMatching(/absent\.pem/),
     });
@@ -214,10 +281,18 @@ describe('command-line front door', () => {
     const expected = `${file}:2: clusters[0]: needs one of kubeconfig, apiServer or inCluster: true`;
     expect(validateClustersFile(file)).toEqual({ ok: false, errors: expected });
     const store = new MeshStore();
-    expect(startKubernetesDiscovery({ clustersFile: file, store, logger: pino({ level: 'silent' }) })).toEqual({ ok: false, errors: expected });
+    expect(startKubernetesDiscovery({ clustersFile: file, store, logger: pino({ level: 'silent' }) })).toEqual({
+      ok: false,
+      errors: expected,
+    });
     expect(store.current().clusters.size).toBe(0);
-    const starter = kubernetesSourceStarter({ clustersFile: file, invalidConfig: (message) => new RangeError(message) });
-    expect(() => starter(store, pino({ level: 'silent' }))).toThrow(new RangeError(`${expected}\n${file} is not a valid clusters file; fix it and start again`));
+    const starter = kubernetesSourceStarter({
+      clustersFile: file,
+      invalidConfig: (message) => new RangeError(message),
+    });
+    expect(() => starter(store, pino({ level: 'silent' }))).toThrow(
+      new RangeError(`${expected}\n${file} is not a valid clusters file; fix it and start again`),
+    );
 
     fs.writeFileSync(file, lines('clusters:', '  - { name: east, region: r1, zone: r1-a, kubeconfig: east.yaml }'));
     expect(validateClustersFile(file)).toEqual({ ok: true, clusters: 1 });

@@ -1,7 +1,14 @@
 // `spillway status|clients`: the pure text formatting, the sync-status rule, and the commands' exit
 // codes against a stub admin server (and against nothing at all).
 import * as http from 'http';
-import { ClientInfoJson, ClientsReport, FailoverReport, IssuesReport, TypeStatusJson, syncStatus } from '../../src/admin/page/api-types';
+import {
+  ClientInfoJson,
+  ClientsReport,
+  FailoverReport,
+  IssuesReport,
+  TypeStatusJson,
+  syncStatus,
+} from '../../src/admin/page/api-types';
 import { adminBaseUrl } from '../../src/cli/admin-flags';
 import { formatClientsTable, formatIssues, runClients, runStatus } from '../../src/cli/status';
 import { formatFailoverTable, formatShares } from '../../src/format/failover-text';
@@ -15,36 +22,83 @@ const FAILOVER: FailoverReport = {
   generatedAtMs: NOW,
   entries: [
     {
-      clientCluster: 'east', service: HOST, port: 8080, subset: 'v1', priorities: [],
+      clientCluster: 'east',
+      service: HOST,
+      port: 8080,
+      subset: 'v1',
+      priorities: [],
       expected: { state: 'spilled', shares: { west: 1 } },
       measured: { state: 'spilled', shares: { west: 0.98, east: 0.02 }, requests: 412, windowMs: 10_000 },
-      state: 'spilled', sinceMs: NOW - 42_000,
+      state: 'spilled',
+      sinceMs: NOW - 42_000,
     },
     {
-      clientCluster: 'east', service: HOST, port: 8080, subset: '', priorities: [],
+      clientCluster: 'east',
+      service: HOST,
+      port: 8080,
+      subset: '',
+      priorities: [],
       expected: { state: 'local', shares: { east: 1 } },
-      state: 'local', sinceMs: NOW - 3 * 3_600_000,
+      state: 'local',
+      sinceMs: NOW - 3 * 3_600_000,
     },
     {
-      clientCluster: 'west', service: 'cart.shop.svc.cluster.local', port: 9090, subset: '', priorities: [],
+      clientCluster: 'west',
+      service: 'cart.shop.svc.cluster.local',
+      port: 9090,
+      subset: '',
+      priorities: [],
       expected: { state: 'unavailable', shares: {} },
-      state: 'unavailable', sinceMs: NOW - 5_000,
+      state: 'unavailable',
+      sinceMs: NOW - 5_000,
     },
   ],
 };
 
 function client(nodeId: string, clusterId: string, types: Record<string, TypeStatusJson>): ClientInfoJson {
   return {
-    streamId: nodeId.length, nodeId, clusterId, role: 'sidecar', view: `sidecar|${clusterId}`, userAgent: 'envoy/1.40.0',
-    mode: 'sotw', service: 'AggregatedDiscoveryService', peer: '127.0.0.1:5000', connectedAtMs: NOW - 125_000, types,
+    streamId: nodeId.length,
+    nodeId,
+    clusterId,
+    role: 'sidecar',
+    view: `sidecar|${clusterId}`,
+    userAgent: 'envoy/1.40.0',
+    mode: 'sotw',
+    service: 'AggregatedDiscoveryService',
+    peer: '127.0.0.1:5000',
+    connectedAtMs: NOW - 125_000,
+    types,
   };
 }
 
-const ACKED: TypeStatusJson = { sentVersion: 'a1', sentAtMs: NOW - 9, responses: 1, ackedVersion: 'a1', ackedAtMs: NOW - 5, nacks: 0 };
-const PENDING: TypeStatusJson = { sentVersion: 'b2', sentAtMs: NOW - 9, responses: 2, ackedVersion: 'a1', ackedAtMs: NOW - 50, nacks: 0 };
+const ACKED: TypeStatusJson = {
+  sentVersion: 'a1',
+  sentAtMs: NOW - 9,
+  responses: 1,
+  ackedVersion: 'a1',
+  ackedAtMs: NOW - 5,
+  nacks: 0,
+};
+const PENDING: TypeStatusJson = {
+  sentVersion: 'b2',
+  sentAtMs: NOW - 9,
+  responses: 2,
+  ackedVersion: 'a1',
+  ackedAtMs: NOW - 50,
+  nacks: 0,
+};
 const NACKED: TypeStatusJson = {
-  sentVersion: 'c3', responses: 3, ackedVersion: 'a1', ackedAtMs: NOW - 50, nacks: 1,
-  lastNack: { version: 'c3', nonce: '7', message: 'Proto constraint validation failed:\n  cluster "x" has no name', atMs: NOW - 10 },
+  sentVersion: 'c3',
+  responses: 3,
+  ackedVersion: 'a1',
+  ackedAtMs: NOW - 50,
+  nacks: 1,
+  lastNack: {
+    version: 'c3',
+    nonce: '7',
+    message: 'Proto constraint validation failed:\n  cluster "x" has no name',
+    atMs: NOW - 10,
+  },
 };
 
 const CLIENTS: ClientsReport = {
@@ -66,9 +120,22 @@ const ISSUES: IssuesReport = {
       lastSeenMs: NOW - 5_000,
       serving: { version: '0123456789ab', acceptedAtMs: NOW - 7_200_000, clusters: 2, services: 9, endpoints: 31 },
     },
-    { source: 'file', severity: 'warning', summary: 'the new mesh file removed 3 of 4 services (75%)', details: ['removed a.shop.svc.cluster.local'], sinceMs: NOW - 60_000, lastSeenMs: NOW - 60_000 },
+    {
+      source: 'file',
+      severity: 'warning',
+      summary: 'the new mesh file removed 3 of 4 services (75%)',
+      details: ['removed a.shop.svc.cluster.local'],
+      sinceMs: NOW - 60_000,
+      lastSeenMs: NOW - 60_000,
+    },
   ],
-  views: { 'sidecar|east|127.0.0.1|15001': [{ service: 'a', message: 'no port' }, { service: 'b', message: 'no port' }], 'gateway|west': [] },
+  views: {
+    'sidecar|east|127.0.0.1|15001': [
+      { service: 'a', message: 'no port' },
+      { service: 'b', message: 'no port' },
+    ],
+    'gateway|west': [],
+  },
 };
 
 const ISSUES_TEXT = [
@@ -89,7 +156,15 @@ describe('formatting', () => {
   });
 
   test('columns are padded to the widest cell, without trailing blanks', () => {
-    expect(formatColumns(['A', 'LONGER'], [['wide cell', 'x'], ['b', '']])).toBe(['A          LONGER', 'wide cell  x', 'b'].join('\n'));
+    expect(
+      formatColumns(
+        ['A', 'LONGER'],
+        [
+          ['wide cell', 'x'],
+          ['b', ''],
+        ],
+      ),
+    ).toBe(['A          LONGER', 'wide cell  x', 'b'].join('\n'));
   });
 
   test('control characters and newlines in remote text cannot break a row', () => {
@@ -99,7 +174,15 @@ describe('formatting', () => {
   });
 
   test('ages are short', () => {
-    expect([0, 59_999, 60_000, 3_599_999, 3_600_000, 86_400_000 * 2, -5].map(formatAge)).toEqual(['0s', '59s', '1m', '59m', '1h', '2d', '0s']);
+    expect([0, 59_999, 60_000, 3_599_999, 3_600_000, 86_400_000 * 2, -5].map(formatAge)).toEqual([
+      '0s',
+      '59s',
+      '1m',
+      '59m',
+      '1h',
+      '2d',
+      '0s',
+    ]);
   });
 
   test('shares list the biggest first and show tiny ones as <1%', () => {
@@ -171,7 +254,14 @@ describe('the commands', () => {
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
-      const body = req.url === '/debug/failover' ? FAILOVER : req.url === '/debug/clients' ? CLIENTS : req.url === '/debug/issues' ? issues : undefined;
+      const body =
+        req.url === '/debug/failover'
+          ? FAILOVER
+          : req.url === '/debug/clients'
+            ? CLIENTS
+            : req.url === '/debug/issues'
+              ? issues
+              : undefined;
       res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' });
       res.end(body ? JSON.stringify(body, null, 2) + '\n' : '{"error":"no such path"}');
     });
@@ -186,8 +276,12 @@ describe('the commands', () => {
   beforeEach(() => {
     stdout = '';
     stderr = '';
-    jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-    jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+    jest
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+    jest
+      .spyOn(process.stderr, 'write')
+      .mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
   });
 
   afterEach(() => jest.restoreAllMocks());
@@ -220,7 +314,9 @@ describe('the commands', () => {
   test('an unreachable admin server is exit code 1 with a hint', async () => {
     const closedPort = await freePort();
     expect(await runStatus(['--admin', `127.0.0.1:${closedPort}`])).toBe(1);
-    expect(stderr).toBe(`spillway: cannot reach the admin server at http://127.0.0.1:${closedPort} (is spillway serve running? pass --admin URL)\n`);
+    expect(stderr).toBe(
+      `spillway: cannot reach the admin server at http://127.0.0.1:${closedPort} (is spillway serve running? pass --admin URL)\n`,
+    );
     expect(stdout).toBe('');
   });
 

@@ -19,17 +19,26 @@ export interface CachedBatch {
  * the parse did not see the items the line scan saw, or an item reported something outside its own lines:
  * then the split cannot be trusted and the caller parses the whole file.
  */
-export function cacheBatch(items: readonly ServiceItem[], batch: ServiceBatch, firstLine: number): CachedBatch | undefined {
+export function cacheBatch(
+  items: readonly ServiceItem[],
+  batch: ServiceBatch,
+  firstLine: number,
+): CachedBatch | undefined {
   if (items.length !== batch.count) return undefined;
   const batchLines = lineCount(batch.text);
   let quotesPaths = false;
   const relative: ServiceItem[] = [];
   for (let k = 0; k < items.length; k++) {
-    const item = items[k] as ServiceItem;
-    const from = firstLine + (batch.itemOffsets[k] as number);
-    const to = firstLine + (k + 1 < items.length ? (batch.itemOffsets[k + 1] as number) : batchLines);
+    const item = items[k];
+    const from = firstLine + batch.itemOffsets[k];
+    const to = firstLine + (k + 1 < items.length ? batch.itemOffsets[k + 1] : batchLines);
     const within = (line: number | undefined): boolean => line !== undefined && line >= from && line < to;
-    if (item.path !== `services[${batch.firstIndex + k}]` || !within(item.line) || (item.nameLine !== undefined && !within(item.nameLine))) return undefined;
+    if (
+      item.path !== `services[${batch.firstIndex + k}]` ||
+      !within(item.line) ||
+      (item.nameLine !== undefined && !within(item.nameLine))
+    )
+      return undefined;
     for (const error of item.errors) {
       if (!within(error.line) || !error.path.startsWith(item.path)) return undefined;
       if (error.message.includes(item.path)) quotesPaths = true;
@@ -47,7 +56,7 @@ export function fits(cached: CachedBatch, batch: ServiceBatch): boolean {
 /** The cached items where `batch` now is: its lines and item indexes. */
 export function placeBatch(cached: CachedBatch, batch: ServiceBatch, into: ServiceItem[]): void {
   for (let k = 0; k < cached.items.length; k++) {
-    const item = cached.items[k] as ServiceItem;
+    const item = cached.items[k];
     into.push(moved(item, `services[${batch.firstIndex + k}]`, batch.firstLine));
   }
 }
@@ -63,7 +72,13 @@ function moved(item: ServiceItem, path: string, lineShift: number): ServiceItem 
           ...(error.line !== undefined ? { line: error.line + lineShift } : {}),
           message: error.message,
         }));
-  const placed: ServiceItem = { path, line: item.line + lineShift, errors, unlisted: item.unlisted, errorsBeforeKey: item.errorsBeforeKey };
+  const placed: ServiceItem = {
+    path,
+    line: item.line + lineShift,
+    errors,
+    unlisted: item.unlisted,
+    errorsBeforeKey: item.errorsBeforeKey,
+  };
   if (item.key !== undefined) placed.key = item.key;
   if (item.nameLine !== undefined) placed.nameLine = item.nameLine + lineShift;
   if (item.calls) placed.calls = item.calls;

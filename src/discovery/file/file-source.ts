@@ -21,7 +21,8 @@ export const DEFAULT_POLL_INTERVAL_MS = 1_000;
 export const KEEP_SERVING_HINT = 'the last good mesh keeps being served; fix the file and save again';
 /** How much of the content hash names a version: enough to tell versions apart, short enough to read. */
 const VERSION_HEX_DIGITS = 12;
-const CHANGED_WHILE_READ = 'the file changed while it was read; write it by rename (write a temporary file, then mv it over the mesh file)';
+const CHANGED_WHILE_READ =
+  'the file changed while it was read; write it by rename (write a temporary file, then mv it over the mesh file)';
 /** From this size (about 5,000 services) the start parse primes the reload parser: a whole parse takes a second or more. */
 const PRIME_MIN_CHARS = 1024 * 1024;
 
@@ -50,7 +51,10 @@ export interface MeshFileStats {
 export type ReloadListener = (result: MeshParseResult) => void;
 
 /** How long a reload took to read and to parse the file, in its log line: where a slow reload's time went. */
-type ReloadTiming = { readMs?: number; parseMs?: number };
+interface ReloadTiming {
+  readMs?: number;
+  parseMs?: number;
+}
 
 interface Rejection {
   errors: MeshFileError[];
@@ -104,7 +108,9 @@ export class MeshFileSource {
     const read = readMeshFileBytes(this.path, this.limits);
     // No settle period at start (it is synchronous): a file caught mid-write is refused, not half-served.
     const content: Exclude<MeshFileRead, { kind: 'changing' }> =
-      read.kind === 'changing' ? { kind: 'refused', error: { path: '', message: CHANGED_WHILE_READ }, hash: 'changing', signature: 'changing' } : read;
+      read.kind === 'changing'
+        ? { kind: 'refused', error: { path: '', message: CHANGED_WHILE_READ }, hash: 'changing', signature: 'changing' }
+        : read;
     const result = this.apply(content, 'mesh file loaded');
     this.watchDirectory();
     this.pollTimer = setInterval(() => this.poll(), this.pollIntervalMs);
@@ -149,7 +155,8 @@ export class MeshFileSource {
 
   /** Parses what was read and serves it, or rejects it; returns the parse result. */
   private apply(content: Exclude<MeshFileRead, { kind: 'changing' }>, message: string): MeshParseResult {
-    const result: MeshParseResult = content.kind === 'read' ? this.parseAtStart(content.text) : { ok: false, errors: [content.error] };
+    const result: MeshParseResult =
+      content.kind === 'read' ? this.parseAtStart(content.text) : { ok: false, errors: [content.error] };
     return this.applyResult(content, result, message);
   }
 
@@ -165,13 +172,21 @@ export class MeshFileSource {
     const cache = parser.cache();
     if (cache) {
       primeMeshParserOffThread(cache).catch((error: unknown) => {
-        this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'priming the mesh parser thread failed; its first reload parses the whole file');
+        this.logger.warn(
+          { err: error instanceof Error ? error.message : String(error) },
+          'priming the mesh parser thread failed; its first reload parses the whole file',
+        );
       });
     }
     return result;
   }
 
-  private applyResult(content: Exclude<MeshFileRead, { kind: 'changing' }>, result: MeshParseResult, message: string, timing: ReloadTiming = {}): MeshParseResult {
+  private applyResult(
+    content: Exclude<MeshFileRead, { kind: 'changing' }>,
+    result: MeshParseResult,
+    message: string,
+    timing: ReloadTiming = {},
+  ): MeshParseResult {
     this.lastStatSignature = content.signature;
     this.lastContentHash = content.hash;
     if (result.ok) this.accept(result, content.hash, message, timing);
@@ -179,17 +194,41 @@ export class MeshFileSource {
     return result;
   }
 
-  private accept(result: Extract<MeshParseResult, { ok: true }>, hash: string, message: string, timing: ReloadTiming): void {
+  private accept(
+    result: Extract<MeshParseResult, { ok: true }>,
+    hash: string,
+    message: string,
+    timing: ReloadTiming,
+  ): void {
     const previous = this.served?.model;
     const nowMs = Date.now();
     this.store.setShard(this.shardId, result.model);
-    this.served = { model: result.model, version: { version: hash.slice(0, VERSION_HEX_DIGITS), acceptedAtMs: nowMs, ...result.summary } };
+    this.served = {
+      model: result.model,
+      version: { version: hash.slice(0, VERSION_HEX_DIGITS), acceptedAtMs: nowMs, ...result.summary },
+    };
     this.rejection = undefined;
     this.stats.lastGoodAtMs = nowMs;
     this.logger.info({ file: this.path, version: this.served.version.version, ...result.summary, ...timing }, message);
     const removed = previous ? removedServicesWarning(previous, result.model) : undefined;
-    this.warning = removed && { source: this.shardId, severity: 'warning', summary: removed.summary, details: removed.details, sinceMs: nowMs, lastSeenMs: nowMs };
-    if (removed) this.logger.warn({ file: this.path, removed: removed.removed, servicesBefore: removed.before, examples: removed.details.slice(0, 5) }, removed.summary);
+    this.warning = removed && {
+      source: this.shardId,
+      severity: 'warning',
+      summary: removed.summary,
+      details: removed.details,
+      sinceMs: nowMs,
+      lastSeenMs: nowMs,
+    };
+    if (removed)
+      this.logger.warn(
+        {
+          file: this.path,
+          removed: removed.removed,
+          servicesBefore: removed.before,
+          examples: removed.details.slice(0, 5),
+        },
+        removed.summary,
+      );
   }
 
   private reject(errors: MeshFileError[]): void {
@@ -220,13 +259,20 @@ export class MeshFileSource {
         return;
       }
       const readAt = Date.now();
-      const parsed: MeshParseResult = content.kind === 'read' ? await this.parse(content.text) : { ok: false, errors: [content.error] };
+      const parsed: MeshParseResult =
+        content.kind === 'read' ? await this.parse(content.text) : { ok: false, errors: [content.error] };
       if (this.stopped) return;
-      const result = this.applyResult(content, parsed, 'mesh file reloaded', { readMs: readAt - startedAt, parseMs: Date.now() - readAt });
+      const result = this.applyResult(content, parsed, 'mesh file reloaded', {
+        readMs: readAt - startedAt,
+        parseMs: Date.now() - readAt,
+      });
       if (result.ok) this.stats.reloads++;
       else {
         for (const error of result.errors) {
-          this.logger.error({ file: this.path, path: error.path, line: error.line, hint: KEEP_SERVING_HINT }, `${formatMeshError(this.path, error)} (${KEEP_SERVING_HINT})`);
+          this.logger.error(
+            { file: this.path, path: error.path, line: error.line, hint: KEEP_SERVING_HINT },
+            `${formatMeshError(this.path, error)} (${KEEP_SERVING_HINT})`,
+          );
         }
       }
       for (const listener of this.listeners) {
@@ -250,7 +296,10 @@ export class MeshFileSource {
     try {
       return await parseMeshTextOffThread(text);
     } catch (error) {
-      this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, 'the mesh parser thread failed; parsing on the main thread');
+      this.logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'the mesh parser thread failed; parsing on the main thread',
+      );
       return parseMeshText(text);
     }
   }
@@ -265,7 +314,10 @@ export class MeshFileSource {
     try {
       this.watcher = watch(dirname(this.path), () => this.changeSeen());
       this.watcher.on('error', (error) => {
-        this.logger.warn({ err: error, file: this.path }, 'watching the mesh file directory failed; falling back to polling');
+        this.logger.warn(
+          { err: error, file: this.path },
+          'watching the mesh file directory failed; falling back to polling',
+        );
         this.watcher?.close();
         this.watcher = undefined;
       });

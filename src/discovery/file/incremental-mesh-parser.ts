@@ -94,7 +94,12 @@ export class IncrementalMeshParser {
   }
 
   /** Undefined when too much changed (one whole parse is then cheaper) or a batch's parse is not trusted. */
-  private parseBatches(text: string, split: ServiceListSplit, batches: readonly ServiceBatch[], preamble: Preamble): MeshParseResult | undefined {
+  private parseBatches(
+    text: string,
+    split: ServiceListSplit,
+    batches: readonly ServiceBatch[],
+    preamble: Preamble,
+  ): MeshParseResult | undefined {
     let toParse = 0;
     for (const batch of batches) {
       const cached = this.batches.get(batch.text);
@@ -116,7 +121,12 @@ export class IncrementalMeshParser {
     }
     this.batches = kept;
     this.last = { mode: 'batches', batches: batches.length, parsedBatches };
-    return assembleMesh({ kind: 'read', checked: new ErrorList(), clusters: preamble.clusters, services: { at: servicesKey(split), count: items.length, items } });
+    return assembleMesh({
+      kind: 'read',
+      checked: new ErrorList(),
+      clusters: preamble.clusters,
+      services: { at: servicesKey(split), count: items.length, items },
+    });
   }
 
   /** One batch as a file of its own: the preamble with only this batch's items in the list. */
@@ -134,10 +144,14 @@ export class IncrementalMeshParser {
     const parts = readMeshParts(text);
     this.last = { mode: 'whole', batches: batches.length, parsedBatches: batches.length };
     const services = parts.kind === 'read' && parts.checked.reported === 0 ? parts.services : undefined;
-    if (services && services.count === split.itemStarts.length && services.items.length === services.count) {
+    if (services?.count === split.itemStarts.length && services.items.length === services.count) {
       this.batches = new Map();
       for (const batch of batches) {
-        const cached = cacheBatch(services.items.slice(batch.firstIndex, batch.firstIndex + batch.count), batch, batch.firstLine);
+        const cached = cacheBatch(
+          services.items.slice(batch.firstIndex, batch.firstIndex + batch.count),
+          batch,
+          batch.firstLine,
+        );
         // A batch the check refuses is parsed alone next time, and checked again then.
         if (cached) this.batches.set(batch.text, cached);
       }

@@ -77,7 +77,10 @@ export function assembleMesh(parts: MeshParts): MeshParseResult {
 function mergeServices(errors: ErrorList, list: ServiceList): Map<string, ServiceEntry> {
   const services = new Map<string, ServiceEntry>();
   if (list.count > MAX_SERVICES) {
-    errors.report(list.at, `${list.count} services, more than the ${MAX_SERVICES} a mesh file may hold (a built-in limit, see docs/OPERATIONS.md); serve part of it from Kubernetes discovery (--kube-clusters)`);
+    errors.report(
+      list.at,
+      `${list.count} services, more than the ${MAX_SERVICES} a mesh file may hold (a built-in limit, see docs/OPERATIONS.md); serve part of it from Kubernetes discovery (--kube-clusters)`,
+    );
     return services;
   }
   const firstAt = new Map<string, string>();
@@ -86,7 +89,11 @@ function mergeServices(errors: ErrorList, list: ServiceList): Map<string, Servic
     errors.replay(item.errors, 0, before);
     if (item.key !== undefined && item.nameLine !== undefined) {
       const first = firstAt.get(item.key);
-      if (first !== undefined) errors.report({ path: `${item.path}.name`, line: item.nameLine }, `duplicate service ${item.key} (first defined at ${first})`);
+      if (first !== undefined)
+        errors.report(
+          { path: `${item.path}.name`, line: item.nameLine },
+          `duplicate service ${item.key} (first defined at ${first})`,
+        );
       else firstAt.set(item.key, item.path);
     }
     errors.replay(item.errors, before);
@@ -101,7 +108,10 @@ function checkCalls(errors: ErrorList, list: ServiceList, services: ReadonlyMap<
   for (const item of list.items) {
     for (const site of item.calls ?? []) {
       if (services.has(site.host)) continue;
-      errors.report({ path: `${item.path}.calls[${site.index}]`, line: item.line + site.lineOffset }, `calls unknown service ${shortHost(site.host)} (no service of this file has that name and namespace)`);
+      errors.report(
+        { path: `${item.path}.calls[${site.index}]`, line: item.line + site.lineOffset },
+        `calls unknown service ${shortHost(site.host)} (no service of this file has that name and namespace)`,
+      );
     }
   }
 }

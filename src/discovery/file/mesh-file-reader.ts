@@ -82,7 +82,10 @@ function refused(error: MeshFileError, signature: string): MeshFileRead {
 }
 
 function notRegular(stats: Stats): MeshFileError {
-  return { path: '', message: `is ${kindOf(stats)}, not a regular file; point --mesh at a regular file (or a symlink to one) and write it by rename` };
+  return {
+    path: '',
+    message: `is ${kindOf(stats)}, not a regular file; point --mesh at a regular file (or a symlink to one) and write it by rename`,
+  };
 }
 
 function kindOf(stats: Stats): string {
@@ -104,6 +107,9 @@ function tooBig(bytes: number, maxBytes: number): MeshFileError {
 /** The error for a mesh file that cannot be read (missing, deleted, no permission). */
 export function cannotRead(error: unknown): MeshFileError {
   // Duck-typed: an Error from another realm (jest's VM, worker threads) fails `instanceof Error`.
-  const message = typeof (error as { message?: unknown } | null)?.message === 'string' ? (error as { message: string }).message : String(error);
+  const message =
+    typeof (error as { message?: unknown } | null)?.message === 'string'
+      ? (error as { message: string }).message
+      : String(error);
   return { path: '', message: `cannot read the mesh file: ${message}` };
 }

@@ -40,7 +40,8 @@ export interface MeshSummary {
   endpoints: number;
 }
 
-export type MeshParseResult = { ok: true; model: MeshModel; summary: MeshSummary } | { ok: false; errors: MeshFileError[] };
+export type MeshParseResult =
+  { ok: true; model: MeshModel; summary: MeshSummary } | { ok: false; errors: MeshFileError[] };
 
 /** Below 100% a fully healthy priority would already spill traffic: surely a mistake. */
 const MIN_OVERPROVISIONING_PERCENT = 100;
@@ -50,13 +51,37 @@ const TOP_KEYS = ['clusters', 'services', 'mtls'] as const;
 const CLUSTER_KEYS = ['name', 'region', 'zone', 'gateway', 'gatewayKind'] as const;
 /** Longest slow start window a service may ask for (an hour). */
 const MAX_SLOW_START_WINDOW_MS = 3_600_000;
-const SERVICE_KEYS = ['name', 'namespace', 'ports', 'export', 'failover', 'outlierDetection', 'subsets', 'canary', 'mtls', 'grpcRetryOn', 'calls', 'slowStartWindowMs', 'endpoints'] as const;
+const SERVICE_KEYS = [
+  'name',
+  'namespace',
+  'ports',
+  'export',
+  'failover',
+  'outlierDetection',
+  'subsets',
+  'canary',
+  'mtls',
+  'grpcRetryOn',
+  'calls',
+  'slowStartWindowMs',
+  'endpoints',
+] as const;
 const PORT_KEYS = ['name', 'port', 'protocol'] as const;
 const OUTLIER_KEYS = ['consecutive5xx', 'intervalMs', 'baseEjectionTimeMs', 'maxEjectionPercent'] as const;
 const SUBSETS_KEYS = ['label'] as const;
 const CANARY_KEYS = ['stable', 'canary', 'weight', 'header', 'order', 'overprovisioningPercent'] as const;
 const HEADER_KEYS = ['name', 'exact'] as const;
-const ENDPOINT_KEYS = ['cluster', 'address', 'port', 'ports', 'zone', 'labels', 'ready', 'terminating', 'sidecarPort'] as const;
+const ENDPOINT_KEYS = [
+  'cluster',
+  'address',
+  'port',
+  'ports',
+  'zone',
+  'labels',
+  'ready',
+  'terminating',
+  'sidecarPort',
+] as const;
 const PROTOCOLS: readonly PortProtocol[] = ['http', 'http2', 'grpc'];
 const FAILOVER_MODES: readonly FailoverMode[] = ['cluster', 'region'];
 const CANARY_ORDERS: readonly CanaryConfig['order'][] = ['version-first', 'locality-first'];
@@ -66,7 +91,17 @@ export function parseMeshText(text: string): MeshParseResult {
     return assembleMesh(readMeshParts(text));
   } catch (error) {
     // The parser and the walks recurse once per nesting level: a hostile file can exhaust the stack.
-    if (error instanceof RangeError) return { ok: false, errors: [{ path: '', line: 1, message: `the file is nested too deeply to read (${error.message}); a mesh file needs about 7 levels` }] };
+    if (error instanceof RangeError)
+      return {
+        ok: false,
+        errors: [
+          {
+            path: '',
+            line: 1,
+            message: `the file is nested too deeply to read (${error.message}); a mesh file needs about 7 levels`,
+          },
+        ],
+      };
     throw error;
   }
 }
@@ -89,7 +124,13 @@ export function loadMeshFile(path: string, limits: MeshFileLimits = DEFAULT_MESH
   const read = readMeshFileBytes(path, limits);
   if (read.kind === 'refused') return { ok: false, errors: [read.error] };
   // Only a file being written right now changes under the reader: say so rather than guess.
-  if (read.kind === 'changing') return { ok: false, errors: [{ path: '', message: 'the file changed while it was read; run again once it is written (write it by rename)' }] };
+  if (read.kind === 'changing')
+    return {
+      ok: false,
+      errors: [
+        { path: '', message: 'the file changed while it was read; run again once it is written (write it by rename)' },
+      ],
+    };
   return parseMeshText(read.text);
 }
 
@@ -104,10 +145,14 @@ export const formatMeshError = formatConfigError;
 // Mesh structure: clusters, services, ports, endpoints. Each reader reports its own errors and returns
 // undefined when its part is unusable; the model is only built when there are no errors at all.
 
-type MeshRead = { clusters?: Map<string, MeshCluster>; services?: ServiceList };
+interface MeshRead {
+  clusters?: Map<string, MeshCluster>;
+  services?: ServiceList;
+}
 
 function readMesh(c: Checker, root: At, serviceIndexOffset: number): MeshRead {
-  if (root.node === null || root.node === undefined) return c.report(root, 'the mesh file is empty; it needs at least `clusters:`') ?? {};
+  if (root.node === null || root.node === undefined)
+    return c.report(root, 'the mesh file is empty; it needs at least `clusters:`') ?? {};
   const top = c.fields(root, TOP_KEYS);
   if (!top) return {};
   const clusters = readClusters(c, top.required('clusters'));
@@ -129,7 +174,8 @@ function readClusters(c: Checker, at: At | undefined): ClusterSet {
   const firstAt = new Map<string, string>();
   const items = c.items(at);
   // Valid YAML, but serving it would remove every proxy's whole configuration at once.
-  if (at && items && items.length === 0) c.report(at, 'the mesh needs at least one cluster: with none, every proxy would be sent an empty configuration');
+  if (at && items?.length === 0)
+    c.report(at, 'the mesh needs at least one cluster: with none, every proxy would be sent an empty configuration');
   for (const item of items ?? []) {
     const f = c.fields(item, CLUSTER_KEYS);
     if (!f) continue;
@@ -148,7 +194,14 @@ function readClusters(c: Checker, at: At | undefined): ClusterSet {
     const kind = kindAt ? c.oneOf(kindAt, GATEWAY_KINDS) : undefined;
     if (kindAt && kind && !gatewayAt) c.report(kindAt, 'gatewayKind needs a gateway (HOST:PORT) in the same cluster');
     const gateway = gatewayAt ? readGateway(c, gatewayAt) : undefined;
-    if (name === undefined || region === undefined || zone === undefined || (gatewayAt && !gateway) || (kindAt && (!kind || !gatewayAt))) continue;
+    if (
+      name === undefined ||
+      region === undefined ||
+      zone === undefined ||
+      (gatewayAt && !gateway) ||
+      (kindAt && (!kind || !gatewayAt))
+    )
+      continue;
     const withKind = gateway && kind === 'istio' ? { ...gateway, kind } : gateway;
     if (!set.valid.has(name)) set.valid.set(name, { name, region, zone, ...(withKind ? { gateway: withKind } : {}) });
   }
@@ -160,9 +213,11 @@ function readGateway(c: Checker, at: At): GatewayAddress | undefined {
   if (text === undefined) return undefined;
   const hostPort = splitHostPort(text);
   if (!hostPort) return c.report(at, `"${text}" is not HOST:PORT (IPv6 in brackets: [::1]:15443)`);
-  if (!isIP(hostPort.host)) return c.report(at, `"${hostPort.host}" is not an IP address (the gateway is reached by IP, not by name)`);
+  if (!isIP(hostPort.host))
+    return c.report(at, `"${hostPort.host}" is not an IP address (the gateway is reached by IP, not by name)`);
   const port = Number(hostPort.port);
-  if (!/^\d+$/.test(hostPort.port) || port < MIN_PORT || port > MAX_PORT) return c.report(at, `port "${hostPort.port}" must be a number in ${MIN_PORT}..${MAX_PORT}`);
+  if (!/^\d+$/.test(hostPort.port) || port < MIN_PORT || port > MAX_PORT)
+    return c.report(at, `port "${hostPort.port}" must be a number in ${MIN_PORT}..${MAX_PORT}`);
   return { address: hostPort.host, port };
 }
 
@@ -170,7 +225,11 @@ function readGateway(c: Checker, at: At): GatewayAddress | undefined {
 function readServices(c: Checker, at: At, clusters: ClusterSet, meshMtls: boolean, indexOffset: number): ServiceList {
   const items = c.items(at, indexOffset) ?? [];
   if (items.length > MAX_SERVICES) return { at, count: items.length, items: [] };
-  return { at, count: items.length, items: items.map((item) => readServiceItem(c.forItem(), item, clusters, meshMtls)) };
+  return {
+    at,
+    count: items.length,
+    items: items.map((item) => readServiceItem(c.forItem(), item, clusters, meshMtls)),
+  };
 }
 
 function readServiceItem(c: Checker, at: At, clusters: ClusterSet, meshMtls: boolean): ServiceItem {
@@ -181,7 +240,13 @@ function readServiceItem(c: Checker, at: At, clusters: ClusterSet, meshMtls: boo
 }
 
 /** Fills in `item.key` and where a duplicate of it would be reported. */
-function readService(c: Checker, at: At, clusters: ClusterSet, meshMtls: boolean, item: ServiceItem): ServiceEntry | undefined {
+function readService(
+  c: Checker,
+  at: At,
+  clusters: ClusterSet,
+  meshMtls: boolean,
+  item: ServiceItem,
+): ServiceEntry | undefined {
   const f = c.fields(at, SERVICE_KEYS);
   if (!f) return undefined;
   const nameAt = f.required('name');
@@ -212,7 +277,10 @@ function readService(c: Checker, at: At, clusters: ClusterSet, meshMtls: boolean
   const endpointsAt = f.optional('endpoints');
   let endpointItems = c.items(endpointsAt) ?? [];
   if (endpointsAt && endpointItems.length > MAX_ENDPOINTS_PER_SERVICE) {
-    c.report(endpointsAt, `${endpointItems.length} endpoints, more than the ${MAX_ENDPOINTS_PER_SERVICE} a service may have (a built-in limit, see docs/OPERATIONS.md)`);
+    c.report(
+      endpointsAt,
+      `${endpointItems.length} endpoints, more than the ${MAX_ENDPOINTS_PER_SERVICE} a service may have (a built-in limit, see docs/OPERATIONS.md)`,
+    );
     endpointItems = [];
   }
   for (const item of endpointItems) {
@@ -244,7 +312,11 @@ function readService(c: Checker, at: At, clusters: ClusterSet, meshMtls: boolean
 function readCalls(c: Checker, at: At, item: ServiceItem): string[] | undefined {
   const items = c.items(at);
   if (!items) return undefined;
-  if (items.length > MAX_CALLS) return c.report(at, `names ${items.length} services, more than the ${MAX_CALLS} a calls list may name (a built-in limit, see docs/OPERATIONS.md)`);
+  if (items.length > MAX_CALLS)
+    return c.report(
+      at,
+      `names ${items.length} services, more than the ${MAX_CALLS} a calls list may name (a built-in limit, see docs/OPERATIONS.md)`,
+    );
   const hosts = new Set<string>();
   const sites: CallSite[] = [];
   let bytes = 0;
@@ -260,7 +332,11 @@ function readCalls(c: Checker, at: At, item: ServiceItem): string[] | undefined 
     hosts.add(host);
     sites.push({ host, index, lineOffset: callAt.line - item.line });
   }
-  if (bytes > MAX_CALLS_BYTES) return c.report(at, `is ${bytes} bytes, more than the ${MAX_CALLS_BYTES} a calls list may have (a built-in limit, see docs/OPERATIONS.md)`);
+  if (bytes > MAX_CALLS_BYTES)
+    return c.report(
+      at,
+      `is ${bytes} bytes, more than the ${MAX_CALLS_BYTES} a calls list may have (a built-in limit, see docs/OPERATIONS.md)`,
+    );
   item.calls = sites;
   return [...hosts].sort();
 }
@@ -269,7 +345,8 @@ function readCalls(c: Checker, at: At, item: ServiceItem): string[] | undefined 
 function readGrpcRetryOn(c: Checker, at: At): GrpcRetryCode[] | undefined {
   const items = c.items(at);
   if (!items) return undefined;
-  if (items.length === 0) return c.report(at, 'names no status; list at least one, or leave grpcRetryOn out for the default [unavailable]');
+  if (items.length === 0)
+    return c.report(at, 'names no status; list at least one, or leave grpcRetryOn out for the default [unavailable]');
   const codes = new Set<GrpcRetryCode>();
   for (const item of items) {
     const code = c.optionalOneOf(item, GRPC_RETRY_CODES);
@@ -287,7 +364,7 @@ interface PortSet {
 function readPorts(c: Checker, at: At | undefined): PortSet {
   const set: PortSet = { valid: [], names: [] };
   const items = c.items(at);
-  if (at && items && items.length === 0) c.report(at, 'a service needs at least one port');
+  if (at && items?.length === 0) c.report(at, 'a service needs at least one port');
   const nameAt = new Map<string, string>();
   const numberAt = new Map<number, string>();
   for (const item of items ?? []) {
@@ -309,7 +386,11 @@ function readPorts(c: Checker, at: At | undefined): PortSet {
       else numberAt.set(port, item.path);
     }
     const protocolAt = f.optional('protocol');
-    const protocol = protocolAt ? c.oneOf(protocolAt, PROTOCOLS) : name !== undefined ? protocolFromName(name) : undefined;
+    const protocol = protocolAt
+      ? c.oneOf(protocolAt, PROTOCOLS)
+      : name !== undefined
+        ? protocolFromName(name)
+        : undefined;
     if (name !== undefined && port !== undefined && protocol !== undefined) set.valid.push({ name, port, protocol });
   }
   return set;
@@ -350,12 +431,17 @@ function readCanary(c: Checker, at: At): CanaryConfig | undefined {
   const stable = c.labelValue(f.required('stable'));
   const canaryAt = f.required('canary');
   const canary = c.labelValue(canaryAt);
-  if (canaryAt && stable !== undefined && canary === stable) c.report(canaryAt, `the canary subset must differ from the stable one ("${stable}")`);
+  if (canaryAt && stable !== undefined && canary === stable)
+    c.report(canaryAt, `the canary subset must differ from the stable one ("${stable}")`);
   const weight = c.optionalInteger(f.optional('weight'), 0, 100);
   const headerAt = f.optional('header');
   const header = headerAt ? readHeaderMatch(c, headerAt) : undefined;
   const order = c.optionalOneOf(f.optional('order'), CANARY_ORDERS) ?? 'version-first';
-  const overprovisioningPercent = c.optionalInteger(f.optional('overprovisioningPercent'), MIN_OVERPROVISIONING_PERCENT, MAX_OVERPROVISIONING_PERCENT);
+  const overprovisioningPercent = c.optionalInteger(
+    f.optional('overprovisioningPercent'),
+    MIN_OVERPROVISIONING_PERCENT,
+    MAX_OVERPROVISIONING_PERCENT,
+  );
   if (stable === undefined || canary === undefined || (headerAt && !header)) return undefined;
   return {
     stable,
@@ -374,7 +460,8 @@ function readHeaderMatch(c: Checker, at: At): CanaryConfig['header'] {
   const nameAt = f.required('name');
   const name = c.string(nameAt);
   const exact = c.string(f.required('exact'));
-  if (name !== undefined && nameAt && !/^:?[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) return c.report(nameAt, `"${name}" is not an HTTP header name`);
+  if (name !== undefined && nameAt && !/^:?[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(name))
+    return c.report(nameAt, `"${name}" is not an HTTP header name`);
   if (name === undefined || exact === undefined) return undefined;
   // HTTP header names are case-insensitive and Envoy matches them lowercased.
   return { name: name.toLowerCase(), exact };
@@ -400,7 +487,8 @@ function readEndpoint(c: Checker, at: At, context: EndpointContext): MeshEndpoin
   }
   const addressAt = f.required('address');
   let address = c.string(addressAt);
-  if (address !== undefined && addressAt && !isIP(address)) address = c.report(addressAt, `"${address}" is not an IP address`);
+  if (address !== undefined && addressAt && !isIP(address))
+    address = c.report(addressAt, `"${address}" is not an IP address`);
   const ports = readEndpointPorts(c, at, f, context.ports);
   const zoneAt = f.optional('zone');
   const zone = zoneAt ? c.nonEmptyString(zoneAt) : undefined;
@@ -410,8 +498,19 @@ function readEndpoint(c: Checker, at: At, context: EndpointContext): MeshEndpoin
   const terminating = c.optionalBoolean(f.optional('terminating'));
   const sidecarPortAt = f.optional('sidecarPort');
   const sidecarPort = sidecarPortAt ? c.integer(sidecarPortAt, MIN_PORT, MAX_PORT) : undefined;
-  if (context.mtls && !sidecarPortAt) c.report(at, 'an mTLS service needs `sidecarPort` on every endpoint (where the workload\'s sidecar terminates mTLS)');
-  if (cluster === undefined || address === undefined || ports === undefined || labels === undefined || (zoneAt && zone === undefined)) return undefined;
+  if (context.mtls && !sidecarPortAt)
+    c.report(
+      at,
+      "an mTLS service needs `sidecarPort` on every endpoint (where the workload's sidecar terminates mTLS)",
+    );
+  if (
+    cluster === undefined ||
+    address === undefined ||
+    ports === undefined ||
+    labels === undefined ||
+    (zoneAt && zone === undefined)
+  )
+    return undefined;
   if (isDuplicate(c, at, cluster, address, ports, context.seen)) return undefined;
   return {
     cluster,
@@ -435,7 +534,8 @@ function readEndpointPorts(c: Checker, at: At, f: Fields, servicePorts: PortSet)
     if (port === undefined) return undefined;
     return Object.fromEntries(servicePorts.names.map((name) => [name, port]));
   }
-  if (!perNameAt) return c.report(at, 'needs `port` (one number for every service port) or `ports` (a number per service port name)');
+  if (!perNameAt)
+    return c.report(at, 'needs `port` (one number for every service port) or `ports` (a number per service port name)');
   const entries = c.entries(perNameAt);
   if (!entries) return undefined;
   if (entries.size === 0) return c.report(perNameAt, 'needs at least one service port');
@@ -445,7 +545,10 @@ function readEndpointPorts(c: Checker, at: At, f: Fields, servicePorts: PortSet)
     const port = c.integer(portAt, MIN_PORT, MAX_PORT);
     if (!servicePorts.names.includes(name)) {
       const known = servicePorts.names.join(', ') || 'none';
-      c.report(portAt, `unknown service port "${name}"${didYouMean(name, servicePorts.names)} (service ports: ${known})`);
+      c.report(
+        portAt,
+        `unknown service port "${name}"${didYouMean(name, servicePorts.names)} (service ports: ${known})`,
+      );
       valid = false;
     } else if (port === undefined) valid = false;
     else ports[name] = port;
@@ -469,7 +572,14 @@ function readLabels(c: Checker, at: At): Record<string, string> | undefined {
   return valid ? labels : undefined;
 }
 
-function isDuplicate(c: Checker, at: At, cluster: string, address: string, ports: Record<string, number>, seen: Map<string, string>): boolean {
+function isDuplicate(
+  c: Checker,
+  at: At,
+  cluster: string,
+  address: string,
+  ports: Record<string, number>,
+  seen: Map<string, string>,
+): boolean {
   for (const port of new Set(Object.values(ports))) {
     const key = `${cluster} ${formatHostPort(address, port)}`;
     const first = seen.get(key);

@@ -36,12 +36,12 @@ if (!isMainThread && (workerData as { role?: string } | undefined)?.role === WOR
   });
 }
 
-type Pending = {
+interface Pending {
   resolve: (result: MeshParseResult | undefined) => void;
   reject: (error: Error) => void;
   /** A parse keeps the process alive while it is out; priming is only worth it if the process lives on. */
   keepsAlive: boolean;
-};
+}
 
 class MeshParser {
   private worker?: Worker;

@@ -25,18 +25,27 @@ const MAX_BYTES = 256 * 1024;
 /** The hash reads an item's start: name and namespace, usually; a port change does not move a boundary. */
 const HASHED_CHARS = 128;
 
-export function batchServices(text: string, split: ServiceListSplit, averageItems = DEFAULT_AVERAGE_BATCH_ITEMS): ServiceBatch[] {
+export function batchServices(
+  text: string,
+  split: ServiceListSplit,
+  averageItems = DEFAULT_AVERAGE_BATCH_ITEMS,
+): ServiceBatch[] {
   const { itemStarts, itemLines, itemsEnd } = split;
   const maxItems = averageItems * MAX_AVERAGE_BATCHES;
   const batches: ServiceBatch[] = [];
   let first = 0;
   for (let i = 0; i < itemStarts.length; i++) {
-    const start = itemStarts[i] as number;
-    const end = i + 1 < itemStarts.length ? (itemStarts[i + 1] as number) : itemsEnd;
-    const batchStart = itemStarts[first] as number;
+    const start = itemStarts[i];
+    const end = i + 1 < itemStarts.length ? itemStarts[i + 1] : itemsEnd;
+    const batchStart = itemStarts[first];
     const last = i + 1 === itemStarts.length;
-    if (last || hash(text, start, Math.min(end, start + HASHED_CHARS)) % averageItems === 0 || i + 1 - first >= maxItems || end - batchStart >= MAX_BYTES) {
-      const firstLine = itemLines[first] as number;
+    if (
+      last ||
+      hash(text, start, Math.min(end, start + HASHED_CHARS)) % averageItems === 0 ||
+      i + 1 - first >= maxItems ||
+      end - batchStart >= MAX_BYTES
+    ) {
+      const firstLine = itemLines[first];
       batches.push({
         text: text.slice(batchStart, end),
         firstIndex: first,

@@ -32,7 +32,7 @@ const HASH = 35;
 
 export function scanServiceList(text: string): ServiceListSplit | undefined {
   // A byte order mark past the start may begin a document of its own.
-  if (text.includes('\t') || text.includes('\r') || text.indexOf('\uFEFF', 1) >= 0) return undefined;
+  if (text.includes('\t') || text.includes('\r') || text.includes('\uFEFF', 1)) return undefined;
   const mayHaveAliases = text.includes('&') || text.includes('*');
   let head = -1;
   let headLines = 0;
@@ -42,14 +42,15 @@ export function scanServiceList(text: string): ServiceListSplit | undefined {
   const itemLines: number[] = [];
   let itemsEnd = -1;
   let line = 0;
-  for (let start = 0; start < text.length; ) {
+  for (let start = 0; start < text.length;) {
     const newline = text.indexOf('\n', start);
     const end = newline < 0 ? text.length : newline;
     const next = newline < 0 ? text.length : newline + 1;
     line++;
     const content = firstNonSpace(text, start, end);
     const blankOrComment = content === end || text.charCodeAt(content) === HASH;
-    if (!blankOrComment && (isMarker(text, start) || (mayHaveAliases && hasAnchorOrAlias(text.slice(content, end))))) return undefined;
+    if (!blankOrComment && (isMarker(text, start) || (mayHaveAliases && hasAnchorOrAlias(text.slice(content, end)))))
+      return undefined;
     if (head < 0) {
       if (start === content && text.startsWith('services', start)) {
         if (!HEADER.test(text.slice(start, end))) return undefined;
@@ -58,7 +59,8 @@ export function scanServiceList(text: string): ServiceListSplit | undefined {
       }
     } else if (itemsEnd < 0 && !blankOrComment) {
       const lineIndent = content - start;
-      const itemStart = text.charCodeAt(content) === DASH && (content + 1 === end || text.charCodeAt(content + 1) === SPACE);
+      const itemStart =
+        text.charCodeAt(content) === DASH && (content + 1 === end || text.charCodeAt(content + 1) === SPACE);
       if (indent < 0) {
         // The first line after `services:` sets the list's indentation; no item there means no block list.
         if (!itemStart) return undefined;
@@ -76,7 +78,15 @@ export function scanServiceList(text: string): ServiceListSplit | undefined {
   }
   if (itemStarts.length === 0) return undefined;
   if (itemsEnd < 0) itemsEnd = text.length;
-  return { head: text.slice(0, head), tail: text.slice(itemsEnd), itemStarts, itemsEnd, itemLines, headLines, headerLine };
+  return {
+    head: text.slice(0, head),
+    tail: text.slice(itemsEnd),
+    itemStarts,
+    itemsEnd,
+    itemLines,
+    headLines,
+    headerLine,
+  };
 }
 
 function firstNonSpace(text: string, from: number, end: number): number {

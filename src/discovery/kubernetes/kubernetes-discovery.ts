@@ -8,7 +8,6 @@ import { loadClustersFile } from './clusters-file';
 import { ExecLimits } from './exec-credential';
 import { KubernetesSource } from './kubernetes-source';
 
-
 export interface KubernetesDiscoveryOptions {
   clustersFile: string;
   store: MeshStore;
@@ -59,7 +58,9 @@ export interface StarterOptions {
 }
 
 /** A source starter for the serve pipeline (`extraSources`): throws `invalidConfig(...)` for a bad file. */
-export function kubernetesSourceStarter(options: StarterOptions): (store: MeshStore, logger: Logger) => KubernetesSourceHandle {
+export function kubernetesSourceStarter(
+  options: StarterOptions,
+): (store: MeshStore, logger: Logger) => KubernetesSourceHandle {
   return (store, logger) => {
     const started = startKubernetesDiscovery({
       clustersFile: options.clustersFile,
@@ -69,21 +70,34 @@ export function kubernetesSourceStarter(options: StarterOptions): (store: MeshSt
       ...(options.execLimits ? { execLimits: options.execLimits } : {}),
       ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
     });
-    if (!started.ok) throw options.invalidConfig(`${started.errors}\n${options.clustersFile} is not a valid clusters file; fix it and start again`);
+    if (!started.ok)
+      throw options.invalidConfig(
+        `${started.errors}\n${options.clustersFile} is not a valid clusters file; fix it and start again`,
+      );
     const { source } = started;
-    return { source, statuses: () => source.sourceStatuses(), synced: () => source.allSynced(), stop: () => source.stop() };
+    return {
+      source,
+      statuses: () => source.sourceStatuses(),
+      synced: () => source.allSynced(),
+      stop: () => source.stop(),
+    };
   };
 }
 
 /** For `spillway validate`: every error of a clusters file, one `FILE:LINE: PATH: MESSAGE` line each. */
 export function validateClustersFile(path: string): { ok: true; clusters: number } | { ok: false; errors: string } {
   const parsed = loadClustersFile(path);
-  return parsed.ok ? { ok: true, clusters: parsed.clusters.length } : { ok: false, errors: formatConfigErrors(path, parsed.errors) };
+  return parsed.ok
+    ? { ok: true, clusters: parsed.clusters.length }
+    : { ok: false, errors: formatConfigErrors(path, parsed.errors) };
 }
 
 /** `shop,payments` -> ['shop', 'payments'], or the error to print. */
 export function parseNamespaceList(text: string): string[] | { error: string } {
-  const names = text.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const names = text
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
   if (names.length === 0) return { error: 'needs at least one namespace, e.g. shop,payments' };
   const wrong = names.find((name) => !DNS_LABEL.test(name));
   return wrong === undefined ? [...new Set(names)] : { error: `"${wrong}" is not a namespace name (a DNS label)` };

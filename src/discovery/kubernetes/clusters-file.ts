@@ -46,15 +46,34 @@ export interface RemoteSecretsConfig {
   namespace: string;
 }
 
-export type ClustersParseResult = { ok: true; clusters: KubeClusterConfig[]; remoteSecrets?: RemoteSecretsConfig } | { ok: false; errors: ConfigError[] };
+export type ClustersParseResult =
+  | { ok: true; clusters: KubeClusterConfig[]; remoteSecrets?: RemoteSecretsConfig }
+  | { ok: false; errors: ConfigError[] };
 
 const TOP_KEYS = ['clusters', 'namespaces', 'remoteSecrets'];
 const REMOTE_SECRETS_KEYS = ['cluster', 'namespace'];
-const CLUSTER_KEYS = ['name', 'region', 'zone', 'gateway', 'gatewayKind', 'kubeconfig', 'context', 'apiServer', 'tokenFile', 'caFile', 'insecureSkipTlsVerify', 'inCluster', 'namespaces'];
+const CLUSTER_KEYS = [
+  'name',
+  'region',
+  'zone',
+  'gateway',
+  'gatewayKind',
+  'kubeconfig',
+  'context',
+  'apiServer',
+  'tokenFile',
+  'caFile',
+  'insecureSkipTlsVerify',
+  'inCluster',
+  'namespaces',
+];
 const ACCESS_KEYS = ['kubeconfig', 'apiServer', 'inCluster'];
 
 /** The clusters file's own wording of these two errors, as its users know it. */
-const CLUSTERS_FILE_WORDING: Wording = { missingKey: () => 'is required', dnsLabelRule: "lowercase letters, digits and '-'" };
+const CLUSTERS_FILE_WORDING: Wording = {
+  missingKey: () => 'is required',
+  dnsLabelRule: "lowercase letters, digits and '-'",
+};
 
 export function loadClustersFile(path: string): ClustersParseResult {
   let text: string;
@@ -72,7 +91,17 @@ export function parseClustersText(text: string, baseDir: string): ClustersParseR
     return readClusters(text, baseDir);
   } catch (error) {
     // The parser and the walks recurse once per nesting level: a hostile file can exhaust the stack.
-    if (error instanceof RangeError) return { ok: false, errors: [{ path: '', line: 1, message: `the file is nested too deeply to read (${error.message}); a clusters file needs about 4 levels` }] };
+    if (error instanceof RangeError)
+      return {
+        ok: false,
+        errors: [
+          {
+            path: '',
+            line: 1,
+            message: `the file is nested too deeply to read (${error.message}); a clusters file needs about 4 levels`,
+          },
+        ],
+      };
     throw error;
   }
 }
@@ -81,7 +110,8 @@ function readClusters(text: string, baseDir: string): ClustersParseResult {
   const opened = openYaml(text, CLUSTERS_FILE_WORDING);
   if (!opened.ok) return { ok: false, errors: opened.errors };
   const { checker: c, root } = opened;
-  if (root.node === null) return { ok: false, errors: [{ path: '', line: 1, message: 'the clusters file is empty; it needs `clusters:`' }] };
+  if (root.node === null)
+    return { ok: false, errors: [{ path: '', line: 1, message: 'the clusters file is empty; it needs `clusters:`' }] };
   const top = c.fields(root, TOP_KEYS);
   if (!top) return { ok: false, errors: c.found.finished() };
   const namespacesAt = top.optional('namespaces');
@@ -108,7 +138,10 @@ function readRemoteSecrets(c: YamlChecker, at: At, clusterNames: string[]): Remo
   const cluster = c.dnsLabel(clusterAt);
   const namespace = c.dnsLabel(f.required('namespace'));
   if (clusterAt && cluster !== undefined && !clusterNames.includes(cluster)) {
-    return c.report(clusterAt, `"${cluster}" is not a cluster of this file (${clusterNames.join(', ') || 'none'}); name the cluster whose API server holds the Secrets`);
+    return c.report(
+      clusterAt,
+      `"${cluster}" is not a cluster of this file (${clusterNames.join(', ') || 'none'}); name the cluster whose API server holds the Secrets`,
+    );
   }
   return cluster !== undefined && namespace !== undefined ? { cluster, namespace } : undefined;
 }
@@ -145,7 +178,11 @@ function readCluster(c: YamlChecker, at: At, context: ClusterContext): KubeClust
   const access = readAccess(c, at, f, context.baseDir);
   if (name === undefined || region === undefined || zone === undefined || access === undefined) return undefined;
   if ((gatewayAt && !gateway) || (namespacesAt && !namespaces) || (kindAt && (!kind || !gatewayAt))) return undefined;
-  return { cluster: { name, region, zone, ...(gateway ? { gateway } : {}) }, access, ...(namespaces ? { namespaces } : {}) };
+  return {
+    cluster: { name, region, zone, ...(gateway ? { gateway } : {}) },
+    access,
+    ...(namespaces ? { namespaces } : {}),
+  };
 }
 
 /** Exactly one way to reach the API server; options that belong to another way are errors, not ignored. */
@@ -155,7 +192,12 @@ function readAccess(c: YamlChecker, at: At, f: Fields, baseDir: string): AccessS
     return field !== undefined && c.scalar(field) !== false;
   });
   if (given.length !== 1) {
-    return c.report(at, given.length === 0 ? 'needs one of kubeconfig, apiServer or inCluster: true' : `give only one of ${given.join(', ')}`);
+    return c.report(
+      at,
+      given.length === 0
+        ? 'needs one of kubeconfig, apiServer or inCluster: true'
+        : `give only one of ${given.join(', ')}`,
+    );
   }
   const absolute = (value: string) => (isAbsolute(value) ? value : resolve(baseDir, value));
   const misplaced = (keys: string[], owner: string) => {
@@ -219,7 +261,8 @@ function readGateway(c: YamlChecker, at: At): GatewayAddress | undefined {
   const text = c.nonEmptyString(at);
   if (text === undefined) return undefined;
   const parts = splitHostPort(text);
-  if (!parts || !isIP(parts.host) || !/^\d+$/.test(parts.port)) return c.report(at, `"${text}" is not IP:PORT (the gateway is reached by IP; IPv6 in brackets: [::1]:15443)`);
+  if (!parts || !isIP(parts.host) || !/^\d+$/.test(parts.port))
+    return c.report(at, `"${text}" is not IP:PORT (the gateway is reached by IP; IPv6 in brackets: [::1]:15443)`);
   const port = Number(parts.port);
   if (port < MIN_PORT || port > MAX_PORT) return c.report(at, `port must be in ${MIN_PORT}..${MAX_PORT}`);
   return { address: parts.host, port };

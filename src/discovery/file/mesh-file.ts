@@ -6,6 +6,7 @@
 // parts read before (incremental-mesh-parser.ts) with the same result.
 import { isIP } from 'net';
 import { cannotRead, readMeshFileBytes } from './mesh-file-reader';
+import { readClusterGateway } from '../cluster-gateway';
 import { CallSite, MeshParts, ServiceItem, ServiceList, assembleMesh } from './mesh-assembly';
 import { CALL_HOST_FORMS, MAX_CALLS, MAX_CALLS_BYTES, callHost } from '../../mesh/calls';
 import { DEFAULT_MESH_FILE_LIMITS, MAX_ENDPOINTS_PER_SERVICE, MAX_SERVICES, MeshFileLimits } from './mesh-limits';
@@ -19,7 +20,6 @@ import {
   FailoverMode,
   GRPC_RETRY_CODES,
   GrpcRetryCode,
-  GATEWAY_KINDS,
   GatewayAddress,
   MeshCluster,
   MeshEndpoint,
@@ -189,21 +189,10 @@ function readClusters(c: Checker, at: At | undefined): ClusterSet {
     }
     const region = c.nonEmptyString(f.required('region'));
     const zone = c.nonEmptyString(f.required('zone'));
-    const gatewayAt = f.optional('gateway');
-    const kindAt = f.optional('gatewayKind');
-    const kind = kindAt ? c.oneOf(kindAt, GATEWAY_KINDS) : undefined;
-    if (kindAt && kind && !gatewayAt) c.report(kindAt, 'gatewayKind needs a gateway (HOST:PORT) in the same cluster');
-    const gateway = gatewayAt ? readGateway(c, gatewayAt) : undefined;
-    if (
-      name === undefined ||
-      region === undefined ||
-      zone === undefined ||
-      (gatewayAt && !gateway) ||
-      (kindAt && (!kind || !gatewayAt))
-    )
-      continue;
-    const withKind = gateway && kind === 'istio' ? { ...gateway, kind } : gateway;
-    if (!set.valid.has(name)) set.valid.set(name, { name, region, zone, ...(withKind ? { gateway: withKind } : {}) });
+    const gateway = readClusterGateway(c, f, (at) => readGateway(c, at), 'HOST:PORT');
+    if (name === undefined || region === undefined || zone === undefined || !gateway.ok) continue;
+    if (!set.valid.has(name))
+      set.valid.set(name, { name, region, zone, ...(gateway.gateway ? { gateway: gateway.gateway } : {}) });
   }
   return set;
 }

@@ -25,7 +25,8 @@
 import { readFileSync } from 'fs';
 import { isIP } from 'net';
 import { dirname, isAbsolute, resolve } from 'path';
-import { GATEWAY_KINDS, GatewayAddress, MeshCluster } from '../../mesh/model';
+import { GatewayAddress, MeshCluster } from '../../mesh/model';
+import { readClusterGateway } from '../cluster-gateway';
 import { splitHostPort } from '../../net/host-port';
 import { ConfigError } from '../../config-validation/config-error';
 import { At, Fields, Wording, YamlChecker, openYaml } from '../../config-validation/yaml-checker';
@@ -167,19 +168,14 @@ function readCluster(c: YamlChecker, at: At, context: ClusterContext): KubeClust
   const name = c.dnsLabel(nameAt);
   const region = c.nonEmptyString(f.required('region'));
   const zone = c.nonEmptyString(f.required('zone'));
-  const gatewayAt = f.optional('gateway');
-  const kindAt = f.optional('gatewayKind');
-  const kind = kindAt ? c.oneOf(kindAt, GATEWAY_KINDS) : undefined;
-  if (kindAt && kind && !gatewayAt) c.report(kindAt, 'gatewayKind needs a gateway (IP:PORT) in the same cluster');
-  const parsedGateway = gatewayAt ? readGateway(c, gatewayAt) : undefined;
-  const gateway = parsedGateway && kind === 'istio' ? { ...parsedGateway, kind } : parsedGateway;
+  const gateway = readClusterGateway(c, f, (gatewayAt) => readGateway(c, gatewayAt), 'IP:PORT');
   const namespacesAt = f.optional('namespaces');
   const namespaces = namespacesAt ? readNamespaces(c, namespacesAt) : context.defaultNamespaces;
   const access = readAccess(c, at, f, context.baseDir);
   if (name === undefined || region === undefined || zone === undefined || access === undefined) return undefined;
-  if ((gatewayAt && !gateway) || (namespacesAt && !namespaces) || (kindAt && (!kind || !gatewayAt))) return undefined;
+  if (!gateway.ok || (namespacesAt && !namespaces)) return undefined;
   return {
-    cluster: { name, region, zone, ...(gateway ? { gateway } : {}) },
+    cluster: { name, region, zone, ...(gateway.gateway ? { gateway: gateway.gateway } : {}) },
     access,
     ...(namespaces ? { namespaces } : {}),
   };

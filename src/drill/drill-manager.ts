@@ -91,12 +91,23 @@ export interface DrillTotals {
   failedRequests: number;
 }
 
-export type DrillStart = { ok: true; drill: ActiveDrill; prediction: WhatIfReport } | { ok: false; status: number; error: string };
+export type DrillStart =
+  { ok: true; drill: ActiveDrill; prediction: WhatIfReport } | { ok: false; status: number; error: string };
 
 export class DrillManager {
-  private active?: { drill: ActiveDrill; failure: Failure; timer: NodeJS.Timeout; counting: Counting; stopCounting: () => void };
+  private active?: {
+    drill: ActiveDrill;
+    failure: Failure;
+    timer: NodeJS.Timeout;
+    counting: Counting;
+    stopCounting: () => void;
+  };
   private readonly outcomes: DrillOutcome[] = [];
-  private readonly ended: Omit<DrillTotals, 'active'> = { endedBy: { deadline: 0, stop: 0 }, requests: 0, failedRequests: 0 };
+  private readonly ended: Omit<DrillTotals, 'active'> = {
+    endedBy: { deadline: 0, stop: 0 },
+    requests: 0,
+    failedRequests: 0,
+  };
   private nextId = 1;
   /** A start is being prepared (its prediction computed): a second one must wait its turn. */
   private starting = false;
@@ -111,7 +122,12 @@ export class DrillManager {
   }
 
   totals(): DrillTotals {
-    return { active: this.active !== undefined, endedBy: { ...this.ended.endedBy }, requests: this.ended.requests, failedRequests: this.ended.failedRequests };
+    return {
+      active: this.active !== undefined,
+      endedBy: { ...this.ended.endedBy },
+      requests: this.ended.requests,
+      failedRequests: this.ended.failedRequests,
+    };
   }
 
   async start(request: { failure: string; durationMs: number; by: string }): Promise<DrillStart> {
@@ -125,32 +141,67 @@ export class DrillManager {
   }
 
   private async startNow(request: { failure: string; durationMs: number; by: string }): Promise<DrillStart> {
-    if (this.active) return { ok: false, status: 409, error: `a drill is already ${this.active.drill.phase === 'running' ? 'running' : 'ending'} (${this.active.drill.failure}); one at a time: spillway drill stop` };
-    if (!Number.isFinite(request.durationMs) || request.durationMs < MIN_DRILL_DURATION_MS || request.durationMs > this.options.maxDurationMs) {
-      return { ok: false, status: 400, error: `a drill lasts ${MIN_DRILL_DURATION_MS / 1000} s to ${this.options.maxDurationMs / 1000} s (--drill-max-duration-s)` };
+    if (this.active)
+      return {
+        ok: false,
+        status: 409,
+        error: `a drill is already ${this.active.drill.phase === 'running' ? 'running' : 'ending'} (${this.active.drill.failure}); one at a time: spillway drill stop`,
+      };
+    if (
+      !Number.isFinite(request.durationMs) ||
+      request.durationMs < MIN_DRILL_DURATION_MS ||
+      request.durationMs > this.options.maxDurationMs
+    ) {
+      return {
+        ok: false,
+        status: 400,
+        error: `a drill lasts ${MIN_DRILL_DURATION_MS / 1000} s to ${this.options.maxDurationMs / 1000} s (--drill-max-duration-s)`,
+      };
     }
     const model = this.options.model();
     const parsed = parseFailure(request.failure, model);
     if (!parsed.ok) return { ok: false, status: 400, error: parsed.error };
     // Computed a slice at a time: on a big mesh it translates every cluster's view twice.
-    const prediction = await new TimeSlicer(PREDICTION_SLICE_MS).run(whatIfSteps(model, [parsed.failure], this.options.loads, this.now));
+    const prediction = await new TimeSlicer(PREDICTION_SLICE_MS).run(
+      whatIfSteps(model, [parsed.failure], this.options.loads, this.now),
+    );
     if (!prediction) return { ok: false, status: 500, error: 'the prediction was not computed' };
     const startedAtMs = this.now();
-    const drill: ActiveDrill = { id: this.nextId++, failure: describeFailure(parsed.failure), startedAtMs, deadlineMs: startedAtMs + request.durationMs, by: request.by, phase: 'running' };
+    const drill: ActiveDrill = {
+      id: this.nextId++,
+      failure: describeFailure(parsed.failure),
+      startedAtMs,
+      deadlineMs: startedAtMs + request.durationMs,
+      by: request.by,
+      phase: 'running',
+    };
     const counting = countingFor(prediction, startedAtMs + SWITCH_SETTLE_MS);
     const stopCounting = this.options.loads.onRecord((samples) => count(counting, samples, this.now()));
     const timer = setTimeout(() => this.end('deadline'), request.durationMs);
     timer.unref();
     this.active = { drill, failure: parsed.failure, timer, counting, stopCounting };
     this.options.overlay.set([parsed.failure]);
-    this.options.logger.info({ audit: 'drill', action: 'start', drill: drill.id, failure: drill.failure, durationS: request.durationMs / 1000, by: request.by }, 'drill started: the served views treat these endpoints as not ready until the deadline');
+    this.options.logger.info(
+      {
+        audit: 'drill',
+        action: 'start',
+        drill: drill.id,
+        failure: drill.failure,
+        durationS: request.durationMs / 1000,
+        by: request.by,
+      },
+      'drill started: the served views treat these endpoints as not ready until the deadline',
+    );
     return { ok: true, drill, prediction };
   }
 
   /** Ends the running drill now; false when none is running. */
   stop(by: string): boolean {
-    if (!this.active || this.active.drill.phase !== 'running') return false;
-    this.options.logger.info({ audit: 'drill', action: 'stop', drill: this.active.drill.id, by }, 'drill stopped by request');
+    if (this.active?.drill.phase !== 'running') return false;
+    this.options.logger.info(
+      { audit: 'drill', action: 'stop', drill: this.active.drill.id, by },
+      'drill stopped by request',
+    );
     this.end('stop');
     return true;
   }
@@ -166,13 +217,16 @@ export class DrillManager {
 
   private end(endedBy: DrillOutcome['endedBy']): void {
     const active = this.active;
-    if (!active || active.drill.phase !== 'running') return;
+    if (active?.drill.phase !== 'running') return;
     clearTimeout(active.timer);
     const endedAtMs = this.now();
     active.drill.phase = 'ending';
     active.counting.countShares = false;
     this.options.overlay.clear();
-    this.options.logger.info({ audit: 'drill', action: 'end', drill: active.drill.id, failure: active.drill.failure, endedBy }, 'drill over: the endpoints are served as the mesh says again');
+    this.options.logger.info(
+      { audit: 'drill', action: 'end', drill: active.drill.id, failure: active.drill.failure, endedBy },
+      'drill over: the endpoints are served as the mesh says again',
+    );
     // Failures while traffic comes back count too; the outcome is written once that had time to show.
     const watch = setTimeout(() => this.finish(endedAtMs, endedBy), FAILBACK_WATCH_MS);
     watch.unref();
@@ -186,7 +240,9 @@ export class DrillManager {
     this.active = undefined;
     const routes = [...new Set(active.counting.byLoadKey.values())].map(({ counts, ...route }) => {
       const total = Object.values(counts).reduce((a, b) => a + b, 0);
-      return total > 0 ? { ...route, measured: Object.fromEntries(Object.entries(counts).map(([c, n]) => [c, n / total])) } : route;
+      return total > 0
+        ? { ...route, measured: Object.fromEntries(Object.entries(counts).map(([c, n]) => [c, n / total])) }
+        : route;
     });
     const outcome: DrillOutcome = {
       id: active.drill.id,
@@ -205,7 +261,15 @@ export class DrillManager {
     this.ended.failedRequests += outcome.failedRequests;
     this.outcomes.length = Math.min(this.outcomes.length, OUTCOMES_KEPT);
     this.options.logger.info(
-      { audit: 'drill', action: 'outcome', drill: outcome.id, failure: outcome.failure, requests: outcome.requests, failedRequests: outcome.failedRequests, routes: routes.filter((r) => r.requests > 0) },
+      {
+        audit: 'drill',
+        action: 'outcome',
+        drill: outcome.id,
+        failure: outcome.failure,
+        requests: outcome.requests,
+        failedRequests: outcome.failedRequests,
+        routes: routes.filter((r) => r.requests > 0),
+      },
       'drill outcome: expected vs measured shares, and failed requests from load reports',
     );
   }
@@ -219,17 +283,34 @@ function shareWarnings(routes: readonly DrillRoute[]): string[] {
       const expected = route.expected[cluster] ?? 0;
       const measured = route.measured[cluster] ?? 0;
       if (Math.abs(expected - measured) <= SHARE_TOLERANCE) continue;
-      warnings.push(`${route.clientCluster} -> ${route.service}:${route.port}${route.subset ? ` (${route.subset})` : ''}: ${cluster} measured ${Math.round(measured * 100)}%, expected ${Math.round(expected * 100)}%`);
+      warnings.push(
+        `${route.clientCluster} -> ${route.service}:${route.port}${route.subset ? ` (${route.subset})` : ''}: ${cluster} measured ${Math.round(measured * 100)}%, expected ${Math.round(expected * 100)}%`,
+      );
     }
   }
   return warnings;
 }
 
 function countingFor(prediction: WhatIfReport, sharesFromMs: number): Counting {
-  const counting: Counting = { byLoadKey: new Map(), envoyClusters: new Set(), requests: 0, failed: 0, sharesFromMs, countShares: true };
+  const counting: Counting = {
+    byLoadKey: new Map(),
+    envoyClusters: new Set(),
+    requests: 0,
+    failed: 0,
+    sharesFromMs,
+    countShares: true,
+  };
   for (const route of prediction.routes) {
     const name = outboundClusterName(route.port, route.service, route.subset);
-    const tracked = { clientCluster: route.clientCluster, service: route.service, port: route.port, subset: route.subset, expected: route.after, requests: 0, counts: {} };
+    const tracked = {
+      clientCluster: route.clientCluster,
+      service: route.service,
+      port: route.port,
+      subset: route.subset,
+      expected: route.after,
+      requests: 0,
+      counts: {},
+    };
     for (const envoyCluster of belongsTo(name, route.subset)) {
       counting.byLoadKey.set(`${route.clientCluster}|${envoyCluster}`, tracked);
       counting.envoyClusters.add(envoyCluster);

@@ -8,7 +8,14 @@ import type { Logger } from 'pino';
 import { KubeApiError } from '../discovery/kubernetes/api-errors';
 import type { KubeClient } from '../discovery/kubernetes/kube-client';
 import { MeshModel } from '../mesh/model';
-import { ENVOY_FILTER_API_VERSION, EnvoyFilterResource, IstioExtensionOptions, MANAGED_BY_LABEL, MANAGED_BY_VALUE, istioEnvoyFilters } from './envoy-filters';
+import {
+  ENVOY_FILTER_API_VERSION,
+  EnvoyFilterResource,
+  IstioExtensionOptions,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  istioEnvoyFilters,
+} from './envoy-filters';
 
 export const DEFAULT_ISTIO_RESYNC_MS = 30_000;
 export const MIN_ISTIO_RESYNC_MS = 500;
@@ -66,12 +73,19 @@ function collectionPath(namespace: string): string {
 function ownedFilters(list: unknown): OwnedFilter[] {
   const items = (list as { items?: unknown }).items;
   if (!Array.isArray(items)) throw new KubeApiError('bad-response', 'the EnvoyFilter list has no items');
-  if (items.length > MAX_OWNED_FILTERS) throw new KubeApiError('bad-response', `more than ${MAX_OWNED_FILTERS} EnvoyFilters labelled ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`);
+  if (items.length > MAX_OWNED_FILTERS)
+    throw new KubeApiError(
+      'bad-response',
+      `more than ${MAX_OWNED_FILTERS} EnvoyFilters labelled ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+    );
   return items.map((item) => {
-    const object = item as { metadata?: { name?: unknown; resourceVersion?: unknown; annotations?: unknown }; spec?: unknown };
+    const object = item as {
+      metadata?: { name?: unknown; resourceVersion?: unknown; annotations?: unknown };
+      spec?: unknown;
+    };
     return {
-      name: String(object.metadata?.name ?? ''),
-      resourceVersion: String(object.metadata?.resourceVersion ?? ''),
+      name: typeof object.metadata?.name === 'string' ? object.metadata.name : '',
+      resourceVersion: typeof object.metadata?.resourceVersion === 'string' ? object.metadata.resourceVersion : '',
       spec: object.spec,
       annotations: (object.metadata?.annotations ?? {}) as Record<string, unknown>,
     };
@@ -81,8 +95,10 @@ function ownedFilters(list: unknown): OwnedFilter[] {
 /** What to do for an error, in operator words. */
 function advice(error: unknown, namespace: string): string {
   if (error instanceof KubeApiError) {
-    if (error.status === 404) return `${error.message}: is Istio installed (the EnvoyFilter CRD, namespace ${namespace})?`;
-    if (error.status === 403) return `${error.message}: grant Spillway's identity get, list, create, update and delete on envoyfilters.networking.istio.io in namespace ${namespace} (docs/ISTIO.md)`;
+    if (error.status === 404)
+      return `${error.message}: is Istio installed (the EnvoyFilter CRD, namespace ${namespace})?`;
+    if (error.status === 403)
+      return `${error.message}: grant Spillway's identity get, list, create, update and delete on envoyfilters.networking.istio.io in namespace ${namespace} (docs/ISTIO.md)`;
     return error.message;
   }
   return error instanceof Error ? error.message : String(error);
@@ -153,20 +169,32 @@ export class EnvoyFilterSync {
     }
   }
 
-  private async syncCluster(cluster: string, client: KubeClient, desired: readonly EnvoyFilterResource[]): Promise<void> {
+  private async syncCluster(
+    cluster: string,
+    client: KubeClient,
+    desired: readonly EnvoyFilterResource[],
+  ): Promise<void> {
     const { namespace, logger } = this.options;
     const path = collectionPath(namespace);
     const status: ClusterSyncStatus = { cluster, applied: 0, created: 0, updated: 0, deleted: 0 };
     try {
-      const owned = ownedFilters(await client.getJson(`${path}?labelSelector=${encodeURIComponent(`${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`)}`));
+      const owned = ownedFilters(
+        await client.getJson(`${path}?labelSelector=${encodeURIComponent(`${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`)}`),
+      );
       const byName = new Map(owned.map((filter) => [filter.name, filter]));
       for (const filter of desired) {
         const existing = byName.get(filter.metadata.name);
         if (!existing) {
           await client.sendJson('POST', path, filter);
           status.created++;
-        } else if (canonical(existing.spec) !== canonical(filter.spec) || canonical(existing.annotations) !== canonical(filter.metadata.annotations ?? {})) {
-          const replacement = { ...filter, metadata: { ...filter.metadata, resourceVersion: existing.resourceVersion } };
+        } else if (
+          canonical(existing.spec) !== canonical(filter.spec) ||
+          canonical(existing.annotations) !== canonical(filter.metadata.annotations ?? {})
+        ) {
+          const replacement = {
+            ...filter,
+            metadata: { ...filter.metadata, resourceVersion: existing.resourceVersion },
+          };
           await client.sendJson('PUT', `${path}/${encodeURIComponent(filter.metadata.name)}`, replacement);
           status.updated++;
         }
@@ -180,7 +208,10 @@ export class EnvoyFilterSync {
       status.applied = desired.length;
       status.lastSyncMs = Date.now();
       if (status.created + status.updated + status.deleted > 0) {
-        logger.info({ cluster, namespace, created: status.created, updated: status.updated, deleted: status.deleted }, `istio: EnvoyFilters in cluster ${cluster} brought up to date`);
+        logger.info(
+          { cluster, namespace, created: status.created, updated: status.updated, deleted: status.deleted },
+          `istio: EnvoyFilters in cluster ${cluster} brought up to date`,
+        );
       }
     } catch (error) {
       status.error = advice(error, namespace);
@@ -188,7 +219,11 @@ export class EnvoyFilterSync {
       status.applied = previous?.applied ?? 0;
       if (previous?.lastSyncMs !== undefined) status.lastSyncMs = previous.lastSyncMs;
       // Logged when it changes, not on every pass of a cluster that stays broken.
-      if (previous?.error !== status.error) logger.warn({ cluster, namespace, error: status.error }, `istio: cannot apply EnvoyFilters in cluster ${cluster}; retrying every pass`);
+      if (previous?.error !== status.error)
+        logger.warn(
+          { cluster, namespace, error: status.error },
+          `istio: cannot apply EnvoyFilters in cluster ${cluster}; retrying every pass`,
+        );
     }
     this.statuses.set(cluster, status);
   }

@@ -46,7 +46,7 @@ export interface IstioExtensionOptions {
   initialFetchTimeoutS?: number;
 }
 
-type Json = { [key: string]: JsonValue };
+type Json = Record<string, JsonValue>;
 
 export interface ConfigPatch {
   applyTo: 'CLUSTER' | 'HTTP_ROUTE';
@@ -83,7 +83,10 @@ function builtClusters(model: MeshModel, client: MeshCluster, entry: ServiceEntr
   const port = entry.service.ports[portIndex];
   if (!port) throw new Error(`no port ${portIndex}`);
   const targets = portClusters(out, model, client, entry, port);
-  const clusters = recorded.filter((r) => r.typeUrl === CLUSTER_TYPE) as { name: string; message: Record<string, unknown> }[];
+  const clusters = recorded.filter((r) => r.typeUrl === CLUSTER_TYPE) as {
+    name: string;
+    message: Record<string, unknown>;
+  }[];
   return { port, targets, clusters };
 }
 
@@ -104,14 +107,21 @@ function spillwayEdsConfig(options: IstioExtensionOptions): Record<string, unkno
 
 /** gRPC target syntax: an IPv6 address goes in brackets. */
 function targetUri(options: IstioExtensionOptions): string {
-  return options.xdsHost.includes(':') ? `[${options.xdsHost}]:${options.xdsPort}` : `${options.xdsHost}:${options.xdsPort}`;
+  return options.xdsHost.includes(':')
+    ? `[${options.xdsHost}]:${options.xdsPort}`
+    : `${options.xdsHost}:${options.xdsPort}`;
 }
 
 function filterName(entry: ServiceEntry): string {
   return `spillway-${entry.service.name}-${entry.service.namespace}`.slice(0, 253);
 }
 
-function envoyFilter(name: string, options: IstioExtensionOptions, configPatches: ConfigPatch[], service?: string): EnvoyFilterResource {
+function envoyFilter(
+  name: string,
+  options: IstioExtensionOptions,
+  configPatches: ConfigPatch[],
+  service?: string,
+): EnvoyFilterResource {
   return {
     apiVersion: ENVOY_FILTER_API_VERSION,
     kind: 'EnvoyFilter',
@@ -126,7 +136,13 @@ function envoyFilter(name: string, options: IstioExtensionOptions, configPatches
 }
 
 /** The patches for one exported service; `notes` gets what the operator must know about it. */
-function servicePatches(model: MeshModel, client: MeshCluster, entry: ServiceEntry, options: IstioExtensionOptions, notes: string[]): ConfigPatch[] {
+function servicePatches(
+  model: MeshModel,
+  client: MeshCluster,
+  entry: ServiceEntry,
+  options: IstioExtensionOptions,
+  notes: string[],
+): ConfigPatch[] {
   const host = serviceHost(entry.service);
   const patches: ConfigPatch[] = [];
   const subsets = subsetsOf(entry);
@@ -134,11 +150,15 @@ function servicePatches(model: MeshModel, client: MeshCluster, entry: ServiceEnt
   for (let index = 0; index < entry.service.ports.length; index++) {
     const { port, targets, clusters } = builtClusters(model, client, entry, index);
     // The names istiod generates itself: the service, and each subset a DestinationRule defines.
-    const istioNames = new Set([outboundClusterName(port.port, host), ...subsets.map((subset) => outboundClusterName(port.port, host, subset))]);
+    const istioNames = new Set([
+      outboundClusterName(port.port, host),
+      ...subsets.map((subset) => outboundClusterName(port.port, host, subset)),
+    ]);
     for (const cluster of clusters) {
       if (istioNames.has(cluster.name)) {
         const value: Record<string, unknown> = { eds_cluster_config: spillwayEdsConfig(options) };
-        for (const field of MERGED_CLUSTER_FIELDS) if (cluster.message[field] !== undefined) value[field] = cluster.message[field];
+        for (const field of MERGED_CLUSTER_FIELDS)
+          if (cluster.message[field] !== undefined) value[field] = cluster.message[field];
         patches.push({
           applyTo: 'CLUSTER',
           match: { context: 'SIDECAR_OUTBOUND', cluster: { name: cluster.name } },
@@ -149,7 +169,11 @@ function servicePatches(model: MeshModel, client: MeshCluster, entry: ServiceEnt
         // endpoints from Spillway, their load reports nowhere (istiod serves no LRS).
         const { lrs_server: _lrs, transport_socket: _tls, ...rest } = cluster.message;
         const value = rest.eds_cluster_config ? { ...rest, eds_cluster_config: spillwayEdsConfig(options) } : rest;
-        patches.push({ applyTo: 'CLUSTER', match: { context: 'SIDECAR_OUTBOUND' }, patch: { operation: 'ADD', value: toProtoJson(CLUSTER_MESSAGE, value) } });
+        patches.push({
+          applyTo: 'CLUSTER',
+          match: { context: 'SIDECAR_OUTBOUND' },
+          patch: { operation: 'ADD', value: toProtoJson(CLUSTER_MESSAGE, value) },
+        });
       }
     }
     if (canary && targets.fallbackCluster) {
@@ -158,7 +182,10 @@ function servicePatches(model: MeshModel, client: MeshCluster, entry: ServiceEnt
       for (const route of [...routes].reverse()) {
         patches.push({
           applyTo: 'HTTP_ROUTE',
-          match: { context: 'SIDECAR_OUTBOUND', routeConfiguration: { portNumber: port.port, vhost: { name: `${host}:${port.port}` } } },
+          match: {
+            context: 'SIDECAR_OUTBOUND',
+            routeConfiguration: { portNumber: port.port, vhost: { name: `${host}:${port.port}` } },
+          },
           patch: { operation: 'INSERT_FIRST', value: toProtoJson(ROUTE_MESSAGE, route) },
         });
       }
@@ -168,7 +195,8 @@ function servicePatches(model: MeshModel, client: MeshCluster, entry: ServiceEnt
     notes.push(
       `${host}: the canary needs a DestinationRule defining subsets ${canary.canary} and ${canary.stable} (by label ${entry.service.subsetLabel}); Spillway's canary routes go before the routes of any VirtualService for this host`,
     );
-    if (canary.order === 'locality-first') notes.push(`${host}: the locality-first canary children are added without Istio's mTLS (plaintext)`);
+    if (canary.order === 'locality-first')
+      notes.push(`${host}: the locality-first canary children are added without Istio's mTLS (plaintext)`);
   }
   return patches;
 }
@@ -186,7 +214,14 @@ export function istioEnvoyFilters(model: MeshModel, options: IstioExtensionOptio
     // A service no cluster can see has nothing to serve (it has no endpoints anywhere).
     if (![...model.clusters.keys()].some((cluster) => isVisibleFrom(entry, cluster))) continue;
     try {
-      filters.push(envoyFilter(filterName(entry), options, servicePatches(model, client, entry, options, notes), serviceHost(entry.service)));
+      filters.push(
+        envoyFilter(
+          filterName(entry),
+          options,
+          servicePatches(model, client, entry, options, notes),
+          serviceHost(entry.service),
+        ),
+      );
     } catch (error) {
       notes.push(`${serviceHost(entry.service)}: skipped: ${error instanceof Error ? error.message : String(error)}`);
     }

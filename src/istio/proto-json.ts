@@ -22,12 +22,12 @@ const WRAPPERS = new Set([
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** A builder's object for message `typeName`, as proto3 JSON (field names stay snake_case). */
-export function toProtoJson(typeName: string, message: object): { [key: string]: JsonValue } {
+export function toProtoJson(typeName: string, message: object): Record<string, JsonValue> {
   const type = messageType(typeName);
   const unknown = unknownFieldPaths(type, message);
   if (unknown.length > 0) throw new Error(`no such field in ${typeName}: ${unknown.join(', ')}`);
   const decoded = type.decode(type.encode(type.fromObject(message)).finish());
-  return messageJson(type, decoded as unknown as Record<string, unknown>) as { [key: string]: JsonValue };
+  return messageJson(type, decoded as unknown as Record<string, unknown>) as Record<string, JsonValue>;
 }
 
 function durationJson(value: Record<string, unknown>): string {
@@ -39,7 +39,8 @@ function durationJson(value: Record<string, unknown>): string {
 
 function structValueJson(value: Record<string, unknown>): JsonValue {
   if ('struct_value' in value && value.struct_value) return structJson(value.struct_value as Record<string, unknown>);
-  if ('list_value' in value && value.list_value) return ((value.list_value as { values?: Record<string, unknown>[] }).values ?? []).map(structValueJson);
+  if ('list_value' in value && value.list_value)
+    return ((value.list_value as { values?: Record<string, unknown>[] }).values ?? []).map(structValueJson);
   if ('string_value' in value) return value.string_value as string;
   if ('number_value' in value) return value.number_value as number;
   if ('bool_value' in value) return value.bool_value as boolean;
@@ -48,13 +49,13 @@ function structValueJson(value: Record<string, unknown>): JsonValue {
 
 function structJson(value: Record<string, unknown>): JsonValue {
   const fields = (value.fields ?? {}) as Record<string, Record<string, unknown>>;
-  const out: { [key: string]: JsonValue } = {};
+  const out: Record<string, JsonValue> = {};
   for (const [key, field] of Object.entries(fields)) out[key] = structValueJson(field);
   return out;
 }
 
 function anyJson(value: Record<string, unknown>): JsonValue {
-  const typeUrl = String(value.type_url ?? '');
+  const typeUrl = typeof value.type_url === 'string' ? value.type_url : '';
   const inner = messageType(typeUrl.slice(TYPE_URL_PREFIX.length));
   const decoded = inner.decode(value.value as Uint8Array) as unknown as Record<string, unknown>;
   const body = messageJson(inner, decoded);
@@ -68,10 +69,12 @@ function scalarJson(field: protobuf.Field, value: unknown): JsonValue {
     const name = field.resolvedType.valuesById[value as number];
     return name ?? (value as number);
   }
-  if (field.resolvedType instanceof protobuf.Type) return messageJson(field.resolvedType, value as Record<string, unknown>);
+  if (field.resolvedType instanceof protobuf.Type)
+    return messageJson(field.resolvedType, value as Record<string, unknown>);
   if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
   // 64-bit integers decode as Long objects (when long.js is present); proto3 JSON writes them as strings.
-  if (typeof value === 'object' && value !== null && 'low' in value && 'high' in value) return String(value);
+  if (typeof value === 'object' && value !== null && 'low' in value && 'high' in value)
+    return (value as { toString(): string }).toString();
   return value as JsonValue;
 }
 
@@ -82,10 +85,10 @@ function messageJson(type: protobuf.Type, message: Record<string, unknown>): Jso
   if (fullName === 'google.protobuf.Value') return structValueJson(message);
   if (fullName === 'google.protobuf.Any') return anyJson(message);
   if (WRAPPERS.has(fullName)) {
-    const field = type.fields.value as protobuf.Field;
+    const field = type.fields.value;
     return scalarJson(field, message.value ?? field.typeDefault);
   }
-  const out: { [key: string]: JsonValue } = {};
+  const out: Record<string, JsonValue> = {};
   for (const field of type.fieldsArray) {
     if (!Object.prototype.hasOwnProperty.call(message, field.name)) continue;
     const value = message[field.name];
@@ -93,10 +96,11 @@ function messageJson(type: protobuf.Type, message: Record<string, unknown>): Jso
     field.resolve();
     // Empty repeated and map fields are what a decoder fills in, not what was sent: leave them out.
     if (Array.isArray(value) && value.length === 0) continue;
-    if (field.map && Object.keys(value as object).length === 0) continue;
+    if (field.map && Object.keys(value).length === 0) continue;
     if (field.map) {
-      const entries: { [key: string]: JsonValue } = {};
-      for (const [key, entry] of Object.entries(value as Record<string, unknown>)) entries[key] = scalarJson(field, entry);
+      const entries: Record<string, JsonValue> = {};
+      for (const [key, entry] of Object.entries(value as Record<string, unknown>))
+        entries[key] = scalarJson(field, entry);
       out[field.name] = entries;
     } else if (field.repeated) {
       out[field.name] = (value as unknown[]).map((item) => scalarJson(field, item));

@@ -12,9 +12,22 @@ export const ISTIO_NAMESPACE_DEFAULT = 'istio-system';
 const MAX_INITIAL_FETCH_TIMEOUT_S = 300;
 
 export const ISTIO_RENDER_FLAGS: FlagSpec[] = [
-  { name: 'mesh', value: 'FILE', help: 'mesh file whose exported services get Spillway endpoints (default: the embedded example mesh)' },
-  { name: 'xds-address', value: 'HOST:PORT', help: "Spillway's xDS address as the sidecars reach it, e.g. spillway.spillway-system.svc.cluster.local:15010 (required)" },
-  { name: 'namespace', value: 'NS', help: "namespace of the EnvoyFilters: Istio's root namespace applies them to every sidecar", default: ISTIO_NAMESPACE_DEFAULT },
+  {
+    name: 'mesh',
+    value: 'FILE',
+    help: 'mesh file whose exported services get Spillway endpoints (default: the embedded example mesh)',
+  },
+  {
+    name: 'xds-address',
+    value: 'HOST:PORT',
+    help: "Spillway's xDS address as the sidecars reach it, e.g. spillway.spillway-system.svc.cluster.local:15010 (required)",
+  },
+  {
+    name: 'namespace',
+    value: 'NS',
+    help: "namespace of the EnvoyFilters: Istio's root namespace applies them to every sidecar",
+    default: ISTIO_NAMESPACE_DEFAULT,
+  },
   {
     name: 'initial-fetch-timeout-s',
     value: 'S',
@@ -30,18 +43,23 @@ services from Spillway (local first, remote gateways weighted by replicas, outli
 from a canary to stable, while istiod keeps serving everything else. Apply with: | kubectl apply -f -
 Remove (back to istiod's endpoints): kubectl delete envoyfilter -n NS -l app.kubernetes.io/managed-by=spillway
 
-${''}`;
+`;
 
 /** The YAML stream: a comment with what the operator must know, then one document per EnvoyFilter. */
 export function renderIstioYaml(extension: IstioExtension): string {
-  const header = ['# Rendered by `spillway istio render`: EnvoyFilters for Istio extension mode (docs/ISTIO.md).', ...extension.notes.map((note) => `# NOTE ${note}`)];
+  const header = [
+    '# Rendered by `spillway istio render`: EnvoyFilters for Istio extension mode (docs/ISTIO.md).',
+    ...extension.notes.map((note) => `# NOTE ${note}`),
+  ];
   return `${header.join('\n')}\n${extension.filters.map((filter) => `---\n${YAML.stringify(filter, { aliasDuplicateObjects: false })}`).join('')}`;
 }
 
 export function runIstioCommand(argv: readonly string[]): number {
   const [sub, ...rest] = argv;
   if (sub !== 'render') {
-    process.stderr.write(`spillway istio: unknown subcommand "${sub ?? ''}"; try: spillway istio render --xds-address HOST:PORT\n`);
+    process.stderr.write(
+      `spillway istio: unknown subcommand "${sub ?? ''}"; try: spillway istio render --xds-address HOST:PORT\n`,
+    );
     return 2;
   }
   if (rest.includes('--help')) {
@@ -57,26 +75,41 @@ export function runIstioCommand(argv: readonly string[]): number {
   const address = flag('xds-address');
   const xds = address ? parseHostPort(address) : undefined;
   if (!xds) {
-    process.stderr.write(`spillway istio render: --xds-address HOST:PORT is required: Spillway's xDS address as the sidecars reach it\n`);
+    process.stderr.write(
+      `spillway istio render: --xds-address HOST:PORT is required: Spillway's xDS address as the sidecars reach it\n`,
+    );
     return 2;
   }
   const timeout = Number(flag('initial-fetch-timeout-s'));
   if (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_INITIAL_FETCH_TIMEOUT_S) {
-    process.stderr.write(`spillway istio render: --initial-fetch-timeout-s must be a whole number of seconds, 1-${MAX_INITIAL_FETCH_TIMEOUT_S}\n`);
+    process.stderr.write(
+      `spillway istio render: --initial-fetch-timeout-s must be a whole number of seconds, 1-${MAX_INITIAL_FETCH_TIMEOUT_S}\n`,
+    );
     return 2;
   }
   const namespace = flag('namespace') as string;
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) {
-    process.stderr.write(`spillway istio render: --namespace "${namespace.slice(0, 80)}" is not a Kubernetes namespace name\n`);
+    process.stderr.write(
+      `spillway istio render: --namespace "${namespace.slice(0, 80)}" is not a Kubernetes namespace name\n`,
+    );
     return 2;
   }
   const meshPath = flag('mesh');
-  const result = meshPath ? loadMeshFile(meshPath, { maxBytes: DEFAULT_MESH_MAX_BYTES }) : parseMeshText(EMBEDDED_MESH_YAML);
+  const result = meshPath
+    ? loadMeshFile(meshPath, { maxBytes: DEFAULT_MESH_MAX_BYTES })
+    : parseMeshText(EMBEDDED_MESH_YAML);
   if (!result.ok) {
-    process.stderr.write(`${formatMeshErrors(meshPath ?? '(embedded mesh)', result.errors)}\nspillway istio render: fix the mesh file (spillway validate FILE) and run again\n`);
+    process.stderr.write(
+      `${formatMeshErrors(meshPath ?? '(embedded mesh)', result.errors)}\nspillway istio render: fix the mesh file (spillway validate FILE) and run again\n`,
+    );
     return 1;
   }
-  const extension = istioEnvoyFilters(result.model, { xdsHost: xds.host, xdsPort: xds.port, namespace, initialFetchTimeoutS: timeout });
+  const extension = istioEnvoyFilters(result.model, {
+    xdsHost: xds.host,
+    xdsPort: xds.port,
+    namespace,
+    initialFetchTimeoutS: timeout,
+  });
   process.stdout.write(renderIstioYaml(extension));
   return 0;
 }

@@ -6,7 +6,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { waitFor } from '../harness';
 import { istioCrd } from '../harness/istiod';
-import { KubeApiServer, KubeTarget, kubeCall, kubeRequest, startKubeApiServer, stopAllKubeApiServers, storeInEtcd } from '../harness/kube-apiserver';
+import {
+  KubeApiServer,
+  KubeTarget,
+  kubeCall,
+  kubeRequest,
+  startKubeApiServer,
+  stopAllKubeApiServers,
+  storeInEtcd,
+} from '../harness/kube-apiserver';
 import { SpillwayProcess, startSpillwayProcess } from '../harness/spillway-process';
 import { testOutputDir } from '../harness/output';
 
@@ -20,14 +28,23 @@ const WAIT_MS = 20_000;
 
 interface EnvoyFilterObject {
   metadata: { name: string; resourceVersion: string; labels?: Record<string, string> };
-  spec: { configPatches: { applyTo: string; match: { cluster?: { name?: string } }; patch: { operation: string; value: Record<string, unknown> } }[] };
+  spec: {
+    configPatches: {
+      applyTo: string;
+      match: { cluster?: { name?: string } };
+      patch: { operation: string; value: Record<string, unknown> };
+    }[];
+  };
 }
 
 function service(name: string, annotations: Record<string, string> = {}): object {
   return { metadata: { name, annotations }, spec: { ports: [{ name: 'http', port: 8080 }] } };
 }
 
-function slice(name: string): { metadata: { name: string; namespace: string; labels: Record<string, string> }; [field: string]: unknown } {
+function slice(name: string): {
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  [field: string]: unknown;
+} {
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
@@ -43,7 +60,15 @@ function userFilter(name: string, labels: Record<string, string>): object {
     apiVersion: 'networking.istio.io/v1alpha3',
     kind: 'EnvoyFilter',
     metadata: { name, namespace: 'istio-system', labels },
-    spec: { configPatches: [{ applyTo: 'CLUSTER', match: { context: 'SIDECAR_OUTBOUND' }, patch: { operation: 'MERGE', value: { connect_timeout: '2s' } } }] },
+    spec: {
+      configPatches: [
+        {
+          applyTo: 'CLUSTER',
+          match: { context: 'SIDECAR_OUTBOUND' },
+          patch: { operation: 'MERGE', value: { connect_timeout: '2s' } },
+        },
+      ],
+    },
   };
 }
 
@@ -53,18 +78,32 @@ describe('serve --istio-apply keeps EnvoyFilters applied (real API server, Istio
   let target: KubeTarget;
   let spillway: SpillwayProcess;
 
-  const filters = async (): Promise<EnvoyFilterObject[]> => ((await kubeCall(target, 'GET', FILTERS)) as { items: EnvoyFilterObject[] }).items;
+  const filters = async (): Promise<EnvoyFilterObject[]> =>
+    ((await kubeCall(target, 'GET', FILTERS)) as { items: EnvoyFilterObject[] }).items;
   const names = async (): Promise<string[]> => (await filters()).map((f) => f.metadata.name).sort();
-  const filter = async (name: string): Promise<EnvoyFilterObject | undefined> => (await filters()).find((f) => f.metadata.name === name);
+  const filter = async (name: string): Promise<EnvoyFilterObject | undefined> =>
+    (await filters()).find((f) => f.metadata.name === name);
   const namesBecome = (expected: string[], what: string) =>
-    waitFor(async () => JSON.stringify(await names()) === JSON.stringify(expected), { timeoutMs: WAIT_MS, what: `${what} (want ${expected.join(', ')})` });
+    waitFor(async () => JSON.stringify(await names()) === JSON.stringify(expected), {
+      timeoutMs: WAIT_MS,
+      what: `${what} (want ${expected.join(', ')})`,
+    });
 
   beforeAll(async () => {
     api = await startKubeApiServer({ name: 'istio-apply' });
     target = { url: api.url, token: api.token, caFile: api.caFile };
-    await kubeCall(target, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', istioCrd('envoyfilters.networking.istio.io'));
-    await waitFor(async () => (await kubeRequest(target, 'GET', FILTERS)).status === 200 || undefined, { timeoutMs: WAIT_MS, what: 'the EnvoyFilter CRD to be served' });
-    for (const namespace of ['shop', 'istio-system']) await kubeCall(target, 'POST', '/api/v1/namespaces', { metadata: { name: namespace } });
+    await kubeCall(
+      target,
+      'POST',
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+      istioCrd('envoyfilters.networking.istio.io'),
+    );
+    await waitFor(async () => (await kubeRequest(target, 'GET', FILTERS)).status === 200 || undefined, {
+      timeoutMs: WAIT_MS,
+      what: 'the EnvoyFilter CRD to be served',
+    });
+    for (const namespace of ['shop', 'istio-system'])
+      await kubeCall(target, 'POST', '/api/v1/namespaces', { metadata: { name: namespace } });
     await kubeCall(target, 'POST', SERVICES, service('checkout', { 'spillway.io/export': 'true' }));
     await storeInEtcd(api, 'endpointslices', slice('checkout'));
     await kubeCall(target, 'POST', SERVICES, service('ledger'));
@@ -74,7 +113,17 @@ describe('serve --istio-apply keeps EnvoyFilters applied (real API server, Istio
     await kubeCall(target, 'POST', FILTERS, userFilter('spillway-old-shop', OWNED));
 
     const clustersFile = path.join(dir, 'clusters.yaml');
-    fs.writeFileSync(clustersFile, ['clusters:', '  - name: east', '    region: europe-west1', '    zone: europe-west1-b', `    kubeconfig: ${api.kubeconfigPath}`, ''].join('\n'));
+    fs.writeFileSync(
+      clustersFile,
+      [
+        'clusters:',
+        '  - name: east',
+        '    region: europe-west1',
+        '    zone: europe-west1-b',
+        `    kubeconfig: ${api.kubeconfigPath}`,
+        '',
+      ].join('\n'),
+    );
     spillway = await startSpillwayProcess({
       name: `istio-apply-${process.pid}`,
       extraArgs: ['--kube-clusters', clustersFile, '--istio-apply', XDS_ADDRESS, '--istio-resync-ms', '1000'],
@@ -87,10 +136,15 @@ describe('serve --istio-apply keeps EnvoyFilters applied (real API server, Istio
   });
 
   test("one EnvoyFilter per exported Service, accepted by Istio's schema; stale owned ones deleted, others untouched", async () => {
-    await namesBecome(['spillway-checkout-shop', 'user-timeouts'], 'the exported service to get its EnvoyFilter and the stale one to go');
+    await namesBecome(
+      ['spillway-checkout-shop', 'user-timeouts'],
+      'the exported service to get its EnvoyFilter and the stale one to go',
+    );
     const checkout = await filter('spillway-checkout-shop');
     expect(checkout?.metadata.labels).toEqual(OWNED);
-    const merge = checkout?.spec.configPatches.find((p) => p.match.cluster?.name === 'outbound|8080||checkout.shop.svc.cluster.local');
+    const merge = checkout?.spec.configPatches.find(
+      (p) => p.match.cluster?.name === 'outbound|8080||checkout.shop.svc.cluster.local',
+    );
     expect(merge?.patch.operation).toBe('MERGE');
     expect(JSON.stringify(merge?.patch.value)).toContain(`"target_uri":"${XDS_ADDRESS}"`);
     expect((await filter('user-timeouts'))?.spec.configPatches[0]?.patch.value).toEqual({ connect_timeout: '2s' });
@@ -100,15 +154,26 @@ describe('serve --istio-apply keeps EnvoyFilters applied (real API server, Istio
     const before = await filter('spillway-checkout-shop');
     if (!before) throw new Error('spillway-checkout-shop missing');
     await kubeCall(target, 'PUT', `${FILTERS}/spillway-checkout-shop`, { ...before, spec: { configPatches: [] } });
-    await waitFor(async () => JSON.stringify((await filter('spillway-checkout-shop'))?.spec) === JSON.stringify(before.spec), { timeoutMs: WAIT_MS, what: 'the edited EnvoyFilter to be put back' });
+    await waitFor(
+      async () => JSON.stringify((await filter('spillway-checkout-shop'))?.spec) === JSON.stringify(before.spec),
+      { timeoutMs: WAIT_MS, what: 'the edited EnvoyFilter to be put back' },
+    );
 
     await kubeCall(target, 'DELETE', `${FILTERS}/spillway-checkout-shop`);
-    await waitFor(async () => JSON.stringify((await filter('spillway-checkout-shop'))?.spec) === JSON.stringify(before.spec), { timeoutMs: WAIT_MS, what: 'the deleted EnvoyFilter to come back' });
+    await waitFor(
+      async () => JSON.stringify((await filter('spillway-checkout-shop'))?.spec) === JSON.stringify(before.spec),
+      { timeoutMs: WAIT_MS, what: 'the deleted EnvoyFilter to come back' },
+    );
   });
 
   test('exporting a Service adds its EnvoyFilter; deleting the Service removes it', async () => {
-    await kubeCall(target, 'PATCH', `${SERVICES}/ledger`, { metadata: { annotations: { 'spillway.io/export': 'true' } } });
-    await namesBecome(['spillway-checkout-shop', 'spillway-ledger-shop', 'user-timeouts'], 'ledger to get its EnvoyFilter once exported');
+    await kubeCall(target, 'PATCH', `${SERVICES}/ledger`, {
+      metadata: { annotations: { 'spillway.io/export': 'true' } },
+    });
+    await namesBecome(
+      ['spillway-checkout-shop', 'spillway-ledger-shop', 'user-timeouts'],
+      'ledger to get its EnvoyFilter once exported',
+    );
     await kubeCall(target, 'DELETE', `${SERVICES}/ledger`);
     await namesBecome(['spillway-checkout-shop', 'user-timeouts'], "ledger's EnvoyFilter to go with the Service");
     // Spillway's log says what it changed.

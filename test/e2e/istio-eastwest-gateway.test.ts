@@ -6,7 +6,17 @@
 // east's backends are gone, traffic must cross to west through Istio's gateway, encrypted end to end with
 // the SNI `outbound_.<port>_._.<host>`, and be answered by west's workload.
 import * as path from 'path';
-import { Backend, EnvoyProcess, emptyTally, mergeTally, sendRequests, startEnvoy, startHttpBackend, stopEverything, waitFor } from '../harness';
+import {
+  Backend,
+  EnvoyProcess,
+  emptyTally,
+  mergeTally,
+  sendRequests,
+  startEnvoy,
+  startHttpBackend,
+  stopEverything,
+  waitFor,
+} from '../harness';
 import { createCa, issue } from '../harness/certs';
 import { IstiodProcess, istioSidecarBootstrap, serviceEntry, startIstiod } from '../harness/istiod';
 import { freePort } from '../harness/ports';
@@ -40,13 +50,20 @@ describe("Istio's east-west gateway as a cluster's gateway (real istiod x2, real
   let gatewayPort: number;
   let westWorkloadPort: number;
 
-  const send = (count: number) => sendRequests({ url: `http://127.0.0.1:${servicePort}/`, hostHeader: HOST, count, concurrency: 2 });
+  const send = (count: number) =>
+    sendRequests({ url: `http://127.0.0.1:${servicePort}/`, hostHeader: HOST, count, concurrency: 2 });
 
   function meshDocument(eastReady: boolean): MeshDocument {
     return {
       clusters: [
         { name: 'east', region: 'europe-west1', zone: 'europe-west1-b' },
-        { name: 'west', region: 'europe-west1', zone: 'europe-west1-c', gateway: `${ISTIO_GATEWAY_ADDRESS}:${gatewayPort}`, gatewayKind: 'istio' },
+        {
+          name: 'west',
+          region: 'europe-west1',
+          zone: 'europe-west1-c',
+          gateway: `${ISTIO_GATEWAY_ADDRESS}:${gatewayPort}`,
+          gatewayKind: 'istio',
+        },
       ],
       services: [
         {
@@ -56,7 +73,13 @@ describe("Istio's east-west gateway as a cluster's gateway (real istiod x2, real
           export: true,
           outlierDetection: OUTLIER,
           endpoints: [
-            { cluster: 'east', address: '127.0.0.1', port: eastBackend.port, labels: { version: 'v1' }, ready: eastReady },
+            {
+              cluster: 'east',
+              address: '127.0.0.1',
+              port: eastBackend.port,
+              labels: { version: 'v1' },
+              ready: eastReady,
+            },
             { cluster: 'west', address: '127.0.0.1', port: westWorkloadPort, labels: { version: 'v1' } },
           ],
         },
@@ -89,14 +112,27 @@ describe("Istio's east-west gateway as a cluster's gateway (real istiod x2, real
     // West's istiod knows its own pod and runs Istio's east-west gateway.
     westIstiod = await startIstiod(`eastwest-west-${process.pid}`);
     westIstiod.apply('west.yaml', [
-      serviceEntry(HOST, servicePort, [{ address: '127.0.0.1', ports: { http: westWorkloadPort }, labels: { version: 'v1', 'security.istio.io/tlsMode': 'istio' } }]),
+      serviceEntry(HOST, servicePort, [
+        {
+          address: '127.0.0.1',
+          ports: { http: westWorkloadPort },
+          labels: { version: 'v1', 'security.istio.io/tlsMode': 'istio' },
+        },
+      ]),
       {
         apiVersion: 'networking.istio.io/v1',
         kind: 'Gateway',
         metadata: { name: 'cross-network-gateway', namespace: 'istio-system' },
         spec: {
           selector: { istio: 'eastwestgateway' },
-          servers: [{ port: { number: gatewayPort, name: 'tls', protocol: 'TLS' }, bind: ISTIO_GATEWAY_ADDRESS, tls: { mode: 'AUTO_PASSTHROUGH' }, hosts: ['*.local'] }],
+          servers: [
+            {
+              port: { number: gatewayPort, name: 'tls', protocol: 'TLS' },
+              bind: ISTIO_GATEWAY_ADDRESS,
+              tls: { mode: 'AUTO_PASSTHROUGH' },
+              hosts: ['*.local'],
+            },
+          ],
         },
       },
     ]);
@@ -104,7 +140,13 @@ describe("Istio's east-west gateway as a cluster's gateway (real istiod x2, real
       nodeId: 'istio-eastwestgateway-west',
       logDir: dir,
       staticBootstrap: istioSidecarBootstrap(
-        { ip: ISTIO_GATEWAY_ADDRESS, pod: 'istio-eastwestgateway-1', namespace: 'istio-system', clusterId: 'west', labels: { istio: 'eastwestgateway' } },
+        {
+          ip: ISTIO_GATEWAY_ADDRESS,
+          pod: 'istio-eastwestgateway-1',
+          namespace: 'istio-system',
+          clusterId: 'west',
+          labels: { istio: 'eastwestgateway' },
+        },
         westIstiod.xdsPort,
         { router: { mode: 'sni-dnat' } },
       ),
@@ -112,21 +154,55 @@ describe("Istio's east-west gateway as a cluster's gateway (real istiod x2, real
     await istioGateway.waitReady(60_000);
 
     // Spillway: west's gateway is Istio's.
-    topology = await startTopology({ name: `istio-eastwest-${process.pid}`, clusters: [], gatewaysFor: [], mesh: () => meshDocument(true) });
+    topology = await startTopology({
+      name: `istio-eastwest-${process.pid}`,
+      clusters: [],
+      gatewaysFor: [],
+      mesh: () => meshDocument(true),
+    });
 
     // East: istiod with auto mTLS, its sidecar with certificates over SDS, Spillway's EnvoyFilters.
     eastIstiod = await startIstiod(`eastwest-east-${process.pid}`, { autoMtls: true });
-    eastIstiod.apply('east.yaml', [serviceEntry(HOST, servicePort, [{ address: '127.0.0.1', ports: { http: eastBackend.port }, labels: { version: 'v1' } }])]);
-    const rendered = spawnSync(process.execPath, [path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), 'istio', 'render', '--mesh', topology.meshFile.path, '--xds-address', `127.0.0.1:${topology.spillway.xdsPort}`], { encoding: 'utf8' });
+    eastIstiod.apply('east.yaml', [
+      serviceEntry(HOST, servicePort, [
+        { address: '127.0.0.1', ports: { http: eastBackend.port }, labels: { version: 'v1' } },
+      ]),
+    ]);
+    const rendered = spawnSync(
+      process.execPath,
+      [
+        path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'),
+        'istio',
+        'render',
+        '--mesh',
+        topology.meshFile.path,
+        '--xds-address',
+        `127.0.0.1:${topology.spillway.xdsPort}`,
+      ],
+      { encoding: 'utf8' },
+    );
     if (rendered.status !== 0) throw new Error(`spillway istio render: ${rendered.stderr}`);
     eastIstiod.applyText('spillway.yaml', rendered.stdout);
     sidecar = await startEnvoy({
       nodeId: 'istio-sidecar-east-mtls',
       logDir: dir,
-      staticBootstrap: istioSidecarBootstrap({ ip: '10.0.0.9', pod: 'productpage-1', namespace: 'default', clusterId: 'east', labels: { app: 'productpage' } }, eastIstiod.xdsPort, { sdsPort: sds.port }),
+      staticBootstrap: istioSidecarBootstrap(
+        {
+          ip: '10.0.0.9',
+          pod: 'productpage-1',
+          namespace: 'default',
+          clusterId: 'east',
+          labels: { app: 'productpage' },
+        },
+        eastIstiod.xdsPort,
+        { sdsPort: sds.port },
+      ),
     });
     await sidecar.waitReady(60_000);
-    await waitFor(async () => ((await sidecar.cluster(`outbound|${servicePort}||${HOST}`))?.hosts.length ?? 0) === 2, { timeoutMs: 30_000, what: 'Spillway endpoints in the sidecar' });
+    await waitFor(async () => ((await sidecar.cluster(`outbound|${servicePort}||${HOST}`))?.hosts.length ?? 0) === 2, {
+      timeoutMs: 30_000,
+      what: 'Spillway endpoints in the sidecar',
+    });
   }, 240_000);
 
   afterAll(async () => {
@@ -140,7 +216,7 @@ describe("Istio's east-west gateway as a cluster's gateway (real istiod x2, real
     await stopEverything();
   });
 
-  test('east first; east gone: through Istio\'s gateway to west, encrypted end to end (Istio mTLS from the sidecar, SNI passed through)', async () => {
+  test("east first; east gone: through Istio's gateway to west, encrypted end to end (Istio mTLS from the sidecar, SNI passed through)", async () => {
     const local = await send(20);
     expect(local.failures).toBe(0);
     expect(answeredBy(local)).toEqual(['east-v1-1']);
@@ -160,12 +236,19 @@ describe("Istio's east-west gateway as a cluster's gateway (real istiod x2, real
     // counted), which only the west workload's sidecar could terminate: the gateway passes it through.
     expect([...sds.requested].sort()).toEqual(['ROOTCA', 'default']);
     const handshakes = (stats: Map<string, number>, prefix: string) =>
-      [...stats].filter(([name, value]) => name.startsWith(prefix) && name.endsWith('.ssl.handshake') && value > 0).map(([name]) => name);
+      [...stats]
+        .filter(([name, value]) => name.startsWith(prefix) && name.endsWith('.ssl.handshake') && value > 0)
+        .map(([name]) => name);
     // istiod names a cluster's stats by its alt_stat_name, `outbound|<port>||<host>;`.
     expect(handshakes(await sidecar.stats(), `cluster.outbound|${servicePort}||${HOST}`)).toHaveLength(1);
     expect(handshakes(await westWorkloadSidecar.stats(), 'listener.')).toHaveLength(1);
     const gatewayStats = await istioGateway.stats();
-    const passedThrough = [...gatewayStats].filter(([name, value]) => name.startsWith(`cluster.outbound_.${servicePort}_._.${HOST}`) && name.endsWith('.upstream_cx_total') && value > 0);
+    const passedThrough = [...gatewayStats].filter(
+      ([name, value]) =>
+        name.startsWith(`cluster.outbound_.${servicePort}_._.${HOST}`) &&
+        name.endsWith('.upstream_cx_total') &&
+        value > 0,
+    );
     expect(passedThrough.map(([name]) => name)).toHaveLength(1);
   });
 });

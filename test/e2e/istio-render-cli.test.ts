@@ -7,7 +7,11 @@ import { repoRoot } from '../harness/paths';
 import { testOutputDir } from '../harness/output';
 
 function render(...args: string[]) {
-  return spawnSync(process.execPath, [path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), 'istio', 'render', ...args], { encoding: 'utf8' });
+  return spawnSync(
+    process.execPath,
+    [path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), 'istio', 'render', ...args],
+    { encoding: 'utf8' },
+  );
 }
 
 describe('spillway istio render', () => {
@@ -16,8 +20,12 @@ describe('spillway istio render', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^# Rendered by `spillway istio render`/);
     expect(result.stdout).toContain('# NOTE checkout.shop.svc.cluster.local: the canary needs a DestinationRule');
-    const documents = YAML.parseAllDocuments(result.stdout).map((d) => d.toJSON() as { kind: string; metadata: { name: string; namespace: string } } | null).filter((d) => d !== null);
-    expect(documents.map((d) => `${d.kind} ${d.metadata.namespace}/${d.metadata.name}`)).toEqual(['EnvoyFilter istio-system/spillway-checkout-shop']);
+    const documents = YAML.parseAllDocuments(result.stdout)
+      .map((d) => d.toJSON() as { kind: string; metadata: { name: string; namespace: string } } | null)
+      .filter((d) => d !== null);
+    expect(documents.map((d) => `${d.kind} ${d.metadata.namespace}/${d.metadata.name}`)).toEqual([
+      'EnvoyFilter istio-system/spillway-checkout-shop',
+    ]);
     expect(result.stdout).toContain('target_uri: spillway.spillway-system.svc:15010');
   });
 

@@ -51,19 +51,31 @@ export function serviceEntry(host: string, port: number, endpoints: readonly Ser
     apiVersion: 'networking.istio.io/v1',
     kind: 'ServiceEntry',
     metadata: { name, namespace },
-    spec: { hosts: [host], location: 'MESH_INTERNAL', resolution: 'STATIC', ports: [{ number: port, name: 'http', protocol: 'HTTP' }], endpoints },
+    spec: {
+      hosts: [host],
+      location: 'MESH_INTERNAL',
+      resolution: 'STATIC',
+      ports: [{ number: port, name: 'http', protocol: 'HTTP' }],
+      endpoints,
+    },
   };
 }
 
 /** The pilot-discovery binary, built (or found in the cache) by the project's own script. */
 export function istiodBinary(): string {
-  const result = spawnSync('bash', [path.join(repoRoot(), 'scripts', 'bench-peers.sh'), '--print-paths', '--only', 'istiod', '--cached-only'], {
-    cwd: repoRoot(),
-    encoding: 'utf8',
-  });
+  const result = spawnSync(
+    'bash',
+    [path.join(repoRoot(), 'scripts', 'bench-peers.sh'), '--print-paths', '--only', 'istiod', '--cached-only'],
+    {
+      cwd: repoRoot(),
+      encoding: 'utf8',
+    },
+  );
   const match = /^istiod=(.+)$/m.exec(result.stdout ?? '');
   if (!match?.[1]) {
-    throw new Error(`istiod is not built: run scripts/bench-peers.sh --only istiod (make test does)\n${result.stderr ?? ''}`);
+    throw new Error(
+      `istiod is not built: run scripts/bench-peers.sh --only istiod (make test does)\n${result.stderr ?? ''}`,
+    );
   }
   return match[1];
 }
@@ -81,7 +93,12 @@ export async function startIstiod(name: string, options: IstiodOptions = {}): Pr
   const configDir = path.join(dir, 'config');
   fs.rmSync(configDir, { recursive: true, force: true });
   fs.mkdirSync(configDir, { recursive: true });
-  const [xdsPort, httpPort, httpsPort, monitoringPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [xdsPort, httpPort, httpsPort, monitoringPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const meshConfig = {
     defaultConfig: { discoveryAddress: `127.0.0.1:${xdsPort}` },
     enableAutoMtls: options.autoMtls ?? false,
@@ -171,7 +188,12 @@ function staticGrpcCluster(name: string, port: number): Record<string, unknown> 
         explicit_http_config: { http2_protocol_options: {} },
       },
     },
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [
+        { lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] },
+      ],
+    },
   };
 }
 
@@ -180,7 +202,11 @@ function staticGrpcCluster(name: string, port: number): Record<string, unknown> 
  * the Istio node (id, metadata), ADS to istiod, certificates over SDS when given, no iptables
  * (INTERCEPTION_MODE NONE: istiod then binds a sidecar's outbound listeners to 127.0.0.1:<service port>).
  */
-export function istioSidecarBootstrap(node: IstioSidecarNode, istiodXdsPort: number, options: IstioProxyOptions = {}): Record<string, unknown> {
+export function istioSidecarBootstrap(
+  node: IstioSidecarNode,
+  istiodXdsPort: number,
+  options: IstioProxyOptions = {},
+): Record<string, unknown> {
   const type = options.router ? 'router' : 'sidecar';
   return {
     node: {
@@ -201,13 +227,23 @@ export function istioSidecarBootstrap(node: IstioSidecarNode, istiodXdsPort: num
         api_type: 'GRPC',
         transport_api_version: 'V3',
         set_node_on_first_message_only: true,
-        grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc', retry_policy: { retry_back_off: { base_interval: '0.25s', max_interval: '1s' } } } }],
+        grpc_services: [
+          {
+            envoy_grpc: {
+              cluster_name: 'xds-grpc',
+              retry_policy: { retry_back_off: { base_interval: '0.25s', max_interval: '1s' } },
+            },
+          },
+        ],
       },
       cds_config: { ads: {}, resource_api_version: 'V3' },
       lds_config: { ads: {}, resource_api_version: 'V3' },
     },
     static_resources: {
-      clusters: [staticGrpcCluster('xds-grpc', istiodXdsPort), ...(options.sdsPort !== undefined ? [staticGrpcCluster('sds-grpc', options.sdsPort)] : [])],
+      clusters: [
+        staticGrpcCluster('xds-grpc', istiodXdsPort),
+        ...(options.sdsPort !== undefined ? [staticGrpcCluster('sds-grpc', options.sdsPort)] : []),
+      ],
     },
   };
 }
@@ -220,8 +256,20 @@ export function istioSidecarBootstrap(node: IstioSidecarNode, istiodXdsPort: num
 export function istioCrd(name: string): Record<string, unknown> {
   const version = fs.readFileSync(path.join(repoRoot(), 'bench', 'peers', 'istiod', 'ISTIO_VERSION'), 'utf8').trim();
   const modCache = spawnSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).stdout.trim();
-  const file = path.join(modCache, 'istio.io', `istio@${version}`, 'manifests', 'charts', 'base', 'files', 'crd-all.gen.yaml');
-  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run scripts/bench-peers.sh --only istiod (make test does), which downloads istio.io/istio`);
+  const file = path.join(
+    modCache,
+    'istio.io',
+    `istio@${version}`,
+    'manifests',
+    'charts',
+    'base',
+    'files',
+    'crd-all.gen.yaml',
+  );
+  if (!fs.existsSync(file))
+    throw new Error(
+      `${file} is missing: run scripts/bench-peers.sh --only istiod (make test does), which downloads istio.io/istio`,
+    );
   const crd = YAML.parseAllDocuments(fs.readFileSync(file, 'utf8'))
     .map((document) => document.toJSON() as Record<string, unknown> | null)
     .find((document) => (document?.metadata as { name?: string } | undefined)?.name === name);

@@ -39,7 +39,8 @@ function secret(name: string, files: { cert: CertFiles } | { ca: string }): Uint
 function response(version: string, nonce: string, secrets: readonly Uint8Array[]): Buffer {
   const writer = protobuf.Writer.create();
   writer.uint32(tag(1)).string(version);
-  for (const body of secrets) writer.uint32(tag(2)).fork().uint32(tag(1)).string(SECRET_TYPE).uint32(tag(2)).bytes(body).ldelim();
+  for (const body of secrets)
+    writer.uint32(tag(2)).fork().uint32(tag(1)).string(SECRET_TYPE).uint32(tag(2)).bytes(body).ldelim();
   writer.uint32(tag(4)).string(SECRET_TYPE).uint32(tag(5)).string(nonce);
   const bytes = writer.finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -78,7 +79,17 @@ export async function startSdsServer(workload: CertFiles, caFile: string): Promi
   const server = new grpc.Server();
   let nonces = 0;
   server.addService(
-    { StreamSecrets: { path: SDS_PATH, requestStream: true, responseStream: true, requestSerialize: passBytes, requestDeserialize: passBytes, responseSerialize: passBytes, responseDeserialize: passBytes } },
+    {
+      StreamSecrets: {
+        path: SDS_PATH,
+        requestStream: true,
+        responseStream: true,
+        requestSerialize: passBytes,
+        requestDeserialize: passBytes,
+        responseSerialize: passBytes,
+        responseDeserialize: passBytes,
+      },
+    },
     {
       StreamSecrets: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
         let lastNonce = '';
@@ -88,7 +99,13 @@ export async function startSdsServer(workload: CertFiles, caFile: string): Promi
           // A request carrying the last nonce is the ACK of what was sent: nothing new to say.
           if (request.nonce !== '' && request.nonce === lastNonce) return;
           lastNonce = `n${++nonces}`;
-          call.write(response('1', lastNonce, request.names.flatMap((name) => secrets.get(name) ?? [])));
+          call.write(
+            response(
+              '1',
+              lastNonce,
+              request.names.flatMap((name) => secrets.get(name) ?? []),
+            ),
+          );
         });
         call.on('error', () => undefined);
         call.on('end', () => call.end());
@@ -96,7 +113,9 @@ export async function startSdsServer(workload: CertFiles, caFile: string): Promi
     },
   );
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
   );
   return {
     address: `127.0.0.1:${port}`,

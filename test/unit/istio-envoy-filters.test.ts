@@ -47,7 +47,10 @@ describe('istioEnvoyFilters', () => {
 
   test("MERGE on istiod's clusters of every port and subset, ADD of the canary aggregates, canary routes first", () => {
     const patches = istioEnvoyFilters(model(), OPTIONS).filters[0]?.spec.configPatches ?? [];
-    const summary = patches.map((p) => `${p.applyTo} ${p.patch.operation} ${JSON.stringify(p.match.cluster ?? p.match.routeConfiguration ?? {})} ${String(p.patch.value.name ?? '')}`);
+    const summary = patches.map(
+      (p) =>
+        `${p.applyTo} ${p.patch.operation} ${JSON.stringify(p.match.cluster ?? p.match.routeConfiguration ?? {})} ${typeof p.patch.value.name === 'string' ? p.patch.value.name : ''}`,
+    );
     expect(summary).toEqual([
       'CLUSTER MERGE {"name":"outbound|8080||checkout.shop.svc.cluster.local"} ',
       'CLUSTER MERGE {"name":"outbound|8080|v1|checkout.shop.svc.cluster.local"} ',
@@ -64,13 +67,25 @@ describe('istioEnvoyFilters', () => {
     ]);
     const merge = patches[0]?.patch.value ?? {};
     // Only what istiod lacks: the EDS source, outlier detection, the merge window, the subset header.
-    expect(Object.keys(merge).sort()).toEqual(['common_lb_config', 'eds_cluster_config', 'outlier_detection', 'typed_extension_protocol_options']);
+    expect(Object.keys(merge).sort()).toEqual([
+      'common_lb_config',
+      'eds_cluster_config',
+      'outlier_detection',
+      'typed_extension_protocol_options',
+    ]);
     expect(merge.eds_cluster_config).toEqual({
       eds_config: {
         api_config_source: {
           api_type: 'GRPC',
           transport_api_version: 'V3',
-          grpc_services: [{ google_grpc: { target_uri: 'spillway.spillway-system.svc.cluster.local:15010', stat_prefix: 'spillway_xds' } }],
+          grpc_services: [
+            {
+              google_grpc: {
+                target_uri: 'spillway.spillway-system.svc.cluster.local:15010',
+                stat_prefix: 'spillway_xds',
+              },
+            },
+          ],
           set_node_on_first_message_only: true,
         },
         initial_fetch_timeout: '15s',
@@ -80,7 +95,9 @@ describe('istioEnvoyFilters', () => {
   });
 
   test('rendering is stable (an unchanged mesh changes no object)', () => {
-    expect(JSON.stringify(istioEnvoyFilters(model(), OPTIONS))).toBe(JSON.stringify(istioEnvoyFilters(model(), OPTIONS)));
+    expect(JSON.stringify(istioEnvoyFilters(model(), OPTIONS))).toBe(
+      JSON.stringify(istioEnvoyFilters(model(), OPTIONS)),
+    );
   });
 
   test('notes say what the canary needs from Istio', () => {
@@ -98,7 +115,13 @@ describe('toProtoJson', () => {
       connect_timeout: { seconds: 1, nanos: 500_000_000 },
       common_lb_config: { healthy_panic_threshold: { value: 0 }, update_merge_window: { seconds: 0 } },
       circuit_breakers: { thresholds: [{ max_retries: { value: 7 } }] },
-      cluster_type: { name: 'envoy.clusters.aggregate', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig', clusters: ['a', 'b'] } },
+      cluster_type: {
+        name: 'envoy.clusters.aggregate',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig',
+          clusters: ['a', 'b'],
+        },
+      },
     });
     expect(json).toEqual({
       name: 'c',
@@ -106,11 +129,19 @@ describe('toProtoJson', () => {
       connect_timeout: '1.5s',
       common_lb_config: { healthy_panic_threshold: { value: 0 }, update_merge_window: '0s' },
       circuit_breakers: { thresholds: [{ max_retries: 7 }] },
-      cluster_type: { name: 'envoy.clusters.aggregate', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig', clusters: ['a', 'b'] } },
+      cluster_type: {
+        name: 'envoy.clusters.aggregate',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig',
+          clusters: ['a', 'b'],
+        },
+      },
     });
   });
 
   test('a field the message does not have is refused, not dropped', () => {
-    expect(() => toProtoJson('envoy.config.cluster.v3.Cluster', { name: 'c', outlier_detecton: {} })).toThrow(/outlier_detecton/);
+    expect(() => toProtoJson('envoy.config.cluster.v3.Cluster', { name: 'c', outlier_detecton: {} })).toThrow(
+      /outlier_detecton/,
+    );
   });
 });

@@ -54,7 +54,13 @@ export function clientSets(options: BenchOptions, rep = 0): { clients: number; k
 }
 
 // The best configuration of a peer comes first; its reference configuration after it.
-const ALL_SERVERS: readonly ServerName[] = ['spillway', 'go-control-plane', 'go-control-plane-snapshot', 'istiod', 'istiod-default'];
+const ALL_SERVERS: readonly ServerName[] = [
+  'spillway',
+  'go-control-plane',
+  'go-control-plane-snapshot',
+  'istiod',
+  'istiod-default',
+];
 
 export const USAGE = `npm run bench -- [--quick] [--services 100,1000] [--clients 1000,5000,10000] [--grpc-clients 1000]
   [--pod-clients 1000,5000] [--scoped-clients 1000,5000,10000] [--calls 10] [--workload all|pods] [--clusters 3] [--endpoints 10] [--reps 2] [--flips 20]
@@ -73,7 +79,8 @@ export const USAGE = `npm run bench -- [--quick] [--services 100,1000] [--client
 
 function numbers(text: string, flag: string): number[] {
   const values = text.split(',').map((part) => Number(part.trim()));
-  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v <= 0)) throw new Error(`${flag} wants positive integers, got "${text}"`);
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v <= 0))
+    throw new Error(`${flag} wants positive integers, got "${text}"`);
   return values;
 }
 
@@ -85,9 +92,22 @@ function positive(text: string, flag: string): number {
 const BENCH_FLAGS: FlagSpec[] = [
   { name: 'quick', switch: true, help: 'a smoke check of the harness' },
   { name: 'cached-peers', switch: true, help: 'only peers already built' },
-  ...['services', 'clients', 'grpc-clients', 'pod-clients', 'scoped-clients', 'calls', 'workload', 'clusters', 'endpoints', 'reps', 'flips', 'servers', 'mode', 'out'].map(
-    (name): FlagSpec => ({ name, value: 'VALUE', help: '' }),
-  ),
+  ...[
+    'services',
+    'clients',
+    'grpc-clients',
+    'pod-clients',
+    'scoped-clients',
+    'calls',
+    'workload',
+    'clusters',
+    'endpoints',
+    'reps',
+    'flips',
+    'servers',
+    'mode',
+    'out',
+  ].map((name): FlagSpec => ({ name, value: 'VALUE', help: '' })),
 ];
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
@@ -154,7 +174,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   if (servers !== undefined) {
     const names = servers.split(',').map((name) => name.trim());
     const unknown = names.filter((name) => !ALL_SERVERS.includes(name as ServerName));
-    if (unknown.length > 0) throw new Error(`unknown server(s) ${unknown.join(', ')}; known: ${ALL_SERVERS.join(', ')}`);
+    if (unknown.length > 0)
+      throw new Error(`unknown server(s) ${unknown.join(', ')}; known: ${ALL_SERVERS.join(', ')}`);
     options.servers = names as ServerName[];
   }
   const mode = flag('mode');

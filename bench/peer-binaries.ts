@@ -16,15 +16,21 @@ let found: Map<string, string> | undefined;
 export function preparePeers(peers: readonly PeerName[], cachedOnly = false): void {
   found = new Map();
   for (const peer of peers) {
-    const args = [path.join(REPO_ROOT, 'scripts', 'bench-peers.sh'), '--print-paths', '--only', peer, ...(cachedOnly ? ['--cached-only'] : [])];
+    const args = [
+      path.join(REPO_ROOT, 'scripts', 'bench-peers.sh'),
+      '--print-paths',
+      '--only',
+      peer,
+      ...(cachedOnly ? ['--cached-only'] : []),
+    ];
     const result = spawnSync('bash', args, {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
       encoding: 'utf8',
     });
     for (const line of (result.stdout ?? '').split('\n')) {
-      const match = line.match(/^([a-z-]+)=(.+)$/);
-      if (match) found.set(match[1] as string, match[2] as string);
+      const match = /^([a-z-]+)=(.+)$/.exec(line);
+      if (match) found.set(match[1], match[2]);
     }
   }
 }

@@ -33,7 +33,15 @@ const PROFILE_FLAGS: FlagSpec[] = [
 ];
 
 function parse(argv: readonly string[]): ProfileOptions {
-  const options: ProfileOptions = { services: 100, clients: 10_000, flips: 3, mode: 'sotw', kind: 'envoy', phase: 'all', heapSnapshot: false };
+  const options: ProfileOptions = {
+    services: 100,
+    clients: 10_000,
+    flips: 3,
+    mode: 'sotw',
+    kind: 'envoy',
+    phase: 'all',
+    heapSnapshot: false,
+  };
   const parsed = parseFlags(argv, PROFILE_FLAGS);
   if (!parsed.ok) throw new Error(parsed.error);
   const flag = (name: string): string | undefined => parsed.flags.get(name);
@@ -63,16 +71,31 @@ const nsToMs = (ns: bigint) => Number(ns) / 1e6;
 
 async function main(): Promise<void> {
   const options = parse(process.argv.slice(2));
-  const size = { services: options.services, endpointsPerCluster: 10, clusters: 3, ...(options.kind === 'scoped' ? { callsPerWorkload: 10 } : {}) };
+  const size = {
+    services: options.services,
+    endpointsPerCluster: 10,
+    clusters: 3,
+    ...(options.kind === 'scoped' ? { callsPerWorkload: 10 } : {}),
+  };
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'spillway-profile-'));
   const log = (line: string) => process.stdout.write(`[profile] ${line}\n`);
-  log(`${options.clients} ${options.kind}-like clients (${options.mode}), ${size.services} services x 10 x 3; output in ${workDir}`);
+  log(
+    `${options.clients} ${options.kind}-like clients (${options.mode}), ${size.services} services x 10 x 3; output in ${workDir}`,
+  );
   const load = LoadGenerator.start(options.clients);
-  const server = await startSpillway(size, workDir, options.phase === 'all' ? ['--cpu-prof', `--cpu-prof-dir=${workDir}`] : []);
+  const server = await startSpillway(
+    size,
+    workDir,
+    options.phase === 'all' ? ['--cpu-prof', `--cpu-prof-dir=${workDir}`] : [],
+  );
   const phaseProfile = path.join(workDir, `${options.phase}.cpuprofile`);
   try {
     const nodeOf = (group: string, i: number): BenchNode =>
-      options.kind === 'grpc' ? server.grpcNode(group, i, grpcTargets(size, i)) : options.kind === 'scoped' ? server.scopedNode(group, i) : server.node(group, i);
+      options.kind === 'grpc'
+        ? server.grpcNode(group, i, grpcTargets(size, i))
+        : options.kind === 'scoped'
+          ? server.scopedNode(group, i)
+          : server.node(group, i);
     await load.connect('anchors', server.xdsAddress, server.anchorNodes(), options.mode, 60_000);
     await sleep(500);
     const before = { rss: rssBytes(server.pid), usage: await server.memory() };
@@ -81,15 +104,21 @@ async function main(): Promise<void> {
     if (options.phase === 'storm') await server.startProfile();
     const sync = await load.connect('clients', server.xdsAddress, nodes, options.mode, 600_000);
     if (options.phase === 'storm') await server.stopProfile(phaseProfile);
-    log(`synced in ${max(sync.syncMs).toFixed(0)} ms (p50 ${percentile(sync.syncMs, 50).toFixed(0)} ms), ${sync.reconnects} refused and retried`);
+    log(
+      `synced in ${max(sync.syncMs).toFixed(0)} ms (p50 ${percentile(sync.syncMs, 50).toFixed(0)} ms), ${sync.reconnects} refused and retried`,
+    );
     // On a small machine the clients compete with the server for cores: show who used them.
-    log(`CPU during the sync: server ${(cpuSeconds([server.pid]) - cpuBefore.server).toFixed(1)} s, load generators ${(cpuSeconds(load.pids) - cpuBefore.load).toFixed(1)} s (${os.cpus().length} cores)`);
+    log(
+      `CPU during the sync: server ${(cpuSeconds([server.pid]) - cpuBefore.server).toFixed(1)} s, load generators ${(cpuSeconds(load.pids) - cpuBefore.load).toFixed(1)} s (${os.cpus().length} cores)`,
+    );
     await sleep(2_000);
     const after = { rss: rssBytes(server.pid), usage: await server.memory() };
     const perClient = (a: number, b: number) => `${((a - b) / options.clients / 1024).toFixed(1)} KiB/client`;
     log(`rss ${mib(before.rss)} -> ${mib(after.rss)} (${perClient(after.rss, before.rss)})`);
     for (const key of ['heapUsed', 'heapTotal', 'external', 'arrayBuffers'] as const) {
-      log(`${key} ${mib(before.usage[key])} -> ${mib(after.usage[key])} (${perClient(after.usage[key], before.usage[key])})`);
+      log(
+        `${key} ${mib(before.usage[key])} -> ${mib(after.usage[key])} (${perClient(after.usage[key], before.usage[key])})`,
+      );
     }
     if (options.heapSnapshot) {
       const file = path.join(workDir, 'with-clients.heapsnapshot');
@@ -108,7 +137,9 @@ async function main(): Promise<void> {
       const changedAt = await server.apply(new Set(notReady));
       const arrived = await arrivals;
       const acks = arrived.ackedNs.map((ns) => nsToMs(ns - changedAt));
-      log(`flip ${k + 1}: change → ACKed p50 ${percentile(acks, 50).toFixed(0)} ms, p99 ${percentile(acks, 99).toFixed(0)} ms, max ${max(acks).toFixed(0)} ms`);
+      log(
+        `flip ${k + 1}: change → ACKed p50 ${percentile(acks, 50).toFixed(0)} ms, p99 ${percentile(acks, 99).toFixed(0)} ms, max ${max(acks).toFixed(0)} ms`,
+      );
       await sleep(300);
     }
     if (options.phase === 'pushes') await server.stopProfile(phaseProfile);

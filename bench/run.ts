@@ -8,7 +8,13 @@ import { BenchOptions, clientSets, parseOptions } from './options';
 import { ClientKind, isMtlsKind } from './load/protocol';
 import { PeerName, REPO_ROOT, preparePeers } from './peer-binaries';
 import { RunResult, measureRun } from './scenario';
-import { REFERENCE_ONLY, ServerFactory, ServerName, isGoControlPlane, unsupportedKind } from './servers/server-under-test';
+import {
+  REFERENCE_ONLY,
+  ServerFactory,
+  ServerName,
+  isGoControlPlane,
+  unsupportedKind,
+} from './servers/server-under-test';
 import { spillwayFactory } from './servers/spillway-server';
 import { goControlPlaneFactory, goControlPlaneSnapshotFactory } from './servers/go-control-plane-server';
 import { istiodDefaultFactory, istiodFactory } from './servers/istiod-server';
@@ -52,7 +58,12 @@ function rotated<T>(items: readonly T[], by: number): T[] {
  * Why a server should not be run with `clients` clients: its RSS projected from a run with fewer clients
  * (same mesh, same kind) would not fit in the memory this machine can give it. Undefined when it fits.
  */
-function projectedMemory(results: Map<string, RunResult[]>, keyOf: (clients: number) => string, counts: number[], clients: number): string | undefined {
+function projectedMemory(
+  results: Map<string, RunResult[]>,
+  keyOf: (clients: number) => string,
+  counts: number[],
+  clients: number,
+): string | undefined {
   const smaller = counts.filter((n) => n < clients && (results.get(keyOf(n)) ?? []).length > 0);
   if (smaller.length === 0) return undefined;
   const from = Math.max(...smaller);
@@ -67,7 +78,13 @@ function projectedMemory(results: Map<string, RunResult[]>, keyOf: (clients: num
 
 async function main(options: BenchOptions): Promise<void> {
   // Spillway alone (say --workload pods) needs no peer: never start their builds for nothing.
-  const peers = [...new Set(options.servers.flatMap((name): PeerName[] => (name === 'spillway' ? [] : isGoControlPlane(name) ? ['go-control-plane'] : ['istiod'])))];
+  const peers = [
+    ...new Set(
+      options.servers.flatMap((name): PeerName[] =>
+        name === 'spillway' ? [] : isGoControlPlane(name) ? ['go-control-plane'] : ['istiod'],
+      ),
+    ),
+  ];
   if (peers.length > 0) {
     progress('checking the peers (scripts/bench-peers.sh builds what is missing)');
     preparePeers(peers, options.cachedPeersOnly);
@@ -86,7 +103,8 @@ async function main(options: BenchOptions): Promise<void> {
   const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'spillway-bench-'));
   const results = new Map<string, RunResult[]>();
   const errors = new Map<string, string[]>();
-  const key = (services: number, clients: number, kind: string, server: string) => `${services}|${clients}|${kind}|${server}`;
+  const key = (services: number, clients: number, kind: string, server: string) =>
+    `${services}|${clients}|${kind}|${server}`;
   let runIndex = 0;
   const sets = clientSets(options);
   const totalRuns = options.repetitions * options.services.length * sets.length * factories.length;
@@ -110,12 +128,21 @@ async function main(options: BenchOptions): Promise<void> {
     }
     const output = path.resolve(REPO_ROOT, options.output);
     const interrupted = interruptedAfter === undefined ? undefined : { completedRuns: interruptedAfter, totalRuns };
-    const text = renderReport({ options, machine, cells, skipped, elapsedMs: Date.now() - started, ...(interrupted ? { interrupted } : {}) }, existingIntro(output));
+    const text = renderReport(
+      { options, machine, cells, skipped, elapsedMs: Date.now() - started, ...(interrupted ? { interrupted } : {}) },
+      existingIntro(output),
+    );
     fs.mkdirSync(path.dirname(output), { recursive: true });
     fs.writeFileSync(output, text);
     const plot = path.resolve(REPO_ROOT, options.plot);
     fs.mkdirSync(path.dirname(plot), { recursive: true });
-    fs.writeFileSync(plot, renderPlot(cells, factories.map((f) => f.name)));
+    fs.writeFileSync(
+      plot,
+      renderPlot(
+        cells,
+        factories.map((f) => f.name),
+      ),
+    );
     if ([...errors.values()].every((list) => list.length === 0)) fs.rmSync(workRoot, { recursive: true, force: true });
     const summaryStart = text.indexOf('### Spillway / peer');
     process.stdout.write('\n' + text.slice(summaryStart, text.indexOf('\n### ', summaryStart + 5)) + '\n');
@@ -136,7 +163,10 @@ async function main(options: BenchOptions): Promise<void> {
           runIndex++;
           const notHere = unsupportedKind(factory.name, kind);
           if (notHere) {
-            if (rep === 0) progress(`run ${runIndex}/${totalRuns}: ${factory.name}, ${clients} ${KIND_TEXT[kind]}: not run (${notHere})`);
+            if (rep === 0)
+              progress(
+                `run ${runIndex}/${totalRuns}: ${factory.name}, ${clients} ${KIND_TEXT[kind]}: not run (${notHere})`,
+              );
             continue;
           }
           const label = `run ${runIndex}/${totalRuns}: ${factory.name}, ${services} services, ${clients} ${KIND_TEXT[kind]} (repetition ${rep + 1})`;
@@ -147,15 +177,22 @@ async function main(options: BenchOptions): Promise<void> {
             const reason = `a reference configuration, measured at ${smallest} clients only`;
             if (rep === 0) progress(`${label}: not run (${reason})`);
             const list = errors.get(key(services, clients, kind, 'all')) ?? [];
-            if (!list.some((m) => m.startsWith(`${factory.name}: not run`))) list.push(`${factory.name}: not run: ${reason}`);
+            if (!list.some((m) => m.startsWith(`${factory.name}: not run`)))
+              list.push(`${factory.name}: not run: ${reason}`);
             errors.set(key(services, clients, kind, 'all'), list);
             continue;
           }
-          const tooBig = projectedMemory(results, (n) => key(services, n, kind, factory.name), sets.filter((s) => s.kind === kind).map((s) => s.clients), clients);
+          const tooBig = projectedMemory(
+            results,
+            (n) => key(services, n, kind, factory.name),
+            sets.filter((s) => s.kind === kind).map((s) => s.clients),
+            clients,
+          );
           if (tooBig) {
             progress(`${label}: not run (${tooBig})`);
             const list = errors.get(key(services, clients, kind, 'all')) ?? [];
-            if (!list.some((m) => m.startsWith(`${factory.name}: not run`))) list.push(`${factory.name}: not run: ${tooBig}`);
+            if (!list.some((m) => m.startsWith(`${factory.name}: not run`)))
+              list.push(`${factory.name}: not run: ${tooBig}`);
             errors.set(key(services, clients, kind, 'all'), list);
             continue;
           }
@@ -170,7 +207,20 @@ async function main(options: BenchOptions): Promise<void> {
             ...(kind === 'scoped' ? { callsPerWorkload: options.callsPerWorkload } : {}),
           };
           try {
-            const result = await measureRun(factory, { size, clients, flips: options.flips, mode: options.mode, kind, workDir, rssLimitBytes: SERVER_MEMORY_BUDGET_BYTES, steadyIdleMs: options.steadyIdleMs }, (line) => progress(`  ${line}`));
+            const result = await measureRun(
+              factory,
+              {
+                size,
+                clients,
+                flips: options.flips,
+                mode: options.mode,
+                kind,
+                workDir,
+                rssLimitBytes: SERVER_MEMORY_BUDGET_BYTES,
+                steadyIdleMs: options.steadyIdleMs,
+              },
+              (line) => progress(`  ${line}`),
+            );
             const runs = results.get(key(services, clients, kind, factory.name)) ?? [];
             runs.push(result);
             results.set(key(services, clients, kind, factory.name), runs);

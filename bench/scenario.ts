@@ -2,7 +2,14 @@
 // few endpoint flips. Everything that is timed is timed from outside the server.
 import { BenchNode, ClientKind, HeldCounts, StreamMode, isMtlsKind } from './load/protocol';
 import { LoadGenerator } from './load/load-generator';
-import { BENCH_NAMESPACE, FLIPPED_SERVICES, MeshSize, SERVICE_PORT, endpointKey, serviceName } from './mesh/generate-mesh';
+import {
+  BENCH_NAMESPACE,
+  FLIPPED_SERVICES,
+  MeshSize,
+  SERVICE_PORT,
+  endpointKey,
+  serviceName,
+} from './mesh/generate-mesh';
 import { serviceHost } from '../src/mesh/model';
 import { cpuNs, cpuSeconds, rssBytes } from './measure/proc-stats';
 import { max, median, percentile, sleep } from './measure/statistics';
@@ -96,7 +103,9 @@ export function grpcTargets(size: MeshSize, index: number): string[] {
   const services = new Set<number>();
   for (let k = 0; k < Math.min(FLIPPED_SERVICES, size.services); k++) services.add(k);
   services.add(index % size.services);
-  return [...services].map((s) => `${serviceHost({ name: serviceName(s), namespace: BENCH_NAMESPACE })}:${SERVICE_PORT}`);
+  return [...services].map(
+    (s) => `${serviceHost({ name: serviceName(s), namespace: BENCH_NAMESPACE })}:${SERVICE_PORT}`,
+  );
 }
 
 /** Samples a server's RSS and kills it when it passes `limitBytes`; `reason` then says why the run failed. */
@@ -138,12 +147,14 @@ function clientNodes(server: ServerUnderTest, plan: RunPlan): (group: string, i:
   }
   if (plan.kind === 'scoped') {
     const scopedNode = server.scopedNode?.bind(server);
-    if (!scopedNode || !plan.size.callsPerWorkload) throw new Error(`${server.name} has no scoped sidecars in this harness (or the mesh declares no calls)`);
+    if (!scopedNode || !plan.size.callsPerWorkload)
+      throw new Error(`${server.name} has no scoped sidecars in this harness (or the mesh declares no calls)`);
     return scopedNode;
   }
   if (isMtlsKind(plan.kind)) {
     const podNode = server.mtlsPodNode?.bind(server);
-    if (!podNode || !plan.size.mtls) throw new Error(`${server.name} has no mTLS workload sidecars in this harness (or the mesh is not mTLS)`);
+    if (!podNode || !plan.size.mtls)
+      throw new Error(`${server.name} has no mTLS workload sidecars in this harness (or the mesh is not mTLS)`);
     const distinct = plan.kind === 'mtls-pods';
     return (group, i) => podNode(group, i, distinct);
   }
@@ -151,7 +162,11 @@ function clientNodes(server: ServerUnderTest, plan: RunPlan): (group: string, i:
 }
 
 /** One client per view of the run's kind, connected before the measured ones. */
-function anchorNodes(server: ServerUnderTest, plan: RunPlan, nodeOf: (group: string, i: number) => BenchNode): BenchNode[] {
+function anchorNodes(
+  server: ServerUnderTest,
+  plan: RunPlan,
+  nodeOf: (group: string, i: number) => BenchNode,
+): BenchNode[] {
   if (plan.kind === 'grpc') return Array.from({ length: plan.size.clusters }, (_, i) => nodeOf('anchor', i));
   // Both mTLS kinds start from the shared pods' views, so their baselines are the same.
   if (isMtlsKind(plan.kind)) return server.mtlsAnchorNodes?.() ?? [];
@@ -160,8 +175,12 @@ function anchorNodes(server: ServerUnderTest, plan: RunPlan, nodeOf: (group: str
   return server.anchorNodes();
 }
 
-export async function measureRun(factory: ServerFactory, plan: RunPlan, progress: (line: string) => void): Promise<RunResult> {
-  const loadAverageBefore = os.loadavg()[0] as number;
+export async function measureRun(
+  factory: ServerFactory,
+  plan: RunPlan,
+  progress: (line: string) => void,
+): Promise<RunResult> {
+  const loadAverageBefore = os.loadavg()[0];
   const load = LoadGenerator.start(plan.clients);
   let server: ServerUnderTest | undefined;
   let watchdog: RssWatchdog | undefined;
@@ -186,7 +205,7 @@ export async function measureRun(factory: ServerFactory, plan: RunPlan, progress
     const syncLoadCpuS = cpuSeconds(load.pids) - loadCpuBefore;
     progress(
       `synced ${plan.clients} clients in ${syncAllMs.toFixed(0)} ms (CPU: server ${syncServerCpuS.toFixed(1)} s, load generators ${syncLoadCpuS.toFixed(1)} s)` +
-        `${sync.reconnects > 0 ? ` (${sync.reconnects} streams refused and retried)` : ''}`,
+        (sync.reconnects > 0 ? ` (${sync.reconnects} streams refused and retried)` : ''),
     );
 
     // Steady state: the same idle time for every server, no forced collection, then RSS; then the live heap.
@@ -262,7 +281,8 @@ export async function measureRun(factory: ServerFactory, plan: RunPlan, progress
       flips,
     };
   } catch (error) {
-    if (watchdog?.reason) throw new Error(`${watchdog.reason} (then: ${error instanceof Error ? error.message : String(error)})`);
+    if (watchdog?.reason)
+      throw new Error(`${watchdog.reason} (then: ${error instanceof Error ? error.message : String(error)})`);
     throw error;
   } finally {
     watchdog?.stop();

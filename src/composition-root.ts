@@ -89,8 +89,18 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-function startMeshFile(meshPath: string, store: MeshStore, logger: Logger, settings: SpillwayServerOptions['meshFile']): MeshSourceHandle {
-  const source = new MeshFileSource({ path: meshPath, store, logger: logger.child({ component: 'mesh-file' }), ...settings });
+function startMeshFile(
+  meshPath: string,
+  store: MeshStore,
+  logger: Logger,
+  settings: SpillwayServerOptions['meshFile'],
+): MeshSourceHandle {
+  const source = new MeshFileSource({
+    path: meshPath,
+    store,
+    logger: logger.child({ component: 'mesh-file' }),
+    ...settings,
+  });
   const first = source.start();
   if (!first.ok) {
     source.stop();
@@ -98,16 +108,26 @@ function startMeshFile(meshPath: string, store: MeshStore, logger: Logger, setti
       `${formatMeshErrors(meshPath, first.errors)}\n${meshPath} is not a valid mesh file; fix it (spillway validate ${meshPath}) and start again`,
     );
   }
-  return { statuses: () => [{ name: 'file', ...source.stats }], synced: () => true, issues: () => source.issues(), stop: () => source.stop() };
+  return {
+    statuses: () => [{ name: 'file', ...source.stats }],
+    synced: () => true,
+    issues: () => source.issues(),
+    stop: () => source.stop(),
+  };
 }
 
 function startEmbeddedMesh(store: MeshStore, logger: Logger): MeshSourceHandle {
   const embedded = parseMeshText(EMBEDDED_MESH_YAML);
   // Not a user error: the embedded text ships with the code and a unit test parses it.
-  if (!embedded.ok) throw new Error('the embedded mesh is invalid (a bug): ' + formatMeshErrors('embedded', embedded.errors));
+  if (!embedded.ok)
+    throw new Error('the embedded mesh is invalid (a bug): ' + formatMeshErrors('embedded', embedded.errors));
   store.setShard('file', embedded.model);
   logger.info(embedded.summary, 'serving the embedded example mesh (use --mesh FILE for yours)');
-  return { statuses: () => [{ name: 'embedded', reloads: 0, rejected: 0, lastGoodAtMs: Date.now() }], synced: () => true, stop: () => undefined };
+  return {
+    statuses: () => [{ name: 'embedded', reloads: 0, rejected: 0, lastGoodAtMs: Date.now() }],
+    synced: () => true,
+    stop: () => undefined,
+  };
 }
 
 async function stopAll(sources: readonly MeshSourceHandle[]): Promise<void> {
@@ -140,7 +160,15 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
   const sources = await startSources(options, store);
   store.flush();
 
-  const controlPlane = new ControlPlane({ store, logger, xdsAddress: grpcAddress(options.xds), serverOptions: options.serverOptions, lrsLimits: options.lrsLimits, scope: options.scope, maxObservedCalls: options.maxObservedCalls });
+  const controlPlane = new ControlPlane({
+    store,
+    logger,
+    xdsAddress: grpcAddress(options.xds),
+    serverOptions: options.serverOptions,
+    lrsLimits: options.lrsLimits,
+    scope: options.scope,
+    maxObservedCalls: options.maxObservedCalls,
+  });
   if (!options.serverOptions?.tls && !isLoopback(options.xds.host)) {
     logger.warn(
       { xds: grpcAddress(options.xds) },
@@ -175,7 +203,11 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
   const adminServer = new AdminServer({
     logger,
     allowedHosts: options.adminAllowedHosts,
-    post: { handlers: drillPostHandlers(drills), token: options.predict?.adminToken, maxBodyBytes: options.predict?.maxBodyBytes ?? DEFAULT_ADMIN_MAX_BODY_BYTES },
+    post: {
+      handlers: drillPostHandlers(drills),
+      token: options.predict?.adminToken,
+      maxBodyBytes: options.predict?.maxBodyBytes ?? DEFAULT_ADMIN_MAX_BODY_BYTES,
+    },
     handlers: debugRoutes({
       xdsClients: controlPlane.server,
       snapshot: (view) => controlPlane.cache.snapshot(view),
@@ -187,9 +219,23 @@ export async function startSpillwayServer(options: SpillwayServerOptions): Promi
       metrics,
     }),
   });
-  adminServer.addRoute('/debug/what-if', whatIfHandler({ model: () => controlPlane.servedModel(), loads: controlPlane.loads, maxFailures: options.predict?.whatIfMaxFailures ?? DEFAULT_WHAT_IF_MAX_FAILURES }));
+  adminServer.addRoute(
+    '/debug/what-if',
+    whatIfHandler({
+      model: () => controlPlane.servedModel(),
+      loads: controlPlane.loads,
+      maxFailures: options.predict?.whatIfMaxFailures ?? DEFAULT_WHAT_IF_MAX_FAILURES,
+    }),
+  );
   adminServer.addRoute('/debug/drill', drillStatusHandler(drills));
-  adminServer.addRoute('/debug/scope', scopeHandler({ observedCalls: controlPlane.observedCalls, model: () => store.current(), defaultScope: options.scope?.scope ?? 'all' }));
+  adminServer.addRoute(
+    '/debug/scope',
+    scopeHandler({
+      observedCalls: controlPlane.observedCalls,
+      model: () => store.current(),
+      defaultScope: options.scope?.scope ?? 'all',
+    }),
+  );
   let adminPort: number;
   try {
     adminPort = await adminServer.listen(options.admin.host, options.admin.port);

@@ -10,10 +10,16 @@ export function createLogger(
   level: LogLevel = (process.env.SPILLWAY_LOG_LEVEL as LogLevel | undefined) ?? 'info',
   format: LogFormat = 'json',
 ): Logger {
-  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY);
   const options = { name: 'spillway', level, base: { pid: process.pid } };
   if (!pretty) return pino(options);
-  return pino(options, pino.transport({ target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,name' } }));
+  return pino(
+    options,
+    pino.transport({
+      target: 'pino-pretty',
+      options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,name' },
+    }),
+  );
 }
 
 export type { Logger };

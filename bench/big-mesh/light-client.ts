@@ -16,8 +16,14 @@ export class LightAdsClient {
   private ended?: string;
 
   constructor(address: string) {
-    this.client = new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': UNLIMITED });
-    this.call = this.client.makeBidiStreamRequest(ADS_SOTW, (bytes: Buffer) => bytes, (bytes: Buffer) => bytes);
+    this.client = new grpc.Client(address, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': UNLIMITED,
+    });
+    this.call = this.client.makeBidiStreamRequest(
+      ADS_SOTW,
+      (bytes: Buffer) => bytes,
+      (bytes: Buffer) => bytes,
+    );
     this.call.on('data', (bytes: Buffer) => {
       this.queue.push(readSotwResponse(bytes));
       this.wake?.();
@@ -29,12 +35,17 @@ export class LightAdsClient {
     this.call.on('error', () => undefined); // surfaced through 'status'
   }
 
-  send(typeUrl: string, options: { node?: { id: string; metadata: Record<string, string> }; versionInfo?: string; nonce?: string } = {}): void {
+  send(
+    typeUrl: string,
+    options: { node?: { id: string; metadata: Record<string, string> }; versionInfo?: string; nonce?: string } = {},
+  ): void {
     const type = messageType('envoy.service.discovery.v3.DiscoveryRequest');
     const fields: Record<string, { stringValue: string }> = {};
     for (const [key, value] of Object.entries(options.node?.metadata ?? {})) fields[key] = { stringValue: value };
     const message = type.fromObject({
-      node: options.node ? { id: options.node.id, metadata: { fields }, locality: { region: 'r1', zone: 'r1-a' } } : undefined,
+      node: options.node
+        ? { id: options.node.id, metadata: { fields }, locality: { region: 'r1', zone: 'r1-a' } }
+        : undefined,
       type_url: typeUrl,
       version_info: options.versionInfo ?? '',
       response_nonce: options.nonce ?? '',
@@ -74,5 +85,7 @@ export class LightAdsClient {
 /** Whether a response carries a resource whose bytes contain `name` (a scan, no decoding). */
 export function carriesName(response: ResponseHeader, name: string): boolean {
   const needle = Buffer.from(name);
-  return response.resources.some((resource) => Buffer.from(resource.buffer, resource.byteOffset, resource.byteLength).includes(needle));
+  return response.resources.some((resource) =>
+    Buffer.from(resource.buffer, resource.byteOffset, resource.byteLength).includes(needle),
+  );
 }

@@ -3,7 +3,9 @@ import { measureBigMesh } from './measure';
 import { parseFlags } from '../../src/flags/flags';
 
 async function main(): Promise<void> {
-  const parsed = parseFlags(process.argv.slice(2), [{ name: 'services', value: 'N', help: 'services in the mesh', default: '50000' }]);
+  const parsed = parseFlags(process.argv.slice(2), [
+    { name: 'services', value: 'N', help: 'services in the mesh', default: '50000' },
+  ]);
   if (!parsed.ok) throw new Error(parsed.error);
   const services = Number(parsed.flags.get('services'));
   if (!Number.isInteger(services) || services < 1) throw new Error('--services needs a positive whole number');

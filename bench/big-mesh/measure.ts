@@ -85,9 +85,26 @@ export async function measureBigMesh(options: BigMeshOptions): Promise<BigMeshFi
   const startedAt = Date.now();
   // BIG_MESH_NODE_ARGS (e.g. "--cpu-prof") profiles the server; BIG_MESH_STOP_SIGNAL=TERM lets it write the profile.
   const nodeArgs = (process.env.BIG_MESH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, main, 'serve', '--mesh', meshPath, '--xds', `127.0.0.1:${xdsPort}`, '--admin', `127.0.0.1:${adminPort}`, '--log-level', 'info', ...(options.extraArgs ?? [])], {
-    stdio: ['ignore', logFd, logFd],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      main,
+      'serve',
+      '--mesh',
+      meshPath,
+      '--xds',
+      `127.0.0.1:${xdsPort}`,
+      '--admin',
+      `127.0.0.1:${adminPort}`,
+      '--log-level',
+      'info',
+      ...(options.extraArgs ?? []),
+    ],
+    {
+      stdio: ['ignore', logFd, logFd],
+    },
+  );
   fs.closeSync(logFd);
   let peakRss = 0;
   let maxHealthz = 0;
@@ -128,7 +145,9 @@ export async function measureBigMesh(options: BigMeshOptions): Promise<BigMeshFi
     do clusters = await client.next(CLUSTER_TYPE, timeoutMs);
     while (!carriesName(clusters, changedClusterName(true)));
     const changeReachedClientAfterMs = Date.now() - changedAt;
-    log(`change reached the client after ${changeReachedClientAfterMs} ms (slowest /healthz meanwhile ${maxHealthz} ms)`);
+    log(
+      `change reached the client after ${changeReachedClientAfterMs} ms (slowest /healthz meanwhile ${maxHealthz} ms)`,
+    );
     return {
       services: options.services,
       meshBytes: Buffer.byteLength(text),

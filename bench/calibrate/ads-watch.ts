@@ -2,7 +2,14 @@
 // has ACKed (synced), NACKs, and, while a flip is armed, when the response carrying the changed EDS
 // resource passed and when the client's ACK of it passed. The same for every kind of client, because it
 // reads only what goes over the wire.
-import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE, assignmentNameOf, readSotwResponse } from '../load/discovery-messages';
+import {
+  CLUSTER_TYPE,
+  ENDPOINT_TYPE,
+  LISTENER_TYPE,
+  ROUTE_TYPE,
+  assignmentNameOf,
+  readSotwResponse,
+} from '../load/discovery-messages';
 import { forEachBytesField, utf8 } from '../load/wire-scan';
 
 const SYNC_TYPES = [CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE];
@@ -90,7 +97,7 @@ export class AdsWatch {
 
   private sightAck(request: RequestFacts, atNs: bigint): void {
     const sighting = this.sighting;
-    if (!sighting || sighting.nonce === undefined || sighting.ackedNs !== undefined || sighting.nacked) return;
+    if (sighting?.nonce === undefined || sighting.ackedNs !== undefined || sighting.nacked) return;
     if (request.typeUrl !== ENDPOINT_TYPE || request.nonce !== sighting.nonce) return;
     if (request.nack) sighting.nacked = true;
     else sighting.ackedNs = atNs;

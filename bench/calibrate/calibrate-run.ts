@@ -16,7 +16,10 @@ import { Pinning, pinProcess } from './pinning';
 
 export type CalibrationKind = 'envoy' | 'load-generator';
 
-export const KIND_LABEL: Record<CalibrationKind, string> = { envoy: 'real Envoy 1.40', 'load-generator': 'load generator (Envoy-like)' };
+export const KIND_LABEL: Record<CalibrationKind, string> = {
+  envoy: 'real Envoy 1.40',
+  'load-generator': 'load generator (Envoy-like)',
+};
 
 export interface CalibrationPlan {
   size: MeshSize;
@@ -83,20 +86,27 @@ const nsToMs = (ns: bigint) => Number(ns) / 1e6;
 
 /** The machine's CPU time so far (all cores, in clock ticks): total, and idle (idle + iowait), from /proc/stat. */
 function machineCpuTicks(): { total: number; idle: number } {
-  const fields = (fs.readFileSync('/proc/stat', 'utf8').split('\n')[0] as string).trim().split(/\s+/).slice(1).map(Number);
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   const total = fields.slice(0, 8).reduce((sum, v) => sum + v, 0);
   return { total, idle: (fields[3] ?? 0) + (fields[4] ?? 0) };
 }
 const cpuOf = (pids: readonly number[]) => pids.reduce((sum, pid) => sum + cpuNs(pid), 0);
 
-async function waitForSynced(hop: RecordingHop, count: number, deadline: number, broken: () => string | undefined): Promise<void> {
+async function waitForSynced(
+  hop: RecordingHop,
+  count: number,
+  deadline: number,
+  broken: () => string | undefined,
+): Promise<void> {
   for (;;) {
     const reason = broken();
     if (reason) throw new Error(reason);
     const status = await hop.status();
     if (status.synced >= count) return;
     if (Date.now() > deadline) {
-      throw new Error(`only ${status.synced} of ${count} clients synced through the hop (${status.connections} connected, ${status.nacks} NACKs, ${status.unreadable} unreadable)`);
+      throw new Error(
+        `only ${status.synced} of ${count} clients synced through the hop (${status.connections} connected, ${status.nacks} NACKs, ${status.unreadable} unreadable)`,
+      );
     }
     await sleep(POLL_MS);
   }
@@ -109,7 +119,13 @@ interface Clients {
   broken(): string | undefined;
 }
 
-async function startEnvoys(nodes: BenchNode[], hop: RecordingHop, workDir: string, cores: string | undefined, progress: (line: string) => void): Promise<Clients> {
+async function startEnvoys(
+  nodes: BenchNode[],
+  hop: RecordingHop,
+  workDir: string,
+  cores: string | undefined,
+  progress: (line: string) => void,
+): Promise<Clients> {
   const fleet = new EnvoyFleet(workDir, cores);
   const clients: Clients = { pids: [], stop: () => fleet.stop(), broken: () => fleet.exited() };
   try {
@@ -122,7 +138,9 @@ async function startEnvoys(nodes: BenchNode[], hop: RecordingHop, workDir: strin
   } catch (error) {
     const warnings = fleet.warnings(5);
     await fleet.stop();
-    throw new Error(`${error instanceof Error ? error.message : String(error)}${warnings.length > 0 ? `\nEnvoy logs:\n${warnings.join('\n')}` : ''}`);
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}${warnings.length > 0 ? `\nEnvoy logs:\n${warnings.join('\n')}` : ''}`,
+    );
   }
   clients.pids = fleet.pids;
   return clients;
@@ -146,8 +164,13 @@ async function startLoadGenerator(nodes: BenchNode[], hop: RecordingHop, cores: 
   return clients;
 }
 
-export async function measureCalibration(factory: ServerFactory, kind: CalibrationKind, plan: CalibrationPlan, progress: (line: string) => void): Promise<CalibrationResult> {
-  const loadAverage = os.loadavg()[0] as number;
+export async function measureCalibration(
+  factory: ServerFactory,
+  kind: CalibrationKind,
+  plan: CalibrationPlan,
+  progress: (line: string) => void,
+): Promise<CalibrationResult> {
+  const loadAverage = os.loadavg()[0];
   const anchors = LoadGenerator.start(1);
   let server: ServerUnderTest | undefined;
   let hop: RecordingHop | undefined;
@@ -166,11 +189,17 @@ export async function measureCalibration(factory: ServerFactory, kind: Calibrati
     const nodes = Array.from({ length: plan.clients }, (_, i) => measured.node('bench', i));
     const startedAt = Date.now();
     const cores = plan.pin?.clients;
-    clients = kind === 'envoy' ? await startEnvoys(nodes, hop, plan.workDir, cores, progress) : await startLoadGenerator(nodes, hop, cores);
+    clients =
+      kind === 'envoy'
+        ? await startEnvoys(nodes, hop, plan.workDir, cores, progress)
+        : await startLoadGenerator(nodes, hop, cores);
     const syncMs = Date.now() - startedAt;
     await sleep(plan.steadyIdleMs);
-    const clientMemoryPerClientBytes = clients.pids.reduce((sum, pid) => sum + privateMemoryBytes(pid), 0) / plan.clients;
-    progress(`${plan.clients} clients synced in ${(syncMs / 1000).toFixed(1)} s; client private memory ${(clientMemoryPerClientBytes / 2 ** 20).toFixed(1)} MiB per client`);
+    const clientMemoryPerClientBytes =
+      clients.pids.reduce((sum, pid) => sum + privateMemoryBytes(pid), 0) / plan.clients;
+    progress(
+      `${plan.clients} clients synced in ${(syncMs / 1000).toFixed(1)} s; client private memory ${(clientMemoryPerClientBytes / 2 ** 20).toFixed(1)} MiB per client`,
+    );
 
     const idleStart = cpuNs(server.pid);
     const idleStartedNs = process.hrtime.bigint();
@@ -184,7 +213,8 @@ export async function measureCalibration(factory: ServerFactory, kind: Calibrati
       notReady.add(endpointKey(service, 0, 0));
       const before = await hop.status();
       const { connections, seen } = await hop.arm(server.edsNameOf(service), FLIP_TIMEOUT_MS);
-      if (connections !== plan.clients) progress(`flip ${k + 1}: only ${connections} of ${plan.clients} clients are synced`);
+      if (connections !== plan.clients)
+        progress(`flip ${k + 1}: only ${connections} of ${plan.clients} clients are synced`);
       const serverCpuBefore = cpuNs(server.pid);
       const clientCpuBefore = cpuOf(clients.pids);
       const hopCpuBefore = cpuNs(hop.pid);
@@ -198,7 +228,8 @@ export async function measureCalibration(factory: ServerFactory, kind: Calibrati
       const clientCpuMs = (cpuOf(clients.pids) - clientCpuBefore) / 1e6;
       const hopCpuMs = (cpuNs(hop.pid) - hopCpuBefore) / 1e6;
       const machineAfter = machineCpuTicks();
-      const machineBusyShare = 1 - (machineAfter.idle - machineBefore.idle) / Math.max(1, machineAfter.total - machineBefore.total);
+      const machineBusyShare =
+        1 - (machineAfter.idle - machineBefore.idle) / Math.max(1, machineAfter.total - machineBefore.total);
       const after = await hop.status();
       const acks = flip.ackedNs.map((ns) => nsToMs(ns - changedAtNs));
       const responses = flip.receivedNs.map((ns) => nsToMs(ns - changedAtNs));
@@ -225,7 +256,16 @@ export async function measureCalibration(factory: ServerFactory, kind: Calibrati
       `change → ACK p50/p99 (median of ${flips.length} flips): ${median(flips.map((f) => f.ackP50Ms)).toFixed(0)} / ${median(flips.map((f) => f.ackP99Ms)).toFixed(0)} ms; ` +
         `server CPU per push ${median(flips.map((f) => f.serverCpuMs)).toFixed(0)} ms; ${final.nacks} NACKs`,
     );
-    return { server: factory.name, kind, clients: plan.clients, loadAverage, syncMs, clientMemoryPerClientBytes, nacks: final.nacks, flips };
+    return {
+      server: factory.name,
+      kind,
+      clients: plan.clients,
+      loadAverage,
+      syncMs,
+      clientMemoryPerClientBytes,
+      nacks: final.nacks,
+      flips,
+    };
   } finally {
     await clients?.stop();
     hop?.stop();

@@ -42,7 +42,22 @@ export function envoyBootstrap(node: BenchNode, xdsAddress: string): Record<stri
           },
           load_assignment: {
             cluster_name: XDS_CLUSTER,
-            endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: xdsAddress.slice(0, colon), port_value: Number(xdsAddress.slice(colon + 1)) } } } }] }],
+            endpoints: [
+              {
+                lb_endpoints: [
+                  {
+                    endpoint: {
+                      address: {
+                        socket_address: {
+                          address: xdsAddress.slice(0, colon),
+                          port_value: Number(xdsAddress.slice(colon + 1)),
+                        },
+                      },
+                    },
+                  },
+                ],
+              },
+            ],
           },
         },
       ],
@@ -68,7 +83,10 @@ export class EnvoyFleet {
   private readonly binary = envoyBinary(REPO_ROOT);
 
   /** `cores`: run every Envoy on these cores only (taskset -c), or anywhere when undefined. */
-  constructor(private readonly workDir: string, private readonly cores?: string) {}
+  constructor(
+    private readonly workDir: string,
+    private readonly cores?: string,
+  ) {}
 
   get pids(): number[] {
     return this.envoys.map((e) => e.child.pid as number);
@@ -85,7 +103,17 @@ export class EnvoyFleet {
     const logFile = path.join(this.workDir, `envoy-${index}.log`);
     fs.writeFileSync(bootstrapFile, JSON.stringify(envoyBootstrap(node, xdsAddress)));
     const log = fs.openSync(logFile, 'w');
-    const args = ['-c', bootstrapFile, '--disable-hot-restart', '--concurrency', '1', '--log-level', 'error', '--drain-time-s', '1'];
+    const args = [
+      '-c',
+      bootstrapFile,
+      '--disable-hot-restart',
+      '--concurrency',
+      '1',
+      '--log-level',
+      'error',
+      '--drain-time-s',
+      '1',
+    ];
     // taskset execs Envoy, so the pid is Envoy's either way.
     const [command, argv] = this.cores ? ['taskset', ['-c', this.cores, this.binary, ...args]] : [this.binary, args];
     const child = spawn(command, argv, { stdio: ['ignore', log, log] });

@@ -26,7 +26,7 @@ class ByteQueue {
   /** The first `n` bytes, without removing them (n <= length). */
   peek(n: number): Buffer {
     if (n === 0) return Buffer.alloc(0);
-    const first = this.chunks[0] as Buffer;
+    const first = this.chunks[0];
     if (first.length >= n) return first.subarray(0, n);
     const joined = Buffer.concat(this.chunks);
     this.chunks = [joined];
@@ -42,7 +42,7 @@ class ByteQueue {
   drop(n: number): void {
     this.length -= n;
     while (n > 0) {
-      const first = this.chunks[0] as Buffer;
+      const first = this.chunks[0];
       if (first.length <= n) {
         this.chunks.shift();
         n -= first.length;
@@ -63,7 +63,10 @@ export class GrpcOverH2Reader {
   private prefaceLeft: number;
 
   /** `fromClient`: the client's side starts with the connection preface, the server's with a frame. */
-  constructor(fromClient: boolean, private readonly onMessage: MessageHandler) {
+  constructor(
+    fromClient: boolean,
+    private readonly onMessage: MessageHandler,
+  ) {
     this.prefaceLeft = fromClient ? CLIENT_PREFACE.length : 0;
   }
 
@@ -72,15 +75,16 @@ export class GrpcOverH2Reader {
     this.input.push(chunk);
     if (this.prefaceLeft > 0) {
       if (this.input.length < this.prefaceLeft) return;
-      if (!this.input.take(this.prefaceLeft).equals(CLIENT_PREFACE)) throw new Error('not an HTTP/2 connection (no client preface)');
+      if (!this.input.take(this.prefaceLeft).equals(CLIENT_PREFACE))
+        throw new Error('not an HTTP/2 connection (no client preface)');
       this.prefaceLeft = 0;
     }
     while (this.input.length >= FRAME_HEADER_BYTES) {
       const header = this.input.peek(FRAME_HEADER_BYTES);
       const length = header.readUIntBE(0, 3);
       if (this.input.length < FRAME_HEADER_BYTES + length) return;
-      const type = header[3] as number;
-      const flags = header[4] as number;
+      const type = header[3];
+      const flags = header[4];
       const streamId = header.readUInt32BE(5) & 0x7fffffff;
       this.input.drop(FRAME_HEADER_BYTES);
       const payload = this.input.take(length);
@@ -91,7 +95,7 @@ export class GrpcOverH2Reader {
 
   private data(streamId: number, flags: number, payload: Buffer): void {
     let body = payload;
-    if (flags & FLAG_PADDED) body = payload.subarray(1, payload.length - (payload[0] as number));
+    if (flags & FLAG_PADDED) body = payload.subarray(1, payload.length - payload[0]);
     let stream = this.streams.get(streamId);
     if (!stream) {
       stream = new ByteQueue();
@@ -101,9 +105,11 @@ export class GrpcOverH2Reader {
     stream.push(body);
     while (stream.length >= GRPC_PREFIX_BYTES) {
       const prefix = stream.peek(GRPC_PREFIX_BYTES);
-      if (prefix[0] !== 0) throw new Error(`stream ${streamId}: compressed gRPC message (the hop reads uncompressed ones only)`);
+      if (prefix[0] !== 0)
+        throw new Error(`stream ${streamId}: compressed gRPC message (the hop reads uncompressed ones only)`);
       const length = prefix.readUInt32BE(1);
-      if (length > MAX_GRPC_MESSAGE_BYTES) throw new Error(`stream ${streamId}: a ${length}-byte message, above ${MAX_GRPC_MESSAGE_BYTES}`);
+      if (length > MAX_GRPC_MESSAGE_BYTES)
+        throw new Error(`stream ${streamId}: a ${length}-byte message, above ${MAX_GRPC_MESSAGE_BYTES}`);
       if (stream.length < GRPC_PREFIX_BYTES + length) return;
       stream.drop(GRPC_PREFIX_BYTES);
       this.onMessage(streamId, stream.take(length));

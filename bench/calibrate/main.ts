@@ -34,15 +34,24 @@ function progress(line: string): void {
 
 /** MemAvailable from /proc/meminfo (what can be used without swapping), in bytes. */
 function availableMemoryBytes(): number {
-  const match = fs.readFileSync('/proc/meminfo', 'utf8').match(/^MemAvailable:\s+(\d+) kB$/m);
+  const match = /^MemAvailable:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/meminfo', 'utf8'));
   return match ? Number(match[1]) * 1024 : os.freemem();
 }
 
 /** K: given, or as many Envoys as `memoryShare` of the available memory holds, from one Envoy's private memory on this mesh. */
-async function chooseClients(options: CalibrateOptions, size: MeshSize, workRoot: string): Promise<{ clients: number; reason: string }> {
+async function chooseClients(
+  options: CalibrateOptions,
+  size: MeshSize,
+  workRoot: string,
+): Promise<{ clients: number; reason: string }> {
   if (options.clients !== undefined) return { clients: options.clients, reason: 'set by --clients' };
   const workDir = fs.mkdtempSync(path.join(workRoot, 'probe-'));
-  const probe = await measureCalibration(spillwayFactory, 'envoy', { size, clients: 1, flips: 0, workDir, steadyIdleMs: options.steadyIdleMs }, (line) => progress(`  probe: ${line}`));
+  const probe = await measureCalibration(
+    spillwayFactory,
+    'envoy',
+    { size, clients: 1, flips: 0, workDir, steadyIdleMs: options.steadyIdleMs },
+    (line) => progress(`  probe: ${line}`),
+  );
   const available = availableMemoryBytes();
   const fits = Math.floor((available * options.memoryShare) / probe.clientMemoryPerClientBytes);
   const clients = Math.max(1, Math.min(options.maxClients, fits));
@@ -56,9 +65,19 @@ async function chooseClients(options: CalibrateOptions, size: MeshSize, workRoot
 }
 
 async function main(options: CalibrateOptions): Promise<void> {
-  const peers = [...new Set(options.servers.flatMap((name): PeerName[] => (name === 'spillway' ? [] : isGoControlPlane(name) ? ['go-control-plane'] : ['istiod'])))];
+  const peers = [
+    ...new Set(
+      options.servers.flatMap((name): PeerName[] =>
+        name === 'spillway' ? [] : isGoControlPlane(name) ? ['go-control-plane'] : ['istiod'],
+      ),
+    ),
+  ];
   if (peers.length > 0) preparePeers(peers);
-  const size: MeshSize = { services: options.services, endpointsPerCluster: options.endpointsPerCluster, clusters: options.clusters };
+  const size: MeshSize = {
+    services: options.services,
+    endpointsPerCluster: options.endpointsPerCluster,
+    clusters: options.clusters,
+  };
   const workRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'spillway-calibrate-'));
   const { clients, reason } = await chooseClients(options, size, workRoot);
   progress(`K = ${clients} (${reason})`);
@@ -81,23 +100,35 @@ async function main(options: CalibrateOptions): Promise<void> {
         progress(`${name}, ${clients} × ${KIND_LABEL[kind]} (repetition ${rep + 1})`);
         const workDir = fs.mkdtempSync(path.join(workRoot, `${name}-${kind}-`));
         try {
-          results.push(await measureCalibration(factory, kind, { size, clients, flips: options.flips, workDir, steadyIdleMs: options.steadyIdleMs, pin }, (line) => progress(`  ${line}`)));
+          results.push(
+            await measureCalibration(
+              factory,
+              kind,
+              { size, clients, flips: options.flips, workDir, steadyIdleMs: options.steadyIdleMs, pin },
+              (line) => progress(`  ${line}`),
+            ),
+          );
           fs.rmSync(workDir, { recursive: true, force: true });
         } catch (error) {
           const message = `${name}, ${KIND_LABEL[kind]}, repetition ${rep + 1}: ${error instanceof Error ? error.message : String(error)}`;
           progress(`  FAILED ${message} (logs kept in ${workDir})`);
-          errors.push(message.split('\n')[0] as string);
+          errors.push(message.split('\n')[0]);
         }
       }
     }
   }
   const command = `npm run bench:calibrate -- ${process.argv.slice(2).join(' ')}`.trim();
-  const placement = pin ? `server and hop pinned to core(s) ${pin.server}, clients to ${pin.clients}` : 'no CPU pinning';
+  const placement = pin
+    ? `server and hop pinned to core(s) ${pin.server}, clients to ${pin.clients}`
+    : 'no CPU pinning';
   const text = renderCalibration({ command, size, clients, clientsReason: reason, placement, results, errors });
   const output = path.resolve(REPO_ROOT, options.output);
   fs.mkdirSync(path.dirname(output), { recursive: true });
   fs.writeFileSync(output, text);
-  fs.writeFileSync(output.replace(/\.md$/, '') + '.json', JSON.stringify({ command, size, clients, reason, placement, results, errors }, null, 2) + '\n');
+  fs.writeFileSync(
+    output.replace(/\.md$/, '') + '.json',
+    JSON.stringify({ command, size, clients, reason, placement, results, errors }, null, 2) + '\n',
+  );
   process.stdout.write('\n' + text);
   progress(`written to ${path.relative(REPO_ROOT, output)} (raw figures beside it, .json)`);
   if (errors.length === 0) fs.rmSync(workRoot, { recursive: true, force: true });

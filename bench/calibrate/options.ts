@@ -41,9 +41,19 @@ function positiveInteger(text: string | undefined, flag: string): number {
 /** Read by the shared flag parser; what each means is in CALIBRATE_USAGE. */
 const CALIBRATE_FLAGS: FlagSpec[] = [
   { name: 'pin', switch: true, help: 'server and hop on half the cores, clients on the other half' },
-  ...['services', 'clusters', 'endpoints', 'clients', 'max-clients', 'memory-share', 'flips', 'reps', 'servers', 'steady-ms', 'out'].map(
-    (name): FlagSpec => ({ name, value: 'VALUE', help: '' }),
-  ),
+  ...[
+    'services',
+    'clusters',
+    'endpoints',
+    'clients',
+    'max-clients',
+    'memory-share',
+    'flips',
+    'reps',
+    'servers',
+    'steady-ms',
+    'out',
+  ].map((name): FlagSpec => ({ name, value: 'VALUE', help: '' })),
 ];
 
 export function parseCalibrateOptions(argv: readonly string[]): CalibrateOptions {
@@ -65,7 +75,8 @@ export function parseCalibrateOptions(argv: readonly string[]): CalibrateOptions
   if (parsed.flags.has('help')) throw new Error(CALIBRATE_USAGE);
   if (parsed.positional.length > 0) throw new Error(`unexpected argument ${parsed.positional[0]}\n${CALIBRATE_USAGE}`);
   const flag = (name: string): string | undefined => parsed.flags.get(name);
-  const count = (name: string): number | undefined => (flag(name) === undefined ? undefined : positiveInteger(flag(name), `--${name}`));
+  const count = (name: string): number | undefined =>
+    flag(name) === undefined ? undefined : positiveInteger(flag(name), `--${name}`);
   options.services = count('services') ?? options.services;
   options.clusters = count('clusters') ?? options.clusters;
   options.endpointsPerCluster = count('endpoints') ?? options.endpointsPerCluster;
@@ -85,7 +96,8 @@ export function parseCalibrateOptions(argv: readonly string[]): CalibrateOptions
   if (servers !== undefined) {
     const names = servers.split(',').map((s) => s.trim());
     const unknown = names.filter((name) => !SERVERS.includes(name as ServerName));
-    if (names.length === 0 || unknown.length > 0) throw new Error(`--servers: unknown server(s) ${unknown.join(', ')} (known: ${SERVERS.join(', ')})`);
+    if (names.length === 0 || unknown.length > 0)
+      throw new Error(`--servers: unknown server(s) ${unknown.join(', ')} (known: ${SERVERS.join(', ')})`);
     options.servers = names as ServerName[];
   }
   if (parsed.flags.has('pin')) options.pin = true;

@@ -15,11 +15,15 @@ export function splitCores(): Pinning {
   const cores = os.cpus().length;
   if (cores < 2) throw new Error('--pin needs at least 2 cores');
   const half = Math.floor(cores / 2);
-  return { server: half === 1 ? '0' : `0-${half - 1}`, clients: cores - half === 1 ? String(half) : `${half}-${cores - 1}` };
+  return {
+    server: half === 1 ? '0' : `0-${half - 1}`,
+    clients: cores - half === 1 ? String(half) : `${half}-${cores - 1}`,
+  };
 }
 
 /** Pins every thread of a running process (threads it starts later inherit it). */
 export function pinProcess(pid: number, cores: string): void {
   const result = spawnSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`taskset -p -c ${cores} ${pid} failed: ${result.stderr || result.error?.message}`);
+  if (result.status !== 0)
+    throw new Error(`taskset -p -c ${cores} ${pid} failed: ${result.stderr || result.error?.message}`);
 }

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 
 /** Resident anonymous memory in bytes (RssAnon in /proc/PID/status). */
 export function privateMemoryBytes(pid: number): number {
-  const match = fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/^RssAnon:\s+(\d+)\s+kB$/m);
+  const match = /^RssAnon:\s+(\d+)\s+kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   if (!match) throw new Error(`no RssAnon for pid ${pid}`);
   return Number(match[1]) * 1024;
 }

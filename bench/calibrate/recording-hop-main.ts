@@ -41,12 +41,21 @@ function status(): HopStatus {
     bytesUp += c.bytesUp;
     responses += c.watch.responses;
   }
-  return { connections: connections.size, synced, nacks, bytesDown, bytesUp, responses, unreadable: unreadableTotal, ...(unreadableReason ? { unreadableReason } : {}) };
+  return {
+    connections: connections.size,
+    synced,
+    nacks,
+    bytesDown,
+    bytesUp,
+    responses,
+    unreadable: unreadableTotal,
+    ...(unreadableReason ? { unreadableReason } : {}),
+  };
 }
 
 /** Reports the armed flip once every armed connection has ACKed (or NACKed) the response that carried it. */
 function checkFlip(): void {
-  if (!armed || !armed.every((c) => c.watch.flipDone)) return;
+  if (!armed?.every((c) => c.watch.flipDone)) return;
   const sightings = armed.map((c) => c.watch.sighting ?? {});
   send({
     kind: 'flip',
@@ -77,8 +86,12 @@ function accept(upstreamHost: string, upstreamPort: number, down: net.Socket): v
   const connection: Connection = { watch: new AdsWatch(), bytesDown: 0, bytesUp: 0 };
   connections.add(connection);
   let chunkAtNs = 0n;
-  const fromClient = new GrpcOverH2Reader(true, (stream, message) => connection.watch.fromClient(stream, message, chunkAtNs));
-  const fromServer = new GrpcOverH2Reader(false, (stream, message) => connection.watch.fromServer(stream, message, chunkAtNs));
+  const fromClient = new GrpcOverH2Reader(true, (stream, message) =>
+    connection.watch.fromClient(stream, message, chunkAtNs),
+  );
+  const fromServer = new GrpcOverH2Reader(false, (stream, message) =>
+    connection.watch.fromServer(stream, message, chunkAtNs),
+  );
   const read = (reader: GrpcOverH2Reader, chunk: Buffer, atNs: bigint) => {
     if (connection.unreadable) return;
     chunkAtNs = atNs;

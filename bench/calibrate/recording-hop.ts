@@ -18,15 +18,25 @@ export interface FlipSeen {
 export class RecordingHop {
   private failure?: string;
 
-  private constructor(private readonly child: ChildProcess, readonly address: string) {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly address: string,
+  ) {
     child.on('message', (message: FromHop) => {
       if (message.kind === 'failed') this.failure ??= message.message;
     });
   }
 
   static async start(upstream: string): Promise<RecordingHop> {
-    const child = fork(path.join(__dirname, 'recording-hop-main.js'), [upstream], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const listening = await reply(child, (m) => m.kind === 'listening', START_TIMEOUT_MS, 'the recording hop to listen');
+    const child = fork(path.join(__dirname, 'recording-hop-main.js'), [upstream], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const listening = await reply(
+      child,
+      (m) => m.kind === 'listening',
+      START_TIMEOUT_MS,
+      'the recording hop to listen',
+    );
     if (listening.kind !== 'listening') throw new Error('unexpected reply');
     return new RecordingHop(child, `127.0.0.1:${listening.port}`);
   }
@@ -54,11 +64,17 @@ export class RecordingHop {
     const seen = flip.then(
       (m) =>
         m.kind === 'flip'
-          ? { receivedNs: m.receivedNs.map((ns) => BigInt(ns)), ackedNs: m.ackedNs.map((ns) => BigInt(ns)), nacked: m.nacked }
+          ? {
+              receivedNs: m.receivedNs.map((ns) => BigInt(ns)),
+              ackedNs: m.ackedNs.map((ns) => BigInt(ns)),
+              nacked: m.nacked,
+            }
           : { receivedNs: [], ackedNs: [], nacked: 0 },
       (error: unknown) => {
         this.send({ kind: 'disarm' });
-        throw new Error(`${error instanceof Error ? error.message : String(error)}${this.failure ? ` (${this.failure})` : ''}`);
+        throw new Error(
+          `${error instanceof Error ? error.message : String(error)}${this.failure ? ` (${this.failure})` : ''}`,
+        );
       },
     );
     return { connections: message.kind === 'armed' ? message.connections : 0, seen };
@@ -74,7 +90,12 @@ export class RecordingHop {
   }
 }
 
-function reply(child: ChildProcess, accept: (message: FromHop) => boolean, timeoutMs: number, what: string): Promise<FromHop> {
+function reply(
+  child: ChildProcess,
+  accept: (message: FromHop) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<FromHop> {
   return new Promise((resolve, reject) => {
     const onMessage = (message: FromHop) => {
       if (!accept(message)) return;

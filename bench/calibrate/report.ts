@@ -40,7 +40,11 @@ export function renderCalibration(report: CalibrationReport): string {
   const summary: string[] = [];
   for (const server of servers) {
     const byKind = new Map<CalibrationKind, CalibrationResult[]>();
-    for (const kind of KINDS) byKind.set(kind, report.results.filter((r) => r.server === server && r.kind === kind));
+    for (const kind of KINDS)
+      byKind.set(
+        kind,
+        report.results.filter((r) => r.server === server && r.kind === kind),
+      );
     for (const kind of KINDS) {
       const runs = byKind.get(kind) as CalibrationResult[];
       if (runs.length === 0) continue;
@@ -60,13 +64,30 @@ export function renderCalibration(report: CalibrationReport): string {
     if (envoy.length > 0 && load.length > 0) {
       const m = (flips: typeof envoy, pick: (f: (typeof envoy)[number]) => number) => median(flips.map(pick));
       summary.push(
-        `| ${SERVER_LABEL[server]} | ${ratio(m(envoy, (f) => f.ackP50Ms), m(load, (f) => f.ackP50Ms))} | ${ratio(m(envoy, (f) => f.ackP99Ms), m(load, (f) => f.ackP99Ms))} | ` +
-          `${ratio(m(envoy, (f) => f.serverCpuMs), m(load, (f) => f.serverCpuMs))} | ${ratio(m(envoy, (f) => f.bytesDown), m(load, (f) => f.bytesDown))} |`,
+        `| ${SERVER_LABEL[server]} | ${ratio(
+          m(envoy, (f) => f.ackP50Ms),
+          m(load, (f) => f.ackP50Ms),
+        )} | ${ratio(
+          m(envoy, (f) => f.ackP99Ms),
+          m(load, (f) => f.ackP99Ms),
+        )} | ` +
+          `${ratio(
+            m(envoy, (f) => f.serverCpuMs),
+            m(load, (f) => f.serverCpuMs),
+          )} | ${ratio(
+            m(envoy, (f) => f.bytesDown),
+            m(load, (f) => f.bytesDown),
+          )} |`,
       );
     }
   }
   if (summary.length > 0) {
-    lines.push('', '| server | real Envoy / load generator: p50 | p99 | server CPU per push | bytes per change |', '|---|---|---|---|---|', ...summary);
+    lines.push(
+      '',
+      '| server | real Envoy / load generator: p50 | p99 | server CPU per push | bytes per change |',
+      '|---|---|---|---|---|',
+      ...summary,
+    );
   }
   if (report.errors.length > 0) lines.push('', 'Runs that failed:', '', ...report.errors.map((e) => `- ${e}`));
   return lines.join('\n') + '\n';

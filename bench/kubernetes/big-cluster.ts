@@ -17,7 +17,13 @@ import * as path from 'path';
 import { terminate, trackChild } from '../../test/harness/child-processes';
 import { httpGet } from '../../test/harness/http-get';
 import { freePort, repoRoot } from '../../test/harness';
-import { KubeApiServer, KubeTarget, kubeRequest, startKubeApiServer, stopAllKubeApiServers } from '../../test/harness/kube-apiserver';
+import {
+  KubeApiServer,
+  KubeTarget,
+  kubeRequest,
+  startKubeApiServer,
+  stopAllKubeApiServers,
+} from '../../test/harness/kube-apiserver';
 import { testOutputDir } from '../../test/harness/output';
 import { rssBytes } from '../../test/harness/process-rss';
 import { RawAdsClient, RawResponse } from '../../test/harness/raw-ads-client';
@@ -35,7 +41,11 @@ interface Options {
 }
 
 const BIG_CLUSTER_FLAGS: FlagSpec[] = [
-  ...['services', 'endpoints', 'changes', 'page-size', 'deadline-s', 'concurrency'].map((name): FlagSpec => ({ name, value: 'N', help: '' })),
+  ...['services', 'endpoints', 'changes', 'page-size', 'deadline-s', 'concurrency'].map((name): FlagSpec => ({
+    name,
+    value: 'N',
+    help: '',
+  })),
   ...['pods', 'cpu-prof'].map((name): FlagSpec => ({ name, switch: true, help: '' })),
 ];
 
@@ -104,10 +114,21 @@ async function seed(target: KubeTarget, opts: Options): Promise<number> {
   const worker = async (): Promise<void> => {
     while (next < opts.services) {
       const i = next++;
-      await must(target, 'POST', `/api/v1/namespaces/${NAMESPACE}/services`, { metadata: { name: `svc-${i}` }, spec: { ports: [{ name: 'http', port: 8080 }] } });
-      await must(target, 'POST', `/apis/discovery.k8s.io/v1/namespaces/${NAMESPACE}/endpointslices`, sliceOf(i, opts.endpoints, opts.pods));
+      await must(target, 'POST', `/api/v1/namespaces/${NAMESPACE}/services`, {
+        metadata: { name: `svc-${i}` },
+        spec: { ports: [{ name: 'http', port: 8080 }] },
+      });
+      await must(
+        target,
+        'POST',
+        `/apis/discovery.k8s.io/v1/namespaces/${NAMESPACE}/endpointslices`,
+        sliceOf(i, opts.endpoints, opts.pods),
+      );
       for (let e = 0; opts.pods && e < opts.endpoints; e++) {
-        const pod = { metadata: { name: podName(i, e), labels: { app: `svc-${i}`, version: 'v1' } }, spec: { containers: [{ name: 'app', image: 'app:1' }] } };
+        const pod = {
+          metadata: { name: podName(i, e), labels: { app: `svc-${i}`, version: 'v1' } },
+          spec: { containers: [{ name: 'app', image: 'app:1' }] },
+        };
         await must(target, 'POST', `/api/v1/namespaces/${NAMESPACE}/pods`, pod);
       }
       if (i % 1000 === 999) process.stdout.write(`  seeded ${i + 1} services\n`);
@@ -124,11 +145,29 @@ interface Spillway {
 }
 
 /** `spillway serve --kube-clusters`, ready when /readyz says every cluster synced (waits up to `timeoutMs`). */
-async function startSpillway(clustersFile: string, pageSize: number, logFile: string, timeoutMs: number, profileDir?: string): Promise<Spillway> {
+async function startSpillway(
+  clustersFile: string,
+  pageSize: number,
+  logFile: string,
+  timeoutMs: number,
+  profileDir?: string,
+): Promise<Spillway> {
   const xdsPort = await freePort();
   const adminPort = await freePort();
   const out = fs.openSync(logFile, 'w');
-  const args = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), 'serve', '--xds', `127.0.0.1:${xdsPort}`, '--admin', `127.0.0.1:${adminPort}`, '--kube-clusters', clustersFile, '--kube-page-size', String(pageSize)];
+  const args = [
+    ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+    path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'),
+    'serve',
+    '--xds',
+    `127.0.0.1:${xdsPort}`,
+    '--admin',
+    `127.0.0.1:${adminPort}`,
+    '--kube-clusters',
+    clustersFile,
+    '--kube-page-size',
+    String(pageSize),
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', out, out] });
   fs.closeSync(out);
   void trackChild(child);
@@ -155,7 +194,8 @@ function peakRssBytes(pid: number): number {
 
 /** Ready endpoints of the one EDS resource in `response`. */
 function readyCount(response: RawResponse, name: string): number {
-  const assignment = response.resources.find((resource) => resource.name === name)?.message as { endpoints?: { lb_endpoints?: { health_status?: unknown }[] }[] } | undefined;
+  const assignment = response.resources.find((resource) => resource.name === name)?.message as
+    { endpoints?: { lb_endpoints?: { health_status?: unknown }[] }[] } | undefined;
   let count = 0;
   for (const locality of assignment?.endpoints ?? []) count += (locality.lb_endpoints ?? []).length;
   return count;
@@ -178,16 +218,27 @@ async function main(): Promise<void> {
   let spillway: Spillway | undefined;
   let ads: RawAdsClient | undefined;
   try {
-    process.stdout.write(`starting a kube-apiserver; seeding ${opts.services} Services x ${opts.endpoints} endpoints\n`);
+    process.stdout.write(
+      `starting a kube-apiserver; seeding ${opts.services} Services x ${opts.endpoints} endpoints\n`,
+    );
     api = await startKubeApiServer({ name: 'big-cluster' });
     const target: KubeTarget = { url: api.url, token: api.token, caFile: api.caFile };
     await must(target, 'POST', '/api/v1/namespaces', { metadata: { name: NAMESPACE } });
     const seedMs = await seed(target, opts);
 
     const clustersFile = path.join(dir, 'clusters.yaml');
-    fs.writeFileSync(clustersFile, `clusters:\n  - { name: east, region: europe-west1, zone: europe-west1-b, gateway: "127.0.0.2:15443", kubeconfig: ${api.kubeconfigPath} }\n`);
+    fs.writeFileSync(
+      clustersFile,
+      `clusters:\n  - { name: east, region: europe-west1, zone: europe-west1-b, gateway: "127.0.0.2:15443", kubeconfig: ${api.kubeconfigPath} }\n`,
+    );
     const spawnedAt = Date.now();
-    spillway = await startSpillway(clustersFile, opts.pageSize, path.join(dir, 'spillway.log'), opts.deadlineS * 1000, process.argv.includes('--cpu-prof') ? dir : undefined);
+    spillway = await startSpillway(
+      clustersFile,
+      opts.pageSize,
+      path.join(dir, 'spillway.log'),
+      opts.deadlineS * 1000,
+      process.argv.includes('--cpu-prof') ? dir : undefined,
+    );
     const firstSyncMs = Date.now() - spawnedAt;
     const syncCpuS = cpuSeconds(spillway.pid);
     const rssAfterSync = rssBytes(spillway.pid);
@@ -196,7 +247,11 @@ async function main(): Promise<void> {
     const service = Math.floor(opts.services / 2);
     const edsName = `outbound|8080||svc-${service}.${NAMESPACE}.svc.cluster.local`;
     ads = new RawAdsClient(`127.0.0.1:${spillway.xdsPort}`, 'sotw');
-    ads.sendSotw({ typeUrl: ENDPOINT_TYPE, node: { id: 'sidecar~10.0.0.1~bench.shop~shop.svc.cluster.local', metadata: { CLUSTER_ID: 'east' } }, resourceNames: [edsName] });
+    ads.sendSotw({
+      typeUrl: ENDPOINT_TYPE,
+      node: { id: 'sidecar~10.0.0.1~bench.shop~shop.svc.cluster.local', metadata: { CLUSTER_ID: 'east' } },
+      resourceNames: [edsName],
+    });
     let response = await ads.next(60_000, ENDPOINT_TYPE);
     ads.ackSotw(response, undefined, [edsName]);
     let ready = readyCount(response, edsName);
@@ -206,7 +261,10 @@ async function main(): Promise<void> {
       const cpuBefore = cpuSeconds(spillway.pid);
       const wanted = c % 2 === 0 ? opts.endpoints - 1 : opts.endpoints;
       const changedAt = Date.now();
-      await must(target, 'PATCH', `/apis/discovery.k8s.io/v1/namespaces/${NAMESPACE}/endpointslices/svc-${service}-a`, { endpoints: (sliceOf(service, opts.endpoints, opts.pods, c % 2 === 0 ? 0 : -1) as { endpoints: object[] }).endpoints });
+      await must(target, 'PATCH', `/apis/discovery.k8s.io/v1/namespaces/${NAMESPACE}/endpointslices/svc-${service}-a`, {
+        endpoints: (sliceOf(service, opts.endpoints, opts.pods, c % 2 === 0 ? 0 : -1) as { endpoints: object[] })
+          .endpoints,
+      });
       while (ready !== wanted) {
         response = await ads.next(60_000, ENDPOINT_TYPE);
         ads.ackSotw(response, undefined, [edsName]);
@@ -215,7 +273,9 @@ async function main(): Promise<void> {
       const servedMs = Date.now() - changedAt;
       await new Promise((resolve) => setTimeout(resolve, 1_000)); // CPU of the whole change, not only until the push
       changes.push({ servedMs, cpuS: Math.round((cpuSeconds(spillway.pid) - cpuBefore) * 100) / 100 });
-      process.stdout.write(`  change ${c + 1}: served after ${servedMs} ms, ${(changes[c]?.cpuS ?? 0).toFixed(2)} s CPU\n`);
+      process.stdout.write(
+        `  change ${c + 1}: served after ${servedMs} ms, ${(changes[c]?.cpuS ?? 0).toFixed(2)} s CPU\n`,
+      );
     }
     const result = {
       services: opts.services,
@@ -228,7 +288,11 @@ async function main(): Promise<void> {
       rssMiBAfterSync: Math.round(rssAfterSync / 1048576),
       rssMiBNow: Math.round(rssBytes(spillway.pid) / 1048576),
       peakRssMiB: Math.round(peakRssBytes(spillway.pid) / 1048576),
-      change: { servedMsMedian: median(changes.map((change) => change.servedMs)), cpuSecondsMedian: Math.round(median(changes.map((change) => change.cpuS)) * 100) / 100, runs: changes },
+      change: {
+        servedMsMedian: median(changes.map((change) => change.servedMs)),
+        cpuSecondsMedian: Math.round(median(changes.map((change) => change.cpuS)) * 100) / 100,
+        runs: changes,
+      },
       machine: `${os.cpus().length} cores, API server and etcd on the same machine`,
     };
     fs.writeFileSync(path.join(dir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
@@ -243,7 +307,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    process.stderr.write(`big-cluster: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(`big-cluster: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     void stopAllKubeApiServers().finally(() => process.exit(1));
   },
 );

@@ -63,10 +63,14 @@ function memoKey(header: ResponseHeader, length: number): string {
 }
 
 function sameResources(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
-  return a.length === b.length && a.every((resource, i) => Buffer.compare(resource, b[i] as Uint8Array) === 0);
+  return a.length === b.length && a.every((resource, i) => Buffer.compare(resource, b[i]) === 0);
 }
 
-function namesIn(header: ResponseHeader, length: number, extract: (resource: Uint8Array) => string[]): ReadonlySet<string> {
+function namesIn(
+  header: ResponseHeader,
+  length: number,
+  extract: (resource: Uint8Array) => string[],
+): ReadonlySet<string> {
   const key = memoKey(header, length);
   const hit = namesMemo.get(key)?.find((entry) => sameResources(entry.resources, header.resources));
   if (hit) return hit.names;
@@ -97,7 +101,16 @@ function encodeNode(node: BenchNode): Uint8Array {
     fields.LABELS = { structValue: { fields: labels } };
   }
   return type
-    .encode(type.fromObject({ id: node.id, cluster: 'bench', metadata: { fields }, locality: node.locality, user_agent_name: node.kind === 'grpc' ? 'grpc-node-js' : 'envoy', user_agent_version: 'bench' }))
+    .encode(
+      type.fromObject({
+        id: node.id,
+        cluster: 'bench',
+        metadata: { fields },
+        locality: node.locality,
+        user_agent_name: node.kind === 'grpc' ? 'grpc-node-js' : 'envoy',
+        user_agent_version: 'bench',
+      }),
+    )
     .finish();
 }
 
@@ -135,7 +148,12 @@ export class BenchClient {
   private cdsNames: string[] = [];
   private cdsSinceSubscription = false;
 
-  constructor(address: string, node: BenchNode, private readonly mode: StreamMode, private readonly events: ClientEvents) {
+  constructor(
+    address: string,
+    node: BenchNode,
+    private readonly mode: StreamMode,
+    private readonly events: ClientEvents,
+  ) {
     this.nodeBytes = encodeNode(node);
     this.grpc = node.kind === 'grpc';
     this.targets = [...(node.targets ?? [])].sort();
@@ -157,7 +175,11 @@ export class BenchClient {
 
   /** Opens the ADS stream (the caller then asks for clusters); a stream refused before the sync is retried, as Envoy would. */
   private open(): grpc.ClientDuplexStream<Buffer, Buffer> {
-    const call = this.client.makeBidiStreamRequest(this.mode === 'sotw' ? ADS_SOTW : ADS_DELTA, (bytes: Buffer) => bytes, (bytes: Buffer) => bytes);
+    const call = this.client.makeBidiStreamRequest(
+      this.mode === 'sotw' ? ADS_SOTW : ADS_DELTA,
+      (bytes: Buffer) => bytes,
+      (bytes: Buffer) => bytes,
+    );
     call.on('data', (bytes: Buffer) => {
       if (call === this.call) this.onResponse(process.hrtime.bigint(), bytes);
     });
@@ -278,7 +300,8 @@ export class BenchClient {
         this.gotListeners = true;
         this.ack(header);
         const routes = new Set<string>();
-        for (const [key, names] of this.clustersBy) if (key.startsWith('LR|')) for (const name of names) routes.add(name);
+        for (const [key, names] of this.clustersBy)
+          if (key.startsWith('LR|')) for (const name of names) routes.add(name);
         if (!sameNames(this.rdsNames, routes)) {
           const previous = this.rdsNames;
           this.rdsNames = [...routes].sort();
@@ -289,7 +312,8 @@ export class BenchClient {
         break;
       }
       case ROUTE_TYPE:
-        for (const resource of header.resources) this.clustersBy.set(`R|${resourceNameOf(resource)}`, routeClustersOf(resource));
+        for (const resource of header.resources)
+          this.clustersBy.set(`R|${resourceNameOf(resource)}`, routeClustersOf(resource));
         this.held.routes = this.rdsNames.length;
         this.rdsSinceSubscription = true;
         this.ack(header);
@@ -313,7 +337,8 @@ export class BenchClient {
     }
     if (header.typeUrl === LISTENER_TYPE || header.typeUrl === ROUTE_TYPE) {
       const clusters = new Set<string>();
-      for (const [key, names] of this.clustersBy) if (!key.startsWith('LR|')) for (const name of names) clusters.add(name);
+      for (const [key, names] of this.clustersBy)
+        if (!key.startsWith('LR|')) for (const name of names) clusters.add(name);
       if (this.rdsSinceSubscription && !sameNames(this.cdsNames, clusters)) {
         const previous = this.cdsNames;
         this.cdsNames = [...clusters].sort();
@@ -321,7 +346,14 @@ export class BenchClient {
         this.subscribe(CLUSTER_TYPE, previous, this.cdsNames);
       }
     }
-    if (this.syncedAtNs === undefined && this.gotListeners && this.rdsSinceSubscription && this.cdsNames.length > 0 && this.cdsSinceSubscription && this.edsSinceSubscription) {
+    if (
+      this.syncedAtNs === undefined &&
+      this.gotListeners &&
+      this.rdsSinceSubscription &&
+      this.cdsNames.length > 0 &&
+      this.cdsSinceSubscription &&
+      this.edsSinceSubscription
+    ) {
       this.syncedAtNs = receivedNs;
       this.events.synced(this);
     }
@@ -341,7 +373,8 @@ export class BenchClient {
     if (!sameNames(this.edsNames, wantedEds)) {
       const previous = this.edsNames;
       // An Envoy-like SotW client lists EDS names as Envoy does (envoy-order.ts), not sorted.
-      this.edsNames = this.mode === 'sotw' && !this.grpc ? envoySotwEdsNames(wantedEds, previous) : [...wantedEds].sort();
+      this.edsNames =
+        this.mode === 'sotw' && !this.grpc ? envoySotwEdsNames(wantedEds, previous) : [...wantedEds].sort();
       this.edsSinceSubscription = this.edsNames.length === 0;
       this.subscribe(ENDPOINT_TYPE, previous, this.edsNames);
     }
@@ -376,7 +409,8 @@ export class BenchClient {
   }
 
   private ack(header: ResponseHeader): void {
-    if (this.mode === 'sotw') this.writeSotw(header.typeUrl, header.versionInfo, header.nonce, this.names(header.typeUrl));
+    if (this.mode === 'sotw')
+      this.writeSotw(header.typeUrl, header.versionInfo, header.nonce, this.names(header.typeUrl));
     else this.writeDelta(header.typeUrl, header.nonce, [], []);
   }
 
@@ -394,7 +428,12 @@ export class BenchClient {
     }
     const before = new Set(previous);
     const after = new Set(next);
-    this.writeDelta(typeUrl, '', next.filter((n) => !before.has(n)), previous.filter((n) => !after.has(n)));
+    this.writeDelta(
+      typeUrl,
+      '',
+      next.filter((n) => !before.has(n)),
+      previous.filter((n) => !after.has(n)),
+    );
   }
 
   /** DiscoveryRequest: version_info 1, node 2, resource_names 3, type_url 4, response_nonce 5. */
@@ -410,7 +449,12 @@ export class BenchClient {
   }
 
   /** DeltaDiscoveryRequest: node 1, type_url 2, subscribe 3, unsubscribe 4, response_nonce 6. */
-  private writeDelta(typeUrl: string, nonce: string, subscribe: readonly string[], unsubscribe: readonly string[]): void {
+  private writeDelta(
+    typeUrl: string,
+    nonce: string,
+    subscribe: readonly string[],
+    unsubscribe: readonly string[],
+  ): void {
     const writer = protobuf.Writer.create();
     if (!this.nodeSent) writer.uint32((1 << 3) | 2).bytes(this.nodeBytes);
     writer.uint32((2 << 3) | 2).string(typeUrl);

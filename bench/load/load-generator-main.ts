@@ -22,7 +22,7 @@ function send(message: FromLoadGenerator): void {
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? 0 : (sorted[Math.floor((sorted.length - 1) / 2)] as number);
+  return sorted.length === 0 ? 0 : sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 function groupEvents(name: string, group: Group): ClientEvents {
@@ -31,7 +31,7 @@ function groupEvents(name: string, group: Group): ClientEvents {
       group.synced++;
       if (group.synced === group.clients.length && !group.reported) {
         group.reported = true;
-        const first = group.clients[0] as BenchClient;
+        const first = group.clients[0];
         const held: HeldCounts = { ...first.held };
         send({
           kind: 'synced',
@@ -63,7 +63,10 @@ function groupEvents(name: string, group: Group): ClientEvents {
     reopened: (_client, message) => {
       group.reopened++;
       // Said on stderr (the bench's log), the first few and then every 100th: a server dropping synced clients shows.
-      if (group.reopened <= 3 || group.reopened % 100 === 0) process.stderr.write(`[load generator ${process.pid}] ${name}: ${group.reopened} synced streams ended and opened again (last: ${message})\n`);
+      if (group.reopened <= 3 || group.reopened % 100 === 0)
+        process.stderr.write(
+          `[load generator ${process.pid}] ${name}: ${group.reopened} synced streams ended and opened again (last: ${message})\n`,
+        );
     },
   };
 }
@@ -74,7 +77,8 @@ function handle(message: ToLoadGenerator): void {
       const group: Group = { clients: [], startedNs: process.hrtime.bigint(), synced: 0, reported: false, reopened: 0 };
       groups.set(message.group, group);
       const events = groupEvents(message.group, group);
-      for (const node of message.nodes) group.clients.push(new BenchClient(message.address, node, message.mode, events));
+      for (const node of message.nodes)
+        group.clients.push(new BenchClient(message.address, node, message.mode, events));
       return;
     }
     case 'arm': {

@@ -16,7 +16,12 @@ export interface Arrivals {
   ackedNs: bigint[];
 }
 
-type Waiter = { group: string; accept: (message: FromLoadGenerator) => boolean; resolve: (message: FromLoadGenerator) => void; reject: (error: Error) => void };
+interface Waiter {
+  group: string;
+  accept: (message: FromLoadGenerator) => boolean;
+  resolve: (message: FromLoadGenerator) => void;
+  reject: (error: Error) => void;
+}
 
 /** Client memory grows with responses held in flight; give the child room so it never limits a server. */
 const LOAD_GENERATOR_HEAP_MB = 4_096;
@@ -45,24 +50,47 @@ export class LoadGeneratorProcess {
     return this.child.pid as number;
   }
 
-  async connect(group: string, address: string, nodes: BenchNode[], mode: StreamMode, timeoutMs: number): Promise<SyncResult> {
-    const reply = this.expect((m) => m.kind === 'synced' && m.group === group, group, timeoutMs, `${nodes.length} clients to sync`);
+  async connect(
+    group: string,
+    address: string,
+    nodes: BenchNode[],
+    mode: StreamMode,
+    timeoutMs: number,
+  ): Promise<SyncResult> {
+    const reply = this.expect(
+      (m) => m.kind === 'synced' && m.group === group,
+      group,
+      timeoutMs,
+      `${nodes.length} clients to sync`,
+    );
     this.send({ kind: 'connect', group, address, nodes, mode });
     const message = await reply;
     if (message.kind !== 'synced') throw new Error('unexpected reply');
-    return { syncMs: message.syncMs, bytesPerClient: message.bytesPerClient, held: message.held, reconnects: message.reconnects };
+    return {
+      syncMs: message.syncMs,
+      bytesPerClient: message.bytesPerClient,
+      held: message.held,
+      reconnects: message.reconnects,
+    };
   }
 
   /** Arms the group; the returned promise resolves with every client's arrival time (hrtime ns). */
   async arm(group: string, edsName: string, timeoutMs: number): Promise<{ arrivals: Promise<Arrivals> }> {
     const armed = this.expect((m) => m.kind === 'armed' && m.group === group, group, 5_000, 'arming');
-    const updated = this.expect((m) => m.kind === 'updated' && m.group === group, group, timeoutMs, `an EDS update naming ${edsName}`);
+    const updated = this.expect(
+      (m) => m.kind === 'updated' && m.group === group,
+      group,
+      timeoutMs,
+      `an EDS update naming ${edsName}`,
+    );
     updated.catch(() => undefined); // observed by the caller; avoid an unhandled rejection meanwhile
     this.send({ kind: 'arm', group, edsName });
     await armed;
     return {
       arrivals: updated.then((message) =>
-        message.kind === 'updated' ? { receivedNs: message.arrivalsNs.map((ns) => BigInt(ns)), ackedNs: message.ackedNs.map((ns) => BigInt(ns)) } : { receivedNs: [], ackedNs: [] },
+        message.kind === 'updated'
+          ? { receivedNs: message.arrivalsNs.map((ns) => BigInt(ns)), ackedNs: message.ackedNs.map((ns) => BigInt(ns)) }
+          : { receivedNs: [], ackedNs: [] },
       ),
     };
   }
@@ -72,7 +100,9 @@ export class LoadGeneratorProcess {
     const reply = this.expect((m) => m.kind === 'stats' && m.group === group, group, 10_000, 'stats');
     this.send({ kind: 'stats', group });
     const message = await reply;
-    return message.kind === 'stats' ? { bytes: message.bytes, responses: message.responses } : { bytes: 0, responses: 0 };
+    return message.kind === 'stats'
+      ? { bytes: message.bytes, responses: message.responses }
+      : { bytes: 0, responses: 0 };
   }
 
   async close(group: string): Promise<void> {
@@ -115,7 +145,12 @@ export class LoadGeneratorProcess {
     }
   }
 
-  private expect(accept: (message: FromLoadGenerator) => boolean, group: string, timeoutMs: number, what: string): Promise<FromLoadGenerator> {
+  private expect(
+    accept: (message: FromLoadGenerator) => boolean,
+    group: string,
+    timeoutMs: number,
+    what: string,
+  ): Promise<FromLoadGenerator> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
@@ -167,28 +202,41 @@ export class LoadGenerator {
 
   private shares(nodes: BenchNode[]): BenchNode[][] {
     const shares: BenchNode[][] = this.processes.map(() => []);
-    nodes.forEach((node, i) => (shares[i % shares.length] as BenchNode[]).push(node));
+    nodes.forEach((node, i) => shares[i % shares.length].push(node));
     return shares;
   }
 
-  async connect(group: string, address: string, nodes: BenchNode[], mode: StreamMode, timeoutMs: number): Promise<SyncResult> {
+  async connect(
+    group: string,
+    address: string,
+    nodes: BenchNode[],
+    mode: StreamMode,
+    timeoutMs: number,
+  ): Promise<SyncResult> {
     const shares = this.shares(nodes);
     const results = await Promise.all(
-      this.processes.map((p, i) => ((shares[i] as BenchNode[]).length > 0 ? p.connect(group, address, shares[i] as BenchNode[], mode, timeoutMs) : Promise.resolve(undefined))),
+      this.processes.map((p, i) =>
+        shares[i].length > 0 ? p.connect(group, address, shares[i], mode, timeoutMs) : Promise.resolve(undefined),
+      ),
     );
     const done = results.filter((r): r is SyncResult => r !== undefined);
-    const first = done[0] as SyncResult;
+    const first = done[0];
     const bytes = done.map((r) => r.bytesPerClient).sort((a, b) => a - b);
     return {
       syncMs: done.flatMap((r) => r.syncMs),
-      bytesPerClient: bytes[Math.floor((bytes.length - 1) / 2)] as number,
+      bytesPerClient: bytes[Math.floor((bytes.length - 1) / 2)],
       held: first.held,
       reconnects: done.reduce((sum, r) => sum + r.reconnects, 0),
     };
   }
 
   /** Arms the group in every process; resolves with all clients' arrivals. */
-  async arm(group: string, edsName: string, timeoutMs: number, active: number): Promise<{ arrivals: Promise<Arrivals> }> {
+  async arm(
+    group: string,
+    edsName: string,
+    timeoutMs: number,
+    active: number,
+  ): Promise<{ arrivals: Promise<Arrivals> }> {
     const armed = await Promise.all(this.processes.slice(0, active).map((p) => p.arm(group, edsName, timeoutMs)));
     return {
       arrivals: Promise.all(armed.map((a) => a.arrivals)).then((all) => ({

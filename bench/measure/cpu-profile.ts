@@ -25,7 +25,7 @@ export function topSelfTime(file: string, top: number): string[] {
   const deltas = profile.timeDeltas ?? [];
   let totalUs = 0;
   for (let i = 0; i < samples.length; i++) {
-    const node = byId.get(samples[i] as number);
+    const node = byId.get(samples[i]);
     // A sample's time is the delta to the NEXT sample.
     const us = Math.max(0, deltas[i + 1] ?? 0);
     if (!node) continue;
@@ -38,5 +38,8 @@ export function topSelfTime(file: string, top: number): string[] {
   return [...selfUs.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, top)
-    .map(([name, us]) => `${((100 * us) / Math.max(1, totalUs)).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`);
+    .map(
+      ([name, us]) =>
+        `${((100 * us) / Math.max(1, totalUs)).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`,
+    );
 }

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 /** Resident set size in bytes (VmRSS). */
 export function rssBytes(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = status.match(/^VmRSS:\s+(\d+)\s+kB$/m);
+  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
   if (!match) throw new Error(`no VmRSS for pid ${pid}`);
   return Number(match[1]) * 1024;
 }

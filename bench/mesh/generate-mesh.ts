@@ -31,7 +31,7 @@ export function scopedWorkloads(size: MeshSize): number[] {
 /** The workload of scoped client `index`: the workloads in turn. */
 export function scopedWorkloadOf(size: MeshSize, index: number): number {
   const workloads = scopedWorkloads(size);
-  return workloads[index % workloads.length] as number;
+  return workloads[index % workloads.length];
 }
 
 /**
@@ -73,9 +73,15 @@ export function zoneOf(clusterIndex: number): string {
  * Loopback addresses, one per endpoint, never contacted (the benchmark only moves config):
  * 127.<cluster+1>.<n high byte>.<n low byte> with n = service * endpointsPerCluster + endpoint.
  */
-export function endpointAddress(size: MeshSize, clusterIndex: number, serviceIndex: number, endpointIndex: number): string {
+export function endpointAddress(
+  size: MeshSize,
+  clusterIndex: number,
+  serviceIndex: number,
+  endpointIndex: number,
+): string {
   const n = serviceIndex * size.endpointsPerCluster + endpointIndex;
-  if (n > 0xffff) throw new Error(`mesh too large for loopback endpoint addresses: ${size.services} x ${size.endpointsPerCluster}`);
+  if (n > 0xffff)
+    throw new Error(`mesh too large for loopback endpoint addresses: ${size.services} x ${size.endpointsPerCluster}`);
   return `127.${clusterIndex + 1}.${n >> 8}.${n & 255}`;
 }
 
@@ -93,7 +99,12 @@ export function endpointKey(service: number, cluster: number, endpoint: number):
 export function generateMesh(size: MeshSize, notReady: NotReady = new Set()): MeshModel {
   const clusters = new Map<string, MeshCluster>();
   for (let c = 0; c < size.clusters; c++) {
-    clusters.set(clusterName(c), { name: clusterName(c), region: regionOf(c), zone: zoneOf(c), gateway: { address: gatewayAddress(c), port: GATEWAY_PORT } });
+    clusters.set(clusterName(c), {
+      name: clusterName(c),
+      region: regionOf(c),
+      zone: zoneOf(c),
+      gateway: { address: gatewayAddress(c), port: GATEWAY_PORT },
+    });
   }
   const services = new Map<string, ServiceEntry>();
   for (let s = 0; s < size.services; s++) {
@@ -105,7 +116,13 @@ export function generateMesh(size: MeshSize, notReady: NotReady = new Set()): Me
       subsetLabel: 'version',
       failover: 'cluster',
       ...(size.mtls ? { mtls: true } : {}),
-      ...(size.callsPerWorkload ? { calls: callsOf(size, s).map((c) => serviceHost({ name: serviceName(c), namespace: BENCH_NAMESPACE })).sort() } : {}),
+      ...(size.callsPerWorkload
+        ? {
+            calls: callsOf(size, s)
+              .map((c) => serviceHost({ name: serviceName(c), namespace: BENCH_NAMESPACE }))
+              .sort(),
+          }
+        : {}),
     };
     const endpoints: MeshEndpoint[] = [];
     for (let c = 0; c < size.clusters; c++) {

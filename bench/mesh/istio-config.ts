@@ -32,7 +32,14 @@ const tag = (field: number, wireType: number) => (field << 3) | wireType;
 
 /** One map<string, string> entry (key 1, value 2) as field `field` of `writer`. */
 function mapEntry(writer: protobuf.Writer, field: number, key: string, value: string): void {
-  writer.uint32(tag(field, LENGTH_DELIMITED)).fork().uint32(tag(1, LENGTH_DELIMITED)).string(key).uint32(tag(2, LENGTH_DELIMITED)).string(value).ldelim();
+  writer
+    .uint32(tag(field, LENGTH_DELIMITED))
+    .fork()
+    .uint32(tag(1, LENGTH_DELIMITED))
+    .string(key)
+    .uint32(tag(2, LENGTH_DELIMITED))
+    .string(value)
+    .ldelim();
 }
 
 /**
@@ -41,7 +48,9 @@ function mapEntry(writer: protobuf.Writer, field: number, key: string, value: st
  */
 export function serviceEntryProto(size: MeshSize, service: number, notReady: NotReady): Uint8Array {
   const writer = protobuf.Writer.create();
-  writer.uint32(tag(1, LENGTH_DELIMITED)).string(serviceHost({ name: serviceName(service), namespace: BENCH_NAMESPACE }));
+  writer
+    .uint32(tag(1, LENGTH_DELIMITED))
+    .string(serviceHost({ name: serviceName(service), namespace: BENCH_NAMESPACE }));
   writer
     .uint32(tag(3, LENGTH_DELIMITED))
     .fork()
@@ -100,5 +109,11 @@ export function sidecarProto(size: MeshSize, service: number): Uint8Array {
 
 /** Istio mesh config: defaults, the discovery address the sidecars would be told, and where config comes from. */
 export function meshConfigYaml(xdsAddress: string, configSourceAddress: string): string {
-  return ['defaultConfig:', `  discoveryAddress: ${xdsAddress}`, 'configSources:', `- address: xds://${configSourceAddress}`, ''].join('\n');
+  return [
+    'defaultConfig:',
+    `  discoveryAddress: ${xdsAddress}`,
+    'configSources:',
+    `- address: xds://${configSourceAddress}`,
+    '',
+  ].join('\n');
 }

@@ -34,14 +34,22 @@ function anyBytes(resource: EncodedResource): Uint8Array {
 function sidecarViews(size: MeshSize): { view: string; key: ViewKey }[] {
   const views: { view: string; key: ViewKey }[] = [];
   for (let c = 0; c < size.clusters; c++) {
-    const base = { clusterId: clusterName(c), role: 'sidecar' as const, outboundAddress: DEFAULT_OUTBOUND_ADDRESS, outboundPort: DEFAULT_OUTBOUND_PORT };
+    const base = {
+      clusterId: clusterName(c),
+      role: 'sidecar' as const,
+      outboundAddress: DEFAULT_OUTBOUND_ADDRESS,
+      outboundPort: DEFAULT_OUTBOUND_PORT,
+    };
     if (!size.callsPerWorkload) {
       views.push({ view: clusterName(c), key: ViewKey.of(base) });
       continue;
     }
     for (const s of scopedWorkloads(size)) {
       const workload = { name: serviceName(s), namespace: BENCH_NAMESPACE };
-      views.push({ view: `${clusterName(c)}/${workload.name}.${workload.namespace}`, key: ViewKey.of({ ...base, workload: serviceHost(workload) }) });
+      views.push({
+        view: `${clusterName(c)}/${workload.name}.${workload.namespace}`,
+        key: ViewKey.of({ ...base, workload: serviceHost(workload) }),
+      });
     }
   }
   return views;
@@ -56,13 +64,19 @@ export function changedResourceLines(model: MeshModel, size: MeshSize, sent: Sen
   const lines: ResourceLine[] = [];
   for (const { view, key } of sidecarViews(size)) {
     const translation = translateView(model, key);
-    if (translation.issues.length > 0) throw new Error(`translation issues in ${key}: ${JSON.stringify(translation.issues.slice(0, 3))}`);
+    if (translation.issues.length > 0)
+      throw new Error(`translation issues in ${key.id}: ${JSON.stringify(translation.issues.slice(0, 3))}`);
     for (const resource of translation.resources) {
       if (!resource.inWildcard) continue;
       const id = `${view}\u0000${resource.typeUrl}\u0000${resource.name}`;
       if (sent.get(id) === resource.version) continue;
       sent.set(id, resource.version);
-      lines.push({ view, type: resource.typeUrl, name: resource.name, any: Buffer.from(anyBytes(resource)).toString('base64') });
+      lines.push({
+        view,
+        type: resource.typeUrl,
+        name: resource.name,
+        any: Buffer.from(anyBytes(resource)).toString('base64'),
+      });
     }
   }
   return lines;

@@ -24,8 +24,8 @@ function goVersion(): string {
 }
 
 function requiredVersion(goMod: string, module: string): string {
-  const match = goMod.match(new RegExp(`^\\s*${module.replace(/[./]/g, '\\$&')} (\\S+)`, 'm'));
-  return match ? (match[1] as string) : '?';
+  const match = new RegExp(`^\\s*${module.replace(/[./]/g, '\\$&')} (\\S+)`, 'm').exec(goMod);
+  return match ? match[1] : '?';
 }
 
 export function machineFacts(): MachineFacts {
@@ -37,7 +37,10 @@ export function machineFacts(): MachineFacts {
     cpuModel: cpus[0]?.model.trim() ?? '?',
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     kernel: `${os.type()} ${os.release()}`,
-    loadAverage: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+    loadAverage: os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
     node: process.version,
     go: goVersion(),
     goControlPlane: `github.com/envoyproxy/go-control-plane ${requiredVersion(goMod, 'github.com/envoyproxy/go-control-plane')} (envoy API ${requiredVersion(goMod, 'github.com/envoyproxy/go-control-plane/envoy')}), grpc-go ${requiredVersion(goMod, 'google.golang.org/grpc')}`,

@@ -3,7 +3,13 @@
 import { SERVER_LABEL, ServerName } from '../servers/server-under-test';
 import { Cell } from './summary';
 
-const COLORS: Record<ServerName, string> = { spillway: '#1f77b4', 'go-control-plane': '#2ca02c', 'go-control-plane-snapshot': '#98df8a', istiod: '#d62728', 'istiod-default': '#ff9896' };
+const COLORS: Record<ServerName, string> = {
+  spillway: '#1f77b4',
+  'go-control-plane': '#2ca02c',
+  'go-control-plane-snapshot': '#98df8a',
+  istiod: '#d62728',
+  'istiod-default': '#ff9896',
+};
 const W = 760;
 const H = 400;
 // Room on the right for legend labels such as "go-control-plane (SnapshotCache)".
@@ -27,7 +33,13 @@ export function renderPlot(cells: Cell[], servers: ServerName[]): string {
         const f = cell.figures.find((x) => x.server === server);
         if (f && Number.isFinite(f.ackP99.median)) points.push([cell.clients, f.ackP99.median]);
       }
-      if (points.length > 0) series.push({ label: `${SERVER_LABEL[server]}${SERIES_SUFFIX[kind]}`, color: COLORS[server], dash: DASHES[kind], points });
+      if (points.length > 0)
+        series.push({
+          label: `${SERVER_LABEL[server]}${SERIES_SUFFIX[kind]}`,
+          color: COLORS[server],
+          dash: DASHES[kind],
+          points,
+        });
     }
   }
   const all = series.flatMap((s) => s.points);
@@ -46,18 +58,29 @@ export function renderPlot(cells: Cell[], servers: ServerName[]): string {
     `<text x="${(M.left + W - M.right) / 2}" y="${H - 12}" text-anchor="middle">clients (N, log scale)</text>`,
   ];
   for (const n of [...new Set(xs)].sort((a, b) => a - b)) {
-    out.push(`<line x1="${px(n)}" y1="${H - M.bottom}" x2="${px(n)}" y2="${H - M.bottom + 5}" stroke="black"/>`, `<text x="${px(n)}" y="${H - M.bottom + 18}" text-anchor="middle">${n}</text>`);
+    out.push(
+      `<line x1="${px(n)}" y1="${H - M.bottom}" x2="${px(n)}" y2="${H - M.bottom + 5}" stroke="black"/>`,
+      `<text x="${px(n)}" y="${H - M.bottom + 18}" text-anchor="middle">${n}</text>`,
+    );
   }
   for (let k = 0; k <= 4; k++) {
     const ms = (yMax / 4) * k;
-    out.push(`<line x1="${M.left - 5}" y1="${py(ms)}" x2="${W - M.right}" y2="${py(ms)}" stroke="#ddd"/>`, `<text x="${M.left - 8}" y="${py(ms) + 4}" text-anchor="end">${ms.toFixed(0)}</text>`);
+    out.push(
+      `<line x1="${M.left - 5}" y1="${py(ms)}" x2="${W - M.right}" y2="${py(ms)}" stroke="#ddd"/>`,
+      `<text x="${M.left - 8}" y="${py(ms) + 4}" text-anchor="end">${ms.toFixed(0)}</text>`,
+    );
   }
   series.forEach((s, i) => {
     const d = s.points.map(([n, ms], j) => `${j === 0 ? 'M' : 'L'}${px(n).toFixed(1)},${py(ms).toFixed(1)}`).join(' ');
-    out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
-    for (const [n, ms] of s.points) out.push(`<circle cx="${px(n).toFixed(1)}" cy="${py(ms).toFixed(1)}" r="3" fill="${s.color}"/>`);
+    out.push(
+      `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
+    );
+    for (const [n, ms] of s.points)
+      out.push(`<circle cx="${px(n).toFixed(1)}" cy="${py(ms).toFixed(1)}" r="3" fill="${s.color}"/>`);
     const ly = M.top + 10 + i * 18;
-    out.push(`<line x1="${W - M.right + 10}" y1="${ly}" x2="${W - M.right + 35}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
+    out.push(
+      `<line x1="${W - M.right + 10}" y1="${ly}" x2="${W - M.right + 35}" y2="${ly}" stroke="${s.color}" stroke-width="2"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
+    );
     out.push(`<text x="${W - M.right + 40}" y="${ly + 4}">${esc(s.label)}</text>`);
   });
   if (series.length === 0) out.push(`<text x="${W / 2}" y="${H / 2}" text-anchor="middle">no data</text>`);

@@ -95,12 +95,16 @@ export function rssSlope(runs: readonly RunResult[]): number {
 }
 
 /** `sameSizeRuns`: this server's runs at every client count of this mesh size and kind (for the RSS slope). */
-export function figuresOf(server: ServerName, runs: readonly RunResult[], sameSizeRuns: readonly RunResult[] = runs): Figures | undefined {
+export function figuresOf(
+  server: ServerName,
+  runs: readonly RunResult[],
+  sameSizeRuns: readonly RunResult[] = runs,
+): Figures | undefined {
   if (runs.length === 0) return undefined;
   const flips = runs.flatMap((run) => run.flips);
   return {
     server,
-    kind: (runs[0] as RunResult).kind,
+    kind: runs[0].kind,
     runs: runs.length,
     syncAllMs: median(runs.map((r) => r.syncAllMs)),
     syncServerCpuS: median(runs.map((r) => r.syncServerCpuS)),
@@ -108,7 +112,7 @@ export function figuresOf(server: ServerName, runs: readonly RunResult[], sameSi
     syncServerCpuPerClientMs: median(runs.map((r) => (r.syncServerCpuS * 1000) / r.clients)),
     syncServerCores: median(runs.map((r) => r.syncServerCpuS / (r.syncAllMs / 1000))),
     syncLoadCores: median(runs.map((r) => r.syncLoadCpuS / (r.syncAllMs / 1000))),
-    cpuPerPushPerClientUs: median(flips.map((f) => f.cpuMs)) * 1000 / (runs[0] as RunResult).clients,
+    cpuPerPushPerClientUs: (median(flips.map((f) => f.cpuMs)) * 1000) / runs[0].clients,
     perRun: runs.map((r) => ({
       syncAllMs: r.syncAllMs,
       ackP99Ms: median(r.flips.map((f) => f.ackP99Ms)),
@@ -126,15 +130,15 @@ export function figuresOf(server: ServerName, runs: readonly RunResult[], sameSi
     heapPerClientBytes: median(runs.map((r) => (r.heapWithClientsBytes - r.heapBaselineBytes) / r.clients)),
     heapWithClientsBytes: median(runs.map((r) => r.heapWithClientsBytes)),
     bytesPerClient: median(runs.map((r) => r.bytesPerClient)),
-    held: (runs[0] as RunResult).held,
+    held: runs[0].held,
     reconnects: runs.reduce((sum, run) => sum + run.reconnects, 0),
     ackP50: spread(flips.map((f) => f.ackP50Ms)),
     ackP99: spread(flips.map((f) => f.ackP99Ms)),
     ackMax: spread(flips.map((f) => f.ackMaxMs)),
     bytesPerChange: median(flips.map((f) => f.bytes)),
-    bytesPerChangePerClient: median(flips.map((f) => f.bytes)) / (runs[0] as RunResult).clients,
+    bytesPerChangePerClient: median(flips.map((f) => f.bytes)) / runs[0].clients,
     responsesPerChange: median(flips.map((f) => f.responses)),
-    clientsCount: (runs[0] as RunResult).clients,
+    clientsCount: runs[0].clients,
   };
 }
 

@@ -83,7 +83,10 @@ class GoControlPlaneServer implements ServerUnderTest {
 function factory(name: ServerName, cache: CacheKind): ServerFactory {
   return {
     name,
-    unavailable: () => (peerBinary('go-control-plane') ? undefined : 'the go-control-plane peer is not built (scripts/bench-peers.sh says why)'),
+    unavailable: () =>
+      peerBinary('go-control-plane')
+        ? undefined
+        : 'the go-control-plane peer is not built (scripts/bench-peers.sh says why)',
     async start(size: MeshSize, workDir: string): Promise<ServerUnderTest> {
       const binary = peerBinary('go-control-plane') as string;
       const log = fs.openSync(path.join(workDir, `${name}.log`), 'w');

@@ -36,7 +36,14 @@ function any(writer: protobuf.Writer, field: number, typeUrl: string, value: Uin
 /** istio.mcp.v1alpha1.Resource{metadata 1 (Metadata: name 1 "namespace/name", version 3), body 2}. */
 function mcpResource(name: string, version: string, bodyType: string, body: Uint8Array): Uint8Array {
   const writer = protobuf.Writer.create();
-  writer.uint32(tag(1)).fork().uint32(tag(1)).string(`${BENCH_NAMESPACE}/${name}`).uint32(tag(3)).string(version).ldelim();
+  writer
+    .uint32(tag(1))
+    .fork()
+    .uint32(tag(1))
+    .string(`${BENCH_NAMESPACE}/${name}`)
+    .uint32(tag(3))
+    .string(version)
+    .ldelim();
   any(writer, 2, bodyType, body);
   return writer.finish();
 }
@@ -92,7 +99,9 @@ export class IstioConfigSource {
   constructor(private readonly size: MeshSize) {
     this.stage(new Set());
     this.sidecars = size.callsPerWorkload
-      ? Array.from({ length: size.services }, (_, s) => mcpResource(serviceName(s), '1', SIDECAR_ANY, sidecarProto(size, s)))
+      ? Array.from({ length: size.services }, (_, s) =>
+          mcpResource(serviceName(s), '1', SIDECAR_ANY, sidecarProto(size, s)),
+        )
       : [];
     this.server.addService(
       {
@@ -112,7 +121,9 @@ export class IstioConfigSource {
 
   async listen(): Promise<string> {
     const port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
+        error ? reject(error) : resolve(bound),
+      ),
     );
     this.address = `127.0.0.1:${port}`;
     return this.address;
@@ -143,7 +154,8 @@ export class IstioConfigSource {
    */
   publish(): void {
     const streams = [...this.subscribers].filter((subscriber) => subscriber.sent.has(SERVICE_ENTRY_TYPE));
-    if (streams.length === 0) throw new Error('istiod is no longer connected to its config source (see istiod.log: adsc)');
+    if (streams.length === 0)
+      throw new Error('istiod is no longer connected to its config source (see istiod.log: adsc)');
     for (const subscriber of streams) this.send(subscriber, SERVICE_ENTRY_TYPE);
   }
 

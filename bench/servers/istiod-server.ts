@@ -12,7 +12,14 @@ import * as path from 'path';
 import { serviceHost } from '../../src/mesh/model';
 import { DEFAULT_DEBOUNCE } from '../../src/mesh/debounce';
 import { BenchNode } from '../load/protocol';
-import { BENCH_NAMESPACE, MeshSize, NotReady, SERVICE_PORT, scopedWorkloadOf, serviceName } from '../mesh/generate-mesh';
+import {
+  BENCH_NAMESPACE,
+  MeshSize,
+  NotReady,
+  SERVICE_PORT,
+  scopedWorkloadOf,
+  serviceName,
+} from '../mesh/generate-mesh';
 import { meshConfigYaml, workloadLabels } from '../mesh/istio-config';
 import { IstioConfigSource } from './istiod-config-source';
 import { peerBinary } from '../peer-binaries';
@@ -99,7 +106,7 @@ export class IstiodServer implements ServerUnderTest {
     if (!collected.ok) throw new Error(`istiod pprof heap?gc=1: HTTP ${collected.status}`);
     const response = await fetch(`http://${this.monitoringAddress}/metrics`);
     const text = await response.text();
-    const match = text.match(/^go_memstats_heap_alloc_bytes ([0-9.e+]+)$/m);
+    const match = /^go_memstats_heap_alloc_bytes ([0-9.e+]+)$/m.exec(text);
     if (!match) throw new Error('istiod /metrics has no go_memstats_heap_alloc_bytes');
     return Number(match[1]);
   }
@@ -110,7 +117,10 @@ export class IstiodServer implements ServerUnderTest {
    */
   syncTimeoutMs(clients: number): number {
     if (this.name !== 'istiod-default') return BASE_SYNC_TIMEOUT_MS;
-    return Math.max(BASE_SYNC_TIMEOUT_MS, (2 * clients * 1000) / ISTIOD_DEFAULT_REQUESTS_PER_SECOND + ADMISSION_TAIL_MS);
+    return Math.max(
+      BASE_SYNC_TIMEOUT_MS,
+      (2 * clients * 1000) / ISTIOD_DEFAULT_REQUESTS_PER_SECOND + ADMISSION_TAIL_MS,
+    );
   }
 
   async stop(): Promise<void> {
@@ -137,7 +147,8 @@ function istiodEnvironment(name: IstiodName): NodeJS.ProcessEnv {
 function istiodFactoryFor(name: IstiodName): ServerFactory {
   return {
     name,
-    unavailable: () => (peerBinary('istiod') ? undefined : 'pilot-discovery is not built (scripts/bench-peers.sh says why)'),
+    unavailable: () =>
+      peerBinary('istiod') ? undefined : 'pilot-discovery is not built (scripts/bench-peers.sh says why)',
     start: (size, workDir) => startIstiod(name, size, workDir),
   };
 }
@@ -149,7 +160,12 @@ export async function startIstiod(name: IstiodName, size: MeshSize, workDir: str
   const binary = peerBinary('istiod') as string;
   const source = new IstioConfigSource(size);
   const sourceAddress = await source.listen();
-  const [grpcPort, httpPort, httpsPort, monitoringPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [grpcPort, httpPort, httpsPort, monitoringPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const xdsAddress = `127.0.0.1:${grpcPort}`;
   fs.writeFileSync(path.join(workDir, 'mesh.yaml'), meshConfigYaml(xdsAddress, sourceAddress));
   fs.writeFileSync(path.join(workDir, 'networks.yaml'), '{}\n');
@@ -172,7 +188,15 @@ export async function startIstiod(name: IstiodName, size: MeshSize, workDir: str
   const env = istiodEnvironment(name);
   const child = spawn(binary, args, { stdio: ['ignore', log, log], cwd: workDir, env });
   fs.closeSync(log);
-  const server = new IstiodServer(name, size, child, xdsAddress, source, `127.0.0.1:${monitoringPort}`, `127.0.0.1:${httpPort}`);
+  const server = new IstiodServer(
+    name,
+    size,
+    child,
+    xdsAddress,
+    source,
+    `127.0.0.1:${monitoringPort}`,
+    `127.0.0.1:${httpPort}`,
+  );
   let exited = false;
   child.once('exit', () => (exited = true));
   await waitUntil(

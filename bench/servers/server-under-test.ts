@@ -24,9 +24,13 @@ export const SERVER_LABEL: Record<ServerName, string> = {
  * only: a ratio against them measures the configuration (the SnapshotCache re-sends every assignment;
  * istiod's default admission limit paces the storm at 25 new streams per second by design).
  */
-export const REFERENCE_ONLY: ReadonlySet<ServerName> = new Set<ServerName>(['go-control-plane-snapshot', 'istiod-default']);
+export const REFERENCE_ONLY: ReadonlySet<ServerName> = new Set<ServerName>([
+  'go-control-plane-snapshot',
+  'istiod-default',
+]);
 
-export const isGoControlPlane = (server: ServerName): boolean => server === 'go-control-plane' || server === 'go-control-plane-snapshot';
+export const isGoControlPlane = (server: ServerName): boolean =>
+  server === 'go-control-plane' || server === 'go-control-plane-snapshot';
 
 export interface ServerUnderTest {
   readonly name: ServerName;
@@ -81,7 +85,9 @@ export function unsupportedKind(server: ServerName, kind: ClientKind): string | 
   // The peer serves only what an Envoy's wildcard requests get (no `<host>:<port>` API listeners).
   if (kind === 'grpc' && isGoControlPlane(server)) return 'the peer has no proxyless API listeners';
   // INSTANCE_IP, INBOUND_PORT and TLS_DIR are Spillway's node inputs; the peers here take none of them.
-  if (isMtlsKind(kind) && server !== 'spillway') return 'the peer does not implement the per-pod node inputs (INSTANCE_IP, INBOUND_PORT, TLS_DIR)';
-  if (kind === 'scoped' && server === 'go-control-plane-snapshot') return 'a reference configuration, run on the full mesh only';
+  if (isMtlsKind(kind) && server !== 'spillway')
+    return 'the peer does not implement the per-pod node inputs (INSTANCE_IP, INBOUND_PORT, TLS_DIR)';
+  if (kind === 'scoped' && server === 'go-control-plane-snapshot')
+    return 'a reference configuration, run on the full mesh only';
   return undefined;
 }

@@ -1,12 +1,26 @@
 // Sidecar nodes in Spillway's convention (node.metadata.CLUSTER_ID picks the view), shared by Spillway
 // and the go-control-plane peer, which serves Spillway's resources keyed the same way.
 import { BenchNode } from '../load/protocol';
-import { BENCH_NAMESPACE, MeshSize, SIDECAR_PORT, clusterName, endpointAddress, regionOf, scopedWorkloadOf, serviceName, zoneOf } from '../mesh/generate-mesh';
+import {
+  BENCH_NAMESPACE,
+  MeshSize,
+  SIDECAR_PORT,
+  clusterName,
+  endpointAddress,
+  regionOf,
+  scopedWorkloadOf,
+  serviceName,
+  zoneOf,
+} from '../mesh/generate-mesh';
 import { DEFAULT_TLS_DIR } from '../../src/xds/translate/mtls';
 
 export function sidecarNode(size: MeshSize, id: string, index: number): BenchNode {
   const cluster = index % size.clusters;
-  return { id, metadata: { CLUSTER_ID: clusterName(cluster) }, locality: { region: regionOf(cluster), zone: zoneOf(cluster) } };
+  return {
+    id,
+    metadata: { CLUSTER_ID: clusterName(cluster) },
+    locality: { region: regionOf(cluster), zone: zoneOf(cluster) },
+  };
 }
 
 export function sidecarAnchors(size: MeshSize): BenchNode[] {
@@ -25,12 +39,19 @@ export function mtlsPodNode(size: MeshSize, id: string, index: number, distinct:
   const cluster = pod % size.clusters;
   const k = Math.floor(pod / size.clusters);
   if (k >= size.services * size.endpointsPerCluster) {
-    throw new Error(`${index + 1} distinct pods do not fit in ${size.services} services x ${size.endpointsPerCluster} endpoints x ${size.clusters} clusters`);
+    throw new Error(
+      `${index + 1} distinct pods do not fit in ${size.services} services x ${size.endpointsPerCluster} endpoints x ${size.clusters} clusters`,
+    );
   }
   const instanceIp = endpointAddress(size, cluster, k % size.services, Math.floor(k / size.services));
   return {
     id,
-    metadata: { CLUSTER_ID: clusterName(cluster), INSTANCE_IP: instanceIp, INBOUND_PORT: String(SIDECAR_PORT), TLS_DIR: DEFAULT_TLS_DIR },
+    metadata: {
+      CLUSTER_ID: clusterName(cluster),
+      INSTANCE_IP: instanceIp,
+      INBOUND_PORT: String(SIDECAR_PORT),
+      TLS_DIR: DEFAULT_TLS_DIR,
+    },
     locality: { region: regionOf(cluster), zone: zoneOf(cluster) },
   };
 }
@@ -46,7 +67,10 @@ export function mtlsPodAnchors(size: MeshSize): BenchNode[] {
  */
 export function scopedSidecarNode(size: MeshSize, id: string, index: number): BenchNode {
   const node = sidecarNode(size, id, index);
-  return { ...node, metadata: { ...node.metadata, SERVICE: `${serviceName(scopedWorkloadOf(size, index))}.${BENCH_NAMESPACE}` } };
+  return {
+    ...node,
+    metadata: { ...node.metadata, SERVICE: `${serviceName(scopedWorkloadOf(size, index))}.${BENCH_NAMESPACE}` },
+  };
 }
 
 /** The Envoy cluster and EDS name of a generated service (Istio's naming, which Spillway shares). */

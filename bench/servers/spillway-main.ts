@@ -33,7 +33,9 @@ function profile(message: { kind: 'profile-start' } | { kind: 'profile-stop'; fi
   if (message.kind === 'profile-start') {
     session = new inspector.Session();
     session.connect();
-    session.post('Profiler.enable', () => session?.post('Profiler.start', () => process.send?.({ kind: 'profile-started' } satisfies FromSpillway)));
+    session.post('Profiler.enable', () =>
+      session?.post('Profiler.start', () => process.send?.({ kind: 'profile-started' } satisfies FromSpillway)),
+    );
     return;
   }
   session?.post('Profiler.stop', (error, result) => {
@@ -45,7 +47,7 @@ function profile(message: { kind: 'profile-start' } | { kind: 'profile-stop'; fi
 }
 
 async function main(): Promise<void> {
-  const size = JSON.parse(process.argv[2] as string) as MeshSize;
+  const size = JSON.parse(process.argv[2]) as MeshSize;
   const store = new MeshStore();
   store.setShard(SHARD, generateMesh(size));
   store.flush();

@@ -6,7 +6,14 @@ import { MeshSize, NotReady, SERVICE_PORT, serviceName, BENCH_NAMESPACE } from '
 import { serviceHost } from '../../src/mesh/model';
 import { BenchNode } from '../load/protocol';
 import { ServerFactory, ServerUnderTest } from './server-under-test';
-import { mtlsPodAnchors, mtlsPodNode, outboundName, scopedSidecarNode, sidecarAnchors, sidecarNode } from './sidecar-nodes';
+import {
+  mtlsPodAnchors,
+  mtlsPodNode,
+  outboundName,
+  scopedSidecarNode,
+  sidecarAnchors,
+  sidecarNode,
+} from './sidecar-nodes';
 import { stopProcess } from './child-process';
 import type { FromSpillway, ToSpillway } from './spillway-main';
 
@@ -23,7 +30,11 @@ const SPILLWAY_PROCESS_ENV = { MALLOC_MMAP_THRESHOLD_: '131072' };
 export class SpillwayServer implements ServerUnderTest {
   readonly name = 'spillway';
 
-  constructor(private readonly child: ChildProcess, readonly xdsAddress: string, private readonly size: MeshSize) {}
+  constructor(
+    private readonly child: ChildProcess,
+    readonly xdsAddress: string,
+    private readonly size: MeshSize,
+  ) {}
 
   get pid(): number {
     return this.child.pid as number;
@@ -129,7 +140,10 @@ export async function startSpillway(size: MeshSize, workDir: string, execArgv: s
   });
   fs.closeSync(log);
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`spillway did not start within ${START_TIMEOUT_MS} ms (see ${workDir}/spillway.log)`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`spillway did not start within ${START_TIMEOUT_MS} ms (see ${workDir}/spillway.log)`)),
+      START_TIMEOUT_MS,
+    );
     child.once('exit', (code) => reject(new Error(`spillway exited (${code}) at start (see ${workDir}/spillway.log)`)));
     child.on('message', (message: FromSpillway) => {
       if (message.kind === 'ready') {

@@ -31,14 +31,20 @@ export interface AdminPostOptions {
 /** Reads the token file: one non-empty line, at most MAX_TOKEN_FILE_BYTES. Throws with what to fix. */
 export function readTokenFile(file: string): string {
   const size = fs.statSync(file).size;
-  if (size > MAX_TOKEN_FILE_BYTES) throw new Error(`--admin-token-file ${file} is ${size} bytes; a token file holds one line of at most ${MAX_TOKEN_FILE_BYTES} bytes`);
+  if (size > MAX_TOKEN_FILE_BYTES)
+    throw new Error(
+      `--admin-token-file ${file} is ${size} bytes; a token file holds one line of at most ${MAX_TOKEN_FILE_BYTES} bytes`,
+    );
   const token = fs.readFileSync(file, 'utf8').trim();
-  if (token.length < 16 || /\s/.test(token)) throw new Error(`--admin-token-file ${file} must hold one token of at least 16 characters without spaces`);
+  if (token.length < 16 || /\s/.test(token))
+    throw new Error(`--admin-token-file ${file} must hold one token of at least 16 characters without spaces`);
   return token;
 }
 
 function isLoopbackPeer(address: string | undefined): boolean {
-  return address !== undefined && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'));
+  return (
+    address !== undefined && (address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.'))
+  );
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -77,16 +83,26 @@ function readBody(req: http.IncomingMessage, max: number): Promise<string | unde
 }
 
 /** Answers a POST to one of `options.handlers`' paths (the caller checked the path and the Host). */
-export async function answerPost(req: http.IncomingMessage, handler: AdminPostHandler, options: AdminPostOptions): Promise<AdminResponse> {
+export async function answerPost(
+  req: http.IncomingMessage,
+  handler: AdminPostHandler,
+  options: AdminPostOptions,
+): Promise<AdminResponse> {
   const peer = req.socket.remoteAddress ?? '';
   const withToken = options.token !== undefined && tokenMatches(req.headers.authorization, options.token);
-  if (options.token !== undefined && !withToken) return text(401, 'this needs the admin token: send Authorization: Bearer <the token in --admin-token-file>\n');
+  if (options.token !== undefined && !withToken)
+    return text(401, 'this needs the admin token: send Authorization: Bearer <the token in --admin-token-file>\n');
   if (options.token === undefined && !isLoopbackPeer(peer)) {
-    return text(403, 'changing state over the admin API needs a loopback caller, or start spillway serve with --admin-token-file and send the token\n');
+    return text(
+      403,
+      'changing state over the admin API needs a loopback caller, or start spillway serve with --admin-token-file and send the token\n',
+    );
   }
-  if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) return text(415, 'send the request body as application/json\n');
+  if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json'))
+    return text(415, 'send the request body as application/json\n');
   const body = await readBody(req, options.maxBodyBytes);
-  if (body === undefined) return text(413, `the request body is over ${options.maxBodyBytes} bytes (--admin-max-body-bytes)\n`);
+  if (body === undefined)
+    return text(413, `the request body is over ${options.maxBodyBytes} bytes (--admin-max-body-bytes)\n`);
   let parsed: unknown;
   try {
     parsed = body.length === 0 ? {} : JSON.parse(body);

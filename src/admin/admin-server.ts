@@ -44,7 +44,9 @@ export class AdminServer {
   listen(host: string, port: number): Promise<number> {
     this.hosts.allowBoundAddress(host);
     return new Promise((resolve, reject) => {
-      this.server.once('error', (error) => reject(new Error(`cannot listen for admin on ${host}:${port}: ${error.message} (pick another with --admin)`)));
+      this.server.once('error', (error) =>
+        reject(new Error(`cannot listen for admin on ${host}:${port}: ${error.message} (pick another with --admin)`)),
+      );
       this.server.listen(port, host, () => {
         const address = this.server.address();
         resolve(typeof address === 'object' && address ? address.port : port);
@@ -61,7 +63,10 @@ export class AdminServer {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.respond(req, res).catch((error: unknown) => {
-      this.options.logger.error({ err: error instanceof Error ? error.message : String(error), url: req.url }, 'admin request failed');
+      this.options.logger.error(
+        { err: error instanceof Error ? error.message : String(error), url: req.url },
+        'admin request failed',
+      );
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('internal error; see the spillway log\n');
     });
@@ -69,23 +74,34 @@ export class AdminServer {
 
   private async respond(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
-    const postHandler = req.method === 'POST' ? this.options.post?.handlers.get(new URL(req.url ?? '/', 'http://admin.local').pathname) : undefined;
+    const postHandler =
+      req.method === 'POST'
+        ? this.options.post?.handlers.get(new URL(req.url ?? '/', 'http://admin.local').pathname)
+        : undefined;
     if (postHandler && this.options.post) {
       const refused = this.hosts.refusal('/debug/drill', req.headers.host);
-      const result = refused ? { status: 403, contentType: 'text/plain; charset=utf-8', body: refused } : await answerPost(req, postHandler, this.options.post);
+      const result = refused
+        ? { status: 403, contentType: 'text/plain; charset=utf-8', body: refused }
+        : await answerPost(req, postHandler, this.options.post);
       res.writeHead(result.status, { 'content-type': result.contentType });
       res.end(result.body);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' });
-      res.end('the admin server is read-only: use GET or HEAD (POST only starts and stops drills: /debug/drill/start, /debug/drill/stop)\n');
+      res.end(
+        'the admin server is read-only: use GET or HEAD (POST only starts and stops drills: /debug/drill/start, /debug/drill/stop)\n',
+      );
       return;
     }
     const url = new URL(req.url ?? '/', 'http://admin.local');
     const refusal = this.hosts.refusal(url.pathname, req.headers.host);
     if (refusal) {
-      this.refusals.warn('host', { host: req.headers.host?.slice(0, 80), path: url.pathname.slice(0, 80) }, 'admin request refused: Host not allowed (--admin-allowed-hosts)');
+      this.refusals.warn(
+        'host',
+        { host: req.headers.host?.slice(0, 80), path: url.pathname.slice(0, 80) },
+        'admin request refused: Host not allowed (--admin-allowed-hosts)',
+      );
       res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(req.method === 'HEAD' ? undefined : refusal);
       return;

@@ -13,10 +13,18 @@ export type XdsClientsSource = Pick<XdsServer, 'registry' | 'nameBudget'>;
 export function clientsReport(server: XdsClientsSource, url: URL): AdminResponse {
   const text = url.searchParams.get('limit');
   const limit = text === null ? DEFAULT_CLIENTS_LIMIT : Number(text);
-  if (!Number.isInteger(limit) || limit < 0) return json({ error: `limit "${text?.slice(0, 32)}" is not a whole number >= 0 (default ${DEFAULT_CLIENTS_LIMIT})` }, 400);
+  if (!Number.isInteger(limit) || limit < 0)
+    return json(
+      { error: `limit "${text?.slice(0, 32)}" is not a whole number >= 0 (default ${DEFAULT_CLIENTS_LIMIT})` },
+      400,
+    );
   const registry = server.registry;
   return json({
-    totals: { ...registry.totals, subscribedNameBytes: server.nameBudget.bytes, subscribedNameSets: server.nameBudget.distinctSets },
+    totals: {
+      ...registry.totals,
+      subscribedNameBytes: server.nameBudget.bytes,
+      subscribedNameSets: server.nameBudget.distinctSets,
+    },
     total: registry.size,
     limit,
     clients: registry.firstClients(limit),

@@ -15,7 +15,11 @@ import { XdsClientsSource, clientsReport } from './clients-report';
 function meshJson(model: MeshModel): unknown {
   return {
     clusters: [...model.clusters.values()],
-    services: [...model.services.entries()].map(([host, entry]) => ({ host, ...entry.service, endpoints: entry.endpoints })),
+    services: [...model.services.entries()].map(([host, entry]) => ({
+      host,
+      ...entry.service,
+      endpoints: entry.endpoints,
+    })),
   };
 }
 
@@ -39,12 +43,32 @@ export function debugRoutes(sources: DebugSources): Map<string, AdminHandler> {
   return new Map<string, AdminHandler>([
     ['/', pageHandler],
     ['/healthz', () => ({ status: 200, contentType: 'text/plain', body: 'ok\n' })],
-    ['/readyz', () => (sources.isReady() ? { status: 200, contentType: 'text/plain', body: 'ready\n' } : { status: 503, contentType: 'text/plain', body: 'not ready: waiting for the first full sync of every source\n' })],
+    [
+      '/readyz',
+      () =>
+        sources.isReady()
+          ? { status: 200, contentType: 'text/plain', body: 'ready\n' }
+          : {
+              status: 503,
+              contentType: 'text/plain',
+              body: 'not ready: waiting for the first full sync of every source\n',
+            },
+    ],
     ['/debug/mesh', () => json(meshJson(sources.currentModel()))],
     ['/debug/clients', (url) => clientsReport(sources.xdsClients, url)],
-    ['/debug/issues', () => json({ sources: sources.sourceIssues?.() ?? [], views: Object.fromEntries(sources.translationIssues()) })],
+    [
+      '/debug/issues',
+      () => json({ sources: sources.sourceIssues?.() ?? [], views: Object.fromEntries(sources.translationIssues()) }),
+    ],
     ['/debug/failover', () => json({ generatedAtMs: Date.now(), entries: sources.failoverEntries() })],
-    ['/metrics', async () => ({ status: 200, contentType: sources.metrics.registry.contentType, body: await sources.metrics.text() })],
+    [
+      '/metrics',
+      async () => ({
+        status: 200,
+        contentType: sources.metrics.registry.contentType,
+        body: await sources.metrics.text(),
+      }),
+    ],
     [
       '/debug/config',
       (url) => {
@@ -54,7 +78,11 @@ export function debugRoutes(sources: DebugSources): Map<string, AdminHandler> {
         const snapshot = sources.snapshot(client.view);
         const resources: Record<string, unknown[]> = {};
         for (const typeUrl of PUSH_ORDER) {
-          resources[shortTypeName(typeUrl)] = [...snapshot.resources(typeUrl).values()].map((r) => ({ name: r.name, version: r.version, resource: r.message }));
+          resources[shortTypeName(typeUrl)] = [...snapshot.resources(typeUrl).values()].map((r) => ({
+            name: r.name,
+            version: r.version,
+            resource: r.message,
+          }));
         }
         return json({ node: nodeId, view: client.view, resources });
       },

@@ -25,9 +25,15 @@ export function drillPostHandlers(drills: Pick<DrillManager, 'start' | 'stop'>):
         const request = startRequest(body);
         if (typeof request === 'string') return json({ error: request }, 400);
         const started = await drills.start({ ...request, by: `${caller.peer}${caller.withToken ? ' (token)' : ''}` });
-        return started.ok ? json({ drill: started.drill, prediction: started.prediction }) : json({ error: started.error }, started.status);
+        return started.ok
+          ? json({ drill: started.drill, prediction: started.prediction })
+          : json({ error: started.error }, started.status);
       },
     ],
-    ['/debug/drill/stop', (_body, caller) => (drills.stop(caller.peer) ? json({ stopped: true }) : json({ error: 'no drill is running' }, 409))],
+    [
+      '/debug/drill/stop',
+      (_body, caller) =>
+        drills.stop(caller.peer) ? json({ stopped: true }) : json({ error: 'no drill is running' }, 409),
+    ],
   ]);
 }

@@ -17,7 +17,11 @@ export function scopeHandler(sources: ScopeRouteSources): AdminHandler {
   return (url) => {
     const text = url.searchParams.get('limit');
     const limit = text === null ? DEFAULT_SCOPE_LIMIT : Number(text);
-    if (!Number.isInteger(limit) || limit < 0) return json({ error: `limit "${text?.slice(0, 32)}" is not a whole number >= 0 (default ${DEFAULT_SCOPE_LIMIT})` }, 400);
+    if (!Number.isInteger(limit) || limit < 0)
+      return json(
+        { error: `limit "${text?.slice(0, 32)}" is not a whole number >= 0 (default ${DEFAULT_SCOPE_LIMIT})` },
+        400,
+      );
     const observed = sources.observedCalls;
     return json(
       scopeReport({

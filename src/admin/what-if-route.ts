@@ -19,9 +19,15 @@ export interface WhatIfRouteOptions {
 }
 
 /** Parses every `fail` value; the first problem is the answer. */
-export function parseFailures(values: readonly string[], model: MeshModel, maxFailures: number): { ok: true; failures: Failure[] } | { ok: false; error: string } {
-  if (values.length === 0) return { ok: false, error: 'name what fails: fail=CLUSTER or fail=CLUSTER/SERVICE (repeat for several)' };
-  if (values.length > maxFailures) return { ok: false, error: `at most ${maxFailures} failures at once (--what-if-max-failures)` };
+export function parseFailures(
+  values: readonly string[],
+  model: MeshModel,
+  maxFailures: number,
+): { ok: true; failures: Failure[] } | { ok: false; error: string } {
+  if (values.length === 0)
+    return { ok: false, error: 'name what fails: fail=CLUSTER or fail=CLUSTER/SERVICE (repeat for several)' };
+  if (values.length > maxFailures)
+    return { ok: false, error: `at most ${maxFailures} failures at once (--what-if-max-failures)` };
   const failures: Failure[] = [];
   for (const value of values) {
     const parsed = parseFailure(value, model);

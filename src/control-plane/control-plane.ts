@@ -36,7 +36,17 @@ export interface ControlPlaneOptions {
   rebuildSliceMs?: number;
   resolveView?: ViewResolver;
   /** TLS, client identity and abuse limits of the xDS server. */
-  serverOptions?: Pick<XdsServerOptions, 'tls' | 'identity' | 'maxRequestBytes' | 'maxStreamsPerConnection' | 'maxRequestsPerSecond' | 'requestBurst' | 'sendBudgetBytes' | 'clientLimits'>;
+  serverOptions?: Pick<
+    XdsServerOptions,
+    | 'tls'
+    | 'identity'
+    | 'maxRequestBytes'
+    | 'maxStreamsPerConnection'
+    | 'maxRequestsPerSecond'
+    | 'requestBurst'
+    | 'sendBudgetBytes'
+    | 'clientLimits'
+  >;
   /** Bounds of load reports and of what is kept of them (`serve --lrs-*`). */
   lrsLimits?: LrsLimits;
   /** What sidecars whose workload declares no calls get (`serve --scope`). */
@@ -73,19 +83,31 @@ export class ControlPlane {
 
   constructor(private readonly options: ControlPlaneOptions) {
     const log = options.logger;
-    this.views = new ViewRebuilds({ model: () => this.servedModel(), logger: log, sliceMs: options.rebuildSliceMs, buildSnapshot: options.buildSnapshot });
+    this.views = new ViewRebuilds({
+      model: () => this.servedModel(),
+      logger: log,
+      sliceMs: options.rebuildSliceMs,
+      buildSnapshot: options.buildSnapshot,
+    });
     this.server = new XdsServer({
       watcher: this.views.cache,
       resolveView: options.resolveView ?? makeViewResolver(() => options.store.current(), options.scope),
-      rescopeView: (view, workload, stream) => rescopedViewKey(view, workload, options.store.current(), stream, options.scope),
+      rescopeView: (view, workload, stream) =>
+        rescopedViewKey(view, workload, options.store.current(), stream, options.scope),
       logger: log.child({ component: 'xds' }),
       ...options.serverOptions,
     });
     const lrsLimits = options.lrsLimits ?? DEFAULT_LRS_LIMITS;
     this.loads = new LoadReportStore(lrsLimits.maxSeries);
     // LRS sees the xDS side only through this read-only lookup: who is connected, and what it was sent.
-    const clients = new XdsReportingClients({ registry: this.server.registry, snapshot: (view) => this.views.cache.ready(view), model: () => this.servedModel() });
-    this.observedCalls = new ObservedCalls(options.maxObservedCalls ?? DEFAULT_MAX_OBSERVED_CALLS, (host) => options.store.current().services.has(host));
+    const clients = new XdsReportingClients({
+      registry: this.server.registry,
+      snapshot: (view) => this.views.cache.ready(view),
+      model: () => this.servedModel(),
+    });
+    this.observedCalls = new ObservedCalls(options.maxObservedCalls ?? DEFAULT_MAX_OBSERVED_CALLS, (host) =>
+      options.store.current().services.has(host),
+    );
     this.lrs = new LoadReportingService({
       store: this.loads,
       clients,
@@ -147,7 +169,10 @@ export class ControlPlane {
     // Evaluated on a timer too, so failover transitions are logged when they happen, not when looked at.
     this.trackerTimer = setInterval(() => this.tracker.evaluate(), FAILOVER_EVALUATION_INTERVAL_MS);
     this.trackerTimer.unref();
-    this.options.logger.info({ xds: this.options.xdsAddress.replace(/:0$/, `:${this.xdsPort}`) }, 'xDS server listening');
+    this.options.logger.info(
+      { xds: this.options.xdsAddress.replace(/:0$/, `:${this.xdsPort}`) },
+      'xDS server listening',
+    );
     return this.xdsPort;
   }
 

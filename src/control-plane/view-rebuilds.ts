@@ -109,7 +109,12 @@ export class ViewRebuilds {
       const started = performance.now();
       const slicer = new TimeSlicer(this.sliceMs);
       const before = { translated: this.parts.misses, reused: this.parts.hits };
-      const result = await this.cache.rebuildAllSliced((view) => this.buildSteps(view), slicer, changeSeenAtMs, () => this.rebuildRequested || this.stopped);
+      const result = await this.cache.rebuildAllSliced(
+        (view) => this.buildSteps(view),
+        slicer,
+        changeSeenAtMs,
+        () => this.rebuildRequested || this.stopped,
+      );
       if (!result.completed) continue; // a newer model arrived: start over with it (parts done so far are kept)
       this.pendingChangeSeenAtMs = undefined;
       this.parts.endPass();
@@ -120,11 +125,20 @@ export class ViewRebuilds {
       this.stats.servicesTranslated += this.parts.misses - before.translated;
       this.stats.servicesReused += this.parts.hits - before.reused;
       this.options.logger.debug(
-        { views: this.cache.viewKeys().length, changedViews: result.changedViews, elapsedMs, yields: slicer.yields, translated: this.parts.misses - before.translated },
+        {
+          views: this.cache.viewKeys().length,
+          changedViews: result.changedViews,
+          elapsedMs,
+          yields: slicer.yields,
+          translated: this.parts.misses - before.translated,
+        },
         'views rebuilt',
       );
       if (elapsedMs > SLOW_REBUILD_MS) {
-        this.options.logger.info({ views: this.cache.viewKeys().length, elapsedMs: Math.round(elapsedMs), yields: slicer.yields }, 'a slow rebuild finished (big mesh or many views); the event loop kept serving meanwhile');
+        this.options.logger.info(
+          { views: this.cache.viewKeys().length, elapsedMs: Math.round(elapsedMs), yields: slicer.yields },
+          'a slow rebuild finished (big mesh or many views); the event loop kept serving meanwhile',
+        );
       }
     }
   }
@@ -147,7 +161,11 @@ export class ViewRebuilds {
   private snapshotOf(view: ViewKey, translation: ViewTranslation): Snapshot {
     const previous = this.issues.get(view.id) ?? [];
     if (translation.issues.length > 0 && JSON.stringify(previous) !== JSON.stringify(translation.issues)) {
-      for (const issue of translation.issues) this.options.logger.error({ view, service: issue.service, error: issue.message }, 'service skipped: translation failed');
+      for (const issue of translation.issues)
+        this.options.logger.error(
+          { view, service: issue.service, error: issue.message },
+          'service skipped: translation failed',
+        );
     }
     this.issues.set(view.id, translation.issues);
     return new Snapshot(translation.resources);

@@ -42,7 +42,9 @@ export class XdsReportingClients implements ReportingClients {
       if (snapshot) snapshots.push(snapshot);
     }
     if (snapshots.length === 0) return undefined;
-    return { has: (envoyCluster) => snapshots.some((snapshot) => snapshot.get(CLUSTER_TYPE, envoyCluster) !== undefined) };
+    return {
+      has: (envoyCluster) => snapshots.some((snapshot) => snapshot.get(CLUSTER_TYPE, envoyCluster) !== undefined),
+    };
   }
 
   private streamsOf(nodeId: string): readonly { clusterId: string; view: ViewKey }[] {

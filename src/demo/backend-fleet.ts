@@ -44,7 +44,10 @@ export class BackendFleet {
 
   /** The client cluster's backends of the demo service, for the printed instructions. */
   clientBackends(): RunningBackend[] {
-    return this.clientSlots().map((slot) => ({ description: describeBackend(slot.planned), pid: slot.process?.pid ?? -1 }));
+    return this.clientSlots().map((slot) => ({
+      description: describeBackend(slot.planned),
+      pid: slot.process?.pid ?? -1,
+    }));
   }
 
   isBackend(child: ManagedProcess): boolean {
@@ -70,7 +73,9 @@ export class BackendFleet {
         await this.start(slot);
         restarted.push(`${describeBackend(slot.planned)} (pid ${slot.process?.pid})`);
       } catch (error) {
-        this.options.say(`could not restart ${describeBackend(slot.planned)}: ${error instanceof Error ? error.message : String(error)}`);
+        this.options.say(
+          `could not restart ${describeBackend(slot.planned)}: ${error instanceof Error ? error.message : String(error)}`,
+        );
       }
     }
     return restarted;
@@ -83,6 +88,8 @@ export class BackendFleet {
   /** The client cluster's backends of the demo service: the ones whose death shows failover. */
   private clientSlots(): BackendSlot[] {
     const service = DEMO_SERVICE_HOST.replace(/\.svc\.cluster\.local$/, '');
-    return this.slots.filter((s) => s.planned.identity.cluster === this.options.clientCluster && s.planned.identity.service === service);
+    return this.slots.filter(
+      (s) => s.planned.identity.cluster === this.options.clientCluster && s.planned.identity.service === service,
+    );
   }
 }

@@ -9,13 +9,33 @@ import { ManagedProcess, ProcessGroup } from './processes';
 const BACKEND_READY_TIMEOUT_MS = 10_000;
 const BACKEND_SCRIPT = path.join(__dirname, 'backend.js');
 
-export async function startBackend(group: ProcessGroup, backend: PlannedBackend, logDir: string): Promise<ManagedProcess> {
+export async function startBackend(
+  group: ProcessGroup,
+  backend: PlannedBackend,
+  logDir: string,
+): Promise<ManagedProcess> {
   const { cluster, service, version, port } = backend.identity;
   const logFile = path.join(logDir, `backend-${cluster}-${port}.log`);
   const logFd = fs.openSync(logFile, 'a');
-  const args = [BACKEND_SCRIPT, '--cluster', cluster, '--service', service, '--version', version, '--host', backend.host, '--port', String(port), '--exit-with-parent', 'yes'];
+  const args = [
+    BACKEND_SCRIPT,
+    '--cluster',
+    cluster,
+    '--service',
+    service,
+    '--version',
+    version,
+    '--host',
+    backend.host,
+    '--port',
+    String(port),
+    '--exit-with-parent',
+    'yes',
+  ];
   // stdin is a pipe only so the backend notices when the demo dies, however it dies.
-  const managed = group.spawn(`backend ${describeBackend(backend)}`, process.execPath, args, { stdio: ['pipe', 'pipe', logFd] });
+  const managed = group.spawn(`backend ${describeBackend(backend)}`, process.execPath, args, {
+    stdio: ['pipe', 'pipe', logFd],
+  });
   fs.closeSync(logFd);
   try {
     await managed.waitForLine(BACKEND_READY_LINE, BACKEND_READY_TIMEOUT_MS);

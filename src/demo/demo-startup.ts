@@ -61,7 +61,8 @@ function firstRequest(clientCluster: string, stopping: () => boolean): Promise<s
     async () => {
       const response = await httpGet(SIDECAR_URL, { headers: { host: DEMO_SERVICE_HOST } });
       const identity = parseIdentity(response.headers[BACKEND_IDENTITY_HEADER] as string | undefined);
-      if (response.status !== 200 || !identity) throw new Error(`status ${response.status}: ${response.body.slice(0, 200)}`);
+      if (response.status !== 200 || !identity)
+        throw new Error(`status ${response.status}: ${response.body.slice(0, 200)}`);
       return identity.cluster === clientCluster ? shortIdentity(identity) : undefined;
     },
     { timeoutMs: FIRST_REQUEST_TIMEOUT_MS, giveUp: () => (stopping() ? 'the demo is stopping' : undefined) },
@@ -69,17 +70,28 @@ function firstRequest(clientCluster: string, stopping: () => boolean): Promise<s
 }
 
 /** Starts everything into `processes` (which stops it all, also after a failed start); throws with what to fix. */
-export async function startDemo(options: DemoStartOptions, processes: DemoProcesses, output: DemoOutput): Promise<StartedDemo> {
+export async function startDemo(
+  options: DemoStartOptions,
+  processes: DemoProcesses,
+  output: DemoOutput,
+): Promise<StartedDemo> {
   const { workDir } = options;
   const startedAtMs = Date.now();
   output.say(`Spillway demo: transparent multi-cluster failover on the embedded example mesh, all on loopback`);
   output.say(`  work dir ${workDir} (mesh.yaml, logs)`);
 
   const parsed = parseMeshText(EMBEDDED_MESH_YAML);
-  if (!parsed.ok) throw new Error('the embedded mesh is invalid (a bug): ' + formatMeshErrors('embedded', parsed.errors));
+  if (!parsed.ok)
+    throw new Error('the embedded mesh is invalid (a bug): ' + formatMeshErrors('embedded', parsed.errors));
   const plan = planDemo(parsed.model);
   const cast = castStory(parsed.model, plan);
-  const backends = new BackendFleet({ group: processes.group, backends: plan.backends, clientCluster: plan.client.name, logDir: workDir, say: (line) => output.say(line) });
+  const backends = new BackendFleet({
+    group: processes.group,
+    backends: plan.backends,
+    clientCluster: plan.client.name,
+    logDir: workDir,
+    say: (line) => output.say(line),
+  });
 
   const binary = options.envoyBinary ?? envoyBinary(repoRoot());
   const missingEnvoy = checkEnvoyBinary(binary);
@@ -88,7 +100,9 @@ export async function startDemo(options: DemoStartOptions, processes: DemoProces
   const unavailable = await findUnavailable(plan.addresses);
   if (unavailable.length > 0) {
     // Envoys outlive only a demo killed with SIGKILL; their command lines name this work dir.
-    throw new Error(`${formatUnavailable(unavailable)}\nhint: Envoys left by an earlier demo that was killed outright: pgrep -af 'envoy -c ${workDir}'`);
+    throw new Error(
+      `${formatUnavailable(unavailable)}\nhint: Envoys left by an earlier demo that was killed outright: pgrep -af 'envoy -c ${workDir}'`,
+    );
   }
   output.detail('all free');
   // Written only now: a second demo started by mistake must not reset the running one's mesh edits.
@@ -97,7 +111,9 @@ export async function startDemo(options: DemoStartOptions, processes: DemoProces
 
   output.step(2, 'starting Spillway');
   const server = await processes.startSpillway(workDir, options.meshFile, options.logLevel);
-  output.detail(`xDS ${DEMO_XDS.host}:${server.xdsPort}, admin ${server.adminUrl} (log ${path.join(workDir, 'spillway.log')})`);
+  output.detail(
+    `xDS ${DEMO_XDS.host}:${server.xdsPort}, admin ${server.adminUrl} (log ${path.join(workDir, 'spillway.log')})`,
+  );
 
   output.step(3, `starting ${backends.size} backends`);
   await backends.startAll();
@@ -106,10 +122,18 @@ export async function startDemo(options: DemoStartOptions, processes: DemoProces
   output.step(4, `starting ${plan.gateways.length} gateway Envoys and waiting for their config`);
   const gateways = await Promise.all(
     plan.gateways.map((g) =>
-      startDemoEnvoy({ name: `gateway-${g.cluster.name}`, bootstrap: demoBootstrap(gatewayNode(g.cluster), DEMO_XDS), binary, workDir, group: processes.group }),
+      startDemoEnvoy({
+        name: `gateway-${g.cluster.name}`,
+        bootstrap: demoBootstrap(gatewayNode(g.cluster), DEMO_XDS),
+        binary,
+        workDir,
+        group: processes.group,
+      }),
     ),
   );
-  plan.gateways.forEach((g, i) => output.detail(`${g.cluster.name.padEnd(6)} ${g.host}:${g.port}  pid ${gateways[i]?.process.pid}`));
+  plan.gateways.forEach((g, i) =>
+    output.detail(`${g.cluster.name.padEnd(6)} ${g.host}:${g.port}  pid ${gateways[i]?.process.pid}`),
+  );
 
   output.step(5, `starting the sidecar Envoy of ${plan.client.name}`);
   const sidecar = await startDemoEnvoy({
@@ -119,7 +143,9 @@ export async function startDemo(options: DemoStartOptions, processes: DemoProces
     workDir,
     group: processes.group,
   });
-  output.detail(`outbound ${SIDECAR_OUTBOUND.host}:${SIDECAR_OUTBOUND.port}  pid ${sidecar.process.pid}  admin ${sidecar.adminUrl}`);
+  output.detail(
+    `outbound ${SIDECAR_OUTBOUND.host}:${SIDECAR_OUTBOUND.port}  pid ${sidecar.process.pid}  admin ${sidecar.adminUrl}`,
+  );
 
   output.step(6, 'first request through the sidecar');
   const answeredBy = await firstRequest(plan.client.name, options.stopping);

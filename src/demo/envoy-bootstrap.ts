@@ -64,7 +64,9 @@ export function demoBootstrap(node: DemoEnvoyNode, xds: XdsAddress): Record<stri
           {
             envoy_grpc: {
               cluster_name: XDS_CLUSTER_NAME,
-              retry_policy: { retry_back_off: { base_interval: XDS_RETRY_BASE_INTERVAL, max_interval: XDS_RETRY_MAX_INTERVAL } },
+              retry_policy: {
+                retry_back_off: { base_interval: XDS_RETRY_BASE_INTERVAL, max_interval: XDS_RETRY_MAX_INTERVAL },
+              },
             },
           },
         ],

@@ -14,14 +14,24 @@ const LOG_TAIL_CHARS = 2_000;
  * How Spillway runs a local Envoy (demo and tests alike): one worker, no hot-restart shared memory (so
  * several run side by side), a short drain, and the admin address written to a file (admin port 0).
  */
-export function envoyArgs(bootstrapFile: string, adminAddressFile: string, logLevel = 'info', drainTimeS = 1): string[] {
+export function envoyArgs(
+  bootstrapFile: string,
+  adminAddressFile: string,
+  logLevel = 'info',
+  drainTimeS = 1,
+): string[] {
   return [
-    '-c', bootstrapFile,
+    '-c',
+    bootstrapFile,
     '--disable-hot-restart',
-    '--concurrency', '1',
-    '--log-level', logLevel,
-    '--drain-time-s', String(drainTimeS),
-    '--admin-address-path', adminAddressFile,
+    '--concurrency',
+    '1',
+    '--log-level',
+    logLevel,
+    '--drain-time-s',
+    String(drainTimeS),
+    '--admin-address-path',
+    adminAddressFile,
   ];
 }
 
@@ -74,13 +84,16 @@ export async function startDemoEnvoy(options: StartEnvoyOptions): Promise<DemoEn
   const logFd = fs.openSync(logFile, 'w');
   const args = envoyArgs(bootstrapFile, adminAddressFile);
   // The log goes straight to a file descriptor: Envoy never blocks on a pipe we forgot to read.
-  const managed = options.group.spawn(`envoy ${options.name}`, options.binary, args, { stdio: ['ignore', logFd, logFd] });
+  const managed = options.group.spawn(`envoy ${options.name}`, options.binary, args, {
+    stdio: ['ignore', logFd, logFd],
+  });
   fs.closeSync(logFd);
   const giveUp = () => (managed.running ? undefined : `envoy exited early; see ${logFile}:\n${logTail(logFile)}`);
   try {
     const address = await pollUntil(
       `envoy ${options.name} binding its admin port`,
-      async () => (fs.existsSync(adminAddressFile) ? fs.readFileSync(adminAddressFile, 'utf8').trim() || undefined : undefined),
+      async () =>
+        fs.existsSync(adminAddressFile) ? fs.readFileSync(adminAddressFile, 'utf8').trim() || undefined : undefined,
       { timeoutMs: ADMIN_ADDRESS_TIMEOUT_MS, intervalMs: 50, giveUp },
     );
     const adminUrl = `http://${address}`;

@@ -48,7 +48,8 @@ export function nextReport(previous: Reported | undefined, entry: FailoverEntry)
   const expected = entry.expected.state;
   if (!previous) return { report: false, now: { state: entry.state, expected } };
   if (entry.measured && entry.state !== previous.state) return { report: true, now: { state: entry.state, expected } };
-  if (!entry.measured && expected !== previous.expected) return { report: entry.state !== previous.state, now: { state: entry.state, expected } };
+  if (!entry.measured && expected !== previous.expected)
+    return { report: entry.state !== previous.state, now: { state: entry.state, expected } };
   return { report: false, now: { state: previous.state, expected } };
 }
 

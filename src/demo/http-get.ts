@@ -19,12 +19,22 @@ const DEFAULT_TIMEOUT_MS = 2_000;
 export function httpGet(url: string, options: GetOptions = {}): Promise<GetResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
-    const request = http.get(url, { headers: options.headers, agent: options.agent ?? false, timeout: timeoutMs }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      response.on('error', reject);
-    });
+    const request = http.get(
+      url,
+      { headers: options.headers, agent: options.agent ?? false, timeout: timeoutMs },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        response.on('error', reject);
+      },
+    );
     request.on('timeout', () => request.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)));
     request.on('error', reject);
   });
@@ -54,7 +64,8 @@ export async function pollUntil<T>(
     } catch (error) {
       lastReason = error instanceof Error ? error.message : String(error);
     }
-    if (Date.now() >= deadline) throw new Error(`${what}: not done after ${options.timeoutMs} ms (last: ${lastReason})`);
+    if (Date.now() >= deadline)
+      throw new Error(`${what}: not done after ${options.timeoutMs} ms (last: ${lastReason})`);
     await sleep(options.intervalMs ?? 200);
   }
 }

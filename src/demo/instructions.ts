@@ -60,7 +60,9 @@ export function formatInstructions(input: InstructionsInput): string {
     `  sidecar Envoy   ${input.sidecarAdminUrl}/clusters`,
     `  logs            ${input.workDir} (spillway.log, envoy-*.log, backend-*.log)`,
     '',
-    input.durationS !== undefined ? `Stopping by itself in ${input.durationS}s; Ctrl-C stops everything sooner.` : 'Ctrl-C stops everything.',
+    input.durationS !== undefined
+      ? `Stopping by itself in ${input.durationS}s; Ctrl-C stops everything sooner.`
+      : 'Ctrl-C stops everything.',
     '',
   ];
   return lines.join('\n');

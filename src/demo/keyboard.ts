@@ -13,7 +13,11 @@ export interface KeyboardControls {
 }
 
 /** Listens for the keys when `input` is a terminal; returns undefined (no controls) otherwise. */
-export function listenForKeys(input: NodeJS.ReadStream, actions: readonly KeyAction[], quit: () => void): KeyboardControls | undefined {
+export function listenForKeys(
+  input: NodeJS.ReadStream,
+  actions: readonly KeyAction[],
+  quit: () => void,
+): KeyboardControls | undefined {
   if (!input.isTTY) return undefined;
   readline.emitKeypressEvents(input);
   input.setRawMode(true);

@@ -24,7 +24,12 @@ export class LiveMonitor {
   private summaryTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: LiveMonitorOptions) {
-    if (options.requestsPerSecond > 0) this.traffic = new TrafficGenerator({ url: options.sidecarUrl, hostHeader: options.hostHeader, requestsPerSecond: options.requestsPerSecond });
+    if (options.requestsPerSecond > 0)
+      this.traffic = new TrafficGenerator({
+        url: options.sidecarUrl,
+        hostHeader: options.hostHeader,
+        requestsPerSecond: options.requestsPerSecond,
+      });
     this.watch = new FailoverWatch(options.failoverEntries, options.clientCluster, options.say);
   }
 
@@ -39,7 +44,13 @@ export class LiveMonitor {
     const traffic = this.traffic;
     if (!traffic || this.summaryTimer) return;
     traffic.takeWindow(); // the story's own requests are not in it, but its minutes are: start afresh
-    this.summaryTimer = setInterval(() => this.options.say(`${formatTrafficWindow(traffic.takeWindow())} | spillway: ${formatStates(this.watch.entries())}`), TRAFFIC_SUMMARY_INTERVAL_MS);
+    this.summaryTimer = setInterval(
+      () =>
+        this.options.say(
+          `${formatTrafficWindow(traffic.takeWindow())} | spillway: ${formatStates(this.watch.entries())}`,
+        ),
+      TRAFFIC_SUMMARY_INTERVAL_MS,
+    );
   }
 
   /** Stops the lines and the watch at once; resolves when the traffic's requests in flight are done. */

@@ -4,7 +4,11 @@ import * as fs from 'fs';
 import * as YAML from 'yaml';
 
 /** The text with `ready: false` set (ready = false) or removed (ready = true) on the cluster's endpoints. */
-export function setClusterReadiness(meshText: string, cluster: string, ready: boolean): { text: string; changed: number } {
+export function setClusterReadiness(
+  meshText: string,
+  cluster: string,
+  ready: boolean,
+): { text: string; changed: number } {
   const document = YAML.parseDocument(meshText);
   let changed = 0;
   const services = document.get('services');

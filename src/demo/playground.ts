@@ -79,13 +79,15 @@ export class Playground {
   }
 
   private async kill(): Promise<void> {
-    for (const killed of await this.options.backends.killClientBackends()) this.options.say(`killed ${killed}: Envoy ejects it after a few failed requests and traffic fails over`);
+    for (const killed of await this.options.backends.killClientBackends())
+      this.options.say(`killed ${killed}: Envoy ejects it after a few failed requests and traffic fails over`);
   }
 
   private async restart(): Promise<void> {
     const restarted = await this.options.backends.restartStopped();
     if (restarted.length === 0) this.options.say('every backend is running');
-    for (const line of restarted) this.options.say(`restarted ${line}: traffic returns once Envoy's ejection ends (about 10s)`);
+    for (const line of restarted)
+      this.options.say(`restarted ${line}: traffic returns once Envoy's ejection ends (about 10s)`);
   }
 
   private setClientReadiness(ready: boolean): void {
@@ -93,7 +95,10 @@ export class Playground {
     const client = this.options.plan.client.name;
     const changed = setClusterReadinessInFile(meshFile, client, ready);
     if (changed === 0) say(`${client}'s endpoints are already ${ready ? 'ready' : 'not ready'}`);
-    else say(`${ready ? 'marked' : 'drained:'} ${changed} endpoint(s) of ${client} ${ready ? 'ready' : 'not ready'} in ${meshFile}; Spillway pushes new EDS at once`);
+    else
+      say(
+        `${ready ? 'marked' : 'drained:'} ${changed} endpoint(s) of ${client} ${ready ? 'ready' : 'not ready'} in ${meshFile}; Spillway pushes new EDS at once`,
+      );
   }
 
   private printStatus(): void {

@@ -30,10 +30,16 @@ export function formatUnavailable(unavailable: readonly UnavailableAddress[]): s
   const hints: string[] = [];
   if (unavailable.some((u) => u.reason === 'busy')) {
     const ports = [...new Set(unavailable.filter((u) => u.reason === 'busy').map((u) => u.port))];
-    hints.push(`find who holds them: ss -ltnp | grep -E ':(${ports.join('|')})\\b'  (another spillway demo or serve? stop it first)`);
+    hints.push(
+      `find who holds them: ss -ltnp | grep -E ':(${ports.join('|')})\\b'  (another spillway demo or serve? stop it first)`,
+    );
   }
   if (unavailable.some((u) => u.reason.includes('not on this machine'))) {
     hints.push('on macOS, add loopback aliases: sudo ifconfig lo0 alias 127.0.0.2 (and 127.0.0.3, 127.0.0.4)');
   }
-  return [`the demo needs these fixed addresses, which are not available:`, ...lines, ...hints.map((h) => `hint: ${h}`)].join('\n');
+  return [
+    `the demo needs these fixed addresses, which are not available:`,
+    ...lines,
+    ...hints.map((h) => `hint: ${h}`),
+  ].join('\n');
 }

@@ -26,11 +26,17 @@ export interface PredictDriver {
 
 function postJson(url: string, body: unknown): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, agent: false, timeout: 5_000 }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const request = http.request(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json' }, agent: false, timeout: 5_000 },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
     request.on('timeout', () => request.destroy(new Error(`POST ${url} timed out`)));
     request.on('error', reject);
     request.end(JSON.stringify(body));
@@ -51,21 +57,34 @@ export function adminPredictDriver(adminUrl: string): PredictDriver {
       if (answer.status !== 200) throw new Error(`drill start answered ${answer.status}: ${answer.body.slice(0, 200)}`);
     },
     async lastOutcome() {
-      const status = JSON.parse((await httpGet(`${base}/debug/drill`)).body) as { active?: unknown; outcomes: DrillOutcome[] };
+      const status = JSON.parse((await httpGet(`${base}/debug/drill`)).body) as {
+        active?: unknown;
+        outcomes: DrillOutcome[];
+      };
       return status.active ? undefined : status.outcomes[0];
     },
   };
 }
 
 function sharesText(shares: Record<string, number>): string {
-  return Object.entries(shares).sort((a, b) => b[1] - a[1]).map(([c, s]) => `${c} ${Math.round(s * 100)}%`).join(' ') || 'nowhere';
+  return (
+    Object.entries(shares)
+      .sort((a, b) => b[1] - a[1])
+      .map(([c, s]) => `${c} ${Math.round(s * 100)}%`)
+      .join(' ') || 'nowhere'
+  );
 }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export function predictSteps(cast: StoryCast, driver: StoryDriver, predict: PredictDriver, timings: StoryTimings): StoryStep[] {
+export function predictSteps(
+  cast: StoryCast,
+  driver: StoryDriver,
+  predict: PredictDriver,
+  timings: StoryTimings,
+): StoryStep[] {
   const { client, stable } = cast;
   const service = DEMO_SERVICE_HOST.replace(/\.svc\.cluster\.local$/, '');
   const failure = `${client}/${service}`;
@@ -78,14 +97,18 @@ export function predictSteps(cast: StoryCast, driver: StoryDriver, predict: Pred
       title: `what if ${client} fails? (spillway what-if --fail ${client})`,
       act: async () => {
         const report = await predict.whatIf(client);
-        const route = report.routes.find((r) => r.clientCluster === client && r.service === DEMO_SERVICE_HOST && r.subset === stable);
+        const route = report.routes.find(
+          (r) => r.clientCluster === client && r.service === DEMO_SERVICE_HOST && r.subset === stable,
+        );
         predicted = route?.after ?? {};
         const warnings = report.warnings.length > 0 ? `; warnings: ${report.warnings.join('; ')}` : '';
         return `predicted for ${client}'s ${stable} traffic: ${sharesText(predicted)}${warnings}`;
       },
       measure: async () => {
         const total = cast.remotes.reduce((sum, r) => sum + r.weight, 0);
-        const ok = cast.remotes.every((r) => Math.abs((predicted[r.key] ?? 0) - r.weight / total) < 0.001) && (predicted[client] ?? 0) === 0;
+        const ok =
+          cast.remotes.every((r) => Math.abs((predicted[r.key] ?? 0) - r.weight / total) < 0.001) &&
+          (predicted[client] ?? 0) === 0;
         return { ok, counter: `prediction ${sharesText(predicted)} (${expectedText})` };
       },
       passLine: `the prediction follows the replicas, read from the EDS ${client}'s sidecar would get`,
@@ -106,8 +129,14 @@ export function predictSteps(cast: StoryCast, driver: StoryDriver, predict: Pred
       },
       measure: async () => {
         const s = await driver.send(SPILL_REQUESTS);
-        const ok = s.failed === 0 && (s.byCluster[client] ?? 0) === 0 && matchesWeights(s, s.byCluster, cast.remotes, SPILL_TOLERANCE);
-        return { ok, counter: `${byCluster(s)} of ${s.total} requests, ${s.failed} failed (predicted ${sharesText(predicted)})` };
+        const ok =
+          s.failed === 0 &&
+          (s.byCluster[client] ?? 0) === 0 &&
+          matchesWeights(s, s.byCluster, cast.remotes, SPILL_TOLERANCE);
+        return {
+          ok,
+          counter: `${byCluster(s)} of ${s.total} requests, ${s.failed} failed (predicted ${sharesText(predicted)})`,
+        };
       },
       passLine: `real traffic moved as predicted, without errors`,
     },
@@ -118,7 +147,10 @@ export function predictSteps(cast: StoryCast, driver: StoryDriver, predict: Pred
         timeoutMs: DEMO_DRILL_S * 1000 + timings.settleTimeoutMs,
         probe: async () => {
           const s = await driver.send(10);
-          return { ok: s.failed === 0 && s.total > 0 && (s.byCluster[client] ?? 0) === s.total, counter: `${byCluster(s)} of ${s.total}` };
+          return {
+            ok: s.failed === 0 && s.total > 0 && (s.byCluster[client] ?? 0) === s.total,
+            counter: `${byCluster(s)} of ${s.total}`,
+          };
         },
       },
       measure: async () => {

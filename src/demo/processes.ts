@@ -91,12 +91,18 @@ export class ManagedProcess {
         stdout.resume();
         settle();
       };
-      const timer = setTimeout(() => finish(() => reject(new Error(`${this.name} printed no line matching ${pattern} within ${timeoutMs} ms`))), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          finish(() => reject(new Error(`${this.name} printed no line matching ${pattern} within ${timeoutMs} ms`))),
+        timeoutMs,
+      );
       lines.on('line', (line) => {
         const match = pattern.exec(line);
         if (match) finish(() => resolve(match));
       });
-      void this.exited.then((exit) => finish(() => reject(new Error(`${this.name} ${describeExit(exit)} before it was ready`))));
+      void this.exited.then((exit) =>
+        finish(() => reject(new Error(`${this.name} ${describeExit(exit)} before it was ready`))),
+      );
     });
   }
 }

@@ -70,10 +70,19 @@ class Demo {
 
   async run(): Promise<number> {
     const say = (line: string) => this.output.say(line);
-    const removeSignals = this.options.handleSignals === false ? () => undefined : stopOnSignals(this.stop, () => this.processes.group.killAllNow(), say);
+    const removeSignals =
+      this.options.handleSignals === false
+        ? () => undefined
+        : stopOnSignals(this.stop, () => this.processes.group.killAllNow(), say);
     let exitCode = 0;
     const startup = startDemo(
-      { workDir: this.workDir, meshFile: this.meshFile, logLevel: this.options.logLevel ?? 'info', envoyBinary: this.options.envoyBinary, stopping: () => this.stop.reason !== undefined },
+      {
+        workDir: this.workDir,
+        meshFile: this.meshFile,
+        logLevel: this.options.logLevel ?? 'info',
+        envoyBinary: this.options.envoyBinary,
+        stopping: () => this.stop.reason !== undefined,
+      },
       this.processes,
       this.output,
     );
@@ -85,13 +94,16 @@ class Demo {
         // Once means "prove it": anything short of every step observed (a failure, a stop) is an error.
         if (this.options.once && !this.story?.passed) {
           exitCode = 1;
-          const why = this.story?.failure ?? `stopped (${this.stop.reason}) before every step of the story was observed`;
+          const why =
+            this.story?.failure ?? `stopped (${this.stop.reason}) before every step of the story was observed`;
           (this.options.errors ?? process.stderr).write(`\nspillway demo: ${why}\n`);
         }
       }
     } catch (error) {
       exitCode = 1;
-      (this.options.errors ?? process.stderr).write(`\nspillway demo: ${error instanceof Error ? error.message : String(error)}\n`);
+      (this.options.errors ?? process.stderr).write(
+        `\nspillway demo: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
     } finally {
       await this.shutdown(startup);
       removeSignals();
@@ -112,7 +124,10 @@ class Demo {
     });
     this.monitor.start();
     if (this.options.durationS !== undefined) {
-      this.durationTimer = setTimeout(() => this.stop.request(`--duration-s ${this.options.durationS} elapsed`), this.options.durationS * 1000);
+      this.durationTimer = setTimeout(
+        () => this.stop.request(`--duration-s ${this.options.durationS} elapsed`),
+        this.options.durationS * 1000,
+      );
     }
     if (this.options.once || this.options.story !== false) void this.tellStory(started);
     else this.goInteractive(started);
@@ -170,9 +185,13 @@ class Demo {
     if (this.stop.reason || !this.started || exit.signal === 'SIGINT') return;
     if (this.started.backends.isBackend(child)) {
       const restart = this.playground?.hasKeys ? ' (press r to restart it)' : '';
-      this.output.say(`${child.name} (pid ${child.pid}) ${describeExit(exit)}: Envoy ejects it after a few failed requests and its traffic fails over${restart}`);
+      this.output.say(
+        `${child.name} (pid ${child.pid}) ${describeExit(exit)}: Envoy ejects it after a few failed requests and its traffic fails over${restart}`,
+      );
     } else {
-      this.output.say(`${child.name} (pid ${child.pid}) ${describeExit(exit)}; its log is in ${this.workDir}. Stop the demo (Ctrl-C) and start it again.`);
+      this.output.say(
+        `${child.name} (pid ${child.pid}) ${describeExit(exit)}; its log is in ${this.workDir}. Stop the demo (Ctrl-C) and start it again.`,
+      );
     }
   }
 
@@ -182,7 +201,8 @@ class Demo {
     clearTimeout(this.durationTimer);
     const trafficStopped = this.monitor?.stop();
     const started = this.processes.anythingStarted();
-    if (started) this.output.say(`stopping: traffic, ${this.processes.runningChildren()} processes (Envoys, backends), Spillway`);
+    if (started)
+      this.output.say(`stopping: traffic, ${this.processes.runningChildren()} processes (Envoys, backends), Spillway`);
     await trafficStopped;
     this.story?.close();
     await this.processes.stop(startup);

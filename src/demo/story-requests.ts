@@ -36,13 +36,19 @@ export class CountedRequests {
 
   private async one(headers: Record<string, string>): Promise<Answer> {
     try {
-      const response = await httpGet(this.url, { headers: { host: this.hostHeader, ...headers }, agent: this.agent, timeoutMs: REQUEST_TIMEOUT_MS });
+      const response = await httpGet(this.url, {
+        headers: { host: this.hostHeader, ...headers },
+        agent: this.agent,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+      });
       const identity = parseIdentity(response.headers[BACKEND_IDENTITY_HEADER] as string | undefined);
       if (response.status === 200 && identity) return { identity };
       return { failure: String(response.status) };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return { failure: message.includes('timed out') ? 'timeout' : ((error as NodeJS.ErrnoException).code ?? 'error') };
+      return {
+        failure: message.includes('timed out') ? 'timeout' : ((error as NodeJS.ErrnoException).code ?? 'error'),
+      };
     }
   }
 }

@@ -46,7 +46,12 @@ function percent(value: number): string {
  * as 0%), then any other key that answered; failures last when there were any.
  */
 export function formatCounter(sample: Sample, counts: Record<string, number>, order: readonly string[]): string {
-  const keys = [...order, ...Object.keys(counts).filter((k) => !order.includes(k)).sort()];
+  const keys = [
+    ...order,
+    ...Object.keys(counts)
+      .filter((k) => !order.includes(k))
+      .sort(),
+  ];
   const parts = keys.map((key) => `${key} ${percent(share(sample, counts, key))}`);
   if (sample.failed > 0) parts.push(`failed ${percent(sample.failed / sample.total)}`);
   return parts.join(' | ');
@@ -59,7 +64,12 @@ export function formatExpected(weights: readonly { key: string; weight: number }
 }
 
 /** True when every key's measured share is within `tolerance` of its weight's share. */
-export function matchesWeights(sample: Sample, counts: Record<string, number>, weights: readonly { key: string; weight: number }[], tolerance: number): boolean {
+export function matchesWeights(
+  sample: Sample,
+  counts: Record<string, number>,
+  weights: readonly { key: string; weight: number }[],
+  tolerance: number,
+): boolean {
   const total = weights.reduce((sum, w) => sum + w.weight, 0);
   if (total === 0 || sample.total === 0) return false;
   return weights.every((w) => Math.abs(share(sample, counts, w.key) - w.weight / total) <= tolerance);

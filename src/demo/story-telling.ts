@@ -52,10 +52,15 @@ export class StoryTelling {
         predict: adminPredictDriver(options.adminUrl),
       });
     } catch (error) {
-      result = { passed: false, failedStep: 'the story itself', reason: error instanceof Error ? error.message : String(error) };
+      result = {
+        passed: false,
+        failedStep: 'the story itself',
+        reason: error instanceof Error ? error.message : String(error),
+      };
     }
     this.passedEveryStep = result.passed;
-    if (!options.stopping() && !result.passed && !('stopped' in result)) this.failedBecause = `story failed at ${result.failedStep}: ${result.reason}`;
+    if (!options.stopping() && !result.passed && !('stopped' in result))
+      this.failedBecause = `story failed at ${result.failedStep}: ${result.reason}`;
     return result;
   }
 

@@ -44,9 +44,15 @@ export interface StoryTimings {
   liveLineIntervalMs: number;
 }
 
-export const DEFAULT_STORY_TIMINGS: StoryTimings = { settleTimeoutMs: 20_000, recoverTimeoutMs: 45_000, probeIntervalMs: 300, liveLineIntervalMs: 2_000 };
+export const DEFAULT_STORY_TIMINGS: StoryTimings = {
+  settleTimeoutMs: 20_000,
+  recoverTimeoutMs: 45_000,
+  probeIntervalMs: 300,
+  liveLineIntervalMs: 2_000,
+};
 
-export type StoryResult = { passed: true } | { passed: false; failedStep: string; reason: string } | { passed: false; stopped: true };
+export type StoryResult =
+  { passed: true } | { passed: false; failedStep: string; reason: string } | { passed: false; stopped: true };
 
 /** A step's verdict on one counted sample: the counter line to print and whether it shows the step. */
 interface Reading {
@@ -77,7 +83,8 @@ const SPILL_TOLERANCE = 0.2;
 export function castStory(model: MeshModel, plan: DemoPlan): StoryCast {
   const entry = model.services.get(DEMO_SERVICE_HOST);
   const canary = entry?.service.canary;
-  if (!entry || !canary?.header) throw new Error(`the demo mesh's ${DEMO_SERVICE_HOST} needs a canary with a header for the story`);
+  if (!entry || !canary?.header)
+    throw new Error(`the demo mesh's ${DEMO_SERVICE_HOST} needs a canary with a header for the story`);
   const label = entry.service.subsetLabel;
   const replicas = new Map<string, number>();
   for (const endpoint of entry.endpoints) {
@@ -86,7 +93,9 @@ export function castStory(model: MeshModel, plan: DemoPlan): StoryCast {
   }
   return {
     client: plan.client.name,
-    remotes: [...replicas.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([key, weight]) => ({ key, weight })),
+    remotes: [...replicas.entries()]
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .map(([key, weight]) => ({ key, weight })),
     stable: canary.stable,
     canary: canary.canary,
     canaryWeight: canary.weight,
@@ -99,7 +108,11 @@ function sleep(ms: number): Promise<void> {
 }
 
 function failures(sample: Sample): string {
-  return sample.failed === 0 ? '0 failed' : `${sample.failed} failed (${Object.entries(sample.failures).map(([k, n]) => `${k} ${n}`).join(', ')})`;
+  return sample.failed === 0
+    ? '0 failed'
+    : `${sample.failed} failed (${Object.entries(sample.failures)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')})`;
 }
 
 export function storySteps(cast: StoryCast, driver: StoryDriver, timings: StoryTimings): StoryStep[] {
@@ -107,17 +120,23 @@ export function storySteps(cast: StoryCast, driver: StoryDriver, timings: StoryT
   const clusters = [client, ...cast.remotes.map((r) => r.key)];
   const byCluster = (s: Sample) => formatCounter(s, s.byCluster, clusters);
   const byVersion = (s: Sample) => formatCounter(s, s.byVersion, [stable, canary]);
-  const allFrom = (s: Sample, counts: Record<string, number>, key: string) => s.failed === 0 && s.total > 0 && counts[key] === s.total;
+  const allFrom = (s: Sample, counts: Record<string, number>, key: string) =>
+    s.failed === 0 && s.total > 0 && counts[key] === s.total;
   const spillExpected = `expected ${cast.remotes.map((r) => r.weight).join(':')} by replicas: ${formatExpected(cast.remotes)}`;
   const canaryExpected = `expected ${canary} ${cast.canaryWeight}% by canary weight`;
-  const header = Object.entries(cast.canaryHeader).map(([k, v]) => `${k}: ${v}`).join(', ');
+  const header = Object.entries(cast.canaryHeader)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
 
   return [
     {
       title: `all traffic stays local in ${client}`,
       measure: async () => {
         const s = await driver.send(LOCAL_REQUESTS);
-        return { ok: allFrom(s, s.byCluster, client), counter: `${byCluster(s)} of ${s.total} requests, ${failures(s)} (expected ${client} 100%)` };
+        return {
+          ok: allFrom(s, s.byCluster, client),
+          counter: `${byCluster(s)} of ${s.total} requests, ${failures(s)} (expected ${client} 100%)`,
+        };
       },
       passLine: `every request answered in ${client}`,
     },
@@ -135,7 +154,10 @@ export function storySteps(cast: StoryCast, driver: StoryDriver, timings: StoryT
       },
       measure: async () => {
         const s = await driver.send(SPILL_REQUESTS);
-        const ok = s.failed === 0 && (s.byCluster[client] ?? 0) === 0 && matchesWeights(s, s.byCluster, cast.remotes, SPILL_TOLERANCE);
+        const ok =
+          s.failed === 0 &&
+          (s.byCluster[client] ?? 0) === 0 &&
+          matchesWeights(s, s.byCluster, cast.remotes, SPILL_TOLERANCE);
         return { ok, counter: `${byCluster(s)} of ${s.total} requests, ${failures(s)} (${spillExpected})` };
       },
       passLine: `traffic spilled to ${cast.remotes.map((r) => r.key).join(' and ')} in proportion to their replicas, without errors`,
@@ -149,13 +171,19 @@ export function storySteps(cast: StoryCast, driver: StoryDriver, timings: StoryT
         probe: async () => {
           const s = await driver.send(PROBE_REQUESTS);
           const canaryProbe = await driver.send(3, cast.canaryHeader);
-          const ok = allFrom(s, s.byCluster, client) && allFrom(canaryProbe, canaryProbe.byCluster, client) && allFrom(canaryProbe, canaryProbe.byVersion, canary);
+          const ok =
+            allFrom(s, s.byCluster, client) &&
+            allFrom(canaryProbe, canaryProbe.byCluster, client) &&
+            allFrom(canaryProbe, canaryProbe.byVersion, canary);
           return { ok, counter: `${byCluster(s)} of ${s.total}; ${header}: ${byVersion(canaryProbe)}` };
         },
       },
       measure: async () => {
         const s = await driver.send(LOCAL_REQUESTS);
-        return { ok: allFrom(s, s.byCluster, client), counter: `${byCluster(s)} of ${s.total} requests, ${failures(s)} (expected ${client} 100%)` };
+        return {
+          ok: allFrom(s, s.byCluster, client),
+          counter: `${byCluster(s)} of ${s.total} requests, ${failures(s)} (expected ${client} 100%)`,
+        };
       },
       passLine: `${client} answers every request again`,
     },
@@ -167,8 +195,15 @@ export function storySteps(cast: StoryCast, driver: StoryDriver, timings: StoryT
         const canaryShare = share(s, s.byVersion, canary);
         const weight = cast.canaryWeight / 100;
         // Bounds about three sigma either side at 200 requests and a 10% weight: a pass is not luck.
-        const ok = allFrom(s, s.byCluster, client) && canaryShare >= weight / 3 && canaryShare <= weight * 2.5 && allFrom(pinned, pinned.byVersion, canary);
-        return { ok, counter: `${byVersion(s)} of ${s.total} requests, ${failures(s)} (${canaryExpected}); ${header}: ${canary} ${pinned.byVersion[canary] ?? 0}/${pinned.total}` };
+        const ok =
+          allFrom(s, s.byCluster, client) &&
+          canaryShare >= weight / 3 &&
+          canaryShare <= weight * 2.5 &&
+          allFrom(pinned, pinned.byVersion, canary);
+        return {
+          ok,
+          counter: `${byVersion(s)} of ${s.total} requests, ${failures(s)} (${canaryExpected}); ${header}: ${canary} ${pinned.byVersion[canary] ?? 0}/${pinned.total}`,
+        };
       },
       passLine: `about ${cast.canaryWeight}% of requests, and every ${header} request, reach the canary`,
     },
@@ -188,7 +223,10 @@ export function storySteps(cast: StoryCast, driver: StoryDriver, timings: StoryT
         const s = await driver.send(LOCAL_REQUESTS);
         const ok = allFrom(pinned, pinned.byVersion, stable) && allFrom(s, s.byVersion, stable);
         const where = formatCounter(pinned, pinned.byCluster, [client]);
-        return { ok, counter: `${header}: ${byVersion(pinned)} of ${pinned.total} (${where}), ${failures(pinned)}; others: ${byVersion(s)} of ${s.total}, ${failures(s)} (expected ${stable} 100%)` };
+        return {
+          ok,
+          counter: `${header}: ${byVersion(pinned)} of ${pinned.total} (${where}), ${failures(pinned)}; others: ${byVersion(s)} of ${s.total}, ${failures(s)} (expected ${stable} 100%)`,
+        };
       },
       passLine: `canary traffic falls back to ${stable}, without errors`,
     },
@@ -209,7 +247,8 @@ async function settle(step: StoryStep, driver: StoryDriver, timings: StoryTiming
     last = reading.counter;
     const elapsed = Date.now() - startedAt;
     if (reading.ok) return `${(elapsed / 1000).toFixed(1)}s`;
-    if (elapsed >= wait.timeoutMs) throw new Error(`${wait.what}: not seen within ${wait.timeoutMs / 1000}s (last: ${last})`);
+    if (elapsed >= wait.timeoutMs)
+      throw new Error(`${wait.what}: not seen within ${wait.timeoutMs / 1000}s (last: ${last})`);
     if (Date.now() - lastLiveAt >= timings.liveLineIntervalMs) {
       driver.print(`      waiting for ${wait.what}: ${last} (${(elapsed / 1000).toFixed(0)}s)`);
       lastLiveAt = Date.now();
@@ -223,7 +262,11 @@ export function stepLabel(index: number, total: number): string {
 }
 
 /** Runs every step in order, stopping at the first failure; prints a line per action, counter and verdict. */
-export async function runStory(cast: StoryCast, driver: StoryDriver, timings: StoryTimings = DEFAULT_STORY_TIMINGS): Promise<StoryResult> {
+export async function runStory(
+  cast: StoryCast,
+  driver: StoryDriver,
+  timings: StoryTimings = DEFAULT_STORY_TIMINGS,
+): Promise<StoryResult> {
   const steps = storySteps(cast, driver, timings);
   for (const [index, step] of steps.entries()) {
     const label = stepLabel(index, steps.length);

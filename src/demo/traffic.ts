@@ -45,7 +45,9 @@ export class TrafficGenerator {
 
   constructor(private readonly options: TrafficOptions) {
     if (!(options.requestsPerSecond > 0 && options.requestsPerSecond <= MAX_REQUESTS_PER_SECOND)) {
-      throw new Error(`requests per second must be in (0, ${MAX_REQUESTS_PER_SECOND}], got ${options.requestsPerSecond}`);
+      throw new Error(
+        `requests per second must be in (0, ${MAX_REQUESTS_PER_SECOND}], got ${options.requestsPerSecond}`,
+      );
     }
   }
 
@@ -84,7 +86,11 @@ export class TrafficGenerator {
   private async sendOne(): Promise<void> {
     const window = this.window;
     try {
-      const response = await httpGet(this.options.url, { headers: { host: this.options.hostHeader }, agent: this.agent, timeoutMs: REQUEST_TIMEOUT_MS });
+      const response = await httpGet(this.options.url, {
+        headers: { host: this.options.hostHeader },
+        agent: this.agent,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+      });
       const identity = parseIdentity(response.headers[BACKEND_IDENTITY_HEADER] as string | undefined);
       if (response.status === 200 && identity) {
         window.ok++;
@@ -96,7 +102,10 @@ export class TrafficGenerator {
     } catch (error) {
       window.failed++;
       const message = error instanceof Error ? error.message : String(error);
-      bump(window.failures, message.includes('timed out') ? 'timeout' : ((error as NodeJS.ErrnoException).code ?? 'error'));
+      bump(
+        window.failures,
+        message.includes('timed out') ? 'timeout' : ((error as NodeJS.ErrnoException).code ?? 'error'),
+      );
     }
   }
 }

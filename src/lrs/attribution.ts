@@ -20,7 +20,11 @@ function loadsIn(clusters: readonly ClusterLoad[]): number {
   return clusters.reduce((sum, cluster) => sum + cluster.localities.length, 0);
 }
 
-export function attribute(reporter: { nodeId: string; cluster: string }, clusters: readonly ClusterLoad[], clients: ReportingClients): Attribution {
+export function attribute(
+  reporter: { nodeId: string; cluster: string },
+  clusters: readonly ClusterLoad[],
+  clients: ReportingClients,
+): Attribution {
   const sent = clients.sentClusters(reporter.nodeId, reporter.cluster);
   if (!sent) {
     const loads = loadsIn(clusters);
@@ -28,7 +32,9 @@ export function attribute(reporter: { nodeId: string; cluster: string }, cluster
     return {
       samples: [],
       dropped: loads > 0 ? { no_xds_stream: loads } : {},
-      example: first ? { reason: 'no_xds_stream', envoyCluster: first.name, target: first.localities[0]?.subZone ?? '' } : undefined,
+      example: first
+        ? { reason: 'no_xds_stream', envoyCluster: first.name, target: first.localities[0]?.subZone ?? '' }
+        : undefined,
     };
   }
   const result: Attribution = { samples: [], dropped: {} };
@@ -47,7 +53,13 @@ export function attribute(reporter: { nodeId: string; cluster: string }, cluster
         drop('unknown_locality', 1, cluster.name, locality.subZone);
         continue;
       }
-      result.samples.push({ clientCluster: reporter.cluster, envoyCluster: cluster.name, targetCluster: locality.subZone, requests: locality.requests, errors: locality.errors });
+      result.samples.push({
+        clientCluster: reporter.cluster,
+        envoyCluster: cluster.name,
+        targetCluster: locality.subZone,
+        requests: locality.requests,
+        errors: locality.errors,
+      });
     }
   }
   return result;

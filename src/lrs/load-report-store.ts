@@ -53,8 +53,8 @@ class Series {
       this.requests[i] = 0;
       this.errors[i] = 0;
     }
-    this.requests[i] = (this.requests[i] as number) + requests;
-    this.errors[i] = (this.errors[i] as number) + errors;
+    this.requests[i] = this.requests[i] + requests;
+    this.errors[i] = this.errors[i] + errors;
     this.lastSlot = Math.max(this.lastSlot, slot);
   }
 
@@ -63,9 +63,9 @@ class Series {
     let requests = 0;
     let errors = 0;
     for (let i = 0; i < SLOTS; i++) {
-      if ((this.slotOf[i] as number) < oldestSlot) continue;
-      requests += this.requests[i] as number;
-      errors += this.errors[i] as number;
+      if (this.slotOf[i] < oldestSlot) continue;
+      requests += this.requests[i];
+      errors += this.errors[i];
     }
     return { requests, errors };
   }
@@ -122,7 +122,8 @@ export class LoadReportStore {
   /** Every (client cluster, Envoy cluster) that has reports held now. */
   forEachLoaded(visit: (clientCluster: string, envoyCluster: string) => void): void {
     this.pruneIfDue();
-    for (const [clientCluster, clusters] of this.byClient) for (const envoyCluster of clusters.keys()) visit(clientCluster, envoyCluster);
+    for (const [clientCluster, clusters] of this.byClient)
+      for (const envoyCluster of clusters.keys()) visit(clientCluster, envoyCluster);
   }
 
   /** Whether any report for these clusters is held (cheap: no sums, no allocation). */
@@ -163,7 +164,11 @@ export class LoadReportStore {
     let windowMs = SLOT_MS;
     for (; windowMs <= RECENT_WINDOW_MS; windowMs += SLOT_MS) {
       // A window of n slots: the current one and the n - 1 before it.
-      load = this.measureSlots(clientCluster, envoyClusters, Math.floor(this.now() / SLOT_MS) - (windowMs / SLOT_MS - 1));
+      load = this.measureSlots(
+        clientCluster,
+        envoyClusters,
+        Math.floor(this.now() / SLOT_MS) - (windowMs / SLOT_MS - 1),
+      );
       if (load.requests >= MIN_RECENT_REQUESTS) break;
     }
     return { ...load, windowMs: Math.min(windowMs, RECENT_WINDOW_MS) };
@@ -178,8 +183,8 @@ export class LoadReportStore {
       this.prune();
       if (this.seriesCount >= this.maxSeries) return undefined;
     }
-    if (!client) this.byClient.set(clientCluster, (client = new Map()));
-    if (!targets) client.set(envoyCluster, (targets = new Map()));
+    if (!client) this.byClient.set(clientCluster, (client = new Map<string, Map<string, Series>>()));
+    if (!targets) client.set(envoyCluster, (targets = new Map<string, Series>()));
     const series = new Series();
     targets.set(target, series);
     this.seriesCount++;

@@ -29,5 +29,7 @@ export const REPORT_BURST = 10;
 export const MAX_LOGGED_ID_CHARS = 128;
 
 export function shortId(id: string): string {
-  return id.length <= MAX_LOGGED_ID_CHARS ? id : `${id.slice(0, MAX_LOGGED_ID_CHARS)}... (${id.length} chars, truncated)`;
+  return id.length <= MAX_LOGGED_ID_CHARS
+    ? id
+    : `${id.slice(0, MAX_LOGGED_ID_CHARS)}... (${id.length} chars, truncated)`;
 }

@@ -20,7 +20,15 @@ import { ThrottledLog } from '../throttled-log';
 export const LOAD_REPORTING_INTERVAL_MS = 1_000;
 const SERVICE = 'envoy.service.load_stats.v3.LoadReportingService';
 
-export const REFUSE_REASONS = ['too_large', 'too_many_clusters', 'too_many_localities', 'rate', 'invalid', 'unknown_cluster', 'identity'] as const;
+export const REFUSE_REASONS = [
+  'too_large',
+  'too_many_clusters',
+  'too_many_localities',
+  'rate',
+  'invalid',
+  'unknown_cluster',
+  'identity',
+] as const;
 export type RefuseReason = (typeof REFUSE_REASONS)[number];
 
 /** Counters for metrics: reports refused (their stream ended), and loads dropped from accepted reports. */
@@ -48,7 +56,11 @@ interface Reporter {
 }
 
 class StreamRefused extends Error {
-  constructor(readonly reason: RefuseReason, readonly code: grpc.status, message: string) {
+  constructor(
+    readonly reason: RefuseReason,
+    readonly code: grpc.status,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -63,7 +75,10 @@ function end(call: grpc.ServerDuplexStream<Buffer, Buffer>, code: grpc.status, d
 
 function encodeResponse(): Buffer {
   const type = messageType('envoy.service.load_stats.v3.LoadStatsResponse');
-  const message = type.fromObject({ send_all_clusters: true, load_reporting_interval: durationFromMs(LOAD_REPORTING_INTERVAL_MS) });
+  const message = type.fromObject({
+    send_all_clusters: true,
+    load_reporting_interval: durationFromMs(LOAD_REPORTING_INTERVAL_MS),
+  });
   return Buffer.from(type.encode(message).finish());
 }
 
@@ -113,11 +128,18 @@ export class LoadReportingService {
         const node = reporter ? shortId(reporter.nodeId) : undefined;
         if (error instanceof StreamRefused) {
           this.stats.refused[error.reason]++;
-          this.throttled.warn(`refused:${error.reason}`, { node, reason: error.reason, error: error.message }, 'load reporting stream refused');
+          this.throttled.warn(
+            `refused:${error.reason}`,
+            { node, reason: error.reason, error: error.message },
+            'load reporting stream refused',
+          );
           end(call, error.code, error.message);
         } else {
           // A bug, not the client's fault: end this stream only, never the process.
-          this.options.logger.error({ node, err: error instanceof Error ? error.message : String(error) }, 'load report handling failed: a Spillway bug, please report it with this line');
+          this.options.logger.error(
+            { node, err: error instanceof Error ? error.message : String(error) },
+            'load report handling failed: a Spillway bug, please report it with this line',
+          );
           end(call, grpc.status.INTERNAL, 'internal error handling the load report; see the spillway log');
         }
       }
@@ -130,13 +152,26 @@ export class LoadReportingService {
   private admitReport(bytes: Buffer, rate: TokenBucket): DecodedReport {
     const { limits } = this.options;
     if (bytes.length > limits.maxReportBytes) {
-      throw new StreamRefused('too_large', grpc.status.RESOURCE_EXHAUSTED, `load report of ${bytes.length} bytes is over the limit of ${limits.maxReportBytes}: raise --lrs-max-report-bytes`);
+      throw new StreamRefused(
+        'too_large',
+        grpc.status.RESOURCE_EXHAUSTED,
+        `load report of ${bytes.length} bytes is over the limit of ${limits.maxReportBytes}: raise --lrs-max-report-bytes`,
+      );
     }
     if (!rate.take()) {
-      throw new StreamRefused('rate', grpc.status.RESOURCE_EXHAUSTED, `more than ${REPORTS_PER_SECOND} load reports a second on one stream; Spillway asks for one a second`);
+      throw new StreamRefused(
+        'rate',
+        grpc.status.RESOURCE_EXHAUSTED,
+        `more than ${REPORTS_PER_SECOND} load reports a second on one stream; Spillway asks for one a second`,
+      );
     }
     const decoded = decodeLoadReport(bytes, limits);
-    if (!decoded.ok) throw new StreamRefused(decoded.reason, decoded.reason === 'invalid' ? grpc.status.INVALID_ARGUMENT : grpc.status.RESOURCE_EXHAUSTED, decoded.message);
+    if (!decoded.ok)
+      throw new StreamRefused(
+        decoded.reason,
+        decoded.reason === 'invalid' ? grpc.status.INVALID_ARGUMENT : grpc.status.RESOURCE_EXHAUSTED,
+        decoded.message,
+      );
     return decoded.report;
   }
 
@@ -146,12 +181,20 @@ export class LoadReportingService {
     try {
       node = decodeNode(report.node);
     } catch {
-      throw new StreamRefused('invalid', grpc.status.INVALID_ARGUMENT, 'the load report\'s node is not a valid envoy.config.core.v3.Node');
+      throw new StreamRefused(
+        'invalid',
+        grpc.status.INVALID_ARGUMENT,
+        "the load report's node is not a valid envoy.config.core.v3.Node",
+      );
     }
     const nodeId = node?.id ?? '';
     const claimed = structToPlain(node?.metadata).CLUSTER_ID;
     if (typeof claimed !== 'string' || !this.options.clients.isMeshCluster(claimed)) {
-      throw new StreamRefused('unknown_cluster', grpc.status.FAILED_PRECONDITION, `load reports need a node whose metadata CLUSTER_ID names a known cluster (node "${shortId(nodeId)}")`);
+      throw new StreamRefused(
+        'unknown_cluster',
+        grpc.status.FAILED_PRECONDITION,
+        `load reports need a node whose metadata CLUSTER_ID names a known cluster (node "${shortId(nodeId)}")`,
+      );
     }
     if (this.options.identity) {
       const check = checkClusterIdentity(this.options.identity, call.getAuthContext().sslPeerCertificate, claimed);
@@ -171,13 +214,24 @@ export class LoadReportingService {
       const dropped = attribution.dropped[reason];
       if (!dropped) continue;
       this.stats.dropped[reason] += dropped;
-      this.throttled.warn(`dropped:${reason}`, { node: shortId(reporter.nodeId), cluster: reporter.cluster, reason, loads: dropped, example: attribution.example }, DROP_HINTS[reason]);
+      this.throttled.warn(
+        `dropped:${reason}`,
+        {
+          node: shortId(reporter.nodeId),
+          cluster: reporter.cluster,
+          reason,
+          loads: dropped,
+          example: attribution.example,
+        },
+        DROP_HINTS[reason],
+      );
     }
   }
 }
 
 const DROP_HINTS: Record<DropReason, string> = {
-  no_xds_stream: 'load report dropped: the node has no live xDS stream for its CLUSTER_ID on this replica (reports count only from proxies this replica serves)',
+  no_xds_stream:
+    'load report dropped: the node has no live xDS stream for its CLUSTER_ID on this replica (reports count only from proxies this replica serves)',
   cluster_not_sent: 'load report dropped: it names Envoy clusters this node was never sent',
   unknown_locality: 'load report dropped: a locality sub_zone names no mesh cluster',
   store_full: 'load report dropped: the load store is full; raise --lrs-max-series',

@@ -31,7 +31,10 @@ export type DecodeResult = { ok: true; report: DecodedReport } | { ok: false; re
 const LENGTH_DELIMITED = 2;
 
 class TooMany extends Error {
-  constructor(readonly reason: Exclude<ReportRefusal, 'invalid'>, message: string) {
+  constructor(
+    readonly reason: Exclude<ReportRefusal, 'invalid'>,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -41,7 +44,11 @@ function toNumber(value: protobuf.Long | number): number {
 }
 
 /** Fields 1..n of a sub-message: calls `field` for each tag until the message's end. */
-function readMessage(reader: protobuf.Reader, end: number, field: (fieldNumber: number, wireType: number) => void): void {
+function readMessage(
+  reader: protobuf.Reader,
+  end: number,
+  field: (fieldNumber: number, wireType: number) => void,
+): void {
   while (reader.pos < end) {
     const tag = reader.uint32();
     field(tag >>> 3, tag & 7);
@@ -75,7 +82,10 @@ class ReportReader {
         report.node = reader.bytes();
       } else if (fieldNumber === 2 && wireType === LENGTH_DELIMITED) {
         if (report.clusters.length >= this.limits.maxClustersPerReport) {
-          throw new TooMany('too_many_clusters', `load report with more than ${this.limits.maxClustersPerReport} cluster stats: raise --lrs-max-clusters-per-report`);
+          throw new TooMany(
+            'too_many_clusters',
+            `load report with more than ${this.limits.maxClustersPerReport} cluster stats: raise --lrs-max-clusters-per-report`,
+          );
         }
         report.clusters.push(this.readCluster());
       } else {
@@ -94,7 +104,10 @@ class ReportReader {
         cluster.name = reader.string();
       } else if (fieldNumber === 2 && wireType === LENGTH_DELIMITED) {
         if (++this.localities > this.limits.maxLocalitiesPerReport) {
-          throw new TooMany('too_many_localities', `load report with more than ${this.limits.maxLocalitiesPerReport} locality stats: raise --lrs-max-localities-per-report`);
+          throw new TooMany(
+            'too_many_localities',
+            `load report with more than ${this.limits.maxLocalitiesPerReport} locality stats: raise --lrs-max-localities-per-report`,
+          );
         }
         const locality = this.readLocality();
         if (locality.requests > 0) cluster.localities.push(locality);
@@ -121,12 +134,19 @@ class ReportReader {
   }
 }
 
-export function decodeLoadReport(bytes: Uint8Array, limits: Pick<LrsLimits, 'maxClustersPerReport' | 'maxLocalitiesPerReport'>): DecodeResult {
+export function decodeLoadReport(
+  bytes: Uint8Array,
+  limits: Pick<LrsLimits, 'maxClustersPerReport' | 'maxLocalitiesPerReport'>,
+): DecodeResult {
   try {
     return { ok: true, report: new ReportReader(protobuf.Reader.create(bytes), limits).read() };
   } catch (error) {
     if (error instanceof TooMany) return { ok: false, reason: error.reason, message: error.message };
     const why = error instanceof Error ? error.message : String(error);
-    return { ok: false, reason: 'invalid', message: `load report is not a valid envoy.service.load_stats.v3.LoadStatsRequest (${why.slice(0, 80)})` };
+    return {
+      ok: false,
+      reason: 'invalid',
+      message: `load report is not a valid envoy.service.load_stats.v3.LoadStatsRequest (${why.slice(0, 80)})`,
+    };
   }
 }

@@ -17,7 +17,8 @@ const HOST_FORMS = '`name.namespace` or `name.namespace.svc.cluster.local`';
 export function callHost(text: string): string | undefined {
   const parts = text.trim().split('.');
   const [name, namespace, ...rest] = parts;
-  if (name === undefined || namespace === undefined || !DNS_LABEL.test(name) || !DNS_LABEL.test(namespace)) return undefined;
+  if (name === undefined || namespace === undefined || !DNS_LABEL.test(name) || !DNS_LABEL.test(namespace))
+    return undefined;
   const suffix = rest.join('.');
   if (suffix !== '' && suffix !== 'svc' && suffix !== `svc.${CLUSTER_DOMAIN}`) return undefined;
   return `${name}.${namespace}.svc.${CLUSTER_DOMAIN}`;
@@ -39,9 +40,14 @@ export interface CallListResult {
 /** An annotation's comma-separated list (`"ledger.shop, payments.billing"`), bounded like the mesh file's. */
 export function parseCallList(text: string): CallListResult {
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_CALLS_BYTES) return { errors: [`is ${bytes} bytes, more than the ${MAX_CALLS_BYTES} a calls list may have`] };
-  const items = text.split(',').map((item) => item.trim()).filter((item) => item !== '');
-  if (items.length > MAX_CALLS) return { errors: [`names ${items.length} services, more than the ${MAX_CALLS} a calls list may name`] };
+  if (bytes > MAX_CALLS_BYTES)
+    return { errors: [`is ${bytes} bytes, more than the ${MAX_CALLS_BYTES} a calls list may have`] };
+  const items = text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  if (items.length > MAX_CALLS)
+    return { errors: [`names ${items.length} services, more than the ${MAX_CALLS} a calls list may name`] };
   const errors: string[] = [];
   const hosts = new Set<string>();
   for (const item of items) {

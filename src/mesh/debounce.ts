@@ -12,13 +12,16 @@ export class Debouncer {
   private quietTimer?: NodeJS.Timeout;
   private maxTimer?: NodeJS.Timeout;
 
-  constructor(private readonly options: DebounceOptions, private readonly fire: () => void) {}
+  constructor(
+    private readonly options: DebounceOptions,
+    private readonly fire: () => void,
+  ) {}
 
   /** Notes a change; `fire` runs once for the whole burst. */
   poke(): void {
     if (this.quietTimer) clearTimeout(this.quietTimer);
     this.quietTimer = setTimeout(() => this.flush(), this.options.quietMs);
-    if (!this.maxTimer) this.maxTimer = setTimeout(() => this.flush(), this.options.maxDelayMs);
+    this.maxTimer ??= setTimeout(() => this.flush(), this.options.maxDelayMs);
   }
 
   /** Fires now if a change is pending. */

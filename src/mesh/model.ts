@@ -42,7 +42,13 @@ export interface OutlierTuning {
 export type FailoverMode = 'cluster' | 'region';
 
 /** The statuses gRPC clients can retry on by an xDS retry policy (gRFC A44). */
-export const GRPC_RETRY_CODES = ['cancelled', 'deadline-exceeded', 'internal', 'resource-exhausted', 'unavailable'] as const;
+export const GRPC_RETRY_CODES = [
+  'cancelled',
+  'deadline-exceeded',
+  'internal',
+  'resource-exhausted',
+  'unavailable',
+] as const;
 export type GrpcRetryCode = (typeof GRPC_RETRY_CODES)[number];
 
 export interface CanaryConfig {

@@ -21,7 +21,9 @@ export function connectPortOf(service: MeshService, endpoint: MeshEndpoint, port
 /** Endpoints of a subset (undefined subset = all) that serve this port. */
 export function endpointsFor(entry: ServiceEntry, port: ServicePort, subset?: string): MeshEndpoint[] {
   return entry.endpoints.filter(
-    (endpoint) => portOf(endpoint, port) !== undefined && (subset === undefined || endpoint.labels[entry.service.subsetLabel] === subset),
+    (endpoint) =>
+      portOf(endpoint, port) !== undefined &&
+      (subset === undefined || endpoint.labels[entry.service.subsetLabel] === subset),
   );
 }
 

@@ -70,7 +70,7 @@ export class MeshStore {
  * service is exported from exactly the clusters whose shard exports it.
  */
 export function mergeShards(shards: ReadonlyMap<string, MeshModel>): MeshModel {
-  if (shards.size === 1) return [...shards.values()][0] as MeshModel;
+  if (shards.size === 1) return [...shards.values()][0];
   const clusters = new Map<string, MeshCluster>();
   const services = new Map<string, ServiceEntry>();
   // Per service: the clusters each shard speaks for, and those whose shard exports the service.

@@ -4,7 +4,7 @@
 /** "host:port" -> its two parts as written (the port unchecked); IPv6 hosts in brackets; else undefined. */
 export function splitHostPort(text: string): { host: string; port: string } | undefined {
   const bracketed = /^\[([^\]]+)\]:([^:]*)$/.exec(text);
-  if (bracketed) return { host: bracketed[1] as string, port: bracketed[2] as string };
+  if (bracketed) return { host: bracketed[1], port: bracketed[2] };
   const colon = text.lastIndexOf(':');
   if (colon <= 0 || text.indexOf(':') !== colon) return undefined;
   return { host: text.slice(0, colon), port: text.slice(colon + 1) };

@@ -20,7 +20,8 @@ interface Ramp {
 
 function readyByCluster(entry: ServiceEntry): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const endpoint of entry.endpoints) if (isRoutable(endpoint)) counts.set(endpoint.cluster, (counts.get(endpoint.cluster) ?? 0) + 1);
+  for (const endpoint of entry.endpoints)
+    if (isRoutable(endpoint)) counts.set(endpoint.cluster, (counts.get(endpoint.cluster) ?? 0) + 1);
   return counts;
 }
 
@@ -69,7 +70,9 @@ export class FailbackRamp {
       const percent = Math.max(1, Math.min(99, Math.floor(((nowMs - ramp.startedAtMs) / ramp.windowMs) * 100)));
       services.set(ramp.host, {
         service: entry.service,
-        endpoints: entry.endpoints.map((e) => (e.cluster === ramp.cluster && isRoutable(e) ? { ...e, rampPercent: percent } : e)),
+        endpoints: entry.endpoints.map((e) =>
+          e.cluster === ramp.cluster && isRoutable(e) ? { ...e, rampPercent: percent } : e,
+        ),
       });
     }
     const result: MeshModel = { clusters: model.clusters, services };

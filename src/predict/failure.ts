@@ -18,25 +18,40 @@ export function fullHost(service: string): string {
 }
 
 export function describeFailure(failure: Failure): string {
-  return failure.service ? `${failure.cluster}/${failure.service.replace(/\.svc\.cluster\.local$/, '')}` : failure.cluster;
+  return failure.service
+    ? `${failure.cluster}/${failure.service.replace(/\.svc\.cluster\.local$/, '')}`
+    : failure.cluster;
 }
 
 /**
  * Parses `east` or `east/checkout.shop` against the model; the error says what exists instead. Unknown
  * names are refused, so a typo never predicts "nothing changes".
  */
-export function parseFailure(text: string, model: MeshModel): { ok: true; failure: Failure } | { ok: false; error: string } {
-  if (text.length === 0 || text.length > MAX_FAILURE_TEXT) return { ok: false, error: `a failure is CLUSTER or CLUSTER/SERVICE (at most ${MAX_FAILURE_TEXT} characters)` };
+export function parseFailure(
+  text: string,
+  model: MeshModel,
+): { ok: true; failure: Failure } | { ok: false; error: string } {
+  if (text.length === 0 || text.length > MAX_FAILURE_TEXT)
+    return { ok: false, error: `a failure is CLUSTER or CLUSTER/SERVICE (at most ${MAX_FAILURE_TEXT} characters)` };
   const [cluster = '', service, extra] = text.split('/');
-  if (extra !== undefined) return { ok: false, error: `"${text.slice(0, 80)}" has more than one "/": give CLUSTER or CLUSTER/SERVICE` };
+  if (extra !== undefined)
+    return { ok: false, error: `"${text.slice(0, 80)}" has more than one "/": give CLUSTER or CLUSTER/SERVICE` };
   if (!model.clusters.has(cluster)) {
-    return { ok: false, error: `no cluster "${cluster.slice(0, 80)}" in the mesh; clusters: ${[...model.clusters.keys()].sort().join(', ') || '(none)'}` };
+    return {
+      ok: false,
+      error: `no cluster "${cluster.slice(0, 80)}" in the mesh; clusters: ${[...model.clusters.keys()].sort().join(', ') || '(none)'}`,
+    };
   }
   if (service === undefined) return { ok: true, failure: { cluster } };
   const host = fullHost(service);
   const entry = model.services.get(host);
-  if (!entry) return { ok: false, error: `no service "${service.slice(0, 120)}" in the mesh (give name.namespace, e.g. checkout.shop)` };
-  if (!entry.endpoints.some((e) => e.cluster === cluster)) return { ok: false, error: `service ${service.slice(0, 120)} has no endpoints in cluster ${cluster}` };
+  if (!entry)
+    return {
+      ok: false,
+      error: `no service "${service.slice(0, 120)}" in the mesh (give name.namespace, e.g. checkout.shop)`,
+    };
+  if (!entry.endpoints.some((e) => e.cluster === cluster))
+    return { ok: false, error: `service ${service.slice(0, 120)} has no endpoints in cluster ${cluster}` };
   return { ok: true, failure: { cluster, service: host } };
 }
 
@@ -62,7 +77,9 @@ export function applyFailures(model: MeshModel, failures: readonly Failure[]): M
       services.set(host, entry);
       continue;
     }
-    const endpoints = entry.endpoints.map((e) => (e.ready && failures.some((f) => hits(f, host, e.cluster)) ? { ...e, ready: false } : e));
+    const endpoints = entry.endpoints.map((e) =>
+      e.ready && failures.some((f) => hits(f, host, e.cluster)) ? { ...e, ready: false } : e,
+    );
     services.set(host, { service: entry.service, endpoints });
   }
   return { clusters: model.clusters, services };

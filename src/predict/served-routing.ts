@@ -47,7 +47,8 @@ export function routingOf(assignment: ClusterLoadAssignment): PriorityShares[] {
     const cluster = locality.locality?.sub_zone ?? '';
     const priority = locality.priority ?? 0;
     const weights = byPriority.get(priority) ?? {};
-    for (const lb of locality.lb_endpoints ?? []) weights[cluster] = (weights[cluster] ?? 0) + (lb.load_balancing_weight?.value ?? 1);
+    for (const lb of locality.lb_endpoints ?? [])
+      weights[cluster] = (weights[cluster] ?? 0) + (lb.load_balancing_weight?.value ?? 1);
     byPriority.set(priority, weights);
   }
   return [...byPriority.entries()].sort(([a], [b]) => a - b).map(([priority, weights]) => ({ priority, weights }));

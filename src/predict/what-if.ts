@@ -69,7 +69,15 @@ function sidecarViewKey(cluster: string): ViewKey {
 
 const NO_BYTES = new Uint8Array(0);
 /** What-if reads the messages the translator built; encoding them for the wire would only cost time. */
-const keepMessages: ResourceEncoder = (typeUrl, name, message, options) => ({ typeUrl, name, message, version: '', sotwField: NO_BYTES, deltaField: NO_BYTES, inWildcard: options?.inWildcard ?? true });
+const keepMessages: ResourceEncoder = (typeUrl, name, message, options) => ({
+  typeUrl,
+  name,
+  message,
+  version: '',
+  sotwField: NO_BYTES,
+  deltaField: NO_BYTES,
+  inWildcard: options?.inWildcard ?? true,
+});
 
 function* routingSteps(model: MeshModel, cluster: string, parts: ServiceParts): Steps<ViewRouting> {
   const translation = yield* viewSteps(model, sidecarViewKey(cluster), new ResourceCollector(keepMessages), parts);
@@ -79,7 +87,8 @@ function* routingSteps(model: MeshModel, cluster: string, parts: ServiceParts): 
 /** EDS names of one service port, in either view, sorted. */
 function namesOf(views: readonly ViewRouting[], host: string, port: number): string[] {
   const names = new Set<string>();
-  for (const view of views) for (const routing of view.byHost.get(host) ?? []) if (routing.port === port) names.add(routing.edsName);
+  for (const view of views)
+    for (const routing of view.byHost.get(host) ?? []) if (routing.port === port) names.add(routing.edsName);
   return [...names].sort();
 }
 
@@ -89,11 +98,20 @@ function shortHost(host: string): string {
 
 function deadEndReason(entry: ServiceEntry, clientCluster: string, subset: string): string {
   const what = subset ? `${shortHost(serviceHost(entry.service))} (${subset})` : shortHost(serviceHost(entry.service));
-  const why = entry.service.exported ? 'no other cluster exports it with ready endpoints' : 'it is not exported, so no other cluster serves it';
+  const why = entry.service.exported
+    ? 'no other cluster exports it with ready endpoints'
+    : 'it is not exported, so no other cluster serves it';
   return `${what}: ${why} — calls from ${clientCluster} fail`;
 }
 
-function routeOf(clientCluster: string, entry: ServiceEntry, before: ServedRouting | undefined, afterView: ViewRouting, edsName: string, failed: MeshModel): WhatIfRoute {
+function routeOf(
+  clientCluster: string,
+  entry: ServiceEntry,
+  before: ServedRouting | undefined,
+  afterView: ViewRouting,
+  edsName: string,
+  failed: MeshModel,
+): WhatIfRoute {
   const after = afterView.byName.get(edsName);
   const parsed = { port: after?.port ?? before?.port ?? 0, subset: after?.subset ?? before?.subset ?? '' };
   const route: WhatIfRoute = {
@@ -118,7 +136,12 @@ function round(value: number): number {
 }
 
 /** Adds measured rates to the routes and sums them per (service, port, receiving cluster). */
-function loadFit(routes: WhatIfRoute[], loads: LoadReportStore | undefined, failed: MeshModel, windowMs: number): WhatIfFit[] {
+function loadFit(
+  routes: WhatIfRoute[],
+  loads: LoadReportStore | undefined,
+  failed: MeshModel,
+  windowMs: number,
+): WhatIfFit[] {
   const perSecond = 1000 / windowMs;
   const fits = new Map<string, WhatIfFit>();
   const fitOf = (service: string, port: number, cluster: string): WhatIfFit => {
@@ -141,10 +164,14 @@ function loadFit(routes: WhatIfRoute[], loads: LoadReportStore | undefined, fail
     const served = Object.values(measured.byTarget).reduce((a, b) => a + b, 0);
     if (served === 0) continue;
     route.requestsPerSecond = round(served * perSecond);
-    for (const [cluster, count] of Object.entries(measured.byTarget)) fitOf(route.service, route.port, cluster).todayRps += count * perSecond;
-    for (const [cluster, share] of Object.entries(route.after)) fitOf(route.service, route.port, cluster).predictedRps += served * perSecond * share;
+    for (const [cluster, count] of Object.entries(measured.byTarget))
+      fitOf(route.service, route.port, cluster).todayRps += count * perSecond;
+    for (const [cluster, share] of Object.entries(route.after))
+      fitOf(route.service, route.port, cluster).predictedRps += served * perSecond * share;
   }
-  const result = [...fits.values()].sort((a, b) => a.service.localeCompare(b.service) || a.port - b.port || a.cluster.localeCompare(b.cluster));
+  const result = [...fits.values()].sort(
+    (a, b) => a.service.localeCompare(b.service) || a.port - b.port || a.cluster.localeCompare(b.cluster),
+  );
   for (const fit of result) {
     fit.todayRps = round(fit.todayRps);
     fit.predictedRps = round(fit.predictedRps);
@@ -163,11 +190,19 @@ function loadFit(routes: WhatIfRoute[], loads: LoadReportStore | undefined, fail
  * The what-if report as steps (one per translated service), so a big mesh is predicted a slice at a time.
  * Only services with endpoints in a failed cluster get routes: the others route exactly as today.
  */
-export function* whatIfSteps(fullModel: MeshModel, failures: readonly Failure[], loads?: LoadReportStore, now: () => number = Date.now): Steps<WhatIfReport> {
+export function* whatIfSteps(
+  fullModel: MeshModel,
+  failures: readonly Failure[],
+  loads?: LoadReportStore,
+  now: () => number = Date.now,
+): Steps<WhatIfReport> {
   const affected = sortedServices(fullModel).filter((entry) => isAffected(entry, failures));
   // A service's clusters and endpoints depend only on it, the mesh's clusters and the view's scope
   // (service-parts.ts), so translating the affected services alone gives exactly their part of each view.
-  const model: MeshModel = { clusters: fullModel.clusters, services: new Map(affected.map((entry) => [serviceHost(entry.service), entry])) };
+  const model: MeshModel = {
+    clusters: fullModel.clusters,
+    services: new Map(affected.map((entry) => [serviceHost(entry.service), entry])),
+  };
   const failed = applyFailures(model, failures);
   const parts = new ServiceParts();
   const routes: WhatIfRoute[] = [];
@@ -184,6 +219,16 @@ export function* whatIfSteps(fullModel: MeshModel, failures: readonly Failure[],
     }
   }
   const fit = loadFit(routes, loads, failed, LOAD_WINDOW_MS);
-  const warnings = [...fit.flatMap((f) => (f.overload ? [f.overload] : [])), ...routes.flatMap((r) => (r.deadEnd ? [r.deadEnd] : []))];
-  return { failures: failures.map(describeFailure), generatedAtMs: now(), loadWindowMs: LOAD_WINDOW_MS, routes, fit, warnings };
+  const warnings = [
+    ...fit.flatMap((f) => (f.overload ? [f.overload] : [])),
+    ...routes.flatMap((r) => (r.deadEnd ? [r.deadEnd] : [])),
+  ];
+  return {
+    failures: failures.map(describeFailure),
+    generatedAtMs: now(),
+    loadWindowMs: LOAD_WINDOW_MS,
+    routes,
+    fit,
+    warnings,
+  };
 }

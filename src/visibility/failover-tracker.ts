@@ -46,7 +46,10 @@ export interface FailoverEntry {
 }
 
 /** The model's part of an entry, and which Envoy clusters' load counts for it. */
-type ExpectedEntry = Pick<FailoverEntry, 'clientCluster' | 'service' | 'port' | 'subset' | 'priorities' | 'expected'> & {
+type ExpectedEntry = Pick<
+  FailoverEntry,
+  'clientCluster' | 'service' | 'port' | 'subset' | 'priorities' | 'expected'
+> & {
   belongs: readonly string[];
   /** client cluster|service|port|subset: the key of its state. */
   key: string;
@@ -86,7 +89,12 @@ function stateOf(clientCluster: string, load: MeasuredLoad, remoteByDesign: bool
 }
 
 /** Shares over the long window; the state from the recent one when it has requests. */
-function measuredState(clientCluster: string, load: MeasuredLoad, recent: MeasuredLoad & { windowMs: number }, remoteByDesign: boolean): NonNullable<FailoverEntry['measured']> {
+function measuredState(
+  clientCluster: string,
+  load: MeasuredLoad,
+  recent: MeasuredLoad & { windowMs: number },
+  remoteByDesign: boolean,
+): NonNullable<FailoverEntry['measured']> {
   const decidedOn = recent.requests > 0 ? recent : load;
   return {
     state: stateOf(clientCluster, decidedOn, remoteByDesign),
@@ -111,19 +119,37 @@ function expectedForService(model: MeshModel, client: MeshCluster, entry: Servic
         const targets = byPriority.get(locality.priority) ?? [];
         for (const lb of locality.lb_endpoints) {
           const socket = lb.endpoint.address.socket_address;
-          targets.push({ cluster, address: `${socket.address}:${socket.port_value}`, weight: lb.load_balancing_weight?.value ?? 1, kind: cluster === client.name ? 'local' : 'gateway' });
+          targets.push({
+            cluster,
+            address: `${socket.address}:${socket.port_value}`,
+            weight: lb.load_balancing_weight?.value ?? 1,
+            kind: cluster === client.name ? 'local' : 'gateway',
+          });
         }
         byPriority.set(locality.priority, targets);
       }
-      const priorities = [...byPriority.entries()].sort(([a], [b]) => a - b).map(([priority, targets]) => ({ priority, targets }));
+      const priorities = [...byPriority.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([priority, targets]) => ({ priority, targets }));
       const first = priorities[0]?.targets ?? [];
       const expectedWeights: Record<string, number> = {};
-      for (const target of first) expectedWeights[target.cluster] = (expectedWeights[target.cluster] ?? 0) + target.weight;
-      const remoteByDesign = !entry.endpoints.some((e) => e.cluster === client.name && (!subset || e.labels[entry.service.subsetLabel] === subset));
+      for (const target of first)
+        expectedWeights[target.cluster] = (expectedWeights[target.cluster] ?? 0) + target.weight;
+      const remoteByDesign = !entry.endpoints.some(
+        (e) => e.cluster === client.name && (!subset || e.labels[entry.service.subsetLabel] === subset),
+      );
       const someLocal = first.some((t) => t.kind === 'local');
       // Local and remote in one priority: a cluster taking its traffic back over a ramp (failback-ramp.ts).
       const expectedState: FailoverState =
-        first.length === 0 ? 'unavailable' : first.every((t) => t.kind === 'local') ? 'local' : someLocal ? 'partial' : remoteByDesign ? 'remote' : 'spilled';
+        first.length === 0
+          ? 'unavailable'
+          : first.every((t) => t.kind === 'local')
+            ? 'local'
+            : someLocal
+              ? 'partial'
+              : remoteByDesign
+                ? 'remote'
+                : 'spilled';
       expected.push({
         clientCluster: client.name,
         service: host,
@@ -186,7 +212,10 @@ export class FailoverTracker {
       const scope = `${client.name}|${clusters}`;
       for (const entry of sortedServices(model)) {
         if (!isVisibleFrom(entry, client.name)) continue;
-        expected.push(...(this.parts.part(scope, entry, () => ({ resources: [], value: expectedForService(model, client, entry) })).value ?? []));
+        expected.push(
+          ...(this.parts.part(scope, entry, () => ({ resources: [], value: expectedForService(model, client, entry) }))
+            .value ?? []),
+        );
         yield;
       }
     }
@@ -256,7 +285,9 @@ export class FailoverTracker {
     const entries: FailoverEntry[] = [];
     const seen = new Set<string>();
     for (const { belongs, key, remoteByDesign, ...expected } of this.expectedEntries()) {
-      const measured = this.loads.hasLoad(expected.clientCluster, belongs) ? this.measured({ ...expected, belongs, remoteByDesign }) : undefined;
+      const measured = this.loads.hasLoad(expected.clientCluster, belongs)
+        ? this.measured({ ...expected, belongs, remoteByDesign })
+        : undefined;
       const state = measured?.state ?? expected.expected.state;
       seen.add(key);
       const sinceMs = this.transition(key, state, expected);
@@ -266,21 +297,30 @@ export class FailoverTracker {
     return entries;
   }
 
-  private measured(expected: Pick<ExpectedEntry, 'clientCluster' | 'belongs' | 'remoteByDesign'>): FailoverEntry['measured'] {
+  private measured(
+    expected: Pick<ExpectedEntry, 'clientCluster' | 'belongs' | 'remoteByDesign'>,
+  ): FailoverEntry['measured'] {
     const load = this.loads.measure(expected.clientCluster, expected.belongs);
     if (load.requests === 0) return undefined;
     const recent = this.loads.measureRecent(expected.clientCluster, expected.belongs);
     return measuredState(expected.clientCluster, load, recent, expected.remoteByDesign);
   }
 
-  private transition(key: string, state: FailoverState, context: Pick<ExpectedEntry, 'clientCluster' | 'service' | 'port' | 'subset'>): number {
+  private transition(
+    key: string,
+    state: FailoverState,
+    context: Pick<ExpectedEntry, 'clientCluster' | 'service' | 'port' | 'subset'>,
+  ): number {
     const previous = this.states.get(key);
-    if (previous && previous.state === state) return previous.sinceMs;
+    if (previous?.state === state) return previous.sinceMs;
     const sinceMs = this.now();
     this.states.set(key, { state, sinceMs });
     if (previous) {
       const { clientCluster, service, port, subset } = context;
-      this.logger.info({ clientCluster, service, port, subset, from: previous.state, to: state }, 'failover state changed');
+      this.logger.info(
+        { clientCluster, service, port, subset, from: previous.state, to: state },
+        'failover state changed',
+      );
     }
     return sinceMs;
   }

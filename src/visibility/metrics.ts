@@ -44,7 +44,8 @@ export class SpillwayMetrics {
       registers: [r],
       collect() {
         this.reset();
-        for (const client of sources.registry.list()) this.inc({ cluster: client.clusterId, role: client.role, mode: client.mode });
+        for (const client of sources.registry.list())
+          this.inc({ cluster: client.clusterId, role: client.role, mode: client.mode });
       },
     });
     new Gauge({
@@ -57,9 +58,24 @@ export class SpillwayMetrics {
         for (const client of sources.registry.list()) for (const type of Object.keys(client.types)) this.inc({ type });
       },
     });
-    const responses = new Counter({ name: 'spillway_xds_responses_total', help: 'Discovery responses sent', labelNames: ['type'], registers: [r] });
-    const acks = new Counter({ name: 'spillway_xds_acks_total', help: 'ACKs received', labelNames: ['type'], registers: [r] });
-    const nacks = new Counter({ name: 'spillway_xds_nacks_total', help: 'NACKs received (config rejected by a client)', labelNames: ['type', 'cluster'], registers: [r] });
+    const responses = new Counter({
+      name: 'spillway_xds_responses_total',
+      help: 'Discovery responses sent',
+      labelNames: ['type'],
+      registers: [r],
+    });
+    const acks = new Counter({
+      name: 'spillway_xds_acks_total',
+      help: 'ACKs received',
+      labelNames: ['type'],
+      registers: [r],
+    });
+    const nacks = new Counter({
+      name: 'spillway_xds_nacks_total',
+      help: 'NACKs received (config rejected by a client)',
+      labelNames: ['type', 'cluster'],
+      registers: [r],
+    });
     const pushLatency = new Histogram({
       name: 'spillway_xds_push_latency_seconds',
       help: 'From a change first seen by a source to the response that carries it being sent',
@@ -85,10 +101,12 @@ export class SpillwayMetrics {
     sources.registry.onEvent((event) => {
       if (event.kind === 'sent') {
         responses.inc({ type: event.type });
-        if (event.changeSeenAtMs !== undefined) pushLatency.observe({ type: event.type }, Math.max(0, event.atMs - event.changeSeenAtMs) / 1000);
+        if (event.changeSeenAtMs !== undefined)
+          pushLatency.observe({ type: event.type }, Math.max(0, event.atMs - event.changeSeenAtMs) / 1000);
       } else if (event.kind === 'ack') {
         acks.inc({ type: event.type });
-        if (event.sentAtMs !== undefined) ackLatency.observe({ type: event.type }, Math.max(0, event.atMs - event.sentAtMs) / 1000);
+        if (event.sentAtMs !== undefined)
+          ackLatency.observe({ type: event.type }, Math.max(0, event.atMs - event.sentAtMs) / 1000);
       } else {
         nacks.inc({ type: event.type, cluster: event.client.clusterId });
       }
@@ -122,7 +140,8 @@ export class SpillwayMetrics {
       collect() {
         this.reset();
         const now = Date.now();
-        for (const source of sources.sources()) if (source.lastGoodAtMs !== undefined) this.set({ source: source.name }, (now - source.lastGoodAtMs) / 1000);
+        for (const source of sources.sources())
+          if (source.lastGoodAtMs !== undefined) this.set({ source: source.name }, (now - source.lastGoodAtMs) / 1000);
       },
     });
     new Gauge({
@@ -163,7 +182,16 @@ export class SpillwayMetrics {
         this.reset();
         for (const entry of sources.tracker.entries()) {
           for (const state of FAILOVER_STATES) {
-            this.set({ client_cluster: entry.clientCluster, service: entry.service, port: String(entry.port), subset: entry.subset, state }, entry.state === state ? 1 : 0);
+            this.set(
+              {
+                client_cluster: entry.clientCluster,
+                service: entry.service,
+                port: String(entry.port),
+                subset: entry.subset,
+                state,
+              },
+              entry.state === state ? 1 : 0,
+            );
           }
         }
       },
@@ -178,7 +206,15 @@ export class SpillwayMetrics {
         for (const entry of sources.tracker.entries()) {
           if (!entry.measured) continue;
           const remote = 1 - (entry.measured.shares[entry.clientCluster] ?? 0);
-          this.set({ client_cluster: entry.clientCluster, service: entry.service, port: String(entry.port), subset: entry.subset }, remote);
+          this.set(
+            {
+              client_cluster: entry.clientCluster,
+              service: entry.service,
+              port: String(entry.port),
+              subset: entry.subset,
+            },
+            remote,
+          );
         }
       },
     });

@@ -72,7 +72,11 @@ export function scopeReport(input: ScopeReportInput): ScopeReport {
       observed,
       observedNotDeclared: declared ? observedNames.filter((name) => !declared.includes(name)) : [],
       declaredNotObserved: declared ? declared.filter((name) => !observedNames.includes(name)) : [],
-      suggestion: { calls, meshFile: `calls: [${calls.join(', ')}]`, annotation: `spillway.io/calls: "${calls.join(', ')}"` },
+      suggestion: {
+        calls,
+        meshFile: `calls: [${calls.join(', ')}]`,
+        annotation: `spillway.io/calls: "${calls.join(', ')}"`,
+      },
     });
   }
   return {

@@ -4,7 +4,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Browser, Page, chromium } from 'playwright-core';
-import type { ClientInfoJson, ClientsReport, FailoverEntry, FailoverReport, IssuesReport, MeshReport } from '../../src/admin/page/api-types';
+import type {
+  ClientInfoJson,
+  ClientsReport,
+  FailoverEntry,
+  FailoverReport,
+  IssuesReport,
+  MeshReport,
+} from '../../src/admin/page/api-types';
 import { AdminServer, json } from '../../src/admin/admin-server';
 import { PAGE_BYTES, pageHandler } from '../../src/admin/page/page';
 import { createLogger } from '../../src/log';
@@ -13,7 +20,8 @@ import { testOutputDir } from '../harness';
 const CHROMIUM = '/usr/bin/chromium';
 const HOST = 'checkout.shop.svc.cluster.local';
 const CART = 'cart.shop.svc.cluster.local';
-const NACK_TEXT = 'Proto constraint validation failed (ClusterValidationError.LoadAssignment): endpoint "x" has no port';
+const NACK_TEXT =
+  'Proto constraint validation failed (ClusterValidationError.LoadAssignment): endpoint "x" has no port';
 /** Data that would run script if the page ever used innerHTML. */
 const HOSTILE_NODE_ID = '<img src=x onerror="window.spillwayPwned=1">';
 /** Polls run every second; a change must show well within this. */
@@ -28,18 +36,40 @@ interface Fixtures {
 
 function entry(clientCluster: string, service: string, subset: string, fields: Partial<FailoverEntry>): FailoverEntry {
   return {
-    clientCluster, service, port: 8080, subset, priorities: [],
+    clientCluster,
+    service,
+    port: 8080,
+    subset,
+    priorities: [],
     expected: { state: 'local', shares: { [clientCluster]: 1 } },
-    state: 'local', sinceMs: Date.now() - 95_000, ...fields,
+    state: 'local',
+    sinceMs: Date.now() - 95_000,
+    ...fields,
   };
 }
 
 function client(streamId: number, nodeId: string, clusterId: string, fields: Partial<ClientInfoJson>): ClientInfoJson {
-  const acked = (version: string) => ({ sentVersion: version, sentAtMs: Date.now() - 2_000, responses: 1, ackedVersion: version, ackedAtMs: Date.now() - 1_900, nacks: 0 });
+  const acked = (version: string) => ({
+    sentVersion: version,
+    sentAtMs: Date.now() - 2_000,
+    responses: 1,
+    ackedVersion: version,
+    ackedAtMs: Date.now() - 1_900,
+    nacks: 0,
+  });
   return {
-    streamId, nodeId, clusterId, role: 'sidecar', view: `sidecar|${clusterId}|127.0.0.1|15001`, userAgent: 'envoy/1.40.0', mode: 'sotw',
-    service: 'envoy.service.discovery.v3.AggregatedDiscoveryService', peer: '127.0.0.1:5000', connectedAtMs: Date.now() - 360_000,
-    types: { CDS: acked('c1'), EDS: acked('c1'), LDS: acked('c1'), RDS: acked('c1') }, ...fields,
+    streamId,
+    nodeId,
+    clusterId,
+    role: 'sidecar',
+    view: `sidecar|${clusterId}|127.0.0.1|15001`,
+    userAgent: 'envoy/1.40.0',
+    mode: 'sotw',
+    service: 'envoy.service.discovery.v3.AggregatedDiscoveryService',
+    peer: '127.0.0.1:5000',
+    connectedAtMs: Date.now() - 360_000,
+    types: { CDS: acked('c1'), EDS: acked('c1'), LDS: acked('c1'), RDS: acked('c1') },
+    ...fields,
   };
 }
 
@@ -57,9 +87,21 @@ function initialFixtures(): Fixtures {
         client(2, 'gateway-west', 'west', { role: 'gateway', mode: 'delta' }),
         client(3, 'sidecar-west-1', 'west', {
           types: {
-            CDS: { sentVersion: 'c2', sentAtMs: now - 300, responses: 2, ackedVersion: 'c1', ackedAtMs: now - 60_000, nacks: 0 },
+            CDS: {
+              sentVersion: 'c2',
+              sentAtMs: now - 300,
+              responses: 2,
+              ackedVersion: 'c1',
+              ackedAtMs: now - 60_000,
+              nacks: 0,
+            },
             LDS: {
-              sentVersion: 'c2', sentAtMs: now - 500, responses: 2, ackedVersion: 'c1', ackedAtMs: now - 60_000, nacks: 1,
+              sentVersion: 'c2',
+              sentAtMs: now - 500,
+              responses: 2,
+              ackedVersion: 'c1',
+              ackedAtMs: now - 60_000,
+              nacks: 1,
               lastNack: { version: 'c2', nonce: '4', message: NACK_TEXT, atMs: now - 400 },
             },
           },
@@ -69,8 +111,12 @@ function initialFixtures(): Fixtures {
     },
     failover: {
       entries: [
-        entry('east', HOST, 'v1', { measured: { state: 'local', shares: { east: 1 }, requests: 380, windowMs: 10_000 } }),
-        entry('east', HOST, 'v2', { measured: { state: 'local', shares: { east: 0.97, west: 0.03 }, requests: 96, windowMs: 10_000 } }),
+        entry('east', HOST, 'v1', {
+          measured: { state: 'local', shares: { east: 1 }, requests: 380, windowMs: 10_000 },
+        }),
+        entry('east', HOST, 'v2', {
+          measured: { state: 'local', shares: { east: 0.97, west: 0.03 }, requests: 96, windowMs: 10_000 },
+        }),
         entry('west', HOST, 'v1', {}),
         entry('east', CART, '', {
           expected: { state: 'spilled', shares: { west: 1 } },
@@ -100,7 +146,9 @@ describe('admin live page in headless Chromium', () => {
 
   beforeAll(async () => {
     if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(`no Chromium at ${CHROMIUM}: this test needs a real browser; install Debian's with "apt-get update && apt-get install -y chromium" (scripts/setup.sh)`);
+      throw new Error(
+        `no Chromium at ${CHROMIUM}: this test needs a real browser; install Debian's with "apt-get update && apt-get install -y chromium" (scripts/setup.sh)`,
+      );
     }
     fixtures = initialFixtures();
     server = new AdminServer({
@@ -142,7 +190,7 @@ describe('admin live page in headless Chromium', () => {
     expect(await page.textContent('[data-testid="summary-clusters"]')).toBe('2');
     expect(await page.textContent('[data-testid="summary-services"]')).toBe('2');
     expect(await page.textContent('[data-testid="summary-proxies"]')).toBe('4');
-    expect(await page.getAttribute(`${row('east', CART, '')}`, 'data-state')).toBe('partial');
+    expect(await page.getAttribute(row('east', CART, ''), 'data-state')).toBe('partial');
     expect(await page.textContent(`${row('east', CART, '')} [data-testid="measured-requests"]`)).toContain('50 req');
     const since = await page.textContent(`${row('east', HOST, 'v1')} .since`);
     expect(since).toMatch(/^1m ago$/);
@@ -157,7 +205,7 @@ describe('admin live page in headless Chromium', () => {
 
   test('the same page follows a flip from local to spilled without reloading', async () => {
     await page.evaluate('window.spillwayNoReload = "still here"');
-    const v1 = fixtures.failover.entries[0] as FailoverEntry;
+    const v1 = fixtures.failover.entries[0];
     Object.assign(v1, {
       expected: { state: 'spilled', shares: { west: 1 } },
       measured: { state: 'spilled', shares: { west: 0.98, east: 0.02 }, requests: 412, windowMs: 10_000 },
@@ -170,9 +218,15 @@ describe('admin live page in headless Chromium', () => {
     expect(await page.evaluate('window.spillwayNoReload')).toBe('still here');
     expect(await page.textContent(`${row('east', HOST, 'v1')} [data-testid="state"]`)).toBe('spilled');
     const measured = page.locator(`${row('east', HOST, 'v1')} [data-testid="measured-shares"] .seg`);
-    const segments = await Promise.all((await measured.all()).map(async (seg) => `${await seg.getAttribute('data-cluster')}=${await seg.getAttribute('data-share')}`));
+    const segments = await Promise.all(
+      (await measured.all()).map(
+        async (seg) => `${await seg.getAttribute('data-cluster')}=${await seg.getAttribute('data-share')}`,
+      ),
+    );
     expect(segments).toEqual(['west=0.98', 'east=0.02']);
-    expect(await page.textContent(`${row('east', HOST, 'v1')} [data-testid="measured-requests"]`)).toBe('412 req in 10 s');
+    expect(await page.textContent(`${row('east', HOST, 'v1')} [data-testid="measured-requests"]`)).toBe(
+      '412 req in 10 s',
+    );
     expect(await page.textContent('[data-testid="summary-failing-over"]')).toBe('3');
     await screenshot('2-spilled');
   });
@@ -184,7 +238,12 @@ describe('admin live page in headless Chromium', () => {
     expect(await sync('CDS')).toBe('pending');
     expect(await sync('EDS')).toBe('none');
     expect(await sync('LDS')).toBe('nack');
-    expect(await page.getAttribute('[data-testid="client-row"][data-node-id="sidecar-east-1"] [data-type="RDS"]', 'data-sync')).toBe('in-sync');
+    expect(
+      await page.getAttribute(
+        '[data-testid="client-row"][data-node-id="sidecar-east-1"] [data-type="RDS"]',
+        'data-sync',
+      ),
+    ).toBe('in-sync');
 
     const nack = `${west} [data-type="LDS"] summary`;
     expect(await page.textContent(nack)).toBe('NACK');
@@ -219,14 +278,23 @@ describe('admin live page in headless Chromium', () => {
         lastSeenMs: now - 5_000,
         serving: { version: '0123456789ab', acceptedAtMs: now - 3_600_000, clusters: 2, services: 9, endpoints: 31 },
       },
-      { source: 'file', severity: 'warning', summary: 'the new mesh file removed 3 of 5 services (60%)', details: [], sinceMs: now - 3_600_000, lastSeenMs: now - 3_600_000 },
+      {
+        source: 'file',
+        severity: 'warning',
+        summary: 'the new mesh file removed 3 of 5 services (60%)',
+        details: [],
+        sinceMs: now - 3_600_000,
+        lastSeenMs: now - 3_600_000,
+      },
     ];
     const error = `${banner} [data-testid="source-issue"][data-severity="error"]`;
     await page.waitForSelector(error, { timeout: UPDATE_TIMEOUT_MS });
     const text = await page.textContent(error);
     expect(text).toContain('/etc/spillway/mesh.yaml:7: clusters[0].zone:');
     expect(text).toContain('(first rejected 2m ago)');
-    expect(await page.textContent(`${error} [data-testid="issue-serving"]`)).toBe('Serving instead: version 0123456789ab, accepted 1h ago (2 clusters, 9 services, 31 endpoints)');
+    expect(await page.textContent(`${error} [data-testid="issue-serving"]`)).toBe(
+      'Serving instead: version 0123456789ab, accepted 1h ago (2 clusters, 9 services, 31 endpoints)',
+    );
     expect(await page.textContent(`${banner} [data-severity="warning"]`)).toContain('removed 3 of 5 services');
     expect(await page.locator(`${banner} img`).count()).toBe(0);
     await screenshot('4-mesh-rejected');
@@ -236,7 +304,10 @@ describe('admin live page in headless Chromium', () => {
 
   test('a proxy that goes away leaves the table on the next poll', async () => {
     fixtures.clients.clients = fixtures.clients.clients.filter((c) => c.nodeId !== 'gateway-west');
-    await page.waitForSelector('[data-testid="client-row"][data-node-id="gateway-west"]', { state: 'detached', timeout: UPDATE_TIMEOUT_MS });
+    await page.waitForSelector('[data-testid="client-row"][data-node-id="gateway-west"]', {
+      state: 'detached',
+      timeout: UPDATE_TIMEOUT_MS,
+    });
     expect(await page.textContent('[data-testid="summary-proxies"]')).toBe('3');
   });
 });

@@ -32,16 +32,27 @@ test('a response too big for a gRPC client (over 4 MiB) is named in the log with
   const meshPath = path.join(dir, 'mesh.yaml');
   fs.writeFileSync(meshPath, bigMeshYaml(GRPC_SERVICES));
   const server = await startSpillwayProcess({ name: 'big-mesh-grpc', meshPath });
-  const client = new RawAdsClient(`127.0.0.1:${server.xdsPort}`, 'sotw', 'ads', undefined, { 'grpc.max_receive_message_length': -1 });
+  const client = new RawAdsClient(`127.0.0.1:${server.xdsPort}`, 'sotw', 'ads', undefined, {
+    'grpc.max_receive_message_length': -1,
+  });
   try {
-    client.sendSotw({ typeUrl: CLUSTER_TYPE, node: { id: 'proxyless', metadata: { CLUSTER_ID: 'east' }, userAgent: 'grpc-node-js' } });
+    client.sendSotw({
+      typeUrl: CLUSTER_TYPE,
+      node: { id: 'proxyless', metadata: { CLUSTER_ID: 'east' }, userAgent: 'grpc-node-js' },
+    });
     const clusters = await client.next(60_000, CLUSTER_TYPE);
     expect(clusters.resources.length).toBeGreaterThanOrEqual(GRPC_SERVICES);
-    await waitFor(async () => server.logTail(200_000).includes('over the 4 MiB gRPC clients accept by default'), { timeoutMs: 10_000, what: 'the too-big warning' });
+    await waitFor(async () => server.logTail(200_000).includes('over the 4 MiB gRPC clients accept by default'), {
+      timeoutMs: 10_000,
+      what: 'the too-big warning',
+    });
     expect(server.logTail(200_000)).toContain('grpc.max_receive_message_length');
     // What the user of a client with gRPC's default limit sees (docs/OPERATIONS.md quotes it).
     const limited = new RawAdsClient(`127.0.0.1:${server.xdsPort}`, 'sotw', 'ads');
-    limited.sendSotw({ typeUrl: CLUSTER_TYPE, node: { id: 'proxyless-default-limit', metadata: { CLUSTER_ID: 'east' }, userAgent: 'grpc-node-js' } });
+    limited.sendSotw({
+      typeUrl: CLUSTER_TYPE,
+      node: { id: 'proxyless-default-limit', metadata: { CLUSTER_ID: 'east' }, userAgent: 'grpc-node-js' },
+    });
     const end = await limited.end(30_000);
     limited.close();
     expect(end.code).toBe(RESOURCE_EXHAUSTED);

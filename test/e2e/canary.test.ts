@@ -1,7 +1,17 @@
 // Canary with fallback to stable, end to end with real Envoys: a sidecar in east, a gateway in west,
 // HTTP backends that answer with their identity, all configured by `spillway serve --mesh FILE`.
 // Backends: east v1 x2 + east v2 (canary), west v1 + west v2. Canary: header x-canary=true, weight 20%.
-import { Backend, EnvoyProcess, Tally, emptyTally, mergeTally, sendRequests, startHttpBackend, stopEverything, waitFor } from '../harness';
+import {
+  Backend,
+  EnvoyProcess,
+  Tally,
+  emptyTally,
+  mergeTally,
+  sendRequests,
+  startHttpBackend,
+  stopEverything,
+  waitFor,
+} from '../harness';
 import { answeredBy, describeTally, shareWhere } from '../harness/tally-shares';
 import { ClusterSpec, MeshDocument, Topology, clustersYaml, startSidecar, startTopology } from '../harness/topology';
 
@@ -10,7 +20,7 @@ const CLUSTERS: ClusterSpec[] = [
   { name: 'east', region: 'europe-west1', zone: 'europe-west1-b', gatewayAddress: '127.0.0.2' },
   { name: 'west', region: 'europe-west1', zone: 'europe-west1-c', gatewayAddress: '127.0.0.3' },
 ];
-const EAST = CLUSTERS[0] as ClusterSpec;
+const EAST = CLUSTERS[0];
 /** Fast ejection so the test does not wait Envoy's production defaults. */
 const OUTLIER = { consecutive5xx: 2, intervalMs: 300, baseEjectionTimeMs: 2000 };
 const CANARY_WEIGHT_PERCENT = 20;
@@ -57,7 +67,13 @@ function meshDocument(backends: Backends, gatewayPort: number, state: MeshState)
         ports: [{ name: 'http', port: 8080 }],
         export: true,
         outlierDetection: OUTLIER,
-        canary: { stable: 'v1', canary: 'v2', weight: CANARY_WEIGHT_PERCENT, header: { name: 'x-canary', exact: 'true' }, order: state.order },
+        canary: {
+          stable: 'v1',
+          canary: 'v2',
+          weight: CANARY_WEIGHT_PERCENT,
+          header: { name: 'x-canary', exact: 'true' },
+          order: state.order,
+        },
         endpoints: [
           ...backends.eastV1.map((b) => endpoint('east', b, 'v1')),
           ...(state.eastV2Listed ? [endpoint('east', backends.eastV2, 'v2')] : []),
@@ -77,13 +93,18 @@ describe('canary with fallback to stable (real Envoy sidecar, west gateway)', ()
   const send = (count: number, headers: Record<string, string> = {}): Promise<Tally> =>
     sendRequests({ url: sidecar.url, hostHeader: HOST, count, concurrency: 4, headers });
   const sendCanary = (count: number): Promise<Tally> => send(count, CANARY_HEADERS);
-  const writeMesh = (state: Partial<MeshState>): void => topology.meshFile.write(meshDocument(backends, topology.gatewayPort, { ...DEFAULT_STATE, ...state }));
+  const writeMesh = (state: Partial<MeshState>): void =>
+    topology.meshFile.write(meshDocument(backends, topology.gatewayPort, { ...DEFAULT_STATE, ...state }));
 
   /**
    * Sends canary-header batches until one is answered only by `expected`, with no failure; returns that
    * batch and the sum of every batch sent on the way (the transition, for counting failures).
    */
-  async function canaryUntil(expected: (ids: string[]) => boolean, what: string, timeoutMs = 15_000): Promise<{ settled: Tally; transition: Tally }> {
+  async function canaryUntil(
+    expected: (ids: string[]) => boolean,
+    what: string,
+    timeoutMs = 15_000,
+  ): Promise<{ settled: Tally; transition: Tally }> {
     const transition = emptyTally();
     try {
       const settled = await waitFor(
@@ -97,7 +118,9 @@ describe('canary with fallback to stable (real Envoy sidecar, west gateway)', ()
       console.log(`${what}: ${describeTally(transition)}`);
       return { settled, transition };
     } catch (error) {
-      throw new Error(`${error instanceof Error ? error.message : String(error)}\nall batches: ${describeTally(transition)}`);
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}\nall batches: ${describeTally(transition)}`,
+      );
     }
   }
 
@@ -114,7 +137,12 @@ describe('canary with fallback to stable (real Envoy sidecar, west gateway)', ()
       westV1: await start('west-v1-1'),
       westV2: await start('west-v2-1'),
     };
-    topology = await startTopology({ name: `canary-${process.pid}`, clusters: CLUSTERS, gatewaysFor: ['west'], mesh: (port) => meshDocument(backends, port, DEFAULT_STATE) });
+    topology = await startTopology({
+      name: `canary-${process.pid}`,
+      clusters: CLUSTERS,
+      gatewaysFor: ['west'],
+      mesh: (port) => meshDocument(backends, port, DEFAULT_STATE),
+    });
     sidecar = await startSidecar(topology, EAST, 'sidecar-east-canary');
   });
   // A failed test must not leave the next one a dead backend or a changed mesh.
@@ -147,7 +175,10 @@ describe('canary with fallback to stable (real Envoy sidecar, west gateway)', ()
   test('every v2 killed: canary traffic falls back to v1 once ejected, and returns when v2 restarts', async () => {
     const overflowsBefore = await retryOverflows();
     await Promise.all([backends.eastV2.kill('SIGKILL'), backends.westV2.kill('SIGKILL')]);
-    const { transition } = await canaryUntil((ids) => ids.length > 0 && ids.every((id) => !isV2(id)), 'canary traffic on v1 after every v2 died');
+    const { transition } = await canaryUntil(
+      (ids) => ids.length > 0 && ids.every((id) => !isV2(id)),
+      'canary traffic on v1 after every v2 died',
+    );
     // Regression guard: the router charges retries to the route's cluster, here the aggregate. Without a
     // retry budget on it (aggregateCluster in cluster-builder.ts) Envoy allows 3 concurrent retries and
     // the overflow fails as 503: this was every failure seen before the aggregate got the budget.
@@ -168,24 +199,37 @@ describe('canary with fallback to stable (real Envoy sidecar, west gateway)', ()
     expect(answeredBy(steady).every((id) => !isV2(id))).toBe(true);
 
     await Promise.all([backends.eastV2.restart(), backends.westV2.restart()]);
-    await canaryUntil((ids) => ids.length === 1 && ids[0] === 'east-v2-1', 'canary traffic back on east v2 after restart', 25_000);
+    await canaryUntil(
+      (ids) => ids.length === 1 && ids[0] === 'east-v2-1',
+      'canary traffic back on east v2 after restart',
+      25_000,
+    );
   });
 
   test('every v2 marked not ready in the mesh file: canary traffic on v1 at once with no failure, and back', async () => {
     writeMesh({ v2Ready: false });
-    const away = await canaryUntil((ids) => ids.length > 0 && ids.every((id) => !isV2(id)), 'canary traffic on v1 after v2 not ready');
+    const away = await canaryUntil(
+      (ids) => ids.length > 0 && ids.every((id) => !isV2(id)),
+      'canary traffic on v1 after v2 not ready',
+    );
     expect(away.transition.failures).toBe(0);
     // Not ready is not reachable: EDS dropped the canary, nothing relies on ejection.
     expect(answeredBy(away.settled).every(isEast)).toBe(true);
 
     writeMesh({ v2Ready: true });
-    const back = await canaryUntil((ids) => ids.length === 1 && ids[0] === 'east-v2-1', 'canary traffic back on east v2 when ready');
+    const back = await canaryUntil(
+      (ids) => ids.length === 1 && ids[0] === 'east-v2-1',
+      'canary traffic back on east v2 when ready',
+    );
     expect(back.transition.failures).toBe(0);
   });
 
   test('canary only in west: x-canary traffic crosses the west gateway and lands on west v2, never west v1', async () => {
     writeMesh({ eastV2Listed: false });
-    const { settled, transition } = await canaryUntil((ids) => ids.length === 1 && ids[0] === 'west-v2-1', 'canary traffic on west v2 via the gateway');
+    const { settled, transition } = await canaryUntil(
+      (ids) => ids.length === 1 && ids[0] === 'west-v2-1',
+      'canary traffic on west v2 via the gateway',
+    );
     expect(transition.failures).toBe(0);
     // The subset header keeps it on the canary: without it the gateway would spread over west v1 and v2.
     const more = await sendCanary(60);
@@ -205,7 +249,10 @@ describe('canary with fallback to stable (real Envoy sidecar, west gateway)', ()
     const overflowsBefore = await retryOverflows();
     // version-first: [v2 local, v2 remote, v1 local, v1 remote].
     await backends.eastV2.kill('SIGKILL');
-    const { transition } = await canaryUntil((ids) => ids.length === 1 && ids[0] === 'west-v2-1', 'version-first: canary traffic on west v2');
+    const { transition } = await canaryUntil(
+      (ids) => ids.length === 1 && ids[0] === 'west-v2-1',
+      'version-first: canary traffic on west v2',
+    );
     // Regression guard (see the kill test): no retry may overflow the aggregate's circuit breaker.
     expect((await retryOverflows()) - overflowsBefore).toBe(0);
     // As in the kill test: only requests in flight before east v2's ejection may fail.
@@ -226,7 +273,10 @@ describe('canary with fallback to stable (real Envoy sidecar, west gateway)', ()
     const overflowsBefore = await retryOverflows();
 
     await backends.eastV2.kill('SIGKILL');
-    const { transition } = await canaryUntil((ids) => ids.length > 0 && ids.every((id) => id.startsWith('east-v1-')), 'locality-first: canary traffic on east v1');
+    const { transition } = await canaryUntil(
+      (ids) => ids.length > 0 && ids.every((id) => id.startsWith('east-v1-')),
+      'locality-first: canary traffic on east v1',
+    );
     expect((await retryOverflows()) - overflowsBefore).toBe(0);
     expect(transition.failures).toBeLessThanOrEqual(4);
     // Local stable came before the remote canary: west was never asked.

@@ -31,7 +31,20 @@ describe('spillway CLI', () => {
     const file = path.join(OUTPUT, 'broken.yaml');
     fs.writeFileSync(
       file,
-      ['clusters:', '  - name: east', '    region: r1', '    zone: z1', 'services:', '  - name: checkout', '    namespace: shop', '    ports: [{ name: http, port: 8080 }]', '    endpoints:', '      - { cluster: nort, address: 127.0.0.1, port: 1 }', '      - { cluster: east, address: not-an-ip, port: 99999 }', ''].join('\n'),
+      [
+        'clusters:',
+        '  - name: east',
+        '    region: r1',
+        '    zone: z1',
+        'services:',
+        '  - name: checkout',
+        '    namespace: shop',
+        '    ports: [{ name: http, port: 8080 }]',
+        '    endpoints:',
+        '      - { cluster: nort, address: 127.0.0.1, port: 1 }',
+        '      - { cluster: east, address: not-an-ip, port: 99999 }',
+        '',
+      ].join('\n'),
     );
     const result = run('validate', file);
     expect(result.code).toBe(1);
@@ -43,7 +56,17 @@ describe('spillway CLI', () => {
   test('--help documents every serve flag; unknown flags and bad values are clear errors', () => {
     const help = run('serve', '--help');
     expect(help.code).toBe(0);
-    for (const flag of ['--mesh', '--xds', '--admin', '--log-level', '--debounce-ms', '--max-delay-ms', '--xds-tls-cert', '--xds-client-ca', '--max-requests-per-second']) {
+    for (const flag of [
+      '--mesh',
+      '--xds',
+      '--admin',
+      '--log-level',
+      '--debounce-ms',
+      '--max-delay-ms',
+      '--xds-tls-cert',
+      '--xds-client-ca',
+      '--max-requests-per-second',
+    ]) {
       expect(help.stdout).toContain(flag);
     }
     // The admin server binds to loopback unless told otherwise; xDS listens on every interface.

@@ -43,11 +43,16 @@ interface RunningDemo {
 
 function startDemo(name: string, extraArgs: string[], env: NodeJS.ProcessEnv = {}): RunningDemo {
   const workDir = path.join(OUTPUT, name);
-  const child = spawn(process.execPath, [CLI, 'demo', '--work-dir', workDir, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEMO_ONCE: '', ...env } });
+  const child = spawn(process.execPath, [CLI, 'demo', '--work-dir', workDir, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DEMO_ONCE: '', ...env },
+  });
   let text = '';
   child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
   child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   void exited.then(() => fs.writeFileSync(path.join(OUTPUT, `${name}.out`), text));
   return { child, output: () => text, exited };
 }
@@ -55,7 +60,8 @@ function startDemo(name: string, extraArgs: string[], env: NodeJS.ProcessEnv = {
 async function waitReady(demo: RunningDemo): Promise<void> {
   await waitFor(
     async () => {
-      if (demo.child.exitCode !== null) throw new Error(`the demo exited with ${demo.child.exitCode} before it was ready:\n${demo.output()}`);
+      if (demo.child.exitCode !== null)
+        throw new Error(`the demo exited with ${demo.child.exitCode} before it was ready:\n${demo.output()}`);
       return demo.output().includes(DEMO_READY_LINE);
     },
     { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200, what: 'the demo to print its ready line' },
@@ -65,7 +71,10 @@ async function waitReady(demo: RunningDemo): Promise<void> {
 }
 
 /** The demo's exit, or 'timeout'; the timer never holds jest open. */
-async function exitWithin(demo: RunningDemo, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | 'timeout'> {
+async function exitWithin(
+  demo: RunningDemo,
+  ms: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null } | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), ms);
@@ -109,7 +118,9 @@ function processesMentioning(text: string): number[] {
 async function callSidecar(headers: Record<string, string> = {}): Promise<BackendIdentity | string> {
   try {
     const response = await httpGet(SIDECAR_URL, { headers: { host: HOST, ...headers } });
-    return parseIdentity(response.headers[BACKEND_IDENTITY_HEADER] as string | undefined) ?? `status ${response.status}`;
+    return (
+      parseIdentity(response.headers[BACKEND_IDENTITY_HEADER] as string | undefined) ?? `status ${response.status}`
+    );
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }
@@ -118,7 +129,10 @@ async function callSidecar(headers: Record<string, string> = {}): Promise<Backen
 async function expectNothingLeft(name: string, pids: number[]): Promise<void> {
   expect(pids.length).toBeGreaterThanOrEqual(10); // 6 backends + 3 gateways + 1 sidecar
   // Exit is immediate on SIGKILL of a child, but give the kernel a moment to reap.
-  await waitFor(async () => pids.every((pid) => !isAlive(pid)), { timeoutMs: 5_000, what: `every process the demo started to be gone (${pids.join(' ')})` });
+  await waitFor(async () => pids.every((pid) => !isAlive(pid)), {
+    timeoutMs: 5_000,
+    what: `every process the demo started to be gone (${pids.join(' ')})`,
+  });
   expect(processesMentioning(path.join(OUTPUT, name))).toEqual([]);
   expect(await findUnavailable(planDemo(meshModel()).addresses)).toEqual([]);
 }
@@ -135,22 +149,29 @@ describe('spillway demo (real Envoys and backends on the example mesh ports)', (
     if (busy.length > 0) throw new Error(`cannot run the demo test: ${formatUnavailable(busy)}`);
   });
 
-  test('DEMO_ONCE=1 tells the whole story, observes every step, exits 0 and leaves nothing behind', async () => {
-    const demo = startDemo('once', [], { DEMO_ONCE: '1' });
-    try {
-      const exit = await exitWithin(demo, ONCE_TIMEOUT_MS);
-      const output = demo.output();
-      if (exit === 'timeout' || exit.code !== 0) throw new Error(`the story did not pass (${JSON.stringify(exit)}):\n${output}`);
-      for (const step of STORY_STEPS) expect(output).toMatch(step);
-      expect(output).toMatch(/east 0% \| west \d+% \| south \d+% of 60 requests, 0 failed \(expected 2:1 by replicas: west 67% south 33%\)/);
-      expect(output).toContain('story complete: every step observed (page: http://127.0.0.1:15014/)');
-      expect(output).not.toContain('FAIL');
-      expect(output).toContain('stopped; logs stay in');
-      await expectNothingLeft('once', printedPids(output));
-    } finally {
-      demo.child.kill('SIGKILL');
-    }
-  }, ONCE_TIMEOUT_MS + 20_000);
+  test(
+    'DEMO_ONCE=1 tells the whole story, observes every step, exits 0 and leaves nothing behind',
+    async () => {
+      const demo = startDemo('once', [], { DEMO_ONCE: '1' });
+      try {
+        const exit = await exitWithin(demo, ONCE_TIMEOUT_MS);
+        const output = demo.output();
+        if (exit === 'timeout' || exit.code !== 0)
+          throw new Error(`the story did not pass (${JSON.stringify(exit)}):\n${output}`);
+        for (const step of STORY_STEPS) expect(output).toMatch(step);
+        expect(output).toMatch(
+          /east 0% \| west \d+% \| south \d+% of 60 requests, 0 failed \(expected 2:1 by replicas: west 67% south 33%\)/,
+        );
+        expect(output).toContain('story complete: every step observed (page: http://127.0.0.1:15014/)');
+        expect(output).not.toContain('FAIL');
+        expect(output).toContain('stopped; logs stay in');
+        await expectNothingLeft('once', printedPids(output));
+      } finally {
+        demo.child.kill('SIGKILL');
+      }
+    },
+    ONCE_TIMEOUT_MS + 20_000,
+  );
 
   test('without the story: traffic reaches east and its canary, the admin page answers, SIGTERM stops everything', async () => {
     const demo = startDemo('no-story', ['--story', 'no', '--rps', '2']);
@@ -162,12 +183,17 @@ describe('spillway demo (real Envoys and backends on the example mesh ports)', (
       const failover = await httpGet(`${ADMIN_URL}/debug/failover`);
       expect(failover.status).toBe(200);
       const report = JSON.parse(failover.body) as { entries: { clientCluster: string; service: string }[] };
-      expect(report.entries).toEqual(expect.arrayContaining([expect.objectContaining({ clientCluster: 'east', service: HOST })]));
+      expect(report.entries).toEqual(
+        expect.arrayContaining([expect.objectContaining({ clientCluster: 'east', service: HOST })]),
+      );
       const page = await httpGet(`${ADMIN_URL}/`);
       expect(page.status).toBe(200);
       expect(page.body).toContain('<html');
       // The instructions name east's backends in a kill line: the user's way to trigger failover.
-      await waitFor(async () => /^\s*kill [\d ]+$/m.test(demo.output()), { timeoutMs: 5_000, what: 'the printed kill line' });
+      await waitFor(async () => /^\s*kill [\d ]+$/m.test(demo.output()), {
+        timeoutMs: 5_000,
+        what: 'the printed kill line',
+      });
       expect(demo.output()).not.toContain('[step 1/8]');
       const pids = printedPids(demo.output());
       demo.child.kill('SIGTERM');
@@ -182,7 +208,10 @@ describe('spillway demo (real Envoys and backends on the example mesh ports)', (
   test('SIGTERM in the middle of the story stops every Envoy and backend, and a cut-short --once exits non-zero', async () => {
     const demo = startDemo('sigterm', ['--once', '--rps', '2']);
     try {
-      await waitFor(async () => demo.output().includes('[step 6/8]'), { timeoutMs: READY_TIMEOUT_MS, what: 'the story to reach step 6 (east recovers)' });
+      await waitFor(async () => demo.output().includes('[step 6/8]'), {
+        timeoutMs: READY_TIMEOUT_MS,
+        what: 'the story to reach step 6 (east recovers)',
+      });
       const pids = printedPids(demo.output());
       demo.child.kill('SIGTERM');
       const exit = await exitWithin(demo, EXIT_TIMEOUT_MS);

@@ -35,7 +35,7 @@ const CLUSTERS: ClusterSpec[] = [
   { name: 'west', region: 'europe-west1', zone: 'europe-west1-c', gatewayAddress: '127.0.0.3' },
   { name: 'south', region: 'us-east1', zone: 'us-east1-a', gatewayAddress: '127.0.0.4' },
 ];
-const EAST = CLUSTERS[0] as ClusterSpec;
+const EAST = CLUSTERS[0];
 const DRILL_S = 8;
 
 function meshDocument(b: Record<'east' | 'west' | 'south', Backend[]>, gatewayPort: number): MeshDocument {
@@ -56,7 +56,7 @@ function cli(...args: string[]) {
 }
 
 function clusterOf(id: string): string {
-  return id.split('-')[0] as string;
+  return id.split('-')[0];
 }
 
 /** Steady traffic in batches; each batch remembered with its time, so phases can be told apart. */

@@ -27,7 +27,12 @@ afterAll(async () => {
   await stopEverything();
 });
 
-async function sidecar(server: { port: number }, mode: 'sotw' | 'delta', cluster: string, nodeId: string): Promise<{ envoy: EnvoyProcess; url: string }> {
+async function sidecar(
+  server: { port: number },
+  mode: 'sotw' | 'delta',
+  cluster: string,
+  nodeId: string,
+): Promise<{ envoy: EnvoyProcess; url: string }> {
   const outboundPort = await freePort();
   const envoy = await startEnvoy({
     nodeId,
@@ -86,7 +91,10 @@ describe.each(['sotw', 'delta'] as const)('Envoy over %s ADS', (mode) => {
     const services = new Map(model.services);
     services.delete(HOST);
     server.setModel({ ...model, services });
-    await waitFor(async () => !(await envoy.dynamicClusterNames()).includes(CHECKOUT_CLUSTER), { timeoutMs: 10_000, what: 'cluster removed from Envoy' });
+    await waitFor(async () => !(await envoy.dynamicClusterNames()).includes(CHECKOUT_CLUSTER), {
+      timeoutMs: 10_000,
+      what: 'cluster removed from Envoy',
+    });
     const after = await sendRequests({ url, hostHeader: HOST, count: 3 });
     expect(after.statuses['404']).toBe(3);
     expect(await envoy.stat('cluster_manager.cds.update_rejected')).toBe(0);
@@ -120,10 +128,16 @@ describe.each(['sotw', 'delta'] as const)('Envoy over %s ADS', (mode) => {
     injectBroken = true;
     void server.spillway.rebuild();
     await envoy.waitForStat('cluster_manager.cds.update_rejected', (v) => v >= 1, 10_000);
-    const client = await waitFor(async () => server.spillway.server.registry.list().find((c) => c.nodeId === `sidecar-${mode}-nack` && c.types.CDS?.lastNack), {
-      timeoutMs: 5_000,
-      what: 'NACK recorded',
-    });
+    const client = await waitFor(
+      async () =>
+        server.spillway.server.registry
+          .list()
+          .find((c) => c.nodeId === `sidecar-${mode}-nack` && c.types.CDS?.lastNack),
+      {
+        timeoutMs: 5_000,
+        what: 'NACK recorded',
+      },
+    );
     expect(client.types.CDS?.lastNack?.message).toMatch(/connect_timeout|Duration|broken/i);
     const responsesAfterNack = client.types.CDS?.responses;
     await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -134,10 +148,15 @@ describe.each(['sotw', 'delta'] as const)('Envoy over %s ADS', (mode) => {
     // The next good change goes through.
     injectBroken = false;
     void server.spillway.rebuild();
-    await waitFor(async () => (client.types.CDS?.ackedVersion ?? '') !== '' && client.types.CDS?.ackedVersion === client.types.CDS?.sentVersion, {
-      timeoutMs: 5_000,
-      what: 'good config ACKed after the NACK',
-    });
+    await waitFor(
+      async () =>
+        (client.types.CDS?.ackedVersion ?? '') !== '' &&
+        client.types.CDS?.ackedVersion === client.types.CDS?.sentVersion,
+      {
+        timeoutMs: 5_000,
+        what: 'good config ACKed after the NACK',
+      },
+    );
     await envoy.stop();
   });
 
@@ -158,10 +177,13 @@ describe.each(['sotw', 'delta'] as const)('Envoy over %s ADS', (mode) => {
 
     server = await startInProcess(meshWith([a, b]), { xdsAddress: `127.0.0.1:${port}` });
     await envoy.waitForStat('control_plane.connected_state', (v) => v === 1, 20_000);
-    const after = await waitFor(async () => server.spillway.server.registry.list().find((c) => c.nodeId === `sidecar-${mode}-restart`), {
-      timeoutMs: 10_000,
-      what: 'client back',
-    });
+    const after = await waitFor(
+      async () => server.spillway.server.registry.list().find((c) => c.nodeId === `sidecar-${mode}-restart`),
+      {
+        timeoutMs: 10_000,
+        what: 'client back',
+      },
+    );
     await new Promise((resolve) => setTimeout(resolve, 500));
     // Same content, same version: a SotW client that holds it is sent nothing; a delta client gets no resources.
     if (mode === 'sotw') expect(after.types.CDS?.responses ?? 0).toBe(0);
@@ -175,15 +197,23 @@ describe.each(['sotw', 'delta'] as const)('Envoy over %s ADS', (mode) => {
 
   test('two Envoys in different clusters get different views', async () => {
     const [a, b] = backends as [Backend, Backend];
-    server = await startInProcess(sampleMesh({ checkoutEndpoints: [endpoint('east', a.port), endpoint('west', b.port)] }));
+    server = await startInProcess(
+      sampleMesh({ checkoutEndpoints: [endpoint('east', a.port), endpoint('west', b.port)] }),
+    );
     const east = await sidecar(server, mode, 'east', `sidecar-${mode}-east`);
     const west = await sidecar(server, mode, 'west', `sidecar-${mode}-west`);
     await expectTrafficTo(east.url, ['east-1'], 'east sidecar uses east endpoints');
     await expectTrafficTo(west.url, ['east-2'], 'west sidecar uses west endpoints');
     const eastHosts = (await east.envoy.cluster(CHECKOUT_CLUSTER))?.hosts ?? [];
-    expect(eastHosts.map((h) => `${h.address}:${h.port}@${h.priority}`).sort()).toEqual([`127.0.0.1:${a.port}@0`, '127.0.0.3:15443@1']);
+    expect(eastHosts.map((h) => `${h.address}:${h.port}@${h.priority}`).sort()).toEqual([
+      `127.0.0.1:${a.port}@0`,
+      '127.0.0.3:15443@1',
+    ]);
     const westHosts = (await west.envoy.cluster(CHECKOUT_CLUSTER))?.hosts ?? [];
-    expect(westHosts.map((h) => `${h.address}:${h.port}@${h.priority}`).sort()).toEqual([`127.0.0.1:${b.port}@0`, '127.0.0.2:15443@1']);
+    expect(westHosts.map((h) => `${h.address}:${h.port}@${h.priority}`).sort()).toEqual([
+      `127.0.0.1:${b.port}@0`,
+      '127.0.0.2:15443@1',
+    ]);
     // The unexported ledger service lives only in west: east's Envoy has no cluster for it.
     expect(await east.envoy.dynamicClusterNames()).not.toContain('outbound|8080||ledger.shop.svc.cluster.local');
     expect(await west.envoy.dynamicClusterNames()).toContain('outbound|8080||ledger.shop.svc.cluster.local');

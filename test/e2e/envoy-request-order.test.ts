@@ -6,7 +6,16 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { envoySotwEdsNames } from '../../bench/load/envoy-order';
-import { MeshSize, SERVICE_PORT, clusterName, endpointKey, generateMesh, regionOf, serviceName, zoneOf } from '../../bench/mesh/generate-mesh';
+import {
+  MeshSize,
+  SERVICE_PORT,
+  clusterName,
+  endpointKey,
+  generateMesh,
+  regionOf,
+  serviceName,
+  zoneOf,
+} from '../../bench/mesh/generate-mesh';
 import { outboundName } from '../../bench/servers/sidecar-nodes';
 import { serviceHost } from '../../src/mesh/model';
 import { EnvoyProcess, freePort, startEnvoy, stopEverything, testOutputDir, waitFor } from '../harness';
@@ -15,7 +24,8 @@ import { RecordedMessage, RecordingAdsProxy, startRecordingAdsProxy } from '../h
 
 const OUT = testOutputDir('envoy-requests');
 const SIZE: MeshSize = { services: 24, endpointsPerCluster: 2, clusters: 3 };
-const edsName = (service: number) => outboundName(serviceHost({ name: serviceName(service), namespace: 'bench' }), SERVICE_PORT);
+const edsName = (service: number) =>
+  outboundName(serviceHost({ name: serviceName(service), namespace: 'bench' }), SERVICE_PORT);
 
 function lastResponse(messages: readonly RecordedMessage[], type: string): RecordedMessage | undefined {
   return [...messages].reverse().find((m) => m.direction === 'response' && m.type === type);
@@ -28,7 +38,8 @@ function ackOfLast(messages: readonly RecordedMessage[], type: string): Recorded
   return messages.find((m) => m.direction === 'request' && m.type === type && m.nonce === response.nonce);
 }
 
-const requests = (messages: readonly RecordedMessage[], type: string) => messages.filter((m) => m.direction === 'request' && m.type === type);
+const requests = (messages: readonly RecordedMessage[], type: string) =>
+  messages.filter((m) => m.direction === 'request' && m.type === type);
 
 describe('a real Envoy over SotW ADS, recorded (what the benchmark clients imitate)', () => {
   let server: InProcessSpillway;
@@ -57,15 +68,21 @@ describe('a real Envoy over SotW ADS, recorded (what the benchmark clients imita
 
   test('initial sync, an endpoint change and a new cluster: requests in the order the load generator sends them', async () => {
     const m = proxy.messages;
-    await waitFor(async () => ackOfLast(m, 'ClusterLoadAssignment') && ackOfLast(m, 'RouteConfiguration'), { timeoutMs: 20_000, what: 'EDS and RDS ACKed' });
+    await waitFor(async () => ackOfLast(m, 'ClusterLoadAssignment') && ackOfLast(m, 'RouteConfiguration'), {
+      timeoutMs: 20_000,
+      what: 'EDS and RDS ACKed',
+    });
     const cds = lastResponse(m, 'Cluster') as RecordedMessage;
-    const firstEds = requests(m, 'ClusterLoadAssignment')[0] as RecordedMessage;
+    const firstEds = requests(m, 'ClusterLoadAssignment')[0];
     const initialAck = ackOfLast(m, 'ClusterLoadAssignment') as RecordedMessage;
 
     // An endpoint of one service goes not ready: one EDS response, one ACK.
     const before = m.length;
     server.setModel(generateMesh(SIZE, new Set([endpointKey(5, 0, 0)])));
-    await waitFor(async () => m.length > before && ackOfLast(m.slice(before), 'ClusterLoadAssignment'), { timeoutMs: 10_000, what: 'EDS change ACKed' });
+    await waitFor(async () => m.length > before && ackOfLast(m.slice(before), 'ClusterLoadAssignment'), {
+      timeoutMs: 10_000,
+      what: 'EDS change ACKed',
+    });
     await new Promise((resolve) => setTimeout(resolve, 500));
     const afterChange = m.slice(before);
     const changeAck = ackOfLast(afterChange, 'ClusterLoadAssignment') as RecordedMessage;
@@ -74,15 +91,23 @@ describe('a real Envoy over SotW ADS, recorded (what the benchmark clients imita
     const beforeAdd = m.length;
     server.setModel(generateMesh({ ...SIZE, services: SIZE.services + 1 }));
     const added = edsName(SIZE.services);
-    await waitFor(async () => requests(m.slice(beforeAdd), 'ClusterLoadAssignment').some((r) => r.names.includes(added)), { timeoutMs: 10_000, what: 'EDS request with the new cluster' });
-    await waitFor(async () => ackOfLast(m.slice(beforeAdd), 'ClusterLoadAssignment'), { timeoutMs: 10_000, what: 'EDS ACK after the new cluster' });
+    await waitFor(
+      async () => requests(m.slice(beforeAdd), 'ClusterLoadAssignment').some((r) => r.names.includes(added)),
+      { timeoutMs: 10_000, what: 'EDS request with the new cluster' },
+    );
+    await waitFor(async () => ackOfLast(m.slice(beforeAdd), 'ClusterLoadAssignment'), {
+      timeoutMs: 10_000,
+      what: 'EDS ACK after the new cluster',
+    });
     await new Promise((resolve) => setTimeout(resolve, 500));
     const afterAdd = m.slice(beforeAdd);
     const addedCds = lastResponse(afterAdd, 'Cluster') as RecordedMessage;
     const addAck = ackOfLast(afterAdd, 'ClusterLoadAssignment') as RecordedMessage;
 
     const facts = {
-      requestTypesInOrder: m.filter((x) => x.direction === 'request').map((x) => `${x.type}${x.nonce ? ' (ack)' : ''}${x.names.length ? ` [${x.names.length} names]` : ''}`),
+      requestTypesInOrder: m
+        .filter((x) => x.direction === 'request')
+        .map((x) => `${x.type}${x.nonce ? ' (ack)' : ''}${x.names.length ? ` [${x.names.length} names]` : ''}`),
       cdsResponseOrder: cds.names,
       firstEdsRequestOrder: firstEds.names,
       initialEdsAckOrder: initialAck.names,

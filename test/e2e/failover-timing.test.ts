@@ -10,8 +10,24 @@ import * as http from 'http';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { BACKEND_ID_HEADER } from '../fixtures/backend-protocol';
-import { Backend, EnvoyProcess, sendRequests, startHttpBackend, stopEverything, testOutputDir, waitFor } from '../harness';
-import { ClusterSpec, MeshDocument, Topology, checkoutService, clustersYaml, startSidecar, startTopology } from '../harness/topology';
+import {
+  Backend,
+  EnvoyProcess,
+  sendRequests,
+  startHttpBackend,
+  stopEverything,
+  testOutputDir,
+  waitFor,
+} from '../harness';
+import {
+  ClusterSpec,
+  MeshDocument,
+  Topology,
+  checkoutService,
+  clustersYaml,
+  startSidecar,
+  startTopology,
+} from '../harness/topology';
 
 const HOST = 'checkout.shop.svc.cluster.local';
 const CLUSTERS: ClusterSpec[] = [
@@ -19,7 +35,7 @@ const CLUSTERS: ClusterSpec[] = [
   { name: 'west', region: 'europe-west1', zone: 'europe-west1-c', gatewayAddress: '127.0.0.3' },
   { name: 'south', region: 'us-east1', zone: 'us-east1-a', gatewayAddress: '127.0.0.4' },
 ];
-const EAST = CLUSTERS[0] as ClusterSpec;
+const EAST = CLUSTERS[0];
 const REPETITIONS = 5;
 const WORKERS = 2;
 /** Traffic is "all remote" from the first of this many remote successes in a row that nothing breaks. */
@@ -37,10 +53,17 @@ interface Backends {
 }
 
 function meshDocument(backends: Backends, gatewayPort: number, eastReady: boolean): MeshDocument {
-  const endpoints = (cluster: string, list: Backend[], ready = true) => list.map((b) => ({ cluster, address: '127.0.0.1', port: b.port, ready }));
+  const endpoints = (cluster: string, list: Backend[], ready = true) =>
+    list.map((b) => ({ cluster, address: '127.0.0.1', port: b.port, ready }));
   return {
     clusters: clustersYaml(CLUSTERS, gatewayPort),
-    services: [checkoutService([...endpoints('east', backends.east, eastReady), ...endpoints('west', backends.west), ...endpoints('south', backends.south)])],
+    services: [
+      checkoutService([
+        ...endpoints('east', backends.east, eastReady),
+        ...endpoints('west', backends.west),
+        ...endpoints('south', backends.south),
+      ]),
+    ],
   };
 }
 
@@ -53,15 +76,19 @@ interface Sample {
 function getOnce(url: string): Promise<string | undefined> {
   return new Promise((resolve) => {
     // A fresh connection per request (no keep-alive), as sendRequests does: a drained connection is not a failover failure.
-    const request = http.get(url, { headers: { host: HOST }, timeout: REQUEST_TIMEOUT_MS, agent: false }, (response) => {
-      response.resume();
-      response.on('end', () => {
-        const id = response.headers[BACKEND_ID_HEADER];
-        const ok = (response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 300;
-        resolve(ok && typeof id === 'string' ? id : undefined);
-      });
-      response.on('error', () => resolve(undefined));
-    });
+    const request = http.get(
+      url,
+      { headers: { host: HOST }, timeout: REQUEST_TIMEOUT_MS, agent: false },
+      (response) => {
+        response.resume();
+        response.on('end', () => {
+          const id = response.headers[BACKEND_ID_HEADER];
+          const ok = (response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 300;
+          resolve(ok && typeof id === 'string' ? id : undefined);
+        });
+        response.on('error', () => resolve(undefined));
+      },
+    );
     request.on('timeout', () => request.destroy());
     request.on('error', () => resolve(undefined));
   });
@@ -98,13 +125,16 @@ async function timeMove(url: string, cause: () => Promise<void>): Promise<Move> 
   causeAt = performance.now();
   await cause();
   await Promise.all(workers);
-  if (!tailIsRemote()) throw new Error(`traffic did not move within ${MOVE_TIMEOUT_MS} ms (${samples.filter(isRemote).length} of ${samples.length} remote)`);
+  if (!tailIsRemote())
+    throw new Error(
+      `traffic did not move within ${MOVE_TIMEOUT_MS} ms (${samples.filter(isRemote).length} of ${samples.length} remote)`,
+    );
   const first = samples.find(isRemote) as Sample;
   let start = samples.length - 1;
-  while (start > 0 && isRemote(samples[start - 1] as Sample)) start--;
+  while (start > 0 && isRemote(samples[start - 1])) start--;
   return {
     firstRemoteMs: first.atMs,
-    allRemoteMs: (samples[start] as Sample).atMs,
+    allRemoteMs: samples[start].atMs,
     requests: samples.length,
     failures: samples.filter((s) => s.backend === undefined).length,
   };
@@ -113,14 +143,25 @@ async function timeMove(url: string, cause: () => Promise<void>): Promise<Move> 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
-const results: Record<string, { runs: Move[]; firstRemoteMs: { median: number; max: number }; allRemoteMs: { median: number; max: number } }> = {};
+const results: Record<
+  string,
+  { runs: Move[]; firstRemoteMs: { median: number; max: number }; allRemoteMs: { median: number; max: number } }
+> = {};
 function record(what: string, runs: Move[]): void {
-  const round = (move: Move): Move => ({ ...move, firstRemoteMs: Math.round(move.firstRemoteMs), allRemoteMs: Math.round(move.allRemoteMs) });
+  const round = (move: Move): Move => ({
+    ...move,
+    firstRemoteMs: Math.round(move.firstRemoteMs),
+    allRemoteMs: Math.round(move.allRemoteMs),
+  });
   const summary = (values: number[]) => ({ median: Math.round(median(values)), max: Math.round(Math.max(...values)) });
-  results[what] = { runs: runs.map(round), firstRemoteMs: summary(runs.map((r) => r.firstRemoteMs)), allRemoteMs: summary(runs.map((r) => r.allRemoteMs)) };
+  results[what] = {
+    runs: runs.map(round),
+    firstRemoteMs: summary(runs.map((r) => r.firstRemoteMs)),
+    allRemoteMs: summary(runs.map((r) => r.allRemoteMs)),
+  };
   fs.writeFileSync(path.join(testOutputDir('failover-timing'), 'times.json'), JSON.stringify(results, null, 2) + '\n');
 }
 
@@ -140,8 +181,17 @@ describe('how fast traffic leaves a failing cluster (real Envoy, repeated)', () 
 
   beforeAll(async () => {
     const start = (ids: string[]) => Promise.all(ids.map((id) => startHttpBackend({ id })));
-    backends = { east: await start(['east-1', 'east-2']), west: await start(['west-1']), south: await start(['south-1', 'south-2', 'south-3']) };
-    topology = await startTopology({ name: 'failover-timing', clusters: CLUSTERS, gatewaysFor: ['west', 'south'], mesh: (port) => meshDocument(backends, port, true) });
+    backends = {
+      east: await start(['east-1', 'east-2']),
+      west: await start(['west-1']),
+      south: await start(['south-1', 'south-2', 'south-3']),
+    };
+    topology = await startTopology({
+      name: 'failover-timing',
+      clusters: CLUSTERS,
+      gatewaysFor: ['west', 'south'],
+      mesh: (port) => meshDocument(backends, port, true),
+    });
     sidecar = await startSidecar(topology, EAST, 'sidecar-east-timing');
   });
   afterAll(async () => {
@@ -153,9 +203,11 @@ describe('how fast traffic leaves a failing cluster (real Envoy, repeated)', () 
     const runs: Move[] = [];
     for (let i = 0; i < REPETITIONS; i++) {
       await allLocal();
-      runs.push(await timeMove(sidecar.url, async () => {
-        await Promise.all(backends.east.map((b) => b.kill('SIGKILL')));
-      }));
+      runs.push(
+        await timeMove(sidecar.url, async () => {
+          await Promise.all(backends.east.map((b) => b.kill('SIGKILL')));
+        }),
+      );
       await Promise.all(backends.east.map((b) => b.restart()));
     }
     record('east backends killed (SIGKILL)', runs);
@@ -169,7 +221,11 @@ describe('how fast traffic leaves a failing cluster (real Envoy, repeated)', () 
     const runs: Move[] = [];
     for (let i = 0; i < REPETITIONS; i++) {
       await allLocal();
-      runs.push(await timeMove(sidecar.url, async () => topology.meshFile.write(meshDocument(backends, topology.gatewayPort, false))));
+      runs.push(
+        await timeMove(sidecar.url, async () =>
+          topology.meshFile.write(meshDocument(backends, topology.gatewayPort, false)),
+        ),
+      );
       expect(runs[runs.length - 1]?.failures).toBe(0);
       topology.meshFile.write(meshDocument(backends, topology.gatewayPort, true));
     }

@@ -3,9 +3,28 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
-import { Backend, EnvoyProcess, Tally, emptyTally, mergeTally, sendRequests, startHttpBackend, stopEverything, testOutputDir, waitFor } from '../harness';
+import {
+  Backend,
+  EnvoyProcess,
+  Tally,
+  emptyTally,
+  mergeTally,
+  sendRequests,
+  startHttpBackend,
+  stopEverything,
+  testOutputDir,
+  waitFor,
+} from '../harness';
 import { httpGet } from '../harness/http-get';
-import { ClusterSpec, MeshDocument, Topology, checkoutService, clustersYaml, startSidecar, startTopology } from '../harness/topology';
+import {
+  ClusterSpec,
+  MeshDocument,
+  Topology,
+  checkoutService,
+  clustersYaml,
+  startSidecar,
+  startTopology,
+} from '../harness/topology';
 
 const HOST = 'checkout.shop.svc.cluster.local';
 const CLUSTERS: ClusterSpec[] = [
@@ -13,7 +32,7 @@ const CLUSTERS: ClusterSpec[] = [
   { name: 'west', region: 'europe-west1', zone: 'europe-west1-c', gatewayAddress: '127.0.0.3' },
   { name: 'south', region: 'us-east1', zone: 'us-east1-a', gatewayAddress: '127.0.0.4' },
 ];
-const EAST = CLUSTERS[0] as ClusterSpec;
+const EAST = CLUSTERS[0];
 
 interface Backends {
   east: Backend[];
@@ -23,11 +42,16 @@ interface Backends {
 }
 
 function meshDocument(backends: Backends, gatewayPort: number, eastReady = true): MeshDocument {
-  const endpoints = (cluster: string, list: Backend[], ready = true) => list.map((b) => ({ cluster, address: '127.0.0.1', port: b.port, ready }));
+  const endpoints = (cluster: string, list: Backend[], ready = true) =>
+    list.map((b) => ({ cluster, address: '127.0.0.1', port: b.port, ready }));
   return {
     clusters: clustersYaml(CLUSTERS, gatewayPort),
     services: [
-      checkoutService([...endpoints('east', backends.east, eastReady), ...endpoints('west', backends.west), ...endpoints('south', backends.south)]),
+      checkoutService([
+        ...endpoints('east', backends.east, eastReady),
+        ...endpoints('west', backends.west),
+        ...endpoints('south', backends.south),
+      ]),
       {
         name: 'ledger',
         namespace: 'shop',
@@ -59,7 +83,11 @@ interface MoveTimes {
  * Sends batches of 4 requests back to back from `since` until a whole batch (8 in a row) is served
  * remotely without failure; `first` are the first `firstCount` requests' tally (the transition callers see).
  */
-async function timeTheMove(send: (count: number) => Promise<Tally>, since: number, timeoutMs: number): Promise<MoveTimes & { first: Tally }> {
+async function timeTheMove(
+  send: (count: number) => Promise<Tally>,
+  since: number,
+  timeoutMs: number,
+): Promise<MoveTimes & { first: Tally }> {
   const first = emptyTally();
   let firstRemoteMs = Number.NaN;
   let requests = 0;
@@ -81,7 +109,12 @@ async function timeTheMove(send: (count: number) => Promise<Tally>, since: numbe
 /** The measured times go to test-output/failover/move-times.json (the README quotes them). */
 const moveTimes: Record<string, MoveTimes> = {};
 function recordMove(what: string, times: MoveTimes): void {
-  moveTimes[what] = { firstRemoteMs: Math.round(times.firstRemoteMs), allRemoteMs: Math.round(times.allRemoteMs), requests: times.requests, failures: times.failures };
+  moveTimes[what] = {
+    firstRemoteMs: Math.round(times.firstRemoteMs),
+    allRemoteMs: Math.round(times.allRemoteMs),
+    requests: times.requests,
+    failures: times.failures,
+  };
   fs.writeFileSync(path.join(testOutputDir('failover'), 'move-times.json'), JSON.stringify(moveTimes, null, 2) + '\n');
 }
 
@@ -89,7 +122,8 @@ describe('cross-cluster failover through east-west gateways (real Envoy)', () =>
   let backends: Backends;
   let topology: Topology;
   let sidecar: { envoy: EnvoyProcess; url: string };
-  const send = (count: number, hostHeader = HOST) => sendRequests({ url: sidecar.url, hostHeader, count, concurrency: 4 });
+  const send = (count: number, hostHeader = HOST) =>
+    sendRequests({ url: sidecar.url, hostHeader, count, concurrency: 4 });
 
   beforeAll(async () => {
     const start = (ids: string[]) => Promise.all(ids.map((id) => startHttpBackend({ id })));
@@ -99,7 +133,12 @@ describe('cross-cluster failover through east-west gateways (real Envoy)', () =>
       south: await start(['south-1', 'south-2', 'south-3']),
       ledger: await startHttpBackend({ id: 'ledger-west-1' }),
     };
-    topology = await startTopology({ name: 'failover', clusters: CLUSTERS, gatewaysFor: ['west', 'south'], mesh: (port) => meshDocument(backends, port) });
+    topology = await startTopology({
+      name: 'failover',
+      clusters: CLUSTERS,
+      gatewaysFor: ['west', 'south'],
+      mesh: (port) => meshDocument(backends, port),
+    });
     sidecar = await startSidecar(topology, EAST, 'sidecar-east-1');
   });
   afterAll(async () => {
@@ -114,7 +153,15 @@ describe('cross-cluster failover through east-west gateways (real Envoy)', () =>
   });
 
   test('the service is found by Host in every usual form', async () => {
-    for (const host of ['checkout', 'checkout:8080', 'checkout.shop', 'checkout.shop:8080', 'checkout.shop.svc', 'checkout.shop.svc.cluster.local', 'checkout.shop.svc.cluster.local:8080']) {
+    for (const host of [
+      'checkout',
+      'checkout:8080',
+      'checkout.shop',
+      'checkout.shop:8080',
+      'checkout.shop.svc',
+      'checkout.shop.svc.cluster.local',
+      'checkout.shop.svc.cluster.local:8080',
+    ]) {
       const tally = await send(4, host);
       expect(tally.failures).toBe(0);
       expect(Object.keys(tally.byId).every((id) => id.startsWith('east'))).toBe(true);
@@ -172,7 +219,11 @@ describe('cross-cluster failover through east-west gateways (real Envoy)', () =>
 
   test('remote clusters with 1 and 3 ready endpoints share spilled traffic about 1:3', async () => {
     topology.meshFile.write(meshDocument(backends, topology.gatewayPort, false));
-    await waitFor(async () => remoteShare(await send(20)) === 1, { timeoutMs: 10_000, intervalMs: 200, what: 'traffic remote' });
+    await waitFor(async () => remoteShare(await send(20)) === 1, {
+      timeoutMs: 10_000,
+      intervalMs: 200,
+      what: 'traffic remote',
+    });
     const tally = await send(400);
     expect(tally.failures).toBe(0);
     const west = tally.byId['west-1'] ?? 0;
@@ -182,7 +233,11 @@ describe('cross-cluster failover through east-west gateways (real Envoy)', () =>
     expect(westShare).toBeGreaterThan(0.18);
     expect(westShare).toBeLessThan(0.32);
     topology.meshFile.write(meshDocument(backends, topology.gatewayPort, true));
-    await waitFor(async () => remoteShare(await send(20)) === 0, { timeoutMs: 10_000, intervalMs: 200, what: 'traffic local again' });
+    await waitFor(async () => remoteShare(await send(20)) === 0, {
+      timeoutMs: 10_000,
+      intervalMs: 200,
+      what: 'traffic local again',
+    });
   });
 
   test('an unexported service in west is never reachable from east, even with a crafted Host at the gateway', async () => {
@@ -202,16 +257,24 @@ describe('cross-cluster failover through east-west gateways (real Envoy)', () =>
   });
 
   test('a broken mesh file changes nothing that is being served', async () => {
-    const before = await topology.spillway.adminJson<{ clients: { nodeId: string; types: Record<string, { sentVersion?: string }> }[] }>('/debug/clients');
+    const before = await topology.spillway.adminJson<{
+      clients: { nodeId: string; types: Record<string, { sentVersion?: string }> }[];
+    }>('/debug/clients');
     const versionsBefore = before.clients.find((c) => c.nodeId === 'sidecar-east-1')?.types;
     topology.meshFile.writeRaw('clusters:\n  - name: east\n    region: [unclosed\nservices: 42\n');
-    await waitFor(async () => topology.spillway.logTail(20_000).includes('last good mesh'), { timeoutMs: 10_000, what: 'rejection logged' });
+    await waitFor(async () => topology.spillway.logTail(20_000).includes('last good mesh'), {
+      timeoutMs: 10_000,
+      what: 'rejection logged',
+    });
     const tally = await send(40);
     expect(tally.failures).toBe(0);
     expect(remoteShare(tally)).toBe(0);
-    const after = await topology.spillway.adminJson<{ clients: { nodeId: string; types: Record<string, { sentVersion?: string }> }[] }>('/debug/clients');
+    const after = await topology.spillway.adminJson<{
+      clients: { nodeId: string; types: Record<string, { sentVersion?: string }> }[];
+    }>('/debug/clients');
     const versionsAfter = after.clients.find((c) => c.nodeId === 'sidecar-east-1')?.types;
-    for (const type of ['CDS', 'EDS', 'LDS', 'RDS']) expect(versionsAfter?.[type]?.sentVersion).toBe(versionsBefore?.[type]?.sentVersion);
+    for (const type of ['CDS', 'EDS', 'LDS', 'RDS'])
+      expect(versionsAfter?.[type]?.sentVersion).toBe(versionsBefore?.[type]?.sentVersion);
     const ready = await httpGet(`${topology.spillway.adminUrl}/healthz`);
     expect(ready.status).toBe(200);
     topology.meshFile.write(meshDocument(backends, topology.gatewayPort, true));

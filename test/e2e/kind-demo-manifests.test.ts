@@ -12,7 +12,14 @@ import * as path from 'path';
 import * as YAML from 'yaml';
 import { parseClustersText } from '../../src/discovery/kubernetes/clusters-file';
 import { envoyBinaryPath, repoRoot } from '../harness';
-import { KubeApiServer, KubeTarget, kubeCall, kubeRequest, startKubeApiServer, stopAllKubeApiServers } from '../harness/kube-apiserver';
+import {
+  KubeApiServer,
+  KubeTarget,
+  kubeCall,
+  kubeRequest,
+  startKubeApiServer,
+  stopAllKubeApiServers,
+} from '../harness/kube-apiserver';
 
 jest.setTimeout(120_000);
 
@@ -33,7 +40,6 @@ interface KubeObject {
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   [key: string]: Json;
 }
-
 
 /** values.env: KEY=VALUE lines, as up.sh sources them. */
 function values(): Record<string, string> {
@@ -59,7 +65,12 @@ function fakeKubeconfig(cluster: ClusterName): string {
   return YAML.stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name, cluster: { server: `https://spillway-${cluster}-control-plane:6443`, 'certificate-authority-data': pem } }],
+    clusters: [
+      {
+        name,
+        cluster: { server: `https://spillway-${cluster}-control-plane:6443`, 'certificate-authority-data': pem },
+      },
+    ],
     users: [{ name, user: { 'client-certificate-data': pem, 'client-key-data': pem } }],
     contexts: [{ name, context: { cluster: name, user: name } }],
     'current-context': name,
@@ -93,13 +104,17 @@ function render(cluster: ClusterName, text: string): string {
   const table = substitutions(cluster);
   return text.replace(PLACEHOLDER, (placeholder) => {
     const value = table[placeholder];
-    if (value === undefined) throw new Error(`unknown placeholder ${placeholder}: add it to up.sh's render() and to this test`);
+    if (value === undefined)
+      throw new Error(`unknown placeholder ${placeholder}: add it to up.sh's render() and to this test`);
     return value;
   });
 }
 
 function manifestFiles(): string[] {
-  return fs.readdirSync(MANIFEST_DIR).filter((name) => name.endsWith('.yaml')).sort();
+  return fs
+    .readdirSync(MANIFEST_DIR)
+    .filter((name) => name.endsWith('.yaml'))
+    .sort();
 }
 
 function rendered(cluster: ClusterName): { file: string; object: KubeObject }[] {
@@ -131,7 +146,10 @@ function envoyValidate(where: string, text: string): void {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spillway-kind-bootstrap-'));
   const file = path.join(dir, 'envoy.yaml');
   fs.writeFileSync(file, text);
-  const result = spawnSync(binary, ['--mode', 'validate', '-c', file, '--log-level', 'error'], { encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync(binary, ['--mode', 'validate', '-c', file, '--log-level', 'error'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   fs.rmSync(dir, { recursive: true, force: true });
   if (result.status !== 0) throw new Error(`${where}: envoy --mode validate failed:\n${result.stdout}${result.stderr}`);
 }
@@ -144,18 +162,29 @@ describe('demo/kind templates', () => {
   test("up.sh substitutes exactly the placeholders the templates use, and the test's table matches it", () => {
     const script = fs.readFileSync(path.join(DEMO_DIR, 'up.sh'), 'utf8');
     const scripted = [...script.matchAll(/-e "s\|(__[A-Z0-9_]+__)\|/g)].map((m) => m[1]).sort();
-    const used = [...new Set(manifestFiles().flatMap((file) => fs.readFileSync(path.join(MANIFEST_DIR, file), 'utf8').match(PLACEHOLDER) ?? []))].sort();
+    const used = [
+      ...new Set(
+        manifestFiles().flatMap(
+          (file) => fs.readFileSync(path.join(MANIFEST_DIR, file), 'utf8').match(PLACEHOLDER) ?? [],
+        ),
+      ),
+    ].sort();
     expect(scripted).toEqual(Object.keys(substitutions('east')).sort());
     expect(used).toEqual(scripted);
     for (const cluster of CLUSTERS) {
-      for (const file of manifestFiles()) expect({ cluster, file, left: render(cluster, fs.readFileSync(path.join(MANIFEST_DIR, file), 'utf8')).match(PLACEHOLDER) }).toEqual({ cluster, file, left: null });
+      for (const file of manifestFiles())
+        expect({
+          cluster,
+          file,
+          left: render(cluster, fs.readFileSync(path.join(MANIFEST_DIR, file), 'utf8')).match(PLACEHOLDER),
+        }).toEqual({ cluster, file, left: null });
     }
   });
 
   test('the kind configs name the clusters and label their nodes with the locality of values.env', () => {
     const v = values();
     for (const cluster of CLUSTERS) {
-      const config = YAML.parse(fs.readFileSync(path.join(DEMO_DIR, `kind-${cluster}.yaml`), 'utf8')) as Json;
+      const config = YAML.parse(fs.readFileSync(path.join(DEMO_DIR, `kind-${cluster}.yaml`), 'utf8'));
       expect(config.name).toBe(`spillway-${cluster}`);
       expect(config.nodes[0].labels).toEqual({
         'topology.kubernetes.io/region': v[`${cluster.toUpperCase()}_REGION`],
@@ -164,91 +193,121 @@ describe('demo/kind templates', () => {
     }
   });
 
-  test.each(CLUSTERS)('%s: the clusters file parses, lists both clusters, and its remote kubeconfig is the projected Secret', (cluster) => {
-    const peer = peerOf(cluster);
-    const configMap = find(cluster, 'ConfigMap', 'spillway-kube-clusters');
-    const parsed = parseClustersText(configMap.data['clusters.yaml'], '/etc/spillway');
-    if (!parsed.ok) throw new Error(`${cluster}: clusters.yaml: ${JSON.stringify(parsed.errors)}`);
-    const byName = new Map(parsed.clusters.map((c) => [c.cluster.name, c]));
-    expect([...byName.keys()].sort()).toEqual([...CLUSTERS].sort());
-    expect(byName.get(cluster)?.access).toEqual({ kind: 'in-cluster' });
-    const gatewayPort = Number(values().GATEWAY_PORT);
-    expect(byName.get(cluster)?.cluster.gateway).toEqual({ address: NODE_IPS[cluster], port: gatewayPort });
-    expect(byName.get(peer)?.cluster.gateway).toEqual({ address: NODE_IPS[peer], port: gatewayPort });
+  test.each(CLUSTERS)(
+    '%s: the clusters file parses, lists both clusters, and its remote kubeconfig is the projected Secret',
+    (cluster) => {
+      const peer = peerOf(cluster);
+      const configMap = find(cluster, 'ConfigMap', 'spillway-kube-clusters');
+      const parsed = parseClustersText(configMap.data['clusters.yaml'], '/etc/spillway');
+      if (!parsed.ok) throw new Error(`${cluster}: clusters.yaml: ${JSON.stringify(parsed.errors)}`);
+      const byName = new Map(parsed.clusters.map((c) => [c.cluster.name, c]));
+      expect([...byName.keys()].sort()).toEqual([...CLUSTERS].sort());
+      expect(byName.get(cluster)?.access).toEqual({ kind: 'in-cluster' });
+      const gatewayPort = Number(values().GATEWAY_PORT);
+      expect(byName.get(cluster)?.cluster.gateway).toEqual({ address: NODE_IPS[cluster], port: gatewayPort });
+      expect(byName.get(peer)?.cluster.gateway).toEqual({ address: NODE_IPS[peer], port: gatewayPort });
 
-    // The remote Secret: the format discovery is adopting, agreeing with the clusters file's entry.
-    const secret = find(cluster, 'Secret', `spillway-remote-${peer}`);
-    expect(secret.metadata.namespace).toBe('spillway-system');
-    expect(secret.metadata.labels).toEqual({ 'spillway.io/cluster': peer });
-    const remote = byName.get(peer);
-    if (!remote) throw new Error(`${cluster}: clusters.yaml has no entry for ${peer}`);
-    expect(secret.metadata.annotations).toEqual({
-      'spillway.io/region': remote.cluster.region,
-      'spillway.io/zone': remote.cluster.zone,
-      'spillway.io/gateway': `${NODE_IPS[peer]}:${gatewayPort}`,
-    });
-    expect(YAML.parse(Buffer.from(secret.data.kubeconfig, 'base64').toString('utf8'))['current-context']).toBe(`kind-spillway-${peer}`);
+      // The remote Secret: the format discovery is adopting, agreeing with the clusters file's entry.
+      const secret = find(cluster, 'Secret', `spillway-remote-${peer}`);
+      expect(secret.metadata.namespace).toBe('spillway-system');
+      expect(secret.metadata.labels).toEqual({ 'spillway.io/cluster': peer });
+      const remote = byName.get(peer);
+      if (!remote) throw new Error(`${cluster}: clusters.yaml has no entry for ${peer}`);
+      expect(secret.metadata.annotations).toEqual({
+        'spillway.io/region': remote.cluster.region,
+        'spillway.io/zone': remote.cluster.zone,
+        'spillway.io/gateway': `${NODE_IPS[peer]}:${gatewayPort}`,
+      });
+      expect(YAML.parse(Buffer.from(secret.data.kubeconfig, 'base64').toString('utf8'))['current-context']).toBe(
+        `kind-spillway-${peer}`,
+      );
 
-    // Spillway reads /etc/spillway/clusters.yaml, and the kubeconfig it names is where the Secret is projected.
-    const deployment = find(cluster, 'Deployment', 'spillway');
-    const container = podSpec(deployment).containers[0];
-    expect(container.image).toBe('spillway:demo');
-    expect(container.imagePullPolicy).toBe('IfNotPresent');
-    const args: string[] = container.args;
-    const mount = container.volumeMounts.find((m: Json) => m.name === 'config');
-    expect(path.join(mount.mountPath, 'clusters.yaml')).toBe(args[args.indexOf('--kube-clusters') + 1]);
-    const sources = podSpec(deployment).volumes.find((v: Json) => v.name === 'config').projected.sources;
-    const secretSource = sources.find((s: Json) => s.secret).secret;
-    expect(secretSource.name).toBe(secret.metadata.name);
-    expect(remote.access).toEqual({ kind: 'kubeconfig', path: path.join(mount.mountPath, secretSource.items[0].path) });
-    expect(sources.find((s: Json) => s.configMap).configMap.name).toBe(configMap.metadata.name);
-  });
+      // Spillway reads /etc/spillway/clusters.yaml, and the kubeconfig it names is where the Secret is projected.
+      const deployment = find(cluster, 'Deployment', 'spillway');
+      const container = podSpec(deployment).containers[0];
+      expect(container.image).toBe('spillway:demo');
+      expect(container.imagePullPolicy).toBe('IfNotPresent');
+      const args: string[] = container.args;
+      const mount = container.volumeMounts.find((m: Json) => m.name === 'config');
+      expect(path.join(mount.mountPath, 'clusters.yaml')).toBe(args[args.indexOf('--kube-clusters') + 1]);
+      const sources = podSpec(deployment).volumes.find((v: Json) => v.name === 'config').projected.sources;
+      const secretSource = sources.find((s: Json) => s.secret).secret;
+      expect(secretSource.name).toBe(secret.metadata.name);
+      expect(remote.access).toEqual({
+        kind: 'kubeconfig',
+        path: path.join(mount.mountPath, secretSource.items[0].path),
+      });
+      expect(sources.find((s: Json) => s.configMap).configMap.name).toBe(configMap.metadata.name);
+    },
+  );
 
-  test.each(CLUSTERS)('%s: the gateway listens where the peer is told to reach it, and is annotated as the gateway', (cluster) => {
-    const port = Number(values().GATEWAY_PORT);
-    const service = find(cluster, 'Service', 'spillway-eastwest-gateway');
-    expect(service.metadata.annotations?.['spillway.io/gateway']).toBe('true');
-    expect(service.spec.type).toBe('NodePort');
-    expect(service.spec.ports[0]).toMatchObject({ port, nodePort: port, targetPort: 'tcp-eastwest' });
-    const container = podSpec(find(cluster, 'Deployment', 'spillway-eastwest-gateway')).containers[0];
-    expect(container.ports[0]).toMatchObject({ name: 'tcp-eastwest', containerPort: port });
-    const bootstrap = YAML.parse(find(cluster, 'ConfigMap', 'spillway-eastwest-gateway').data['envoy.yaml']) as Json;
-    expect(bootstrap.node.metadata).toEqual({ CLUSTER_ID: cluster, ROLE: 'gateway', LISTEN_ADDRESS: '0.0.0.0' });
-  });
+  test.each(CLUSTERS)(
+    '%s: the gateway listens where the peer is told to reach it, and is annotated as the gateway',
+    (cluster) => {
+      const port = Number(values().GATEWAY_PORT);
+      const service = find(cluster, 'Service', 'spillway-eastwest-gateway');
+      expect(service.metadata.annotations?.['spillway.io/gateway']).toBe('true');
+      expect(service.spec.type).toBe('NodePort');
+      expect(service.spec.ports[0]).toMatchObject({ port, nodePort: port, targetPort: 'tcp-eastwest' });
+      const container = podSpec(find(cluster, 'Deployment', 'spillway-eastwest-gateway')).containers[0];
+      expect(container.ports[0]).toMatchObject({ name: 'tcp-eastwest', containerPort: port });
+      const bootstrap = YAML.parse(find(cluster, 'ConfigMap', 'spillway-eastwest-gateway').data['envoy.yaml']);
+      expect(bootstrap.node.metadata).toEqual({ CLUSTER_ID: cluster, ROLE: 'gateway', LISTEN_ADDRESS: '0.0.0.0' });
+    },
+  );
 
-  test.each(CLUSTERS)('%s: checkout is exported with v1 and a v2 canary, and every app Pod has a Spillway sidecar', (cluster) => {
-    const service = find(cluster, 'Service', 'checkout');
-    expect(service.metadata.annotations?.['spillway.io/export']).toBe('true');
-    for (const version of ['v1', 'v2']) {
-      const deployment = find(cluster, 'Deployment', `checkout-${version}`);
-      expect(deployment.spec.template.metadata.labels).toEqual({ ...service.spec.selector, version });
-    }
-    for (const name of ['checkout-v1', 'checkout-v2', 'curl']) {
-      const spec = podSpec(find(cluster, 'Deployment', name));
-      const envoy = spec.containers.find((c: Json) => c.name === 'envoy');
-      expect({ name, hasSidecar: envoy !== undefined }).toEqual({ name, hasSidecar: true });
-      const volume = spec.volumes.find((v: Json) => v.name === envoy.volumeMounts[0].name);
-      expect(volume.configMap.name).toBe('spillway-sidecar-bootstrap');
-    }
-    const bootstrap = YAML.parse(find(cluster, 'ConfigMap', 'spillway-sidecar-bootstrap').data['envoy.yaml']) as Json;
-    expect(bootstrap.node.metadata.CLUSTER_ID).toBe(cluster);
-    expect(bootstrap.node.locality).toEqual({ region: values()[`${cluster.toUpperCase()}_REGION`], zone: values()[`${cluster.toUpperCase()}_ZONE`] });
-    const curlEnv = podSpec(find(cluster, 'Deployment', 'curl')).containers.find((c: Json) => c.name === 'curl').env;
-    expect(curlEnv).toContainEqual({ name: 'http_proxy', value: `http://127.0.0.1:${bootstrap.node.metadata.OUTBOUND_PORT}` });
-  });
+  test.each(CLUSTERS)(
+    '%s: checkout is exported with v1 and a v2 canary, and every app Pod has a Spillway sidecar',
+    (cluster) => {
+      const service = find(cluster, 'Service', 'checkout');
+      expect(service.metadata.annotations?.['spillway.io/export']).toBe('true');
+      for (const version of ['v1', 'v2']) {
+        const deployment = find(cluster, 'Deployment', `checkout-${version}`);
+        expect(deployment.spec.template.metadata.labels).toEqual({ ...service.spec.selector, version });
+      }
+      for (const name of ['checkout-v1', 'checkout-v2', 'curl']) {
+        const spec = podSpec(find(cluster, 'Deployment', name));
+        const envoy = spec.containers.find((c: Json) => c.name === 'envoy');
+        expect({ name, hasSidecar: envoy !== undefined }).toEqual({ name, hasSidecar: true });
+        const volume = spec.volumes.find((v: Json) => v.name === envoy.volumeMounts[0].name);
+        expect(volume.configMap.name).toBe('spillway-sidecar-bootstrap');
+      }
+      const bootstrap = YAML.parse(find(cluster, 'ConfigMap', 'spillway-sidecar-bootstrap').data['envoy.yaml']);
+      expect(bootstrap.node.metadata.CLUSTER_ID).toBe(cluster);
+      expect(bootstrap.node.locality).toEqual({
+        region: values()[`${cluster.toUpperCase()}_REGION`],
+        zone: values()[`${cluster.toUpperCase()}_ZONE`],
+      });
+      const curlEnv = podSpec(find(cluster, 'Deployment', 'curl')).containers.find((c: Json) => c.name === 'curl').env;
+      expect(curlEnv).toContainEqual({
+        name: 'http_proxy',
+        value: `http://127.0.0.1:${bootstrap.node.metadata.OUTBOUND_PORT}`,
+      });
+    },
+  );
 
-  test.each(CLUSTERS)('%s: every Envoy bootstrap passes envoy --mode validate and points ADS at the Spillway Service', (cluster) => {
-    const configMaps = rendered(cluster).filter((m) => m.object.kind === 'ConfigMap' && m.object.data?.['envoy.yaml'] !== undefined);
-    expect(configMaps.map((m) => m.object.metadata.name).sort()).toEqual(['spillway-eastwest-gateway', 'spillway-sidecar-bootstrap']);
-    for (const { file, object } of configMaps) {
-      const text: string = object.data['envoy.yaml'];
-      const bootstrap = YAML.parse(text) as Json;
-      expect(bootstrap.dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name).toBe('spillway_xds');
-      const xds = bootstrap.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address;
-      expect(xds).toEqual({ address: 'spillway.spillway-system.svc.cluster.local', port_value: 15010 });
-      envoyValidate(`${cluster}/${file}: ${object.metadata.name}`, text);
-    }
-  });
+  test.each(CLUSTERS)(
+    '%s: every Envoy bootstrap passes envoy --mode validate and points ADS at the Spillway Service',
+    (cluster) => {
+      const configMaps = rendered(cluster).filter(
+        (m) => m.object.kind === 'ConfigMap' && m.object.data?.['envoy.yaml'] !== undefined,
+      );
+      expect(configMaps.map((m) => m.object.metadata.name).sort()).toEqual([
+        'spillway-eastwest-gateway',
+        'spillway-sidecar-bootstrap',
+      ]);
+      for (const { file, object } of configMaps) {
+        const text: string = object.data['envoy.yaml'];
+        const bootstrap = YAML.parse(text);
+        expect(bootstrap.dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name).toBe('spillway_xds');
+        const xds =
+          bootstrap.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address
+            .socket_address;
+        expect(xds).toEqual({ address: 'spillway.spillway-system.svc.cluster.local', port_value: 15010 });
+        envoyValidate(`${cluster}/${file}: ${object.metadata.name}`, text);
+      }
+    },
+  );
 });
 
 describe('demo/kind against a real kube-apiserver', () => {
@@ -259,7 +318,8 @@ describe('demo/kind against a real kube-apiserver', () => {
     server = await startKubeApiServer({ name: 'kind-demo' });
     target = { url: server.url, token: server.token, caFile: server.caFile };
     // Namespaces are created for real (once: both clusters use the same names), everything else is a dry run.
-    for (const { object } of rendered('east').filter((m) => m.object.kind === 'Namespace')) await kubeCall(target, 'POST', collectionPath(object), object);
+    for (const { object } of rendered('east').filter((m) => m.object.kind === 'Namespace'))
+      await kubeCall(target, 'POST', collectionPath(object), object);
   });
 
   afterAll(async () => {
@@ -271,8 +331,16 @@ describe('demo/kind against a real kube-apiserver', () => {
     expect(objects.length).toBe(17);
     const failures: string[] = [];
     for (const { file, object } of objects) {
-      const response = await kubeRequest(target, 'POST', `${collectionPath(object)}?dryRun=All&fieldValidation=Strict`, object);
-      if (response.status !== 201) failures.push(`${cluster}/${file}: ${object.kind} ${object.metadata.name}: ${response.status} ${JSON.stringify(response.body).slice(0, 600)}`);
+      const response = await kubeRequest(
+        target,
+        'POST',
+        `${collectionPath(object)}?dryRun=All&fieldValidation=Strict`,
+        object,
+      );
+      if (response.status !== 201)
+        failures.push(
+          `${cluster}/${file}: ${object.kind} ${object.metadata.name}: ${response.status} ${JSON.stringify(response.body).slice(0, 600)}`,
+        );
     }
     expect(failures).toEqual([]);
   });

@@ -11,9 +11,31 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { Backend, EnvoyProcess, Tally, emptyTally, freePort, mergeTally, repoRoot, sendRequests, startEnvoy, startHttpBackend, stopEverything, waitFor } from '../harness';
+import {
+  Backend,
+  EnvoyProcess,
+  Tally,
+  emptyTally,
+  freePort,
+  mergeTally,
+  repoRoot,
+  sendRequests,
+  startEnvoy,
+  startHttpBackend,
+  stopEverything,
+  waitFor,
+} from '../harness';
 import { terminate, trackChild } from '../harness/child-processes';
-import { KubeApiServer, KubeTarget, kubeCall, kubeconfigWithUser, mintServiceAccountToken, startKubeApiServer, stopAllKubeApiServers, storeInEtcd } from '../harness/kube-apiserver';
+import {
+  KubeApiServer,
+  KubeTarget,
+  kubeCall,
+  kubeconfigWithUser,
+  mintServiceAccountToken,
+  startKubeApiServer,
+  stopAllKubeApiServers,
+  storeInEtcd,
+} from '../harness/kube-apiserver';
 import { pluralOf } from '../harness/kube-plurals';
 import { httpGet } from '../harness/http-get';
 import { testOutputDir } from '../harness/output';
@@ -58,7 +80,9 @@ const apiOf = (id: string): KubeApiServer => (id.startsWith('east') ? east : wes
 
 /** The demo's RBAC objects, from the manifest as shipped (placeholders do not occur in them). */
 function demoRbac(): KubeObject[] {
-  const text = fs.readFileSync(path.join(repoRoot(), 'demo', 'kind', 'manifests', '20-spillway.yaml'), 'utf8').replace(/__[A-Z0-9_]+__/g, 'placeholder');
+  const text = fs
+    .readFileSync(path.join(repoRoot(), 'demo', 'kind', 'manifests', '20-spillway.yaml'), 'utf8')
+    .replace(/__[A-Z0-9_]+__/g, 'placeholder');
   return YAML.parseAllDocuments(text)
     .map((doc) => doc.toJS() as KubeObject | null)
     .filter((object): object is KubeObject => object !== null && RBAC_KINDS.includes(object.kind));
@@ -66,12 +90,15 @@ function demoRbac(): KubeObject[] {
 
 function collectionPath(object: KubeObject): string {
   const root = object.apiVersion.includes('/') ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`;
-  return object.metadata.namespace ? `${root}/namespaces/${object.metadata.namespace}/${pluralOf(object.kind)}` : `${root}/${pluralOf(object.kind)}`;
+  return object.metadata.namespace
+    ? `${root}/namespaces/${object.metadata.namespace}/${pluralOf(object.kind)}`
+    : `${root}/${pluralOf(object.kind)}`;
 }
 
 /** Applies the demo's RBAC and returns a kubeconfig for its ServiceAccount with a minted token. */
 async function spillwayIdentity(api: KubeApiServer): Promise<string> {
-  for (const namespace of ['shop', SYSTEM]) await kubeCall(admin(api), 'POST', '/api/v1/namespaces', { metadata: { name: namespace } });
+  for (const namespace of ['shop', SYSTEM])
+    await kubeCall(admin(api), 'POST', '/api/v1/namespaces', { metadata: { name: namespace } });
   const objects = demoRbac();
   expect(objects.map((object) => object.kind).sort()).toEqual([...RBAC_KINDS].sort());
   for (const object of objects) await kubeCall(admin(api), 'POST', collectionPath(object), object);
@@ -95,14 +122,27 @@ function checkoutService(): object {
 }
 
 /** One EndpointSlice per backend (each listens on its own port), pointing at its Pod. */
-function slice(backend: Backend, ready: boolean): { metadata: { name: string; namespace: string; labels: Record<string, string> }; [field: string]: unknown } {
+function slice(
+  backend: Backend,
+  ready: boolean,
+): { metadata: { name: string; namespace: string; labels: Record<string, string> }; [field: string]: unknown } {
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name: `checkout-${backend.id}`, namespace: 'shop', labels: { 'kubernetes.io/service-name': 'checkout' } },
+    metadata: {
+      name: `checkout-${backend.id}`,
+      namespace: 'shop',
+      labels: { 'kubernetes.io/service-name': 'checkout' },
+    },
     addressType: 'IPv4',
     ports: [{ name: 'http', port: backend.port }],
-    endpoints: [{ addresses: [backend.host], conditions: { ready }, targetRef: { kind: 'Pod', name: backend.id, namespace: 'shop' } }],
+    endpoints: [
+      {
+        addresses: [backend.host],
+        conditions: { ready },
+        targetRef: { kind: 'Pod', name: backend.id, namespace: 'shop' },
+      },
+    ],
   };
 }
 
@@ -123,7 +163,9 @@ async function setReady(ids: string[], ready: boolean): Promise<void> {
   for (const id of ids) {
     await waitFor(
       async () => {
-        const served = (await kubeCall(admin(apiOf(id)), 'GET', `${SLICES}/checkout-${id}`)) as { endpoints?: { conditions?: { ready?: boolean } }[] };
+        const served = (await kubeCall(admin(apiOf(id)), 'GET', `${SLICES}/checkout-${id}`)) as {
+          endpoints?: { conditions?: { ready?: boolean } }[];
+        };
         return served.endpoints?.[0]?.conditions?.ready === ready;
       },
       { timeoutMs: MOVE_TIMEOUT_MS, what: `the API server to serve slice checkout-${id} with ready=${ready}` },
@@ -136,20 +178,29 @@ function remoteSecret(): object {
     metadata: {
       name: 'spillway-remote-west',
       labels: { 'spillway.io/cluster': 'west' },
-      annotations: { 'spillway.io/region': WEST.region, 'spillway.io/zone': WEST.zone, 'spillway.io/gateway': `${WEST.gateway}:${gatewayPort}` },
+      annotations: {
+        'spillway.io/region': WEST.region,
+        'spillway.io/zone': WEST.zone,
+        'spillway.io/gateway': `${WEST.gateway}:${gatewayPort}`,
+      },
     },
     type: 'Opaque',
     data: { kubeconfig: Buffer.from(westKubeconfig).toString('base64') },
   };
 }
 
-const send = (count: number, headers: Record<string, string> = {}): Promise<Tally> => sendRequests({ url: sidecarUrl, hostHeader: HOST, count, concurrency: 4, headers });
+const send = (count: number, headers: Record<string, string> = {}): Promise<Tally> =>
+  sendRequests({ url: sidecarUrl, hostHeader: HOST, count, concurrency: 4, headers });
 
 /**
  * Sends batches of 20 until one is answered only by backends `expected` accepts, with no failure; the
  * phase's count is every request sent on the way plus 40 more once settled.
  */
-async function phase(name: string, expected: (ids: string[]) => boolean, headers: Record<string, string> = {}): Promise<Tally> {
+async function phase(
+  name: string,
+  expected: (ids: string[]) => boolean,
+  headers: Record<string, string> = {},
+): Promise<Tally> {
   const total = emptyTally();
   try {
     await waitFor(
@@ -165,21 +216,32 @@ async function phase(name: string, expected: (ids: string[]) => boolean, headers
   }
   const settled = await send(40, headers);
   mergeTally(total, settled);
-  phases[name] = { requests: Object.values(total.byId).reduce((a, b) => a + b, 0) + total.failures, failures: total.failures, byId: total.byId };
+  phases[name] = {
+    requests: Object.values(total.byId).reduce((a, b) => a + b, 0) + total.failures,
+    failures: total.failures,
+    byId: total.byId,
+  };
   fs.writeFileSync(path.join(dir, 'phases.json'), JSON.stringify(phases, null, 2) + '\n');
   expect(settled.failures).toBe(0);
   expect(expected(answeredBy(settled))).toBe(true);
   return total;
 }
 
-const only = (...prefixes: string[]) => (ids: string[]) => ids.length > 0 && ids.every((id) => prefixes.some((prefix) => id.startsWith(prefix)));
+const only =
+  (...prefixes: string[]) =>
+  (ids: string[]) =>
+    ids.length > 0 && ids.every((id) => prefixes.some((prefix) => id.startsWith(prefix)));
 
 beforeAll(async () => {
   dir = testOutputDir('kubernetes-traffic');
-  [east, west] = await Promise.all([startKubeApiServer({ name: 'traffic-east' }), startKubeApiServer({ name: 'traffic-west' })]);
+  [east, west] = await Promise.all([
+    startKubeApiServer({ name: 'traffic-east' }),
+    startKubeApiServer({ name: 'traffic-west' }),
+  ]);
   const eastKubeconfig = await spillwayIdentity(east);
   westKubeconfig = await spillwayIdentity(west);
-  for (const api of [east, west]) await kubeCall(admin(api), 'POST', '/api/v1/namespaces/shop/services', checkoutService());
+  for (const api of [east, west])
+    await kubeCall(admin(api), 'POST', '/api/v1/namespaces/shop/services', checkoutService());
   await register('east-v1-1', '127.0.1.1');
   await register('east-v1-2', '127.0.1.2');
   await register('east-v2-1', '127.0.1.3');
@@ -232,7 +294,10 @@ describe('traffic through the Kubernetes path (real API servers, Envoys and back
     await phase('local first (east only)', only('east-v1-'));
     // With nowhere to spill, east not ready means failures: west is not part of the mesh yet.
     await setReady(['east-v1-1', 'east-v1-2'], false);
-    await waitFor(async () => (await send(10)).failures === 10, { timeoutMs: MOVE_TIMEOUT_MS, what: 'requests to fail with no ready endpoint and no remote cluster' });
+    await waitFor(async () => (await send(10)).failures === 10, {
+      timeoutMs: MOVE_TIMEOUT_MS,
+      what: 'requests to fail with no ready endpoint and no remote cluster',
+    });
     await setReady(['east-v1-1', 'east-v1-2'], true);
     await phase('east ready again', only('east-v1-'));
   });
@@ -266,9 +331,15 @@ describe('traffic through the Kubernetes path (real API servers, Envoys and back
 
   test("west's Secret deleted at run time: west leaves the mesh, east not ready no longer spills", async () => {
     await kubeCall(admin(east), 'DELETE', `${SECRETS}/spillway-remote-west`);
-    await waitFor(async () => spillway.logTail(50_000).includes('its Secret is gone'), { timeoutMs: MOVE_TIMEOUT_MS, what: 'west to be removed' });
+    await waitFor(async () => spillway.logTail(50_000).includes('its Secret is gone'), {
+      timeoutMs: MOVE_TIMEOUT_MS,
+      what: 'west to be removed',
+    });
     await setReady(['east-v1-1', 'east-v1-2'], false);
-    await waitFor(async () => (await send(10)).failures === 10, { timeoutMs: MOVE_TIMEOUT_MS, what: 'requests to fail: west is gone' });
+    await waitFor(async () => (await send(10)).failures === 10, {
+      timeoutMs: MOVE_TIMEOUT_MS,
+      what: 'requests to fail: west is gone',
+    });
     await setReady(['east-v1-1', 'east-v1-2'], true);
     await phase('east ready, west removed', only('east-v1-'));
   });
@@ -284,15 +355,32 @@ describe("the kind demo's RBAC, used for real", () => {
     const adminPort = await freePort();
     const child: ChildProcess = spawn(
       process.execPath,
-      [path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), 'serve', '--xds', `127.0.0.1:${await freePort()}`, '--admin', `127.0.0.1:${adminPort}`, '--kube-clusters', path.join(dir, 'clusters.yaml')],
+      [
+        path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'),
+        'serve',
+        '--xds',
+        `127.0.0.1:${await freePort()}`,
+        '--admin',
+        `127.0.0.1:${adminPort}`,
+        '--kube-clusters',
+        path.join(dir, 'clusters.yaml'),
+      ],
       { stdio: ['ignore', out, out] },
     );
     fs.closeSync(out);
     void trackChild(child);
     try {
-      const hint = 'grant get, list and watch on endpointslices.discovery.k8s.io in all namespaces (a ClusterRole) to the identity in kubeconfig';
-      await waitFor(async () => fs.readFileSync(log, 'utf8').includes(hint), { timeoutMs: MOVE_TIMEOUT_MS, what: `the log to say: ${hint}` });
-      const line = fs.readFileSync(log, 'utf8').split('\n').find((text) => text.includes(hint)) ?? '';
+      const hint =
+        'grant get, list and watch on endpointslices.discovery.k8s.io in all namespaces (a ClusterRole) to the identity in kubeconfig';
+      await waitFor(async () => fs.readFileSync(log, 'utf8').includes(hint), {
+        timeoutMs: MOVE_TIMEOUT_MS,
+        what: `the log to say: ${hint}`,
+      });
+      const line =
+        fs
+          .readFileSync(log, 'utf8')
+          .split('\n')
+          .find((text) => text.includes(hint)) ?? '';
       expect(JSON.parse(line)).toMatchObject({ level: 50, problem: 'forbidden', cluster: 'east' });
       expect(line).toContain('system:serviceaccount:spillway-system:spillway'); // the API server's own words name the identity
       const ready = await httpGet(`http://127.0.0.1:${adminPort}/readyz`);

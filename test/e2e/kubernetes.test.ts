@@ -11,14 +11,27 @@ import { KubernetesSource } from '../../src/discovery/kubernetes/kubernetes-sour
 import { MeshEndpoint, ServiceEntry } from '../../src/mesh/model';
 import { MeshStore } from '../../src/mesh/store';
 import { waitFor } from '../harness';
-import { KubeApiServer, KubeTarget, installServiceExportCrd, kubeCall, startKubeApiServer, stopAllKubeApiServers } from '../harness/kube-apiserver';
+import {
+  KubeApiServer,
+  KubeTarget,
+  installServiceExportCrd,
+  kubeCall,
+  startKubeApiServer,
+  stopAllKubeApiServers,
+} from '../harness/kube-apiserver';
 import { testOutputDir } from '../harness/output';
 
 jest.setTimeout(60_000);
 
 const WAIT_MS = 15_000;
 /** Short watches and backoffs so reconnects happen within a test. */
-const TIMING = { watchTimeoutMinSeconds: 5, watchTimeoutMaxSeconds: 8, backoffMinMs: 200, backoffMaxMs: 1_000, absentRecheckMs: 2_000 };
+const TIMING = {
+  watchTimeoutMinSeconds: 5,
+  watchTimeoutMaxSeconds: 8,
+  backoffMinMs: 200,
+  backoffMaxMs: 1_000,
+  absentRecheckMs: 2_000,
+};
 const CHECKOUT = 'checkout.shop.svc.cluster.local';
 const LATE_KUBECONFIG = () => path.join(testOutputDir('kubernetes-e2e'), 'late.kubeconfig');
 
@@ -44,7 +57,8 @@ beforeAll(async () => {
   [east, west] = await Promise.all([startKubeApiServer({ name: 'east' }), startKubeApiServer({ name: 'west' })]);
   await installServiceExportCrd(target(east));
   for (const server of [east, west]) {
-    for (const namespace of ['shop', 'other']) await kubeCall(target(server), 'POST', '/api/v1/namespaces', { metadata: { name: namespace } });
+    for (const namespace of ['shop', 'other'])
+      await kubeCall(target(server), 'POST', '/api/v1/namespaces', { metadata: { name: namespace } });
   }
   await kubeCall(target(west), 'POST', '/api/v1/namespaces', { metadata: { name: 'late' } });
 
@@ -99,15 +113,21 @@ beforeAll(async () => {
   store = new MeshStore({ quietMs: 10, maxDelayMs: 50 });
   const logFile = path.join(dir, 'spillway.log');
   fs.writeFileSync(logFile, '');
-  const logger = pino({ level: 'debug' }, {
-    write: (line: string) => {
-      logs.push(JSON.parse(line) as LogLine);
-      fs.appendFileSync(logFile, line);
+  const logger = pino(
+    { level: 'debug' },
+    {
+      write: (line: string) => {
+        logs.push(JSON.parse(line) as LogLine);
+        fs.appendFileSync(logFile, line);
+      },
     },
-  });
+  );
   source = new KubernetesSource({ clusters, store, logger, timing: TIMING, rebuildDelayMs: 20, accessRetryMs: 300 });
   source.start();
-  await waitFor(async () => stats('east').synced && stats('west').synced, { timeoutMs: WAIT_MS, what: 'east and west to sync' });
+  await waitFor(async () => stats('east').synced && stats('west').synced, {
+    timeoutMs: WAIT_MS,
+    what: 'east and west to sync',
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -157,7 +177,11 @@ function slice(name: string, serviceName: string, ports: object[], endpoints: Sl
     ports,
     endpoints: endpoints.map((endpoint) => ({
       addresses: [endpoint.ip],
-      conditions: { ready: endpoint.ready ?? true, serving: endpoint.ready ?? true, terminating: endpoint.terminating ?? false },
+      conditions: {
+        ready: endpoint.ready ?? true,
+        serving: endpoint.ready ?? true,
+        terminating: endpoint.terminating ?? false,
+      },
       ...(endpoint.zone ? { zone: endpoint.zone } : {}),
       ...(endpoint.pod ? { targetRef: { kind: 'Pod', name: endpoint.pod, namespace: 'shop' } } : {}),
     })),
@@ -179,15 +203,33 @@ describe('Kubernetes discovery against real API servers', () => {
     const api = target(east);
     await kubeCall(api, 'POST', '/api/v1/namespaces/shop/pods', pod('checkout-v1', { app: 'checkout', version: 'v1' }));
     await kubeCall(api, 'POST', '/api/v1/namespaces/shop/pods', pod('checkout-v2', { app: 'checkout', version: 'v2' }));
-    await kubeCall(api, 'POST', SERVICES('shop'), kubeService('checkout', [
-      { name: 'http', port: 8080, targetPort: 8080 },
-      { name: 'api', port: 9090, targetPort: 9090, appProtocol: 'grpc' },
-      { name: 'dns', port: 53, protocol: 'UDP' },
-    ]));
-    await kubeCall(api, 'POST', SLICES('shop'), slice('checkout-a', 'checkout', [{ name: 'http', port: 18080 }, { name: 'api', port: 19090 }], [
-      { ip: '10.1.0.1', zone: 'europe-west1-b', pod: 'checkout-v1' },
-      { ip: '10.1.0.2', zone: 'europe-west1-x', pod: 'checkout-v2', ready: false },
-    ]));
+    await kubeCall(
+      api,
+      'POST',
+      SERVICES('shop'),
+      kubeService('checkout', [
+        { name: 'http', port: 8080, targetPort: 8080 },
+        { name: 'api', port: 9090, targetPort: 9090, appProtocol: 'grpc' },
+        { name: 'dns', port: 53, protocol: 'UDP' },
+      ]),
+    );
+    await kubeCall(
+      api,
+      'POST',
+      SLICES('shop'),
+      slice(
+        'checkout-a',
+        'checkout',
+        [
+          { name: 'http', port: 18080 },
+          { name: 'api', port: 19090 },
+        ],
+        [
+          { ip: '10.1.0.1', zone: 'europe-west1-b', pod: 'checkout-v1' },
+          { ip: '10.1.0.2', zone: 'europe-west1-x', pod: 'checkout-v2', ready: false },
+        ],
+      ),
+    );
 
     await until('checkout with 2 endpoints in east', () => endpointsIn(CHECKOUT, 'east').length === 2);
     const entry = service(CHECKOUT) as ServiceEntry;
@@ -198,10 +240,29 @@ describe('Kubernetes discovery against real API servers', () => {
     expect(entry.service.exported).toBe(false);
     expect(entry.service.subsetLabel).toBe('version');
     expect(entry.endpoints).toEqual([
-      { cluster: 'east', address: '10.1.0.1', ports: { http: 18080, api: 19090 }, labels: { app: 'checkout', version: 'v1' }, ready: true, zone: 'europe-west1-b' },
-      { cluster: 'east', address: '10.1.0.2', ports: { http: 18080, api: 19090 }, labels: { app: 'checkout', version: 'v2' }, ready: false, zone: 'europe-west1-x' },
+      {
+        cluster: 'east',
+        address: '10.1.0.1',
+        ports: { http: 18080, api: 19090 },
+        labels: { app: 'checkout', version: 'v1' },
+        ready: true,
+        zone: 'europe-west1-b',
+      },
+      {
+        cluster: 'east',
+        address: '10.1.0.2',
+        ports: { http: 18080, api: 19090 },
+        labels: { app: 'checkout', version: 'v2' },
+        ready: false,
+        zone: 'europe-west1-x',
+      },
     ]);
-    expect(store.current().clusters.get('east')).toEqual({ name: 'east', region: 'europe-west1', zone: 'europe-west1-b', gateway: { address: '127.0.0.2', port: 15443 } });
+    expect(store.current().clusters.get('east')).toEqual({
+      name: 'east',
+      region: 'europe-west1',
+      zone: 'europe-west1-b',
+      gateway: { address: '127.0.0.2', port: 15443 },
+    });
   });
 
   test('readiness flips, endpoints come and go, terminating endpoints are marked, Pod relabels move subsets', async () => {
@@ -209,8 +270,16 @@ describe('Kubernetes discovery against real API servers', () => {
     const path = `${SLICES('shop')}/checkout-a`;
     await kubeCall(api, 'PATCH', path, {
       endpoints: [
-        { addresses: ['10.1.0.1'], conditions: { ready: false, terminating: true }, targetRef: { kind: 'Pod', name: 'checkout-v1', namespace: 'shop' } },
-        { addresses: ['10.1.0.2'], conditions: { ready: true }, targetRef: { kind: 'Pod', name: 'checkout-v2', namespace: 'shop' } },
+        {
+          addresses: ['10.1.0.1'],
+          conditions: { ready: false, terminating: true },
+          targetRef: { kind: 'Pod', name: 'checkout-v1', namespace: 'shop' },
+        },
+        {
+          addresses: ['10.1.0.2'],
+          conditions: { ready: true },
+          targetRef: { kind: 'Pod', name: 'checkout-v2', namespace: 'shop' },
+        },
         { addresses: ['10.1.0.3'], conditions: { ready: true } },
       ],
     });
@@ -221,29 +290,70 @@ describe('Kubernetes discovery against real API servers', () => {
     expect(endpointsIn(CHECKOUT, 'east').find((endpoint) => endpoint.address === '10.1.0.1')?.ready).toBe(false);
 
     // A second slice for the same service adds endpoints; deleting it removes them.
-    await kubeCall(api, 'POST', SLICES('shop'), slice('checkout-b', 'checkout', [{ name: 'http', port: 18080 }], [{ ip: '10.1.0.9' }]));
-    await until('the second slice', () => endpointsIn(CHECKOUT, 'east').some((endpoint) => endpoint.address === '10.1.0.9'));
-    expect(endpointsIn(CHECKOUT, 'east').find((endpoint) => endpoint.address === '10.1.0.9')?.ports).toEqual({ http: 18080 });
+    await kubeCall(
+      api,
+      'POST',
+      SLICES('shop'),
+      slice('checkout-b', 'checkout', [{ name: 'http', port: 18080 }], [{ ip: '10.1.0.9' }]),
+    );
+    await until('the second slice', () =>
+      endpointsIn(CHECKOUT, 'east').some((endpoint) => endpoint.address === '10.1.0.9'),
+    );
+    expect(endpointsIn(CHECKOUT, 'east').find((endpoint) => endpoint.address === '10.1.0.9')?.ports).toEqual({
+      http: 18080,
+    });
     await kubeCall(api, 'DELETE', `${SLICES('shop')}/checkout-b`);
-    await until('the second slice gone', () => !endpointsIn(CHECKOUT, 'east').some((endpoint) => endpoint.address === '10.1.0.9'));
+    await until(
+      'the second slice gone',
+      () => !endpointsIn(CHECKOUT, 'east').some((endpoint) => endpoint.address === '10.1.0.9'),
+    );
 
-    await kubeCall(api, 'PATCH', '/api/v1/namespaces/shop/pods/checkout-v2', { metadata: { labels: { version: 'v3' } } });
-    await until('the relabelled Pod in subset v3', () => endpointsIn(CHECKOUT, 'east').find((endpoint) => endpoint.address === '10.1.0.2')?.labels.version === 'v3');
+    await kubeCall(api, 'PATCH', '/api/v1/namespaces/shop/pods/checkout-v2', {
+      metadata: { labels: { version: 'v3' } },
+    });
+    await until(
+      'the relabelled Pod in subset v3',
+      () => endpointsIn(CHECKOUT, 'east').find((endpoint) => endpoint.address === '10.1.0.2')?.labels.version === 'v3',
+    );
   });
 
   test('export: a ServiceExport (east, CRD installed) or the annotation (west, no CRD); unexported stays local', async () => {
     expect(stats('east').serviceExports).toBe('served');
     expect(stats('west').serviceExports).toBe('absent');
 
-    await kubeCall(target(east), 'POST', EXPORTS('shop'), { apiVersion: 'multicluster.x-k8s.io/v1alpha1', kind: 'ServiceExport', metadata: { name: 'checkout' } });
+    await kubeCall(target(east), 'POST', EXPORTS('shop'), {
+      apiVersion: 'multicluster.x-k8s.io/v1alpha1',
+      kind: 'ServiceExport',
+      metadata: { name: 'checkout' },
+    });
     await until('checkout exported by its ServiceExport', () => service(CHECKOUT)?.service.exported === true);
 
     const westApi = target(west);
-    await kubeCall(westApi, 'POST', SERVICES('shop'), kubeService('ledger', [{ name: 'http', port: 8080 }], { 'spillway.io/export': 'true' }));
-    await kubeCall(westApi, 'POST', SLICES('shop'), slice('ledger-a', 'ledger', [{ name: 'http', port: 8080 }], [{ ip: '10.2.0.1' }]));
+    await kubeCall(
+      westApi,
+      'POST',
+      SERVICES('shop'),
+      kubeService('ledger', [{ name: 'http', port: 8080 }], { 'spillway.io/export': 'true' }),
+    );
+    await kubeCall(
+      westApi,
+      'POST',
+      SLICES('shop'),
+      slice('ledger-a', 'ledger', [{ name: 'http', port: 8080 }], [{ ip: '10.2.0.1' }]),
+    );
     await kubeCall(westApi, 'POST', SERVICES('shop'), kubeService('audit', [{ name: 'http', port: 8080 }]));
-    await kubeCall(westApi, 'POST', SLICES('shop'), slice('audit-a', 'audit', [{ name: 'http', port: 8080 }], [{ ip: '10.2.0.2' }]));
-    await until('ledger and audit in west', () => endpointsIn('ledger.shop.svc.cluster.local', 'west').length === 1 && endpointsIn('audit.shop.svc.cluster.local', 'west').length === 1);
+    await kubeCall(
+      westApi,
+      'POST',
+      SLICES('shop'),
+      slice('audit-a', 'audit', [{ name: 'http', port: 8080 }], [{ ip: '10.2.0.2' }]),
+    );
+    await until(
+      'ledger and audit in west',
+      () =>
+        endpointsIn('ledger.shop.svc.cluster.local', 'west').length === 1 &&
+        endpointsIn('audit.shop.svc.cluster.local', 'west').length === 1,
+    );
     expect(service('ledger.shop.svc.cluster.local')?.service.exported).toBe(true);
     expect(service('audit.shop.svc.cluster.local')?.service.exported).toBe(false);
 
@@ -252,25 +362,73 @@ describe('Kubernetes discovery against real API servers', () => {
   });
 
   test('the same service in both clusters merges its endpoints; the namespace filter hides west/other', async () => {
-    for (const [server, ip] of [[east, '10.1.5.1'], [west, '10.2.5.1']] as const) {
-      await kubeCall(target(server), 'POST', SERVICES('shop'), kubeService('catalog', [{ name: 'http', port: 80 }], { 'spillway.io/export': 'true' }));
-      await kubeCall(target(server), 'POST', SLICES('shop'), slice('catalog-a', 'catalog', [{ name: 'http', port: 8080 }], [{ ip }]));
-      await kubeCall(target(server), 'POST', SERVICES('other'), kubeService(`only-${server.name}`, [{ name: 'http', port: 80 }]));
+    for (const [server, ip] of [
+      [east, '10.1.5.1'],
+      [west, '10.2.5.1'],
+    ] as const) {
+      await kubeCall(
+        target(server),
+        'POST',
+        SERVICES('shop'),
+        kubeService('catalog', [{ name: 'http', port: 80 }], { 'spillway.io/export': 'true' }),
+      );
+      await kubeCall(
+        target(server),
+        'POST',
+        SLICES('shop'),
+        slice('catalog-a', 'catalog', [{ name: 'http', port: 8080 }], [{ ip }]),
+      );
+      await kubeCall(
+        target(server),
+        'POST',
+        SERVICES('other'),
+        kubeService(`only-${server.name}`, [{ name: 'http', port: 80 }]),
+      );
     }
-    await until('catalog in east and west', () => endpointsIn('catalog.shop.svc.cluster.local', 'east').length === 1 && endpointsIn('catalog.shop.svc.cluster.local', 'west').length === 1);
-    await until('other/only-east seen (east watches all namespaces)', () => service('only-east.other.svc.cluster.local') !== undefined);
+    await until(
+      'catalog in east and west',
+      () =>
+        endpointsIn('catalog.shop.svc.cluster.local', 'east').length === 1 &&
+        endpointsIn('catalog.shop.svc.cluster.local', 'west').length === 1,
+    );
+    await until(
+      'other/only-east seen (east watches all namespaces)',
+      () => service('only-east.other.svc.cluster.local') !== undefined,
+    );
     expect(service('only-west.other.svc.cluster.local')).toBeUndefined();
   });
 
   test('annotations: the subset label is overridable; a wrong annotation is logged and the last good settings stay', async () => {
     const api = target(east);
     const servicePath = `${SERVICES('shop')}/checkout`;
-    await kubeCall(api, 'PATCH', servicePath, { metadata: { annotations: { 'spillway.io/subset-label': 'track', 'spillway.io/canary-subset': 'v3', 'spillway.io/stable-subset': 'v1', 'spillway.io/canary-weight': '10' } } });
-    await until('subset label track with a canary', () => service(CHECKOUT)?.service.subsetLabel === 'track' && service(CHECKOUT)?.service.canary?.canary === 'v3');
-    expect(service(CHECKOUT)?.service.canary).toEqual({ canary: 'v3', stable: 'v1', weight: 10, order: 'version-first' });
+    await kubeCall(api, 'PATCH', servicePath, {
+      metadata: {
+        annotations: {
+          'spillway.io/subset-label': 'track',
+          'spillway.io/canary-subset': 'v3',
+          'spillway.io/stable-subset': 'v1',
+          'spillway.io/canary-weight': '10',
+        },
+      },
+    });
+    await until(
+      'subset label track with a canary',
+      () => service(CHECKOUT)?.service.subsetLabel === 'track' && service(CHECKOUT)?.service.canary?.canary === 'v3',
+    );
+    expect(service(CHECKOUT)?.service.canary).toEqual({
+      canary: 'v3',
+      stable: 'v1',
+      weight: 10,
+      order: 'version-first',
+    });
 
     await kubeCall(api, 'PATCH', servicePath, { metadata: { annotations: { 'spillway.io/canary-weight': 'lots' } } });
-    await until('the wrong annotation logged', () => logs.some((line) => line.msg.includes('spillway.io/canary-weight: "lots"') && line.msg.includes('keeping its last good settings')));
+    await until('the wrong annotation logged', () =>
+      logs.some(
+        (line) =>
+          line.msg.includes('spillway.io/canary-weight: "lots"') && line.msg.includes('keeping its last good settings'),
+      ),
+    );
     expect(service(CHECKOUT)?.service.canary?.weight).toBe(10);
     expect(stats('east').issues).toBe(1);
     expect(stats('east').rejected).toBeGreaterThanOrEqual(1);
@@ -302,7 +460,12 @@ describe('Kubernetes discovery against real API servers', () => {
   test('an unreadable kubeconfig is reported and picked up once it is written', async () => {
     expect(stats('late')).toMatchObject({ synced: false, lastError: { resource: 'access', problem: 'config' } });
     expect(stats('late').lastError?.message).toMatch(/cannot read kubeconfig .*late\.kubeconfig/);
-    expect(logs.some((line) => line.cluster === 'late' && line.level >= 50 && /fix the access settings of cluster late/.test(line.msg))).toBe(true);
+    expect(
+      logs.some(
+        (line) =>
+          line.cluster === 'late' && line.level >= 50 && line.msg.includes('fix the access settings of cluster late'),
+      ),
+    ).toBe(true);
     await kubeCall(target(west), 'POST', SERVICES('late'), kubeService('tardy', [{ name: 'http', port: 80 }]));
     fs.copyFileSync(west.kubeconfigPath, LATE_KUBECONFIG());
     await waitFor(async () => stats('late').synced, { timeoutMs: WAIT_MS, what: 'cluster late to sync' });
@@ -312,7 +475,10 @@ describe('Kubernetes discovery against real API servers', () => {
   test('API server down: the last good state stays, staleness shows, and discovery recovers after the restart', async () => {
     const before = JSON.stringify(endpointsIn(CHECKOUT, 'east'));
     await east.stopApiServer();
-    await waitFor(async () => !stats('east').connected && stats('east').lastError?.problem === 'unreachable', { timeoutMs: WAIT_MS, what: 'east to be seen down' });
+    await waitFor(async () => !stats('east').connected && stats('east').lastError?.problem === 'unreachable', {
+      timeoutMs: WAIT_MS,
+      what: 'east to be seen down',
+    });
     const down = stats('east');
     expect(down.synced).toBe(true);
     expect(down.lastError?.hint).toContain('is up and reachable');
@@ -321,14 +487,24 @@ describe('Kubernetes discovery against real API servers', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(stats('east').lastSyncAtMs).toBe(staleSince); // not refreshed while down
     // One error line for the whole cluster, not one per watched resource.
-    const downLines = logs.filter((line) => line.cluster === 'east' && line.level >= 50 && /is up and reachable from here/.test(line.msg));
+    const downLines = logs.filter(
+      (line) => line.cluster === 'east' && line.level >= 50 && line.msg.includes('is up and reachable from here'),
+    );
     expect(downLines.length).toBeGreaterThanOrEqual(1);
     expect(downLines.length).toBeLessThan(stats('east').errors);
 
     await east.startApiServer();
     await waitFor(async () => stats('east').connected, { timeoutMs: WAIT_MS, what: 'east to reconnect' });
-    await kubeCall(target(east), 'PATCH', `${SLICES('shop')}/checkout-a`, { endpoints: [{ addresses: ['10.1.0.7'], conditions: { ready: true } }] });
-    await until('a change after the restart', () => endpointsIn(CHECKOUT, 'east').map((endpoint) => endpoint.address).join() === '10.1.0.7');
-    expect(logs.some((line) => line.cluster === 'east' && /watching again after/.test(line.msg))).toBe(true);
+    await kubeCall(target(east), 'PATCH', `${SLICES('shop')}/checkout-a`, {
+      endpoints: [{ addresses: ['10.1.0.7'], conditions: { ready: true } }],
+    });
+    await until(
+      'a change after the restart',
+      () =>
+        endpointsIn(CHECKOUT, 'east')
+          .map((endpoint) => endpoint.address)
+          .join() === '10.1.0.7',
+    );
+    expect(logs.some((line) => line.cluster === 'east' && line.msg.includes('watching again after'))).toBe(true);
   });
 });

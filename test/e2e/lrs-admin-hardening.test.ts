@@ -38,15 +38,34 @@ interface FailoverEntry {
 }
 
 /** A GET with the Host header a browser on another origin (or the kubelet, or Prometheus) would send. */
-function getWithHost(url: string, host: string | undefined): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+function getWithHost(
+  url: string,
+  host: string | undefined,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
     const headers: http.OutgoingHttpHeaders = host === undefined ? {} : { host };
-    const request = http.get({ host: target.hostname, port: target.port, path: target.pathname + target.search, headers, agent: false, setHost: host === undefined }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const request = http.get(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname + target.search,
+        headers,
+        agent: false,
+        setHost: host === undefined,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+      },
+    );
     request.on('error', reject);
   });
 }
@@ -54,10 +73,17 @@ function getWithHost(url: string, host: string | undefined): Promise<{ status: n
 /** `count` cluster stats with traffic, padded with long names to reach about `bytes` in total. */
 function junkClusters(count: number, bytes: number, subZone = 'west'): RawClusterLoad[] {
   const pad = 'x'.repeat(Math.max(1, Math.floor(bytes / count) - 50));
-  return Array.from({ length: count }, (_, i) => ({ name: `outbound|${i}||${pad}.junk`, localities: [{ subZone, successful: 1_000 }] }));
+  return Array.from({ length: count }, (_, i) => ({
+    name: `outbound|${i}||${pad}.junk`,
+    localities: [{ subZone, successful: 1_000 }],
+  }));
 }
 
-async function ads(spillway: SpillwayProcess, reporter: RawNode, credentials?: grpc.ChannelCredentials): Promise<RawAdsClient> {
+async function ads(
+  spillway: SpillwayProcess,
+  reporter: RawNode,
+  credentials?: grpc.ChannelCredentials,
+): Promise<RawAdsClient> {
   const client = new RawAdsClient(`127.0.0.1:${spillway.xdsPort}`, 'sotw', 'ads', credentials);
   client.sendSotw({ typeUrl: CLUSTER_TYPE, node: reporter });
   client.ackSotw(await client.next(5_000), reporter);
@@ -75,9 +101,18 @@ afterAll(async () => {
 });
 
 test('serve --help lists every new limit with its default', () => {
-  const help = spawnSync(process.execPath, [path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), 'serve', '--help'], { encoding: 'utf8' }).stdout;
+  const help = spawnSync(
+    process.execPath,
+    [path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), 'serve', '--help'],
+    { encoding: 'utf8' },
+  ).stdout;
   expect(help).toMatch(/--admin-allowed-hosts NAME,NAME +\S/);
-  for (const [flag, value] of [['lrs-max-report-bytes', '1048576'], ['lrs-max-clusters-per-report', '10000'], ['lrs-max-localities-per-report', '20000'], ['lrs-max-series', '100000']]) {
+  for (const [flag, value] of [
+    ['lrs-max-report-bytes', '1048576'],
+    ['lrs-max-clusters-per-report', '10000'],
+    ['lrs-max-localities-per-report', '20000'],
+    ['lrs-max-series', '100000'],
+  ]) {
     expect(help).toMatch(new RegExp(`--${flag} \\S+ +\\S.*\\(default ${value}\\)`));
   }
 });
@@ -97,10 +132,13 @@ describe('load reports: limits, attribution, memory', () => {
   /** The well-behaved east proxy reports 50 requests served in east; the window must show them. */
   const goodReports = async (): Promise<FailoverEntry> => {
     good.report(goodNode, [{ name: CHECKOUT, localities: [{ subZone: 'east', successful: 50 }] }]);
-    return waitFor(async () => {
-      const e = await entry();
-      return e.measured && e.measured.requests >= 50 ? e : undefined;
-    }, { timeoutMs: 5_000, intervalMs: 100, what: 'the well-behaved reporter to count' });
+    return waitFor(
+      async () => {
+        const e = await entry();
+        return e.measured && e.measured.requests >= 50 ? e : undefined;
+      },
+      { timeoutMs: 5_000, intervalMs: 100, what: 'the well-behaved reporter to count' },
+    );
   };
 
   beforeAll(async () => {
@@ -137,7 +175,9 @@ describe('load reports: limits, attribution, memory', () => {
     const afterFirst = rssBytes(spillway.pid);
     ends.push(...(await flood()));
     const afterSecond = rssBytes(spillway.pid);
-    console.log(`RSS before ${(before / MiB).toFixed(1)} MiB, after 50 x ${(report.length / 1e6).toFixed(2)} MB reports ${(afterFirst / MiB).toFixed(1)} MiB, after 50 more ${(afterSecond / MiB).toFixed(1)} MiB`);
+    console.log(
+      `RSS before ${(before / MiB).toFixed(1)} MiB, after 50 x ${(report.length / 1e6).toFixed(2)} MB reports ${(afterFirst / MiB).toFixed(1)} MiB, after 50 more ${(afterSecond / MiB).toFixed(1)} MiB`,
+    );
     for (const end of ends) {
       expect(end?.code).toBe(RESOURCE_EXHAUSTED);
       expect(end?.details).toContain('--lrs-max-report-bytes');
@@ -155,8 +195,13 @@ describe('load reports: limits, attribution, memory', () => {
     const manyClusters = new RawLrsClient(`127.0.0.1:${spillway.xdsPort}`);
     const manyLocalities = new RawLrsClient(`127.0.0.1:${spillway.xdsPort}`);
     closers.push(manyClusters, manyLocalities);
-    manyClusters.report(node('east', 'many-clusters'), Array.from({ length: 20_001 }, (_, i) => ({ name: `c${i}`, localities: [] })));
-    manyLocalities.report(node('east', 'many-localities'), [{ name: CHECKOUT, localities: Array.from({ length: 20_001 }, () => ({ subZone: 'west', successful: 1 })) }]);
+    manyClusters.report(
+      node('east', 'many-clusters'),
+      Array.from({ length: 20_001 }, (_, i) => ({ name: `c${i}`, localities: [] })),
+    );
+    manyLocalities.report(node('east', 'many-localities'), [
+      { name: CHECKOUT, localities: Array.from({ length: 20_001 }, () => ({ subZone: 'west', successful: 1 })) },
+    ]);
     const clustersEnd = await manyClusters.end(5_000);
     expect(clustersEnd?.code).toBe(RESOURCE_EXHAUSTED);
     expect(clustersEnd?.details).toContain('--lrs-max-clusters-per-report');
@@ -178,10 +223,14 @@ describe('load reports: limits, attribution, memory', () => {
     }
     await sleep(1_000);
     const after = rssBytes(spillway.pid);
-    console.log(`RSS before ${(before / MiB).toFixed(1)} MiB, after 50 x ${(report.length / 1e6).toFixed(2)} MB reports of unsent clusters ${(after / MiB).toFixed(1)} MiB`);
+    console.log(
+      `RSS before ${(before / MiB).toFixed(1)} MiB, after 50 x ${(report.length / 1e6).toFixed(2)} MB reports of unsent clusters ${(after / MiB).toFixed(1)} MiB`,
+    );
     for (const stream of noisy) expect(await stream.end(10)).toBeUndefined(); // within limits: the stream stays
     expect(after - before).toBeLessThan(64 * MiB);
-    expect(await metricValue(spillway, /spillway_lrs_dropped_loads\{reason="cluster_not_sent"\} (\d+)/)).toBeGreaterThanOrEqual(50 * 6_000);
+    expect(
+      await metricValue(spillway, /spillway_lrs_dropped_loads\{reason="cluster_not_sent"\} (\d+)/),
+    ).toBeGreaterThanOrEqual(50 * 6_000);
     expect((await goodReports()).measured?.shares.east).toBe(1);
   });
 
@@ -192,7 +241,9 @@ describe('load reports: limits, attribution, memory', () => {
     const claimingEast = new RawLrsClient(`127.0.0.1:${spillway.xdsPort}`);
     const rogue = new RawLrsClient(`127.0.0.1:${spillway.xdsPort}`);
     closers.push(claimingEast, rogue);
-    const spill: RawClusterLoad[] = [{ name: CHECKOUT, localities: [{ subZone: 'west', successful: 5_000, priority: 1 }] }];
+    const spill: RawClusterLoad[] = [
+      { name: CHECKOUT, localities: [{ subZone: 'west', successful: 5_000, priority: 1 }] },
+    ];
     // An east proxy reporting a cluster it was never sent is dropped too.
     const eastUnsent: RawClusterLoad[] = [{ name: LEDGER, localities: [{ subZone: 'west', successful: 5_000 }] }];
     for (let i = 0; i < 3; i++) {
@@ -205,8 +256,12 @@ describe('load reports: limits, attribution, memory', () => {
     expect(measured.state).toBe('local');
     expect(measured.measured?.shares).toEqual({ east: 1 });
     const failover = (await getWithHost(`${spillway.adminUrl}/metrics`, undefined)).body;
-    expect(failover).toMatch(/spillway_failover_state\{client_cluster="east",service="checkout.shop.svc.cluster.local",port="8080",subset="",state="spilled"\} 0/);
-    expect(await metricValue(spillway, /spillway_lrs_dropped_loads\{reason="no_xds_stream"\} (\d+)/)).toBeGreaterThanOrEqual(6);
+    expect(failover).toMatch(
+      /spillway_failover_state\{client_cluster="east",service="checkout.shop.svc.cluster.local",port="8080",subset="",state="spilled"\} 0/,
+    );
+    expect(
+      await metricValue(spillway, /spillway_lrs_dropped_loads\{reason="no_xds_stream"\} (\d+)/),
+    ).toBeGreaterThanOrEqual(6);
     expect(spillway.logTail(200_000)).toMatch(/load report dropped/);
   });
 });
@@ -228,7 +283,16 @@ describe('LRS over mTLS checks the certificate like ADS; the admin server', () =
     credentials = (name) => grpc.credentials.createSsl(caPem, clients[name]?.key, clients[name]?.cert);
     spillway = await startSpillwayProcess({
       name: 'lrs-admin-mtls',
-      extraArgs: ['--xds-tls-cert', serverCert.cert, '--xds-tls-key', serverCert.key, '--xds-client-ca', ca.cert, '--admin-allowed-hosts', 'spillway.example,Admin.Example:9999'],
+      extraArgs: [
+        '--xds-tls-cert',
+        serverCert.cert,
+        '--xds-tls-key',
+        serverCert.key,
+        '--xds-client-ca',
+        ca.cert,
+        '--admin-allowed-hosts',
+        'spillway.example,Admin.Example:9999',
+      ],
     });
   });
   afterAll(async () => {
@@ -256,18 +320,29 @@ describe('LRS over mTLS checks the certificate like ADS; the admin server', () =
       expect(refused.body.length).toBeLessThan(400);
     }
     const port = new URL(spillway.adminUrl).port;
-    for (const host of [`127.0.0.1:${port}`, 'localhost', `localhost:${port}`, `[::1]:${port}`, 'spillway.example', `SPILLWAY.example:${port}`, 'admin.example:9999', undefined]) {
+    for (const host of [
+      `127.0.0.1:${port}`,
+      'localhost',
+      `localhost:${port}`,
+      `[::1]:${port}`,
+      'spillway.example',
+      `SPILLWAY.example:${port}`,
+      'admin.example:9999',
+      undefined,
+    ]) {
       const served = await getWithHost(`${spillway.adminUrl}/debug/failover`, host);
       expect({ host, status: served.status }).toEqual({ host, status: 200 });
     }
   });
 
   test('probes and scrapes with the Pod IP as Host still work (every probe path of the Deployment)', async () => {
-    const deployment = YAML.parseAllDocuments(fs.readFileSync(path.join(repoRoot(), 'deploy', 'kubernetes', 'deployment.yaml'), 'utf8'))
+    const deployment = YAML.parseAllDocuments(
+      fs.readFileSync(path.join(repoRoot(), 'deploy', 'kubernetes', 'deployment.yaml'), 'utf8'),
+    )
       .map((doc) => doc.toJS() as Record<string, unknown>)
       .find((object) => object.kind === 'Deployment');
     const text = JSON.stringify(deployment);
-    const probePaths = [...text.matchAll(/"httpGet":\{"path":"([^"]+)"/g)].map((match) => match[1] as string);
+    const probePaths = [...text.matchAll(/"httpGet":\{"path":"([^"]+)"/g)].map((match) => match[1]);
     const scrapePath = /"prometheus.io\/path":"([^"]+)"/.exec(text)?.[1];
     expect(probePaths.length).toBeGreaterThanOrEqual(3);
     for (const pathname of [...new Set([...probePaths, scrapePath ?? '/metrics'])]) {
@@ -285,13 +360,18 @@ describe('LRS over mTLS checks the certificate like ADS; the admin server', () =
       expect(response.headers['content-security-policy']).toContain("default-src 'none'");
       expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
     }
-    expect((await getWithHost(`${spillway.adminUrl}/debug/failover`, undefined)).headers['cache-control']).toBe('no-store');
+    expect((await getWithHost(`${spillway.adminUrl}/debug/failover`, undefined)).headers['cache-control']).toBe(
+      'no-store',
+    );
     const refused = await getWithHost(`${spillway.adminUrl}/debug/config`, 'evil.example');
     expect(refused.headers['x-content-type-options']).toBe('nosniff');
   });
 
   test('the live page still runs under the Content-Security-Policy', async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's with "apt-get install -y chromium" (scripts/setup.sh does)`);
+    if (!fs.existsSync(CHROMIUM))
+      throw new Error(
+        `no Chromium at ${CHROMIUM}: install Debian's with "apt-get install -y chromium" (scripts/setup.sh does)`,
+      );
     const browser: Browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     try {
       const page = await browser.newPage();

@@ -5,15 +5,33 @@
 // is "remote" (by design) from east, not "spilled". Delays go to test-output/measured-state/delays.json.
 import * as fs from 'fs';
 import * as path from 'path';
-import { Backend, EnvoyProcess, Tally, sendRequests, sleep, startHttpBackend, stopEverything, testOutputDir, waitFor } from '../harness';
-import { ClusterSpec, MeshDocument, Topology, checkoutService, clustersYaml, startSidecar, startTopology } from '../harness/topology';
+import {
+  Backend,
+  EnvoyProcess,
+  Tally,
+  sendRequests,
+  sleep,
+  startHttpBackend,
+  stopEverything,
+  testOutputDir,
+  waitFor,
+} from '../harness';
+import {
+  ClusterSpec,
+  MeshDocument,
+  Topology,
+  checkoutService,
+  clustersYaml,
+  startSidecar,
+  startTopology,
+} from '../harness/topology';
 
 const HOST = 'checkout.shop.svc.cluster.local';
 const CLUSTERS: ClusterSpec[] = [
   { name: 'east', region: 'europe-west1', zone: 'europe-west1-b', gatewayAddress: '127.0.0.2' },
   { name: 'west', region: 'europe-west1', zone: 'europe-west1-c', gatewayAddress: '127.0.0.3' },
 ];
-const EAST = CLUSTERS[0] as ClusterSpec;
+const EAST = CLUSTERS[0];
 const MAX_DELAY_MS = 3_000;
 
 interface Entry {
@@ -48,24 +66,31 @@ class Watch {
   private running = true;
   private loops: Promise<void>[] = [];
 
-  constructor(private readonly url: string, private readonly entry: () => Promise<Entry | undefined>) {}
+  constructor(
+    private readonly url: string,
+    private readonly entry: () => Promise<Entry | undefined>,
+  ) {}
 
   start(): void {
-    this.loops.push((async () => {
-      while (this.running) {
-        const tally = await sendRequests({ url: this.url, hostHeader: HOST, count: 4, concurrency: 2 });
-        this.batches.push({ atMs: Date.now(), tally });
-        await sleep(20);
-      }
-    })());
-    this.loops.push((async () => {
-      while (this.running) {
-        const e = await this.entry();
-        const last = this.states[this.states.length - 1];
-        if (e && last?.state !== e.state) this.states.push({ atMs: Date.now(), state: e.state });
-        await sleep(100);
-      }
-    })());
+    this.loops.push(
+      (async () => {
+        while (this.running) {
+          const tally = await sendRequests({ url: this.url, hostHeader: HOST, count: 4, concurrency: 2 });
+          this.batches.push({ atMs: Date.now(), tally });
+          await sleep(20);
+        }
+      })(),
+    );
+    this.loops.push(
+      (async () => {
+        while (this.running) {
+          const e = await this.entry();
+          const last = this.states[this.states.length - 1];
+          if (e && last?.state !== e.state) this.states.push({ atMs: Date.now(), state: e.state });
+          await sleep(100);
+        }
+      })(),
+    );
   }
 
   async stop(): Promise<void> {
@@ -98,7 +123,12 @@ describe('measured failover state keeps up with traffic (real Envoy, load report
     east = await Promise.all(['east-1', 'east-2'].map((id) => startHttpBackend({ id })));
     westV1 = await startHttpBackend({ id: 'west-v1' });
     westV2 = await startHttpBackend({ id: 'west-v2' });
-    topology = await startTopology({ name: 'measured-state', clusters: CLUSTERS, gatewaysFor: ['west'], mesh: (port) => meshDocument(east, westV1, westV2, port) });
+    topology = await startTopology({
+      name: 'measured-state',
+      clusters: CLUSTERS,
+      gatewaysFor: ['west'],
+      mesh: (port) => meshDocument(east, westV1, westV2, port),
+    });
     sidecar = await startSidecar(topology, EAST, 'sidecar-east-measured');
   });
   afterAll(async () => {
@@ -112,10 +142,18 @@ describe('measured failover state keeps up with traffic (real Envoy, load report
     const isLocal = (ids: string[]) => ids.length > 0 && ids.every((id) => id.startsWith('east'));
     const isRemote = (ids: string[]) => ids.length > 0 && ids.every((id) => id.startsWith('west'));
     try {
-      await waitFor(async () => (await entry('v1'))?.measured?.state === 'local', { timeoutMs: 15_000, intervalMs: 200, what: 'measured local' });
+      await waitFor(async () => (await entry('v1'))?.measured?.state === 'local', {
+        timeoutMs: 15_000,
+        intervalMs: 200,
+        what: 'measured local',
+      });
       const killedAt = Date.now();
       await Promise.all(east.map((b) => b.kill('SIGKILL')));
-      await waitFor(async () => watch.firstState(killedAt, (s) => s === 'spilled'), { timeoutMs: 20_000, intervalMs: 100, what: 'state spilled' });
+      await waitFor(async () => watch.firstState(killedAt, (s) => s === 'spilled'), {
+        timeoutMs: 20_000,
+        intervalMs: 100,
+        what: 'state spilled',
+      });
       const moved = watch.firstBatch(killedAt, (ids) => ids.some((id) => id.startsWith('west'))) as number;
       const allRemote = watch.firstBatch(killedAt, isRemote) as number;
       const firstChange = watch.firstState(killedAt, (s) => s !== 'local') as number;
@@ -123,7 +161,11 @@ describe('measured failover state keeps up with traffic (real Envoy, load report
 
       const restartedAt = Date.now();
       await Promise.all(east.map((b) => b.restart()));
-      await waitFor(async () => watch.firstState(restartedAt, (s) => s === 'local'), { timeoutMs: 30_000, intervalMs: 100, what: 'state local again' });
+      await waitFor(async () => watch.firstState(restartedAt, (s) => s === 'local'), {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        what: 'state local again',
+      });
       const back = watch.firstBatch(restartedAt, (ids) => ids.some((id) => id.startsWith('east'))) as number;
       const allBack = watch.firstBatch(restartedAt, isLocal) as number;
       const local = watch.firstState(restartedAt, (s) => s === 'local') as number;
@@ -140,7 +182,10 @@ describe('measured failover state keeps up with traffic (real Envoy, load report
         toLocalAfterFirstBackMs: local - back,
         states: watch.states.map((s) => `${s.state}@${s.atMs - killedAt}`),
       };
-      fs.writeFileSync(path.join(testOutputDir('measured-state'), 'delays.json'), JSON.stringify(delays, null, 2) + '\n');
+      fs.writeFileSync(
+        path.join(testOutputDir('measured-state'), 'delays.json'),
+        JSON.stringify(delays, null, 2) + '\n',
+      );
       console.log(JSON.stringify(delays));
       expect(delays.toFirstChangeMs).toBeLessThan(MAX_DELAY_MS);
       expect(delays.toSpilledAfterAllRemoteMs).toBeLessThan(MAX_DELAY_MS);
@@ -156,13 +201,22 @@ describe('measured failover state keeps up with traffic (real Envoy, load report
 
   test('a canary that runs only in west is "remote" from east, expected and measured, not "spilled"', async () => {
     expect((await entry('v2'))?.expected.state).toBe('remote');
-    const tally = await sendRequests({ url: sidecar.url, hostHeader: HOST, count: 40, concurrency: 2, headers: { 'x-canary': 'true' } });
+    const tally = await sendRequests({
+      url: sidecar.url,
+      hostHeader: HOST,
+      count: 40,
+      concurrency: 2,
+      headers: { 'x-canary': 'true' },
+    });
     expect(tally.failures).toBe(0);
     expect(Object.keys(tally.byId)).toEqual(['west-v2']);
-    const measured = await waitFor(async () => {
-      const e = await entry('v2');
-      return e?.measured ? e : undefined;
-    }, { timeoutMs: 10_000, intervalMs: 200, what: 'v2 measured' });
+    const measured = await waitFor(
+      async () => {
+        const e = await entry('v2');
+        return e?.measured ? e : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 200, what: 'v2 measured' },
+    );
     expect(measured.measured?.state).toBe('remote');
     expect(measured.state).toBe('remote');
   });

@@ -32,16 +32,27 @@ const run = promisify(execFile);
 
 /** A mesh whose every service port is 8000 + generation, so each generation is a visible CDS change. */
 function meshText(generation: number, services = SERVICES): string {
-  const lines = ['clusters:', '  - { name: east, region: r1, zone: r1-a }', '  - { name: west, region: r1, zone: r1-b }', 'services:'];
+  const lines = [
+    'clusters:',
+    '  - { name: east, region: r1, zone: r1-a }',
+    '  - { name: west, region: r1, zone: r1-b }',
+    'services:',
+  ];
   for (let i = 0; i < services; i++) {
-    lines.push(`  - name: s${i}`, '    namespace: shop', `    ports: [{ name: http, port: ${8000 + generation} }]`, '    endpoints:');
+    lines.push(
+      `  - name: s${i}`,
+      '    namespace: shop',
+      `    ports: [{ name: http, port: ${8000 + generation} }]`,
+      '    endpoints:',
+    );
     lines.push(`      - { cluster: east, address: 127.0.0.1, port: ${18000 + i} }`);
   }
   return lines.join('\n') + '\n';
 }
 
 /** The services of generation `generation` a CDS update carries. */
-const servicesOf = (update: CdsUpdate, generation: number) => update.names.filter((name) => name.startsWith(`outbound|${8000 + generation}||`)).length;
+const servicesOf = (update: CdsUpdate, generation: number) =>
+  update.names.filter((name) => name.startsWith(`outbound|${8000 + generation}||`)).length;
 
 /** Saves like a careful operator: write a new file, then rename it over the old one. */
 function saveAtomically(text: string | Buffer): void {
@@ -57,18 +68,29 @@ describe('mesh files written carelessly or with hostile intent', () => {
   const issues = () => spillway.adminJson<IssuesReport>('/debug/issues');
   const sourceIssues = async (): Promise<SourceIssueJson[]> => (await issues()).sources ?? [];
   const rejection = (match: RegExp) =>
-    waitFor(async () => (await sourceIssues()).find((issue) => issue.severity === 'error' && match.test(issue.details.join('\n'))), {
-      timeoutMs: 10_000,
-      what: `a rejection matching ${match} on /debug/issues`,
-    });
+    waitFor(
+      async () =>
+        (await sourceIssues()).find((issue) => issue.severity === 'error' && match.test(issue.details.join('\n'))),
+      {
+        timeoutMs: 10_000,
+        what: `a rejection matching ${match} on /debug/issues`,
+      },
+    );
 
   /** Serves the next generation and waits for the client to receive it: it kept receiving updates. */
   async function recover(): Promise<void> {
     generation++;
     const from = client.updates.length;
     saveAtomically(meshText(generation));
-    await client.waitFor(`all ${SERVICES} services of generation ${generation}`, (u) => servicesOf(u, generation) === SERVICES, from);
-    await waitFor(async () => (await sourceIssues()).every((issue) => issue.severity !== 'error'), { timeoutMs: 5_000, what: 'the rejection to clear' });
+    await client.waitFor(
+      `all ${SERVICES} services of generation ${generation}`,
+      (u) => servicesOf(u, generation) === SERVICES,
+      from,
+    );
+    await waitFor(async () => (await sourceIssues()).every((issue) => issue.severity !== 'error'), {
+      timeoutMs: 5_000,
+      what: 'the rejection to clear',
+    });
   }
 
   /** Asserts the client got nothing since `from`: the last good mesh is still what it has. */
@@ -80,7 +102,11 @@ describe('mesh files written carelessly or with hostile intent', () => {
   beforeAll(async () => {
     fs.rmSync(MESH, { force: true });
     saveAtomically(meshText(generation));
-    spillway = await startSpillwayProcess({ name: 'mesh-file-hardening', meshPath: MESH, extraArgs: ['--mesh-max-bytes', String(MAX_BYTES), '--mesh-settle-ms', String(SETTLE_MS)] });
+    spillway = await startSpillwayProcess({
+      name: 'mesh-file-hardening',
+      meshPath: MESH,
+      extraArgs: ['--mesh-max-bytes', String(MAX_BYTES), '--mesh-settle-ms', String(SETTLE_MS)],
+    });
     client = new CdsWatcher(`127.0.0.1:${spillway.xdsPort}`, NODE);
     await client.waitFor('the first mesh', (u) => servicesOf(u, generation) === SERVICES);
   });
@@ -101,7 +127,11 @@ describe('mesh files written carelessly or with hostile intent', () => {
     await sleep(SETTLE_MS / 2);
     fs.writeSync(handle, text.slice(cut));
     fs.closeSync(handle);
-    await client.waitFor(`all ${SERVICES} services of generation ${generation}`, (u) => servicesOf(u, generation) === SERVICES, from);
+    await client.waitFor(
+      `all ${SERVICES} services of generation ${generation}`,
+      (u) => servicesOf(u, generation) === SERVICES,
+      from,
+    );
     await sleep(SETTLE_MS);
     expect(client.updates.slice(from).map((u) => u.names.length)).toEqual([SERVICES]);
   });
@@ -145,7 +175,7 @@ describe('mesh files written carelessly or with hostile intent', () => {
       const started = Date.now();
       expect((await httpGet(`${spillway.adminUrl}/healthz`, 1_000)).status).toBe(200);
       slowestHealthMs = Math.max(slowestHealthMs, Date.now() - started);
-      refused ??= (await sourceIssues()).find((issue) => /not a regular file/.test(issue.details.join('\n')));
+      refused ??= (await sourceIssues()).find((issue) => issue.details.join('\n').includes('not a regular file'));
       await sleep(50);
     }
     process.stdout.write(`FIFO refused; slowest /healthz meanwhile: ${slowestHealthMs} ms\n`);
@@ -160,7 +190,13 @@ describe('mesh files written carelessly or with hostile intent', () => {
     const good = meshText(generation + 1);
     const zone = good.indexOf('r1-b');
     const column = zone - good.lastIndexOf('\n', zone) + 2;
-    saveAtomically(Buffer.concat([Buffer.from(good.slice(0, zone)), Buffer.from([0x72, 0x31, 0xff, 0x62]), Buffer.from(good.slice(zone + 4))]));
+    saveAtomically(
+      Buffer.concat([
+        Buffer.from(good.slice(0, zone)),
+        Buffer.from([0x72, 0x31, 0xff, 0x62]),
+        Buffer.from(good.slice(zone + 4)),
+      ]),
+    );
     const issue = await rejection(/UTF-8/);
     expect(issue.details[0]).toMatch(new RegExp(`^${MESH}:3: .*byte 0xff at column ${column} is not valid UTF-8`));
     expectStillServed(from);
@@ -170,16 +206,27 @@ describe('mesh files written carelessly or with hostile intent', () => {
   test('a YAML alias bomb is refused in about a second, not minutes; an oversize file names the flag to raise', async () => {
     const from = client.updates.length;
     // 2,500 services sharing one anchored list of 400 endpoints: 1,000,000 endpoints from about 200 KB.
-    const lines = ['clusters:', '  - { name: east, region: r1, zone: r1-a }', 'services:', '  - name: s0', '    namespace: shop', '    ports: &ports [{ name: http, port: 8080 }]', '    endpoints: &endpoints'];
+    const lines = [
+      'clusters:',
+      '  - { name: east, region: r1, zone: r1-a }',
+      'services:',
+      '  - name: s0',
+      '    namespace: shop',
+      '    ports: &ports [{ name: http, port: 8080 }]',
+      '    endpoints: &endpoints',
+    ];
     for (let i = 0; i < 400; i++) lines.push(`      - { cluster: east, address: 10.0.${i >> 8}.${i & 255}, port: 80 }`);
-    for (let i = 1; i < 2_500; i++) lines.push(`  - { name: s${i}, namespace: shop, ports: *ports, endpoints: *endpoints }`);
+    for (let i = 1; i < 2_500; i++)
+      lines.push(`  - { name: s${i}, namespace: shop, ports: *ports, endpoints: *endpoints }`);
     const bomb = lines.join('\n') + '\n';
     expect(bomb.length).toBeGreaterThan(150_000);
     const written = Date.now();
     saveAtomically(bomb);
     const issue = await rejection(/aliases/);
     const refusedAfterMs = Date.now() - written;
-    process.stdout.write(`alias bomb (${bomb.length} bytes, 1,000,000 endpoints) refused ${refusedAfterMs} ms after it was written (settle period included)\n`);
+    process.stdout.write(
+      `alias bomb (${bomb.length} bytes, 1,000,000 endpoints) refused ${refusedAfterMs} ms after it was written (settle period included)\n`,
+    );
     expect(issue.details.join('\n')).toMatch(/&endpoints/);
     expect(refusedAfterMs).toBeLessThan(SETTLE_MS + 2_000);
 
@@ -204,7 +251,9 @@ describe('mesh files written carelessly or with hostile intent', () => {
     expect(text.stdout).toContain('MESH FILE REJECTED');
     expect(text.stdout).toContain(line);
     expect(text.stdout).toMatch(new RegExp(`serving instead the last good version ${issue.serving?.version}`));
-    const json = JSON.parse((await run(process.execPath, [CLI, 'status', '--admin', spillway.adminUrl, '--json'])).stdout) as { entries: unknown[]; issues: IssuesReport };
+    const json = JSON.parse(
+      (await run(process.execPath, [CLI, 'status', '--admin', spillway.adminUrl, '--json'])).stdout,
+    ) as { entries: unknown[]; issues: IssuesReport };
     expect(Array.isArray(json.entries)).toBe(true);
     expect(json.issues.sources?.[0]?.details[0]).toContain(line);
 

@@ -6,7 +6,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Backend, EnvoyProcess, sendRequests, startEnvoy, startHttpBackend, stopEverything, waitFor } from '../harness';
 import { answeredBy } from '../harness/tally-shares';
-import { KubeApiServer, KubeTarget, kubeCall, startKubeApiServer, stopAllKubeApiServers, storeInEtcd } from '../harness/kube-apiserver';
+import {
+  KubeApiServer,
+  KubeTarget,
+  kubeCall,
+  startKubeApiServer,
+  stopAllKubeApiServers,
+  storeInEtcd,
+} from '../harness/kube-apiserver';
 import { SpillwayProcess, startSpillwayProcess } from '../harness/spillway-process';
 import { freePort } from '../harness/ports';
 import { testOutputDir } from '../harness/output';
@@ -22,7 +29,10 @@ function service(name: string, annotations: Record<string, string> = {}): object
 }
 
 /** Backends listen on loopback, which the API server refuses in a slice: stored in etcd (see storeInEtcd). */
-function slice(name: string, port: number): { metadata: { name: string; namespace: string; labels: Record<string, string> }; [field: string]: unknown } {
+function slice(
+  name: string,
+  port: number,
+): { metadata: { name: string; namespace: string; labels: Record<string, string> }; [field: string]: unknown } {
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
@@ -42,7 +52,8 @@ describe('spillway.io/calls with a real API server and a real Envoy sidecar', ()
   let url: string;
   const backends: Backend[] = [];
 
-  const outboundClusters = async (): Promise<string[]> => (await envoy.dynamicClusterNames()).filter((name) => name.startsWith('outbound|')).sort();
+  const outboundClusters = async (): Promise<string[]> =>
+    (await envoy.dynamicClusterNames()).filter((name) => name.startsWith('outbound|')).sort();
 
   beforeAll(async () => {
     api = await startKubeApiServer({ name: 'scope-east' });
@@ -59,8 +70,21 @@ describe('spillway.io/calls with a real API server and a real Envoy sidecar', ()
     await storeInEtcd(api, 'endpointslices', slice('web', await freePort()));
 
     const clustersFile = path.join(dir, 'clusters.yaml');
-    fs.writeFileSync(clustersFile, ['clusters:', '  - name: east', '    region: europe-west1', '    zone: europe-west1-b', `    kubeconfig: ${api.kubeconfigPath}`, ''].join('\n'));
-    spillway = await startSpillwayProcess({ name: `scope-kubernetes-${process.pid}`, extraArgs: ['--kube-clusters', clustersFile] });
+    fs.writeFileSync(
+      clustersFile,
+      [
+        'clusters:',
+        '  - name: east',
+        '    region: europe-west1',
+        '    zone: europe-west1-b',
+        `    kubeconfig: ${api.kubeconfigPath}`,
+        '',
+      ].join('\n'),
+    );
+    spillway = await startSpillwayProcess({
+      name: `scope-kubernetes-${process.pid}`,
+      extraArgs: ['--kube-clusters', clustersFile],
+    });
 
     const outboundPort = await freePort();
     envoy = await startEnvoy({
@@ -91,8 +115,13 @@ describe('spillway.io/calls with a real API server and a real Envoy sidecar', ()
   });
 
   test('the annotation edited to ledger.shop: the same sidecar now holds ledger instead, without reconnecting', async () => {
-    await kubeCall(target, 'PATCH', `${SERVICES}/web`, { metadata: { annotations: { 'spillway.io/calls': 'ledger.shop' } } });
-    await waitFor(async () => JSON.stringify(await outboundClusters()) === JSON.stringify([`outbound|8080||${LEDGER}`]), { timeoutMs: 20_000, what: 'the sidecar to hold only ledger' });
+    await kubeCall(target, 'PATCH', `${SERVICES}/web`, {
+      metadata: { annotations: { 'spillway.io/calls': 'ledger.shop' } },
+    });
+    await waitFor(
+      async () => JSON.stringify(await outboundClusters()) === JSON.stringify([`outbound|8080||${LEDGER}`]),
+      { timeoutMs: 20_000, what: 'the sidecar to hold only ledger' },
+    );
     const calls = await sendRequests({ url, hostHeader: LEDGER, count: 10 });
     expect(calls.failures).toBe(0);
     expect(answeredBy(calls)).toEqual(['ledger-1']);
@@ -100,15 +129,26 @@ describe('spillway.io/calls with a real API server and a real Envoy sidecar', ()
   });
 
   test('the annotation removed, then added again: the same stream gets the whole mesh, then only checkout', async () => {
-    const streamOf = async () => (await spillway.adminJson<{ clients: { nodeId: string; streamId: number; view: string }[] }>('/debug/clients')).clients.find((c) => c.nodeId === 'sidecar~127.0.0.1~web-1.shop');
+    const streamOf = async () =>
+      (
+        await spillway.adminJson<{ clients: { nodeId: string; streamId: number; view: string }[] }>('/debug/clients')
+      ).clients.find((c) => c.nodeId === 'sidecar~127.0.0.1~web-1.shop');
     const before = await streamOf();
     await kubeCall(target, 'PATCH', `${SERVICES}/web`, { metadata: { annotations: { 'spillway.io/calls': null } } });
     const all = [`outbound|8080||${CHECKOUT}`, `outbound|8080||${LEDGER}`, 'outbound|8080||web.shop.svc.cluster.local'];
-    await waitFor(async () => JSON.stringify(await outboundClusters()) === JSON.stringify(all), { timeoutMs: 20_000, what: 'the sidecar to hold every service' });
+    await waitFor(async () => JSON.stringify(await outboundClusters()) === JSON.stringify(all), {
+      timeoutMs: 20_000,
+      what: 'the sidecar to hold every service',
+    });
     expect((await sendRequests({ url, hostHeader: CHECKOUT, count: 5 })).failures).toBe(0);
 
-    await kubeCall(target, 'PATCH', `${SERVICES}/web`, { metadata: { annotations: { 'spillway.io/calls': 'checkout.shop' } } });
-    await waitFor(async () => JSON.stringify(await outboundClusters()) === JSON.stringify([`outbound|8080||${CHECKOUT}`]), { timeoutMs: 20_000, what: 'the sidecar to hold only checkout again' });
+    await kubeCall(target, 'PATCH', `${SERVICES}/web`, {
+      metadata: { annotations: { 'spillway.io/calls': 'checkout.shop' } },
+    });
+    await waitFor(
+      async () => JSON.stringify(await outboundClusters()) === JSON.stringify([`outbound|8080||${CHECKOUT}`]),
+      { timeoutMs: 20_000, what: 'the sidecar to hold only checkout again' },
+    );
     expect((await sendRequests({ url, hostHeader: CHECKOUT, count: 5 })).failures).toBe(0);
     const after = await streamOf();
     expect(after?.streamId).toBe(before?.streamId);

@@ -7,7 +7,17 @@ import { spawn } from 'child_process';
 import * as http from 'http';
 import * as path from 'path';
 import * as YAML from 'yaml';
-import { Backend, EnvoyProcess, Tally, sendRequests, sleep, startEnvoy, startHttpBackend, stopEverything, waitFor } from '../harness';
+import {
+  Backend,
+  EnvoyProcess,
+  Tally,
+  sendRequests,
+  sleep,
+  startEnvoy,
+  startHttpBackend,
+  stopEverything,
+  waitFor,
+} from '../harness';
 import { answeredBy } from '../harness/tally-shares';
 import { SpillwayProcess, startSpillwayProcess } from '../harness/spillway-process';
 import { freePort } from '../harness/ports';
@@ -23,12 +33,20 @@ const serviceClusters = (names: string[]): string[] => names.filter((name) => na
 
 function post(url: string, host: string, body: string): Promise<{ status: number; flags?: string; id?: string }> {
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: 'POST', headers: { host, 'content-length': Buffer.byteLength(body) }, timeout: 10_000 }, (response) => {
-      response.resume();
-      response.on('end', () =>
-        resolve({ status: response.statusCode ?? 0, flags: response.headers['x-envoy-response-flags'] as string | undefined, id: response.headers['x-backend-id'] as string | undefined }),
-      );
-    });
+    const request = http.request(
+      url,
+      { method: 'POST', headers: { host, 'content-length': Buffer.byteLength(body) }, timeout: 10_000 },
+      (response) => {
+        response.resume();
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            flags: response.headers['x-envoy-response-flags'] as string | undefined,
+            id: response.headers['x-backend-id'] as string | undefined,
+          }),
+        );
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });
@@ -41,7 +59,12 @@ describe('on-demand clusters (serve --scope on-demand, real Envoy over delta xDS
   const envoys: EnvoyProcess[] = [];
 
   function meshDocument(unusedPort: number): Record<string, unknown> {
-    const endpoint = (backend: Backend, version?: string) => ({ cluster: 'east', address: '127.0.0.1', port: backend.port, ...(version ? { labels: { version } } : {}) });
+    const endpoint = (backend: Backend, version?: string) => ({
+      cluster: 'east',
+      address: '127.0.0.1',
+      port: backend.port,
+      ...(version ? { labels: { version } } : {}),
+    });
     return {
       clusters: [{ name: 'east', region: EAST.region, zone: EAST.zone }],
       services: [
@@ -50,9 +73,14 @@ describe('on-demand clusters (serve --scope on-demand, real Envoy over delta xDS
           namespace: 'shop',
           ports: [{ name: 'http', port: 8080 }],
           canary: { stable: 'v1', canary: 'v2', weight: 0, header: { name: 'x-canary', exact: 'true' } },
-          endpoints: [endpoint(backends.checkoutV1 as Backend, 'v1'), endpoint(backends.checkoutV2 as Backend, 'v2')],
+          endpoints: [endpoint(backends.checkoutV1, 'v1'), endpoint(backends.checkoutV2, 'v2')],
         },
-        { name: 'ledger', namespace: 'shop', ports: [{ name: 'http', port: 8080 }], endpoints: [endpoint(backends.ledger as Backend)] },
+        {
+          name: 'ledger',
+          namespace: 'shop',
+          ports: [{ name: 'http', port: 8080 }],
+          endpoints: [endpoint(backends.ledger)],
+        },
         ...Array.from({ length: FILLER_SERVICES }, (_, i) => ({
           name: `svc-${i}`,
           namespace: 'fill',
@@ -83,10 +111,18 @@ describe('on-demand clusters (serve --scope on-demand, real Envoy over delta xDS
 
   beforeAll(async () => {
     const start = (id: string) => startHttpBackend({ id });
-    backends = { checkoutV1: await start('checkout-v1'), checkoutV2: await start('checkout-v2'), ledger: await start('ledger-1') };
+    backends = {
+      checkoutV1: await start('checkout-v1'),
+      checkoutV2: await start('checkout-v2'),
+      ledger: await start('ledger-1'),
+    };
     const meshPath = path.join(dir, 'mesh.yaml');
     fs.writeFileSync(meshPath, YAML.stringify(meshDocument(await freePort())));
-    spillway = await startSpillwayProcess({ name: `scope-on-demand-${process.pid}`, meshPath, extraArgs: ['--scope', 'on-demand'] });
+    spillway = await startSpillwayProcess({
+      name: `scope-on-demand-${process.pid}`,
+      meshPath,
+      extraArgs: ['--scope', 'on-demand'],
+    });
   });
   afterAll(async () => {
     await Promise.all(envoys.map((e) => e.stop()));
@@ -106,7 +142,14 @@ describe('on-demand clusters (serve --scope on-demand, real Envoy over delta xDS
     expect(answeredBy(first)).toEqual(['checkout-v1']);
     const checkoutClusters = serviceClusters(await envoy.dynamicClusterNames());
     // The route named the stable subset; the whole service came with it (plain, subsets, canary aggregate).
-    expect(checkoutClusters).toEqual([`outbound|8080|v1|${CHECKOUT}`, `outbound|8080|v2-or-v1|${CHECKOUT}`, `outbound|8080|v2|${CHECKOUT}`, `outbound|8080||${CHECKOUT}`].sort());
+    expect(checkoutClusters).toEqual(
+      [
+        `outbound|8080|v1|${CHECKOUT}`,
+        `outbound|8080|v2-or-v1|${CHECKOUT}`,
+        `outbound|8080|v2|${CHECKOUT}`,
+        `outbound|8080||${CHECKOUT}`,
+      ].sort(),
+    );
     expect(await envoy.stat('cluster_manager.odcds.update_success')).toBeGreaterThanOrEqual(1);
 
     // The canary aggregate arrived with it: header traffic is served at once, no further discovery.
@@ -129,7 +172,9 @@ describe('on-demand clusters (serve --scope on-demand, real Envoy over delta xDS
     const { url } = await sidecar('web-5', 'delta');
     const started = Date.now();
     const first = await call(url, CHECKOUT, 1, { 'x-canary': 'true' });
-    console.log(`first request to the canary aggregate on demand: ${JSON.stringify(first.statuses)} in ${Date.now() - started} ms`);
+    console.log(
+      `first request to the canary aggregate on demand: ${JSON.stringify(first.statuses)} in ${Date.now() - started} ms`,
+    );
     expect(first.failures).toBe(0);
     expect(answeredBy(first)).toEqual(['checkout-v2']);
   });
@@ -139,8 +184,16 @@ describe('on-demand clusters (serve --scope on-demand, real Envoy over delta xDS
     expect((await call(url, LEDGER)).failures).toBe(0);
     const port = spillway.xdsPort;
     await spillway.stop();
-    spillway = await startSpillwayProcess({ name: `scope-on-demand-restarted-${process.pid}`, meshPath: path.join(dir, 'mesh.yaml'), xdsPort: port, extraArgs: ['--scope', 'on-demand'] });
-    await waitFor(async () => (await envoy.stat('control_plane.connected_state')) === 1, { timeoutMs: 15_000, what: 'sidecar reconnected' });
+    spillway = await startSpillwayProcess({
+      name: `scope-on-demand-restarted-${process.pid}`,
+      meshPath: path.join(dir, 'mesh.yaml'),
+      xdsPort: port,
+      extraArgs: ['--scope', 'on-demand'],
+    });
+    await waitFor(async () => (await envoy.stat('control_plane.connected_state')) === 1, {
+      timeoutMs: 15_000,
+      what: 'sidecar reconnected',
+    });
     await sleep(1_000);
     expect(serviceClusters(await envoy.dynamicClusterNames())).toEqual([`outbound|8080||${LEDGER}`]);
     const after = await call(url, LEDGER, 5);
@@ -157,7 +210,11 @@ describe('on-demand clusters (serve --scope on-demand, real Envoy over delta xDS
 
   test('serve refuses an unknown --scope, naming the choices', async () => {
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), 'serve', '--scope', 'lazy'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        [path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), 'serve', '--scope', 'lazy'],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       let stderr = '';
       child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       child.on('exit', (code) => resolve({ code, stderr }));

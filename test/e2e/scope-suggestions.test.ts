@@ -18,9 +18,14 @@ const CHECKOUT = 'checkout.shop.svc.cluster.local';
 
 function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), ...args], { timeout: 10_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), ...args],
+      { timeout: 10_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number((error as NodeJS.ErrnoException).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -35,8 +40,19 @@ describe('spillway scope suggests what a workload was seen calling (real Envoy, 
     checkout = await startHttpBackend({ id: 'checkout-1' });
     const unused = await freePort();
     const meshPath = path.join(dir, 'mesh.yaml');
-    const service = (name: string, port: number) => ({ name, namespace: 'shop', ports: [{ name: 'http', port: 8080 }], endpoints: [{ cluster: 'east', address: '127.0.0.1', port }] });
-    fs.writeFileSync(meshPath, YAML.stringify({ clusters: [{ name: 'east', region: 'europe-west1', zone: 'europe-west1-b' }], services: [service('checkout', checkout.port), service('ledger', unused), service('web', unused)] }));
+    const service = (name: string, port: number) => ({
+      name,
+      namespace: 'shop',
+      ports: [{ name: 'http', port: 8080 }],
+      endpoints: [{ cluster: 'east', address: '127.0.0.1', port }],
+    });
+    fs.writeFileSync(
+      meshPath,
+      YAML.stringify({
+        clusters: [{ name: 'east', region: 'europe-west1', zone: 'europe-west1-b' }],
+        services: [service('checkout', checkout.port), service('ledger', unused), service('web', unused)],
+      }),
+    );
     spillway = await startSpillwayProcess({ name: `scope-suggestions-${process.pid}`, meshPath });
     const outboundPort = await freePort();
     envoy = await startEnvoy({
@@ -75,13 +91,19 @@ describe('spillway scope suggests what a workload was seen calling (real Envoy, 
     expect(web?.observed.map((o) => o.service)).toEqual(['checkout.shop']);
     expect(web?.observed[0]?.requests).toBeGreaterThan(0);
     expect(web?.observed[0]?.requests).toBeLessThanOrEqual(sent);
-    expect(web?.suggestion).toEqual({ calls: ['checkout.shop'], meshFile: 'calls: [checkout.shop]', annotation: 'spillway.io/calls: "checkout.shop"' });
+    expect(web?.suggestion).toEqual({
+      calls: ['checkout.shop'],
+      meshFile: 'calls: [checkout.shop]',
+      annotation: 'spillway.io/calls: "checkout.shop"',
+    });
 
     const cli = await runCli(['scope', '--admin', spillway.adminUrl]);
     console.log(cli.stdout);
     expect(cli.code).toBe(0);
     expect(cli.stdout).toContain('web.shop\n  declared:    (no calls declared');
-    expect(cli.stdout).toContain('  mesh file:   calls: [checkout.shop]\n  annotation:  spillway.io/calls: "checkout.shop"');
+    expect(cli.stdout).toContain(
+      '  mesh file:   calls: [checkout.shop]\n  annotation:  spillway.io/calls: "checkout.shop"',
+    );
 
     // The page's panel, in a real Chromium (Debian's, as the admin page test uses).
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
@@ -97,6 +119,10 @@ describe('spillway scope suggests what a workload was seen calling (real Envoy, 
 
     // A suggestion only: the sidecar still holds every service it can see.
     const clusters = (await envoy.dynamicClusterNames()).filter((name) => name.startsWith('outbound|')).sort();
-    expect(clusters).toEqual([`outbound|8080||${CHECKOUT}`, 'outbound|8080||ledger.shop.svc.cluster.local', 'outbound|8080||web.shop.svc.cluster.local']);
+    expect(clusters).toEqual([
+      `outbound|8080||${CHECKOUT}`,
+      'outbound|8080||ledger.shop.svc.cluster.local',
+      'outbound|8080||web.shop.svc.cluster.local',
+    ]);
   });
 });

@@ -5,15 +5,33 @@
 // buckets, with and without the window.
 import * as fs from 'fs';
 import * as path from 'path';
-import { Backend, EnvoyProcess, Tally, sendRequests, sleep, startHttpBackend, stopEverything, testOutputDir, waitFor } from '../harness';
-import { ClusterSpec, MeshDocument, Topology, checkoutService, clustersYaml, startSidecar, startTopology } from '../harness/topology';
+import {
+  Backend,
+  EnvoyProcess,
+  Tally,
+  sendRequests,
+  sleep,
+  startHttpBackend,
+  stopEverything,
+  testOutputDir,
+  waitFor,
+} from '../harness';
+import {
+  ClusterSpec,
+  MeshDocument,
+  Topology,
+  checkoutService,
+  clustersYaml,
+  startSidecar,
+  startTopology,
+} from '../harness/topology';
 
 const HOST = 'checkout.shop.svc.cluster.local';
 const CLUSTERS: ClusterSpec[] = [
   { name: 'east', region: 'europe-west1', zone: 'europe-west1-b', gatewayAddress: '127.0.0.2' },
   { name: 'west', region: 'europe-west1', zone: 'europe-west1-c', gatewayAddress: '127.0.0.3' },
 ];
-const EAST = CLUSTERS[0] as ClusterSpec;
+const EAST = CLUSTERS[0];
 const WINDOW_MS = 10_000;
 
 interface State {
@@ -28,8 +46,8 @@ function meshDocument(east: Backend[], west: Backend, gatewayPort: number, state
     services: [
       checkoutService(
         [
-          { cluster: 'east', address: '127.0.0.1', port: (east[0] as Backend).port, ready: state.eastReady },
-          { cluster: 'east', address: '127.0.0.1', port: (east[1] as Backend).port, ready: state.eastReady && state.east2Ready },
+          { cluster: 'east', address: '127.0.0.1', port: east[0].port, ready: state.eastReady },
+          { cluster: 'east', address: '127.0.0.1', port: east[1].port, ready: state.eastReady && state.east2Ready },
           { cluster: 'west', address: '127.0.0.1', port: west.port },
         ],
         state.slowStart ? { slowStartWindowMs: WINDOW_MS } : {},
@@ -39,7 +57,11 @@ function meshDocument(east: Backend[], west: Backend, gatewayPort: number, state
 }
 
 /** Share of answers from backends matching `which`, per 1 s bucket from `sinceMs`, over `forMs`. */
-async function sharesOverTime(url: string, which: (id: string) => boolean, forMs: number): Promise<{ buckets: number[]; failures: number }> {
+async function sharesOverTime(
+  url: string,
+  which: (id: string) => boolean,
+  forMs: number,
+): Promise<{ buckets: number[]; failures: number }> {
   const started = Date.now();
   const buckets: { hit: number; total: number }[] = [];
   let failures = 0;
@@ -53,7 +75,10 @@ async function sharesOverTime(url: string, which: (id: string) => boolean, forMs
       if (which(id)) b.hit += n;
     }
   }
-  return { buckets: buckets.map((b) => (b && b.total > 0 ? Math.round((b.hit / b.total) * 100) / 100 : Number.NaN)), failures };
+  return {
+    buckets: buckets.map((b) => (b && b.total > 0 ? Math.round((b.hit / b.total) * 100) / 100 : Number.NaN)),
+    failures,
+  };
 }
 
 describe('slow start (real Envoy)', () => {
@@ -72,7 +97,12 @@ describe('slow start (real Envoy)', () => {
   beforeAll(async () => {
     east = await Promise.all(['east-1', 'east-2'].map((id) => startHttpBackend({ id })));
     west = await startHttpBackend({ id: 'west-1' });
-    topology = await startTopology({ name: 'slow-start', clusters: CLUSTERS, gatewaysFor: ['west'], mesh: (port) => meshDocument(east, west, port, { slowStart: true, east2Ready: false, eastReady: true }) });
+    topology = await startTopology({
+      name: 'slow-start',
+      clusters: CLUSTERS,
+      gatewaysFor: ['west'],
+      mesh: (port) => meshDocument(east, west, port, { slowStart: true, east2Ready: false, eastReady: true }),
+    });
     sidecar = await startSidecar(topology, EAST, 'sidecar-east-slow-start');
   });
   afterAll(async () => {
@@ -81,7 +111,11 @@ describe('slow start (real Envoy)', () => {
   });
 
   test(`an endpoint ready again ramps up over the ${WINDOW_MS / 1000} s window instead of taking its half at once`, async () => {
-    await waitFor(async () => Object.keys((await sendRequests({ url: sidecar.url, hostHeader: HOST, count: 10 })).byId).join() === 'east-1', { timeoutMs: 10_000, intervalMs: 200, what: 'only east-1 serving' });
+    await waitFor(
+      async () =>
+        Object.keys((await sendRequests({ url: sidecar.url, hostHeader: HOST, count: 10 })).byId).join() === 'east-1',
+      { timeoutMs: 10_000, intervalMs: 200, what: 'only east-1 serving' },
+    );
     write({ slowStart: true, east2Ready: true, eastReady: true });
     const ramp = await sharesOverTime(sidecar.url, (id) => id === 'east-2', WINDOW_MS + 3_000);
     record('withSlowStart east-2 share per second', ramp.buckets);
@@ -94,7 +128,11 @@ describe('slow start (real Envoy)', () => {
 
     // The same without the window: half at once.
     write({ slowStart: false, east2Ready: false, eastReady: true });
-    await waitFor(async () => Object.keys((await sendRequests({ url: sidecar.url, hostHeader: HOST, count: 10 })).byId).join() === 'east-1', { timeoutMs: 10_000, intervalMs: 200, what: 'only east-1 serving' });
+    await waitFor(
+      async () =>
+        Object.keys((await sendRequests({ url: sidecar.url, hostHeader: HOST, count: 10 })).byId).join() === 'east-1',
+      { timeoutMs: 10_000, intervalMs: 200, what: 'only east-1 serving' },
+    );
     write({ slowStart: false, east2Ready: true, eastReady: true });
     const jump = await sharesOverTime(sidecar.url, (id) => id === 'east-2', 4_000);
     record('without east-2 share per second', jump.buckets);
@@ -103,7 +141,11 @@ describe('slow start (real Envoy)', () => {
 
   test(`failback from a remote cluster ramps over the window too (Spillway's ramp between priorities)`, async () => {
     write({ slowStart: true, east2Ready: true, eastReady: false });
-    await waitFor(async () => Object.keys((await sendRequests({ url: sidecar.url, hostHeader: HOST, count: 10 })).byId).join() === 'west-1', { timeoutMs: 10_000, intervalMs: 200, what: 'traffic on west' });
+    await waitFor(
+      async () =>
+        Object.keys((await sendRequests({ url: sidecar.url, hostHeader: HOST, count: 10 })).byId).join() === 'west-1',
+      { timeoutMs: 10_000, intervalMs: 200, what: 'traffic on west' },
+    );
     await sleep(500);
     write({ slowStart: true, east2Ready: true, eastReady: true });
     const back = await sharesOverTime(sidecar.url, (id) => id.startsWith('east'), WINDOW_MS + 4_000);
@@ -117,7 +159,11 @@ describe('slow start (real Envoy)', () => {
 
     // Without the window the same failback is a jump.
     write({ slowStart: false, east2Ready: true, eastReady: false });
-    await waitFor(async () => Object.keys((await sendRequests({ url: sidecar.url, hostHeader: HOST, count: 10 })).byId).join() === 'west-1', { timeoutMs: 10_000, intervalMs: 200, what: 'traffic on west' });
+    await waitFor(
+      async () =>
+        Object.keys((await sendRequests({ url: sidecar.url, hostHeader: HOST, count: 10 })).byId).join() === 'west-1',
+      { timeoutMs: 10_000, intervalMs: 200, what: 'traffic on west' },
+    );
     await sleep(500);
     write({ slowStart: false, east2Ready: true, eastReady: true });
     const jump = await sharesOverTime(sidecar.url, (id) => id.startsWith('east'), 3_000);

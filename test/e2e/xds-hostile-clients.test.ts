@@ -19,9 +19,19 @@ const clusterOf = (service: string, port = 8080) => `outbound|${port}||${service
 
 /** A mesh with these services, all in east, on `port` (a new port is a visible CDS change). */
 function meshText(services: string[], port = 8080): string {
-  const lines = ['clusters:', '  - { name: east, region: r1, zone: r1-a }', '  - { name: west, region: r1, zone: r1-b }', 'services:'];
+  const lines = [
+    'clusters:',
+    '  - { name: east, region: r1, zone: r1-a }',
+    '  - { name: west, region: r1, zone: r1-b }',
+    'services:',
+  ];
   services.forEach((name, i) => {
-    lines.push(`  - name: ${name}`, '    namespace: shop', `    ports: [{ name: http, port: ${port} }]`, '    endpoints:');
+    lines.push(
+      `  - name: ${name}`,
+      '    namespace: shop',
+      `    ports: [{ name: http, port: ${port} }]`,
+      '    endpoints:',
+    );
     lines.push(`      - { cluster: east, address: 127.0.0.1, port: ${18000 + i} }`);
   });
   return lines.join('\n') + '\n';
@@ -49,8 +59,16 @@ class UpdatesThroughout {
   private running = true;
   private readonly loop: Promise<void>;
 
-  constructor(spillway: SpillwayProcess, private readonly mesh: string) {
-    this.client = new AckingClient(`127.0.0.1:${spillway.xdsPort}`, 'sotw', { id: 'good-east', metadata: { CLUSTER_ID: 'east' } }, [{ typeUrl: CLUSTER_TYPE }]);
+  constructor(
+    spillway: SpillwayProcess,
+    private readonly mesh: string,
+  ) {
+    this.client = new AckingClient(
+      `127.0.0.1:${spillway.xdsPort}`,
+      'sotw',
+      { id: 'good-east', metadata: { CLUSTER_ID: 'east' } },
+      [{ typeUrl: CLUSTER_TYPE }],
+    );
     this.loop = this.run();
   }
 
@@ -68,7 +86,12 @@ class UpdatesThroughout {
       const startedMs = Date.now();
       save(this.mesh, meshText(['checkout', 'payments'], port));
       try {
-        await this.client.waitForHeld(CLUSTER_TYPE, `port ${port}`, (held) => held.includes(clusterOf('checkout', port)), 5_000);
+        await this.client.waitForHeld(
+          CLUSTER_TYPE,
+          `port ${port}`,
+          (held) => held.includes(clusterOf('checkout', port)),
+          5_000,
+        );
         this.delaysMs.push(Date.now() - startedMs);
       } catch (error) {
         this.missed.push(error instanceof Error ? error.message : String(error));
@@ -102,23 +125,36 @@ describe('a cluster removal reaches every client once nothing it subscribed refe
     save(mesh, meshText(['checkout', 'payments']));
     const node = { id: `${mode}-${types.length}`, metadata: { CLUSTER_ID: 'east' } };
     const names: Record<string, string[]> = { [ROUTE_TYPE]: ['outbound'] };
-    const client = new AckingClient(`127.0.0.1:${spillway.xdsPort}`, mode, node, types.map((typeUrl) => ({ typeUrl, names: names[typeUrl] })));
+    const client = new AckingClient(
+      `127.0.0.1:${spillway.xdsPort}`,
+      mode,
+      node,
+      types.map((typeUrl) => ({ typeUrl, names: names[typeUrl] })),
+    );
     clients.push(client);
     await client.waitForHeld(CLUSTER_TYPE, 'both clusters', (held) => held.length === 2);
     await client.waitForHeld(LISTENER_TYPE, 'the listener', (held) => held.length === 1);
     if (types.includes(ROUTE_TYPE)) await client.waitForHeld(ROUTE_TYPE, 'the route', (held) => held.length === 1);
     const from = client.responses.length;
     save(mesh, meshText(['checkout']));
-    await client.waitForHeld(CLUSTER_TYPE, 'CDS without payments', (held) => held.length === 1 && held[0] === clusterOf('checkout'), 4_000);
+    await client.waitForHeld(
+      CLUSTER_TYPE,
+      'CDS without payments',
+      (held) => held.length === 1 && held[0] === clusterOf('checkout'),
+      4_000,
+    );
     return client.responses.slice(from);
   }
 
   /** Routes change first; the cluster goes only after: its index comes later. */
   function expectRouteBeforeClusterRemoval(mode: 'sotw' | 'delta', after: RawResponse[]): void {
     const payments = clusterOf('payments');
-    const routeWithoutPayments = after.findIndex((r) => r.typeUrl === ROUTE_TYPE && r.resources.length > 0 && !JSON.stringify(r.resources).includes('payments'));
+    const routeWithoutPayments = after.findIndex(
+      (r) => r.typeUrl === ROUTE_TYPE && r.resources.length > 0 && !JSON.stringify(r.resources).includes('payments'),
+    );
     // SotW removes by omission from the complete set; delta names what is removed.
-    const removes = (r: RawResponse) => (mode === 'sotw' ? !r.resources.some((x) => x.name === payments) : r.removed.includes(payments));
+    const removes = (r: RawResponse) =>
+      mode === 'sotw' ? !r.resources.some((x) => x.name === payments) : r.removed.includes(payments);
     const clusterRemoval = after.findIndex((r) => r.typeUrl === CLUSTER_TYPE && removes(r));
     expect(routeWithoutPayments).toBeGreaterThanOrEqual(0);
     expect(clusterRemoval).toBeGreaterThan(routeWithoutPayments);
@@ -152,7 +188,9 @@ describe('what one client may make the server hold is bounded, and released when
     return client;
   };
   const node = (id: string) => ({ id, metadata: { CLUSTER_ID: 'east' } });
-  const nameBytes = async () => (await spillway.adminJson<{ totals: { subscribedNameBytes: number } }>('/debug/clients')).totals.subscribedNameBytes;
+  const nameBytes = async () =>
+    (await spillway.adminJson<{ totals: { subscribedNameBytes: number } }>('/debug/clients')).totals
+      .subscribedNameBytes;
 
   beforeAll(async () => {
     save(mesh, meshText(['checkout', 'payments']));
@@ -184,12 +222,29 @@ describe('what one client may make the server hold is bounded, and released when
 
     // Split over requests (delta), one type grows until --xds-max-names-bytes-per-type stops it.
     const grower = attacker('delta');
-    for (let chunk = 0; chunk < 10; chunk++) grower.sendRaw(deltaRequest(ENDPOINT_TYPE, namesRegion(3, `grow-${chunk}`, 1_000, 2_048), chunk === 0 ? node('grower') : undefined));
-    expect(await endOf(grower)).toMatchObject({ code: RESOURCE_EXHAUSTED, details: expect.stringContaining('--xds-max-names-bytes-per-type') });
+    for (let chunk = 0; chunk < 10; chunk++)
+      grower.sendRaw(
+        deltaRequest(
+          ENDPOINT_TYPE,
+          namesRegion(3, `grow-${chunk}`, 1_000, 2_048),
+          chunk === 0 ? node('grower') : undefined,
+        ),
+      );
+    expect(await endOf(grower)).toMatchObject({
+      code: RESOURCE_EXHAUSTED,
+      details: expect.stringContaining('--xds-max-names-bytes-per-type'),
+    });
     // Over types, one stream stops at --xds-max-names-bytes-per-stream.
     const wide = attacker('delta');
-    [ENDPOINT_TYPE, ROUTE_TYPE, CLUSTER_TYPE].forEach((typeUrl, i) => wide.sendRaw(deltaRequest(typeUrl, namesRegion(3, `wide-${i}`, 1_900, 2_048), i === 0 ? node('wide') : undefined)));
-    expect(await endOf(wide)).toMatchObject({ code: RESOURCE_EXHAUSTED, details: expect.stringContaining('--xds-max-names-bytes-per-stream') });
+    [ENDPOINT_TYPE, ROUTE_TYPE, CLUSTER_TYPE].forEach((typeUrl, i) =>
+      wide.sendRaw(
+        deltaRequest(typeUrl, namesRegion(3, `wide-${i}`, 1_900, 2_048), i === 0 ? node('wide') : undefined),
+      ),
+    );
+    expect(await endOf(wide)).toMatchObject({
+      code: RESOURCE_EXHAUSTED,
+      details: expect.stringContaining('--xds-max-names-bytes-per-stream'),
+    });
 
     // Shaped to fit every per-stream limit: 1,990 distinct names of 2,048 characters per type (4 MB), ACKed
     // like Envoy does (repeating the names). Four such streams fill the server-wide budget (32 MiB); the
@@ -202,12 +257,18 @@ describe('what one client may make the server hold is bounded, and released when
         client.sendRaw(sotwRequest(ROUTE_TYPE, namesRegion(3, `${round}-rds-${i}`, 1_990, 2_048)));
         const outcome = await client.next(10_000, ENDPOINT_TYPE).catch(() => endOf(client));
         if (i >= 4) {
-          expect(outcome).toMatchObject({ code: RESOURCE_EXHAUSTED, details: expect.stringContaining('--xds-max-names-bytes-total') });
+          expect(outcome).toMatchObject({
+            code: RESOURCE_EXHAUSTED,
+            details: expect.stringContaining('--xds-max-names-bytes-total'),
+          });
           continue;
         }
-        if (outcome === 'open' || !('nonce' in outcome)) throw new Error(`holder ${i} was not served: ${JSON.stringify(outcome)}`);
+        if (outcome === 'open' || !('nonce' in outcome))
+          throw new Error(`holder ${i} was not served: ${JSON.stringify(outcome)}`);
         expect(outcome.resources).toHaveLength(1_990); // an empty assignment for each made-up name
-        client.sendRaw(sotwRequest(ENDPOINT_TYPE, eds, undefined, { versionInfo: outcome.versionInfo, nonce: outcome.nonce }));
+        client.sendRaw(
+          sotwRequest(ENDPOINT_TYPE, eds, undefined, { versionInfo: outcome.versionInfo, nonce: outcome.nonce }),
+        );
         await client.next(10_000, ROUTE_TYPE);
       }
       const held = await nameBytes();
@@ -215,7 +276,10 @@ describe('what one client may make the server hold is bounded, and released when
       expect(held).toBeLessThanOrEqual(32 * MiB);
       for (const client of attackers.splice(0)) client.close();
       // Released at once, not when garbage collection gets to it: the budget is free for others again.
-      await waitFor(async () => (await nameBytes()) === 0, { timeoutMs: 5_000, what: 'subscribed names to be released' });
+      await waitFor(async () => (await nameBytes()) === 0, {
+        timeoutMs: 5_000,
+        what: 'subscribed names to be released',
+      });
     };
     await holdUntilFull('first');
     const peak = Math.max(rss.peak, rss.sample());
@@ -271,9 +335,13 @@ describe('what a client says is bounded in the status it gets, the log and /debu
       client.sendRaw(request);
       ends.push(endOf(client));
     };
-    const east = (id: string, extra: Record<string, string> = {}) => ({ id, metadata: { CLUSTER_ID: 'east', ...extra } });
+    const east = (id: string, extra: Record<string, string> = {}) => ({
+      id,
+      metadata: { CLUSTER_ID: 'east', ...extra },
+    });
     // As filed: 10 MB node ids (over --max-request-bytes), and 3 MB ones that fit in a request.
-    for (let i = 0; i < 10; i++) refuse(sotwRequest(CLUSTER_TYPE, Buffer.alloc(0), east(`${i}`.padEnd(10_000_000, 'n'))));
+    for (let i = 0; i < 10; i++)
+      refuse(sotwRequest(CLUSTER_TYPE, Buffer.alloc(0), east(`${i}`.padEnd(10_000_000, 'n'))));
     for (let i = 0; i < 10; i++) {
       const who = east(`${i}`.padEnd(3_000_000, 'n'));
       if (i % 2) refuse(sotwRequest(CLUSTER_TYPE, Buffer.alloc(0), who));
@@ -308,7 +376,13 @@ describe('what a client says is bounded in the status it gets, the log and /debu
       while (nacking) {
         const response = await client.next(1_000, CLUSTER_TYPE).catch(() => undefined);
         if (!response) continue;
-        for (let n = 0; n < 2; n++) client.sendSotw({ typeUrl: CLUSTER_TYPE, versionInfo: 'v', responseNonce: response.nonce, errorMessage: text });
+        for (let n = 0; n < 2; n++)
+          client.sendSotw({
+            typeUrl: CLUSTER_TYPE,
+            versionInfo: 'v',
+            responseNonce: response.nonce,
+            errorMessage: text,
+          });
         client.sendSotw({ typeUrl: CLUSTER_TYPE, responseNonce: 'n'.repeat(3_000_000) });
         client.sendSotw({ typeUrl: CLUSTER_TYPE, versionInfo: 'v'.repeat(3_000_000), responseNonce: response.nonce });
       }
@@ -316,15 +390,33 @@ describe('what a client says is bounded in the status it gets, the log and /debu
     const huge = connect();
     huge.sendSotw({ typeUrl: CLUSTER_TYPE, node: east('huge-nack') });
     const first = await huge.next(5_000, CLUSTER_TYPE);
-    huge.sendSotw({ typeUrl: CLUSTER_TYPE, node: east('huge-nack'), responseNonce: first.nonce, errorMessage: 'x'.repeat(10_000_000) });
+    huge.sendSotw({
+      typeUrl: CLUSTER_TYPE,
+      node: east('huge-nack'),
+      responseNonce: first.nonce,
+      errorMessage: 'x'.repeat(10_000_000),
+    });
     expect(await endOf(huge)).toMatchObject({ code: RESOURCE_EXHAUSTED });
 
-    type Report = { total: number; clients: { nodeId: string; types: Record<string, { lastNack?: { message: string }; nacks: number; ackedVersion?: string }> }[] };
+    interface Report {
+      total: number;
+      clients: {
+        nodeId: string;
+        types: Record<string, { lastNack?: { message: string }; nacks: number; ackedVersion?: string }>;
+      }[];
+    }
     let report: Report | undefined;
     await waitFor(
       async () => {
         report = JSON.parse((await httpGet(`${spillway.adminUrl}/debug/clients`)).body) as Report;
-        return report.clients.filter((c) => c.nodeId.startsWith('nacker-') && (c.types.CDS?.nacks ?? 0) >= 2 && c.types.CDS?.ackedVersion?.includes('truncated')).length === 10;
+        return (
+          report.clients.filter(
+            (c) =>
+              c.nodeId.startsWith('nacker-') &&
+              (c.types.CDS?.nacks ?? 0) >= 2 &&
+              c.types.CDS?.ackedVersion?.includes('truncated'),
+          ).length === 10
+        );
       },
       { timeoutMs: 10_000, what: 'both NACKs and the ACK of every client on /debug/clients' },
     );
@@ -334,7 +426,9 @@ describe('what a client says is bounded in the status it gets, the log and /debu
     const answer = await httpGet(`${spillway.adminUrl}/debug/clients`);
     const answerMs = Date.now() - startedMs;
     const nacked = (report as Report).clients.find((c) => c.nodeId === 'nacker-0');
-    expect(nacked?.types.CDS?.lastNack?.message).toMatch(/^the listener is broken because x+\.\.\. \[truncated: 3000000 characters\]$/);
+    expect(nacked?.types.CDS?.lastNack?.message).toMatch(
+      /^the listener is broken because x+\.\.\. \[truncated: 3000000 characters\]$/,
+    );
     expect(nacked?.types.CDS?.ackedVersion).toContain('[truncated: 3000000 characters]');
 
     const log = fs.readFileSync(spillway.logFile, 'utf8').slice(logBefore);

@@ -45,7 +45,11 @@ describe('xDS over mTLS with cluster identities', () => {
     foreignClient = issue(foreignCa, 'intruder', ['URI:spiffe://spillway/cluster/east']);
     server = await startInProcess(sampleMesh(), {
       serverOptions: {
-        tls: { certChain: serverCert.cert, privateKey: serverCert.key, clientCa: read({ cert: meshCa.cert, key: meshCa.key }).cert },
+        tls: {
+          certChain: serverCert.cert,
+          privateKey: serverCert.key,
+          clientCa: read({ cert: meshCa.cert, key: meshCa.key }).cert,
+        },
         identity: { trustDomain: 'spillway' },
       },
     });
@@ -58,7 +62,9 @@ describe('xDS over mTLS with cluster identities', () => {
   test('a client whose certificate names its own cluster is served', async () => {
     const client = connect(westClient);
     client.sendSotw({ typeUrl: CLUSTER_TYPE, node: node('west') });
-    expect((await client.next()).resources.map((r) => r.name)).toContain('outbound|8080||ledger.shop.svc.cluster.local');
+    expect((await client.next()).resources.map((r) => r.name)).toContain(
+      'outbound|8080||ledger.shop.svc.cluster.local',
+    );
   });
 
   test('a certificate for west claiming CLUSTER_ID=east is refused with PERMISSION_DENIED', async () => {
@@ -84,7 +90,11 @@ describe('xDS over mTLS with cluster identities', () => {
     const envoy = await startEnvoy({
       nodeId: 'envoy-east-mtls',
       metadata: { CLUSTER_ID: 'east', OUTBOUND_PORT: '15999' },
-      xds: { host: '127.0.0.1', port: server.port, tls: { certFile: eastClient.cert, keyFile: eastClient.key, caFile: meshCa.cert } },
+      xds: {
+        host: '127.0.0.1',
+        port: server.port,
+        tls: { certFile: eastClient.cert, keyFile: eastClient.key, caFile: meshCa.cert },
+      },
       mode: 'delta',
       logDir: DIR,
     });
@@ -106,14 +116,23 @@ describe('abuse limits: only the abuser is cut off', () => {
 
   beforeEach(async () => {
     server = await startInProcess(sampleMesh(), {
-      serverOptions: { maxRequestBytes: 1024 * 1024, maxRequestsPerSecond: 20, requestBurst: 40, maxStreamsPerConnection: 4 },
+      serverOptions: {
+        maxRequestBytes: 1024 * 1024,
+        maxRequestsPerSecond: 20,
+        requestBurst: 40,
+        maxStreamsPerConnection: 4,
+      },
     });
     good = connect();
     good.sendSotw({ typeUrl: CLUSTER_TYPE, node: node('east', 'good') });
     good.ackSotw(await good.next(), node('east', 'good'));
   });
   afterEach(async () => {
-    server.setModel(sampleMesh({ extraServices: [{ service: httpService('extra', 'shop', 7070), endpoints: [endpoint('east', 17070)] }] }));
+    server.setModel(
+      sampleMesh({
+        extraServices: [{ service: httpService('extra', 'shop', 7070), endpoints: [endpoint('east', 17070)] }],
+      }),
+    );
     expect((await good.next()).resources.map((r) => r.name)).toContain('outbound|7070||extra.shop.svc.cluster.local');
     for (const client of clients.splice(0)) client.close();
     await server.stop();
@@ -121,7 +140,8 @@ describe('abuse limits: only the abuser is cut off', () => {
 
   test('request rate: a flood of requests ends that stream with RESOURCE_EXHAUSTED', async () => {
     const flooder = connect();
-    for (let i = 0; i < 200; i++) flooder.sendSotw({ typeUrl: ENDPOINT_TYPE, node: node('east', 'flooder'), resourceNames: [`name-${i}`] });
+    for (let i = 0; i < 200; i++)
+      flooder.sendSotw({ typeUrl: ENDPOINT_TYPE, node: node('east', 'flooder'), resourceNames: [`name-${i}`] });
     const end = await flooder.end();
     expect(end.code).toBe(RESOURCE_EXHAUSTED);
     expect(end.details).toContain('discovery requests per second');
@@ -145,15 +165,34 @@ describe('abuse limits: only the abuser is cut off', () => {
   });
 
   test('streams per connection: streams beyond the limit wait; the first ones are served', async () => {
-    const channel = new grpc.Client(server.address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
-    const streams = Array.from({ length: 6 }, () => new RawAdsClient(server.address, 'sotw', 'ads', undefined, {}, channel));
+    const channel = new grpc.Client(server.address, grpc.credentials.createInsecure(), {
+      'grpc.use_local_subchannel_pool': 1,
+    });
+    const streams = Array.from(
+      { length: 6 },
+      () => new RawAdsClient(server.address, 'sotw', 'ads', undefined, {}, channel),
+    );
     streams.forEach((stream, i) => stream.sendSotw({ typeUrl: CLUSTER_TYPE, node: node('east', `stream-${i}`) }));
-    const served = await Promise.all(streams.map((stream) => stream.next(1_500).then(() => true, () => false)));
+    const served = await Promise.all(
+      streams.map((stream) =>
+        stream.next(1_500).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     expect(served.filter(Boolean)).toHaveLength(4); // the connection's limit
     // Closing one lets a waiting stream through.
     streams[served.indexOf(true)]?.close();
     const waiting = streams.filter((_, i) => !served[i]);
-    const later = await Promise.all(waiting.map((stream) => stream.next(3_000).then(() => true, () => false)));
+    const later = await Promise.all(
+      waiting.map((stream) =>
+        stream.next(3_000).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     expect(later.filter(Boolean)).toHaveLength(1);
     for (const stream of streams) stream.close();
     channel.close();

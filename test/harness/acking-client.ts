@@ -38,12 +38,18 @@ export class AckingClient {
   }
 
   /** Waits until what the client holds of `typeUrl` satisfies `predicate`. */
-  async waitForHeld(typeUrl: string, what: string, predicate: (names: string[]) => boolean, timeoutMs = 5_000): Promise<void> {
+  async waitForHeld(
+    typeUrl: string,
+    what: string,
+    predicate: (names: string[]) => boolean,
+    timeoutMs = 5_000,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (predicate(this.holds(typeUrl))) return;
       if (this.failure) throw new Error(`client failed while waiting for ${what}: ${this.failure.message}`);
-      if (Date.now() > deadline) throw new Error(`no ${what} within ${timeoutMs} ms; holds [${this.holds(typeUrl).join(', ')}]`);
+      if (Date.now() > deadline)
+        throw new Error(`no ${what} within ${timeoutMs} ms; holds [${this.holds(typeUrl).join(', ')}]`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }

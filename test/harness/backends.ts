@@ -74,8 +74,11 @@ class BackendProcess implements Backend {
     runningBackends.add(this);
     const stderr = new StreamTail(child.stderr);
     try {
-      const ready = await waitForLine(child, READY_LINE_PATTERN, BACKEND_READY_TIMEOUT_MS, () =>
-        `${this.kind} backend ${this.id} on ${this.address}, stderr: ${stderr.toString()}`,
+      const ready = await waitForLine(
+        child,
+        READY_LINE_PATTERN,
+        BACKEND_READY_TIMEOUT_MS,
+        () => `${this.kind} backend ${this.id} on ${this.address}, stderr: ${stderr.toString()}`,
       );
       this.port = Number(ready[1]);
     } catch (err) {

@@ -18,7 +18,10 @@ export class CdsWatcher {
   /** Set when the stream ended or a response could not be read: every later wait fails with it. */
   private failure?: Error;
 
-  constructor(address: string, private readonly node: RawNode) {
+  constructor(
+    address: string,
+    private readonly node: RawNode,
+  ) {
     this.client = new RawAdsClient(address, 'sotw');
     this.client.sendSotw({ typeUrl: CLUSTER_TYPE, node });
     this.loop = this.receive();
@@ -29,7 +32,12 @@ export class CdsWatcher {
   }
 
   /** Resolves with the first update from index `from` on that satisfies `predicate`. */
-  async waitFor(what: string, predicate: (update: CdsUpdate) => boolean, from = 0, timeoutMs = 10_000): Promise<CdsUpdate> {
+  async waitFor(
+    what: string,
+    predicate: (update: CdsUpdate) => boolean,
+    from = 0,
+    timeoutMs = 10_000,
+  ): Promise<CdsUpdate> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.updates.slice(from).find(predicate);
@@ -53,7 +61,11 @@ export class CdsWatcher {
     while (!this.stopped) {
       try {
         const response = await this.client.next(1_000, CLUSTER_TYPE);
-        this.updates.push({ atMs: Date.now(), version: response.versionInfo, names: response.resources.map((r) => r.name).sort() });
+        this.updates.push({
+          atMs: Date.now(),
+          version: response.versionInfo,
+          names: response.resources.map((r) => r.name).sort(),
+        });
         this.client.ackSotw(response, this.node);
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);

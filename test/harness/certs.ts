@@ -22,7 +22,26 @@ export function createCa(dir: string, name: string): Ca {
   fs.mkdirSync(dir, { recursive: true });
   const key = path.join(dir, `${name}-ca.key`);
   const cert = path.join(dir, `${name}-ca.pem`);
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name} root CA`], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name} root CA`,
+    ],
+    dir,
+  );
   return { dir, name, cert, key };
 }
 
@@ -32,9 +51,47 @@ export function issue(ca: Ca, name: string, subjectAltNames: string[]): CertFile
   const csr = path.join(ca.dir, `${name}.csr`);
   const cert = path.join(ca.dir, `${name}.pem`);
   const ext = path.join(ca.dir, `${name}.ext`);
-  fs.writeFileSync(ext, `subjectAltName=${subjectAltNames.join(',')}\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n`);
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', csr, '-subj', `/CN=${name}`], ca.dir);
-  openssl(['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', ext], ca.dir);
+  fs.writeFileSync(
+    ext,
+    `subjectAltName=${subjectAltNames.join(',')}\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n`,
+  );
+  openssl(
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      csr,
+      '-subj',
+      `/CN=${name}`,
+    ],
+    ca.dir,
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      ca.cert,
+      '-CAkey',
+      ca.key,
+      '-CAcreateserial',
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-extfile',
+      ext,
+    ],
+    ca.dir,
+  );
   return { cert, key };
 }
 

@@ -88,7 +88,10 @@ export async function terminate(
 export class StreamTail {
   private text = '';
 
-  constructor(stream: Readable | null, private readonly maxChars = STDERR_TAIL_CHARS) {
+  constructor(
+    stream: Readable | null,
+    private readonly maxChars = STDERR_TAIL_CHARS,
+  ) {
     stream?.setEncoding('utf8');
     stream?.on('data', (chunk: string) => {
       this.text = (this.text + chunk).slice(-this.maxChars);
@@ -132,7 +135,7 @@ export function waitForLine(
       const match = line.match(pattern);
       if (match) settle(() => resolve(match));
     });
-      void exitOf(child).then((exit) =>
+    void exitOf(child).then((exit) =>
       settle(() => reject(new Error(`${describe()}: exited ${JSON.stringify(exit)} before printing ${pattern}`))),
     );
   });

@@ -7,7 +7,10 @@ const DEFAULT_DEADLINE_MS = 2000;
 
 /** A failed call, keeping the gRPC status name (e.g. "UNAVAILABLE") for tallies. */
 export class EchoCallError extends Error {
-  constructor(readonly statusName: string, message: string) {
+  constructor(
+    readonly statusName: string,
+    message: string,
+  ) {
     super(message);
   }
 }

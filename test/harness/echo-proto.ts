@@ -29,7 +29,7 @@ export function echoServiceDefinition(): grpc.ServiceDefinition {
   });
   const service = packageDefinition[ECHO_SERVICE_NAME];
   if (!service || !('Who' in service)) throw new Error(`${ECHO_SERVICE_NAME} not found in ${ECHO_PROTO_FILE}`);
-  cachedService = service as grpc.ServiceDefinition;
+  cachedService = service;
   return cachedService;
 }
 

@@ -51,9 +51,7 @@ export function socketAddress(host: string, port: number): Record<string, unknow
 export function loadAssignment(clusterName: string, endpoints: XdsEndpoint[]): Record<string, unknown> {
   return {
     cluster_name: clusterName,
-    endpoints: [
-      { lb_endpoints: endpoints.map((e) => ({ endpoint: { address: socketAddress(e.host, e.port) } })) },
-    ],
+    endpoints: [{ lb_endpoints: endpoints.map((e) => ({ endpoint: { address: socketAddress(e.host, e.port) } })) }],
   };
 }
 

@@ -147,11 +147,7 @@ class EnvoyInstance implements EnvoyProcess {
     return parseStats(await this.admin(`/stats?format=json&filter=${filter}`)).get(name);
   }
 
-  waitForStat(
-    name: string,
-    predicate: (value: number) => boolean,
-    timeoutMs = STAT_WAIT_TIMEOUT_MS,
-  ): Promise<number> {
+  waitForStat(name: string, predicate: (value: number) => boolean, timeoutMs = STAT_WAIT_TIMEOUT_MS): Promise<number> {
     return waitFor(
       async () => {
         const value = await this.stat(name);

@@ -32,7 +32,10 @@ function renderResource(resource: EncodedResource): RenderedResource {
 export function renderTranslation(translation: ViewTranslation): string {
   const document: Record<string, unknown> = {};
   for (const typeUrl of PUSH_ORDER) {
-    document[shortTypeName(typeUrl)] = translation.resources.filter((r) => r.typeUrl === typeUrl).sort(byName).map(renderResource);
+    document[shortTypeName(typeUrl)] = translation.resources
+      .filter((r) => r.typeUrl === typeUrl)
+      .sort(byName)
+      .map(renderResource);
   }
   document.issues = translation.issues;
   // Builder key order is meaningful to a reader (name first); a shared object must not become an alias.

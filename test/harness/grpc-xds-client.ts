@@ -21,7 +21,10 @@ export interface GrpcBootstrapOptions {
   /** Defaults to ['xds_v3']; grpc-js-xds only acts on 'ignore_resource_deletion'. */
   serverFeatures?: string[];
   /** file_watcher certificate providers by instance name (gRFC A29), e.g. {spillway: {certificate_file, ...}}. */
-  certificateProviders?: Record<string, { certificate_file: string; private_key_file: string; ca_certificate_file: string }>;
+  certificateProviders?: Record<
+    string,
+    { certificate_file: string; private_key_file: string; ca_certificate_file: string }
+  >;
 }
 
 /** Writes a grpc-js-xds bootstrap JSON file and returns its path (for GRPC_XDS_BOOTSTRAP). */
@@ -41,7 +44,10 @@ export function writeGrpcBootstrap(options: GrpcBootstrapOptions): string {
     ...(options.certificateProviders
       ? {
           certificate_providers: Object.fromEntries(
-            Object.entries(options.certificateProviders).map(([name, config]) => [name, { plugin_name: 'file_watcher', config: { ...config, refresh_interval: '60s' } }]),
+            Object.entries(options.certificateProviders).map(([name, config]) => [
+              name,
+              { plugin_name: 'file_watcher', config: { ...config, refresh_interval: '60s' } },
+            ]),
           ),
         }
       : {}),
@@ -119,13 +125,17 @@ function grpcGoCommand(config: GrpcXdsClientConfig): [string, string[]] {
     concurrency: config.concurrency,
     'hold-ms': config.holdMs,
   };
-  return [grpcGoBinary(), ['client', ...Object.entries(flags).flatMap(([name, value]) => [`--${name}`, String(value)])]];
+  return [
+    grpcGoBinary(),
+    ['client', ...Object.entries(flags).flatMap(([name, value]) => [`--${name}`, String(value)])],
+  ];
 }
 
 /** Starts a long-running client whose tallies can be read while it runs (for failover tests). */
 export async function startGrpcXdsClient(options: GrpcXdsClientOptions): Promise<GrpcXdsClientHandle> {
   const config = fullConfig(options);
-  const [command, args] = options.implementation === 'grpc-go' ? grpcGoCommand(config) : [process.execPath, [fixturePath('grpc-xds-client')]];
+  const [command, args] =
+    options.implementation === 'grpc-go' ? grpcGoCommand(config) : [process.execPath, [fixturePath('grpc-xds-client')]];
   const child = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -137,7 +147,8 @@ export async function startGrpcXdsClient(options: GrpcXdsClientOptions): Promise
   });
   const exited = trackChild(child);
   const stderr = new StreamTail(child.stderr);
-  const describe = (): string => `${options.implementation ?? 'grpc-js'} xds client for ${config.target}, stderr tail:\n${stderr.toString()}`;
+  const describe = (): string =>
+    `${options.implementation ?? 'grpc-js'} xds client for ${config.target}, stderr tail:\n${stderr.toString()}`;
 
   let live = emptyTally();
   let completed = 0;

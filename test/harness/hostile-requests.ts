@@ -26,7 +26,10 @@ function varint(value: number): number[] {
 
 /** One length-delimited field: tag, length, bytes. */
 export function field(fieldNumber: number, bytes: Uint8Array | string): Buffer {
-  const body = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const body =
+    typeof bytes === 'string'
+      ? Buffer.from(bytes, 'utf8')
+      : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return Buffer.concat([Buffer.from([(fieldNumber << 3) | TAG_LENGTH_DELIMITED, ...varint(body.length)]), body]);
 }
 
@@ -50,7 +53,12 @@ export function encodeNode(node: HostileNode): Buffer {
   const fields: Record<string, { stringValue: string }> = {};
   for (const [key, value] of Object.entries(node.metadata ?? {})) fields[key] = { stringValue: value };
   const type = messageType('envoy.config.core.v3.Node');
-  const message = type.fromObject({ id: node.id, cluster: node.cluster ?? 'hostile', metadata: { fields }, user_agent_name: node.userAgentName ?? 'hostile-client' });
+  const message = type.fromObject({
+    id: node.id,
+    cluster: node.cluster ?? 'hostile',
+    metadata: { fields },
+    user_agent_name: node.userAgentName ?? 'hostile-client',
+  });
   return Buffer.from(type.encode(message).finish());
 }
 
@@ -60,10 +68,21 @@ function nodeBytes(node: HostileNode | Buffer | undefined): Buffer | undefined {
 }
 
 /** DiscoveryRequest{version_info = 1, node = 2, resource_names = 3 (the region), type_url = 4, response_nonce = 5}. */
-export function sotwRequest(typeUrl: string, names: Buffer, node?: HostileNode | Buffer, ack?: { versionInfo: string; nonce: string }): Buffer {
+export function sotwRequest(
+  typeUrl: string,
+  names: Buffer,
+  node?: HostileNode | Buffer,
+  ack?: { versionInfo: string; nonce: string },
+): Buffer {
   const bytes = nodeBytes(node);
   const none = Buffer.alloc(0);
-  return Buffer.concat([ack ? field(1, ack.versionInfo) : none, bytes ? field(2, bytes) : none, names, field(4, typeUrl), ack ? field(5, ack.nonce) : none]);
+  return Buffer.concat([
+    ack ? field(1, ack.versionInfo) : none,
+    bytes ? field(2, bytes) : none,
+    names,
+    field(4, typeUrl),
+    ack ? field(5, ack.nonce) : none,
+  ]);
 }
 
 /** DeltaDiscoveryRequest{node = 1, type_url = 2, resource_names_subscribe = 3 (the region)}. */

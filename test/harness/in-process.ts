@@ -14,7 +14,10 @@ export interface InProcessSpillway {
   stop(): Promise<void>;
 }
 
-export async function startInProcess(model: MeshModel, overrides: Partial<ControlPlaneOptions> = {}): Promise<InProcessSpillway> {
+export async function startInProcess(
+  model: MeshModel,
+  overrides: Partial<ControlPlaneOptions> = {},
+): Promise<InProcessSpillway> {
   const store = new MeshStore({ quietMs: 5, maxDelayMs: 20 });
   store.setShard('test', model);
   store.flush();

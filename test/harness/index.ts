@@ -6,7 +6,15 @@ export { startEnvoy, stopAllEnvoys, EnvoyOptions, EnvoyProcess } from './envoy';
 export { BootstrapFragment, Locality, XdsEndpoint, XdsMode, NODE_CLUSTER, XDS_CLUSTER_NAME } from './envoy-bootstrap';
 export { ClusterStatus, HostStatus, configDumpSection } from './envoy-admin-parsers';
 export { staticHttpProxy, StaticHttpProxyOptions } from './static-bootstrap';
-export { startHttpBackend, startGrpcBackend, startGrpcGoBackend, stopAllBackends, Backend, BackendOptions, BackendKind } from './backends';
+export {
+  startHttpBackend,
+  startGrpcBackend,
+  startGrpcGoBackend,
+  stopAllBackends,
+  Backend,
+  BackendOptions,
+  BackendKind,
+} from './backends';
 export { sendRequests, SendRequestsOptions, UNKNOWN_BACKEND_ID } from './http-load';
 export { Tally, emptyTally, mergeTally, successCount } from './tally';
 export { callEcho, EchoClient, EchoCallError } from './echo-client';

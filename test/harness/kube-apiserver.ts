@@ -72,9 +72,16 @@ export function kubeBinaries(): KubeBinaries {
   try {
     output = execFileSync('bash', [script, '--paths'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch {
-    throw new Error(`kube-apiserver and etcd are not built yet: run 'bash scripts/kube-apiserver.sh' (or 'make setup'; the first build takes several minutes)`);
+    throw new Error(
+      `kube-apiserver and etcd are not built yet: run 'bash scripts/kube-apiserver.sh' (or 'make setup'; the first build takes several minutes)`,
+    );
   }
-  const paths = new Map(output.trim().split('\n').map((line) => line.split('=', 2) as [string, string]));
+  const paths = new Map(
+    output
+      .trim()
+      .split('\n')
+      .map((line) => line.split('=', 2) as [string, string]),
+  );
   binaries = { kubeApiServer: paths.get('kube-apiserver') ?? '', etcd: paths.get('etcd') ?? '' };
   return binaries;
 }
@@ -120,12 +127,19 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
     apiserver = child;
     await waitFor(
       async () => {
-        if (hasExited(child)) throw new GiveUpWaiting(`kube-apiserver ${options.name} exited; its log ends:\n${fs.readFileSync(logFile, 'utf8').slice(-LOG_TAIL_CHARS)}`);
+        if (hasExited(child))
+          throw new GiveUpWaiting(
+            `kube-apiserver ${options.name} exited; its log ends:\n${fs.readFileSync(logFile, 'utf8').slice(-LOG_TAIL_CHARS)}`,
+          );
         if (!fs.existsSync(caFile)) return false;
         const ready = await kubeRequest({ url, token: ADMIN_TOKEN, caFile }, 'GET', '/readyz');
         return ready.status === 200;
       },
-      { timeoutMs: READY_TIMEOUT_MS, intervalMs: 200, what: `kube-apiserver ${options.name} at ${url} to be ready (log: ${dir}/apiserver.log)` },
+      {
+        timeoutMs: READY_TIMEOUT_MS,
+        intervalMs: 200,
+        what: `kube-apiserver ${options.name} at ${url} to be ready (log: ${dir}/apiserver.log)`,
+      },
     );
   };
   const stopApiServer = async (): Promise<void> => {
@@ -183,7 +197,11 @@ function writeSecrets(dir: string): { tokens: string; privateKey: string; public
   return { tokens, privateKey, publicKey };
 }
 
-async function startEtcd(binary: string, dataDir: string, logDir: string): Promise<{ url: string; child: ChildProcess }> {
+async function startEtcd(
+  binary: string,
+  dataDir: string,
+  logDir: string,
+): Promise<{ url: string; child: ChildProcess }> {
   const clientPort = await freePort();
   const peerPort = await freePort();
   const url = `http://127.0.0.1:${clientPort}`;
@@ -261,7 +279,12 @@ export interface KubeResponse {
 
 export type KubeMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-export function kubeRequest(target: KubeTarget, method: KubeMethod, apiPath: string, body?: unknown): Promise<KubeResponse> {
+export function kubeRequest(
+  target: KubeTarget,
+  method: KubeMethod,
+  apiPath: string,
+  body?: unknown,
+): Promise<KubeResponse> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const request = https.request(
@@ -272,7 +295,9 @@ export function kubeRequest(target: KubeTarget, method: KubeMethod, apiPath: str
         headers: {
           Authorization: `Bearer ${target.token}`,
           Accept: 'application/json',
-          ...(payload !== undefined ? { 'Content-Type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' } : {}),
+          ...(payload !== undefined
+            ? { 'Content-Type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' }
+            : {}),
         },
         timeout: 10_000,
       },
@@ -298,7 +323,12 @@ export function kubeRequest(target: KubeTarget, method: KubeMethod, apiPath: str
 }
 
 /** Like kubeRequest, but throws unless the status is 2xx (409 AlreadyExists allowed for POST when `idempotent`). */
-export async function kubeCall(target: KubeTarget, method: KubeMethod, apiPath: string, body?: unknown): Promise<unknown> {
+export async function kubeCall(
+  target: KubeTarget,
+  method: KubeMethod,
+  apiPath: string,
+  body?: unknown,
+): Promise<unknown> {
   const response = await kubeRequest(target, method, apiPath, body);
   if (response.status < 200 || response.status >= 300) {
     throw new Error(`${method} ${apiPath}: HTTP ${response.status}: ${JSON.stringify(response.body).slice(0, 500)}`);
@@ -314,7 +344,13 @@ export const SERVICE_EXPORT_CRD = {
   spec: {
     group: 'multicluster.x-k8s.io',
     scope: 'Namespaced',
-    names: { plural: 'serviceexports', singular: 'serviceexport', kind: 'ServiceExport', listKind: 'ServiceExportList', shortNames: ['svcex'] },
+    names: {
+      plural: 'serviceexports',
+      singular: 'serviceexport',
+      kind: 'ServiceExport',
+      listKind: 'ServiceExportList',
+      shortNames: ['svcex'],
+    },
     versions: [
       {
         name: 'v1alpha1',
@@ -340,19 +376,31 @@ export const SERVICE_EXPORT_CRD = {
 /** Installs the ServiceExport CRD and waits until the API serves it. */
 export async function installServiceExportCrd(target: KubeTarget): Promise<void> {
   await kubeCall(target, 'POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', SERVICE_EXPORT_CRD);
-  await waitFor(async () => (await kubeRequest(target, 'GET', '/apis/multicluster.x-k8s.io/v1alpha1/serviceexports')).status === 200, {
-    timeoutMs: 30_000,
-    what: 'the ServiceExport CRD to be served',
-  });
+  await waitFor(
+    async () =>
+      (await kubeRequest(target, 'GET', '/apis/multicluster.x-k8s.io/v1alpha1/serviceexports')).status === 200,
+    {
+      timeoutMs: 30_000,
+      what: 'the ServiceExport CRD to be served',
+    },
+  );
 }
 
 /** Creates a ServiceAccount (if absent) and returns a token the API server mints for it (TokenRequest API). */
-export async function mintServiceAccountToken(target: KubeTarget, namespace: string, name: string, expirationSeconds = 3600): Promise<string> {
+export async function mintServiceAccountToken(
+  target: KubeTarget,
+  namespace: string,
+  name: string,
+  expirationSeconds = 3600,
+): Promise<string> {
   const accounts = `/api/v1/namespaces/${namespace}/serviceaccounts`;
   const created = await kubeRequest(target, 'POST', accounts, { metadata: { name } });
-  if (created.status !== 201 && created.status !== 409) throw new Error(`POST ${accounts}: HTTP ${created.status}: ${JSON.stringify(created.body).slice(0, 500)}`);
+  if (created.status !== 201 && created.status !== 409)
+    throw new Error(`POST ${accounts}: HTTP ${created.status}: ${JSON.stringify(created.body).slice(0, 500)}`);
   const request = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds } };
-  const answer = (await kubeCall(target, 'POST', `${accounts}/${name}/token`, request)) as { status?: { token?: string } };
+  const answer = (await kubeCall(target, 'POST', `${accounts}/${name}/token`, request)) as {
+    status?: { token?: string };
+  };
   if (!answer.status?.token) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
   return answer.status.token;
 }
@@ -388,13 +436,27 @@ export function kubeconfigWithUser(name: string, url: string, caFile: string, us
  * only listen on loopback: slices naming them are written here, and the API server then lists and
  * watches them like any other (it reads JSON from etcd as well as its own protobuf).
  */
-export async function storeInEtcd(server: KubeApiServer, resource: string, object: { metadata: { name: string; namespace?: string; uid?: string; creationTimestamp?: string } }): Promise<void> {
+export async function storeInEtcd(
+  server: KubeApiServer,
+  resource: string,
+  object: { metadata: { name: string; namespace?: string; uid?: string; creationTimestamp?: string } },
+): Promise<void> {
   const { name, namespace } = object.metadata;
   const key = `/registry/${resource}/${namespace ? `${namespace}/` : ''}${name}`;
-  const stored = { ...object, metadata: { uid: randomUUID(), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), ...object.metadata } };
+  const stored = {
+    ...object,
+    metadata: {
+      uid: randomUUID(),
+      creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      ...object.metadata,
+    },
+  };
   const response = await fetch(`${server.etcdUrl}/v3/kv/put`, {
     method: 'POST',
-    body: JSON.stringify({ key: Buffer.from(key).toString('base64'), value: Buffer.from(JSON.stringify(stored)).toString('base64') }),
+    body: JSON.stringify({
+      key: Buffer.from(key).toString('base64'),
+      value: Buffer.from(JSON.stringify(stored)).toString('base64'),
+    }),
   });
   if (!response.ok) throw new Error(`etcd put ${key}: HTTP ${response.status}: ${await response.text()}`);
 }
@@ -402,10 +464,25 @@ export async function storeInEtcd(server: KubeApiServer, resource: string, objec
 /** Metadata of every request once it completed (watches also when they start). */
 function auditArgs(dir: string): string[] {
   const policy = path.join(dir, 'audit-policy.yaml');
-  fs.writeFileSync(policy, ['apiVersion: audit.k8s.io/v1', 'kind: Policy', 'omitStages: [RequestReceived]', 'rules:', '  - level: Metadata', ''].join('\n'));
+  fs.writeFileSync(
+    policy,
+    [
+      'apiVersion: audit.k8s.io/v1',
+      'kind: Policy',
+      'omitStages: [RequestReceived]',
+      'rules:',
+      '  - level: Metadata',
+      '',
+    ].join('\n'),
+  );
   const log = path.join(dir, 'audit.log');
   fs.rmSync(log, { force: true });
-  return [`--audit-policy-file=${policy}`, `--audit-log-path=${log}`, '--audit-log-mode=blocking', '--audit-log-format=json'];
+  return [
+    `--audit-policy-file=${policy}`,
+    `--audit-log-path=${log}`,
+    '--audit-log-mode=blocking',
+    '--audit-log-format=json',
+  ];
 }
 
 export interface AuditEvent {

@@ -18,10 +18,10 @@ export function fileSafe(id: string): string {
 export async function captureStderr(body: () => Promise<void>): Promise<string> {
   const writes: string[] = [];
   const original = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string) => {
+  process.stderr.write = (chunk: string) => {
     writes.push(chunk);
     return true;
-  }) as typeof process.stderr.write;
+  };
   try {
     await body();
   } finally {

@@ -39,7 +39,13 @@ function nodeMessage(node: RawNode | undefined): Record<string, unknown> | undef
   if (!node) return undefined;
   const fields: Record<string, { stringValue: string }> = {};
   for (const [key, value] of Object.entries(node.metadata ?? {})) fields[key] = { stringValue: value };
-  return { id: node.id, cluster: 'raw-test', metadata: { fields }, locality: node.locality, user_agent_name: node.userAgent ?? 'raw-ads-client' };
+  return {
+    id: node.id,
+    cluster: 'raw-test',
+    metadata: { fields },
+    locality: node.locality,
+    user_agent_name: node.userAgent ?? 'raw-ads-client',
+  };
 }
 
 function decodeAny(any: { type_url?: string; value?: Uint8Array }): Record<string, unknown> {
@@ -66,7 +72,13 @@ function decodeResponse(mode: RawMode, bytes: Buffer): RawResponse {
       const message = decodeAny(any);
       return { name: nameOf(message), message };
     });
-    return { versionInfo: raw.version_info ?? '', typeUrl: raw.type_url ?? '', nonce: raw.nonce ?? '', resources, removed: [] };
+    return {
+      versionInfo: raw.version_info ?? '',
+      typeUrl: raw.type_url ?? '',
+      nonce: raw.nonce ?? '',
+      resources,
+      removed: [],
+    };
   }
   const type = messageType('envoy.service.discovery.v3.DeltaDiscoveryResponse');
   const raw = type.toObject(type.decode(bytes), TO_OBJECT) as {
@@ -76,7 +88,11 @@ function decodeResponse(mode: RawMode, bytes: Buffer): RawResponse {
     resources?: { name?: string; version?: string; resource?: { type_url?: string; value?: Uint8Array } }[];
     removed_resources?: string[];
   };
-  const resources = (raw.resources ?? []).map((r) => ({ name: r.name ?? '', version: r.version, message: r.resource ? decodeAny(r.resource) : {} }));
+  const resources = (raw.resources ?? []).map((r) => ({
+    name: r.name ?? '',
+    version: r.version,
+    message: r.resource ? decodeAny(r.resource) : {},
+  }));
   return {
     versionInfo: raw.system_version_info ?? '',
     typeUrl: raw.type_url ?? '',
@@ -106,8 +122,14 @@ export interface DeltaRequestInput {
 }
 
 const SERVICES: Record<string, { sotw: string; delta: string }> = {
-  ads: { sotw: '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources', delta: '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources' },
-  cds: { sotw: '/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters', delta: '/envoy.service.cluster.v3.ClusterDiscoveryService/DeltaClusters' },
+  ads: {
+    sotw: '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources',
+    delta: '/envoy.service.discovery.v3.AggregatedDiscoveryService/DeltaAggregatedResources',
+  },
+  cds: {
+    sotw: '/envoy.service.cluster.v3.ClusterDiscoveryService/StreamClusters',
+    delta: '/envoy.service.cluster.v3.ClusterDiscoveryService/DeltaClusters',
+  },
 };
 
 export class RawAdsClient {
@@ -129,7 +151,7 @@ export class RawAdsClient {
   ) {
     this.client = sharedChannel ?? new grpc.Client(address, credentials, channelOptions);
     this.ownsChannel = sharedChannel === undefined;
-    const path = (SERVICES[service] as { sotw: string; delta: string })[mode];
+    const path = SERVICES[service][mode];
     this.call = this.client.makeBidiStreamRequest(
       path,
       (bytes: Buffer) => bytes,
@@ -182,7 +204,13 @@ export class RawAdsClient {
 
   /** ACK a response the way Envoy does (SotW: version + nonce + same names). */
   ackSotw(response: RawResponse, node: RawNode | undefined, resourceNames: string[] = []): void {
-    this.sendSotw({ typeUrl: response.typeUrl, node, versionInfo: response.versionInfo, responseNonce: response.nonce, resourceNames });
+    this.sendSotw({
+      typeUrl: response.typeUrl,
+      node,
+      versionInfo: response.versionInfo,
+      responseNonce: response.nonce,
+      resourceNames,
+    });
   }
 
   ackDelta(response: RawResponse): void {
@@ -194,8 +222,9 @@ export class RawAdsClient {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const index = this.queue.findIndex((r) => !typeUrl || r.typeUrl === typeUrl);
-      if (index >= 0) return this.queue.splice(index, 1)[0] as RawResponse;
-      if (this.ended) throw new Error(`stream ended (${this.ended.code}: ${this.ended.details}) while waiting for a response`);
+      if (index >= 0) return this.queue.splice(index, 1)[0];
+      if (this.ended)
+        throw new Error(`stream ended (${this.ended.code}: ${this.ended.details}) while waiting for a response`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no response${typeUrl ? ` of ${typeUrl}` : ''} within ${timeoutMs} ms`);
       await this.signal.wait(left);
@@ -206,7 +235,9 @@ export class RawAdsClient {
   async expectNothing(ms = 300): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, ms));
     if (this.queue.length > 0) {
-      const unexpected = this.queue.map((r) => `${r.typeUrl.split('.').pop()} v${r.versionInfo} [${r.resources.map((x) => x.name).join(', ')}]`);
+      const unexpected = this.queue.map(
+        (r) => `${r.typeUrl.split('.').pop()} v${r.versionInfo} [${r.resources.map((x) => x.name).join(', ')}]`,
+      );
       throw new Error(`expected no response, got: ${unexpected.join('; ')}`);
     }
   }

@@ -54,8 +54,15 @@ export class RawLrsClient {
 
   constructor(address: string, credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()) {
     // Own channel per stream, and no client-side size limit: the tests send what an attacker would.
-    this.client = new grpc.Client(address, credentials, { 'grpc.max_send_message_length': -1, 'grpc.use_local_subchannel_pool': 1 });
-    this.call = this.client.makeBidiStreamRequest(PATH, (bytes: Buffer) => bytes, (bytes: Buffer) => bytes);
+    this.client = new grpc.Client(address, credentials, {
+      'grpc.max_send_message_length': -1,
+      'grpc.use_local_subchannel_pool': 1,
+    });
+    this.call = this.client.makeBidiStreamRequest(
+      PATH,
+      (bytes: Buffer) => bytes,
+      (bytes: Buffer) => bytes,
+    );
     this.call.on('data', () => {
       this.responses++;
       this.signal.notify();
@@ -81,7 +88,8 @@ export class RawLrsClient {
   async accepted(timeoutMs = 3_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.responses === 0) {
-      if (this.ended) throw new Error(`LRS stream ended (${this.ended.code}: ${this.ended.details}) before any response`);
+      if (this.ended)
+        throw new Error(`LRS stream ended (${this.ended.code}: ${this.ended.details}) before any response`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no LoadStatsResponse within ${timeoutMs} ms`);
       await this.signal.wait(left);

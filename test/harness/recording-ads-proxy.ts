@@ -78,7 +78,9 @@ function recordResponse(bytes: Buffer, atMs: number): RecordedMessage {
 export async function startRecordingAdsProxy(upstream: string): Promise<RecordingAdsProxy> {
   const started = performance.now();
   const messages: RecordedMessage[] = [];
-  const client = new grpc.Client(upstream, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 });
+  const client = new grpc.Client(upstream, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': -1,
+  });
   const server = new grpc.Server({ 'grpc.max_receive_message_length': -1 });
   const definition: grpc.ServiceDefinition = {
     StreamAggregatedResources: {
@@ -111,7 +113,9 @@ export async function startRecordingAdsProxy(upstream: string): Promise<Recordin
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
   );
   return {
     port,

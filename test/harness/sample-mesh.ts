@@ -11,8 +11,21 @@ export function endpoint(cluster: string, port: number, extra: Partial<MeshEndpo
   return { cluster, address: '127.0.0.1', ports: { http: port }, labels: {}, ready: true, ...extra };
 }
 
-export function httpService(name: string, namespace: string, port: number, extra: Partial<MeshService> = {}): MeshService {
-  return { name, namespace, ports: [{ name: 'http', port, protocol: 'http' }], exported: true, subsetLabel: 'version', failover: 'cluster', ...extra };
+export function httpService(
+  name: string,
+  namespace: string,
+  port: number,
+  extra: Partial<MeshService> = {},
+): MeshService {
+  return {
+    name,
+    namespace,
+    ports: [{ name: 'http', port, protocol: 'http' }],
+    exported: true,
+    subsetLabel: 'version',
+    failover: 'cluster',
+    ...extra,
+  };
 }
 
 export function sampleMesh(options: SampleOptions = {}): MeshModel {
@@ -20,13 +33,33 @@ export function sampleMesh(options: SampleOptions = {}): MeshModel {
     service: httpService('checkout', 'shop', 8080),
     endpoints: options.checkoutEndpoints ?? [endpoint('east', 18081), endpoint('west', 18082)],
   };
-  const ledger: ServiceEntry = { service: httpService('ledger', 'shop', 8080, { exported: false }), endpoints: [endpoint('west', 18086)] };
+  const ledger: ServiceEntry = {
+    service: httpService('ledger', 'shop', 8080, { exported: false }),
+    endpoints: [endpoint('west', 18086)],
+  };
   const services = new Map<string, ServiceEntry>();
-  for (const entry of [checkout, ledger, ...(options.extraServices ?? [])]) services.set(serviceHost(entry.service), entry);
+  for (const entry of [checkout, ledger, ...(options.extraServices ?? [])])
+    services.set(serviceHost(entry.service), entry);
   return {
     clusters: new Map([
-      ['east', { name: 'east', region: 'europe-west1', zone: 'europe-west1-b', gateway: { address: '127.0.0.2', port: 15443 } }],
-      ['west', { name: 'west', region: 'europe-west1', zone: 'europe-west1-c', gateway: { address: '127.0.0.3', port: 15443 } }],
+      [
+        'east',
+        {
+          name: 'east',
+          region: 'europe-west1',
+          zone: 'europe-west1-b',
+          gateway: { address: '127.0.0.2', port: 15443 },
+        },
+      ],
+      [
+        'west',
+        {
+          name: 'west',
+          region: 'europe-west1',
+          zone: 'europe-west1-c',
+          gateway: { address: '127.0.0.3', port: 15443 },
+        },
+      ],
     ]),
     services,
   };

@@ -32,7 +32,16 @@ export async function startSpillwayProcess(options: SpillwayProcessOptions): Pro
   const adminPort = await freePort();
   const logFile = path.join(testOutputDir('spillway'), `${fileSafe(options.name)}.log`);
   const out = fs.openSync(logFile, 'a');
-  const args = [path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'), 'serve', '--xds', `127.0.0.1:${xdsPort}`, '--admin', `127.0.0.1:${adminPort}`, '--log-level', 'debug'];
+  const args = [
+    path.join(repoRoot(), 'dist', 'src', 'cli', 'main.js'),
+    'serve',
+    '--xds',
+    `127.0.0.1:${xdsPort}`,
+    '--admin',
+    `127.0.0.1:${adminPort}`,
+    '--log-level',
+    'debug',
+  ];
   if (options.meshPath) args.push('--mesh', options.meshPath);
   args.push(...(options.extraArgs ?? []));
   const child = spawn(process.execPath, args, { stdio: ['ignore', out, out] });

@@ -46,11 +46,7 @@ export function successCount(tally: Tally): number {
 }
 
 function isCountMap(value: unknown): value is Record<string, number> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    Object.values(value).every((n) => typeof n === 'number')
-  );
+  return typeof value === 'object' && value !== null && Object.values(value).every((n) => typeof n === 'number');
 }
 
 /** Validates a tally that crossed a process boundary as JSON. */

@@ -6,7 +6,12 @@ const MAX_SHOWN_LINES = 60;
 /** Above this many line pairs the LCS table is too big: show the changed region as replaced wholesale. */
 const MAX_LCS_CELLS = 4_000_000;
 
-type Op = { kind: ' ' | '-' | '+'; line: string; oldLine: number; newLine: number };
+interface Op {
+  kind: ' ' | '-' | '+';
+  line: string;
+  oldLine: number;
+  newLine: number;
+}
 
 /** undefined when equal; otherwise `@@ -a +b @@` hunks of the first differences (- expected, + actual). */
 export function firstDifference(expected: string, actual: string): string | undefined {
@@ -18,7 +23,7 @@ export function firstDifference(expected: string, actual: string): string | unde
       shown.push('... (more differences below)');
       break;
     }
-    const first = ops[start] as Op;
+    const first = ops[start];
     shown.push(`@@ -${first.oldLine} +${first.newLine} @@`);
     for (const op of ops.slice(start, stop)) shown.push(`${op.kind} ${op.line}`);
   }
@@ -45,7 +50,12 @@ function lineOps(before: string[], after: string[]): Op[] {
   let prefix = 0;
   while (prefix < before.length && prefix < after.length && before[prefix] === after[prefix]) prefix++;
   let suffix = 0;
-  while (suffix < before.length - prefix && suffix < after.length - prefix && before[before.length - 1 - suffix] === after[after.length - 1 - suffix]) suffix++;
+  while (
+    suffix < before.length - prefix &&
+    suffix < after.length - prefix &&
+    before[before.length - 1 - suffix] === after[after.length - 1 - suffix]
+  )
+    suffix++;
   const a = before.slice(prefix, before.length - suffix);
   const b = after.slice(prefix, after.length - suffix);
   const kinds: Op['kind'][] = [
@@ -58,7 +68,7 @@ function lineOps(before: string[], after: string[]): Op[] {
   let oldIndex = 0;
   let newIndex = 0;
   for (const kind of kinds) {
-    const line = kind === '+' ? (after[newIndex] as string) : (before[oldIndex] as string);
+    const line = kind === '+' ? after[newIndex] : before[oldIndex];
     ops.push({ kind, line, oldLine: oldIndex + 1, newLine: newIndex + 1 });
     if (kind !== '+') oldIndex++;
     if (kind !== '-') newIndex++;
@@ -67,14 +77,18 @@ function lineOps(before: string[], after: string[]): Op[] {
 }
 
 function middleKinds(a: string[], b: string[]): Op['kind'][] {
-  if (a.length * b.length > MAX_LCS_CELLS) return [...Array<Op['kind']>(a.length).fill('-'), ...Array<Op['kind']>(b.length).fill('+')];
+  if (a.length * b.length > MAX_LCS_CELLS)
+    return [...Array<Op['kind']>(a.length).fill('-'), ...Array<Op['kind']>(b.length).fill('+')];
   // lcs[i * (m + 1) + j] = length of the LCS of a[i..] and b[j..].
   const n = a.length;
   const m = b.length;
   const lcs = new Uint32Array((n + 1) * (m + 1));
   for (let i = n - 1; i >= 0; i--) {
     for (let j = m - 1; j >= 0; j--) {
-      lcs[i * (m + 1) + j] = a[i] === b[j] ? (lcs[(i + 1) * (m + 1) + j + 1] as number) + 1 : Math.max(lcs[(i + 1) * (m + 1) + j] as number, lcs[i * (m + 1) + j + 1] as number);
+      lcs[i * (m + 1) + j] =
+        a[i] === b[j]
+          ? lcs[(i + 1) * (m + 1) + j + 1] + 1
+          : Math.max(lcs[(i + 1) * (m + 1) + j], lcs[i * (m + 1) + j + 1]);
     }
   }
   const kinds: Op['kind'][] = [];
@@ -85,7 +99,7 @@ function middleKinds(a: string[], b: string[]): Op['kind'][] {
       kinds.push(' ');
       i++;
       j++;
-    } else if (j >= m || (i < n && (lcs[(i + 1) * (m + 1) + j] as number) >= (lcs[i * (m + 1) + j + 1] as number))) {
+    } else if (j >= m || (i < n && lcs[(i + 1) * (m + 1) + j] >= lcs[i * (m + 1) + j + 1])) {
       kinds.push('-');
       i++;
     } else {

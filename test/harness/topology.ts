@@ -16,18 +16,37 @@ export interface ClusterSpec {
   gatewayAddress: string;
 }
 
-export type MeshDocument = Record<string, unknown> & { clusters: Record<string, unknown>[]; services: Record<string, unknown>[] };
+export type MeshDocument = Record<string, unknown> & {
+  clusters: Record<string, unknown>[];
+  services: Record<string, unknown>[];
+};
 
 export function clustersYaml(clusters: ClusterSpec[], gatewayPort: number): Record<string, unknown>[] {
-  return clusters.map((c) => ({ name: c.name, region: c.region, zone: c.zone, gateway: `${c.gatewayAddress}:${gatewayPort}` }));
+  return clusters.map((c) => ({
+    name: c.name,
+    region: c.region,
+    zone: c.zone,
+    gateway: `${c.gatewayAddress}:${gatewayPort}`,
+  }));
 }
 
 /** Outlier detection fast enough for tests (production defaults eject after seconds, not milliseconds). */
 export const FAST_OUTLIER = { consecutive5xx: 2, intervalMs: 500, baseEjectionTimeMs: 3000 };
 
 /** The exported checkout service (http 8080) of a test mesh document, with fast outlier detection. */
-export function checkoutService(endpoints: Record<string, unknown>[], extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name: 'checkout', namespace: 'shop', ports: [{ name: 'http', port: 8080 }], export: true, outlierDetection: FAST_OUTLIER, ...extra, endpoints };
+export function checkoutService(
+  endpoints: Record<string, unknown>[],
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    name: 'checkout',
+    namespace: 'shop',
+    ports: [{ name: 'http', port: 8080 }],
+    export: true,
+    outlierDetection: FAST_OUTLIER,
+    ...extra,
+    endpoints,
+  };
 }
 
 export class MeshFile {
@@ -93,13 +112,22 @@ export async function startTopology(options: TopologyOptions): Promise<Topology>
     },
     restartSpillway: async () => {
       await topology.spillway.stop();
-      topology.spillway = await startSpillwayProcess({ name: options.name, meshPath: meshFile.path, xdsPort: topology.spillway.xdsPort });
+      topology.spillway = await startSpillwayProcess({
+        name: options.name,
+        meshPath: meshFile.path,
+        xdsPort: topology.spillway.xdsPort,
+      });
     },
   };
   return topology;
 }
 
-async function startGateways(options: TopologyOptions, spillway: SpillwayProcess, dir: string, gateways: Map<string, EnvoyProcess>): Promise<void> {
+async function startGateways(
+  options: TopologyOptions,
+  spillway: SpillwayProcess,
+  dir: string,
+  gateways: Map<string, EnvoyProcess>,
+): Promise<void> {
   for (const cluster of options.clusters) {
     if (options.gatewaysFor && !options.gatewaysFor.includes(cluster.name)) continue;
     const gateway = await startEnvoy({

@@ -30,21 +30,28 @@ describe('bad input', () => {
   });
   afterEach(async () => {
     // The well-behaved client still gets updates after each kind of bad input.
-    server.setModel(sampleMesh({ extraServices: [{ service: httpService('extra', 'shop', 7070), endpoints: [endpoint('east', 17070)] }] }));
+    server.setModel(
+      sampleMesh({
+        extraServices: [{ service: httpService('extra', 'shop', 7070), endpoints: [endpoint('east', 17070)] }],
+      }),
+    );
     const update = await good.next();
     expect(update.resources.map((r) => r.name)).toContain('outbound|7070||extra.shop.svc.cluster.local');
     for (const client of clients.splice(0)) client.close();
     await server.stop();
   });
 
-  test.each(['sotw', 'delta'] as const)('%s: a first request with no node is refused with INVALID_ARGUMENT', async (mode) => {
-    const client = connect(mode);
-    if (mode === 'sotw') client.sendSotw({ typeUrl: CLUSTER_TYPE });
-    else client.sendDelta({ typeUrl: CLUSTER_TYPE });
-    const end = await client.end();
-    expect(end.code).toBe(INVALID_ARGUMENT);
-    expect(end.details).toMatch(/node/);
-  });
+  test.each(['sotw', 'delta'] as const)(
+    '%s: a first request with no node is refused with INVALID_ARGUMENT',
+    async (mode) => {
+      const client = connect(mode);
+      if (mode === 'sotw') client.sendSotw({ typeUrl: CLUSTER_TYPE });
+      else client.sendDelta({ typeUrl: CLUSTER_TYPE });
+      const end = await client.end();
+      expect(end.code).toBe(INVALID_ARGUMENT);
+      expect(end.details).toMatch(/node/);
+    },
+  );
 
   test('an unknown CLUSTER_ID is refused with FAILED_PRECONDITION naming the known clusters', async () => {
     const client = connect();
@@ -87,7 +94,9 @@ describe('bad input', () => {
     client.sendSotw({ typeUrl: CLUSTER_TYPE, node: { id: 'i'.repeat(2_000_000), metadata: { CLUSTER_ID: 'east' } } });
     const end = await client.end();
     expect(end.code).toBe(RESOURCE_EXHAUSTED);
-    expect(end.details).toBe(`node id of 2000000 bytes is over the limit of ${DEFAULT_CLIENT_LIMITS.maxNodeFieldBytes} (--${CLIENT_LIMIT_FLAGS.maxNodeFieldBytes})`);
+    expect(end.details).toBe(
+      `node id of 2000000 bytes is over the limit of ${DEFAULT_CLIENT_LIMITS.maxNodeFieldBytes} (--${CLIENT_LIMIT_FLAGS.maxNodeFieldBytes})`,
+    );
     expect(server.spillway.server.registry.totals.rejectedStreams).toBe(1);
   });
 
@@ -96,8 +105,13 @@ describe('bad input', () => {
     client.sendSotw({ typeUrl: CLUSTER_TYPE, node: { id: 'nacker', metadata: { CLUSTER_ID: 'east' } } });
     const response = await client.next();
     client.sendSotw({ typeUrl: CLUSTER_TYPE, responseNonce: response.nonce, errorMessage: 'e'.repeat(100_000) });
-    const nack = await waitFor(async () => server.spillway.server.registry.list().find((c) => c.nodeId === 'nacker')?.types.CDS?.lastNack, { timeoutMs: 3_000, what: 'the NACK' });
-    expect(nack.message).toBe(`${'e'.repeat(DEFAULT_CLIENT_LIMITS.maxNackMessageChars)}... [truncated: 100000 characters]`);
+    const nack = await waitFor(
+      async () => server.spillway.server.registry.list().find((c) => c.nodeId === 'nacker')?.types.CDS?.lastNack,
+      { timeoutMs: 3_000, what: 'the NACK' },
+    );
+    expect(nack.message).toBe(
+      `${'e'.repeat(DEFAULT_CLIENT_LIMITS.maxNackMessageChars)}... [truncated: 100000 characters]`,
+    );
   });
 
   test('what a stream subscribed stops counting against the server the moment it closes', async () => {

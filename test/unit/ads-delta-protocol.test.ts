@@ -9,7 +9,9 @@ const PAYMENTS = 'outbound|9090||payments.shop.svc.cluster.local';
 const EAST: RawNode = { id: 'delta-east-1', metadata: { CLUSTER_ID: 'east' } };
 
 function withPayments() {
-  return sampleMesh({ extraServices: [{ service: httpService('payments', 'shop', 9090), endpoints: [endpoint('east', 19091)] }] });
+  return sampleMesh({
+    extraServices: [{ service: httpService('payments', 'shop', 9090), endpoints: [endpoint('east', 19091)] }],
+  });
 }
 
 describe('delta ADS protocol', () => {

@@ -79,14 +79,32 @@ describe('SotW ADS protocol', () => {
     client.sendSotw({ typeUrl: ENDPOINT_TYPE, node: EAST, resourceNames: [CHECKOUT] });
     const first = await client.next();
     expect(first.resources.map((r) => r.name)).toEqual([CHECKOUT]);
-    client.sendSotw({ typeUrl: ENDPOINT_TYPE, node: EAST, resourceNames: [CHECKOUT, PAYMENTS], versionInfo: first.versionInfo, responseNonce: first.nonce });
+    client.sendSotw({
+      typeUrl: ENDPOINT_TYPE,
+      node: EAST,
+      resourceNames: [CHECKOUT, PAYMENTS],
+      versionInfo: first.versionInfo,
+      responseNonce: first.nonce,
+    });
     const second = await client.next();
     expect(second.resources.map((r) => r.name)).toEqual([PAYMENTS]);
     expect(second.versionInfo).not.toBe(first.versionInfo);
-    client.sendSotw({ typeUrl: ENDPOINT_TYPE, node: EAST, resourceNames: [PAYMENTS], versionInfo: second.versionInfo, responseNonce: second.nonce });
+    client.sendSotw({
+      typeUrl: ENDPOINT_TYPE,
+      node: EAST,
+      resourceNames: [PAYMENTS],
+      versionInfo: second.versionInfo,
+      responseNonce: second.nonce,
+    });
     await client.expectNothing();
     // A name dropped and named again is sent again, unchanged as it is.
-    client.sendSotw({ typeUrl: ENDPOINT_TYPE, node: EAST, resourceNames: [CHECKOUT, PAYMENTS], versionInfo: second.versionInfo, responseNonce: second.nonce });
+    client.sendSotw({
+      typeUrl: ENDPOINT_TYPE,
+      node: EAST,
+      resourceNames: [CHECKOUT, PAYMENTS],
+      versionInfo: second.versionInfo,
+      responseNonce: second.nonce,
+    });
     expect((await client.next()).resources.map((r) => r.name)).toEqual([CHECKOUT]);
   });
 
@@ -97,7 +115,11 @@ describe('SotW ADS protocol', () => {
     const first = await client.next();
     expect(first.resources.map((r) => r.name)).toEqual([CHECKOUT, PAYMENTS]);
     client.ackSotw(first, EAST, [CHECKOUT, PAYMENTS]);
-    server.setModel(sampleMesh({ extraServices: [{ service: httpService('payments', 'shop', 9090), endpoints: [endpoint('east', 19092)] }] }));
+    server.setModel(
+      sampleMesh({
+        extraServices: [{ service: httpService('payments', 'shop', 9090), endpoints: [endpoint('east', 19092)] }],
+      }),
+    );
     const update = await client.next();
     expect(update.resources.map((r) => r.name)).toEqual([PAYMENTS]);
   });
@@ -108,10 +130,21 @@ describe('SotW ADS protocol', () => {
     client.sendSotw({ typeUrl: ENDPOINT_TYPE, node: EAST, resourceNames: [CHECKOUT] });
     const first = await client.next();
     client.ackSotw(first, EAST, [CHECKOUT]);
-    server.setModel(sampleMesh({ extraServices: [{ service: httpService('payments', 'shop', 9090), endpoints: [endpoint('east', 19091)] }], checkoutEndpoints: [endpoint('east', 18081)] }));
+    server.setModel(
+      sampleMesh({
+        extraServices: [{ service: httpService('payments', 'shop', 9090), endpoints: [endpoint('east', 19091)] }],
+        checkoutEndpoints: [endpoint('east', 18081)],
+      }),
+    );
     const second = await client.next();
     // The client answers the OLD nonce with a NACK and a new name: the NACK is stale (ignored), the name is not.
-    client.sendSotw({ typeUrl: ENDPOINT_TYPE, resourceNames: [CHECKOUT, PAYMENTS], versionInfo: first.versionInfo, responseNonce: first.nonce, errorMessage: 'stale complaint' });
+    client.sendSotw({
+      typeUrl: ENDPOINT_TYPE,
+      resourceNames: [CHECKOUT, PAYMENTS],
+      versionInfo: first.versionInfo,
+      responseNonce: first.nonce,
+      errorMessage: 'stale complaint',
+    });
     const third = await client.next();
     expect(third.resources.map((r) => r.name)).toEqual([PAYMENTS]); // it already holds the new CHECKOUT
     expect(third.nonce).not.toBe(second.nonce);
@@ -123,7 +156,12 @@ describe('SotW ADS protocol', () => {
     const client = connect();
     client.sendSotw({ typeUrl: CLUSTER_TYPE, node: EAST });
     const first = await client.next();
-    client.sendSotw({ typeUrl: CLUSTER_TYPE, versionInfo: '', responseNonce: first.nonce, errorMessage: 'cluster rejected: bad field' });
+    client.sendSotw({
+      typeUrl: CLUSTER_TYPE,
+      versionInfo: '',
+      responseNonce: first.nonce,
+      errorMessage: 'cluster rejected: bad field',
+    });
     await client.expectNothing(400);
     const record = server.spillway.server.registry.list()[0];
     expect(record?.types.CDS?.nacks).toBe(1);
@@ -150,10 +188,19 @@ describe('SotW ADS protocol', () => {
 
   test('explicit "*" plus names; empty list after names unsubscribes from all', async () => {
     const client = connect();
-    client.sendSotw({ typeUrl: LISTENER_TYPE, node: EAST, resourceNames: ['*', 'checkout.shop.svc.cluster.local:8080'] });
+    client.sendSotw({
+      typeUrl: LISTENER_TYPE,
+      node: EAST,
+      resourceNames: ['*', 'checkout.shop.svc.cluster.local:8080'],
+    });
     const both = await client.next();
     expect(both.resources.map((r) => r.name).sort()).toEqual(['checkout.shop.svc.cluster.local:8080', 'outbound']);
-    client.sendSotw({ typeUrl: LISTENER_TYPE, resourceNames: [], versionInfo: both.versionInfo, responseNonce: both.nonce });
+    client.sendSotw({
+      typeUrl: LISTENER_TYPE,
+      resourceNames: [],
+      versionInfo: both.versionInfo,
+      responseNonce: both.nonce,
+    });
     const none = await client.next();
     expect(none.resources).toEqual([]);
   });
@@ -221,7 +268,12 @@ describe('SotW ADS protocol', () => {
   test('make before break: a removed cluster outlives the route that used it', async () => {
     server.setModel(withPayments());
     const client = connect();
-    const names: Record<string, string[]> = { [CLUSTER_TYPE]: [], [ENDPOINT_TYPE]: [CHECKOUT, PAYMENTS], [LISTENER_TYPE]: [], [ROUTE_TYPE]: ['outbound'] };
+    const names: Record<string, string[]> = {
+      [CLUSTER_TYPE]: [],
+      [ENDPOINT_TYPE]: [CHECKOUT, PAYMENTS],
+      [LISTENER_TYPE]: [],
+      [ROUTE_TYPE]: ['outbound'],
+    };
     for (const typeUrl of [CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE]) {
       client.sendSotw({ typeUrl, node: EAST, resourceNames: names[typeUrl] });
       client.ackSotw(await client.next(3_000, typeUrl), EAST, names[typeUrl]);
@@ -230,7 +282,8 @@ describe('SotW ADS protocol', () => {
     const order: string[] = [];
     for (let i = 0; i < 4; i++) {
       const response = await client.next();
-      if (response.typeUrl !== ENDPOINT_TYPE) order.push(`${response.typeUrl.split('.').pop()}:${response.resources.length}`);
+      if (response.typeUrl !== ENDPOINT_TYPE)
+        order.push(`${response.typeUrl.split('.').pop()}:${response.resources.length}`);
       client.ackSotw(response, EAST, names[response.typeUrl]);
       if (response.typeUrl === CLUSTER_TYPE) {
         expect(response.resources.map((r) => r.name)).toEqual([CHECKOUT]);

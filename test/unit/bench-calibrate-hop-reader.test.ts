@@ -25,7 +25,13 @@ function grpcMessage(body: Buffer, compressed = false): Buffer {
   return Buffer.concat([prefix, body]);
 }
 
-function request(fields: { typeUrl: string; version?: string; nonce?: string; names?: string[]; nack?: boolean }): Buffer {
+function request(fields: {
+  typeUrl: string;
+  version?: string;
+  nonce?: string;
+  names?: string[];
+  nack?: boolean;
+}): Buffer {
   const type = messageType('envoy.service.discovery.v3.DiscoveryRequest');
   const object = {
     version_info: fields.version ?? '',
@@ -40,8 +46,13 @@ function request(fields: { typeUrl: string; version?: string; nonce?: string; na
 function response(typeUrl: string, nonce: string, assignments: string[] = []): Buffer {
   const assignment = messageType('envoy.config.endpoint.v3.ClusterLoadAssignment');
   const type = messageType('envoy.service.discovery.v3.DiscoveryResponse');
-  const resources = assignments.map((name) => ({ type_url: EDS, value: assignment.encode(assignment.fromObject({ cluster_name: name })).finish() }));
-  return Buffer.from(type.encode(type.fromObject({ version_info: `v-${nonce}`, resources, type_url: typeUrl, nonce })).finish());
+  const resources = assignments.map((name) => ({
+    type_url: EDS,
+    value: assignment.encode(assignment.fromObject({ cluster_name: name })).finish(),
+  }));
+  return Buffer.from(
+    type.encode(type.fromObject({ version_info: `v-${nonce}`, resources, type_url: typeUrl, nonce })).finish(),
+  );
 }
 
 describe('GrpcOverH2Reader', () => {
@@ -72,10 +83,14 @@ describe('GrpcOverH2Reader', () => {
 
   test('refuses what it cannot read: no preface, a compressed message, a message above the bound', () => {
     expect(() => new GrpcOverH2Reader(true, () => undefined).feed(Buffer.alloc(30))).toThrow('no client preface');
-    expect(() => new GrpcOverH2Reader(false, () => undefined).feed(frame(0, 0, 1, grpcMessage(Buffer.from('x'), true)))).toThrow('compressed');
+    expect(() =>
+      new GrpcOverH2Reader(false, () => undefined).feed(frame(0, 0, 1, grpcMessage(Buffer.from('x'), true))),
+    ).toThrow('compressed');
     const huge = Buffer.alloc(5);
     huge.writeUInt32BE(MAX_GRPC_MESSAGE_BYTES + 1, 1);
-    expect(() => new GrpcOverH2Reader(false, () => undefined).feed(frame(0, 0, 1, huge))).toThrow(`above ${MAX_GRPC_MESSAGE_BYTES}`);
+    expect(() => new GrpcOverH2Reader(false, () => undefined).feed(frame(0, 0, 1, huge))).toThrow(
+      `above ${MAX_GRPC_MESSAGE_BYTES}`,
+    );
   });
 });
 

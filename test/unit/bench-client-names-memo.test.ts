@@ -15,9 +15,28 @@ const passBytes = (bytes: Buffer) => bytes;
 /** A CDS response holding one EDS cluster for `service`, with the same version whoever it is for. */
 function clusterResponse(service: string): Buffer {
   const cluster = messageType('envoy.config.cluster.v3.Cluster');
-  const value = cluster.encode(cluster.fromObject({ name: `outbound|8080||${service}`, type: 'EDS', eds_cluster_config: { service_name: `outbound|8080||${service}` } })).finish();
+  const value = cluster
+    .encode(
+      cluster.fromObject({
+        name: `outbound|8080||${service}`,
+        type: 'EDS',
+        eds_cluster_config: { service_name: `outbound|8080||${service}` },
+      }),
+    )
+    .finish();
   const response = messageType('envoy.service.discovery.v3.DiscoveryResponse');
-  return Buffer.from(response.encode(response.fromObject({ version_info: 'push-1', type_url: CLUSTER_TYPE, nonce: `n-${service}`, resources: [{ type_url: CLUSTER_TYPE, value }] })).finish());
+  return Buffer.from(
+    response
+      .encode(
+        response.fromObject({
+          version_info: 'push-1',
+          type_url: CLUSTER_TYPE,
+          nonce: `n-${service}`,
+          resources: [{ type_url: CLUSTER_TYPE, value }],
+        }),
+      )
+      .finish(),
+  );
 }
 
 /** type_url 4 and resource_names 3 of a DiscoveryRequest. */
@@ -30,13 +49,28 @@ function readRequest(bytes: Buffer): { typeUrl: string; names: string[] } {
   return request;
 }
 
-const noEvents: ClientEvents = { synced: () => undefined, endpoints: () => undefined, failed: () => undefined, reopened: () => undefined };
+const noEvents: ClientEvents = {
+  synced: () => undefined,
+  endpoints: () => undefined,
+  failed: () => undefined,
+  reopened: () => undefined,
+};
 
 test('clients whose CDS differs only in a same-length name subscribe to their own EDS names', async () => {
   const edsRequests = new Map<string, string[]>();
   const server = new grpc.Server();
   server.addService(
-    { StreamAggregatedResources: { path: ADS_PATH, requestStream: true, responseStream: true, requestSerialize: passBytes, requestDeserialize: passBytes, responseSerialize: passBytes, responseDeserialize: passBytes } },
+    {
+      StreamAggregatedResources: {
+        path: ADS_PATH,
+        requestStream: true,
+        responseStream: true,
+        requestSerialize: passBytes,
+        requestDeserialize: passBytes,
+        responseSerialize: passBytes,
+        responseDeserialize: passBytes,
+      },
+    },
     {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
         let service = '';
@@ -46,19 +80,25 @@ test('clients whose CDS differs only in a same-length name subscribe to their ow
           forEachBytesField(bytes, (field, value) => {
             if (field === 2) forEachBytesField(value, (inner, id) => (inner === 1 ? (service = utf8(id)) : undefined));
           });
-          if (request.typeUrl === CLUSTER_TYPE && request.names.length === 0 && !edsRequests.has(service)) call.write(clusterResponse(service));
+          if (request.typeUrl === CLUSTER_TYPE && request.names.length === 0 && !edsRequests.has(service))
+            call.write(clusterResponse(service));
           if (request.typeUrl === ENDPOINT_TYPE) edsRequests.set(service, request.names);
         });
         call.on('error', () => undefined);
       },
     },
   );
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
   const clients: BenchClient[] = [];
   try {
     for (const service of ['svc-6.bench.svc.cluster.local', 'svc-9.bench.svc.cluster.local']) {
       clients.push(new BenchClient(`127.0.0.1:${port}`, { id: service, metadata: {} }, 'sotw', noEvents));
-      for (let i = 0; i < 200 && !edsRequests.has(service); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      for (let i = 0; i < 200 && !edsRequests.has(service); i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
     }
     expect(edsRequests.get('svc-6.bench.svc.cluster.local')).toEqual(['outbound|8080||svc-6.bench.svc.cluster.local']);
     expect(edsRequests.get('svc-9.bench.svc.cluster.local')).toEqual(['outbound|8080||svc-9.bench.svc.cluster.local']);

@@ -47,14 +47,18 @@ describe('istiod MCP config source (benchmark)', () => {
   const received: Response[] = [];
   const next = async (count: number) => {
     for (let i = 0; i < 200 && received.length < count; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    return received[count - 1] as Response;
+    return received[count - 1];
   };
 
   beforeAll(async () => {
     source = new IstioConfigSource(SIZE);
     const address = await source.listen();
     client = new grpc.Client(address, grpc.credentials.createInsecure());
-    call = client.makeBidiStreamRequest(ADS_PATH, (bytes: Buffer) => bytes, (bytes: Buffer) => bytes);
+    call = client.makeBidiStreamRequest(
+      ADS_PATH,
+      (bytes: Buffer) => bytes,
+      (bytes: Buffer) => bytes,
+    );
     call.on('data', (bytes: Buffer) => received.push(readResponse(bytes)));
     call.on('error', () => undefined);
   });

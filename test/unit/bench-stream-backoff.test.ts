@@ -3,7 +3,7 @@
 import { envoyRetryDelayMs, grpcJsRetryDelayMs } from '../../bench/load/stream-backoff';
 
 describe('benchmark client stream backoff', () => {
-  test("Envoy: uniform in [0, 500 ms × 2^(k-1)), the interval capped at 30 s", () => {
+  test('Envoy: uniform in [0, 500 ms × 2^(k-1)), the interval capped at 30 s', () => {
     expect(envoyRetryDelayMs(1, () => 0)).toBe(0);
     expect(envoyRetryDelayMs(1, () => 0.999)).toBe(499);
     expect(envoyRetryDelayMs(3, () => 0.5)).toBe(1000);

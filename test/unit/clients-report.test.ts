@@ -28,7 +28,7 @@ describe('/debug/clients', () => {
   const server = { registry, nameBudget: new NameSetBudget() };
   const clients = Array.from({ length: DEFAULT_CLIENTS_LIMIT + 100 }, (_, i) => client(i + 1));
   for (const c of clients) registry.add(c);
-  const nacking = clients[DEFAULT_CLIENTS_LIMIT + 50] as ClientInfo;
+  const nacking = clients[DEFAULT_CLIENTS_LIMIT + 50];
   registry.recordSent(nacking, 'CDS', 'v1', 'n1');
   registry.recordNack(nacking, 'CDS', { version: 'v1', nonce: 'n1', message: 'bad', atMs: Date.now() });
   const report = (query = '') => {

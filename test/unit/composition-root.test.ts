@@ -6,7 +6,12 @@ import * as path from 'path';
 import pino from 'pino';
 import { parseMeshText } from '../../src/discovery/file/mesh-file';
 import { MeshStore } from '../../src/mesh/store';
-import { MeshSourceHandle, RunningSpillwayServer, ServerStartError, startSpillwayServer } from '../../src/composition-root';
+import {
+  MeshSourceHandle,
+  RunningSpillwayServer,
+  ServerStartError,
+  startSpillwayServer,
+} from '../../src/composition-root';
 import { httpGet } from '../../src/demo/http-get';
 import { testOutputDir } from '../harness';
 
@@ -44,7 +49,11 @@ test('an extra source replaces the embedded mesh, gates readiness until it has s
   if (!only.ok) throw new Error(`test mesh invalid: ${JSON.stringify(only.errors)}`);
   const fake = (store: MeshStore): MeshSourceHandle => {
     store.setShard('fake/north', only.model);
-    return { statuses: () => [{ name: 'fake', reloads: 3, rejected: 1 }], synced: () => synced, stop: () => void (stopped = true) };
+    return {
+      statuses: () => [{ name: 'fake', reloads: 3, rejected: 1 }],
+      synced: () => synced,
+      stop: () => void (stopped = true),
+    };
   };
   const server = await start({ extraSources: [fake] });
   const readyz = await admin(server, '/readyz');

@@ -7,7 +7,14 @@ import { BackendIdentity } from '../../src/demo/backend-identity';
 import { onceFromEnvironment, runDemoCommand } from '../../src/demo/demo-command';
 import { planDemo } from '../../src/demo/demo-plan';
 import { StoryCast, StoryDriver, StoryTimings, castStory, runStory } from '../../src/demo/story';
-import { Answer, Sample, formatCounter, formatExpected, matchesWeights, tallyAnswers } from '../../src/demo/story-sample';
+import {
+  Answer,
+  Sample,
+  formatCounter,
+  formatExpected,
+  matchesWeights,
+  tallyAnswers,
+} from '../../src/demo/story-sample';
 
 const FAST: StoryTimings = { settleTimeoutMs: 200, recoverTimeoutMs: 200, probeIntervalMs: 5, liveLineIntervalMs: 50 };
 
@@ -17,7 +24,9 @@ function cast(): StoryCast {
   return castStory(parsed.model, planDemo(parsed.model));
 }
 
-const backend = (cluster: string, version: string): Answer => ({ identity: { cluster, service: 'checkout.shop', version, port: 1 } });
+const backend = (cluster: string, version: string): Answer => ({
+  identity: { cluster, service: 'checkout.shop', version, port: 1 },
+});
 
 /** A fake sidecar following the mesh's rules: local first, then west and south 2:1; canary 10% or by header. */
 class FakeMesh implements StoryDriver {
@@ -79,18 +88,34 @@ describe('the cast, from the embedded mesh', () => {
 });
 
 describe('counters', () => {
-  const identity = (cluster: string): BackendIdentity => ({ cluster, service: 'checkout.shop', version: 'v1', port: 1 });
-  const sample = tallyAnswers([...Array.from({ length: 2 }, () => ({ identity: identity('west') })), { identity: identity('south') }]);
+  const identity = (cluster: string): BackendIdentity => ({
+    cluster,
+    service: 'checkout.shop',
+    version: 'v1',
+    port: 1,
+  });
+  const sample = tallyAnswers([
+    ...Array.from({ length: 2 }, () => ({ identity: identity('west') })),
+    { identity: identity('south') },
+  ]);
 
   test('shares in a fixed order, 0% for a cluster that did not answer, failures shown', () => {
     expect(formatCounter(sample, sample.byCluster, ['east', 'west', 'south'])).toBe('east 0% | west 67% | south 33%');
     const withFailure = tallyAnswers([{ identity: identity('west') }, { failure: '503' }]);
     expect(formatCounter(withFailure, withFailure.byCluster, ['east'])).toBe('east 0% | west 50% | failed 50%');
-    expect(formatExpected([{ key: 'west', weight: 2 }, { key: 'south', weight: 1 }])).toBe('west 67% south 33%');
+    expect(
+      formatExpected([
+        { key: 'west', weight: 2 },
+        { key: 'south', weight: 1 },
+      ]),
+    ).toBe('west 67% south 33%');
   });
 
   test('weights match within the tolerance only', () => {
-    const weights = [{ key: 'west', weight: 2 }, { key: 'south', weight: 1 }];
+    const weights = [
+      { key: 'west', weight: 2 },
+      { key: 'south', weight: 1 },
+    ];
     expect(matchesWeights(sample, sample.byCluster, weights, 0.05)).toBe(true);
     const skewed = tallyAnswers(Array.from({ length: 10 }, () => ({ identity: identity('south') })));
     expect(matchesWeights(skewed, skewed.byCluster, weights, 0.2)).toBe(false);
@@ -103,7 +128,9 @@ describe('runStory', () => {
     expect(await runStory(cast(), mesh, FAST)).toEqual({ passed: true });
     const text = mesh.lines.join('\n');
     for (let step = 1; step <= 5; step++) expect(text).toContain(`PASS step ${step}/5`);
-    expect(text).toContain('east 0% | west 67% | south 33% of 60 requests, 0 failed (expected 2:1 by replicas: west 67% south 33%)');
+    expect(text).toContain(
+      'east 0% | west 67% | south 33% of 60 requests, 0 failed (expected 2:1 by replicas: west 67% south 33%)',
+    );
     expect(text).toContain('x-canary: true: v2 10/10');
   });
 
@@ -112,7 +139,9 @@ describe('runStory', () => {
     mesh.onlyRemote = 'south';
     const result = await runStory(cast(), mesh, FAST);
     expect(result).toMatchObject({ passed: false, failedStep: "step 2/5 (east's backends killed)" });
-    expect(mesh.lines.join('\n')).toContain("FAIL step 2/5: east's backends killed: the counted requests do not show it: east 0% | west 0% | south 100%");
+    expect(mesh.lines.join('\n')).toContain(
+      "FAIL step 2/5: east's backends killed: the counted requests do not show it: east 0% | west 0% | south 100%",
+    );
   });
 
   test('a cluster that never comes back fails step 3 after its bounded wait, with live counters meanwhile', async () => {

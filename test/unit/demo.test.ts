@@ -37,9 +37,21 @@ describe('planDemo on the embedded mesh', () => {
 
   test('a gateway per cluster, the sidecar in east, and every fixed address named with its purpose', () => {
     expect(plan.client.name).toBe('east');
-    expect(plan.gateways.map((g) => `${g.cluster.name} ${g.host}:${g.port}`)).toEqual(['east 127.0.0.2:15443', 'west 127.0.0.3:15443', 'south 127.0.0.4:15443']);
+    expect(plan.gateways.map((g) => `${g.cluster.name} ${g.host}:${g.port}`)).toEqual([
+      'east 127.0.0.2:15443',
+      'west 127.0.0.3:15443',
+      'south 127.0.0.4:15443',
+    ]);
     const addresses = plan.addresses.map((a) => `${a.host}:${a.port}`);
-    expect(addresses).toEqual(expect.arrayContaining(['127.0.0.1:15010', '127.0.0.1:15014', '127.0.0.1:15001', '127.0.0.3:15443', '127.0.0.1:18086']));
+    expect(addresses).toEqual(
+      expect.arrayContaining([
+        '127.0.0.1:15010',
+        '127.0.0.1:15014',
+        '127.0.0.1:15001',
+        '127.0.0.3:15443',
+        '127.0.0.1:18086',
+      ]),
+    );
     expect(new Set(addresses).size).toBe(addresses.length);
     expect(remoteWeights(plan)).toBe('west 2, south 1');
   });
@@ -66,28 +78,46 @@ describe('setClusterReadiness', () => {
 test('backend identity round-trips through its header and rejects garbage', () => {
   const identity = { cluster: 'west', service: 'checkout.shop', version: 'v1', port: 18082 };
   expect(parseIdentity(formatIdentity(identity))).toEqual(identity);
-  for (const bad of [undefined, '', 'west/checkout.shop/v1', 'west/checkout.shop/v1/port', '/checkout.shop/v1/1']) expect(parseIdentity(bad)).toBeUndefined();
+  for (const bad of [undefined, '', 'west/checkout.shop/v1', 'west/checkout.shop/v1/port', '/checkout.shop/v1/1'])
+    expect(parseIdentity(bad)).toBeUndefined();
 });
 
 test('demo bootstraps: ADS and load reports to Spillway, node metadata for gateway and sidecar', () => {
   const cluster = model().clusters.get('west');
   if (!cluster) throw new Error('west missing');
-  const gateway = demoBootstrap(gatewayNode(cluster), { host: '127.0.0.1', port: 15010 }) as { node: { id: string; metadata: Record<string, string>; locality: unknown } };
+  const gateway = demoBootstrap(gatewayNode(cluster), { host: '127.0.0.1', port: 15010 }) as {
+    node: { id: string; metadata: Record<string, string>; locality: unknown };
+  };
   expect(gateway.node.id).toBe('router~127.0.0.3~gateway-west');
   expect(gateway.node.metadata).toEqual({ CLUSTER_ID: 'west', ROLE: 'gateway' });
   expect(gateway.node.locality).toEqual({ region: 'europe-west1', zone: 'europe-west1-c' });
-  expect(gateway).toHaveProperty('cluster_manager.load_stats_config.grpc_services.0.envoy_grpc.cluster_name', 'spillway_xds');
-  const sidecar = demoBootstrap(sidecarNode(cluster, { host: '127.0.0.1', port: 15001 }), { host: 'spillway', port: 15010 }) as { node: { metadata: Record<string, string> } };
+  expect(gateway).toHaveProperty(
+    'cluster_manager.load_stats_config.grpc_services.0.envoy_grpc.cluster_name',
+    'spillway_xds',
+  );
+  const sidecar = demoBootstrap(sidecarNode(cluster, { host: '127.0.0.1', port: 15001 }), {
+    host: 'spillway',
+    port: 15010,
+  }) as { node: { metadata: Record<string, string> } };
   expect(sidecar.node.metadata).toEqual({ CLUSTER_ID: 'west', OUTBOUND_ADDRESS: '127.0.0.1', OUTBOUND_PORT: '15001' });
   expect(sidecar).toHaveProperty('static_resources.clusters.0.type', 'STRICT_DNS');
 });
 
 describe('printed lines', () => {
   test('traffic summary: answers per backend, failures per cause', () => {
-    expect(formatTrafficWindow({ durationMs: 10_040, ok: 38, failed: 2, byBackend: { 'east v1 :18081': 34, 'east v2 :18085': 4 }, failures: { '503': 2 }, skipped: 0 })).toBe(
-      'traffic 10s: 38 ok, 2 failed (503 2) | east v1 :18081 34, east v2 :18085 4',
+    expect(
+      formatTrafficWindow({
+        durationMs: 10_040,
+        ok: 38,
+        failed: 2,
+        byBackend: { 'east v1 :18081': 34, 'east v2 :18085': 4 },
+        failures: { '503': 2 },
+        skipped: 0,
+      }),
+    ).toBe('traffic 10s: 38 ok, 2 failed (503 2) | east v1 :18081 34, east v2 :18085 4');
+    expect(formatTrafficWindow({ durationMs: 9_990, ok: 0, failed: 0, byBackend: {}, failures: {}, skipped: 3 })).toBe(
+      'traffic 10s: 0 ok, 0 failed | 3 skipped (slow answers)',
     );
-    expect(formatTrafficWindow({ durationMs: 9_990, ok: 0, failed: 0, byBackend: {}, failures: {}, skipped: 3 })).toBe('traffic 10s: 0 ok, 0 failed | 3 skipped (slow answers)');
   });
 
   test('instructions: curl lines, the kill line with east pids, where to watch', () => {
@@ -114,14 +144,20 @@ describe('printed lines', () => {
   });
 
   test('busy ports: each named with its purpose, and how to find the holder', () => {
-    const text = formatUnavailable([{ host: '127.0.0.1', port: 15001, purpose: 'sidecar outbound listener (cluster east)', reason: 'busy' }]);
+    const text = formatUnavailable([
+      { host: '127.0.0.1', port: 15001, purpose: 'sidecar outbound listener (cluster east)', reason: 'busy' },
+    ]);
     expect(text).toContain('127.0.0.1:15001  busy  (sidecar outbound listener (cluster east))');
     expect(text).toContain('ss -ltnp');
   });
 });
 
 describe('failover watch reports', () => {
-  const entry = (state: FailoverEntry['state'], expected: FailoverEntry['state'], measured: boolean): FailoverEntry => ({
+  const entry = (
+    state: FailoverEntry['state'],
+    expected: FailoverEntry['state'],
+    measured: boolean,
+  ): FailoverEntry => ({
     clientCluster: 'east',
     service: 'checkout.shop.svc.cluster.local',
     port: 8080,

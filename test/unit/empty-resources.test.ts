@@ -10,7 +10,7 @@ test('unknown-target listeners stop at the bound for one name set; another set h
   const answered = names.filter((name) => empties.for(LISTENER_TYPE, name, hostileSet) !== undefined);
   expect(answered).toEqual(names.slice(0, MAX_UNKNOWN_TARGETS_PER_NAME_SET));
   // Asking again for an answered name gives the same resource (not counted twice).
-  expect(empties.for(LISTENER_TYPE, names[0] as string, hostileSet)).toBe(empties.for(LISTENER_TYPE, names[0] as string, hostileSet));
+  expect(empties.for(LISTENER_TYPE, names[0], hostileSet)).toBe(empties.for(LISTENER_TYPE, names[0], hostileSet));
   expect(empties.for(LISTENER_TYPE, 'checkout.shop:8080', {})?.name).toBe('checkout.shop:8080');
   // EDS names are cheap (no encoding kept) and are not bounded here: the name-bytes limits bound them.
   expect(empties.for(ENDPOINT_TYPE, 'outbound|1||x', hostileSet)?.name).toBe('outbound|1||x');

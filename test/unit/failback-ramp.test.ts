@@ -9,10 +9,30 @@ import { sidecarLoadAssignment } from '../../src/xds/translate/endpoint-builder'
 const PORT = { name: 'http', port: 8080, protocol: 'http' as const };
 
 function model(eastReady: boolean, windowMs?: number): MeshModel {
-  const endpoint = (cluster: string, address: string, ready = true): MeshEndpoint => ({ cluster, address, ports: { http: 8080 }, labels: {}, ready });
+  const endpoint = (cluster: string, address: string, ready = true): MeshEndpoint => ({
+    cluster,
+    address,
+    ports: { http: 8080 },
+    labels: {},
+    ready,
+  });
   const entry: ServiceEntry = {
-    service: { name: 'checkout', namespace: 'shop', ports: [PORT], exported: true, subsetLabel: 'version', failover: 'cluster', ...(windowMs ? { slowStartWindowMs: windowMs } : {}) },
-    endpoints: [endpoint('east', '10.1.0.1', eastReady), endpoint('east', '10.1.0.2', eastReady), endpoint('west', '10.2.0.1'), endpoint('west', '10.2.0.2'), endpoint('south', '10.3.0.1')],
+    service: {
+      name: 'checkout',
+      namespace: 'shop',
+      ports: [PORT],
+      exported: true,
+      subsetLabel: 'version',
+      failover: 'cluster',
+      ...(windowMs ? { slowStartWindowMs: windowMs } : {}),
+    },
+    endpoints: [
+      endpoint('east', '10.1.0.1', eastReady),
+      endpoint('east', '10.1.0.2', eastReady),
+      endpoint('west', '10.2.0.1'),
+      endpoint('west', '10.2.0.2'),
+      endpoint('south', '10.3.0.1'),
+    ],
   };
   return {
     clusters: new Map([
@@ -26,7 +46,12 @@ function model(eastReady: boolean, windowMs?: number): MeshModel {
 
 function eastView(served: MeshModel) {
   const entry = served.services.get('checkout.shop.svc.cluster.local') as ServiceEntry;
-  const assignment = sidecarLoadAssignment('outbound|8080||checkout.shop.svc.cluster.local', served, served.clusters.get('east') as never, { entry, port: PORT });
+  const assignment = sidecarLoadAssignment(
+    'outbound|8080||checkout.shop.svc.cluster.local',
+    served,
+    served.clusters.get('east') as never,
+    { entry, port: PORT },
+  );
   return routingOf(assignment);
 }
 
@@ -41,7 +66,10 @@ describe('failback ramp', () => {
     now = 2_500;
     let routing = eastView(ramp.apply(back));
     expect(routing.map((p) => p.priority)).toEqual([0]);
-    expect(firstShares({ edsName: '', port: 8080, subset: '', host: '', priorities: routing }).east).toBeCloseTo(0.01, 2);
+    expect(firstShares({ edsName: '', port: 8080, subset: '', host: '', priorities: routing }).east).toBeCloseTo(
+      0.01,
+      2,
+    );
     now = 7_500;
     routing = eastView(ramp.apply(model(true, 10_000)));
     // A new model object of the same state: the ramp goes on (it started at 2.5 s).
@@ -51,7 +79,10 @@ describe('failback ramp', () => {
     now = 12_600;
     const after = ramp.apply(back);
     expect(after).toBe(back);
-    expect(eastView(after).map((p) => [p.priority, Object.keys(p.weights).sort()])).toEqual([[0, ['east']], [1, ['south', 'west']]]);
+    expect(eastView(after).map((p) => [p.priority, Object.keys(p.weights).sort()])).toEqual([
+      [0, ['east']],
+      [1, ['south', 'west']],
+    ]);
     ramp.close();
   });
 

@@ -15,7 +15,8 @@ const ACCEPT_HINT = 'run UPDATE_GOLDEN=1 npx jest golden to accept';
 
 function modelOf(goldenCase: GoldenCase): MeshModel {
   const parsed = parseMeshText(goldenCase.meshText);
-  if (!parsed.ok) throw new Error(`invalid mesh:\n${formatMeshErrors(path.join(goldenCase.dir, MESH_FILE), parsed.errors)}`);
+  if (!parsed.ok)
+    throw new Error(`invalid mesh:\n${formatMeshErrors(path.join(goldenCase.dir, MESH_FILE), parsed.errors)}`);
   return parsed.model;
 }
 
@@ -27,7 +28,8 @@ function checkGolden(file: string, actual: string): void {
   if (!fs.existsSync(file)) throw new Error(`${file} does not exist; ${ACCEPT_HINT}`);
   const diff = firstDifference(fs.readFileSync(file, 'utf8'), actual);
   // A thrown message, not expect().toBe(): a file name, a short diff and the fix read better than two YAML dumps.
-  if (diff !== undefined) throw new Error(`${file} differs from the translation (- expected, + actual):\n${diff}\n${ACCEPT_HINT}`);
+  if (diff !== undefined)
+    throw new Error(`${file} differs from the translation (- expected, + actual):\n${diff}\n${ACCEPT_HINT}`);
 }
 
 for (const goldenCase of listGoldenCases()) {
@@ -42,7 +44,10 @@ for (const goldenCase of listGoldenCases()) {
     test('has no expected file that no view produces', () => {
       const stale = staleExpectedFiles(goldenCase);
       if (UPDATE) for (const file of stale) fs.unlinkSync(path.join(goldenCase.dir, file));
-      else if (stale.length > 0) throw new Error(`${goldenCase.dir} holds expected files of no listed view: ${stale.join(', ')}; ${ACCEPT_HINT} (it deletes them)`);
+      else if (stale.length > 0)
+        throw new Error(
+          `${goldenCase.dir} holds expected files of no listed view: ${stale.join(', ')}; ${ACCEPT_HINT} (it deletes them)`,
+        );
     });
   });
 }

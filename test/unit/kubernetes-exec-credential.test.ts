@@ -25,13 +25,20 @@ function plugin(command: string, extra: Partial<ExecPluginConfig> = {}): ExecPlu
 }
 
 const credential = (token: string, expires?: string): string =>
-  JSON.stringify({ apiVersion: V1, kind: 'ExecCredential', status: { token, ...(expires ? { expirationTimestamp: expires } : {}) } });
+  JSON.stringify({
+    apiVersion: V1,
+    kind: 'ExecCredential',
+    status: { token, ...(expires ? { expirationTimestamp: expires } : {}) },
+  });
 
 describe('exec credential plugins', () => {
   test('the token is cached until expirationTimestamp, then the plugin runs again; a refused token is forgotten', async () => {
     const counter = join(dir, 'count');
     fs.writeFileSync(counter, '');
-    const command = script('counting.sh', `echo x >> ${counter}\nn=$(wc -l < ${counter})\necho '${credential('token-N', '2030-01-01T00:00:N0Z').replace(/N/g, "'$n'")}'`); // token-n expires at n*10 s
+    const command = script(
+      'counting.sh',
+      `echo x >> ${counter}\nn=$(wc -l < ${counter})\necho '${credential('token-N', '2030-01-01T00:00:N0Z').replace(/N/g, "'$n'")}'`,
+    ); // token-n expires at n*10 s
     let now = Date.parse('2030-01-01T00:00:00Z');
     const source = new ExecCredentialSource(plugin(command), { timeoutMs: 5_000, maxOutputBytes: 4096 }, () => now);
     const [a, b] = await Promise.all([source.token(), source.token()]);
@@ -56,33 +63,81 @@ describe('exec credential plugins', () => {
 
   test('args, env and KUBERNETES_EXEC_INFO reach the plugin', async () => {
     const out = join(dir, 'seen.json');
-    const command = script('echo-info.sh', `printf '%s|%s|%s' "$1" "$PLUGIN_ENV" "$KUBERNETES_EXEC_INFO" > ${out}\necho '${credential('t')}'`);
-    await new ExecCredentialSource(plugin(command, { args: ['--region', 'x'], env: { PLUGIN_ENV: 'e1' }, clusterInfo: { server: 'https://k:6443' } })).token();
+    const command = script(
+      'echo-info.sh',
+      `printf '%s|%s|%s' "$1" "$PLUGIN_ENV" "$KUBERNETES_EXEC_INFO" > ${out}\necho '${credential('t')}'`,
+    );
+    await new ExecCredentialSource(
+      plugin(command, {
+        args: ['--region', 'x'],
+        env: { PLUGIN_ENV: 'e1' },
+        clusterInfo: { server: 'https://k:6443' },
+      }),
+    ).token();
     const [arg, env, info] = fs.readFileSync(out, 'utf8').split('|');
     expect([arg, env]).toEqual(['--region', 'e1']);
-    expect(JSON.parse(info ?? '')).toEqual({ apiVersion: V1, kind: 'ExecCredential', spec: { interactive: false, cluster: { server: 'https://k:6443' } } });
+    expect(JSON.parse(info ?? '')).toEqual({
+      apiVersion: V1,
+      kind: 'ExecCredential',
+      spec: { interactive: false, cluster: { server: 'https://k:6443' } },
+    });
   });
 
   test('bounds: a plugin that hangs is killed after the timeout; one that prints too much is killed', async () => {
     const started = Date.now();
-    const hung = new ExecCredentialSource(plugin(script('hang.sh', 'sleep 30')), { timeoutMs: 300, maxOutputBytes: 4096 });
+    const hung = new ExecCredentialSource(plugin(script('hang.sh', 'sleep 30')), {
+      timeoutMs: 300,
+      maxOutputBytes: 4096,
+    });
     await expect(hung.token()).rejects.toThrow(/did not finish within 300ms \(--kube-exec-timeout-ms\); it was killed/);
     expect(Date.now() - started).toBeLessThan(5_000);
-    const chatty = new ExecCredentialSource(plugin(script('chatty.sh', 'head -c 100000 /dev/zero | tr "\\0" a')), { timeoutMs: 5_000, maxOutputBytes: 1024 });
-    await expect(chatty.token()).rejects.toThrow(/printed more than 1024 bytes \(--kube-exec-max-output-bytes\); it was killed/);
+    const chatty = new ExecCredentialSource(plugin(script('chatty.sh', 'head -c 100000 /dev/zero | tr "\\0" a')), {
+      timeoutMs: 5_000,
+      maxOutputBytes: 1024,
+    });
+    await expect(chatty.token()).rejects.toThrow(
+      /printed more than 1024 bytes \(--kube-exec-max-output-bytes\); it was killed/,
+    );
   });
 
   test('failures say what went wrong', async () => {
     const limits = { timeoutMs: 5_000, maxOutputBytes: 4096 };
-    await expect(new ExecCredentialSource(plugin(join(dir, 'absent'), { installHint: 'install it with: apt install x' }), limits).token()).rejects.toThrow(/could not be started: .*ENOENT.*; install it with: apt install x/);
-    await expect(new ExecCredentialSource(plugin(script('exit3.sh', 'echo "no login" >&2; exit 3')), limits).token()).rejects.toThrow(/exited with 3: no login/);
-    await expect(new ExecCredentialSource(plugin(script('text.sh', 'echo hello')), limits).token()).rejects.toThrow(/did not print an ExecCredential \(JSON\)/);
-    const beta = JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: 't' } });
-    await expect(new ExecCredentialSource(plugin(script('beta.sh', `echo '${beta}'`)), limits).token()).rejects.toThrow(/printed apiVersion "client.authentication.k8s.io\/v1beta1"; the kubeconfig asked for client.authentication.k8s.io\/v1/);
-    const cert = JSON.stringify({ apiVersion: V1, kind: 'ExecCredential', status: { clientCertificateData: 'PEM', clientKeyData: 'KEY' } });
-    await expect(new ExecCredentialSource(plugin(script('cert.sh', `echo '${cert}'`)), limits).token()).rejects.toThrow(/has no status.token \(it gave a client certificate: Spillway takes tokens only from plugins\)/);
-    const badTime = JSON.stringify({ apiVersion: V1, kind: 'ExecCredential', status: { token: 't', expirationTimestamp: 'tomorrow' } });
-    await expect(new ExecCredentialSource(plugin(script('time.sh', `echo '${badTime}'`)), limits).token()).rejects.toThrow(/"tomorrow" is not an RFC 3339 time/);
+    await expect(
+      new ExecCredentialSource(
+        plugin(join(dir, 'absent'), { installHint: 'install it with: apt install x' }),
+        limits,
+      ).token(),
+    ).rejects.toThrow(/could not be started: .*ENOENT.*; install it with: apt install x/);
+    await expect(
+      new ExecCredentialSource(plugin(script('exit3.sh', 'echo "no login" >&2; exit 3')), limits).token(),
+    ).rejects.toThrow(/exited with 3: no login/);
+    await expect(new ExecCredentialSource(plugin(script('text.sh', 'echo hello')), limits).token()).rejects.toThrow(
+      /did not print an ExecCredential \(JSON\)/,
+    );
+    const beta = JSON.stringify({
+      apiVersion: 'client.authentication.k8s.io/v1beta1',
+      kind: 'ExecCredential',
+      status: { token: 't' },
+    });
+    await expect(new ExecCredentialSource(plugin(script('beta.sh', `echo '${beta}'`)), limits).token()).rejects.toThrow(
+      /printed apiVersion "client.authentication.k8s.io\/v1beta1"; the kubeconfig asked for client.authentication.k8s.io\/v1/,
+    );
+    const cert = JSON.stringify({
+      apiVersion: V1,
+      kind: 'ExecCredential',
+      status: { clientCertificateData: 'PEM', clientKeyData: 'KEY' },
+    });
+    await expect(new ExecCredentialSource(plugin(script('cert.sh', `echo '${cert}'`)), limits).token()).rejects.toThrow(
+      /has no status.token \(it gave a client certificate: Spillway takes tokens only from plugins\)/,
+    );
+    const badTime = JSON.stringify({
+      apiVersion: V1,
+      kind: 'ExecCredential',
+      status: { token: 't', expirationTimestamp: 'tomorrow' },
+    });
+    await expect(
+      new ExecCredentialSource(plugin(script('time.sh', `echo '${badTime}'`)), limits).token(),
+    ).rejects.toThrow(/"tomorrow" is not an RFC 3339 time/);
   });
 });
 
@@ -106,7 +161,8 @@ describe('plugins shared by the watches of one source', () => {
     const plugins = new ExecPlugins();
     const tokenOf = async (): Promise<string> => {
       const access = resolveAccess({ kind: 'kubeconfig', path: file }, { plugins });
-      if (!access.ok || access.access.token?.kind !== 'exec') throw new Error(`no exec token source: ${JSON.stringify(access)}`);
+      if (!access.ok || access.access.token?.kind !== 'exec')
+        throw new Error(`no exec token source: ${JSON.stringify(access)}`);
       return access.access.token.plugin.token();
     };
     expect(await Promise.all([tokenOf(), tokenOf()])).toEqual(['shared-token', 'shared-token']);

@@ -9,7 +9,13 @@ const EAST = { name: 'east', region: 'r1', zone: 'r1-a' };
 const COUNT = 50;
 
 function service(i: number, annotations: Record<string, string> = {}): KubeService {
-  return { meta: { name: `svc-${i}`, namespace: 'shop', labels: {}, annotations }, type: 'ClusterIP', ports: [{ name: 'http', port: 80, transport: 'TCP' }], loadBalancerIPs: [], externalIPs: [] };
+  return {
+    meta: { name: `svc-${i}`, namespace: 'shop', labels: {}, annotations },
+    type: 'ClusterIP',
+    ports: [{ name: 'http', port: 80, transport: 'TCP' }],
+    loadBalancerIPs: [],
+    externalIPs: [],
+  };
 }
 
 function slice(i: number, ready = true): KubeEndpointSlice {
@@ -25,8 +31,16 @@ function slice(i: number, ready = true): KubeEndpointSlice {
 describe('incremental shard mapping', () => {
   const services = Array.from({ length: COUNT }, (_, i) => service(i));
   const slices = Array.from({ length: COUNT }, (_, i) => slice(i));
-  const podLabels = new Map(Array.from({ length: COUNT }, (_, i) => [`shop/pod-${i}`, { version: 'v1' }] as [string, Record<string, string>]));
-  const objects = (): ClusterObjects => ({ services, slices, exports: new Set(), podLabels, nodeZones: new Map([['n1', 'r1-b']]) });
+  const podLabels = new Map(
+    Array.from({ length: COUNT }, (_, i) => [`shop/pod-${i}`, { version: 'v1' }] as [string, Record<string, string>]),
+  );
+  const objects = (): ClusterObjects => ({
+    services,
+    slices,
+    exports: new Set(),
+    podLabels,
+    nodeZones: new Map([['n1', 'r1-b']]),
+  });
   const mapper = new IncrementalShardMapper();
   let lastGood: ReadonlyMap<string, ServiceSettings> = new Map();
   let fullLastGood: ReadonlyMap<string, ServiceSettings> = new Map();
@@ -60,7 +74,9 @@ describe('incremental shard mapping', () => {
     expect(same.changed).toBe(false);
     expect(mapper.remapped).toBe(1);
     expect(same.model.services.get('svc-3.shop.svc.cluster.local')).not.toBe(before);
-    expect(same.model.services.get('svc-4.shop.svc.cluster.local')).toBe(mapper.map(EAST, objects(), lastGood).model.services.get('svc-4.shop.svc.cluster.local'));
+    expect(same.model.services.get('svc-4.shop.svc.cluster.local')).toBe(
+      mapper.map(EAST, objects(), lastGood).model.services.get('svc-4.shop.svc.cluster.local'),
+    );
   });
 
   test('a Pod relabelled, a Service annotated wrongly (last good kept), a Service removed and one added', () => {

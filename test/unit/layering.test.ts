@@ -22,7 +22,8 @@ const FORBIDDEN: readonly ForbiddenEdge[] = [
   {
     from: ['admin/', 'xds/', 'lrs/', 'mesh/', 'discovery/', 'visibility/', 'predict/', 'drill/', 'net/'],
     to: ['composition-root', 'control-plane/'],
-    because: 'the composition root builds the parts and passes each the narrow interface it reads; no part imports the root',
+    because:
+      'the composition root builds the parts and passes each the narrow interface it reads; no part imports the root',
   },
   {
     from: ['xds/translate/', 'xds/cache/', 'lrs/'],
@@ -37,7 +38,8 @@ const FORBIDDEN: readonly ForbiddenEdge[] = [
   {
     from: ['xds/translate/'],
     to: ['xds/cache/'],
-    because: 'translation hands resources to the cache; what both use (the encoded form, message types) lives in xds/resource/',
+    because:
+      'translation hands resources to the cache; what both use (the encoded form, message types) lives in xds/resource/',
   },
   {
     from: ['xds/resource/'],
@@ -94,7 +96,10 @@ function importsOf(file: string): Import[] {
   return info.importedFiles.map((imported) => {
     const specifier = imported.fileName;
     const target = specifier.startsWith('.')
-      ? path.relative(SRC, path.resolve(path.dirname(file), specifier)).split(path.sep).join('/')
+      ? path
+          .relative(SRC, path.resolve(path.dirname(file), specifier))
+          .split(path.sep)
+          .join('/')
       : `pkg:${packageOf(specifier)}`;
     const line = text.slice(0, imported.pos).split('\n').length;
     return { file: path.relative(SRC, file).split(path.sep).join('/'), line, specifier, target };
@@ -115,9 +120,14 @@ describe('layering: no import goes against the flow', () => {
     expect(ALL_IMPORTS.some((i) => i.file.startsWith('xds/server/') && i.target.startsWith('xds/node/'))).toBe(true);
   });
 
-  test.each(FORBIDDEN.map((edge) => [`${edge.from.join(', ')} -> ${edge.to.join(', ')}`, edge] as const))('%s', (_name, edge) => {
-    const offending = ALL_IMPORTS.filter((i) => edge.from.some((from) => under(i.file, from)) && edge.to.some((to) => under(i.target, to)));
-    const described = offending.map((i) => `src/${i.file}:${i.line} imports '${i.specifier}' (${edge.because})`);
-    expect(described).toEqual([]);
-  });
+  test.each(FORBIDDEN.map((edge) => [`${edge.from.join(', ')} -> ${edge.to.join(', ')}`, edge] as const))(
+    '%s',
+    (_name, edge) => {
+      const offending = ALL_IMPORTS.filter(
+        (i) => edge.from.some((from) => under(i.file, from)) && edge.to.some((to) => under(i.target, to)),
+      );
+      const described = offending.map((i) => `src/${i.file}:${i.line} imports '${i.specifier}' (${edge.because})`);
+      expect(described).toEqual([]);
+    },
+  );
 });

@@ -4,13 +4,18 @@ import { LoadReportStore, MIN_RECENT_REQUESTS } from '../../src/lrs/load-report-
 
 const CLUSTER = 'outbound|8080||checkout.shop.svc.cluster.local';
 
-function store(): { loads: LoadReportStore; at: (ms: number) => void; report: (target: string, requests: number) => void } {
+function store(): {
+  loads: LoadReportStore;
+  at: (ms: number) => void;
+  report: (target: string, requests: number) => void;
+} {
   let now = 100_000;
   const loads = new LoadReportStore(1000, 10_000, () => now);
   return {
     loads,
     at: (ms) => (now = 100_000 + ms),
-    report: (target, requests) => loads.record([{ clientCluster: 'east', envoyCluster: CLUSTER, targetCluster: target, requests, errors: 0 }]),
+    report: (target, requests) =>
+      loads.record([{ clientCluster: 'east', envoyCluster: CLUSTER, targetCluster: target, requests, errors: 0 }]),
   };
 }
 
@@ -23,7 +28,12 @@ describe('recent load window', () => {
     }
     at(8010);
     report('west', 20);
-    expect(loads.measureRecent('east', [CLUSTER])).toEqual({ byTarget: { west: 20 }, requests: 20, errors: 0, windowMs: 1000 });
+    expect(loads.measureRecent('east', [CLUSTER])).toEqual({
+      byTarget: { west: 20 },
+      requests: 20,
+      errors: 0,
+      windowMs: 1000,
+    });
     // The 10 s window still holds the history the page shows.
     expect(loads.measure('east', [CLUSTER]).byTarget).toEqual({ east: 160, west: 20 });
   });

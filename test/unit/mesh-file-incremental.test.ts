@@ -42,7 +42,7 @@ let nextName = 0;
 /** One service in one of several styles, so batches hold a mix of forms. */
 function serviceText(rand: () => number, name = `svc-${nextName++}`): string {
   const namespace = `ns${Math.floor(rand() * 5)}`;
-  const cluster = CLUSTERS[Math.floor(rand() * CLUSTERS.length)] as string;
+  const cluster = CLUSTERS[Math.floor(rand() * CLUSTERS.length)];
   const address = `10.0.${Math.floor(rand() * 250)}.${Math.floor(rand() * 250)}`;
   const port = 8000 + Math.floor(rand() * 1000);
   switch (Math.floor(rand() * 5)) {
@@ -68,7 +68,13 @@ function baseMesh(rand: () => number, services: number): Mesh {
   const items: string[] = [];
   for (let i = 0; i < services; i++) items.push(serviceText(rand));
   return {
-    head: ['# a mesh\n', 'clusters:\n', ...CLUSTERS.map((name, i) => `  - { name: ${name}, region: r${i % 2}, zone: z${i} }\n`), 'services:  # the list\n', '\n'],
+    head: [
+      '# a mesh\n',
+      'clusters:\n',
+      ...CLUSTERS.map((name, i) => `  - { name: ${name}, region: r${i % 2}, zone: z${i} }\n`),
+      'services:  # the list\n',
+      '\n',
+    ],
     items,
     tail: [],
   };
@@ -80,8 +86,12 @@ const BREAKAGES: ((item: string) => string)[] = [
   (item) => item.replace('namespace:', 'namespcae:'),
   (item) => item.replace(/cluster: (east|west|south)/, 'cluster: north'),
   (item) => item.replace(/name: (svc-\d+)/, 'name: Bad_$1'),
-  (item) => item.replace(/ports: \[\{ name: (\w+), port: (\d+)(, protocol: \w+)? \}\]/, 'ports: [{ name: $1, port: $2 }, { name: $1, port: $2 }]'),
-  (item) => item.replace(/(\n      - \{[^\n]*\}\n)/, '$1$1'),
+  (item) =>
+    item.replace(
+      /ports: \[\{ name: (\w+), port: (\d+)(, protocol: \w+)? \}\]/,
+      'ports: [{ name: $1, port: $2 }, { name: $1, port: $2 }]',
+    ),
+  (item) => item.replace(/(\n {6}- \{[^\n]*\}\n)/, '$1$1'),
   (item) => item.replace(/namespace: "?(ns\d)"?/, 'namespace: $1\n    bogus: 1\n    color: red'),
   (item) => item.replace(/name: (svc-\d+)/, 'name: $1\n    weird key: 1'),
 ];
@@ -102,7 +112,7 @@ function pick(rand: () => number, count: number): number {
 const EDITS: Record<string, Edit> = {
   changePort: (mesh, rand) => {
     const i = pick(rand, mesh.items.length);
-    mesh.items[i] = (mesh.items[i] as string).replace(/port: (\d+)/, `port: ${20_000 + pick(rand, 40_000)}`);
+    mesh.items[i] = mesh.items[i].replace(/port: (\d+)/, `port: ${20_000 + pick(rand, 40_000)}`);
     return `port of item ${i}`;
   },
   addService: (mesh, rand) => {
@@ -119,13 +129,13 @@ const EDITS: Record<string, Edit> = {
     const from = pick(rand, mesh.items.length);
     const [item] = mesh.items.splice(from, 1);
     const to = pick(rand, mesh.items.length + 1);
-    mesh.items.splice(to, 0, item as string);
+    mesh.items.splice(to, 0, item);
     return `move ${from} to ${to}`;
   },
   breakService: (mesh, rand) => {
     const i = pick(rand, mesh.items.length);
     const k = pick(rand, BREAKAGES.length);
-    mesh.items[i] = broken((BREAKAGES[k] as (item: string) => string)(mesh.items[i] as string));
+    mesh.items[i] = broken(BREAKAGES[k](mesh.items[i]));
     return `break ${i} with rule ${k}`;
   },
   fixService: (mesh, rand) => {
@@ -136,14 +146,17 @@ const EDITS: Record<string, Edit> = {
   duplicateName: (mesh, rand) => {
     const from = pick(rand, mesh.items.length);
     const to = pick(rand, mesh.items.length);
-    const name = /name: (svc-\d+)/.exec(mesh.items[from] as string)?.[1];
-    const namespace = /namespace: "?(ns\d)/.exec(mesh.items[from] as string)?.[1];
-    if (name && namespace && from !== to) mesh.items[to] = broken(mesh.items[to] as string).replace(/name: svc-\d+/, `name: ${name}`).replace(/namespace: "?ns\d"?/, `namespace: ${namespace}`);
+    const name = /name: (svc-\d+)/.exec(mesh.items[from])?.[1];
+    const namespace = /namespace: "?(ns\d)/.exec(mesh.items[from])?.[1];
+    if (name && namespace && from !== to)
+      mesh.items[to] = broken(mesh.items[to])
+        .replace(/name: svc-\d+/, `name: ${name}`)
+        .replace(/namespace: "?ns\d"?/, `namespace: ${namespace}`);
     return `name of ${from} given to ${to}`;
   },
   commentsAndBlanks: (mesh, rand) => {
     const i = pick(rand, mesh.items.length);
-    mesh.items[i] = `${mesh.items[i] as string}\n    # indented comment\n# - name: not-an-item\n`;
+    mesh.items[i] = `${mesh.items[i]}\n    # indented comment\n# - name: not-an-item\n`;
     return `comments after ${i}`;
   },
   meshMtls: (mesh) => {
@@ -156,7 +169,7 @@ const EDITS: Record<string, Edit> = {
   },
   swapPair: (mesh, rand) => {
     const i = pick(rand, mesh.items.length - 1);
-    const [a, b] = [mesh.items[i] as string, mesh.items[i + 1] as string];
+    const [a, b] = [mesh.items[i], mesh.items[i + 1]];
     mesh.items[i] = b;
     mesh.items[i + 1] = a;
     return `swap ${i} and ${i + 1}`;
@@ -172,8 +185,11 @@ function expectSameAsFull(parser: IncrementalMeshParser, text: string, what: str
   const full = parseMeshText(text);
   const incremental = parser.parse(text);
   if (canonical(incremental) !== canonical(full)) {
-    const show = (result: MeshParseResult) => (result.ok ? `ok, ${result.summary.services} services` : formatMeshErrors('mesh.yaml', result.errors));
-    throw new Error(`after ${what}: incremental and full parse differ\n--- incremental\n${show(incremental)}\n--- full\n${show(full)}`);
+    const show = (result: MeshParseResult) =>
+      result.ok ? `ok, ${result.summary.services} services` : formatMeshErrors('mesh.yaml', result.errors);
+    throw new Error(
+      `after ${what}: incremental and full parse differ\n--- incremental\n${show(incremental)}\n--- full\n${show(full)}`,
+    );
   }
   // Strict too: no property present in one and missing (or undefined) in the other.
   expect(isDeepStrictEqual(incremental, full)).toBe(true);
@@ -192,11 +208,12 @@ describe('incremental mesh parsing: random edits give what a full parse gives', 
       let rejected = 0;
       let accepted = 0;
       for (let step = 0; step < 120; step++) {
-        const name = names[pick(rand, names.length)] as string;
-        const what = `step ${step}: ${(EDITS[name] as Edit)(mesh, rand)}`;
+        const name = names[pick(rand, names.length)];
+        const what = `step ${step}: ${EDITS[name](mesh, rand)}`;
         const result = expectSameAsFull(parser, render(mesh), what);
         modes[parser.last.mode]++;
-        if (process.env.DEBUG_INCREMENTAL) console.log(what, parser.last, result.ok ? 'ok' : formatMeshErrors('m', result.errors).slice(0, 300));
+        if (process.env.DEBUG_INCREMENTAL)
+          console.log(what, parser.last, result.ok ? 'ok' : formatMeshErrors('m', result.errors).slice(0, 300));
         if (result.ok) accepted++;
         else rejected++;
         // Now and then the broken services are replaced, so valid meshes are compared as well.
@@ -240,19 +257,24 @@ describe('incremental mesh parsing: one edit re-parses one batch', () => {
     mesh.items[3] = serviceText(rand, 'svc-dup').replace(/namespace: "?ns\d"?/, 'namespace: ns0');
     const result = expectSameAsFull(parser, render(mesh), 'a duplicate');
     expect(parser.last.mode).toBe('batches');
-    expect(result.ok ? [] : result.errors.map((error) => `${error.path}: ${error.message}`)).toEqual(['services[1400].name: duplicate service svc-dup.ns0 (first defined at services[3])']);
+    expect(result.ok ? [] : result.errors.map((error) => `${error.path}: ${error.message}`)).toEqual([
+      'services[1400].name: duplicate service svc-dup.ns0 (first defined at services[3])',
+    ]);
   });
 
   test('an error quoting its own path moves with its service when services are added above it', () => {
     const rand = random(9);
     const mesh = baseMesh(rand, 1500);
-    mesh.items[1200] = '  - name: twice\n    namespace: ns1\n    ports: [{ name: http, port: 80 }, { name: http, port: 81 }]\n';
+    mesh.items[1200] =
+      '  - name: twice\n    namespace: ns1\n    ports: [{ name: http, port: 80 }, { name: http, port: 81 }]\n';
     const parser = new IncrementalMeshParser(SMALL_BATCHES);
     parser.parse(render(mesh));
     mesh.items.splice(10, 0, serviceText(rand), serviceText(rand));
     const result = expectSameAsFull(parser, render(mesh), 'two services added above');
     expect(parser.last.mode).toBe('batches');
-    expect(result.ok ? [] : result.errors.map((error) => error.message)).toContain('duplicate port name "http" (first at services[1202].ports[0])');
+    expect(result.ok ? [] : result.errors.map((error) => error.message)).toContain(
+      'duplicate port name "http" (first at services[1202].ports[0])',
+    );
   });
 
   test(`over ${MAX_LISTED_ERRORS} errors across batches: the same first ones listed, the same count of the rest`, () => {
@@ -260,7 +282,8 @@ describe('incremental mesh parsing: one edit re-parses one batch', () => {
     const mesh = baseMesh(rand, 1500);
     const parser = new IncrementalMeshParser(SMALL_BATCHES);
     parser.parse(render(mesh));
-    for (let i = 0; i < 1500; i += 9) mesh.items[i] = (mesh.items[i] as string).replace(/name: (svc-\d+)/, 'name: Bad_$1').replace(/namespace:/, 'nmespace:');
+    for (let i = 0; i < 1500; i += 9)
+      mesh.items[i] = mesh.items[i].replace(/name: (svc-\d+)/, 'name: Bad_$1').replace(/namespace:/, 'nmespace:');
     const result = expectSameAsFull(parser, render(mesh), 'many errors');
     expect(result.ok ? [] : result.errors.at(-1)?.message).toMatch(/^and \d+ more errors/);
   });
@@ -270,17 +293,39 @@ describe('incremental mesh parsing: one edit re-parses one batch', () => {
     const mesh = baseMesh(rand, 800);
     const parser = new IncrementalMeshParser(SMALL_BATCHES);
     parser.parse(render(mesh));
-    const original = mesh.items[500] as string;
+    const original = mesh.items[500];
     const cases: [string, () => void][] = [
-      ['an anchor and an alias', () => (mesh.items[500] = '  - name: a1\n    namespace: ns0\n    ports: &p [{ name: http, port: 80 }]\n  - name: a2\n    namespace: ns0\n    ports: *p\n')],
-      ['an unclosed quote', () => (mesh.items[500] = '  - name: "open\n    namespace: ns0\n    ports: [{ name: http, port: 80 }]\n')],
-      ['an unclosed flow list', () => (mesh.items[500] = '  - name: x\n    namespace: ns0\n    ports: [{ name: http, port: 80 },\n')],
-      ['a key at the list indentation', () => (mesh.items[500] = '  - name: x\n    namespace: ns0\n    ports: [{ name: http, port: 80 }]\n  stray: 1\n')],
-      ['a duplicate key', () => (mesh.items[500] = '  - name: x\n    name: y\n    namespace: ns0\n    ports: [{ name: http, port: 80 }]\n')],
+      [
+        'an anchor and an alias',
+        () =>
+          (mesh.items[500] =
+            '  - name: a1\n    namespace: ns0\n    ports: &p [{ name: http, port: 80 }]\n  - name: a2\n    namespace: ns0\n    ports: *p\n'),
+      ],
+      [
+        'an unclosed quote',
+        () => (mesh.items[500] = '  - name: "open\n    namespace: ns0\n    ports: [{ name: http, port: 80 }]\n'),
+      ],
+      [
+        'an unclosed flow list',
+        () => (mesh.items[500] = '  - name: x\n    namespace: ns0\n    ports: [{ name: http, port: 80 },\n'),
+      ],
+      [
+        'a key at the list indentation',
+        () =>
+          (mesh.items[500] = '  - name: x\n    namespace: ns0\n    ports: [{ name: http, port: 80 }]\n  stray: 1\n'),
+      ],
+      [
+        'a duplicate key',
+        () =>
+          (mesh.items[500] = '  - name: x\n    name: y\n    namespace: ns0\n    ports: [{ name: http, port: 80 }]\n'),
+      ],
       ['a tab', () => (mesh.items[500] = '  - name: x\n    namespace:\tns0\n    ports: [{ name: http, port: 80 }]\n')],
-      ['an unknown cluster key in the preamble', () => mesh.head.splice(2, 0, '  - { name: bad, region: r, zone: z, color: red }\n')],
+      [
+        'an unknown cluster key in the preamble',
+        () => mesh.head.splice(2, 0, '  - { name: bad, region: r, zone: z, color: red }\n'),
+      ],
       ['a second document', () => mesh.tail.push('---\nclusters: []\n')],
-      ['a deeper-indented first item', () => (mesh.items[0] = `  ${mesh.items[0] as string}`)],
+      ['a deeper-indented first item', () => (mesh.items[0] = `  ${mesh.items[0]}`)],
       ['services twice', () => mesh.tail.push('services:\n  - name: again\n')],
     ];
     for (const [what, edit] of cases) {
@@ -301,7 +346,7 @@ describe('incremental mesh parsing: one edit re-parses one batch', () => {
     const mesh = baseMesh(rand, 600);
     const parser = new IncrementalMeshParser(SMALL_BATCHES);
     parser.parse(render(mesh));
-    const original = mesh.items[300] as string;
+    const original = mesh.items[300];
     mesh.items[300] = original.replace(/name: (svc-\d+)/, 'name: "$1');
     const broken = expectSameAsFull(parser, render(mesh), 'an unclosed quote');
     expect(broken.ok).toBe(false);
@@ -334,12 +379,24 @@ describe('incremental mesh parsing: one edit re-parses one batch', () => {
     const parser = new IncrementalMeshParser(SMALL_BATCHES);
     const compact = render(mesh).replace(/^ {2}/gm, '');
     expectSameAsFull(parser, `${compact}mtls: false\n`, 'a list at column 0, then mtls');
-    expectSameAsFull(parser, `${compact.replace('port: 8', 'port: 9')}mtls: false\n`, 'a list at column 0, then mtls, a port changed');
+    expectSameAsFull(
+      parser,
+      `${compact.replace('port: 8', 'port: 9')}mtls: false\n`,
+      'a list at column 0, then mtls, a port changed',
+    );
     expect(parser.last.mode).toBe('batches');
     expectSameAsFull(parser, render(mesh).trimEnd(), 'no final newline');
     expectSameAsFull(parser, render(mesh).replace(/\n/g, '\r\n'), 'CRLF');
-    expectSameAsFull(parser, 'clusters:\n  - { name: east, region: r, zone: z }\nservices: [{ name: a, namespace: b, ports: [{ name: http, port: 1 }] }]\n', 'flow style');
-    expectSameAsFull(parser, 'clusters:\n  - { name: east, region: r, zone: z }\nservices:\nmtls: true\n', 'an empty list');
+    expectSameAsFull(
+      parser,
+      'clusters:\n  - { name: east, region: r, zone: z }\nservices: [{ name: a, namespace: b, ports: [{ name: http, port: 1 }] }]\n',
+      'flow style',
+    );
+    expectSameAsFull(
+      parser,
+      'clusters:\n  - { name: east, region: r, zone: z }\nservices:\nmtls: true\n',
+      'an empty list',
+    );
     expectSameAsFull(parser, '', 'an empty file');
   });
 });
@@ -353,7 +410,10 @@ describe('the rules across services keep the order of a full parse', () => {
       '  - { name: a, namespace: b, ports: [{ name: http, port: 1 }] }',
       '  - { nme: x, name: a, namespace: b, ports: [{ name: http, port: 70000 }] }',
       // More services, so that re-parsing the edited one is worth it.
-      ...Array.from({ length: 40 }, (_, i) => `  - { name: more-${i}, namespace: b, ports: [{ name: http, port: 1 }] }`),
+      ...Array.from(
+        { length: 40 },
+        (_, i) => `  - { name: more-${i}, namespace: b, ports: [{ name: http, port: 1 }] }`,
+      ),
     );
     // As parseMeshText reported it before services were read one by one (and as the batches must).
     const expected = [
@@ -385,6 +445,8 @@ describe('scanServiceList: what it refuses to split', () => {
   });
 
   test('stars and ampersands in comments are fine', () => {
-    expect(scanServiceList(`${head}# *** generated & checked ***\nservices:\n  - name: a   # a & b *c\n`)?.itemStarts).toHaveLength(1);
+    expect(
+      scanServiceList(`${head}# *** generated & checked ***\nservices:\n  - name: a   # a & b *c\n`)?.itemStarts,
+    ).toHaveLength(1);
   });
 });

@@ -15,7 +15,13 @@ import { endpoint, httpService, sampleMesh } from '../harness/sample-mesh';
 
 const TYPES: XdsTypeUrl[] = [CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE];
 const VAULT = 'outbound|8443||vault.shop.svc.cluster.local';
-const BASE: Record<string, string> = { CLUSTER_ID: 'east', OUTBOUND_PORT: '15001', TLS_DIR: '/certs/a', INBOUND_PORT: '15006', INSTANCE_IP: '10.1.0.7' };
+const BASE: Record<string, string> = {
+  CLUSTER_ID: 'east',
+  OUTBOUND_PORT: '15001',
+  TLS_DIR: '/certs/a',
+  INBOUND_PORT: '15006',
+  INSTANCE_IP: '10.1.0.7',
+};
 
 /** The sample mesh plus two mTLS services in east: vault's pods terminate mTLS on 15006, audit's on 15007. */
 function mtlsMesh(vaultReady = true): MeshModel {
@@ -24,15 +30,27 @@ function mtlsMesh(vaultReady = true): MeshModel {
     extraServices: [
       {
         service: httpService('vault', 'shop', 8443, secure),
-        endpoints: [endpoint('east', 18443, { address: '10.1.0.7', sidecarPort: 15006, ready: vaultReady }), endpoint('east', 18443, { address: '10.1.0.8', sidecarPort: 15006 })],
+        endpoints: [
+          endpoint('east', 18443, { address: '10.1.0.7', sidecarPort: 15006, ready: vaultReady }),
+          endpoint('east', 18443, { address: '10.1.0.8', sidecarPort: 15006 }),
+        ],
       },
-      { service: httpService('audit', 'shop', 9443, secure), endpoints: [endpoint('east', 19443, { address: '10.1.0.9', sidecarPort: 15007 })] },
+      {
+        service: httpService('audit', 'shop', 9443, secure),
+        endpoints: [endpoint('east', 19443, { address: '10.1.0.9', sidecarPort: 15007 })],
+      },
     ],
   });
 }
 
 function viewOf(model: MeshModel, metadata: Record<string, string>): ViewKey {
-  const node: NodeInfo = { id: 'sidecar~test', cluster: '', metadata, userAgentName: 'envoy', userAgentVersion: '1.40.0' };
+  const node: NodeInfo = {
+    id: 'sidecar~test',
+    cluster: '',
+    metadata,
+    userAgentName: 'envoy',
+    userAgentVersion: '1.40.0',
+  };
   const resolved = resolveClientView(node, model);
   if (!resolved.ok) throw new Error(resolved.message);
   return resolved.view;
@@ -42,12 +60,13 @@ function viewOf(model: MeshModel, metadata: Record<string, string>): ViewKey {
 function ownResources(a: Snapshot, b: Snapshot): string[] {
   const own: string[] = [];
   for (const type of TYPES) {
-    for (const [name, resource] of b.resources(type)) if (a.get(type, name) !== resource) own.push(`${type.split('.').pop()} ${name}`);
+    for (const [name, resource] of b.resources(type))
+      if (a.get(type, name) !== resource) own.push(`${type.split('.').pop()} ${name}`);
   }
   return own.sort();
 }
 
-describe('a change to one per-proxy input rebuilds only that proxy\'s own resources', () => {
+describe("a change to one per-proxy input rebuilds only that proxy's own resources", () => {
   let server: InProcessSpillway;
   let model: MeshModel;
   let base: ViewKey;
@@ -66,12 +85,22 @@ describe('a change to one per-proxy input rebuilds only that proxy\'s own resour
   afterEach(async () => server?.stop());
 
   /** The view of a proxy whose metadata differs from BASE by `change`, and what it translated to get it. */
-  function changed(change: Record<string, string>): { view: ViewKey; snapshot: Snapshot; translated: number; inboundBuilt: number } {
+  function changed(change: Record<string, string>): {
+    view: ViewKey;
+    snapshot: Snapshot;
+    translated: number;
+    inboundBuilt: number;
+  } {
     const view = viewOf(model, { ...BASE, ...change });
     const snapshot = server.spillway.cache.snapshot(view);
     // The other proxy's view is untouched.
     expect(server.spillway.cache.snapshot(base)).toBe(baseSnapshot);
-    return { view, snapshot, translated: server.spillway.serviceTranslations().translated - misses, inboundBuilt: inboundBuilds.count - builds };
+    return {
+      view,
+      snapshot,
+      translated: server.spillway.serviceTranslations().translated - misses,
+      inboundBuilt: inboundBuilds.count - builds,
+    };
   }
 
   test('INSTANCE_IP: not part of the view; another pod is the same view and snapshot, nothing is built', () => {
@@ -103,11 +132,16 @@ describe('a change to one per-proxy input rebuilds only that proxy\'s own resour
     const other = changed({ INBOUND_PORT: '15007' });
     expect(other.translated).toBe(0);
     expect(other.inboundBuilt).toBe(1);
-    expect(ownResources(baseSnapshot, other.snapshot)).toEqual(['Cluster inbound|19443||audit.shop.svc.cluster.local', 'Listener inbound']);
+    expect(ownResources(baseSnapshot, other.snapshot)).toEqual([
+      'Cluster inbound|19443||audit.shop.svc.cluster.local',
+      'Listener inbound',
+    ]);
     expect(baseSnapshot.get(CLUSTER_TYPE, 'inbound|18443||vault.shop.svc.cluster.local')).toBeDefined();
     // A third proxy with that inbound port but its own outbound port builds no inbound resources again.
     const third = viewOf(model, { ...BASE, INBOUND_PORT: '15007', OUTBOUND_PORT: '15003' });
-    expect(server.spillway.cache.snapshot(third).get(LISTENER_TYPE, 'inbound')).toBe(other.snapshot.get(LISTENER_TYPE, 'inbound'));
+    expect(server.spillway.cache.snapshot(third).get(LISTENER_TYPE, 'inbound')).toBe(
+      other.snapshot.get(LISTENER_TYPE, 'inbound'),
+    );
     expect(inboundBuilds.count - builds).toBe(1);
   });
 
@@ -119,7 +153,9 @@ describe('a change to one per-proxy input rebuilds only that proxy\'s own resour
 
   test('TLS_DIR: a new scope, translated once for every proxy that shares it; endpoints stay shared objects', () => {
     const other = changed({ TLS_DIR: '/certs/b' });
-    const visible = [...model.services.values()].filter((entry) => entry.service.exported || entry.endpoints.some((e) => e.cluster === 'east')).length;
+    const visible = [...model.services.values()].filter(
+      (entry) => entry.service.exported || entry.endpoints.some((e) => e.cluster === 'east'),
+    ).length;
     expect(other.translated).toBe(visible);
     // The certificate paths are in every outbound cluster and the inbound listener; endpoints do not name them.
     expect(other.snapshot.get(ENDPOINT_TYPE, VAULT)).toBe(baseSnapshot.get(ENDPOINT_TYPE, VAULT));
@@ -148,10 +184,19 @@ describe('a change to one per-proxy input rebuilds only that proxy\'s own resour
   });
 
   test('a proxyless gRPC client has no inbound listener to share: INBOUND_PORT is not part of its view', () => {
-    const node: NodeInfo = { id: 'grpc-client', cluster: '', metadata: { CLUSTER_ID: 'east', INBOUND_PORT: '15006' }, userAgentName: 'gRPC Node', userAgentVersion: '1.0' };
+    const node: NodeInfo = {
+      id: 'grpc-client',
+      cluster: '',
+      metadata: { CLUSTER_ID: 'east', INBOUND_PORT: '15006' },
+      userAgentName: 'gRPC Node',
+      userAgentVersion: '1.0',
+    };
     const resolved = resolveClientView(node, model);
     expect(resolved.ok && resolved.view.id).toBe('sidecar|east|127.0.0.1|15001|kind=grpc');
-    const bad = resolveClientView({ ...node, userAgentName: 'envoy', metadata: { ...node.metadata, INBOUND_ADDRESS: 'pod-ip' } }, model);
+    const bad = resolveClientView(
+      { ...node, userAgentName: 'envoy', metadata: { ...node.metadata, INBOUND_ADDRESS: 'pod-ip' } },
+      model,
+    );
     expect(bad.ok ? '' : bad.message).toMatch(/INBOUND_ADDRESS "pod-ip" is not an IP address/);
   });
 });

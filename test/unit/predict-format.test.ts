@@ -8,11 +8,49 @@ const REPORT: WhatIfReport = {
   generatedAtMs: 0,
   loadWindowMs: 10_000,
   routes: [
-    { clientCluster: 'east', service: 'checkout.shop.svc.cluster.local', port: 8080, subset: '', before: { east: 1 }, after: { west: 2 / 3, south: 1 / 3 }, thenAfter: [], requestsPerSecond: 30 },
-    { clientCluster: 'east', service: 'checkout.shop.svc.cluster.local', port: 8080, subset: 'v2', before: { east: 1 }, after: {}, thenAfter: [], fallsBackTo: 'v1' },
-    { clientCluster: 'west', service: 'ledger.shop.svc.cluster.local', port: 8080, subset: '', before: { west: 1 }, after: {}, thenAfter: [], deadEnd: 'ledger.shop: it is not exported, so no other cluster serves it — calls from west fail' },
+    {
+      clientCluster: 'east',
+      service: 'checkout.shop.svc.cluster.local',
+      port: 8080,
+      subset: '',
+      before: { east: 1 },
+      after: { west: 2 / 3, south: 1 / 3 },
+      thenAfter: [],
+      requestsPerSecond: 30,
+    },
+    {
+      clientCluster: 'east',
+      service: 'checkout.shop.svc.cluster.local',
+      port: 8080,
+      subset: 'v2',
+      before: { east: 1 },
+      after: {},
+      thenAfter: [],
+      fallsBackTo: 'v1',
+    },
+    {
+      clientCluster: 'west',
+      service: 'ledger.shop.svc.cluster.local',
+      port: 8080,
+      subset: '',
+      before: { west: 1 },
+      after: {},
+      thenAfter: [],
+      deadEnd: 'ledger.shop: it is not exported, so no other cluster serves it — calls from west fail',
+    },
   ],
-  fit: [{ service: 'checkout.shop.svc.cluster.local', port: 8080, cluster: 'south', readyEndpoints: 1, todayRps: 10, predictedRps: 20, factor: 2, overload: 'south would receive 2.0x its current load of checkout.shop:8080 on 1 endpoint (20 req/s, today 10)' }],
+  fit: [
+    {
+      service: 'checkout.shop.svc.cluster.local',
+      port: 8080,
+      cluster: 'south',
+      readyEndpoints: 1,
+      todayRps: 10,
+      predictedRps: 20,
+      factor: 2,
+      overload: 'south would receive 2.0x its current load of checkout.shop:8080 on 1 endpoint (20 req/s, today 10)',
+    },
+  ],
   warnings: ['south would receive 2.0x its current load of checkout.shop:8080 on 1 endpoint (20 req/s, today 10)'],
 };
 
@@ -45,12 +83,45 @@ describe('what-if and drill text', () => {
   });
 
   test('the banner counts down on the server clock; an outcome under it', () => {
-    const active = { id: 3, failure: 'east/checkout.shop', startedAtMs: 0, deadlineMs: 90_000, by: '127.0.0.1', phase: 'running' as const };
-    expect(drillBanner(active, 30_000)).toBe('DRILL east/checkout.shop: these endpoints are served as not ready for 1m more (started by 127.0.0.1; spillway drill stop ends it)');
-    expect(drillBanner({ ...active, phase: 'ending' }, 95_000)).toMatch(/^DRILL east\/checkout\.shop: over, traffic coming back/);
+    const active = {
+      id: 3,
+      failure: 'east/checkout.shop',
+      startedAtMs: 0,
+      deadlineMs: 90_000,
+      by: '127.0.0.1',
+      phase: 'running' as const,
+    };
+    expect(drillBanner(active, 30_000)).toBe(
+      'DRILL east/checkout.shop: these endpoints are served as not ready for 1m more (started by 127.0.0.1; spillway drill stop ends it)',
+    );
+    expect(drillBanner({ ...active, phase: 'ending' }, 95_000)).toMatch(
+      /^DRILL east\/checkout\.shop: over, traffic coming back/,
+    );
     const text = formatDrillStatus({
       generatedAtMs: 100_000,
-      outcomes: [{ id: 3, failure: 'east/checkout.shop', startedAtMs: 0, endedAtMs: 90_000, endedBy: 'deadline', requests: 900, failedRequests: 0, warnings: [], routes: [{ clientCluster: 'east', service: 'checkout.shop.svc.cluster.local', port: 8080, subset: '', expected: { west: 2 / 3, south: 1 / 3 }, measured: { west: 0.66, south: 0.34 }, requests: 800 }] }],
+      outcomes: [
+        {
+          id: 3,
+          failure: 'east/checkout.shop',
+          startedAtMs: 0,
+          endedAtMs: 90_000,
+          endedBy: 'deadline',
+          requests: 900,
+          failedRequests: 0,
+          warnings: [],
+          routes: [
+            {
+              clientCluster: 'east',
+              service: 'checkout.shop.svc.cluster.local',
+              port: 8080,
+              subset: '',
+              expected: { west: 2 / 3, south: 1 / 3 },
+              measured: { west: 0.66, south: 0.34 },
+              requests: 800,
+            },
+          ],
+        },
+      ],
     });
     expect(text).toBe(
       [

@@ -8,7 +8,12 @@ import { endpoint, httpService, sampleMesh } from '../harness/sample-mesh';
 const CHECKOUT = 'outbound|8080||checkout.shop.svc.cluster.local';
 const LEDGER = 'outbound|8080||ledger.shop.svc.cluster.local';
 const EAST_VIEW = ViewKey.of({ clusterId: 'east', role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15001 });
-const EAST_VIEW_OTHER_PORT = ViewKey.of({ clusterId: 'east', role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15002 });
+const EAST_VIEW_OTHER_PORT = ViewKey.of({
+  clusterId: 'east',
+  role: 'sidecar',
+  outboundAddress: '127.0.0.1',
+  outboundPort: 15002,
+});
 const WEST_VIEW = ViewKey.of({ clusterId: 'west', role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15001 });
 
 describe('per-service rebuilds and shared encoding', () => {
@@ -20,7 +25,9 @@ describe('per-service rebuilds and shared encoding', () => {
     const cancel = server.spillway.cache.watch(WEST_VIEW, () => undefined);
     const before = server.spillway.cache.snapshot(WEST_VIEW);
     const translatedBefore = server.spillway.rebuildStats().servicesTranslated;
-    server.setModel(sampleMesh({ checkoutEndpoints: [endpoint('east', 18081, { ready: false }), endpoint('west', 18082)] }));
+    server.setModel(
+      sampleMesh({ checkoutEndpoints: [endpoint('east', 18081, { ready: false }), endpoint('west', 18082)] }),
+    );
     await server.spillway.rebuild();
     const after = server.spillway.cache.snapshot(WEST_VIEW);
     // checkout changed; ledger did not: its resources are the very same objects.
@@ -32,9 +39,15 @@ describe('per-service rebuilds and shared encoding', () => {
     expect(after.get(CLUSTER_TYPE, CHECKOUT)).toBe(before.get(CLUSTER_TYPE, CHECKOUT));
     expect(server.spillway.rebuildStats().servicesTranslated - translatedBefore).toBeGreaterThanOrEqual(1);
     // A new service appears in the same pass.
-    server.setModel(sampleMesh({ extraServices: [{ service: httpService('extra', 'shop', 7070), endpoints: [endpoint('west', 17070)] }] }));
+    server.setModel(
+      sampleMesh({
+        extraServices: [{ service: httpService('extra', 'shop', 7070), endpoints: [endpoint('west', 17070)] }],
+      }),
+    );
     await server.spillway.rebuild();
-    expect(server.spillway.cache.snapshot(WEST_VIEW).get(CLUSTER_TYPE, 'outbound|7070||extra.shop.svc.cluster.local')).toBeDefined();
+    expect(
+      server.spillway.cache.snapshot(WEST_VIEW).get(CLUSTER_TYPE, 'outbound|7070||extra.shop.svc.cluster.local'),
+    ).toBeDefined();
     cancel();
   });
 

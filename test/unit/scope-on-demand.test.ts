@@ -15,8 +15,13 @@ function mesh() {
   return sampleMesh({
     extraServices: [
       {
-        service: httpService('cart', 'shop', 8083, { canary: { stable: 'v1', canary: 'v2', weight: 10, order: 'version-first' } }),
-        endpoints: [endpoint('east', 18090, { labels: { version: 'v1' } }), endpoint('east', 18091, { labels: { version: 'v2' } })],
+        service: httpService('cart', 'shop', 8083, {
+          canary: { stable: 'v1', canary: 'v2', weight: 10, order: 'version-first' },
+        }),
+        endpoints: [
+          endpoint('east', 18090, { labels: { version: 'v1' } }),
+          endpoint('east', 18091, { labels: { version: 'v2' } }),
+        ],
       },
     ],
   });
@@ -32,7 +37,10 @@ describe('on-demand clusters over delta xDS (raw client)', () => {
   };
 
   beforeAll(async () => {
-    server = await startInProcess(mesh(), { scope: { scope: 'on-demand' }, serverOptions: { clientLimits: { maxNamesBytesPerType: 4096 } } });
+    server = await startInProcess(mesh(), {
+      scope: { scope: 'on-demand' },
+      serverOptions: { clientLimits: { maxNamesBytesPerType: 4096 } },
+    });
   });
   afterEach(() => {
     for (const client of clients.splice(0)) client.close();
@@ -52,7 +60,9 @@ describe('on-demand clusters over delta xDS (raw client)', () => {
     // The service's clusters come first; the aggregate that was asked for waits until the client holds
     // its children's endpoints (Envoy replays the waiting request when it arrives: it must find hosts).
     const children = await client.next();
-    expect(children.resources.map((r) => r.name).sort()).toEqual([`outbound|8083|v1|${CART}`, `outbound|8083|v2|${CART}`, `outbound|8083||${CART}`].sort());
+    expect(children.resources.map((r) => r.name).sort()).toEqual(
+      [`outbound|8083|v1|${CART}`, `outbound|8083|v2|${CART}`, `outbound|8083||${CART}`].sort(),
+    );
     client.ackDelta(children);
     await client.expectNothing(300);
     client.sendDelta({ typeUrl: ENDPOINT_TYPE, subscribe: [`outbound|8083|v1|${CART}`, `outbound|8083|v2|${CART}`] });
@@ -75,7 +85,10 @@ describe('on-demand clusters over delta xDS (raw client)', () => {
     client.sendDelta({ typeUrl: CLUSTER_TYPE, node: NODE });
     client.ackDelta(await client.next());
     // ledger runs only in west and is not exported: not in east's view.
-    client.sendDelta({ typeUrl: CLUSTER_TYPE, subscribe: ['outbound|8080||ledger.shop.svc.cluster.local', 'outbound|1||made-up.example'] });
+    client.sendDelta({
+      typeUrl: CLUSTER_TYPE,
+      subscribe: ['outbound|8080||ledger.shop.svc.cluster.local', 'outbound|1||made-up.example'],
+    });
     await client.expectNothing(500);
   });
 
@@ -83,7 +96,10 @@ describe('on-demand clusters over delta xDS (raw client)', () => {
     const client = open();
     client.sendDelta({ typeUrl: CLUSTER_TYPE, node: NODE });
     client.ackDelta(await client.next());
-    client.sendDelta({ typeUrl: CLUSTER_TYPE, subscribe: Array.from({ length: 100 }, (_, i) => `outbound|8080||svc-${i}.fill.svc.cluster.local`) });
+    client.sendDelta({
+      typeUrl: CLUSTER_TYPE,
+      subscribe: Array.from({ length: 100 }, (_, i) => `outbound|8080||svc-${i}.fill.svc.cluster.local`),
+    });
     const end = await client.end();
     expect(end.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     expect(end.details).toContain('--xds-max-names-bytes-per-type 4096');

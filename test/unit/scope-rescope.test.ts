@@ -8,10 +8,18 @@ import { endpoint, httpService, sampleMesh } from '../harness/sample-mesh';
 
 const CHECKOUT = 'checkout.shop.svc.cluster.local';
 const WEB = 'web.shop.svc.cluster.local';
-const NODE = { id: 'sidecar~10.0.0.1~web-1.shop', metadata: { CLUSTER_ID: 'east', SERVICE: 'web.shop' }, userAgent: 'envoy' };
+const NODE = {
+  id: 'sidecar~10.0.0.1~web-1.shop',
+  metadata: { CLUSTER_ID: 'east', SERVICE: 'web.shop' },
+  userAgent: 'envoy',
+};
 
 function mesh(calls?: string[]): MeshModel {
-  return sampleMesh({ extraServices: [{ service: httpService('web', 'shop', 8081, calls ? { calls } : {}), endpoints: [endpoint('east', 18088)] }] });
+  return sampleMesh({
+    extraServices: [
+      { service: httpService('web', 'shop', 8081, calls ? { calls } : {}), endpoints: [endpoint('east', 18088)] },
+    ],
+  });
 }
 
 const names = (response: RawResponse): string[] => response.resources.map((r) => r.name).sort();

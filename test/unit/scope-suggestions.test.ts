@@ -10,10 +10,23 @@ const CHECKOUT = 'checkout.shop.svc.cluster.local';
 const LEDGER = 'ledger.shop.svc.cluster.local';
 const WEB = 'web.shop.svc.cluster.local';
 
-const sample = (envoyCluster: string, requests = 10): LoadSample => ({ clientCluster: 'east', envoyCluster, targetCluster: 'east', requests, errors: 0 });
+const sample = (envoyCluster: string, requests = 10): LoadSample => ({
+  clientCluster: 'east',
+  envoyCluster,
+  targetCluster: 'east',
+  requests,
+  errors: 0,
+});
 
 function mesh(webCalls?: string[]) {
-  return sampleMesh({ extraServices: [{ service: httpService('web', 'shop', 8081, webCalls ? { calls: webCalls } : {}), endpoints: [endpoint('east', 18088)] }] });
+  return sampleMesh({
+    extraServices: [
+      {
+        service: httpService('web', 'shop', 8081, webCalls ? { calls: webCalls } : {}),
+        endpoints: [endpoint('east', 18088)],
+      },
+    ],
+  });
 }
 
 describe('observed calls from load reports', () => {
@@ -26,7 +39,15 @@ describe('observed calls from load reports', () => {
   it('sums requests per (workload, callee); reports without a known workload or callee are not kept', () => {
     const model = mesh();
     const observed = new ObservedCalls(100, (host) => model.services.has(host));
-    observed.record(WEB, [sample(`outbound|8080|v1|${CHECKOUT}`, 5), sample(`outbound|8080|v2|${CHECKOUT}`, 3), sample(`outbound|8080||${LEDGER}`, 0)], 1_000);
+    observed.record(
+      WEB,
+      [
+        sample(`outbound|8080|v1|${CHECKOUT}`, 5),
+        sample(`outbound|8080|v2|${CHECKOUT}`, 3),
+        sample(`outbound|8080||${LEDGER}`, 0),
+      ],
+      1_000,
+    );
     observed.record(WEB, [sample(`outbound|8080||${CHECKOUT}`, 2), sample('outbound|1||made-up.example')], 2_000);
     observed.record(undefined, [sample(`outbound|8080||${CHECKOUT}`)]);
     observed.record('nobody.nowhere.svc.cluster.local', [sample(`outbound|8080||${CHECKOUT}`)]);
@@ -38,7 +59,11 @@ describe('observed calls from load reports', () => {
   it('at the limit, forgets pairs of services that left the mesh before refusing new ones', () => {
     const inMesh = new Set([WEB, CHECKOUT, LEDGER, 'gone.shop.svc.cluster.local']);
     const observed = new ObservedCalls(2, (host) => inMesh.has(host));
-    observed.record(WEB, [sample(`outbound|8080||${CHECKOUT}`), sample('outbound|8080||gone.shop.svc.cluster.local')], 1_000);
+    observed.record(
+      WEB,
+      [sample(`outbound|8080||${CHECKOUT}`), sample('outbound|8080||gone.shop.svc.cluster.local')],
+      1_000,
+    );
     inMesh.delete('gone.shop.svc.cluster.local');
     observed.record(WEB, [sample(`outbound|8080||${LEDGER}`)], 2_000);
     expect([...(observed.entries().get(WEB)?.keys() ?? [])].sort()).toEqual([CHECKOUT, LEDGER]);
@@ -47,7 +72,11 @@ describe('observed calls from load reports', () => {
 
   it('keeps at most the configured number of pairs and counts the rest', () => {
     const observed = new ObservedCalls(2);
-    observed.record(WEB, [sample('outbound|1||a.x.svc.cluster.local'), sample('outbound|1||b.x.svc.cluster.local'), sample('outbound|1||c.x.svc.cluster.local')]);
+    observed.record(WEB, [
+      sample('outbound|1||a.x.svc.cluster.local'),
+      sample('outbound|1||b.x.svc.cluster.local'),
+      sample('outbound|1||c.x.svc.cluster.local'),
+    ]);
     observed.record(WEB, [sample('outbound|1||a.x.svc.cluster.local'), sample('outbound|1||d.x.svc.cluster.local')]);
     expect(observed.size).toBe(2);
     expect(observed.dropped).toBe(2);
@@ -58,8 +87,22 @@ describe('observed calls from load reports', () => {
 describe('the scope report', () => {
   const report = (webCalls: string[] | undefined, observedCallees: string[]) => {
     const observed = new ObservedCalls();
-    observed.record(WEB, observedCallees.map((callee) => sample(`outbound|8080||${callee}`)), 5_000);
-    return scopeReport({ model: mesh(webCalls), observed: observed.entries(), observingSinceMs: 0, defaultScope: 'all', limit: 10, observedPairs: observed.size, droppedPairs: 0, unidentifiedReports: 0, nowMs: 6_000 });
+    observed.record(
+      WEB,
+      observedCallees.map((callee) => sample(`outbound|8080||${callee}`)),
+      5_000,
+    );
+    return scopeReport({
+      model: mesh(webCalls),
+      observed: observed.entries(),
+      observingSinceMs: 0,
+      defaultScope: 'all',
+      limit: 10,
+      observedPairs: observed.size,
+      droppedPairs: 0,
+      unidentifiedReports: 0,
+      nowMs: 6_000,
+    });
   };
 
   it('an undeclared workload: the observed callees are the suggestion', () => {
@@ -72,7 +115,11 @@ describe('the scope report', () => {
       ],
       observedNotDeclared: [],
       declaredNotObserved: [],
-      suggestion: { calls: ['checkout.shop', 'ledger.shop'], meshFile: 'calls: [checkout.shop, ledger.shop]', annotation: 'spillway.io/calls: "checkout.shop, ledger.shop"' },
+      suggestion: {
+        calls: ['checkout.shop', 'ledger.shop'],
+        meshFile: 'calls: [checkout.shop, ledger.shop]',
+        annotation: 'spillway.io/calls: "checkout.shop, ledger.shop"',
+      },
     });
   });
 
@@ -86,9 +133,23 @@ describe('the scope report', () => {
 
   it('is bounded by its limit and says how many there are', () => {
     const many = new ObservedCalls();
-    const model = sampleMesh({ extraServices: Array.from({ length: 5 }, (_, i) => ({ service: httpService(`w${i}`, 'shop', 8081), endpoints: [] })) });
+    const model = sampleMesh({
+      extraServices: Array.from({ length: 5 }, (_, i) => ({
+        service: httpService(`w${i}`, 'shop', 8081),
+        endpoints: [],
+      })),
+    });
     for (let i = 0; i < 5; i++) many.record(`w${i}.shop.svc.cluster.local`, [sample(`outbound|8080||${CHECKOUT}`)]);
-    const answer = scopeReport({ model, observed: many.entries(), observingSinceMs: 0, defaultScope: 'on-demand', limit: 2, observedPairs: 5, droppedPairs: 0, unidentifiedReports: 0 });
+    const answer = scopeReport({
+      model,
+      observed: many.entries(),
+      observingSinceMs: 0,
+      defaultScope: 'on-demand',
+      limit: 2,
+      observedPairs: 5,
+      droppedPairs: 0,
+      unidentifiedReports: 0,
+    });
     expect(answer.total).toBe(5);
     expect(answer.workloads.map((w) => w.workload)).toEqual(['w0.shop', 'w1.shop']);
   });
@@ -97,7 +158,16 @@ describe('the scope report', () => {
     const observed = new ObservedCalls();
     observed.record('gone.shop.svc.cluster.local', [sample(`outbound|8080||${CHECKOUT}`)]);
     observed.record(WEB, [sample(`outbound|8080||${CHECKOUT}`), sample('outbound|8080||old.shop.svc.cluster.local')]);
-    const answer = scopeReport({ model: mesh(), observed: observed.entries(), observingSinceMs: 0, defaultScope: 'all', limit: 10, observedPairs: 3, droppedPairs: 0, unidentifiedReports: 0 });
+    const answer = scopeReport({
+      model: mesh(),
+      observed: observed.entries(),
+      observingSinceMs: 0,
+      defaultScope: 'all',
+      limit: 10,
+      observedPairs: 3,
+      droppedPairs: 0,
+      unidentifiedReports: 0,
+    });
     expect(answer.workloads.map((w) => [w.workload, w.suggestion.calls])).toEqual([['web.shop', ['checkout.shop']]]);
   });
 

@@ -56,10 +56,15 @@ describe('send budget', () => {
     // A connection each, like separate proxies (grpc-js would otherwise share one connection).
     const clients = Array.from(
       { length: 30 },
-      () => new RawAdsClient(server.address, 'sotw', 'ads', grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }),
+      () =>
+        new RawAdsClient(server.address, 'sotw', 'ads', grpc.credentials.createInsecure(), {
+          'grpc.use_local_subchannel_pool': 1,
+        }),
     );
     try {
-      clients.forEach((client, i) => client.sendSotw({ typeUrl: CLUSTER_TYPE, node: { id: `sidecar-${i}`, metadata: { CLUSTER_ID: 'east' } } }));
+      clients.forEach((client, i) =>
+        client.sendSotw({ typeUrl: CLUSTER_TYPE, node: { id: `sidecar-${i}`, metadata: { CLUSTER_ID: 'east' } } }),
+      );
       const responses = await Promise.all(clients.map((client) => client.next(5_000)));
       expect(new Set(responses.map((r) => r.versionInfo)).size).toBe(1);
       expect(responses.every((r) => r.resources.length > 0)).toBe(true);

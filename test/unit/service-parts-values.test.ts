@@ -6,7 +6,14 @@ import { ServicePart, ServiceParts } from '../../src/xds/translate/service-parts
 
 function entry(name: string, ready: boolean): ServiceEntry {
   return {
-    service: { name, namespace: 'shop', ports: [{ name: 'http', port: 8080, protocol: 'http' }], exported: true, subsetLabel: 'version', failover: 'cluster' },
+    service: {
+      name,
+      namespace: 'shop',
+      ports: [{ name: 'http', port: 8080, protocol: 'http' }],
+      exported: true,
+      subsetLabel: 'version',
+      failover: 'cluster',
+    },
     endpoints: [{ cluster: 'east', address: '10.0.0.1', ports: { http: 8080 }, labels: {}, ready }],
   };
 }
@@ -22,9 +29,15 @@ test('an equal value keeps its object across passes; a different one does not', 
   expect(table([a, b])).toBe(1);
   parts.endPass();
   // Three passes in which only endpoints change, each a different service: the table is never built again.
-  for (const [ready, name] of [[false, 'a'], [false, 'b'], [true, 'a']] as const) {
+  for (const [ready, name] of [
+    [false, 'a'],
+    [false, 'b'],
+    [true, 'a'],
+  ] as const) {
     const changed = parts.part('scope', entry(name, ready), () => part(`${name}-routes`));
-    const other = parts.part('scope', entry(name === 'a' ? 'b' : 'a', name === 'a' ? ready : true), () => part(`${name === 'a' ? 'b' : 'a'}-routes`));
+    const other = parts.part('scope', entry(name === 'a' ? 'b' : 'a', name === 'a' ? ready : true), () =>
+      part(`${name === 'a' ? 'b' : 'a'}-routes`),
+    );
     expect(table(name === 'a' ? [changed, other] : [other, changed])).toBe(1);
     parts.endPass();
   }

@@ -26,11 +26,17 @@ describe('slow start window', () => {
   test('becomes slow_start_config on the sidecar and gateway EDS clusters', () => {
     const parsed = parseMeshText(mesh(30000));
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-    for (const view of [ViewKey.of({ clusterId: 'east', role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15001 }), ViewKey.of({ clusterId: 'west', role: 'gateway', outboundAddress: '10.0.0.2', outboundPort: 0 })]) {
-      const clusters = translateView(parsed.model, view).resources.filter((r) => r.typeUrl === CLUSTER_TYPE).map((r) => r.message as Cluster);
+    for (const view of [
+      ViewKey.of({ clusterId: 'east', role: 'sidecar', outboundAddress: '127.0.0.1', outboundPort: 15001 }),
+      ViewKey.of({ clusterId: 'west', role: 'gateway', outboundAddress: '10.0.0.2', outboundPort: 0 }),
+    ]) {
+      const clusters = translateView(parsed.model, view)
+        .resources.filter((r) => r.typeUrl === CLUSTER_TYPE)
+        .map((r) => r.message as Cluster);
       const eds = clusters.filter((c) => c.type === 'EDS');
       expect(eds.length).toBeGreaterThan(0);
-      for (const cluster of eds) expect(cluster.round_robin_lb_config).toEqual({ slow_start_config: { slow_start_window: { seconds: 30 } } });
+      for (const cluster of eds)
+        expect(cluster.round_robin_lb_config).toEqual({ slow_start_config: { slow_start_window: { seconds: 30 } } });
     }
   });
 

@@ -16,7 +16,12 @@ describe('lazy SotW request decoding', () => {
   test('every field matches a full decode', () => {
     const bytes = encode({
       version_info: 'v1',
-      node: { id: 'sidecar-1', cluster: 'c', metadata: { fields: { CLUSTER_ID: { stringValue: 'east' } } }, user_agent_name: 'envoy' },
+      node: {
+        id: 'sidecar-1',
+        cluster: 'c',
+        metadata: { fields: { CLUSTER_ID: { stringValue: 'east' } } },
+        user_agent_name: 'envoy',
+      },
       resource_names: ['b', 'a', 'ü-unicode'],
       type_url: ENDPOINT_TYPE,
       response_nonce: 'n7',
@@ -27,7 +32,12 @@ describe('lazy SotW request decoding', () => {
     expect(request.typeUrl).toBe(ENDPOINT_TYPE);
     expect(request.responseNonce).toBe('n7');
     expect(request.resourceNames).toEqual(['b', 'a', 'ü-unicode']);
-    expect(request.node).toMatchObject({ id: 'sidecar-1', cluster: 'c', metadata: { CLUSTER_ID: 'east' }, userAgentName: 'envoy' });
+    expect(request.node).toMatchObject({
+      id: 'sidecar-1',
+      cluster: 'c',
+      metadata: { CLUSTER_ID: 'east' },
+      userAgentName: 'envoy',
+    });
     expect(request.errorDetail).toEqual({ code: 3, message: 'bad cluster' });
     expect(request.namesDigest).toBeDefined();
   });
@@ -37,11 +47,14 @@ describe('lazy SotW request decoding', () => {
     expect(request.resourceNames).toEqual([]);
     expect(request.node).toBeUndefined();
     expect(request.errorDetail).toBeUndefined();
-    expect(request.namesDigest).toBe(decodeSotwRequest(encode({ type_url: ENDPOINT_TYPE, response_nonce: 'x' })).namesDigest);
+    expect(request.namesDigest).toBe(
+      decodeSotwRequest(encode({ type_url: ENDPOINT_TYPE, response_nonce: 'x' })).namesDigest,
+    );
   });
 
   test('the digest is equal for the same list only (same names, same order)', () => {
-    const digest = (names: string[], nonce = '') => decodeSotwRequest(encode({ type_url: ENDPOINT_TYPE, resource_names: names, response_nonce: nonce })).namesDigest;
+    const digest = (names: string[], nonce = '') =>
+      decodeSotwRequest(encode({ type_url: ENDPOINT_TYPE, resource_names: names, response_nonce: nonce })).namesDigest;
     expect(digest(['a', 'b'], 'n1')).toBe(digest(['a', 'b'], 'n2'));
     expect(digest(['a', 'b'])).not.toBe(digest(['b', 'a']));
     expect(digest(['a', 'b'])).not.toBe(digest(['a', 'bc']));

@@ -55,7 +55,7 @@ interface Generated {
 
 function generate(seed: number): Generated {
   const rnd = random(seed);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)] as T;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)];
   const clusterCount = 2 + Math.floor(rnd() * 3);
   const names = ['east', 'west', 'south', 'north'].slice(0, clusterCount);
   const clusters = names.map((name, i) => ({
@@ -80,22 +80,32 @@ function generate(seed: number): Generated {
         ...(rnd() < 0.2 ? { zone: pick(['za', 'zb']) } : {}),
       });
     }
-    const doc: Record<string, unknown> = { name: `svc${s}`, namespace: 'ns', ports: [{ name: 'http', port: 8080 }], export: rnd() < 0.75, failover: pick(['cluster', 'region']) };
-    if (canary) doc.canary = { stable: 'v1', canary: 'v2', weight: 10, order: pick(['version-first', 'locality-first']) };
+    const doc: Record<string, unknown> = {
+      name: `svc${s}`,
+      namespace: 'ns',
+      ports: [{ name: 'http', port: 8080 }],
+      export: rnd() < 0.75,
+      failover: pick(['cluster', 'region']),
+    };
+    if (canary)
+      doc.canary = { stable: 'v1', canary: 'v2', weight: 10, order: pick(['version-first', 'locality-first']) };
     services.push({ name: `svc${s}`, doc, endpoints });
   }
   const failures: Failure[] = [];
   for (let f = 0; f < 1 + Math.floor(rnd() * 2); f++) {
     const cluster = pick(names);
     const withEndpoints = services.filter((svc) => svc.endpoints.some((e) => e.cluster === cluster));
-    if (withEndpoints.length > 0 && rnd() < 0.4) failures.push({ cluster, service: `${pick(withEndpoints).name}.ns.svc.cluster.local` });
+    if (withEndpoints.length > 0 && rnd() < 0.4)
+      failures.push({ cluster, service: `${pick(withEndpoints).name}.ns.svc.cluster.local` });
     else failures.push({ cluster });
   }
   return { clusters, services, failures };
 }
 
 function hit(failures: readonly Failure[], service: string, cluster: string): boolean {
-  return failures.some((f) => f.cluster === cluster && (f.service === undefined || f.service === `${service}.ns.svc.cluster.local`));
+  return failures.some(
+    (f) => f.cluster === cluster && (f.service === undefined || f.service === `${service}.ns.svc.cluster.local`),
+  );
 }
 
 /** The mesh file as written; with `failures`, the failed endpoints written not ready (a real failure). */
@@ -147,19 +157,29 @@ describe('what-if equals what the translator serves once the failure happens (ge
       const drill = serving(model, generated.failures);
       for (const cluster of model.clusters.keys()) {
         const real = realFailure.cache.snapshot(sidecarKey(cluster));
-        const servedRouting = viewRouting([...real.resources(ENDPOINT_TYPE).values(), ...real.resources(CLUSTER_TYPE).values()]);
+        const servedRouting = viewRouting([
+          ...real.resources(ENDPOINT_TYPE).values(),
+          ...real.resources(CLUSTER_TYPE).values(),
+        ]);
         for (const route of report.routes.filter((r) => r.clientCluster === cluster)) {
           const name = `outbound|${route.port}|${route.subset}|${route.service}`;
           const served = servedRouting.byName.get(name);
           const context = `seed ${seed}, client ${cluster}, ${name}, failures ${JSON.stringify(generated.failures)}`;
           expect({ context, shares: route.after }).toEqual({ context, shares: firstShares(served) });
-          expect({ context, then: route.thenAfter }).toEqual({ context, then: (served?.priorities ?? []).slice(1).map((p) => Object.keys(p.weights).sort()) });
+          expect({ context, then: route.thenAfter }).toEqual({
+            context,
+            then: (served?.priorities ?? []).slice(1).map((p) => Object.keys(p.weights).sort()),
+          });
           routesCompared++;
           if (route.deadEnd) deadEnds++;
           if (JSON.stringify(route.before) !== JSON.stringify(route.after)) moved++;
         }
         // The drill serves exactly what the real failure serves, resource for resource.
-        expect({ seed, cluster, eds: servedEds(drill, cluster) }).toEqual({ seed, cluster, eds: servedEds(realFailure, cluster) });
+        expect({ seed, cluster, eds: servedEds(drill, cluster) }).toEqual({
+          seed,
+          cluster,
+          eds: servedEds(realFailure, cluster),
+        });
       }
     }
     // The generator must produce interesting cases, not only "nothing moves".

@@ -7,7 +7,8 @@ import { nodeSizeProblem } from '../../src/xds/server/node-limits';
 import { bounded } from '../../src/xds/server/bounded-text';
 import { messageType } from '../../src/xds/protos';
 
-const names = (prefix: string, count: number, length = 10) => Array.from({ length: count }, (_, i) => `${prefix}${i}`.padEnd(length, '.'));
+const names = (prefix: string, count: number, length = 10) =>
+  Array.from({ length: count }, (_, i) => `${prefix}${i}`.padEnd(length, '.'));
 const limits = { maxNamesBytesPerType: 1_000, maxNamesBytesPerStream: 1_500 };
 
 describe('subscribed names are bounded in bytes', () => {
@@ -81,12 +82,21 @@ describe('node size', () => {
   const node = { maxNodeBytes: 10_000, maxNodeMetadataBytes: 5_000, maxNodeFieldBytes: 100 };
 
   test('an Istio-sized node passes the defaults', () => {
-    const istio = encode({ id: 'sidecar~10.1.2.3~checkout-v1-6b746f74dc-9stvs.shop~shop.svc.cluster.local', cluster: 'checkout.shop', metadata: metadata(20_000), user_agent_name: 'envoy' });
+    const istio = encode({
+      id: 'sidecar~10.1.2.3~checkout-v1-6b746f74dc-9stvs.shop~shop.svc.cluster.local',
+      cluster: 'checkout.shop',
+      metadata: metadata(20_000),
+      user_agent_name: 'envoy',
+    });
     expect(nodeSizeProblem(istio, DEFAULT_CLIENT_LIMITS)).toBeUndefined();
   });
 
   test.each([
-    ['id', { id: 'i'.repeat(101) }, `node id of 101 bytes is over the limit of 100 (--${CLIENT_LIMIT_FLAGS.maxNodeFieldBytes})`],
+    [
+      'id',
+      { id: 'i'.repeat(101) },
+      `node id of 101 bytes is over the limit of 100 (--${CLIENT_LIMIT_FLAGS.maxNodeFieldBytes})`,
+    ],
     ['cluster', { id: 'a', cluster: 'c'.repeat(200) }, 'node cluster of 200 bytes'],
     ['user agent', { id: 'a', user_agent_name: 'u'.repeat(101) }, 'node user_agent_name of 101 bytes'],
     ['metadata', { id: 'a', metadata: metadata(6_000) }, `(--${CLIENT_LIMIT_FLAGS.maxNodeMetadataBytes})`],
@@ -97,9 +107,12 @@ describe('node size', () => {
   });
 
   test('the whole node, when every field fits (metadata merged from several parts)', () => {
-    const part = (i: number) => encode({ id: 'a', metadata: { fields: { [`K${i}`]: { stringValue: 'v'.repeat(4_000) } } } });
+    const part = (i: number) =>
+      encode({ id: 'a', metadata: { fields: { [`K${i}`]: { stringValue: 'v'.repeat(4_000) } } } });
     const merged = Buffer.concat([part(0), part(1), part(2)]);
-    expect(nodeSizeProblem(merged, node)).toContain(`node of ${merged.length} bytes is over the limit of 10000 (--${CLIENT_LIMIT_FLAGS.maxNodeBytes})`);
+    expect(nodeSizeProblem(merged, node)).toContain(
+      `node of ${merged.length} bytes is over the limit of 10000 (--${CLIENT_LIMIT_FLAGS.maxNodeBytes})`,
+    );
   });
 
   test('garbage bytes are refused, not thrown', () => {

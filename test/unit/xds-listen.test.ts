@@ -39,7 +39,9 @@ describe('xDS listening socket', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const port = (taken.address() as net.AddressInfo).port;
     try {
-      await expect(startInProcess(sampleMesh(), { xdsAddress: `127.0.0.1:${port}` })).rejects.toThrow(/another server using the port/);
+      await expect(startInProcess(sampleMesh(), { xdsAddress: `127.0.0.1:${port}` })).rejects.toThrow(
+        /another server using the port/,
+      );
     } finally {
       taken.close();
     }

@@ -10,12 +10,18 @@ import { releaseRequestChunksAfterDecoding } from '../../src/xds/server/grpc-req
 
 describe('delta request decoding', () => {
   const Request = messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest');
-  const encode = (message: Record<string, unknown>) => Buffer.from(Request.encode(Request.fromObject(message)).finish());
+  const encode = (message: Record<string, unknown>) =>
+    Buffer.from(Request.encode(Request.fromObject(message)).finish());
 
   test('every field matches a full decode', () => {
     const request = decodeDeltaRequest(
       encode({
-        node: { id: 'sidecar-1', cluster: 'c', metadata: { fields: { CLUSTER_ID: { stringValue: 'east' } } }, user_agent_name: 'envoy' },
+        node: {
+          id: 'sidecar-1',
+          cluster: 'c',
+          metadata: { fields: { CLUSTER_ID: { stringValue: 'east' } } },
+          user_agent_name: 'envoy',
+        },
         type_url: ENDPOINT_TYPE,
         resource_names_subscribe: ['a', 'ü-b'],
         resource_names_unsubscribe: ['c'],
@@ -27,9 +33,17 @@ describe('delta request decoding', () => {
     expect(request.typeUrl).toBe(ENDPOINT_TYPE);
     expect(request.subscribe).toEqual(['a', 'ü-b']);
     expect(request.unsubscribe).toEqual(['c']);
-    expect([...request.initialVersions]).toEqual([['a', 'v1'], ['ü-b', 'v2']]);
+    expect([...request.initialVersions]).toEqual([
+      ['a', 'v1'],
+      ['ü-b', 'v2'],
+    ]);
     expect(request.responseNonce).toBe('n1');
-    expect(request.node).toMatchObject({ id: 'sidecar-1', cluster: 'c', metadata: { CLUSTER_ID: 'east' }, userAgentName: 'envoy' });
+    expect(request.node).toMatchObject({
+      id: 'sidecar-1',
+      cluster: 'c',
+      metadata: { CLUSTER_ID: 'east' },
+      userAgentName: 'envoy',
+    });
     expect(request.nodeBytes?.length).toBeGreaterThan(0);
     expect(request.errorDetail).toEqual({ code: 3, message: 'rejected' });
   });
@@ -44,18 +58,21 @@ describe('delta request decoding', () => {
 });
 
 describe('empty EDS answers', () => {
-  test.each(['a', 'outbound|8080||checkout.shop.svc.cluster.local', 'ü-é-🙂', 'x'.repeat(2_048), ''])('are what the encoder makes (name %#)', (name) => {
-    const empties = new EmptyResources();
-    const set = {};
-    const built = empties.for(ENDPOINT_TYPE, name, set);
-    const encoded = encodeResource(ENDPOINT_TYPE, name, { cluster_name: name, endpoints: [] });
-    expect(built?.version).toBe(encoded.version);
-    expect(Buffer.from(built?.sotwField ?? [])).toEqual(Buffer.from(encoded.sotwField));
-    expect(Buffer.from(built?.deltaField ?? [])).toEqual(Buffer.from(encoded.deltaField));
-    expect(empties.for(ENDPOINT_TYPE, name, set)).toBe(built); // one per name set
-    expect(empties.for(ENDPOINT_TYPE, name, {})).not.toBe(built);
-    expect(empties.for(CLUSTER_TYPE, name, set)).toBeUndefined();
-  });
+  test.each(['a', 'outbound|8080||checkout.shop.svc.cluster.local', 'ü-é-🙂', 'x'.repeat(2_048), ''])(
+    'are what the encoder makes (name %#)',
+    (name) => {
+      const empties = new EmptyResources();
+      const set = {};
+      const built = empties.for(ENDPOINT_TYPE, name, set);
+      const encoded = encodeResource(ENDPOINT_TYPE, name, { cluster_name: name, endpoints: [] });
+      expect(built?.version).toBe(encoded.version);
+      expect(Buffer.from(built?.sotwField ?? [])).toEqual(Buffer.from(encoded.sotwField));
+      expect(Buffer.from(built?.deltaField ?? [])).toEqual(Buffer.from(encoded.deltaField));
+      expect(empties.for(ENDPOINT_TYPE, name, set)).toBe(built); // one per name set
+      expect(empties.for(ENDPOINT_TYPE, name, {})).not.toBe(built);
+      expect(empties.for(CLUSTER_TYPE, name, set)).toBeUndefined();
+    },
+  );
 });
 
 describe('grpc-js request chunks', () => {
@@ -65,7 +82,9 @@ describe('grpc-js request chunks', () => {
     write(data: Buffer): Buffer[];
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- an internal module of grpc-js, typed here with the private fields read
-  const { StreamDecoder } = require('@grpc/grpc-js/build/src/stream-decoder') as { StreamDecoder: new (max: number) => DecoderInternals };
+  const { StreamDecoder } = require('@grpc/grpc-js/build/src/stream-decoder') as {
+    StreamDecoder: new (max: number) => DecoderInternals;
+  };
 
   test('a decoded request is no longer referenced by the decoder (grpc-js internals are as expected)', () => {
     expect(releaseRequestChunksAfterDecoding()).toBe(true);

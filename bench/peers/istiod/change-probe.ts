@@ -15,7 +15,8 @@ import { endpointKey } from '../../mesh/generate-mesh';
 import { cpuNs } from '../../measure/proc-stats';
 import { sleep } from '../../measure/statistics';
 
-const METRICS = /^(pilot_xds_pushes|pilot_push_triggers|pilot_xds_push_time_(sum|count)|pilot_inbound_updates|pilot_proxy_convergence_time_count)[{ ]/;
+const METRICS =
+  /^(pilot_xds_pushes|pilot_push_triggers|pilot_xds_push_time_(sum|count)|pilot_inbound_updates|pilot_proxy_convergence_time_count)[{ ]/;
 /** After the last client has the change: time for the other types of the same push to arrive. */
 const SETTLE_MS = 2_000;
 
@@ -39,8 +40,16 @@ function delta(before: Map<string, number>, after: Map<string, number>): string 
 }
 
 async function main(): Promise<void> {
-  const [kind, services, clients, changes] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5])];
-  if ((kind !== 'envoy' && kind !== 'grpc') || ![services, clients, changes].every((n) => Number.isInteger(n) && n > 0)) {
+  const [kind, services, clients, changes] = [
+    process.argv[2],
+    Number(process.argv[3]),
+    Number(process.argv[4]),
+    Number(process.argv[5]),
+  ];
+  if (
+    (kind !== 'envoy' && kind !== 'grpc') ||
+    ![services, clients, changes].every((n) => Number.isInteger(n) && n > 0)
+  ) {
     throw new Error('usage: change-probe.js envoy|grpc SERVICES CLIENTS CHANGES');
   }
   preparePeers(['istiod'], true);
@@ -50,7 +59,9 @@ async function main(): Promise<void> {
   const server = await startIstiod('istiod', size, workDir);
   const monitoring = server.monitoringAddress;
   try {
-    const nodes = Array.from({ length: clients }, (_, i) => (kind === 'grpc' ? server.grpcNode('bench', i, grpcTargets(size, i)) : server.node('bench', i)));
+    const nodes = Array.from({ length: clients }, (_, i) =>
+      kind === 'grpc' ? server.grpcNode('bench', i, grpcTargets(size, i)) : server.node('bench', i),
+    );
     const sync = await load.connect('clients', server.xdsAddress, nodes, 'sotw', 600_000);
     process.stdout.write(`${clients} ${kind} clients synced; ${sync.reconnects} streams refused and retried\n`);
     await sleep(SETTLE_MS);

@@ -3,14 +3,23 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'fs';
 import { dirname, isAbsolute, resolve, sep } from 'path';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_EXEC_LIMITS, EXEC_API_VERSIONS, ExecApiVersion, ExecCredentialSource, ExecLimits, ExecPluginConfig, ExecPlugins } from './exec-credential';
+import {
+  DEFAULT_EXEC_LIMITS,
+  EXEC_API_VERSIONS,
+  ExecApiVersion,
+  ExecCredentialSource,
+  ExecLimits,
+  ExecPluginConfig,
+  ExecPlugins,
+} from './exec-credential';
 import { JsonObject, JsonReader } from './json-reader';
 
 /**
  * A bearer token: a file is read again at every connection (projected service-account tokens rotate on
  * disk); an exec plugin's token is cached until it expires or is refused.
  */
-export type TokenSource = { kind: 'inline'; token: string } | { kind: 'file'; path: string } | { kind: 'exec'; plugin: ExecCredentialSource };
+export type TokenSource =
+  { kind: 'inline'; token: string } | { kind: 'file'; path: string } | { kind: 'exec'; plugin: ExecCredentialSource };
 
 /** A kubeconfig larger than this is refused (it is read again whenever it changes). */
 export const MAX_KUBECONFIG_BYTES = 1024 * 1024;
@@ -90,7 +99,12 @@ export async function readToken(source: TokenSource): Promise<string> {
 function inClusterAccess(): AccessResult {
   const host = process.env.KUBERNETES_SERVICE_HOST;
   const port = process.env.KUBERNETES_SERVICE_PORT;
-  if (!host || !port) return { ok: false, error: 'inCluster: KUBERNETES_SERVICE_HOST/PORT are not set: Spillway is not running in a Pod; give a kubeconfig instead' };
+  if (!host || !port)
+    return {
+      ok: false,
+      error:
+        'inCluster: KUBERNETES_SERVICE_HOST/PORT are not set: Spillway is not running in a Pod; give a kubeconfig instead',
+    };
   const hostPart = host.includes(':') ? `[${host}]` : host;
   return {
     ok: true,
@@ -108,7 +122,12 @@ function inClusterAccess(): AccessResult {
  * The subset of kubeconfig that a control plane uses: server, CA, token, client certificate, or an exec
  * credential plugin. auth-provider plugins (long deprecated) are refused with a hint.
  */
-export function loadKubeconfig(path: string, contextName?: string, execLimits: ExecLimits = DEFAULT_EXEC_LIMITS, plugins?: ExecPlugins): AccessResult {
+export function loadKubeconfig(
+  path: string,
+  contextName?: string,
+  execLimits: ExecLimits = DEFAULT_EXEC_LIMITS,
+  plugins?: ExecPlugins,
+): AccessResult {
   const read = readKubeconfigText(path);
   if (!read.ok) return read;
   return parseKubeconfig(read.text, path, dirname(path), contextName, execLimits, plugins);
@@ -122,9 +141,15 @@ export function readKubeconfigText(path: string): { ok: true; text: string } | {
     // Sized by the file (read again every few seconds), one byte over to notice one that grew past the bound.
     const buffer = Buffer.alloc(Math.min(fstatSync(fd).size, MAX_KUBECONFIG_BYTES) + 1);
     let length = 0;
-    for (let read = -1; read !== 0 && length < buffer.length; length += read) read = readSync(fd, buffer, length, buffer.length - length, null);
-    if (length > MAX_KUBECONFIG_BYTES) return { ok: false, error: `kubeconfig ${path} is larger than ${MAX_KUBECONFIG_BYTES} bytes; is it the right file?` };
-    if (length === buffer.length) return { ok: false, error: `kubeconfig ${path} grew while it was read; write it by rename` };
+    for (let read = -1; read !== 0 && length < buffer.length; length += read)
+      read = readSync(fd, buffer, length, buffer.length - length, null);
+    if (length > MAX_KUBECONFIG_BYTES)
+      return {
+        ok: false,
+        error: `kubeconfig ${path} is larger than ${MAX_KUBECONFIG_BYTES} bytes; is it the right file?`,
+      };
+    if (length === buffer.length)
+      return { ok: false, error: `kubeconfig ${path} grew while it was read; write it by rename` };
     return { ok: true, text: buffer.subarray(0, length).toString('utf8') };
   } catch (error) {
     return { ok: false, error: `cannot read kubeconfig ${path}: ${errorText(error)}` };
@@ -156,7 +181,11 @@ export function parseKubeconfig(
   const r = new JsonReader();
   const root = r.object(document, 'kubeconfig');
   const chosen = contextName ?? r.optionalString(root?.['current-context'], 'current-context');
-  if (!root || !chosen) return { ok: false, error: `kubeconfig ${path}: ${r.errors[0] ?? 'no current-context; set `context:` for this cluster in the clusters file'}` };
+  if (!root || !chosen)
+    return {
+      ok: false,
+      error: `kubeconfig ${path}: ${r.errors[0] ?? 'no current-context; set `context:` for this cluster in the clusters file'}`,
+    };
   const context = namedEntry(r, root, 'contexts', 'context', chosen);
   if (!context) return { ok: false, error: `kubeconfig ${path}: ${r.errors[0] ?? `no context named "${chosen}"`}` };
   const clusterName = r.string(context.cluster, `contexts[${chosen}].context.cluster`);
@@ -174,23 +203,42 @@ export function parseKubeconfig(
     return text ? Buffer.from(text, 'base64') : undefined;
   };
   if (user['auth-provider'] !== undefined) {
-    return { ok: false, error: `kubeconfig ${path} (user "${userName}"): auth-provider plugins are not supported; use an exec plugin, a service-account token (token or tokenFile) or a client certificate` };
+    return {
+      ok: false,
+      error: `kubeconfig ${path} (user "${userName}"): auth-provider plugins are not supported; use an exec plugin, a service-account token (token or tokenFile) or a client certificate`,
+    };
   }
   if (user.exec !== undefined && exec === 'refuse-exec') {
-    return { ok: false, error: `kubeconfig ${path} (user "${userName}"): exec credential plugins are refused here (whoever writes it could run commands in Spillway); use a service-account token or a client certificate, or list the cluster in the clusters file with a kubeconfig file` };
+    return {
+      ok: false,
+      error: `kubeconfig ${path} (user "${userName}"): exec credential plugins are refused here (whoever writes it could run commands in Spillway); use a service-account token or a client certificate, or list the cluster in the clusters file with a kubeconfig file`,
+    };
   }
   const server = r.string(cluster.server, `clusters[${clusterName}].cluster.server`);
-  const ca = data(cluster['certificate-authority-data'], 'certificate-authority-data') ?? file(cluster['certificate-authority'], 'certificate-authority');
+  const ca =
+    data(cluster['certificate-authority-data'], 'certificate-authority-data') ??
+    file(cluster['certificate-authority'], 'certificate-authority');
   const tlsServerName = r.optionalString(cluster['tls-server-name'], 'tls-server-name');
-  const insecureSkipTlsVerify = r.optionalBoolean(cluster['insecure-skip-tls-verify'], 'insecure-skip-tls-verify') ?? false;
-  const clientCert = data(user['client-certificate-data'], 'client-certificate-data') ?? file(user['client-certificate'], 'client-certificate');
+  const insecureSkipTlsVerify =
+    r.optionalBoolean(cluster['insecure-skip-tls-verify'], 'insecure-skip-tls-verify') ?? false;
+  const clientCert =
+    data(user['client-certificate-data'], 'client-certificate-data') ??
+    file(user['client-certificate'], 'client-certificate');
   const clientKey = data(user['client-key-data'], 'client-key-data') ?? file(user['client-key'], 'client-key');
   const inlineToken = r.optionalString(user.token, 'token');
   const tokenFile = r.optionalString(user.tokenFile, 'tokenFile');
   const origin = `kubeconfig ${path} (context ${chosen})`;
   const plugin =
     user.exec !== undefined && exec !== 'refuse-exec' && server
-      ? readExecPlugin(r, user.exec, { base, origin: `kubeconfig ${path} (user ${userName})`, cluster, server, ca, limits: exec, plugins })
+      ? readExecPlugin(r, user.exec, {
+          base,
+          origin: `kubeconfig ${path} (user ${userName})`,
+          cluster,
+          server,
+          ca,
+          limits: exec,
+          plugins,
+        })
       : undefined;
   if (!server || r.errors.length > 0) return { ok: false, error: `kubeconfig ${path}: ${r.errors.join('; ')}` };
   const token: TokenSource | undefined = inlineToken
@@ -242,8 +290,13 @@ function readExecPlugin(r: JsonReader, value: unknown, context: ExecContext): Ex
     if (item && name) env[name] = r.optionalString(item.value, `user.exec.env[${index}].value`) ?? '';
   });
   const mode = r.optionalString(exec.interactiveMode, 'user.exec.interactiveMode');
-  if (mode === 'Always') r.fail('user.exec.interactiveMode', 'Always needs a terminal, which a control plane has not; use a plugin that runs with Never or IfAvailable');
-  else if (mode !== undefined && mode !== 'Never' && mode !== 'IfAvailable') r.fail('user.exec.interactiveMode', `"${mode}" is not Never, IfAvailable or Always`);
+  if (mode === 'Always')
+    r.fail(
+      'user.exec.interactiveMode',
+      'Always needs a terminal, which a control plane has not; use a plugin that runs with Never or IfAvailable',
+    );
+  else if (mode !== undefined && mode !== 'Never' && mode !== 'IfAvailable')
+    r.fail('user.exec.interactiveMode', `"${mode}" is not Never, IfAvailable or Always`);
   const installHint = r.optionalString(exec.installHint, 'user.exec.installHint');
   const provideClusterInfo = r.optionalBoolean(exec.provideClusterInfo, 'user.exec.provideClusterInfo') ?? false;
   if (!command || !apiVersion || r.errors.length > 0) return undefined;
@@ -258,14 +311,18 @@ function readExecPlugin(r: JsonReader, value: unknown, context: ExecContext): Ex
     ...(provideClusterInfo ? { clusterInfo: execClusterInfo(context) } : {}),
     origin: context.origin,
   };
-  return context.plugins ? context.plugins.source(config, context.limits) : new ExecCredentialSource(config, context.limits);
+  return context.plugins
+    ? context.plugins.source(config, context.limits)
+    : new ExecCredentialSource(config, context.limits);
 }
 
 /** `spec.cluster` of KUBERNETES_EXEC_INFO (client-go's field names), with the exec extension as `config`. */
 function execClusterInfo(context: ExecContext): Record<string, unknown> {
   const { cluster } = context;
   const extensions = Array.isArray(cluster.extensions) ? (cluster.extensions as unknown[]) : [];
-  const execExtension = extensions.find((entry) => (entry as { name?: unknown } | null)?.name === 'client.authentication.k8s.io/exec') as { extension?: unknown } | undefined;
+  const execExtension = extensions.find(
+    (entry) => (entry as { name?: unknown } | null)?.name === 'client.authentication.k8s.io/exec',
+  ) as { extension?: unknown } | undefined;
   return {
     server: context.server,
     ...(typeof cluster['tls-server-name'] === 'string' ? { 'tls-server-name': cluster['tls-server-name'] } : {}),
@@ -277,7 +334,13 @@ function execClusterInfo(context: ExecContext): Record<string, unknown> {
 }
 
 /** kubeconfig lists are `[{name, <field>: {...}}]`; returns the `<field>` object of the named entry. */
-function namedEntry(r: JsonReader, root: JsonObject, list: string, field: string, name: string): JsonObject | undefined {
+function namedEntry(
+  r: JsonReader,
+  root: JsonObject,
+  list: string,
+  field: string,
+  name: string,
+): JsonObject | undefined {
   for (const item of r.list(root[list], list)) {
     if (r.isObject(item) && item.name === name) return r.object(item[field], `${list}[${name}].${field}`);
   }
@@ -304,5 +367,7 @@ function trimSlash(url: string): string {
 }
 
 export function errorText(error: unknown): string {
-  return typeof (error as { message?: unknown } | null)?.message === 'string' ? (error as { message: string }).message : String(error);
+  return typeof (error as { message?: unknown } | null)?.message === 'string'
+    ? (error as { message: string }).message
+    : String(error);
 }

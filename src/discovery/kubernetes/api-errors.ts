@@ -40,9 +40,13 @@ const TLS_ERROR_CODES = new Set([
 export function toApiError(error: unknown): KubeApiError {
   if (error instanceof KubeApiError) return error;
   const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && TLS_ERROR_CODES.has(code)) return new KubeApiError('tls', `TLS: ${errorText(error)} (${code})`);
+  if (typeof code === 'string' && TLS_ERROR_CODES.has(code))
+    return new KubeApiError('tls', `TLS: ${errorText(error)} (${code})`);
   if (code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT') return new KubeApiError('timeout', errorText(error));
-  return new KubeApiError('unreachable', typeof code === 'string' && !errorText(error).includes(code) ? `${errorText(error)} (${code})` : errorText(error));
+  return new KubeApiError(
+    'unreachable',
+    typeof code === 'string' && !errorText(error).includes(code) ? `${errorText(error)} (${code})` : errorText(error),
+  );
 }
 
 export function problemOfStatus(status: number): ApiProblem {
@@ -66,7 +70,8 @@ export interface HintContext {
 
 /** What the operator should do about a failure, in one sentence. */
 export function hintFor(error: KubeApiError, context: HintContext): string {
-  const scope = context.namespace === undefined ? 'in all namespaces (a ClusterRole)' : `in namespace ${context.namespace}`;
+  const scope =
+    context.namespace === undefined ? 'in all namespaces (a ClusterRole)' : `in namespace ${context.namespace}`;
   switch (error.problem) {
     case 'unreachable':
       return `check that the API server in ${context.origin} is up and reachable from here`;

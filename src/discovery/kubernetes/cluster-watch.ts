@@ -117,7 +117,10 @@ export class ClusterWatch {
     this.name = options.config.cluster.name;
     this.shardId = KUBERNETES_SHARD_PREFIX + this.name;
     this.logger = options.logger.child({ cluster: this.name });
-    this.current = options.initialShard ?? { clusters: new Map([[this.name, options.config.cluster]]), services: new Map() };
+    this.current = options.initialShard ?? {
+      clusters: new Map([[this.name, options.config.cluster]]),
+      services: new Map(),
+    };
   }
 
   /** Makes the cluster known at once (no services yet), then connects. */
@@ -159,14 +162,23 @@ export class ClusterWatch {
       cluster: this.name,
       synced: this.published,
       connected,
-      ...(connected ? { lastSyncAtMs: Date.now() } : oldest !== undefined && this.published ? { lastSyncAtMs: oldest } : {}),
+      ...(connected
+        ? { lastSyncAtMs: Date.now() }
+        : oldest !== undefined && this.published
+          ? { lastSyncAtMs: oldest }
+          : {}),
       stale,
       ...(stale && oldest !== undefined ? { staleSinceMs: oldest } : {}),
       errors: reflectors.reduce((sum, reflector) => sum + reflector.state.errors, this.accessFailures),
       ...(lastError ? { lastError } : {}),
       services: this.current.services.size,
       endpoints,
-      serviceExports: exportStates.length > 0 && exportStates.every((state) => state.synced) ? (exportStates.some((state) => state.absent) ? 'absent' : 'served') : 'unknown',
+      serviceExports:
+        exportStates.length > 0 && exportStates.every((state) => state.synced)
+          ? exportStates.some((state) => state.absent)
+            ? 'absent'
+            : 'served'
+          : 'unknown',
       issues: this.loggedIssues.size,
       updates: this.updates,
       rejected: this.rejectedIssues + reflectors.reduce((sum, reflector) => sum + reflector.state.malformed, 0),
@@ -179,7 +191,10 @@ export class ClusterWatch {
   }
 
   private resolve(): AccessResult {
-    return resolveAccess(this.options.config.access, { ...(this.options.execLimits ? { exec: this.options.execLimits } : {}), ...(this.options.execPlugins ? { plugins: this.options.execPlugins } : {}) });
+    return resolveAccess(this.options.config.access, {
+      ...(this.options.execLimits ? { exec: this.options.execLimits } : {}),
+      ...(this.options.execPlugins ? { plugins: this.options.execPlugins } : {}),
+    });
   }
 
   private connect(): void {
@@ -188,7 +203,8 @@ export class ClusterWatch {
     if (!result.ok) {
       this.accessFailures++;
       const hint = `fix the access settings of cluster ${this.name} in the clusters file; retrying every ${(this.options.accessRetryMs ?? DEFAULT_ACCESS_RETRY_MS) / 1000}s`;
-      if (this.accessError?.message !== result.error) this.logger.error({ hint }, `cluster ${this.name}: ${result.error}; ${hint}`);
+      if (this.accessError?.message !== result.error)
+        this.logger.error({ hint }, `cluster ${this.name}: ${result.error}; ${hint}`);
       this.accessError = { resource: 'access', problem: 'config', message: result.error, hint, atMs: Date.now() };
       this.accessTimer = setTimeout(() => this.connect(), this.options.accessRetryMs ?? DEFAULT_ACCESS_RETRY_MS);
       this.accessTimer.unref();
@@ -216,11 +232,17 @@ export class ClusterWatch {
     if (this.stopped) return;
     const result = this.resolve();
     if (!result.ok) {
-      if (this.recheckError !== result.error) this.logger.warn(`cluster ${this.name}: reading its access settings again failed: ${result.error}; keeping the current connection`);
+      if (this.recheckError !== result.error)
+        this.logger.warn(
+          `cluster ${this.name}: reading its access settings again failed: ${result.error}; keeping the current connection`,
+        );
       this.recheckError = result.error;
     } else if (accessFingerprint(result.access) !== this.accessFingerprint) {
       this.recheckError = undefined;
-      this.logger.info({ origin: result.access.origin }, `cluster ${this.name}: its access settings changed (${result.access.origin}); connecting again, serving the last state meanwhile`);
+      this.logger.info(
+        { origin: result.access.origin },
+        `cluster ${this.name}: its access settings changed (${result.access.origin}); connecting again, serving the last state meanwhile`,
+      );
       await this.stopReflectors();
       if (this.stopped) return;
       this.accessFingerprint = accessFingerprint(result.access);
@@ -248,7 +270,10 @@ export class ClusterWatch {
 
   private startReflectors(access: ApiServerAccess): void {
     this.client = new KubeClient(access);
-    this.logger.info({ server: access.server, origin: access.origin, namespaces: this.options.config.namespaces ?? 'all' }, `cluster ${this.name}: watching ${access.server}`);
+    this.logger.info(
+      { server: access.server, origin: access.origin, namespaces: this.options.config.namespaces ?? 'all' },
+      `cluster ${this.name}: watching ${access.server}`,
+    );
     this.services = this.reflectorsFor(SERVICES);
     this.slices = this.reflectorsFor(ENDPOINT_SLICES);
     this.exports = this.reflectorsFor(SERVICE_EXPORTS);
@@ -299,7 +324,11 @@ export class ClusterWatch {
       {
         services: this.values(this.services),
         slices: this.values(this.slices),
-        exports: new Set(this.values(this.exports).map((serviceExport) => `${serviceExport.meta.namespace}/${serviceExport.meta.name}`)),
+        exports: new Set(
+          this.values(this.exports).map(
+            (serviceExport) => `${serviceExport.meta.namespace}/${serviceExport.meta.name}`,
+          ),
+        ),
         podLabels: this.podLabels,
         podsVersion: this.podChanges,
         nodeZones: this.nodeZones(),
@@ -312,12 +341,19 @@ export class ClusterWatch {
     this.current = mapped.model;
     this.options.store.setShard(this.shardId, mapped.model);
     this.updates++;
-    this.logger.debug({ services: mapped.model.services.size, remapped: this.mapper.remapped }, `cluster ${this.name}: shard updated`);
+    this.logger.debug(
+      { services: mapped.model.services.size, remapped: this.mapper.remapped },
+      `cluster ${this.name}: shard updated`,
+    );
     if (!this.published) {
       this.published = true;
       const services = [...mapped.model.services.values()];
       this.logger.info(
-        { services: services.length, exported: services.filter((entry) => entry.service.exported).length, endpoints: services.reduce((sum, entry) => sum + entry.endpoints.length, 0) },
+        {
+          services: services.length,
+          exported: services.filter((entry) => entry.service.exported).length,
+          endpoints: services.reduce((sum, entry) => sum + entry.endpoints.length, 0),
+        },
         `cluster ${this.name}: synced`,
       );
     }

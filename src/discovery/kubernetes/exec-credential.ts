@@ -139,10 +139,16 @@ function runPlugin(config: ExecPluginConfig, limits: ExecLimits): Promise<{ stdo
       child.stderr.destroy();
       settle(new Error(message));
     };
-    const timer = setTimeout(() => killAndFail(`${what} did not finish within ${limits.timeoutMs}ms (--kube-exec-timeout-ms); it was killed`), limits.timeoutMs);
+    const timer = setTimeout(
+      () => killAndFail(`${what} did not finish within ${limits.timeoutMs}ms (--kube-exec-timeout-ms); it was killed`),
+      limits.timeoutMs,
+    );
     child.stdout.on('data', (chunk: Buffer) => {
       stdoutBytes += chunk.length;
-      if (stdoutBytes > limits.maxOutputBytes) killAndFail(`${what} printed more than ${limits.maxOutputBytes} bytes (--kube-exec-max-output-bytes); it was killed`);
+      if (stdoutBytes > limits.maxOutputBytes)
+        killAndFail(
+          `${what} printed more than ${limits.maxOutputBytes} bytes (--kube-exec-max-output-bytes); it was killed`,
+        );
       else stdout.push(chunk);
     });
     child.stderr.on('data', (chunk: Buffer) => {
@@ -168,20 +174,37 @@ export function parseExecCredential(stdout: string, config: ExecPluginConfig, st
   try {
     parsed = JSON.parse(stdout) as unknown;
   } catch {
-    throw new Error(`${what} did not print an ExecCredential (JSON) on stdout${stderr ? `; its stderr: ${stderr}` : ''}`);
+    throw new Error(
+      `${what} did not print an ExecCredential (JSON) on stdout${stderr ? `; its stderr: ${stderr}` : ''}`,
+    );
   }
-  const credential = parsed as { apiVersion?: unknown; kind?: unknown; status?: { token?: unknown; expirationTimestamp?: unknown; clientCertificateData?: unknown } };
-  if (credential.kind !== 'ExecCredential') throw new Error(`${what}: printed kind ${JSON.stringify(credential.kind)}, not ExecCredential`);
-  if (credential.apiVersion !== config.apiVersion) throw new Error(`${what}: printed apiVersion ${JSON.stringify(credential.apiVersion)}; the kubeconfig asked for ${config.apiVersion}`);
+  const credential = parsed as {
+    apiVersion?: unknown;
+    kind?: unknown;
+    status?: { token?: unknown; expirationTimestamp?: unknown; clientCertificateData?: unknown };
+  };
+  if (credential.kind !== 'ExecCredential')
+    throw new Error(`${what}: printed kind ${JSON.stringify(credential.kind)}, not ExecCredential`);
+  if (credential.apiVersion !== config.apiVersion)
+    throw new Error(
+      `${what}: printed apiVersion ${JSON.stringify(credential.apiVersion)}; the kubeconfig asked for ${config.apiVersion}`,
+    );
   const status = credential.status;
   if (typeof status?.token !== 'string' || status.token === '') {
-    const certificate = typeof status?.clientCertificateData === 'string' ? ' (it gave a client certificate: Spillway takes tokens only from plugins)' : '';
+    const certificate =
+      typeof status?.clientCertificateData === 'string'
+        ? ' (it gave a client certificate: Spillway takes tokens only from plugins)'
+        : '';
     throw new Error(`${what}: the ExecCredential has no status.token${certificate}`);
   }
   if (/[\r\n]/.test(status.token)) throw new Error(`${what}: the token contains a line break`);
   if (status.expirationTimestamp === undefined) return { token: status.token };
-  const expiresAtMs = typeof status.expirationTimestamp === 'string' ? Date.parse(status.expirationTimestamp) : Number.NaN;
-  if (Number.isNaN(expiresAtMs)) throw new Error(`${what}: status.expirationTimestamp ${JSON.stringify(status.expirationTimestamp)} is not an RFC 3339 time`);
+  const expiresAtMs =
+    typeof status.expirationTimestamp === 'string' ? Date.parse(status.expirationTimestamp) : Number.NaN;
+  if (Number.isNaN(expiresAtMs))
+    throw new Error(
+      `${what}: status.expirationTimestamp ${JSON.stringify(status.expirationTimestamp)} is not an RFC 3339 time`,
+    );
   // An already-expired token is still used for the request that asked (client-go does too); the next runs the plugin.
   return { token: status.token, expiresAtMs };
 }

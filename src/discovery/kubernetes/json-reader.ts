@@ -1,7 +1,7 @@
 // Typed reads out of untrusted JSON (what an API server sends), each error naming the field's path, so a
 // malformed object is reported precisely ("spec.ports[1].port: must be a whole number") and then skipped.
 
-export type JsonObject = { readonly [key: string]: unknown };
+export type JsonObject = Readonly<Record<string, unknown>>;
 
 export class JsonReader {
   readonly errors: string[] = [];
@@ -24,7 +24,9 @@ export class JsonReader {
   }
 
   string(value: unknown, path: string): string | undefined {
-    return typeof value === 'string' && value !== '' ? value : this.fail(path, `must be a non-empty string, got ${describe(value)}`);
+    return typeof value === 'string' && value !== ''
+      ? value
+      : this.fail(path, `must be a non-empty string, got ${describe(value)}`);
   }
 
   optionalString(value: unknown, path: string): string | undefined {
@@ -33,7 +35,8 @@ export class JsonReader {
   }
 
   integer(value: unknown, path: string, min: number, max: number): number | undefined {
-    if (typeof value !== 'number' || !Number.isInteger(value)) return this.fail(path, `must be a whole number, got ${describe(value)}`);
+    if (typeof value !== 'number' || !Number.isInteger(value))
+      return this.fail(path, `must be a whole number, got ${describe(value)}`);
     return value >= min && value <= max ? value : this.fail(path, `${value} is out of range ${min}..${max}`);
   }
 
@@ -64,5 +67,6 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'string') return `"${value.length > 40 ? value.slice(0, 40) + '…' : value}"`;
-  return `${String(value)} (a ${typeof value})`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${value} (a ${typeof value})`;
+  return `a ${typeof value}`;
 }

@@ -58,7 +58,10 @@ export class KubeClient {
     try {
       return JSON.parse(body) as unknown;
     } catch {
-      throw new KubeApiError('bad-response', `GET ${withoutQuery(path)}: the response is not JSON: ${body.slice(0, MAX_ERROR_BODY_CHARS)}`);
+      throw new KubeApiError(
+        'bad-response',
+        `GET ${withoutQuery(path)}: the response is not JSON: ${body.slice(0, MAX_ERROR_BODY_CHARS)}`,
+      );
     }
   }
 
@@ -111,7 +114,10 @@ export class KubeClient {
         if (error) reject(error);
         else resolve();
       };
-      const idle = setTimeout(() => settle(new KubeApiError('timeout', `watch ${withoutQuery(path)}: no data for ${idleTimeoutMs}ms`)), idleTimeoutMs);
+      const idle = setTimeout(
+        () => settle(new KubeApiError('timeout', `watch ${withoutQuery(path)}: no data for ${idleTimeoutMs}ms`)),
+        idleTimeoutMs,
+      );
       request.on('error', (error) => settle(toApiError(error)));
       request.on('response', (response) => {
         idle.refresh();
@@ -133,7 +139,12 @@ export class KubeClient {
             try {
               event = JSON.parse(line) as unknown;
             } catch {
-              settle(new KubeApiError('bad-response', `watch ${withoutQuery(path)}: an event is not JSON: ${line.slice(0, MAX_ERROR_BODY_CHARS)}`));
+              settle(
+                new KubeApiError(
+                  'bad-response',
+                  `watch ${withoutQuery(path)}: an event is not JSON: ${line.slice(0, MAX_ERROR_BODY_CHARS)}`,
+                ),
+              );
               return;
             }
             handlers.onEvent(event);
@@ -141,7 +152,13 @@ export class KubeClient {
         });
         response.on('error', (error) => settle(toApiError(error)));
         // A stream cut by a dying server ends as 'aborted'/'close' without 'end' on some versions.
-        response.on('close', () => settle(response.complete ? undefined : new KubeApiError('unreachable', `watch ${withoutQuery(path)}: the connection was closed`)));
+        response.on('close', () =>
+          settle(
+            response.complete
+              ? undefined
+              : new KubeApiError('unreachable', `watch ${withoutQuery(path)}: the connection was closed`),
+          ),
+        );
       });
       request.end();
     });
@@ -154,7 +171,12 @@ export class KubeClient {
   }
 
   /** One request; an exec plugin's token refused with 401 is renewed and the request sent once more. */
-  private async open(path: string, accept: string, timeoutMs: number, write?: WriteRequest): Promise<http.IncomingMessage> {
+  private async open(
+    path: string,
+    accept: string,
+    timeoutMs: number,
+    write?: WriteRequest,
+  ): Promise<http.IncomingMessage> {
     const auth = await this.authorization();
     try {
       return await this.openWith(path, accept, timeoutMs, auth, write);
@@ -168,13 +190,24 @@ export class KubeClient {
    * A write (create, replace, delete) with a JSON body; resolves with the object the API server returns.
    * Only the Istio extension writes (its EnvoyFilters); discovery itself only reads.
    */
-  async sendJson(method: WriteMethod, path: string, body?: unknown, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<unknown> {
-    const response = await this.open(path, JSON_ACCEPT, timeoutMs, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+  async sendJson(
+    method: WriteMethod,
+    path: string,
+    body?: unknown,
+    timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+  ): Promise<unknown> {
+    const response = await this.open(path, JSON_ACCEPT, timeoutMs, {
+      method,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await readBody(response, timeoutMs);
     try {
       return JSON.parse(text) as unknown;
     } catch {
-      throw new KubeApiError('bad-response', `${method} ${withoutQuery(path)}: the answer is not JSON: ${text.slice(0, MAX_ERROR_BODY_CHARS)}`);
+      throw new KubeApiError(
+        'bad-response',
+        `${method} ${withoutQuery(path)}: the answer is not JSON: ${text.slice(0, MAX_ERROR_BODY_CHARS)}`,
+      );
     }
   }
 
@@ -192,16 +225,29 @@ export class KubeClient {
   /** A 401 to an exec plugin's token: forget it so the plugin runs again (client-go does the same). */
   private renewAfter401(error: unknown, auth: Authorization): boolean {
     const source = this.access.token;
-    if (!(error instanceof KubeApiError) || error.status !== 401 || source?.kind !== 'exec' || auth.token === undefined) return false;
+    if (!(error instanceof KubeApiError) || error.status !== 401 || source?.kind !== 'exec' || auth.token === undefined)
+      return false;
     source.plugin.rejected(auth.token);
     return true;
   }
 
-  private openWith(path: string, accept: string, timeoutMs: number, auth: Authorization, write?: WriteRequest): Promise<http.IncomingMessage> {
+  private openWith(
+    path: string,
+    accept: string,
+    timeoutMs: number,
+    auth: Authorization,
+    write?: WriteRequest,
+  ): Promise<http.IncomingMessage> {
     const method = write?.method ?? 'GET';
     return new Promise((resolve, reject) => {
       const request = this.request(path, accept, auth, method, write?.body);
-      const timer = setTimeout(() => request.destroy(new KubeApiError('timeout', `${method} ${withoutQuery(path)}: no answer within ${timeoutMs}ms`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          request.destroy(
+            new KubeApiError('timeout', `${method} ${withoutQuery(path)}: no answer within ${timeoutMs}ms`),
+          ),
+        timeoutMs,
+      );
       request.on('error', (error) => {
         clearTimeout(timer);
         reject(toApiError(error));
@@ -222,7 +268,13 @@ export class KubeClient {
     });
   }
 
-  private request(path: string, accept: string, auth: Authorization, method = 'GET', body?: string): http.ClientRequest {
+  private request(
+    path: string,
+    accept: string,
+    auth: Authorization,
+    method = 'GET',
+    body?: string,
+  ): http.ClientRequest {
     const url = new URL(this.access.server + path);
     const headers: http.OutgoingHttpHeaders = { Accept: accept, 'User-Agent': 'spillway' };
     if (body !== undefined) {
@@ -234,7 +286,9 @@ export class KubeClient {
     const options: https.RequestOptions = { method, headers, agent: this.agent, timeout: this.connectTimeoutMs };
     const request = this.secure ? https.request(url, options) : http.request(url, options);
     // `timeout` is socket inactivity before the response starts; after it the callers' own timers rule.
-    request.on('timeout', () => request.destroy(new KubeApiError('timeout', `${url.host}: no answer within ${this.connectTimeoutMs}ms`)));
+    request.on('timeout', () =>
+      request.destroy(new KubeApiError('timeout', `${url.host}: no answer within ${this.connectTimeoutMs}ms`)),
+    );
     request.on('response', () => request.setTimeout(0));
     return request;
   }
@@ -266,7 +320,10 @@ class LineSplitter {
 function readBody(response: http.IncomingMessage, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const timer = setTimeout(() => response.destroy(new KubeApiError('timeout', `the response body did not finish within ${timeoutMs}ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => response.destroy(new KubeApiError('timeout', `the response body did not finish within ${timeoutMs}ms`)),
+      timeoutMs,
+    );
     response.on('data', (chunk: Buffer) => chunks.push(chunk));
     response.on('error', (error) => {
       clearTimeout(timer);

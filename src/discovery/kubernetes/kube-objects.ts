@@ -114,7 +114,9 @@ export function readService(object: unknown): ReadResult<KubeService> {
     const transport = r.optionalString(port.protocol, `${path}.protocol`) ?? 'TCP';
     if (number !== undefined) ports.push({ name, port: number, transport, ...(appProtocol ? { appProtocol } : {}) });
   });
-  const externalIPs = r.list(spec?.externalIPs, 'spec.externalIPs').filter((ip): ip is string => typeof ip === 'string');
+  const externalIPs = r
+    .list(spec?.externalIPs, 'spec.externalIPs')
+    .filter((ip): ip is string => typeof ip === 'string');
   const status = r.object(root?.status, 'status', true);
   const loadBalancer = r.object(status?.loadBalancer, 'status.loadBalancer', true);
   const loadBalancerIPs: string[] = [];
@@ -136,7 +138,7 @@ export function readEndpointSlice(object: unknown): ReadResult<KubeEndpointSlice
     const path = `ports[${index}]`;
     const port = r.object(item, path);
     // A slice port without a number means "all ports" (only for selector-less services): nothing to route.
-    if (!port || port.port === undefined || port.port === null) return;
+    if (port?.port === undefined || port.port === null) return;
     const number = r.integer(port.port, `${path}.port`, MIN_PORT, MAX_PORT);
     const name = r.optionalString(port.name, `${path}.name`) ?? '';
     const transport = r.optionalString(port.protocol, `${path}.protocol`) ?? 'TCP';
@@ -147,8 +149,12 @@ export function readEndpointSlice(object: unknown): ReadResult<KubeEndpointSlice
     const endpoint = readSliceEndpoint(r, item, `endpoints[${index}]`);
     if (endpoint) endpoints.push(endpoint);
   });
-  if (meta && serviceName === undefined) r.fail(`metadata.labels["${SERVICE_NAME_LABEL}"]`, 'is missing: the slice names no Service');
-  return finish(r, meta && serviceName && addressType ? { meta, serviceName, addressType, ports, endpoints } : undefined);
+  if (meta && serviceName === undefined)
+    r.fail(`metadata.labels["${SERVICE_NAME_LABEL}"]`, 'is missing: the slice names no Service');
+  return finish(
+    r,
+    meta && serviceName && addressType ? { meta, serviceName, addressType, ports, endpoints } : undefined,
+  );
 }
 
 function readSliceEndpoint(r: JsonReader, item: unknown, path: string): KubeSliceEndpoint | undefined {
@@ -167,7 +173,15 @@ function readSliceEndpoint(r: JsonReader, item: unknown, path: string): KubeSlic
   const podName = targetRef?.kind === 'Pod' ? r.optionalString(targetRef.name, `${path}.targetRef.name`) : undefined;
   const nodeName = r.optionalString(endpoint.nodeName, `${path}.nodeName`);
   if (address === undefined) return undefined;
-  return { address, ready, terminating, ...(serving !== undefined ? { serving } : {}), ...(zone ? { zone } : {}), ...(podName ? { podName } : {}), ...(nodeName ? { nodeName } : {}) };
+  return {
+    address,
+    ready,
+    terminating,
+    ...(serving !== undefined ? { serving } : {}),
+    ...(zone ? { zone } : {}),
+    ...(podName ? { podName } : {}),
+    ...(nodeName ? { nodeName } : {}),
+  };
 }
 
 export function readServiceExport(object: unknown): ReadResult<KubeServiceExport> {
@@ -210,6 +224,7 @@ function readMeta(r: JsonReader, root: JsonObject | undefined, clusterScoped = f
 }
 
 function finish<T>(r: JsonReader, value: T | undefined): ReadResult<T> {
-  if (r.errors.length > 0 || value === undefined) return { ok: false, errors: r.errors.length > 0 ? r.errors : ['unreadable object'] };
+  if (r.errors.length > 0 || value === undefined)
+    return { ok: false, errors: r.errors.length > 0 ? r.errors : ['unreadable object'] };
   return { ok: true, value };
 }

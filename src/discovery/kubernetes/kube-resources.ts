@@ -50,7 +50,13 @@ export const SERVICE_EXPORTS: ResourceKind<KubeServiceExport> = {
   optional: true,
 };
 
-export const POD_LABELS: ResourceKind<KubePodLabels> = { plural: 'pods', group: '', version: 'v1', read: readPodLabels, metadataOnly: true };
+export const POD_LABELS: ResourceKind<KubePodLabels> = {
+  plural: 'pods',
+  group: '',
+  version: 'v1',
+  read: readPodLabels,
+  metadataOnly: true,
+};
 
 /** Cluster-scoped: watched once per cluster, whatever namespaces are watched. */
 export const NODE_LABELS: ResourceKind<KubeNodeLabels> = {
@@ -60,7 +66,8 @@ export const NODE_LABELS: ResourceKind<KubeNodeLabels> = {
   read: readNodeLabels,
   metadataOnly: true,
   // A namespaced Role cannot grant Nodes: do not hold the whole cluster back for a nicety.
-  forbiddenMeans: 'endpoints whose EndpointSlice names no zone get the cluster zone; grant get, list and watch on nodes (a ClusterRole) to place them by their Node',
+  forbiddenMeans:
+    'endpoints whose EndpointSlice names no zone get the cluster zone; grant get, list and watch on nodes (a ClusterRole) to place them by their Node',
 };
 
 /** Remote-cluster Secrets, in Spillway's own namespace of its home cluster. */
@@ -69,7 +76,9 @@ export const SECRETS: ResourceKind<KubeSecret> = { plural: 'secrets', group: '',
 /** `/api/v1/services`, `/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices`, ... */
 export function collectionPath(kind: ResourceKind<unknown>, namespace?: string): string {
   const root = kind.group === '' ? `/api/${kind.version}` : `/apis/${kind.group}/${kind.version}`;
-  return namespace === undefined ? `${root}/${kind.plural}` : `${root}/namespaces/${encodeURIComponent(namespace)}/${kind.plural}`;
+  return namespace === undefined
+    ? `${root}/${kind.plural}`
+    : `${root}/namespaces/${encodeURIComponent(namespace)}/${kind.plural}`;
 }
 
 /** What RBAC must allow, for the hint of a 403. */

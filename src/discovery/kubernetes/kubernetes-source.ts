@@ -6,7 +6,13 @@ import type { KubeClient } from './kube-client';
 import type { Logger } from 'pino';
 import { MeshStore } from '../../mesh/store';
 import { KubeClusterConfig, RemoteSecretsConfig } from './clusters-file';
-import { ClusterStats, ClusterWatch, DEFAULT_ACCESS_RETRY_MS, DEFAULT_REBUILD_DELAY_MS, KUBERNETES_SHARD_PREFIX } from './cluster-watch';
+import {
+  ClusterStats,
+  ClusterWatch,
+  DEFAULT_ACCESS_RETRY_MS,
+  DEFAULT_REBUILD_DELAY_MS,
+  KUBERNETES_SHARD_PREFIX,
+} from './cluster-watch';
 import { ExecLimits, ExecPlugins } from './exec-credential';
 import { ReflectorTiming } from './reflector';
 import { RemoteSecretsStats, RemoteSecretsWatch } from './remote-secrets-watch';
@@ -53,7 +59,10 @@ export class KubernetesSource {
     const remote = options.remoteSecrets;
     if (remote) {
       const home = options.clusters.find((config) => config.cluster.name === remote.cluster);
-      if (!home) throw new Error(`remoteSecrets.cluster "${remote.cluster}" is not a cluster of the clusters file; name the cluster whose API server holds the Secrets`);
+      if (!home)
+        throw new Error(
+          `remoteSecrets.cluster "${remote.cluster}" is not a cluster of the clusters file; name the cluster whose API server holds the Secrets`,
+        );
       this.secrets = new RemoteSecretsWatch({
         home,
         namespace: remote.namespace,
@@ -153,16 +162,22 @@ export class KubernetesSource {
     for (const [name, running] of [...this.running]) {
       if (!running.remote || wanted.has(name)) continue;
       this.running.delete(name);
-      this.logger.info({ cluster: name }, `remote secrets: cluster ${name}: its Secret is gone; stopped watching and removed it from the mesh`);
+      this.logger.info(
+        { cluster: name },
+        `remote secrets: cluster ${name}: its Secret is gone; stopped watching and removed it from the mesh`,
+      );
       await running.watch.remove();
     }
     for (const [name, config] of wanted) {
       const existing = this.running.get(name);
       const next = this.newRunning(config, true, existing?.watch);
-      if (existing && existing.configText === next.configText) continue;
+      if (existing?.configText === next.configText) continue;
       if (existing) await existing.watch.stop();
       this.running.set(name, next);
-      this.logger.info({ cluster: name }, `remote secrets: cluster ${name}: ${existing ? 'its Secret changed; watching again' : 'added; watching'}`);
+      this.logger.info(
+        { cluster: name },
+        `remote secrets: cluster ${name}: ${existing ? 'its Secret changed; watching again' : 'added; watching'}`,
+      );
       if (this.started && !this.stopped) next.watch.start();
     }
   }

@@ -13,7 +13,12 @@ const APP_PROTOCOLS: Readonly<Record<string, PortProtocol>> = {
   'grpc-web': 'http',
 };
 
-const NAME_PROTOCOLS: Readonly<Record<string, PortProtocol>> = { http: 'http', http2: 'http2', grpc: 'grpc', 'grpc-web': 'http' };
+const NAME_PROTOCOLS: Readonly<Record<string, PortProtocol>> = {
+  http: 'http',
+  http2: 'http2',
+  grpc: 'grpc',
+  'grpc-web': 'http',
+};
 
 /** Names (prefixes) that announce a protocol Spillway does not route. */
 const NOT_HTTP_NAMES = ['https', 'tls', 'tcp', 'udp', 'mongo', 'mysql', 'redis', 'kafka', 'zookeeper', 'mqtt'];
@@ -31,7 +36,7 @@ export function protocolOf(port: KubeServicePort): ProtocolDecision {
   if (exact) return { protocol: exact };
   const prefix = name.split('-')[0] ?? '';
   if (name.startsWith('grpc-web')) return { protocol: 'http' };
-  if (NAME_PROTOCOLS[prefix]) return { protocol: NAME_PROTOCOLS[prefix] as PortProtocol };
+  if (NAME_PROTOCOLS[prefix]) return { protocol: NAME_PROTOCOLS[prefix] };
   if (NOT_HTTP_NAMES.includes(prefix)) return { skip: `port name ${port.name}` };
   // Unnamed or freely named: Spillway's default is plain HTTP (it has no TCP proxying).
   return { protocol: 'http' };

@@ -4,7 +4,14 @@
 import { ApiProblem } from './api-errors';
 
 /** Problems that are about the API server or the credentials, never about one resource. */
-const CLUSTER_WIDE: ReadonlySet<ApiProblem> = new Set<ApiProblem>(['unreachable', 'tls', 'unauthorized', 'credentials', 'timeout', 'busy']);
+const CLUSTER_WIDE: ReadonlySet<ApiProblem> = new Set<ApiProblem>([
+  'unreachable',
+  'tls',
+  'unauthorized',
+  'credentials',
+  'timeout',
+  'busy',
+]);
 
 export class ProblemLog {
   private readonly active = new Set<ApiProblem>();

@@ -90,7 +90,10 @@ export class Reflector<T> {
     this.timing = { ...DEFAULT_REFLECTOR_TIMING, ...options.timing };
     this.problems = options.problems ?? new ProblemLog();
     this.path = collectionPath(options.kind, options.namespace);
-    this.logger = options.logger.child({ resource: describeKind(options.kind), ...(options.namespace ? { namespace: options.namespace } : {}) });
+    this.logger = options.logger.child({
+      resource: describeKind(options.kind),
+      ...(options.namespace ? { namespace: options.namespace } : {}),
+    });
   }
 
   /** e.g. `endpointslices.discovery.k8s.io`, for stats and log lines. */
@@ -128,8 +131,15 @@ export class Reflector<T> {
           continue;
         }
         const { optional, forbiddenMeans } = this.options.kind;
-        if ((error.problem === 'not-found' && optional) || (error.problem === 'forbidden' && forbiddenMeans !== undefined)) {
-          this.markAbsent(error.problem === 'forbidden' ? `${describeKind(this.options.kind)}: not allowed (403): ${forbiddenMeans}` : undefined);
+        if (
+          (error.problem === 'not-found' && optional) ||
+          (error.problem === 'forbidden' && forbiddenMeans !== undefined)
+        ) {
+          this.markAbsent(
+            error.problem === 'forbidden'
+              ? `${describeKind(this.options.kind)}: not allowed (403): ${forbiddenMeans}`
+              : undefined,
+          );
           await this.sleep(this.timing.absentRecheckMs);
           continue;
         }
@@ -150,8 +160,11 @@ export class Reflector<T> {
       const query = new URLSearchParams({ limit: String(this.timing.pageSize) });
       if (this.options.labelSelector) query.set('labelSelector', this.options.labelSelector);
       if (continueToken) query.set('continue', continueToken);
-      const page = await this.options.client.getJson(`${this.path}?${query}`, accept);
-      const { items: listedItems, metadata } = page as { items?: unknown; metadata?: { resourceVersion?: unknown; continue?: unknown } };
+      const page = await this.options.client.getJson(`${this.path}?${query.toString()}`, accept);
+      const { items: listedItems, metadata } = page as {
+        items?: unknown;
+        metadata?: { resourceVersion?: unknown; continue?: unknown };
+      };
       const items = listedItems ?? []; // an empty metadata-only list says `items: null`
       if (!Array.isArray(items) || typeof metadata?.resourceVersion !== 'string') {
         throw new KubeApiError('bad-response', `GET ${this.path}: not a list (no items or metadata.resourceVersion)`);
@@ -189,7 +202,7 @@ export class Reflector<T> {
     if (this.options.labelSelector) query.set('labelSelector', this.options.labelSelector);
     const accept = this.options.kind.metadataOnly ? METADATA_WATCH_ACCEPT : JSON_ACCEPT;
     const idleMs = timeoutSeconds * 1000 + this.timing.idleSlackMs;
-    this.currentWatch = this.options.client.watch(`${this.path}?${query}`, accept, idleMs, {
+    this.currentWatch = this.options.client.watch(`${this.path}?${query.toString()}`, accept, idleMs, {
       onOpen: () => {
         if (this.failingSinceMs !== undefined) this.noteRecovered();
         this.state.connected = true;
@@ -208,11 +221,18 @@ export class Reflector<T> {
 
   private apply(event: unknown): void {
     const { type, object } = (event ?? {}) as { type?: unknown; object?: unknown };
-    const resourceVersion = (object as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata?.resourceVersion;
+    const resourceVersion = (object as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata
+      ?.resourceVersion;
     if (type === 'ERROR') {
       const status = object as { code?: unknown; message?: unknown } | undefined;
       const message = `watch ${this.path}: ${typeof status?.message === 'string' ? status.message : 'error event'}`;
-      this.currentWatch?.abort(new KubeApiError(status?.code === 410 ? 'gone' : 'server', message, typeof status?.code === 'number' ? status.code : undefined));
+      this.currentWatch?.abort(
+        new KubeApiError(
+          status?.code === 410 ? 'gone' : 'server',
+          message,
+          typeof status?.code === 'number' ? status.code : undefined,
+        ),
+      );
       return;
     }
     if (typeof resourceVersion === 'string') this.resourceVersion = resourceVersion;
@@ -265,7 +285,10 @@ export class Reflector<T> {
     if (!this.state.absent) {
       const again = `looking again every ${this.timing.absentRecheckMs / 1000}s`;
       if (forbidden) this.logger.warn(`cluster ${this.options.cluster}: ${forbidden}; ${again}`);
-      else this.logger.info(`${describeKind(this.options.kind)} is not served by this API server (CRD not installed); exporting by annotation only, ${again}`);
+      else
+        this.logger.info(
+          `${describeKind(this.options.kind)} is not served by this API server (CRD not installed); exporting by annotation only, ${again}`,
+        );
     }
     const hadItems = this.items.size > 0;
     this.items.clear();
@@ -294,7 +317,10 @@ export class Reflector<T> {
     if (this.problems.shouldReport(error.problem, previous?.message !== error.message || failures === 1)) {
       // A busy server (starting, shedding load) is routine and fixes itself: a warning, not an error.
       const level = error.problem === 'busy' ? 'warn' : 'error';
-      this.logger[level](fields, `cluster ${this.options.cluster}: ${describeKind(this.options.kind)}: ${error.message}; ${hint}; keeping the last good state and retrying`);
+      this.logger[level](
+        fields,
+        `cluster ${this.options.cluster}: ${describeKind(this.options.kind)}: ${error.message}; ${hint}; keeping the last good state and retrying`,
+      );
     } else {
       this.logger.debug(fields, `cluster ${this.options.cluster}: still failing: ${error.message}`);
     }
@@ -304,7 +330,10 @@ export class Reflector<T> {
     this.problems.recovered();
     const downMs = Date.now() - (this.failingSinceMs ?? Date.now());
     this.failingSinceMs = undefined;
-    this.logger.info({ downMs }, `cluster ${this.options.cluster}: ${describeKind(this.options.kind)}: watching again after ${Math.round(downMs / 1000)}s of errors`);
+    this.logger.info(
+      { downMs },
+      `cluster ${this.options.cluster}: ${describeKind(this.options.kind)}: watching again after ${Math.round(downMs / 1000)}s of errors`,
+    );
   }
 
   private backoffMs(failures: number): number {

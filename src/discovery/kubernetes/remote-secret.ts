@@ -18,14 +18,24 @@ export type RemoteSecretResult = { ok: true; config: KubeClusterConfig } | { ok:
 /** Reads a Secret; the error names the Secret and says what to fix. `namespaces`: what to watch there. */
 export function readRemoteSecret(secret: KubeSecret, namespaces?: string[]): RemoteSecretResult {
   const where = `Secret ${objectKey(secret.meta)}`;
-  const fail = (problem: string): RemoteSecretResult => ({ ok: false, error: `${where}: ${problem}; fix the Secret (it is ignored until then)` });
+  const fail = (problem: string): RemoteSecretResult => ({
+    ok: false,
+    error: `${where}: ${problem}; fix the Secret (it is ignored until then)`,
+  });
   const name = secret.meta.labels[REMOTE_CLUSTER_LABEL]?.trim() ?? '';
-  if (!DNS_LABEL.test(name)) return fail(`label ${REMOTE_CLUSTER_LABEL}: "${name}" is not a cluster name (a DNS label: lowercase letters, digits and '-')`);
+  if (!DNS_LABEL.test(name))
+    return fail(
+      `label ${REMOTE_CLUSTER_LABEL}: "${name}" is not a cluster name (a DNS label: lowercase letters, digits and '-')`,
+    );
   const encoded = secret.data[KUBECONFIG_KEY];
-  if (encoded === undefined || encoded === '') return fail(`has no data key "${KUBECONFIG_KEY}" (the kubeconfig of cluster ${name})`);
+  if (encoded === undefined || encoded === '')
+    return fail(`has no data key "${KUBECONFIG_KEY}" (the kubeconfig of cluster ${name})`);
   const region = secret.meta.annotations[REGION_ANNOTATION]?.trim();
   const zone = secret.meta.annotations[ZONE_ANNOTATION]?.trim();
-  if (!region || !zone) return fail(`needs the annotations ${REGION_ANNOTATION} and ${ZONE_ANNOTATION} (where cluster ${name} runs, e.g. europe-west1 and europe-west1-b)`);
+  if (!region || !zone)
+    return fail(
+      `needs the annotations ${REGION_ANNOTATION} and ${ZONE_ANNOTATION} (where cluster ${name} runs, e.g. europe-west1 and europe-west1-b)`,
+    );
   const gatewayText = secret.meta.annotations[SECRET_GATEWAY_ANNOTATION]?.trim();
   const gateway = gatewayText ? parseGatewayAddress(gatewayText) : undefined;
   if (typeof gateway === 'string') return fail(`annotation ${SECRET_GATEWAY_ANNOTATION}: ${gateway}`);

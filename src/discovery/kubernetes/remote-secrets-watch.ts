@@ -73,11 +73,18 @@ export class RemoteSecretsWatch {
   }
 
   stats(): RemoteSecretsStats {
-    return { synced: this.listedOnce || (this.reflector?.state.synced ?? false), clusters: this.wanted, rejected: this.problems.size };
+    return {
+      synced: this.listedOnce || (this.reflector?.state.synced ?? false),
+      clusters: this.wanted,
+      rejected: this.problems.size,
+    };
   }
 
   private resolve(): AccessResult {
-    return resolveAccess(this.options.home.access, { ...(this.options.execLimits ? { exec: this.options.execLimits } : {}), ...(this.options.execPlugins ? { plugins: this.options.execPlugins } : {}) });
+    return resolveAccess(this.options.home.access, {
+      ...(this.options.execLimits ? { exec: this.options.execLimits } : {}),
+      ...(this.options.execPlugins ? { plugins: this.options.execPlugins } : {}),
+    });
   }
 
   private connect(): void {
@@ -85,7 +92,9 @@ export class RemoteSecretsWatch {
     const { home, namespace, logger } = this.options;
     const access = this.resolve();
     if (!access.ok) {
-      logger.error(`remote secrets: cannot reach cluster ${home.cluster.name} to read Secrets in ${namespace}: ${access.error}; fix its access settings in the clusters file; retrying`);
+      logger.error(
+        `remote secrets: cannot reach cluster ${home.cluster.name} to read Secrets in ${namespace}: ${access.error}; fix its access settings in the clusters file; retrying`,
+      );
       this.timer = setTimeout(() => this.connect(), this.options.accessRetryMs);
       this.timer.unref();
       return;
@@ -108,7 +117,9 @@ export class RemoteSecretsWatch {
       ...(this.options.timing ? { timing: this.options.timing } : {}),
       onChange: () => this.schedule(),
     });
-    logger.info(`remote secrets: watching Secrets labelled ${REMOTE_CLUSTER_LABEL} in ${home.cluster.name}/${namespace}`);
+    logger.info(
+      `remote secrets: watching Secrets labelled ${REMOTE_CLUSTER_LABEL} in ${home.cluster.name}/${namespace}`,
+    );
     this.reflector.start();
   }
 
@@ -124,11 +135,16 @@ export class RemoteSecretsWatch {
     if (this.stopped) return;
     const result = this.resolve();
     if (!result.ok) {
-      if (this.recheckError !== result.error) this.options.logger.warn(`remote secrets: reading the access settings of ${this.options.home.cluster.name} again failed: ${result.error}; keeping the current connection`);
+      if (this.recheckError !== result.error)
+        this.options.logger.warn(
+          `remote secrets: reading the access settings of ${this.options.home.cluster.name} again failed: ${result.error}; keeping the current connection`,
+        );
       this.recheckError = result.error;
     } else if (accessFingerprint(result.access) !== this.accessText) {
       this.recheckError = undefined;
-      this.options.logger.info(`remote secrets: the access settings of ${this.options.home.cluster.name} changed; watching the Secrets again`);
+      this.options.logger.info(
+        `remote secrets: the access settings of ${this.options.home.cluster.name} changed; watching the Secrets again`,
+      );
       const stopping = this.reflector?.stop();
       this.client?.close();
       await stopping;
@@ -164,9 +180,15 @@ export class RemoteSecretsWatch {
       }
       const name = read.config.cluster.name;
       if (this.options.fileClusters.has(name)) {
-        problems.set(key, `Secret ${key}: cluster ${name} is already in the clusters file; remove it from one of the two (the Secret is ignored)`);
+        problems.set(
+          key,
+          `Secret ${key}: cluster ${name} is already in the clusters file; remove it from one of the two (the Secret is ignored)`,
+        );
       } else if (wanted.has(name)) {
-        problems.set(key, `Secret ${key}: another Secret (first by name) already defines cluster ${name}; delete one (this one is ignored)`);
+        problems.set(
+          key,
+          `Secret ${key}: another Secret (first by name) already defines cluster ${name}; delete one (this one is ignored)`,
+        );
       } else {
         wanted.set(name, read.config);
       }

@@ -55,7 +55,11 @@ export interface ServiceSettings {
   calls?: string[];
 }
 
-export const DEFAULT_SETTINGS: ServiceSettings = { exportAnnotation: false, subsetLabel: DEFAULT_SUBSET_LABEL, failover: 'cluster' };
+export const DEFAULT_SETTINGS: ServiceSettings = {
+  exportAnnotation: false,
+  subsetLabel: DEFAULT_SUBSET_LABEL,
+  failover: 'cluster',
+};
 
 export interface SettingsResult {
   /** Settings with every wrong annotation left at its default. */
@@ -78,16 +82,43 @@ export function readServiceSettings(annotations: Readonly<Record<string, string>
     }
   }
   const exportText = get(EXPORT_ANNOTATION);
-  const exportAnnotation = exportText === undefined ? false : parseBoolean(exportText) ?? fail(EXPORT_ANNOTATION, 'must be "true" or "false"') ?? false;
+  const exportAnnotation =
+    exportText === undefined
+      ? false
+      : (parseBoolean(exportText) ?? fail(EXPORT_ANNOTATION, 'must be "true" or "false"') ?? false);
   const subsetText = get(SUBSET_LABEL_ANNOTATION);
-  const subsetLabel = subsetText === undefined ? DEFAULT_SUBSET_LABEL : LABEL_KEY.test(subsetText) ? subsetText : fail(SUBSET_LABEL_ANNOTATION, 'is not a label key (like version or app.kubernetes.io/version)') ?? DEFAULT_SUBSET_LABEL;
+  const subsetLabel =
+    subsetText === undefined
+      ? DEFAULT_SUBSET_LABEL
+      : LABEL_KEY.test(subsetText)
+        ? subsetText
+        : (fail(SUBSET_LABEL_ANNOTATION, 'is not a label key (like version or app.kubernetes.io/version)') ??
+          DEFAULT_SUBSET_LABEL);
   const failoverText = get(FAILOVER_ANNOTATION);
-  const failover = failoverText === undefined ? 'cluster' : oneOf(failoverText, FAILOVER_MODES) ?? fail(FAILOVER_ANNOTATION, `is not one of ${FAILOVER_MODES.join(', ')}`) ?? 'cluster';
+  const failover =
+    failoverText === undefined
+      ? 'cluster'
+      : (oneOf(failoverText, FAILOVER_MODES) ??
+        fail(FAILOVER_ANNOTATION, `is not one of ${FAILOVER_MODES.join(', ')}`) ??
+        'cluster');
   const canary = readCanary(get, fail);
   const mtlsSidecarPort = readMtls(get, fail);
   const callsText = annotations[CALLS_ANNOTATION];
-  const calls = callsText === undefined ? undefined : readCalls(callsText, (message) => errors.push(`${CALLS_ANNOTATION}: ${message}`));
-  return { settings: { exportAnnotation, subsetLabel, failover, ...(canary ? { canary } : {}), ...(mtlsSidecarPort ? { mtlsSidecarPort } : {}), ...(calls ? { calls } : {}) }, errors };
+  const calls =
+    callsText === undefined
+      ? undefined
+      : readCalls(callsText, (message) => errors.push(`${CALLS_ANNOTATION}: ${message}`));
+  return {
+    settings: {
+      exportAnnotation,
+      subsetLabel,
+      failover,
+      ...(canary ? { canary } : {}),
+      ...(mtlsSidecarPort ? { mtlsSidecarPort } : {}),
+      ...(calls ? { calls } : {}),
+    },
+    errors,
+  };
 }
 
 /**
@@ -102,26 +133,38 @@ function readCalls(text: string, report: (message: string) => void): string[] | 
 }
 
 /** `spillway.io/mtls: "true"`, with the sidecar port from `spillway.io/sidecar-port` (default 15006). */
-function readMtls(get: (key: string) => string | undefined, fail: (key: string, message: string) => undefined): number | undefined {
+function readMtls(
+  get: (key: string) => string | undefined,
+  fail: (key: string, message: string) => undefined,
+): number | undefined {
   const mtlsText = get(MTLS_ANNOTATION);
   const portText = get(SIDECAR_PORT_ANNOTATION);
-  const mtls = mtlsText === undefined ? false : parseBoolean(mtlsText) ?? fail(MTLS_ANNOTATION, 'must be "true" or "false"');
+  const mtls =
+    mtlsText === undefined ? false : (parseBoolean(mtlsText) ?? fail(MTLS_ANNOTATION, 'must be "true" or "false"'));
   if (mtls === undefined) return undefined; // reported already
-  if (!mtls) return portText === undefined ? undefined : fail(SIDECAR_PORT_ANNOTATION, `needs ${MTLS_ANNOTATION}: "true"`);
+  if (!mtls)
+    return portText === undefined ? undefined : fail(SIDECAR_PORT_ANNOTATION, `needs ${MTLS_ANNOTATION}: "true"`);
   if (portText === undefined) return DEFAULT_SIDECAR_PORT;
   const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
   return port >= 1 && port <= 65535 ? port : fail(SIDECAR_PORT_ANNOTATION, 'must be a port number (1-65535)');
 }
 
 /** The canary needs both subsets; weight, header and order are optional (no weight: header only). */
-function readCanary(get: (key: string) => string | undefined, fail: (key: string, message: string) => undefined): CanaryConfig | undefined {
+function readCanary(
+  get: (key: string) => string | undefined,
+  fail: (key: string, message: string) => undefined,
+): CanaryConfig | undefined {
   const canaryText = get(CANARY_SUBSET_ANNOTATION);
   const stableText = get(STABLE_SUBSET_ANNOTATION);
   const weightText = get(CANARY_WEIGHT_ANNOTATION);
   const headerText = get(CANARY_HEADER_ANNOTATION);
   const orderText = get(CANARY_ORDER_ANNOTATION);
   if (canaryText === undefined && stableText === undefined) {
-    for (const [key, value] of [[CANARY_WEIGHT_ANNOTATION, weightText], [CANARY_HEADER_ANNOTATION, headerText], [CANARY_ORDER_ANNOTATION, orderText]] as const) {
+    for (const [key, value] of [
+      [CANARY_WEIGHT_ANNOTATION, weightText],
+      [CANARY_HEADER_ANNOTATION, headerText],
+      [CANARY_ORDER_ANNOTATION, orderText],
+    ] as const) {
       if (value !== undefined) fail(key, `needs ${CANARY_SUBSET_ANNOTATION} and ${STABLE_SUBSET_ANNOTATION} too`);
     }
     return undefined;
@@ -130,10 +173,21 @@ function readCanary(get: (key: string) => string | undefined, fail: (key: string
   if (stableText === undefined) return fail(CANARY_SUBSET_ANNOTATION, `needs ${STABLE_SUBSET_ANNOTATION} too`);
   const canary = LABEL_VALUE.test(canaryText) ? canaryText : fail(CANARY_SUBSET_ANNOTATION, 'is not a label value');
   const stable = LABEL_VALUE.test(stableText) ? stableText : fail(STABLE_SUBSET_ANNOTATION, 'is not a label value');
-  if (canary !== undefined && canary === stable) return fail(CANARY_SUBSET_ANNOTATION, 'must differ from the stable subset');
-  const weight = weightText === undefined ? 0 : parsePercent(weightText) ?? fail(CANARY_WEIGHT_ANNOTATION, `must be a whole number of percent in 0..${MAX_WEIGHT_PERCENT}`);
-  const header = headerText === undefined ? undefined : parseHeader(headerText) ?? fail(CANARY_HEADER_ANNOTATION, 'must be NAME=VALUE, e.g. x-canary=always');
-  const order = orderText === undefined ? 'version-first' : oneOf(orderText, CANARY_ORDERS) ?? fail(CANARY_ORDER_ANNOTATION, `is not one of ${CANARY_ORDERS.join(', ')}`);
+  if (canary !== undefined && canary === stable)
+    return fail(CANARY_SUBSET_ANNOTATION, 'must differ from the stable subset');
+  const weight =
+    weightText === undefined
+      ? 0
+      : (parsePercent(weightText) ??
+        fail(CANARY_WEIGHT_ANNOTATION, `must be a whole number of percent in 0..${MAX_WEIGHT_PERCENT}`));
+  const header =
+    headerText === undefined
+      ? undefined
+      : (parseHeader(headerText) ?? fail(CANARY_HEADER_ANNOTATION, 'must be NAME=VALUE, e.g. x-canary=always'));
+  const order =
+    orderText === undefined
+      ? 'version-first'
+      : (oneOf(orderText, CANARY_ORDERS) ?? fail(CANARY_ORDER_ANNOTATION, `is not one of ${CANARY_ORDERS.join(', ')}`));
   if (canary === undefined || stable === undefined || weight === undefined || order === undefined) return undefined;
   if (headerText !== undefined && header === undefined) return undefined;
   return { canary, stable, weight, order, ...(header ? { header } : {}) };

@@ -2,7 +2,15 @@
 // Services (+ annotations, + ServiceExports) become mesh services; EndpointSlices (+ Pod labels) their
 // endpoints. Wrong annotations are reported and the Service keeps its last good settings.
 import { isIP } from 'net';
-import { MeshCluster, MeshEndpoint, MeshModel, MeshService, ServiceEntry, ServicePort, serviceHost } from '../../mesh/model';
+import {
+  MeshCluster,
+  MeshEndpoint,
+  MeshModel,
+  MeshService,
+  ServiceEntry,
+  ServicePort,
+  serviceHost,
+} from '../../mesh/model';
 import { findGatewayService } from './gateway-service';
 import { KubeEndpointSlice, KubeService, objectKey } from './kube-objects';
 import { meshPortName, protocolOf } from './port-protocol';
@@ -54,7 +62,11 @@ export function mapClusterObjects(
     if (mapped.settings) settingsNow.set(key, mapped.settings);
     if (mapped.entry) services.set(serviceHost(mapped.entry.service), mapped.entry);
   }
-  return { model: { clusters: new Map([[cluster.name, withGateway(cluster, kubeServices, issues)]]), services }, issues, settings: settingsNow };
+  return {
+    model: { clusters: new Map([[cluster.name, withGateway(cluster, kubeServices, issues)]]), services },
+    issues,
+    settings: settingsNow,
+  };
 }
 
 /** One Service's part of the shard: its entry (none if Spillway routes nothing of it), issues, settings now in force. */
@@ -98,7 +110,14 @@ export function mapService(
     ...(settings.mtlsSidecarPort ? { mtls: true } : {}),
     ...(settings.calls ? { calls: settings.calls } : {}),
   };
-  const mapped = mapEndpoints(cluster.name, ports, slices, objects.podLabels, objects.nodeZones ?? new Map(), settings.mtlsSidecarPort);
+  const mapped = mapEndpoints(
+    cluster.name,
+    ports,
+    slices,
+    objects.podLabels,
+    objects.nodeZones ?? new Map(),
+    settings.mtlsSidecarPort,
+  );
   const endpoints = withTerminatingFallback(mapped, settings.subsetLabel);
   // Only settings read without errors become "last good" (or stay it).
   const settingsNow = read.errors.length === 0 || previous ? settings : undefined;
@@ -106,7 +125,11 @@ export function mapService(
 }
 
 /** A gateway given in config wins; else the annotated gateway Service's address, if any. */
-export function withGateway(cluster: MeshCluster, services: readonly KubeService[], issues: MappingIssue[]): MeshCluster {
+export function withGateway(
+  cluster: MeshCluster,
+  services: readonly KubeService[],
+  issues: MappingIssue[],
+): MeshCluster {
   if (cluster.gateway) return cluster;
   const lookup = findGatewayService(services);
   if (lookup.problem) issues.push({ object: lookup.service ?? '?', message: lookup.problem });
@@ -124,7 +147,10 @@ function meshPorts(service: KubeService): PortPair[] {
   for (const port of service.ports) {
     const decision = protocolOf(port);
     if ('skip' in decision) continue;
-    pairs.push({ kubeName: port.name, mesh: { name: meshPortName(port.name, port.port), port: port.port, protocol: decision.protocol } });
+    pairs.push({
+      kubeName: port.name,
+      mesh: { name: meshPortName(port.name, port.port), port: port.port, protocol: decision.protocol },
+    });
   }
   return pairs;
 }
@@ -151,7 +177,11 @@ const servingTerminating = new WeakSet<MeshEndpoint>();
  * the terminating ones get nothing.
  */
 function withTerminatingFallback(endpoints: MeshEndpoint[], subsetLabel: string): MeshEndpoint[] {
-  const subsetsWithReady = new Set(endpoints.filter((endpoint) => endpoint.ready && !endpoint.terminating).map((endpoint) => endpoint.labels[subsetLabel] ?? ''));
+  const subsetsWithReady = new Set(
+    endpoints
+      .filter((endpoint) => endpoint.ready && !endpoint.terminating)
+      .map((endpoint) => endpoint.labels[subsetLabel] ?? ''),
+  );
   return endpoints.map((endpoint) => {
     if (!servingTerminating.has(endpoint) || subsetsWithReady.has(endpoint.labels[subsetLabel] ?? '')) return endpoint;
     const { terminating: _terminating, ...rest } = endpoint;
@@ -183,7 +213,9 @@ function mapEndpoints(
     for (const endpoint of slice.endpoints) {
       if (isIP(endpoint.address) === 0) continue;
       const zone = endpoint.zone ?? (endpoint.nodeName ? nodeZones.get(endpoint.nodeName) : undefined);
-      const labels = endpoint.podName ? podLabels.get(objectKey({ namespace: slice.meta.namespace, name: endpoint.podName })) : undefined;
+      const labels = endpoint.podName
+        ? podLabels.get(objectKey({ namespace: slice.meta.namespace, name: endpoint.podName }))
+        : undefined;
       const mapped: MeshEndpoint = {
         cluster: clusterName,
         address: endpoint.address,

@@ -7,7 +7,16 @@
 import { MeshCluster, ServiceEntry, serviceHost } from '../../mesh/model';
 import { KubeEndpointSlice, KubeService, objectKey } from './kube-objects';
 import { ServiceSettings } from './service-annotations';
-import { ClusterObjects, MappedShard, MappingIssue, PodLabelLookup, ServiceMapping, groupSlices, mapService, withGateway } from './service-mapper';
+import {
+  ClusterObjects,
+  MappedShard,
+  MappingIssue,
+  PodLabelLookup,
+  ServiceMapping,
+  groupSlices,
+  mapService,
+  withGateway,
+} from './service-mapper';
 
 interface CachedService {
   key: string;
@@ -77,7 +86,11 @@ export class IncrementalShardMapper {
       const previous = lastGood.get(key);
       const cached = known ?? this.cache.get(key);
       let entry: CachedService;
-      if (cached && sameInputs(cached, service, slices, exported, previous) && (podsUnchanged || samePodLabels(cached, objects.podLabels))) {
+      if (
+        cached &&
+        sameInputs(cached, service, slices, exported, previous) &&
+        (podsUnchanged || samePodLabels(cached, objects.podLabels))
+      ) {
         entry = cached;
       } else {
         this.remapped++;
@@ -118,13 +131,26 @@ export class IncrementalShardMapper {
     const mapping = mapService(cluster, inputs.service, inputs.slices, objects, inputs.previous);
     const text = JSON.stringify(mapping.entry ?? null);
     // Same content as before: keep the old entry object, so nothing downstream sees a change.
-    const kept = cached && cached.text === text && cached.mapping.entry ? { ...mapping, entry: cached.mapping.entry } : mapping;
-    return { ...inputs, podKeys, podLabels, mapping: kept, ...(kept.entry ? { host: serviceHost(kept.entry.service) } : {}), text };
+    const kept = cached?.text === text && cached.mapping.entry ? { ...mapping, entry: cached.mapping.entry } : mapping;
+    return {
+      ...inputs,
+      podKeys,
+      podLabels,
+      mapping: kept,
+      ...(kept.entry ? { host: serviceHost(kept.entry.service) } : {}),
+      text,
+    };
   }
 }
 
 /** Cheapest checks first: most Services of a big cluster are unchanged at every rebuild. */
-function sameInputs(cached: CachedService, service: KubeService, slices: readonly KubeEndpointSlice[], exported: boolean, previous: ServiceSettings | undefined): boolean {
+function sameInputs(
+  cached: CachedService,
+  service: KubeService,
+  slices: readonly KubeEndpointSlice[],
+  exported: boolean,
+  previous: ServiceSettings | undefined,
+): boolean {
   if (cached.service !== service || cached.exported !== exported) return false;
   // The caller passes back the settings this mapper gave last time: equal unless they changed since.
   if ((cached.mapping.settings ?? cached.previous) !== previous) return false;
@@ -135,7 +161,7 @@ function sameInputs(cached: CachedService, service: KubeService, slices: readonl
 
 function samePodLabels(cached: CachedService, podLabels: PodLabelLookup): boolean {
   for (let index = 0; index < cached.podKeys.length; index++) {
-    if (podLabels.get(cached.podKeys[index] as string) !== cached.podLabels[index]) return false;
+    if (podLabels.get(cached.podKeys[index]) !== cached.podLabels[index]) return false;
   }
   return true;
 }
@@ -143,7 +169,8 @@ function samePodLabels(cached: CachedService, podLabels: PodLabelLookup): boolea
 function podKeysOf(slices: readonly KubeEndpointSlice[]): string[] {
   const keys: string[] = [];
   for (const slice of slices) {
-    for (const endpoint of slice.endpoints) if (endpoint.podName) keys.push(objectKey({ namespace: slice.meta.namespace, name: endpoint.podName }));
+    for (const endpoint of slice.endpoints)
+      if (endpoint.podName) keys.push(objectKey({ namespace: slice.meta.namespace, name: endpoint.podName }));
   }
   return keys;
 }

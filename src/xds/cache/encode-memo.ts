@@ -17,7 +17,12 @@ export class EncodeMemo {
     this.current = new Map();
   }
 
-  encode<T extends XdsTypeUrl>(typeUrl: T, name: string, message: ResourceMessages[T], options: EncodeOptions = {}): EncodedResource {
+  encode<T extends XdsTypeUrl>(
+    typeUrl: T,
+    name: string,
+    message: ResourceMessages[T],
+    options: EncodeOptions = {},
+  ): EncodedResource {
     const key = `${typeUrl}\u0000${name}\u0000${options.inWildcard === false ? 0 : 1}\u0000${JSON.stringify(message)}`;
     let resource = this.current.get(key);
     if (!resource) {

@@ -65,7 +65,12 @@ export class Snapshot {
    * interned (shared, immutable) name set, so every client asking for the same names gets the same array,
    * and with it the memoised version and encoded response body.
    */
-  selection(typeUrl: XdsTypeUrl, wildcard: boolean, names: object, select: () => readonly EncodedResource[]): readonly EncodedResource[] {
+  selection(
+    typeUrl: XdsTypeUrl,
+    wildcard: boolean,
+    names: object,
+    select: () => readonly EncodedResource[],
+  ): readonly EncodedResource[] {
     const memoKey = `${typeUrl}|${wildcard}`;
     let memo = this.selections.get(memoKey);
     if (!memo) {
@@ -94,7 +99,7 @@ export class Snapshot {
   changedTypes(previous: Snapshot | undefined): Set<XdsTypeUrl> {
     const changed = new Set<XdsTypeUrl>();
     for (const typeUrl of PUSH_ORDER) {
-      if (!previous || previous.typeVersion(typeUrl) !== this.typeVersion(typeUrl)) changed.add(typeUrl);
+      if (previous?.typeVersion(typeUrl) !== this.typeVersion(typeUrl)) changed.add(typeUrl);
     }
     return changed;
   }
@@ -126,7 +131,10 @@ const forgetArray = new FinalizationRegistry<string>((key) => {
 });
 
 /** The one shared array holding exactly these resources (same names and versions), in this order. */
-export function internResources(typeUrl: XdsTypeUrl, resources: readonly EncodedResource[]): readonly EncodedResource[] {
+export function internResources(
+  typeUrl: XdsTypeUrl,
+  resources: readonly EncodedResource[],
+): readonly EncodedResource[] {
   const key = `${typeUrl} ${resources.length} ${versionOfSet(resources)}`;
   const existing = internedArrays.get(key)?.deref();
   if (existing) return existing;

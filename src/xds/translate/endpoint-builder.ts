@@ -65,7 +65,12 @@ function lbEndpoint(address: string, port: number, weight: number, subset?: stri
     if (metadata) endpoint.metadata = metadata;
     return endpoint;
   }
-  endpoint.metadata = { filter_metadata: { ...metadata?.filter_metadata, [TRANSPORT_SOCKET_MATCH]: { fields: { tlsMode: { stringValue: tlsMode } } } } };
+  endpoint.metadata = {
+    filter_metadata: {
+      ...metadata?.filter_metadata,
+      [TRANSPORT_SOCKET_MATCH]: { fields: { tlsMode: { stringValue: tlsMode } } },
+    },
+  };
   return endpoint;
 }
 
@@ -117,7 +122,15 @@ function remoteTiers(model: MeshModel, client: MeshCluster, selection: EndpointS
         {
           locality,
           // Istio's own gateway passes Istio mTLS through by SNI: the caller must originate it.
-          lb_endpoints: [lbEndpoint(remote.gateway.address, remote.gateway.port, count, selection.subset, remote.gateway.kind === 'istio' ? 'istio' : undefined)],
+          lb_endpoints: [
+            lbEndpoint(
+              remote.gateway.address,
+              remote.gateway.port,
+              count,
+              selection.subset,
+              remote.gateway.kind === 'istio' ? 'istio' : undefined,
+            ),
+          ],
           load_balancing_weight: { value: count },
           priority: 0,
         },

@@ -1,6 +1,6 @@
 # `make demo` runs a live failover demo on loopback; `make test` runs the whole suite against real
 # Envoy and real gRPC clients. Both install what is missing first (scripts/setup.sh).
-.PHONY: setup setup-demo build demo demo-once test unit bench clean
+.PHONY: setup setup-demo build demo demo-once test lint unit bench clean
 
 # Everything the tests need (also what the demo needs).
 setup:
@@ -23,8 +23,14 @@ demo-once: setup-demo
 # The quick bench is a smoke run of the harness (no timing assertions; peers only if already built).
 # The benchmark harness runs first as a quick smoke check (no timing assertions), so jest's summary closes the output.
 test: setup
+	npm run --silent lint
 	npm run bench -- --quick
 	npx jest --runInBand --ci
+
+# ESLint (typescript-eslint's strict and stylistic type-checked rules) and Prettier's check. `make test`
+# runs it before the tests, so a lint or layout problem fails CI. `npm run format` rewrites the layout.
+lint: setup-demo
+	npm run --silent lint
 
 unit: setup
 	npx jest --runInBand --ci dist/test/unit

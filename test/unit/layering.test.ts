@@ -66,6 +66,11 @@ const FORBIDDEN: readonly ForbiddenEdge[] = [
     to: ['cli/', 'demo/', 'discovery/', 'composition-root', 'control-plane/'],
     because: 'shared building blocks under the CLI, the demo and the sources: they import none of them',
   },
+  {
+    from: ['xds/', 'lrs/', 'mesh/', 'discovery/', 'visibility/', 'predict/', 'drill/', 'admin/'],
+    to: ['istio/'],
+    because: 'the Istio extension is a sink of the model beside the xDS server: only the CLI wires it',
+  },
 ];
 
 interface Import {

@@ -2,8 +2,6 @@
 // keeps one EnvoyFilter per exported Service in the Istio namespace, owned by label: created at start,
 // put back after a hand edit or a deletion, created when a Service gets exported, deleted when it goes;
 // stale owned objects are removed, objects it does not own are never touched.
-import * as fs from 'fs';
-import * as path from 'path';
 import { waitFor } from '../harness';
 import { istioCrd } from '../harness/istiod';
 import {
@@ -14,6 +12,7 @@ import {
   startKubeApiServer,
   stopAllKubeApiServers,
   storeInEtcd,
+  writeClustersFile,
 } from '../harness/kube-apiserver';
 import { SpillwayProcess, startSpillwayProcess } from '../harness/spillway-process';
 import { testOutputDir } from '../harness/output';
@@ -112,18 +111,7 @@ describe('serve --istio-apply keeps EnvoyFilters applied (real API server, Istio
     await kubeCall(target, 'POST', FILTERS, userFilter('user-timeouts', {}));
     await kubeCall(target, 'POST', FILTERS, userFilter('spillway-old-shop', OWNED));
 
-    const clustersFile = path.join(dir, 'clusters.yaml');
-    fs.writeFileSync(
-      clustersFile,
-      [
-        'clusters:',
-        '  - name: east',
-        '    region: europe-west1',
-        '    zone: europe-west1-b',
-        `    kubeconfig: ${api.kubeconfigPath}`,
-        '',
-      ].join('\n'),
-    );
+    const clustersFile = writeClustersFile(dir, api);
     spillway = await startSpillwayProcess({
       name: `istio-apply-${process.pid}`,
       extraArgs: ['--kube-clusters', clustersFile, '--istio-apply', XDS_ADDRESS, '--istio-resync-ms', '1000'],

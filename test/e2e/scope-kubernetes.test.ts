@@ -2,8 +2,6 @@
 // web (annotated `spillway.io/calls: checkout.shop`), `spillway serve --kube-clusters` watches it, and a
 // real Envoy sidecar of web (node metadata SERVICE) holds only checkout's clusters and calls it. Editing,
 // removing and adding the annotation moves the sidecar's configuration along, on the same stream.
-import * as fs from 'fs';
-import * as path from 'path';
 import { Backend, EnvoyProcess, sendRequests, startEnvoy, startHttpBackend, stopEverything, waitFor } from '../harness';
 import { answeredBy } from '../harness/tally-shares';
 import {
@@ -13,6 +11,7 @@ import {
   startKubeApiServer,
   stopAllKubeApiServers,
   storeInEtcd,
+  writeClustersFile,
 } from '../harness/kube-apiserver';
 import { SpillwayProcess, startSpillwayProcess } from '../harness/spillway-process';
 import { freePort } from '../harness/ports';
@@ -69,18 +68,7 @@ describe('spillway.io/calls with a real API server and a real Envoy sidecar', ()
     await kubeCall(target, 'POST', SERVICES, service('web', { 'spillway.io/calls': 'checkout.shop' }));
     await storeInEtcd(api, 'endpointslices', slice('web', await freePort()));
 
-    const clustersFile = path.join(dir, 'clusters.yaml');
-    fs.writeFileSync(
-      clustersFile,
-      [
-        'clusters:',
-        '  - name: east',
-        '    region: europe-west1',
-        '    zone: europe-west1-b',
-        `    kubeconfig: ${api.kubeconfigPath}`,
-        '',
-      ].join('\n'),
-    );
+    const clustersFile = writeClustersFile(dir, api);
     spillway = await startSpillwayProcess({
       name: `scope-kubernetes-${process.pid}`,
       extraArgs: ['--kube-clusters', clustersFile],

@@ -503,3 +503,22 @@ export function auditEvents(server: KubeApiServer): AuditEvent[] {
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as AuditEvent);
 }
+
+/** A clusters file (for `spillway serve --kube-clusters`) listing one cluster reached through `server`'s kubeconfig. */
+export function writeClustersFile(
+  dir: string,
+  server: KubeApiServer,
+  cluster = { name: 'east', region: 'europe-west1', zone: 'europe-west1-b' },
+): string {
+  const file = path.join(dir, 'clusters.yaml');
+  const lines = [
+    'clusters:',
+    `  - name: ${cluster.name}`,
+    `    region: ${cluster.region}`,
+    `    zone: ${cluster.zone}`,
+    `    kubeconfig: ${server.kubeconfigPath}`,
+    '',
+  ];
+  fs.writeFileSync(file, lines.join('\n'));
+  return file;
+}

@@ -18,10 +18,13 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json ./
+COPY scripts/gen-xds-types.sh ./scripts/
 COPY src ./src
-# Only src/ is in the build context's copy, so tsc compiles the product and none of the tests; the live
-# page's browser script is bundled next to it (esbuild, a dev package of this stage).
-RUN npx tsc -p tsconfig.json && test -f dist/src/cli/main.js \
+# The Envoy message types are generated from the protos of the installed @grpc/grpc-js-xds first (the
+# builders are typed with them). Only src/ is in the build context's copy, so tsc compiles the product and
+# none of the tests; the live page's browser script is bundled next to it (esbuild, a dev package here).
+RUN bash scripts/gen-xds-types.sh \
+ && npx tsc -p tsconfig.json && test -f dist/src/cli/main.js \
  && npm run --silent build:page && test -f dist/src/admin/page/page-bundle.js
 
 FROM ${NODE_IMAGE} AS runtime

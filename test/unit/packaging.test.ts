@@ -375,11 +375,16 @@ describe('Dockerfile and .dockerignore', () => {
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
 
+  /** Docker's rule: the last pattern that matches decides; `!pattern` takes a path back in. */
   function isIgnored(source: string): boolean {
-    return ignored.some((pattern) => {
+    let result = false;
+    for (const line of ignored) {
+      const negated = line.startsWith('!');
+      const pattern = negated ? line.slice(1) : line;
       const regex = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*') + '(/.*)?$');
-      return regex.test(source);
-    });
+      if (regex.test(source)) result = !negated;
+    }
+    return result;
   }
 
   test('every COPY from the build context exists and is not excluded by .dockerignore', () => {
